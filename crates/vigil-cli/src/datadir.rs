@@ -1,0 +1,127 @@
+//! The data directory: where a Vigil installation keeps its signing key and,
+//! by default, its SQLite database.
+//!
+//! ```text
+//! DIR/log-key.secret   Ed25519 secret key of the log (base64; mode 0600)
+//! DIR/log-key.pub      the public key to hand to anyone who checks receipts
+//! DIR/vigil.sqlite     the database, unless --database / VIGIL_DATABASE_URL names another
+//! ```
+
+use anyhow::{anyhow, bail, Context, Result};
+use base64::Engine as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use vigil_ledger::{LogKey, LogSigner};
+use vigil_store::{DatabaseUrl, Store};
+
+pub const SECRET_KEY_FILE: &str = "log-key.secret";
+pub const PUBLIC_KEY_FILE: &str = "log-key.pub";
+pub const DEFAULT_DB_FILE: &str = "vigil.sqlite";
+
+pub struct DataDir {
+    pub path: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(path: &Path) -> Self {
+        DataDir { path: path.to_owned() }
+    }
+
+    pub fn public_key_path(&self) -> PathBuf {
+        self.path.join(PUBLIC_KEY_FILE)
+    }
+
+    /// The database to use: the explicit URL if given, else the SQLite file in the directory.
+    pub fn database_url(&self, explicit: Option<&str>) -> Result<DatabaseUrl> {
+        match explicit {
+            Some(u) => Ok(DatabaseUrl::parse(u)?),
+            None => Ok(DatabaseUrl::Sqlite(self.path.join(DEFAULT_DB_FILE))),
+        }
+    }
+
+    /// Creates the directory, a new signing key and the database.
+    pub fn init(&self, database: Option<&str>) -> Result<(LogKey, DatabaseUrl)> {
+        if self.path.join(SECRET_KEY_FILE).exists() {
+            bail!(
+                "{} is already a Vigil data directory (it has a signing key); choose another directory",
+                self.path.display()
+            );
+        }
+        fs::create_dir_all(&self.path)
+            .with_context(|| format!("cannot create the data directory {}", self.path.display()))?;
+        let signer = LogSigner::generate();
+        write_secret(&self.path.join(SECRET_KEY_FILE), &signer)?;
+        let key = signer.public_key();
+        fs::write(self.public_key_path(), key.to_text() + "\n")
+            .with_context(|| format!("cannot write {}", self.public_key_path().display()))?;
+        let url = self.database_url(database)?;
+        vigil_store::open(&url, signer)?;
+        Ok((key, url))
+    }
+
+    /// Reads the signing key.
+    pub fn signer(&self) -> Result<LogSigner> {
+        let p = self.path.join(SECRET_KEY_FILE);
+        if !self.path.is_dir() {
+            bail!(
+                "there is no data directory at {}; create one with `vigil --data {} init`",
+                self.path.display(),
+                self.path.display()
+            );
+        }
+        let text = fs::read_to_string(&p).map_err(|_| {
+            anyhow!(
+                "{} is not a Vigil data directory (no {SECRET_KEY_FILE}); create one with `vigil --data DIR init`",
+                self.path.display()
+            )
+        })?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| anyhow!("the signing key {} is damaged", p.display()))?;
+        Ok(LogSigner::from_secret_bytes(&bytes))
+    }
+
+    /// Opens the store with the directory's key.
+    pub fn open(&self, database: Option<&str>) -> Result<Box<dyn Store>> {
+        let signer = self.signer()?;
+        let url = self.database_url(database)?;
+        if let DatabaseUrl::Sqlite(p) = &url {
+            if !p.exists() {
+                bail!("the database {} does not exist; was the data directory initialised?", p.display());
+            }
+        }
+        Ok(vigil_store::open(&url, signer)?)
+    }
+}
+
+fn write_secret(path: &Path, signer: &LogSigner) -> Result<()> {
+    let text = base64::engine::general_purpose::STANDARD.encode(signer.secret_bytes()) + "\n";
+    #[cfg(unix)]
+    {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Reads a public key from a file (or, if no such file, from the argument itself).
+pub fn read_public_key(arg: &str) -> Result<LogKey> {
+    let text = match fs::read_to_string(arg) {
+        Ok(t) => t,
+        Err(_) if !Path::new(arg).exists() => arg.to_owned(),
+        Err(e) => bail!("cannot read the key file {arg}: {e}"),
+    };
+    LogKey::from_text(&text).map_err(|e| anyhow!("{arg} does not hold a Vigil log public key: {e}"))
+}

@@ -1,0 +1,219 @@
+//! The `vigil` command: the contract that scripts and tests rely on (see
+//! DESIGN.md). Each subcommand parses its arguments, opens what it needs and
+//! calls into the library crates; the work itself lives there.
+//!
+//! Errors are one sentence on stderr and a non-zero exit, never a panic trace:
+//! `vigil verify` exits 1 when the store fails verification and 2 on any other
+//! error, so a script can tell "tampered" from "could not check".
+
+mod bench;
+mod datadir;
+mod demo;
+mod import;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use datadir::DataDir;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use vigil_ledger::Receipt;
+use vigil_store::verify::{verify, VerifyOptions};
+
+#[derive(Parser)]
+#[command(name = "vigil", version, about = "Vigil: a multi-agency safeguarding record with a verifiable log")]
+struct Cli {
+    /// Data directory (signing key, default database).
+    #[arg(long, global = true, env = "VIGIL_DATA")]
+    data: Option<PathBuf>,
+    /// Database address: sqlite://PATH or postgres://... (default: the SQLite file in the data directory).
+    #[arg(long, global = true, env = "VIGIL_DATABASE_URL")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new data directory: signing key and database.
+    Init,
+    /// Append events from JSON Lines files (or - for standard input); prints one receipt per event.
+    Import {
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Events per transaction (group commit).
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+    },
+    /// Check that nothing in the store was altered, removed or reordered. Exit 0 intact, 1 otherwise.
+    Verify {
+        /// Check the log and signatures only, not the projections.
+        #[arg(long)]
+        ledger_only: bool,
+    },
+    /// Receipts: check one offline with the log's public key.
+    Receipt {
+        #[command(subcommand)]
+        command: ReceiptCommand,
+    },
+    /// Show Vigil working end to end in a temporary data directory.
+    Demo {
+        /// Keep the data directory here instead of a temporary one.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+    /// Measure throughput on this machine (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReceiptCommand {
+    /// Verify a receipt file (one receipt, or one per line as `vigil import` prints them).
+    Verify {
+        receipt: PathBuf,
+        /// The log's public key: a file such as DATA/log-key.pub, or the key text itself.
+        #[arg(long)]
+        key: String,
+    },
+}
+
+/// Failure of `vigil verify`, distinct from an error running it.
+struct Tampered;
+
+fn main() -> ExitCode {
+    // A bug must still end in one sentence, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        eprintln!("vigil: internal error ({msg}); please report it");
+    }));
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if e.downcast_ref::<Tampered>().is_some() {
+                return ExitCode::from(1);
+            }
+            let mut msg = e.to_string();
+            for cause in e.chain().skip(1) {
+                msg.push_str(": ");
+                msg.push_str(&cause.to_string());
+            }
+            eprintln!("vigil: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+impl std::fmt::Debug for Tampered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("verification failed")
+    }
+}
+impl std::fmt::Display for Tampered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("verification failed")
+    }
+}
+impl std::error::Error for Tampered {}
+
+fn data_dir(cli: &Cli) -> Result<DataDir> {
+    match &cli.data {
+        Some(p) => Ok(DataDir::new(p)),
+        None => bail!("no data directory given: use --data DIR or set VIGIL_DATA"),
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Init => {
+            let dir = data_dir(&cli)?;
+            let (key, url) = dir.init(cli.database.as_deref())?;
+            println!("Created Vigil data directory {}", dir.path.display());
+            println!("  database:   {}", describe_url(&url));
+            println!("  public key: {} (give this to anyone who checks receipts)", dir.public_key_path().display());
+            println!("  log id:     {}", key.log_id());
+        }
+        Command::Import { files, batch } => {
+            if *batch == 0 || *batch > 100_000 {
+                bail!("--batch must be between 1 and 100000");
+            }
+            let dir = data_dir(&cli)?;
+            let store = dir.open(cli.database.as_deref())?;
+            let s = import::run(store.as_ref(), files, *batch)?;
+            eprintln!("vigil: {} events recorded, {} refused", s.appended, s.rejected);
+            if s.rejected > 0 {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Verify { ledger_only } => {
+            let dir = data_dir(&cli)?;
+            let store = dir.open(cli.database.as_deref())?;
+            let report = verify(store.as_ref(), VerifyOptions { projections: !ledger_only })?;
+            if let Some(p) = report.problem {
+                eprintln!("vigil: verification FAILED: {p}");
+                return Err(Tampered.into());
+            }
+            println!(
+                "intact: {} entries, {} signed tree heads, {} projection rows; root {}",
+                report.entries,
+                report.tree_heads,
+                if *ledger_only { "unchecked".to_string() } else { report.entities.to_string() },
+                hex_short(&report.root)
+            );
+        }
+        Command::Receipt { command: ReceiptCommand::Verify { receipt, key } } => {
+            let key = datadir::read_public_key(key)?;
+            let text = std::fs::read_to_string(receipt)
+                .with_context(|| format!("cannot read {}", receipt.display()))?;
+            let mut n = 0;
+            for (i, line) in receipt_documents(&text).into_iter().enumerate() {
+                let r: Receipt = serde_json::from_str(line).with_context(|| {
+                    format!("receipt {} in {} is not a Vigil receipt", i + 1, receipt.display())
+                })?;
+                if let Err(e) = r.verify(&key) {
+                    eprintln!("vigil: receipt {} (event {}) is NOT valid: {e}", i + 1, r.event_id);
+                    return Err(Tampered.into());
+                }
+                n += 1;
+            }
+            if n == 0 {
+                bail!("{} holds no receipt", receipt.display());
+            }
+            println!("valid: {n} receipt(s) verified against log {}", key.log_id());
+        }
+        Command::Demo { keep } => demo::run(keep.as_deref())?,
+        Command::Bench { command } => bench::run(command)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A receipt file is either one JSON document (possibly pretty-printed) or
+/// JSON Lines, one receipt per line.
+fn receipt_documents(text: &str) -> Vec<&str> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return vec![];
+    }
+    if serde_json::from_str::<serde_json::Value>(trimmed).is_ok() {
+        return vec![trimmed];
+    }
+    trimmed.lines().map(str::trim).filter(|l| !l.is_empty()).collect()
+}
+
+fn describe_url(url: &vigil_store::DatabaseUrl) -> String {
+    match url {
+        vigil_store::DatabaseUrl::Sqlite(p) => format!("SQLite {}", p.display()),
+        vigil_store::DatabaseUrl::Postgres(_) => "PostgreSQL".into(),
+    }
+}
+
+fn hex_short(h: &[u8; 32]) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,150 @@
+//! Canonical JSON (RFC 8785, JSON Canonicalization Scheme) for the values Vigil hashes.
+//!
+//! Every hash in the ledger is taken over canonical JSON so that an auditor can
+//! recompute it with any JCS implementation and no Vigil code. We write the
+//! encoder here rather than depend on a crate because it is short, because the
+//! available crates are thinly maintained, and because it must not change
+//! behaviour with cargo feature unification (serde_json's `preserve_order`
+//! would silently change key order if anything in the build enabled it).
+//!
+//! Vigil's event payloads never contain floating-point numbers (coordinates and
+//! amounts are strings or integers), so the one hard part of RFC 8785, number
+//! serialisation, reduces to integers; a float is rejected rather than encoded
+//! in a way another implementation might not reproduce.
+
+use serde::Serialize;
+use serde_json::Value;
+use std::fmt::Write as _;
+
+/// Why a value could not be put in canonical form.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CanonicalError {
+    #[error("numbers with a fractional part or exponent cannot be recorded ({0}); write it as text")]
+    Float(String),
+    #[error("the value could not be encoded: {0}")]
+    Encode(String),
+}
+
+/// Serialises `value` to RFC 8785 canonical JSON.
+pub fn to_canonical_string<T: Serialize + ?Sized>(value: &T) -> Result<String, CanonicalError> {
+    let v = serde_json::to_value(value).map_err(|e| CanonicalError::Encode(e.to_string()))?;
+    canonical_value(&v)
+}
+
+/// Canonical form of an already-built JSON value.
+pub fn canonical_value(value: &Value) -> Result<String, CanonicalError> {
+    let mut out = String::with_capacity(256);
+    write_value(&mut out, value)?;
+    Ok(out)
+}
+
+fn write_value(out: &mut String, value: &Value) -> Result<(), CanonicalError> {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                write!(out, "{i}").expect("writing to a String cannot fail");
+            } else if let Some(u) = n.as_u64() {
+                write!(out, "{u}").expect("writing to a String cannot fail");
+            } else {
+                return Err(CanonicalError::Float(n.to_string()));
+            }
+        }
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item)?;
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            // RFC 8785 §3.2.3: members sorted by the UTF-16 code units of their names.
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, key);
+                out.push(':');
+                write_value(out, &map[key])?;
+            }
+            out.push('}');
+        }
+    }
+    Ok(())
+}
+
+/// RFC 8785 §3.2.2.2: escape only `"`, `\` and control characters, using the
+/// short forms where JSON has them and lower-case `\u00xx` otherwise.
+fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{09}' => out.push_str("\\t"),
+            '\u{0A}' => out.push_str("\\n"),
+            '\u{0C}' => out.push_str("\\f"),
+            '\u{0D}' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 => {
+                write!(out, "\\u{:04x}", c as u32).expect("writing to a String cannot fail")
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sorts_keys_and_drops_whitespace() {
+        let v = json!({"b": 1, "a": [true, null, "x"], "c": {"z": 0, "y": -5}});
+        assert_eq!(
+            canonical_value(&v).unwrap(),
+            r#"{"a":[true,null,"x"],"b":1,"c":{"y":-5,"z":0}}"#
+        );
+    }
+
+    #[test]
+    fn rfc8785_sort_order_uses_utf16_code_units() {
+        // From RFC 8785 §3.2.3: U+1F600 (surrogates D83D DE00) sorts before U+FB33 in UTF-16
+        // although it is after it in UTF-8 byte order.
+        let v = json!({"\u{fb33}": 1, "\u{1f600}": 2, "\r": 3, "1": 4});
+        assert_eq!(
+            canonical_value(&v).unwrap(),
+            "{\"\\r\":3,\"1\":4,\"\u{1f600}\":2,\"\u{fb33}\":1}"
+        );
+    }
+
+    #[test]
+    fn escapes_controls_lowercase_and_leaves_unicode() {
+        let v = json!("a\"b\\c\u{1}\u{1f}é/\u{7f}");
+        assert_eq!(canonical_value(&v).unwrap(), "\"a\\\"b\\\\c\\u0001\\u001fé/\u{7f}\"");
+    }
+
+    #[test]
+    fn rejects_floats() {
+        assert!(matches!(canonical_value(&json!(1.5)), Err(CanonicalError::Float(_))));
+    }
+
+    #[test]
+    fn round_trips_through_serde_json() {
+        let v = json!({"name": "Zoë \"Z\" O'Neill", "n": [1, 2, 18446744073709551615u64, -9223372036854775808i64]});
+        let s = canonical_value(&v).unwrap();
+        let back: Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, v);
+        assert_eq!(canonical_value(&back).unwrap(), s);
+    }
+}

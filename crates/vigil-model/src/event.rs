@@ -1,0 +1,318 @@
+//! The event envelope: what every change to Vigil's record looks like.
+//!
+//! State changes only by events. An [`EventInput`] is what a caller asks to
+//! record (from a form, the API or a JSON Lines import); [`EventInput::prepare`]
+//! validates it and turns it into an [`EventDraft`] with its id, receipt time,
+//! salt and payload digest; the store then gives it the next log position with
+//! [`EventDraft::seal`] inside its write transaction, producing the
+//! [`SealedEvent`] whose canonical header is the Merkle leaf.
+//!
+//! The leaf is the RFC 8785 canonical JSON of [`EventHeader`]. The header holds
+//! `payload_sha256 = SHA-256(salt || canonical payload)` rather than the payload
+//! itself, so a payload can be erased when its retention period ends while the
+//! log still verifies. The header also holds its own `index`, so an entry moved
+//! to another position in the log is detected by the entry itself, not only by
+//! the tree root. docs/ledger-format.md describes the format for independent
+//! verifiers.
+
+use crate::canonical::{to_canonical_string, CanonicalError};
+use crate::codes::{AgencyId, Role};
+use crate::payload::EventPayload;
+use crate::time::OccurredAt;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// Version of the envelope format (the `v` field of every header).
+pub const ENVELOPE_VERSION: u32 = 1;
+
+/// Length of the random salt mixed into each payload digest.
+pub const SALT_LEN: usize = 16;
+
+/// Who did something: a user acting in a role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    /// The user's id (an account name or UUID); never a free-text name.
+    pub user: String,
+    pub role: Role,
+}
+
+/// What kind of thing an event is about. Every subject is an entity in the projections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    Agency,
+    Person,
+    Object,
+    Location,
+    Link,
+    Referral,
+    MissingEpisode,
+    Placement,
+    Allocation,
+    Intelligence,
+    Offence,
+    Meeting,
+    Case,
+}
+
+impl EntityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Agency => "agency",
+            EntityKind::Person => "person",
+            EntityKind::Object => "object",
+            EntityKind::Location => "location",
+            EntityKind::Link => "link",
+            EntityKind::Referral => "referral",
+            EntityKind::MissingEpisode => "missing_episode",
+            EntityKind::Placement => "placement",
+            EntityKind::Allocation => "allocation",
+            EntityKind::Intelligence => "intelligence",
+            EntityKind::Offence => "offence",
+            EntityKind::Meeting => "meeting",
+            EntityKind::Case => "case",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EntityKind> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+    }
+}
+
+impl std::fmt::Display for EntityKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A reference from an event to an entity it concerns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectRef {
+    #[serde(rename = "type")]
+    pub kind: EntityKind,
+    pub id: Uuid,
+}
+
+impl SubjectRef {
+    pub fn new(kind: EntityKind, id: Uuid) -> Self {
+        SubjectRef { kind, id }
+    }
+}
+
+/// What a caller asks to record. `id` is optional: give it to make an import
+/// idempotent (an event whose id is already in the log is refused, so a file can
+/// be replayed after a crash); otherwise a UUIDv7 is assigned.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    pub actor: Actor,
+    pub agency: AgencyId,
+    pub occurred_at: OccurredAt,
+    /// `kind` and `payload` (adjacently tagged).
+    #[serde(flatten)]
+    pub body: EventPayload,
+}
+
+/// The header of a sealed event: exactly what the Merkle leaf commits to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventHeader {
+    /// Envelope format version.
+    pub v: u32,
+    /// Position in the log (0-based); equals the Merkle leaf index.
+    pub index: u64,
+    pub id: Uuid,
+    /// Event kind, e.g. `referral.submitted`.
+    pub kind: String,
+    /// Schema version of this kind's payload.
+    pub schema: u32,
+    pub actor: Actor,
+    pub agency: AgencyId,
+    /// When Vigil received it (RFC 3339, UTC, milliseconds).
+    pub recorded_at: String,
+    /// When it happened, with how precisely that is known.
+    pub occurred_at: OccurredAt,
+    /// The entities it concerns, sorted and unique.
+    pub subjects: Vec<SubjectRef>,
+    /// Lower-case hex SHA-256 of the 16 salt bytes followed by the canonical payload.
+    pub payload_sha256: String,
+}
+
+/// Why an event could not be accepted. Messages are for the person who sent it.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ModelError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Canonical(#[from] CanonicalError),
+}
+
+impl ModelError {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        ModelError::Invalid(msg.into())
+    }
+}
+
+/// A validated event waiting for its place in the log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventDraft {
+    pub id: Uuid,
+    pub actor: Actor,
+    pub agency: AgencyId,
+    pub recorded_at: DateTime<Utc>,
+    pub occurred_at: OccurredAt,
+    pub payload: EventPayload,
+    pub subjects: Vec<SubjectRef>,
+    pub salt: [u8; SALT_LEN],
+    /// Canonical JSON of the payload.
+    pub payload_json: String,
+    pub payload_sha256: [u8; 32],
+}
+
+/// An event with its log position: the form that is stored and hashed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SealedEvent {
+    pub header: EventHeader,
+    /// Canonical JSON of `header`: the Merkle leaf.
+    pub header_json: String,
+    pub payload: EventPayload,
+    pub payload_json: String,
+    pub salt: [u8; SALT_LEN],
+}
+
+/// SHA-256(salt || payload): the digest the header commits to.
+pub fn payload_digest(salt: &[u8], payload_json: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(payload_json);
+    h.finalize().into()
+}
+
+/// RFC 3339 in UTC with milliseconds, the one timestamp format of the log.
+pub fn format_timestamp(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl EventInput {
+    /// Validates the input and fixes its id, receipt time and salt.
+    ///
+    /// `now` is passed in (not read from the clock) so this stays pure and
+    /// testable; the store passes the time it received the command.
+    pub fn prepare(self, now: DateTime<Utc>, salt: [u8; SALT_LEN]) -> Result<EventDraft, ModelError> {
+        if self.actor.user.trim().is_empty() {
+            return Err(ModelError::invalid("the actor's user id is empty"));
+        }
+        if self.actor.user.len() > 200 {
+            return Err(ModelError::invalid("the actor's user id is longer than 200 characters"));
+        }
+        self.occurred_at.validate(now)?;
+        self.body.validate(&self.occurred_at, now)?;
+        let payload_json = self.body.payload_json()?;
+        if payload_json.len() > MAX_PAYLOAD_BYTES {
+            return Err(ModelError::invalid(format!(
+                "the record is {} bytes; the limit is {} bytes (attach large documents separately)",
+                payload_json.len(),
+                MAX_PAYLOAD_BYTES
+            )));
+        }
+        let payload_sha256 = payload_digest(&salt, payload_json.as_bytes());
+        let mut subjects = self.body.subjects();
+        subjects.sort();
+        subjects.dedup();
+        // Millisecond precision is what the header records; truncate so the
+        // draft's time equals the time written in the log.
+        let recorded_at = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+        Ok(EventDraft {
+            id: self.id.unwrap_or_else(|| new_event_id(&recorded_at, &salt)),
+            actor: self.actor,
+            agency: self.agency,
+            recorded_at,
+            occurred_at: self.occurred_at,
+            payload: self.body,
+            subjects,
+            salt,
+            payload_json,
+            payload_sha256,
+        })
+    }
+}
+
+/// Largest canonical payload accepted, in bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// A UUIDv7 from the receipt time, with random bits taken from the salt so the
+/// function stays deterministic for a given input.
+fn new_event_id(at: &DateTime<Utc>, salt: &[u8; SALT_LEN]) -> Uuid {
+    let ms = at.timestamp_millis().max(0) as u64;
+    let mut rand = [0u8; 10];
+    rand.copy_from_slice(&salt[..10]);
+    uuid::Builder::from_unix_timestamp_millis(ms, &rand).into_uuid()
+}
+
+impl EventDraft {
+    /// Gives the draft its position in the log and produces the leaf.
+    pub fn seal(self, index: u64) -> Result<SealedEvent, ModelError> {
+        let header = EventHeader {
+            v: ENVELOPE_VERSION,
+            index,
+            id: self.id,
+            kind: self.payload.kind().to_owned(),
+            schema: self.payload.schema(),
+            actor: self.actor,
+            agency: self.agency,
+            recorded_at: format_timestamp(&self.recorded_at),
+            occurred_at: self.occurred_at,
+            subjects: self.subjects,
+            payload_sha256: hex::encode(self.payload_sha256),
+        };
+        let header_json = to_canonical_string(&header)?;
+        Ok(SealedEvent {
+            header,
+            header_json,
+            payload: self.payload,
+            payload_json: self.payload_json,
+            salt: self.salt,
+        })
+    }
+}
+
+impl SealedEvent {
+    /// Rebuilds a sealed event from stored parts, checking that they agree:
+    /// the header is canonical, the payload digest matches, and the payload
+    /// parses as the kind the header names. Used by verification and by
+    /// projection rebuilds.
+    pub fn from_stored(
+        header_json: &str,
+        payload_json: &str,
+        salt: &[u8],
+    ) -> Result<SealedEvent, ModelError> {
+        let header: EventHeader = serde_json::from_str(header_json)
+            .map_err(|e| ModelError::invalid(format!("the entry header is not valid: {e}")))?;
+        if to_canonical_string(&header)? != header_json {
+            return Err(ModelError::invalid("the entry header is not in canonical form"));
+        }
+        let salt: [u8; SALT_LEN] = salt
+            .try_into()
+            .map_err(|_| ModelError::invalid(format!("the salt is {} bytes, not {SALT_LEN}", salt.len())))?;
+        let digest = hex::encode(payload_digest(&salt, payload_json.as_bytes()));
+        if digest != header.payload_sha256 {
+            return Err(ModelError::invalid(
+                "the payload does not match the digest in its header",
+            ));
+        }
+        let payload = EventPayload::from_kind_and_json(&header.kind, payload_json)?;
+        Ok(SealedEvent {
+            header,
+            header_json: header_json.to_owned(),
+            payload,
+            payload_json: payload_json.to_owned(),
+            salt,
+        })
+    }
+}

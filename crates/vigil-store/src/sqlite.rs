@@ -1,0 +1,434 @@
+//! The SQLite backend: one file, WAL, nothing to install.
+//!
+//! Durability: WAL with `synchronous=FULL`, so a transaction is on disk when
+//! `COMMIT` returns; the write path acknowledges nothing before that. Writes
+//! take `BEGIN IMMEDIATE`, which serialises writers across processes (a second
+//! `vigil import` waits on the busy timeout rather than failing), and the
+//! in-memory tree catches up with whatever another process appended.
+
+use crate::write::{LogWriter, WriteTx};
+use crate::{BatchOutcome, Store, StoreError, StoredEntry};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+use uuid::Uuid;
+use vigil_ledger::{Hash, LogKey, LogSigner, SignedTreeHead, TreeHead};
+use vigil_model::projection::EntityRecord;
+use vigil_model::{EntityKind, EventDraft, SealedEvent};
+
+/// Schema migrations, applied in order; the index + 1 is the schema version.
+/// Never edit one that has shipped: add a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+-- The log. idx is the Merkle leaf index; header is the canonical JSON leaf.
+-- payload and salt become NULL when a payload is erased at the end of its retention.
+CREATE TABLE ledger_entries (
+    idx        INTEGER PRIMARY KEY,
+    event_id   TEXT NOT NULL UNIQUE,
+    kind       TEXT NOT NULL,
+    header     TEXT NOT NULL,
+    payload    TEXT,
+    salt       BLOB,
+    leaf_hash  BLOB NOT NULL
+);
+-- One signed tree head per committed batch.
+CREATE TABLE tree_heads (
+    size         INTEGER PRIMARY KEY,
+    root         BLOB NOT NULL,
+    timestamp_ms INTEGER NOT NULL,
+    signature    BLOB NOT NULL
+);
+-- Projections: the current state of each entity, rebuilt from the log by `vigil verify`.
+CREATE TABLE entities (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    created_idx INTEGER NOT NULL,
+    updated_idx INTEGER NOT NULL
+);
+CREATE INDEX entities_kind ON entities(kind);
+-- Which entries concern which entity (from each header's subjects).
+CREATE TABLE event_subjects (
+    subject_id TEXT NOT NULL,
+    idx        INTEGER NOT NULL,
+    PRIMARY KEY (subject_id, idx)
+) WITHOUT ROWID;
+"#];
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<(Connection, LogWriter)>,
+    readers: Mutex<Vec<Connection>>,
+    key: LogKey,
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(|e| {
+        StoreError::Database(format!("cannot open {}: {e}", path.display()))
+    })?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens or creates the database. Refuses a database whose log was signed
+    /// with another key (that would fork the log's identity).
+    pub fn open(path: &Path, signer: LogSigner) -> Result<Self, StoreError> {
+        let mut conn = connect(path)?;
+        migrate(&mut conn, path)?;
+        let key = signer.public_key();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let stored: Option<String> = tx
+            .query_row("SELECT value FROM meta WHERE key = 'log_key'", [], |r| r.get(0))
+            .optional()?;
+        match stored {
+            None => {
+                tx.execute("INSERT INTO meta(key, value) VALUES ('log_key', ?1)", [key.to_base64()])?;
+            }
+            Some(k) if k == key.to_base64() => {}
+            Some(_) => {
+                return Err(StoreError::Config(format!(
+                    "the database {} belongs to a log signed with another key; use that data directory's key",
+                    path.display()
+                )))
+            }
+        }
+        tx.commit()?;
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            writer: Mutex::new((conn, LogWriter::new(signer))),
+            readers: Mutex::new(Vec::new()),
+            key,
+        })
+    }
+
+    /// Runs `f` with a read connection from the small pool.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let conn = match self.readers.lock().expect("reader pool poisoned").pop() {
+            Some(c) => c,
+            None => connect(&self.path)?,
+        };
+        let out = f(&conn);
+        self.readers.lock().expect("reader pool poisoned").push(conn);
+        out
+    }
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let has_meta: bool = tx.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    let version: usize = if has_meta {
+        tx.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+    } else {
+        let tables: i64 = tx.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))?;
+        if tables > 0 {
+            return Err(StoreError::Schema(
+                path.display().to_string(),
+                "it already holds other tables".into(),
+            ));
+        }
+        0
+    };
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::Schema(
+            path.display().to_string(),
+            format!("its schema version {version} is newer than this program's {}", MIGRATIONS.len()),
+        ));
+    }
+    for sql in &MIGRATIONS[version..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.execute(
+        "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [MIGRATIONS.len().to_string()],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+struct SqliteTx<'c> {
+    tx: rusqlite::Transaction<'c>,
+}
+
+impl WriteTx for SqliteTx<'_> {
+    fn log_size(&mut self) -> Result<u64, StoreError> {
+        let n: Option<i64> = self.tx.query_row("SELECT max(idx) FROM ledger_entries", [], |r| r.get(0))?;
+        Ok(n.map(|n| n as u64 + 1).unwrap_or(0))
+    }
+
+    fn leaf_hashes_from(&mut self, from: u64) -> Result<Vec<Hash>, StoreError> {
+        let mut stmt = self.tx.prepare_cached("SELECT leaf_hash FROM ledger_entries WHERE idx >= ?1 ORDER BY idx")?;
+        let rows = stmt.query_map([from as i64], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let v = r?;
+            out.push(v.try_into().map_err(|_| StoreError::Corrupt("a stored leaf hash is not 32 bytes".into()))?);
+        }
+        Ok(out)
+    }
+
+    fn event_index(&mut self, id: Uuid) -> Result<Option<u64>, StoreError> {
+        let mut stmt = self.tx.prepare_cached("SELECT idx FROM ledger_entries WHERE event_id = ?1")?;
+        Ok(stmt.query_row([id.to_string()], |r| r.get::<_, i64>(0)).optional()?.map(|i| i as u64))
+    }
+
+    fn entity(&mut self, id: Uuid) -> Result<Option<EntityRecord>, StoreError> {
+        entity_query(&self.tx, id)
+    }
+
+    fn insert_entry(&mut self, e: &SealedEvent, leaf_hash: &Hash) -> Result<(), StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO ledger_entries(idx, event_id, kind, header, payload, salt, leaf_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        stmt.execute(params![
+            e.header.index as i64,
+            e.header.id.to_string(),
+            e.header.kind,
+            e.header_json,
+            e.payload_json,
+            &e.salt[..],
+            &leaf_hash[..],
+        ])?;
+        let mut subj = self.tx.prepare_cached("INSERT INTO event_subjects(subject_id, idx) VALUES (?1, ?2)")?;
+        for s in &e.header.subjects {
+            subj.execute(params![s.id.to_string(), e.header.index as i64])?;
+        }
+        Ok(())
+    }
+
+    fn upsert_entity(&mut self, r: &EntityRecord) -> Result<(), StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO entities(id, kind, state, created_idx, updated_idx) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, state = excluded.state,
+               created_idx = excluded.created_idx, updated_idx = excluded.updated_idx",
+        )?;
+        stmt.execute(params![
+            r.id.to_string(),
+            r.kind.as_str(),
+            r.state_json(),
+            r.created_index as i64,
+            r.updated_index as i64
+        ])?;
+        Ok(())
+    }
+
+    fn insert_tree_head(&mut self, sth: &SignedTreeHead) -> Result<(), StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO tree_heads(size, root, timestamp_ms, signature) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        stmt.execute(params![
+            sth.head.size as i64,
+            &sth.head.root[..],
+            sth.head.timestamp_ms,
+            &sth.signature[..]
+        ])?;
+        Ok(())
+    }
+}
+
+fn entity_query(conn: &Connection, id: Uuid) -> Result<Option<EntityRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, kind, state, created_idx, updated_idx FROM entities WHERE id = ?1",
+    )?;
+    let row = stmt.query_row([id.to_string()], row_strings).optional()?;
+    row.map(entity_from_row).transpose()
+}
+
+type EntityRow = (String, String, String, i64, i64);
+
+fn row_strings(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntityRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+/// Parses a stored entity row; a row that does not parse is reported as
+/// corruption naming the row, never a panic.
+pub(crate) fn entity_from_row((id, kind, state, c, u): EntityRow) -> Result<EntityRecord, StoreError> {
+    let bad = |what: &str| StoreError::Corrupt(format!("projection row {id}: {what}"));
+    Ok(EntityRecord {
+        id: Uuid::parse_str(&id).map_err(|_| bad("the id is not a UUID"))?,
+        kind: EntityKind::parse(&kind).ok_or_else(|| bad("unknown entity kind"))?,
+        state: serde_json::from_str(&state).map_err(|_| bad("the state is not JSON"))?,
+        created_index: u64::try_from(c).map_err(|_| bad("negative index"))?,
+        updated_index: u64::try_from(u).map_err(|_| bad("negative index"))?,
+    })
+}
+
+fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
+    Ok(StoredEntry {
+        index: r.get::<_, i64>(0)? as u64,
+        event_id: r.get(1)?,
+        header_json: r.get(2)?,
+        payload_json: r.get(3)?,
+        salt: r.get(4)?,
+        leaf_hash: r.get(5)?,
+    })
+}
+
+const ENTRY_COLUMNS: &str = "idx, event_id, header, payload, salt, leaf_hash";
+
+impl Store for SqliteStore {
+    fn append(&self, drafts: Vec<EventDraft>) -> Result<BatchOutcome, StoreError> {
+        let mut guard = self.writer.lock().expect("writer poisoned");
+        let (conn, writer) = &mut *guard;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut stx = SqliteTx { tx };
+        let pending = match writer.append_in(&mut stx, drafts) {
+            Ok(p) => p,
+            Err(e) => {
+                writer.reset();
+                return Err(e);
+            }
+        };
+        if let Err(e) = stx.tx.commit() {
+            writer.reset();
+            return Err(e.into());
+        }
+        writer.receipts(pending)
+    }
+
+    fn log_size(&self) -> Result<u64, StoreError> {
+        self.read(|c| {
+            let n: Option<i64> = c.query_row("SELECT max(idx) FROM ledger_entries", [], |r| r.get(0))?;
+            Ok(n.map(|n| n as u64 + 1).unwrap_or(0))
+        })
+    }
+
+    fn latest_tree_head(&self) -> Result<Option<SignedTreeHead>, StoreError> {
+        self.read(|c| {
+            let row = c
+                .query_row(
+                    "SELECT size, root, timestamp_ms, signature FROM tree_heads ORDER BY size DESC LIMIT 1",
+                    [],
+                    tree_head_row,
+                )
+                .optional()?;
+            row.transpose()
+        })
+    }
+
+    fn for_each_entry(
+        &self,
+        from: u64,
+        f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idx >= ?1 ORDER BY idx"
+            ))?;
+            let mut rows = stmt.query([from as i64])?;
+            while let Some(r) = rows.next()? {
+                f(entry_from_row(r)?)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn for_each_tree_head(
+        &self,
+        f: &mut dyn FnMut(SignedTreeHead) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT size, root, timestamp_ms, signature FROM tree_heads ORDER BY size")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                f(tree_head_row(r)??)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn for_each_entity(
+        &self,
+        f: &mut dyn FnMut(EntityRecord) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT id, kind, state, created_idx, updated_idx FROM entities ORDER BY id")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                f(entity_from_row(row_strings(r)?)?)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn for_each_subject_link(
+        &self,
+        f: &mut dyn FnMut(Uuid, u64) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT subject_id, idx FROM event_subjects ORDER BY subject_id, idx")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let s: String = r.get(0)?;
+                let id = Uuid::parse_str(&s)
+                    .map_err(|_| StoreError::Corrupt(format!("subject index row '{s}' is not a UUID")))?;
+                f(id, r.get::<_, i64>(1)? as u64)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn entity(&self, id: Uuid) -> Result<Option<EntityRecord>, StoreError> {
+        self.read(|c| entity_query(c, id))
+    }
+
+    fn entries_about(&self, subject: Uuid) -> Result<Vec<StoredEntry>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {} FROM ledger_entries e JOIN event_subjects s ON s.idx = e.idx
+                 WHERE s.subject_id = ?1 ORDER BY e.idx",
+                ENTRY_COLUMNS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ")
+            ))?;
+            let rows = stmt.query_map([subject.to_string()], entry_from_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn event_index(&self, event_id: Uuid) -> Result<Option<u64>, StoreError> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT idx FROM ledger_entries WHERE event_id = ?1",
+                [event_id.to_string()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .map(|i| i as u64))
+        })
+    }
+
+    fn log_key(&self) -> LogKey {
+        self.key.clone()
+    }
+}
+
+fn tree_head_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<SignedTreeHead, StoreError>> {
+    let size: i64 = r.get(0)?;
+    let root: Vec<u8> = r.get(1)?;
+    let timestamp_ms: i64 = r.get(2)?;
+    let sig: Vec<u8> = r.get(3)?;
+    let bad = || StoreError::Corrupt(format!("the signed tree head of size {size} is malformed"));
+    Ok((|| {
+        Ok(SignedTreeHead {
+            head: TreeHead { size: size as u64, root: root.try_into().map_err(|_| bad())?, timestamp_ms },
+            signature: sig.try_into().map_err(|_| bad())?,
+        })
+    })())
+}
