@@ -177,7 +177,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let r: Receipt = serde_json::from_str(line).with_context(|| {
                     format!("receipt {} in {} is not a Vigil receipt", i + 1, receipt.display())
                 })?;
-                if let Err(e) = r.verify(&key) {
+                if let Err(e) = r.verify(&key).map_err(|e| e.to_string()).and_then(|()| entry_matches(&r)) {
                     eprintln!("vigil: receipt {} (event {}) is NOT valid: {e}", i + 1, r.event_id);
                     return Err(Tampered.into());
                 }
@@ -192,6 +192,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench { command } => bench::run(command)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Vigil's own check on top of the generic receipt check: the entry is an
+/// event header naming the receipt's position and event id.
+fn entry_matches(r: &Receipt) -> Result<(), String> {
+    let header: vigil_model::EventHeader = serde_json::from_str(&r.entry)
+        .map_err(|_| "its entry is not a Vigil event header".to_string())?;
+    if header.index != r.leaf_index {
+        return Err(format!("its entry says it is entry {}, not {}", header.index, r.leaf_index));
+    }
+    if header.id.to_string() != r.event_id {
+        return Err(format!("its entry is event {}, not {}", header.id, r.event_id));
+    }
+    Ok(())
 }
 
 /// A receipt file is either one JSON document (possibly pretty-printed) or

@@ -1,6 +1,44 @@
 //! Event payloads: one variant per kind of event, and the dispatch that every
 //! kind implements (its name, schema version, validation, subjects and
 //! projection rule).
+//!
+//! Kind names are `noun.verb_past`. Every event also carries, in its
+//! envelope, the actor, agency, recorded-at and occurred-at. The kinds:
+//!
+//! | kind | what it records |
+//! |---|---|
+//! | `agency.registered` | an agency: its id, code (the `agency` of envelopes), name and kind |
+//! | `person.recorded` | a person: names (birth, alias, nickname, street name, ...), date of birth with precision, sex, the three ethnicity codes each with its source, nationalities, disability, description |
+//! | `person.amended` | names added or removed, date of birth corrected, codes changed; with a reason |
+//! | `object.recorded` | a vehicle, phone, business, bank or online account, or other thing |
+//! | `object.amended` | changed or added details of an object; with a reason |
+//! | `location.recorded` | a place: kind, name, address, postcode (whole or partial), description |
+//! | `location.amended` | changed or added details of a place; with a reason |
+//! | `link.recorded` | a typed link between two entities (person lives_at location, ...), with optional dates, grading and note |
+//! | `link.ended` | a link that no longer holds; with a reason |
+//! | `referral.submitted` | a concern about a child: what was seen, where, who else, immediate danger |
+//! | `referral.decided` | the decision on a referral (once; no further action needs a reason) |
+//! | `assessment.completed` | the Children in Need factors found by the assessment a referral led to |
+//! | `missing_episode.recorded` | a child missing (M) or away without authorisation (A), from an exact time |
+//! | `missing_episode.returned` | the child's return (once; not before the start), where found, whether a return interview was offered |
+//! | `placement.started` | a child looked after placed (SSDA903 placement type, location, start date) |
+//! | `placement.ended` | that placement's end (once; not before its start) |
+//! | `allocation.recorded` | a worker allocated to a child |
+//! | `allocation.ended` | that allocation's end (once) |
+//! | `intelligence.recorded` | an intelligence report about people, objects and places, graded 3x5x2 |
+//! | `offence.recorded` | an offence: code, victims, suspects, when, where, CSE flag |
+//! | `offence.outcome_recorded` | an outcome: charge (offence charged), caution, community resolution, no further action (reason), not yet resolved |
+//! | `meeting.recorded` | a strategy discussion, conference, MACE meeting or return home interview: attendees and decisions |
+//! | `case.opened` | a case opened for a child at a level (early help ... looked after) |
+//! | `case.level_changed` | a case stepped up or down |
+//! | `case.closed` | a case closed (once; with a reason) |
+//! | `note.recorded` | a case note about one or more entities |
+//!
+//! Validation ([`EventPayload::validate`]) needs no state and refuses bad
+//! input with a sentence. Projection ([`EventPayload::project`]) enforces the
+//! rules that need state: what an event refers to must exist and be of the
+//! right kind, and things that happen once (a decision, a return, a closure)
+//! happen once.
 
 use crate::canonical::to_canonical_string;
 use crate::event::{EntityKind, EventHeader, ModelError, SubjectRef};
@@ -8,62 +46,119 @@ use crate::projection::{ProjectionError, Projector};
 use crate::time::OccurredAt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-/// Every kind of event Vigil records. Serialised adjacently tagged:
-/// `{"kind": "person.recorded", "payload": {...}}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "payload")]
-pub enum EventPayload {
-    #[serde(rename = "agency.registered")]
-    AgencyRegistered(AgencyRegistered),
-    #[serde(rename = "person.recorded")]
-    PersonRecorded(PersonRecorded),
-    #[serde(rename = "referral.submitted")]
-    ReferralSubmitted(ReferralSubmitted),
+mod casework;
+mod entities;
+mod police;
+
+pub use crate::pole::{Location, Object, Person, PersonAmendment};
+pub use casework::{
+    AllocationEnded, AllocationRecorded, AssessmentCompleted, CaseClosed, CaseLevelChanged,
+    CaseOpened, MeetingRecorded, MissingEpisodeRecorded, MissingEpisodeReturned, NoteRecorded,
+    PlacementEnded, PlacementStarted, Referrer, ReferralDecided, ReferralSubmitted,
+};
+pub use entities::{AgencyRegistered, LinkEnded, LinkRecorded, LocationAmended, ObjectAmended};
+pub use police::{IntelligenceRecorded, OffenceOutcomeRecorded, OffenceRecorded};
+
+/// What validation of a payload may look at besides the payload.
+pub(crate) struct Ctx<'a> {
+    /// The envelope's occurred-at.
+    #[allow(dead_code)]
+    pub occurred: &'a OccurredAt,
+    /// When Vigil received the event.
+    pub now: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AgencyRegistered {
-    pub agency_id: Uuid,
-    pub name: String,
+/// What each payload type implements; [`EventPayload`] dispatches to it.
+pub(crate) trait Kind {
+    /// Schema version of the payload.
+    const SCHEMA: u32 = 1;
+    fn subjects(&self) -> Vec<SubjectRef>;
+    fn validate(&self, cx: &Ctx<'_>) -> Result<(), ModelError>;
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError>;
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PersonRecorded {
-    pub person_id: Uuid,
-    pub given_name: String,
-    pub family_name: String,
+macro_rules! event_payloads {
+    ( $( $(#[$doc:meta])* $kind:literal => $variant:ident($ty:ty), )+ ) => {
+        /// Every kind of event Vigil records. Serialised adjacently tagged:
+        /// `{"kind": "person.recorded", "payload": {...}}`.
+        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "kind", content = "payload")]
+        pub enum EventPayload {
+            $( $(#[$doc])* #[serde(rename = $kind)] $variant($ty), )+
+        }
+
+        impl EventPayload {
+            /// Every kind name, in the order of the table in this module's doc.
+            pub const ALL_KINDS: &'static [&'static str] = &[ $( $kind, )+ ];
+
+            /// The kind name written in the header (`person.recorded`, ...).
+            pub fn kind(&self) -> &'static str {
+                match self { $( EventPayload::$variant(_) => $kind, )+ }
+            }
+
+            /// Schema version of this kind's payload.
+            pub fn schema(&self) -> u32 {
+                match self { $( EventPayload::$variant(_) => <$ty as Kind>::SCHEMA, )+ }
+            }
+
+            /// The entities this event concerns.
+            pub fn subjects(&self) -> Vec<SubjectRef> {
+                match self { $( EventPayload::$variant(x) => Kind::subjects(x), )+ }
+            }
+
+            fn validate_inner(&self, cx: &Ctx<'_>) -> Result<(), ModelError> {
+                match self { $( EventPayload::$variant(x) => Kind::validate(x, cx), )+ }
+            }
+
+            /// Folds the event into the projections.
+            pub fn project(&self, header: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+                match self { $( EventPayload::$variant(x) => Kind::project(x, header, p), )+ }
+            }
+        }
+    };
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReferralSubmitted {
-    pub referral_id: Uuid,
-    pub child_id: Uuid,
-    pub concern: String,
+event_payloads! {
+    "agency.registered" => AgencyRegistered(AgencyRegistered),
+    "person.recorded" => PersonRecorded(Person),
+    "person.amended" => PersonAmended(PersonAmendment),
+    "object.recorded" => ObjectRecorded(Object),
+    "object.amended" => ObjectAmended(ObjectAmended),
+    "location.recorded" => LocationRecorded(Location),
+    "location.amended" => LocationAmended(LocationAmended),
+    "link.recorded" => LinkRecorded(LinkRecorded),
+    "link.ended" => LinkEnded(LinkEnded),
+    "referral.submitted" => ReferralSubmitted(ReferralSubmitted),
+    "referral.decided" => ReferralDecided(ReferralDecided),
+    "assessment.completed" => AssessmentCompleted(AssessmentCompleted),
+    "missing_episode.recorded" => MissingEpisodeRecorded(MissingEpisodeRecorded),
+    "missing_episode.returned" => MissingEpisodeReturned(MissingEpisodeReturned),
+    "placement.started" => PlacementStarted(PlacementStarted),
+    "placement.ended" => PlacementEnded(PlacementEnded),
+    "allocation.recorded" => AllocationRecorded(AllocationRecorded),
+    "allocation.ended" => AllocationEnded(AllocationEnded),
+    "intelligence.recorded" => IntelligenceRecorded(IntelligenceRecorded),
+    "offence.recorded" => OffenceRecorded(OffenceRecorded),
+    "offence.outcome_recorded" => OffenceOutcomeRecorded(OffenceOutcomeRecorded),
+    "meeting.recorded" => MeetingRecorded(MeetingRecorded),
+    "case.opened" => CaseOpened(CaseOpened),
+    "case.level_changed" => CaseLevelChanged(CaseLevelChanged),
+    "case.closed" => CaseClosed(CaseClosed),
+    "note.recorded" => NoteRecorded(NoteRecorded),
 }
 
 impl EventPayload {
-    /// The kind name written in the header (`person.recorded`, ...).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            EventPayload::AgencyRegistered(_) => "agency.registered",
-            EventPayload::PersonRecorded(_) => "person.recorded",
-            EventPayload::ReferralSubmitted(_) => "referral.submitted",
-        }
-    }
-
-    /// Schema version of this kind's payload.
-    pub fn schema(&self) -> u32 {
-        1
-    }
-
     /// Parses a stored payload of the named kind.
     pub fn from_kind_and_json(kind: &str, payload_json: &str) -> Result<Self, ModelError> {
+        if !Self::ALL_KINDS.contains(&kind) {
+            return Err(ModelError::invalid(format!(
+                "'{}' is not a kind of event Vigil records",
+                crate::time::truncate(kind)
+            )));
+        }
         let payload: serde_json::Value = serde_json::from_str(payload_json)
             .map_err(|e| ModelError::invalid(format!("the payload is not valid JSON: {e}")))?;
         serde_json::from_value(json!({"kind": kind, "payload": payload}))
@@ -78,59 +173,90 @@ impl EventPayload {
         Ok(to_canonical_string(&inner)?)
     }
 
-    /// The entities this event concerns.
-    pub fn subjects(&self) -> Vec<SubjectRef> {
-        match self {
-            EventPayload::AgencyRegistered(p) => vec![SubjectRef::new(EntityKind::Agency, p.agency_id)],
-            EventPayload::PersonRecorded(p) => vec![SubjectRef::new(EntityKind::Person, p.person_id)],
-            EventPayload::ReferralSubmitted(p) => vec![
-                SubjectRef::new(EntityKind::Referral, p.referral_id),
-                SubjectRef::new(EntityKind::Person, p.child_id),
-            ],
-        }
-    }
-
     /// Checks the payload on its own (no state needed).
-    pub fn validate(&self, _occurred: &OccurredAt, _now: DateTime<Utc>) -> Result<(), ModelError> {
-        match self {
-            EventPayload::AgencyRegistered(p) => non_empty("the agency name", &p.name),
-            EventPayload::PersonRecorded(p) => {
-                non_empty("the given name", &p.given_name)?;
-                non_empty("the family name", &p.family_name)
-            }
-            EventPayload::ReferralSubmitted(p) => non_empty("what the concern is", &p.concern),
-        }
-    }
-
-    /// Folds the event into the projections.
-    pub fn project(&self, header: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        match self {
-            EventPayload::AgencyRegistered(a) => p.create(
-                EntityKind::Agency,
-                a.agency_id,
-                json!({"agency": header.agency, "name": a.name}),
-            ),
-            EventPayload::PersonRecorded(x) => p.create(
-                EntityKind::Person,
-                x.person_id,
-                json!({"given_name": x.given_name, "family_name": x.family_name}),
-            ),
-            EventPayload::ReferralSubmitted(r) => {
-                p.require(EntityKind::Person, r.child_id)?;
-                p.create(
-                    EntityKind::Referral,
-                    r.referral_id,
-                    json!({"child_id": r.child_id, "concern": r.concern, "status": "awaiting_decision"}),
-                )
-            }
-        }
+    pub fn validate(&self, occurred: &OccurredAt, now: DateTime<Utc>) -> Result<(), ModelError> {
+        self.validate_inner(&Ctx { occurred, now })
     }
 }
 
-fn non_empty(what: &str, s: &str) -> Result<(), ModelError> {
-    if s.trim().is_empty() {
-        Err(ModelError::invalid(format!("{what} is empty")))
-    } else {
-        Ok(())
+// ---------------------------------------------------------------------------
+// Helpers shared by the projection rules
+// ---------------------------------------------------------------------------
+
+pub(crate) fn reject(msg: impl Into<String>) -> ProjectionError {
+    ProjectionError::Rejected(msg.into())
+}
+
+/// The JSON object form of a payload, as the start of an entity's state.
+pub(crate) fn state_of<T: Serialize>(t: &T) -> Result<Map<String, Value>, ProjectionError> {
+    match serde_json::to_value(t) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ProjectionError::Store("payload is not a JSON object".into())),
+        Err(e) => Err(ProjectionError::Store(e.to_string())),
     }
 }
+
+pub(crate) fn to_value<T: Serialize>(t: &T) -> Result<Value, ProjectionError> {
+    serde_json::to_value(t).map_err(|e| ProjectionError::Store(e.to_string()))
+}
+
+/// Who did something and when Vigil received it, as kept in state.
+pub(crate) fn stamp(h: &EventHeader) -> Value {
+    json!({"at": h.recorded_at, "by": h.actor.user, "agency": h.agency, "event_id": h.id})
+}
+
+/// Reads a field of an entity's state back into a type.
+pub(crate) fn field<T: for<'de> Deserialize<'de>>(
+    state: &Value,
+    key: &str,
+) -> Result<Option<T>, ProjectionError> {
+    match state.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => serde_json::from_value(v.clone())
+            .map(Some)
+            .map_err(|e| ProjectionError::Store(format!("stored field {key} is not readable: {e}"))),
+    }
+}
+
+/// The `child_id` of a referral, episode, placement, case, ...
+pub(crate) fn child_of(state: &Value) -> Result<Option<Uuid>, ProjectionError> {
+    field(state, "child_id")
+}
+
+/// Refuses when an entity that belongs to a child belongs to another child.
+pub(crate) fn same_child(
+    p: &mut Projector<'_>,
+    kind: EntityKind,
+    id: Uuid,
+    child: Uuid,
+) -> Result<(), ProjectionError> {
+    let rec = p.require(kind, id)?;
+    if child_of(&rec.state)? != Some(child) {
+        return Err(reject(format!(
+            "{kind} {id} is about a different child from {child}"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn require_all(
+    p: &mut Projector<'_>,
+    kind: EntityKind,
+    ids: &[Uuid],
+) -> Result<(), ProjectionError> {
+    for id in ids {
+        p.require(kind, *id)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn subject(kind: EntityKind, id: Uuid) -> SubjectRef {
+    SubjectRef::new(kind, id)
+}
+
+pub(crate) fn persons(ids: &[Uuid]) -> impl Iterator<Item = SubjectRef> + '_ {
+    ids.iter().map(|id| SubjectRef::new(EntityKind::Person, *id))
+}
+
+#[cfg(test)]
+mod tests;

@@ -254,8 +254,17 @@ fn entity_query(conn: &Connection, id: Uuid) -> Result<Option<EntityRecord>, Sto
 
 type EntityRow = (String, String, String, i64, i64);
 
+/// Reads an entity row as text without trusting it (see [`entry_from_row`]).
 fn row_strings(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntityRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    let text = |i: usize| -> rusqlite::Result<String> {
+        Ok(match r.get_ref(i)? {
+            rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                String::from_utf8_lossy(t).into_owned()
+            }
+            other => format!("{other:?}"),
+        })
+    };
+    Ok((text(0)?, text(1)?, text(2)?, r.get(3)?, r.get(4)?))
 }
 
 /// Parses a stored entity row; a row that does not parse is reported as
@@ -271,14 +280,29 @@ pub(crate) fn entity_from_row((id, kind, state, c, u): EntityRow) -> Result<Enti
     })
 }
 
+/// Reads an entry row without trusting it: text that is not UTF-8 (or a value
+/// stored with another type) is read as bytes and converted lossily, so that
+/// verification reports the entry as altered instead of failing to read it.
 fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
+    use rusqlite::types::ValueRef;
+    fn bytes(v: ValueRef<'_>) -> Option<Vec<u8>> {
+        match v {
+            ValueRef::Null => None,
+            ValueRef::Integer(i) => Some(i.to_string().into_bytes()),
+            ValueRef::Real(f) => Some(f.to_string().into_bytes()),
+            ValueRef::Text(t) | ValueRef::Blob(t) => Some(t.to_vec()),
+        }
+    }
+    let text = |i: usize| -> rusqlite::Result<Option<String>> {
+        Ok(bytes(r.get_ref(i)?).map(|b| String::from_utf8_lossy(&b).into_owned()))
+    };
     Ok(StoredEntry {
         index: r.get::<_, i64>(0)? as u64,
-        event_id: r.get(1)?,
-        header_json: r.get(2)?,
-        payload_json: r.get(3)?,
-        salt: r.get(4)?,
-        leaf_hash: r.get(5)?,
+        event_id: text(1)?.unwrap_or_default(),
+        header_json: text(2)?.unwrap_or_default(),
+        payload_json: text(3)?,
+        salt: bytes(r.get_ref(4)?),
+        leaf_hash: bytes(r.get_ref(5)?).unwrap_or_default(),
     })
 }
 

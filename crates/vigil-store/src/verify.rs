@@ -92,10 +92,13 @@ fn problem(entry: Option<u64>, message: String) -> Stop {
 pub fn verify(store: &dyn Store, opts: VerifyOptions) -> Result<VerifyReport, StoreError> {
     let key = store.log_key();
     let mut heads: Vec<SignedTreeHead> = Vec::new();
-    store.for_each_tree_head(&mut |h| {
+    let heads_read = store.for_each_tree_head(&mut |h| {
         heads.push(h);
         Ok(())
-    })?;
+    });
+    if let Some(p) = corrupt_as_problem(heads_read)? {
+        return Ok(VerifyReport { entries: 0, tree_heads: 0, entities: 0, root: vigil_ledger::empty_root(), problem: Some(p) });
+    }
     let mut report = VerifyReport {
         entries: 0,
         tree_heads: heads.len() as u64,
@@ -257,7 +260,7 @@ fn compare_projections(
     let mut expected = rebuilt.records.values();
     let mut found: Option<Problem> = None;
     let describe = |r: &EntityRecord| format!("{} {}", r.kind, r.id);
-    store.for_each_entity(&mut |stored| {
+    let read = store.for_each_entity(&mut |stored| {
         if found.is_some() {
             return Ok(());
         }
@@ -292,7 +295,10 @@ fn compare_projections(
             }
         }
         Ok(())
-    })?;
+    });
+    if let Some(p) = corrupt_as_problem(read)? {
+        return Ok(Some(p));
+    }
     if found.is_none() {
         if let Some(want) = expected.next() {
             found = Some(Problem {
@@ -338,4 +344,14 @@ fn compare_projections(
         }
     }
     Ok(found)
+}
+
+/// A row the store could not even parse is itself evidence of tampering:
+/// report it as a problem (exit 1), not as a failure to run (exit 2).
+fn corrupt_as_problem(r: Result<(), StoreError>) -> Result<Option<Problem>, StoreError> {
+    match r {
+        Ok(()) => Ok(None),
+        Err(StoreError::Corrupt(message)) => Ok(Some(Problem { entry: None, message })),
+        Err(e) => Err(e),
+    }
 }
