@@ -19,7 +19,9 @@ use std::fmt::Write as _;
 /// Why a value could not be put in canonical form.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CanonicalError {
-    #[error("numbers with a fractional part or exponent cannot be recorded ({0}); write it as text")]
+    #[error(
+        "numbers with a fractional part or exponent cannot be recorded ({0}); write it as text"
+    )]
     Float(String),
     #[error("the value could not be encoded: {0}")]
     Encode(String),
@@ -131,12 +133,18 @@ mod tests {
     #[test]
     fn escapes_controls_lowercase_and_leaves_unicode() {
         let v = json!("a\"b\\c\u{1}\u{1f}é/\u{7f}");
-        assert_eq!(canonical_value(&v).unwrap(), "\"a\\\"b\\\\c\\u0001\\u001fé/\u{7f}\"");
+        assert_eq!(
+            canonical_value(&v).unwrap(),
+            "\"a\\\"b\\\\c\\u0001\\u001fé/\u{7f}\""
+        );
     }
 
     #[test]
     fn rejects_floats() {
-        assert!(matches!(canonical_value(&json!(1.5)), Err(CanonicalError::Float(_))));
+        assert!(matches!(
+            canonical_value(&json!(1.5)),
+            Err(CanonicalError::Float(_))
+        ));
     }
 
     #[test]

@@ -51,7 +51,8 @@ impl AgencyId {
     pub fn new(s: &str) -> Result<Self, String> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if ok {
             Ok(AgencyId(s.to_owned()))
         } else {
@@ -130,7 +131,11 @@ pub trait CodeList: Copy + Eq + fmt::Debug + 'static {
         let mut codes: Vec<&str> = all.iter().take(SHOWN).map(|c| c.code()).collect();
         if all.len() > SHOWN {
             codes.push("…");
-            format!("use one of {} ({} codes in all)", codes.join(", "), all.len())
+            format!(
+                "use one of {} ({} codes in all)",
+                codes.join(", "),
+                all.len()
+            )
         } else {
             format!("use one of {}", codes.join(", "))
         }
@@ -143,20 +148,40 @@ pub trait CodeList: Copy + Eq + fmt::Debug + 'static {
         }
         let shown = crate::time::truncate(s);
         if s.trim().is_empty() {
-            return Err(UnknownCode(format!("no {} was given; {}", Self::WHAT, Self::hint())));
+            return Err(UnknownCode(format!(
+                "no {} was given; {}",
+                Self::WHAT,
+                Self::hint()
+            )));
         }
         if let Some(c) = Self::all()
             .iter()
             .find(|c| c.code().eq_ignore_ascii_case(s.trim()))
         {
             return Err(UnknownCode(format!(
-                "'{shown}' is not a {}; did you mean '{}' ({})?",
+                "'{shown}' is not {} {}; did you mean '{}' ({})?",
+                article(Self::WHAT),
                 Self::WHAT,
                 c.code(),
                 c.label()
             )));
         }
-        Err(UnknownCode(format!("'{shown}' is not a {}; {}", Self::WHAT, Self::hint())))
+        Err(UnknownCode(format!(
+            "'{shown}' is not {} {}; {}",
+            article(Self::WHAT),
+            Self::WHAT,
+            Self::hint()
+        )))
+    }
+}
+
+/// "a" or "an" before a phrase (by its first letter; good enough for the
+/// names of Vigil's code lists).
+fn article(phrase: &str) -> &'static str {
+    if phrase.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
     }
 }
 
@@ -165,7 +190,7 @@ struct CodeVisitor<T>(PhantomData<T>);
 impl<'de, T: CodeList> Visitor<'de> for CodeVisitor<T> {
     type Value = T;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a {} (text)", T::WHAT)
+        write!(f, "{} {} (text)", article(T::WHAT), T::WHAT)
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
         T::parse(v).map_err(E::custom)
@@ -535,7 +560,10 @@ pub trait Publishable: Copy {
 
 /// The publication row of an optional code: no value is "not recorded".
 pub fn publication_group<T: Publishable>(code: Option<T>) -> PublicationGroup {
-    code.map_or(PublicationGroup::NotRecorded, Publishable::publication_group)
+    code.map_or(
+        PublicationGroup::NotRecorded,
+        Publishable::publication_group,
+    )
 }
 
 impl Publishable for SelfDefinedEthnicity {
@@ -701,7 +729,9 @@ impl Nationality {
 
     /// Whether this is a real country (not "not known" or "stateless").
     pub fn is_country(self) -> bool {
-        countries::COUNTRIES.binary_search_by(|(c, _)| c.cmp(&self.0)).is_ok()
+        countries::COUNTRIES
+            .binary_search_by(|(c, _)| c.cmp(&self.0))
+            .is_ok()
     }
 }
 
@@ -837,28 +867,43 @@ pub struct LinkEnd {
     pub object_kinds: &'static [ObjectKind],
 }
 
+/// "a person", "an object", "a missing episode": an entity kind in a sentence.
+pub fn entity_with_article(kind: crate::event::EntityKind) -> String {
+    let name = kind.as_str().replace('_', " ");
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
+}
+
 impl LinkEnd {
     const fn of(entity: crate::event::EntityKind) -> LinkEnd {
-        LinkEnd { entity, object_kinds: &[] }
+        LinkEnd {
+            entity,
+            object_kinds: &[],
+        }
     }
     const fn objects(kinds: &'static [ObjectKind]) -> LinkEnd {
-        LinkEnd { entity: crate::event::EntityKind::Object, object_kinds: kinds }
+        LinkEnd {
+            entity: crate::event::EntityKind::Object,
+            object_kinds: kinds,
+        }
     }
 
     /// A phrase for messages: `a person`, `an object (vehicle)`.
     pub fn describe(&self) -> String {
-        let article = if self.entity.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) {
-            "an"
-        } else {
-            "a"
-        };
-        let name = self.entity.as_str().replace('_', " ");
+        let name = entity_with_article(self.entity);
         if self.object_kinds.is_empty() {
-            format!("{article} {name}")
+            name
         } else {
-            let kinds: Vec<String> =
-                self.object_kinds.iter().map(|k| k.label().to_lowercase()).collect();
-            format!("{article} {name} ({})", kinds.join(" or "))
+            let kinds: Vec<String> = self
+                .object_kinds
+                .iter()
+                .map(|k| k.label().to_lowercase())
+                .collect();
+            format!("{name} ({})", kinds.join(" or "))
         }
     }
 }
@@ -915,8 +960,11 @@ impl LinkKind {
             LinkEnd::objects(&[ObjectKind::Phone, ObjectKind::OnlineAccount]),
         ];
         const ANY_OBJECT: &[LinkEnd] = &[LinkEnd::objects(&[])];
-        const POL: &[LinkEnd] =
-            &[LinkEnd::of(E::Person), LinkEnd::objects(&[]), LinkEnd::of(E::Location)];
+        const POL: &[LinkEnd] = &[
+            LinkEnd::of(E::Person),
+            LinkEnd::objects(&[]),
+            LinkEnd::of(E::Location),
+        ];
         const EPISODE: &[LinkEnd] = &[LinkEnd::of(E::MissingEpisode)];
         const CASEWORK: &[LinkEnd] = &[
             LinkEnd::of(E::Referral),
@@ -925,9 +973,22 @@ impl LinkKind {
             LinkEnd::of(E::MissingEpisode),
         ];
         match self {
-            FamilyOf | AssociateOf | SuspectedOfExploiting | LivesAt | StaysAt | SeenAt
-            | SeenIn | RegisteredKeeper | Drives | UsesPhone | UsesAccount | WorksAt | Owns
-            | VictimIn | SuspectIn | WitnessIn => PERSON,
+            FamilyOf
+            | AssociateOf
+            | SuspectedOfExploiting
+            | LivesAt
+            | StaysAt
+            | SeenAt
+            | SeenIn
+            | RegisteredKeeper
+            | Drives
+            | UsesPhone
+            | UsesAccount
+            | WorksAt
+            | Owns
+            | VictimIn
+            | SuspectIn
+            | WitnessIn => PERSON,
             Contacted => CONTACT,
             LocatedAt => ANY_OBJECT,
             SubjectOf => POL,
@@ -948,15 +1009,22 @@ impl LinkKind {
         ];
         const VEHICLE: &[LinkEnd] = &[LinkEnd::objects(&[ObjectKind::Vehicle])];
         const PHONE: &[LinkEnd] = &[LinkEnd::objects(&[ObjectKind::Phone])];
-        const ACCOUNT: &[LinkEnd] =
-            &[LinkEnd::objects(&[ObjectKind::BankAccount, ObjectKind::OnlineAccount])];
-        const WORKPLACE: &[LinkEnd] =
-            &[LinkEnd::objects(&[ObjectKind::Business]), LinkEnd::of(E::Location)];
+        const ACCOUNT: &[LinkEnd] = &[LinkEnd::objects(&[
+            ObjectKind::BankAccount,
+            ObjectKind::OnlineAccount,
+        ])];
+        const WORKPLACE: &[LinkEnd] = &[
+            LinkEnd::objects(&[ObjectKind::Business]),
+            LinkEnd::of(E::Location),
+        ];
         const PROPERTY: &[LinkEnd] = &[LinkEnd::objects(&[]), LinkEnd::of(E::Location)];
         const OFFENCE: &[LinkEnd] = &[LinkEnd::of(E::Offence)];
         const INTEL: &[LinkEnd] = &[LinkEnd::of(E::Intelligence)];
-        const POL: &[LinkEnd] =
-            &[LinkEnd::of(E::Person), LinkEnd::objects(&[]), LinkEnd::of(E::Location)];
+        const POL: &[LinkEnd] = &[
+            LinkEnd::of(E::Person),
+            LinkEnd::objects(&[]),
+            LinkEnd::of(E::Location),
+        ];
         match self {
             FamilyOf | AssociateOf | SuspectedOfExploiting => PERSON,
             Contacted => CONTACT,
@@ -1249,7 +1317,12 @@ mod tests {
         assert!(!all.is_empty());
         let mut seen = std::collections::BTreeSet::new();
         for c in all {
-            assert!(seen.insert(c.code()), "{} duplicated in {}", c.code(), T::WHAT);
+            assert!(
+                seen.insert(c.code()),
+                "{} duplicated in {}",
+                c.code(),
+                T::WHAT
+            );
             assert!(!c.label().is_empty());
             assert_eq!(T::parse(c.code()).unwrap(), *c);
             let json = serde_json::to_string(c).unwrap();
@@ -1301,24 +1374,39 @@ mod tests {
     #[test]
     fn unknown_codes_are_explained() {
         let e = SelfDefinedEthnicity::parse("X9").unwrap_err().to_string();
-        assert!(e.starts_with("'X9' is not a self-defined ethnicity code; use one of W1, W2, W3"), "{e}");
+        assert!(
+            e.starts_with("'X9' is not a self-defined ethnicity code; use one of W1, W2, W3"),
+            "{e}"
+        );
         assert!(e.contains("NS"), "{e}");
         let e = SelfDefinedEthnicity::parse("w1").unwrap_err().to_string();
         assert!(e.contains("did you mean 'W1'"), "{e}");
         let e = SelfDefinedEthnicity::parse("").unwrap_err().to_string();
-        assert!(e.starts_with("no self-defined ethnicity code was given"), "{e}");
+        assert!(
+            e.starts_with("no self-defined ethnicity code was given"),
+            "{e}"
+        );
         let e = Nationality::parse("UK").unwrap_err().to_string();
         assert!(e.contains("GB"), "{e}");
         let huge = "Q".repeat(100_000);
         assert!(OffenceCode::parse(&huge).unwrap_err().to_string().len() < 2_000);
-        let e = SelfDefinedEthnicity::parse("<script>\u{0}\u{202e}").unwrap_err().to_string();
+        let e = SelfDefinedEthnicity::parse("<script>\u{0}\u{202e}")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("is not a self-defined ethnicity code"));
     }
 
     #[test]
     fn serde_errors_are_the_same_sentences() {
-        let e = serde_json::from_str::<ObservedEthnicity>("\"IC7\"").unwrap_err().to_string();
-        assert!(e.starts_with("'IC7' is not an officer-observed") || e.contains("'IC7' is not a"), "{e}");
+        let e = serde_json::from_str::<ObservedEthnicity>("\"IC7\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "'IC7' is not an officer-observed ethnicity code (IC code); use one of IC1"
+            ),
+            "{e}"
+        );
         let e = serde_json::from_str::<Sex>("true").unwrap_err().to_string();
         assert!(e.contains("expected a sex code"), "{e}");
         // Numbers are accepted for numeric codes and stored as text.
@@ -1329,10 +1417,22 @@ mod tests {
 
     #[test]
     fn legacy_codes_import_to_current_codes() {
-        assert_eq!(SelfDefinedEthnicity::from_legacy_code("O1").unwrap(), SelfDefinedEthnicity::A4);
-        assert_eq!(SelfDefinedEthnicity::from_legacy_code("W9").unwrap(), SelfDefinedEthnicity::W9);
-        assert!(SelfDefinedEthnicity::parse("O1").is_err(), "O1 is not a current code");
-        assert_eq!(ObservedEthnicity::from_legacy_code("IC0").unwrap(), ObservedEthnicity::Ic9);
+        assert_eq!(
+            SelfDefinedEthnicity::from_legacy_code("O1").unwrap(),
+            SelfDefinedEthnicity::A4
+        );
+        assert_eq!(
+            SelfDefinedEthnicity::from_legacy_code("W9").unwrap(),
+            SelfDefinedEthnicity::W9
+        );
+        assert!(
+            SelfDefinedEthnicity::parse("O1").is_err(),
+            "O1 is not a current code"
+        );
+        assert_eq!(
+            ObservedEthnicity::from_legacy_code("IC0").unwrap(),
+            ObservedEthnicity::Ic9
+        );
         assert!(ObservedEthnicity::parse("IC0").is_err());
         assert!(ObservedEthnicity::from_legacy_code("IC8").is_err());
     }
@@ -1340,35 +1440,64 @@ mod tests {
     #[test]
     fn publication_mapping_handles_the_traps() {
         // DfE has no Arab code: OOTH cannot be "any other ethnic group".
-        assert_eq!(DfeEthnicity::Ooth.publication_group(), PublicationGroup::Broad(OnsBroadGroup::Other));
+        assert_eq!(
+            DfeEthnicity::Ooth.publication_group(),
+            PublicationGroup::Broad(OnsBroadGroup::Other)
+        );
         // WROM merges Gypsy and Roma.
-        assert_eq!(DfeEthnicity::Wrom.publication_group(), PublicationGroup::Broad(OnsBroadGroup::White));
+        assert_eq!(
+            DfeEthnicity::Wrom.publication_group(),
+            PublicationGroup::Broad(OnsBroadGroup::White)
+        );
         // Police 18+1 has no Roma, so W9 may hold Roma people.
-        assert_eq!(SelfDefinedEthnicity::W9.publication_group(), PublicationGroup::Broad(OnsBroadGroup::White));
+        assert_eq!(
+            SelfDefinedEthnicity::W9.publication_group(),
+            PublicationGroup::Broad(OnsBroadGroup::White)
+        );
         assert_eq!(
             SelfDefinedEthnicity::O2.publication_group(),
             PublicationGroup::Group(OnsEthnicity::OtherArab)
         );
         // IC codes are too coarse for the 19 groups.
         for ic in ObservedEthnicity::ALL {
-            assert!(!matches!(ic.publication_group(), PublicationGroup::Group(_)), "{ic}");
+            assert!(
+                !matches!(ic.publication_group(), PublicationGroup::Group(_)),
+                "{ic}"
+            );
         }
         // Not recorded is its own row.
-        assert_eq!(publication_group::<DfeEthnicity>(None), PublicationGroup::NotRecorded);
-        assert_eq!(SelfDefinedEthnicity::NS.publication_group(), PublicationGroup::NotStated);
+        assert_eq!(
+            publication_group::<DfeEthnicity>(None),
+            PublicationGroup::NotRecorded
+        );
+        assert_eq!(
+            SelfDefinedEthnicity::NS.publication_group(),
+            PublicationGroup::NotStated
+        );
         // Every row a mapping produces is a row of the table.
         let rows = PublicationGroup::all_rows();
         assert_eq!(rows.len(), 19 + 5 + 3);
-        for g in SelfDefinedEthnicity::ALL.iter().map(|c| c.publication_group())
+        for g in SelfDefinedEthnicity::ALL
+            .iter()
+            .map(|c| c.publication_group())
             .chain(ObservedEthnicity::ALL.iter().map(|c| c.publication_group()))
             .chain(DfeEthnicity::ALL.iter().map(|c| c.publication_group()))
         {
             assert!(rows.contains(&g), "{g:?}");
         }
         // Exact codes agree with each other across schemes.
-        assert_eq!(SelfDefinedEthnicity::A4.publication_group(), DfeEthnicity::Chne.publication_group());
-        assert_eq!(SelfDefinedEthnicity::W3.publication_group(), DfeEthnicity::Wirt.publication_group());
-        assert_eq!(PublicationGroup::Broad(OnsBroadGroup::White).label(), "White: not further specified");
+        assert_eq!(
+            SelfDefinedEthnicity::A4.publication_group(),
+            DfeEthnicity::Chne.publication_group()
+        );
+        assert_eq!(
+            SelfDefinedEthnicity::W3.publication_group(),
+            DfeEthnicity::Wirt.publication_group()
+        );
+        assert_eq!(
+            PublicationGroup::Broad(OnsBroadGroup::White).label(),
+            "White: not further specified"
+        );
     }
 
     #[test]

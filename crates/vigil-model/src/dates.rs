@@ -45,10 +45,14 @@ impl Timestamp {
     /// Refuses times in the future and before 1900; `what` names the field.
     pub fn check_past(&self, what: &str, now: DateTime<Utc>) -> Result<(), ModelError> {
         if self.0.timestamp() > now.timestamp() + FUTURE_LEEWAY_SECONDS {
-            return Err(ModelError::invalid(format!("{what} ({self}) is in the future")));
+            return Err(ModelError::invalid(format!(
+                "{what} ({self}) is in the future"
+            )));
         }
         if self.0.year() < EARLIEST_YEAR {
-            return Err(ModelError::invalid(format!("{what} ({self}) is before {EARLIEST_YEAR}")));
+            return Err(ModelError::invalid(format!(
+                "{what} ({self}) is before {EARLIEST_YEAR}"
+            )));
         }
         Ok(())
     }
@@ -79,11 +83,14 @@ pub struct Date(NaiveDate);
 
 impl Date {
     pub fn parse(s: &str) -> Result<Date, ModelError> {
-        let bad = || ModelError::invalid(format!("'{}' is not a date like 2025-03-01", truncate(s)));
+        let bad =
+            || ModelError::invalid(format!("'{}' is not a date like 2025-03-01", truncate(s)));
         if s.len() != 10 {
             return Err(bad());
         }
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").map(Date).map_err(|_| bad())
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(Date)
+            .map_err(|_| bad())
     }
 
     pub fn new(d: NaiveDate) -> Date {
@@ -97,10 +104,14 @@ impl Date {
     /// Refuses days after today and before 1900; `what` names the field.
     pub fn check_past(&self, what: &str, now: DateTime<Utc>) -> Result<(), ModelError> {
         if self.0 > now.date_naive() {
-            return Err(ModelError::invalid(format!("{what} ({self}) is in the future")));
+            return Err(ModelError::invalid(format!(
+                "{what} ({self}) is in the future"
+            )));
         }
         if self.0.year() < EARLIEST_YEAR {
-            return Err(ModelError::invalid(format!("{what} ({self}) is before {EARLIEST_YEAR}")));
+            return Err(ModelError::invalid(format!(
+                "{what} ({self}) is before {EARLIEST_YEAR}"
+            )));
         }
         Ok(())
     }
@@ -138,7 +149,10 @@ pub struct DateOfBirth {
 
 impl DateOfBirth {
     pub fn day(d: NaiveDate) -> DateOfBirth {
-        DateOfBirth { value: d.format("%Y-%m-%d").to_string(), precision: Precision::Day }
+        DateOfBirth {
+            value: d.format("%Y-%m-%d").to_string(),
+            precision: Precision::Day,
+        }
     }
 
     /// The earliest day the value can mean.
@@ -192,7 +206,11 @@ pub fn latest_day(value: &str, precision: Precision) -> Result<NaiveDate, ModelE
     Ok(match precision {
         Precision::Exact | Precision::Day | Precision::Approximate => first,
         Precision::Month => {
-            let (y, m) = if first.month() == 12 { (first.year() + 1, 1) } else { (first.year(), first.month() + 1) };
+            let (y, m) = if first.month() == 12 {
+                (first.year() + 1, 1)
+            } else {
+                (first.year(), first.month() + 1)
+            };
             NaiveDate::from_ymd_opt(y, m, 1).map_or(first, |d| d - Duration::days(1))
         }
         Precision::Year => NaiveDate::from_ymd_opt(first.year(), 12, 31).unwrap_or(first),
@@ -219,7 +237,9 @@ mod tests {
     use super::*;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-22T12:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-22T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
@@ -229,24 +249,50 @@ mod tests {
         let json = serde_json::to_string(&t).unwrap();
         let back: Timestamp = serde_json::from_str(&json).unwrap();
         assert_eq!(back, t);
-        let e = serde_json::from_str::<Timestamp>("\"last Tuesday\"").unwrap_err().to_string();
-        assert!(e.starts_with("'last Tuesday' is not a date and time like 2025-03-01T22:15:00Z"), "{e}");
-        assert!(Timestamp::parse("2027-01-01T00:00:00Z").unwrap().check_past("the start", now()).is_err());
-        assert!(Timestamp::parse("1899-01-01T00:00:00Z").unwrap().check_past("the start", now()).is_err());
+        let e = serde_json::from_str::<Timestamp>("\"last Tuesday\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("'last Tuesday' is not a date and time like 2025-03-01T22:15:00Z"),
+            "{e}"
+        );
+        assert!(Timestamp::parse("2027-01-01T00:00:00Z")
+            .unwrap()
+            .check_past("the start", now())
+            .is_err());
+        assert!(Timestamp::parse("1899-01-01T00:00:00Z")
+            .unwrap()
+            .check_past("the start", now())
+            .is_err());
     }
 
     #[test]
     fn dates_parse_strictly() {
         assert_eq!(Date::parse("2025-03-01").unwrap().to_string(), "2025-03-01");
-        for bad in ["2025-3-1", "2025-02-30", "", "<script>", "2025-03-01T00:00:00Z"] {
+        for bad in [
+            "2025-3-1",
+            "2025-02-30",
+            "",
+            "<script>",
+            "2025-03-01T00:00:00Z",
+        ] {
             assert!(Date::parse(bad).is_err(), "{bad}");
         }
-        assert!(Date::parse("2026-11-23").unwrap().check_past("the end", now()).is_err());
+        assert!(Date::parse("2026-11-23")
+            .unwrap()
+            .check_past("the end", now())
+            .is_err());
     }
 
     #[test]
     fn dates_of_birth() {
-        let ok = |v: &str, p| DateOfBirth { value: v.into(), precision: p }.validate(now());
+        let ok = |v: &str, p| {
+            DateOfBirth {
+                value: v.into(),
+                precision: p,
+            }
+            .validate(now())
+        };
         ok("2010-06-15", Precision::Day).unwrap();
         ok("2010-06", Precision::Month).unwrap();
         ok("2010", Precision::Year).unwrap();
@@ -254,19 +300,59 @@ mod tests {
         ok("2010-06-15", Precision::Approximate).unwrap();
         let e = ok("2027-01-01", Precision::Day).unwrap_err().to_string();
         assert_eq!(e, "the date of birth 2027-01-01 is in the future");
-        assert!(ok("1899-12-31", Precision::Day).unwrap_err().to_string().contains("before 1900"));
+        assert!(ok("1899-12-31", Precision::Day)
+            .unwrap_err()
+            .to_string()
+            .contains("before 1900"));
         assert!(ok("2010-06-15T00:00:00Z", Precision::Exact).is_err());
-        assert!(ok("2010-06", Precision::Day).unwrap_err().to_string().contains("write it like 2010-06-15"));
-        assert!(ok(&"9".repeat(100_000), Precision::Year).unwrap_err().to_string().len() < 200);
+        assert!(ok("2010-06", Precision::Day)
+            .unwrap_err()
+            .to_string()
+            .contains("write it like 2010-06-15"));
+        assert!(
+            ok(&"9".repeat(100_000), Precision::Year)
+                .unwrap_err()
+                .to_string()
+                .len()
+                < 200
+        );
     }
 
     #[test]
     fn latest_days() {
-        assert_eq!(latest_day("2024-02", Precision::Month).unwrap(), NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
-        assert_eq!(latest_day("2024-12", Precision::Month).unwrap(), NaiveDate::from_ymd_opt(2024, 12, 31).unwrap());
-        assert_eq!(latest_day("2024", Precision::Year).unwrap(), NaiveDate::from_ymd_opt(2024, 12, 31).unwrap());
-        let since = OccurredAt { value: "2024-06-10".into(), precision: Precision::Day };
-        check_period("the link", &since, &OccurredAt { value: "2024-06".into(), precision: Precision::Month }).unwrap();
-        assert!(check_period("the link", &since, &OccurredAt { value: "2024-05".into(), precision: Precision::Month }).is_err());
+        assert_eq!(
+            latest_day("2024-02", Precision::Month).unwrap(),
+            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
+        );
+        assert_eq!(
+            latest_day("2024-12", Precision::Month).unwrap(),
+            NaiveDate::from_ymd_opt(2024, 12, 31).unwrap()
+        );
+        assert_eq!(
+            latest_day("2024", Precision::Year).unwrap(),
+            NaiveDate::from_ymd_opt(2024, 12, 31).unwrap()
+        );
+        let since = OccurredAt {
+            value: "2024-06-10".into(),
+            precision: Precision::Day,
+        };
+        check_period(
+            "the link",
+            &since,
+            &OccurredAt {
+                value: "2024-06".into(),
+                precision: Precision::Month,
+            },
+        )
+        .unwrap();
+        assert!(check_period(
+            "the link",
+            &since,
+            &OccurredAt {
+                value: "2024-05".into(),
+                precision: Precision::Month
+            }
+        )
+        .is_err());
     }
 }

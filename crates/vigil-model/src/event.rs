@@ -204,12 +204,18 @@ impl EventInput {
     ///
     /// `now` is passed in (not read from the clock) so this stays pure and
     /// testable; the store passes the time it received the command.
-    pub fn prepare(self, now: DateTime<Utc>, salt: [u8; SALT_LEN]) -> Result<EventDraft, ModelError> {
+    pub fn prepare(
+        self,
+        now: DateTime<Utc>,
+        salt: [u8; SALT_LEN],
+    ) -> Result<EventDraft, ModelError> {
         if self.actor.user.trim().is_empty() {
             return Err(ModelError::invalid("the actor's user id is empty"));
         }
         if self.actor.user.len() > 200 {
-            return Err(ModelError::invalid("the actor's user id is longer than 200 characters"));
+            return Err(ModelError::invalid(
+                "the actor's user id is longer than 200 characters",
+            ));
         }
         self.occurred_at.validate(now)?;
         self.body.validate(&self.occurred_at, now)?;
@@ -295,11 +301,13 @@ impl SealedEvent {
         let header: EventHeader = serde_json::from_str(header_json)
             .map_err(|e| ModelError::invalid(format!("the entry header is not valid: {e}")))?;
         if to_canonical_string(&header)? != header_json {
-            return Err(ModelError::invalid("the entry header is not in canonical form"));
+            return Err(ModelError::invalid(
+                "the entry header is not in canonical form",
+            ));
         }
-        let salt: [u8; SALT_LEN] = salt
-            .try_into()
-            .map_err(|_| ModelError::invalid(format!("the salt is {} bytes, not {SALT_LEN}", salt.len())))?;
+        let salt: [u8; SALT_LEN] = salt.try_into().map_err(|_| {
+            ModelError::invalid(format!("the salt is {} bytes, not {SALT_LEN}", salt.len()))
+        })?;
         let digest = hex::encode(payload_digest(&salt, payload_json.as_bytes()));
         if digest != header.payload_sha256 {
             return Err(ModelError::invalid(

@@ -9,16 +9,31 @@
 //! It depends on nothing else of Vigil's and does no I/O, so everything here
 //! is tested with plain unit and property tests, and every other crate
 //! (ledger, store, rules, link, graph, stats, synth, web, cli) can rely on it.
+//!
+//! Where things are:
+//! - [`codes`]: every code list (ethnicity schemes and their publication
+//!   mapping, nationality, placement types, offences, link kinds, ...);
+//! - [`pole`]: people, objects, locations and intelligence grading;
+//! - [`payload`]: the event kinds (listed in its doc), their validation and
+//!   projection rules;
+//! - [`event`], [`projection`], [`canonical`]: the envelope, the projection
+//!   machinery and canonical JSON;
+//! - [`time`], [`dates`], [`text`]: dates with precision, timestamps, and the
+//!   checks on text fields.
 
 pub mod canonical;
 pub mod codes;
+pub mod dates;
 pub mod event;
 pub mod payload;
+pub mod pole;
 pub mod projection;
+pub mod text;
 pub mod time;
 
 pub use event::{
     Actor, EntityKind, EventDraft, EventHeader, EventInput, ModelError, SealedEvent, SubjectRef,
 };
 pub use payload::EventPayload;
+pub use pole::{Grading, Location, Object, Person, PersonName};
 pub use time::{OccurredAt, Precision};

@@ -57,7 +57,7 @@ pub use crate::pole::{Location, Object, Person, PersonAmendment};
 pub use casework::{
     AllocationEnded, AllocationRecorded, AssessmentCompleted, CaseClosed, CaseLevelChanged,
     CaseOpened, MeetingRecorded, MissingEpisodeRecorded, MissingEpisodeReturned, NoteRecorded,
-    PlacementEnded, PlacementStarted, Referrer, ReferralDecided, ReferralSubmitted,
+    PlacementEnded, PlacementStarted, ReferralDecided, ReferralSubmitted, Referrer,
 };
 pub use entities::{AgencyRegistered, LinkEnded, LinkRecorded, LocationAmended, ObjectAmended};
 pub use police::{IntelligenceRecorded, OffenceOutcomeRecorded, OffenceRecorded};
@@ -159,23 +159,47 @@ impl EventPayload {
                 crate::time::truncate(kind)
             )));
         }
-        let payload: serde_json::Value = serde_json::from_str(payload_json)
-            .map_err(|e| ModelError::invalid(format!("the payload is not valid JSON: {e}")))?;
-        serde_json::from_value(json!({"kind": kind, "payload": payload}))
-            .map_err(|e| ModelError::invalid(format!("the {kind} payload is not valid: {e}")))
+        let payload: serde_json::Value = serde_json::from_str(payload_json).map_err(|e| {
+            ModelError::invalid(format!(
+                "the payload is not valid JSON: {}",
+                bounded(&e.to_string())
+            ))
+        })?;
+        serde_json::from_value(json!({"kind": kind, "payload": payload})).map_err(|e| {
+            ModelError::invalid(format!(
+                "the {kind} payload is not valid: {}",
+                bounded(&e.to_string())
+            ))
+        })
     }
 
     /// Canonical JSON of the payload alone (without the kind tag).
     pub fn payload_json(&self) -> Result<String, ModelError> {
         let mut v = serde_json::to_value(self)
             .map_err(|e| ModelError::invalid(format!("the payload could not be encoded: {e}")))?;
-        let inner = v.get_mut("payload").map(serde_json::Value::take).unwrap_or_default();
+        let inner = v
+            .get_mut("payload")
+            .map(serde_json::Value::take)
+            .unwrap_or_default();
         Ok(to_canonical_string(&inner)?)
     }
 
     /// Checks the payload on its own (no state needed).
     pub fn validate(&self, occurred: &OccurredAt, now: DateTime<Utc>) -> Result<(), ModelError> {
         self.validate_inner(&Ctx { occurred, now })
+    }
+}
+
+/// Keeps a parser's message readable: serde's own messages (an unknown
+/// variant of a derived enum, for example) quote the whole input.
+fn bounded(msg: &str) -> String {
+    const MAX: usize = 300;
+    if msg.chars().count() <= MAX {
+        msg.to_owned()
+    } else {
+        let mut t: String = msg.chars().take(MAX).collect();
+        t.push('…');
+        t
     }
 }
 
@@ -191,7 +215,9 @@ pub(crate) fn reject(msg: impl Into<String>) -> ProjectionError {
 pub(crate) fn state_of<T: Serialize>(t: &T) -> Result<Map<String, Value>, ProjectionError> {
     match serde_json::to_value(t) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ProjectionError::Store("payload is not a JSON object".into())),
+        Ok(_) => Err(ProjectionError::Store(
+            "payload is not a JSON object".into(),
+        )),
         Err(e) => Err(ProjectionError::Store(e.to_string())),
     }
 }
@@ -212,9 +238,9 @@ pub(crate) fn field<T: for<'de> Deserialize<'de>>(
 ) -> Result<Option<T>, ProjectionError> {
     match state.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => serde_json::from_value(v.clone())
-            .map(Some)
-            .map_err(|e| ProjectionError::Store(format!("stored field {key} is not readable: {e}"))),
+        Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|e| {
+            ProjectionError::Store(format!("stored field {key} is not readable: {e}"))
+        }),
     }
 }
 
@@ -239,6 +265,20 @@ pub(crate) fn same_child(
     Ok(())
 }
 
+/// Refuses an id that is already taken, before an event changes anything
+/// else (so a refused event leaves no partial change, even without a
+/// transaction around it).
+pub(crate) fn ensure_new(p: &mut Projector<'_>, id: Uuid) -> Result<(), ProjectionError> {
+    match p.require_any(id) {
+        Ok(existing) => Err(reject(format!(
+            "{id} is already recorded (as a {})",
+            existing.kind
+        ))),
+        Err(ProjectionError::Rejected(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) fn require_all(
     p: &mut Projector<'_>,
     kind: EntityKind,
@@ -255,7 +295,8 @@ pub(crate) fn subject(kind: EntityKind, id: Uuid) -> SubjectRef {
 }
 
 pub(crate) fn persons(ids: &[Uuid]) -> impl Iterator<Item = SubjectRef> + '_ {
-    ids.iter().map(|id| SubjectRef::new(EntityKind::Person, *id))
+    ids.iter()
+        .map(|id| SubjectRef::new(EntityKind::Person, *id))
 }
 
 #[cfg(test)]

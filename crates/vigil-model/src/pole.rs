@@ -8,7 +8,7 @@
 //! with letters no plate has are refused with a sentence.
 
 use crate::codes::{
-    Disability, DfeEthnicity, EthnicitySource, HandlingCode, IntelligenceAssessment, LocationKind,
+    DfeEthnicity, Disability, EthnicitySource, HandlingCode, IntelligenceAssessment, LocationKind,
     NameKind, Nationality, ObjectKind, ObservedEthnicity, SelfDefinedEthnicity, Sex,
     SourceEvaluation,
 };
@@ -45,7 +45,11 @@ pub struct PersonName {
 impl PersonName {
     pub fn new(given: &str, family: &str, kind: NameKind) -> PersonName {
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        PersonName { given: opt(given), family: opt(family), kind }
+        PersonName {
+            given: opt(given),
+            family: opt(family),
+            kind,
+        }
     }
 
     /// "Given Family", or whichever part there is.
@@ -96,19 +100,28 @@ fn check_ethnicity_sources(
     observed: &Option<EthnicityRecord<ObservedEthnicity>>,
     dfe: &Option<EthnicityRecord<DfeEthnicity>>,
 ) -> Result<(), ModelError> {
-    if self_defined.as_ref().is_some_and(|e| e.source == EthnicitySource::Observed) {
+    if self_defined
+        .as_ref()
+        .is_some_and(|e| e.source == EthnicitySource::Observed)
+    {
         return Err(ModelError::invalid(
             "a self-defined ethnicity is what the person (or their parent or carer) says, so its source \
              cannot be 'observed'; record an officer's view as ethnicity_officer_observed",
         ));
     }
-    if dfe.as_ref().is_some_and(|e| e.source == EthnicitySource::Observed) {
+    if dfe
+        .as_ref()
+        .is_some_and(|e| e.source == EthnicitySource::Observed)
+    {
         return Err(ModelError::invalid(
             "a DfE ethnicity code records what the child or their parent says, so its source cannot be \
              'observed'; record an officer's view as ethnicity_officer_observed",
         ));
     }
-    if observed.as_ref().is_some_and(|e| e.source != EthnicitySource::Observed) {
+    if observed
+        .as_ref()
+        .is_some_and(|e| e.source != EthnicitySource::Observed)
+    {
         return Err(ModelError::invalid(
             "an officer-observed ethnicity (IC code) is an observation, so its source must be 'observed'; \
              record what the person says as ethnicity_self_defined",
@@ -252,7 +265,12 @@ pub struct PersonAmendment {
 
 impl PersonAmendment {
     pub fn validate(&self, now: DateTime<Utc>) -> Result<(), ModelError> {
-        crate::text::check_text("the reason for the change", &self.reason, MAX_SHORT_CHARS, true)?;
+        crate::text::check_text(
+            "the reason for the change",
+            &self.reason,
+            MAX_SHORT_CHARS,
+            true,
+        )?;
         let changes_nothing = self.add_names.is_empty()
             && self.remove_names.is_empty()
             && self.date_of_birth.is_none()
@@ -268,7 +286,11 @@ impl PersonAmendment {
         }
         check_names(&self.add_names)?;
         check_count("the names to remove", &self.remove_names, false)?;
-        if let Some(n) = self.add_names.iter().find(|n| self.remove_names.contains(n)) {
+        if let Some(n) = self
+            .add_names
+            .iter()
+            .find(|n| self.remove_names.contains(n))
+        {
             return Err(ModelError::invalid(format!(
                 "the name '{}' is both added and removed",
                 truncate(&n.display())
@@ -356,7 +378,11 @@ impl ObjectDetails {
             ("business_type", &self.business_type, &[Business]),
             ("licence_number", &self.licence_number, &[Business, Vehicle]),
             ("provider", &self.provider, &[BankAccount, OnlineAccount]),
-            ("account_name", &self.account_name, &[BankAccount, OnlineAccount]),
+            (
+                "account_name",
+                &self.account_name,
+                &[BankAccount, OnlineAccount],
+            ),
         ]
     }
 
@@ -388,6 +414,11 @@ impl ObjectDetails {
                     .join(", ")
             )));
         }
+        self.check_formats()
+    }
+
+    /// Checks the shape of each field present, whatever the kind.
+    pub fn check_formats(&self) -> Result<(), ModelError> {
         if let Some(r) = &self.registration {
             check_registration(r)?;
         }
@@ -448,7 +479,8 @@ impl Object {
 pub fn check_registration(r: &str) -> Result<(), ModelError> {
     let ok = !r.trim().is_empty()
         && r.chars().count() <= 12
-        && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '?' | '*'))
+        && r.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '?' | '*'))
         && r.chars().any(|c| c.is_ascii_alphanumeric());
     if ok {
         Ok(())
@@ -463,14 +495,18 @@ pub fn check_registration(r: &str) -> Result<(), ModelError> {
 
 /// Upper case without spaces, for comparing registrations.
 pub fn normalise_registration(r: &str) -> String {
-    r.chars().filter(|c| !c.is_whitespace()).map(|c| c.to_ascii_uppercase()).collect()
+    r.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
 }
 
 /// A phone number, whole or partial: digits, spaces, `+ - ( )` and `?`,
 /// at most 20 characters, at least three digits.
 pub fn check_phone_number(p: &str) -> Result<(), ModelError> {
     let ok = p.chars().count() <= 20
-        && p.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '?'))
+        && p.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '?'))
         && p.chars().filter(char::is_ascii_digit).count() >= 3;
     if ok {
         Ok(())
@@ -509,13 +545,17 @@ fn luhn(digits: &str) -> bool {
             let d = u32::from(b - b'0');
             if i % 2 == 1 {
                 let x = d * 2;
-                if x > 9 { x - 9 } else { x }
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
             } else {
                 d
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 // ---------------------------------------------------------------------------
@@ -560,6 +600,11 @@ impl LocationDetails {
                 "say where the place is: give a name, an address, a postcode or a description",
             ));
         }
+        self.check_formats()
+    }
+
+    /// Checks the shape of each field present.
+    pub fn check_formats(&self) -> Result<(), ModelError> {
         check_opt_line("the place name", &self.name, MAX_NAME_CHARS)?;
         if self.address_lines.len() > MAX_ADDRESS_LINES {
             return Err(ModelError::invalid(format!(
@@ -608,12 +653,23 @@ impl Location {
 
 fn shape(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphabetic() { 'A' } else if c.is_ascii_digit() { '9' } else { '#' })
+        .map(|c| {
+            if c.is_ascii_alphabetic() {
+                'A'
+            } else if c.is_ascii_digit() {
+                '9'
+            } else {
+                '#'
+            }
+        })
         .collect()
 }
 
 fn is_outward(s: &str) -> bool {
-    matches!(shape(s).as_str(), "A9" | "A99" | "AA9" | "AA99" | "A9A" | "AA9A")
+    matches!(
+        shape(s).as_str(),
+        "A9" | "A99" | "AA9" | "AA99" | "A9A" | "AA9A"
+    )
 }
 
 fn is_inward(s: &str, partial: bool) -> bool {
@@ -650,14 +706,21 @@ pub fn check_postcode(p: &str) -> Result<(), ModelError> {
 
 /// Upper case with one space before the inward code, for comparing postcodes.
 pub fn normalise_postcode(p: &str) -> String {
-    let compact: String = p.chars().filter(|c| !c.is_whitespace()).map(|c| c.to_ascii_uppercase()).collect();
+    let compact: String = p
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
     if compact.len() >= 5 && compact.is_ascii() && is_inward(&compact[compact.len() - 3..], false) {
         let (out, inw) = compact.split_at(compact.len() - 3);
         if is_outward(out) {
             return format!("{out} {inw}");
         }
     }
-    p.split_whitespace().map(str::to_ascii_uppercase).collect::<Vec<_>>().join(" ")
+    p.split_whitespace()
+        .map(str::to_ascii_uppercase)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 // ---------------------------------------------------------------------------
@@ -681,7 +744,12 @@ pub struct Grading {
 impl Grading {
     /// The short form, e.g. `1AP`, `2CC`.
     pub fn short(&self) -> String {
-        format!("{}{}{}", self.source.code(), self.intelligence.code(), self.handling.code())
+        format!(
+            "{}{}{}",
+            self.source.code(),
+            self.intelligence.code(),
+            self.handling.code()
+        )
     }
 
     pub fn validate(&self) -> Result<(), ModelError> {
@@ -714,7 +782,11 @@ impl Grading {
     /// | intelligence 5 suspected to be false or malicious | E suspected to be false |
     /// | handling 1 and 2 (may be disseminated within UK law enforcement / to UK non-prosecuting parties) | P |
     /// | handling 3, 4, 5 (non-EEA law enforcement; originating agency only; special conditions) | C, with the legacy meaning written as the conditions |
-    pub fn from_legacy_5x5x5(source: &str, intelligence: &str, handling: &str) -> Result<Grading, ModelError> {
+    pub fn from_legacy_5x5x5(
+        source: &str,
+        intelligence: &str,
+        handling: &str,
+    ) -> Result<Grading, ModelError> {
         let source = match source.trim().to_ascii_uppercase().as_str() {
             "A" | "B" => SourceEvaluation::Reliable,
             "C" | "D" => SourceEvaluation::NotReliable,
@@ -750,7 +822,12 @@ impl Grading {
                 )))
             }
         };
-        Ok(Grading { source, intelligence, handling, conditions: conditions.map(str::to_owned) })
+        Ok(Grading {
+            source,
+            intelligence,
+            handling,
+            conditions: conditions.map(str::to_owned),
+        })
     }
 }
 
@@ -760,7 +837,9 @@ mod tests {
     use crate::time::Precision;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-22T12:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-22T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn jade() -> Person {
@@ -772,15 +851,31 @@ mod tests {
         jade().validate(now()).unwrap();
         let mut p = jade();
         p.names.clear();
-        assert!(p.validate(now()).unwrap_err().to_string().contains("at least one name"));
+        assert!(p
+            .validate(now())
+            .unwrap_err()
+            .to_string()
+            .contains("at least one name"));
         let mut p = jade();
-        p.names = vec![PersonName { given: None, family: None, kind: NameKind::Alias }];
+        p.names = vec![PersonName {
+            given: None,
+            family: None,
+            kind: NameKind::Alias,
+        }];
         assert!(p.validate(now()).is_err());
         let mut p = jade();
         p.names.push(p.names[0].clone());
-        assert!(p.validate(now()).unwrap_err().to_string().contains("given twice"));
+        assert!(p
+            .validate(now())
+            .unwrap_err()
+            .to_string()
+            .contains("given twice"));
         let mut p = jade();
-        p.names = vec![PersonName::new("<script>alert(1)</script>", "", NameKind::StreetName)];
+        p.names = vec![PersonName::new(
+            "<script>alert(1)</script>",
+            "",
+            NameKind::StreetName,
+        )];
         p.validate(now()).unwrap();
         p.names = vec![PersonName::new("Ja\0de", "", NameKind::Birth)];
         assert!(p.validate(now()).unwrap_err().to_string().contains("NUL"));
@@ -788,23 +883,50 @@ mod tests {
         assert!(p.validate(now()).is_err());
         p.names = vec![PersonName::new(&"J".repeat(100_000), "", NameKind::Birth)];
         assert!(p.validate(now()).unwrap_err().to_string().len() < 200);
-        p.names = (0..=MAX_NAMES).map(|i| PersonName::new(&format!("N{i}"), "", NameKind::Alias)).collect();
+        p.names = (0..=MAX_NAMES)
+            .map(|i| PersonName::new(&format!("N{i}"), "", NameKind::Alias))
+            .collect();
         assert!(p.validate(now()).is_err());
     }
 
     #[test]
     fn a_person_dob_and_codes() {
         let mut p = jade();
-        p.date_of_birth = Some(DateOfBirth { value: "2099-01-01".into(), precision: Precision::Day });
-        assert_eq!(p.validate(now()).unwrap_err().to_string(), "the date of birth 2099-01-01 is in the future");
-        p.date_of_birth = Some(DateOfBirth { value: "2010".into(), precision: Precision::Year });
+        p.date_of_birth = Some(DateOfBirth {
+            value: "2099-01-01".into(),
+            precision: Precision::Day,
+        });
+        assert_eq!(
+            p.validate(now()).unwrap_err().to_string(),
+            "the date of birth 2099-01-01 is in the future"
+        );
+        p.date_of_birth = Some(DateOfBirth {
+            value: "2010".into(),
+            precision: Precision::Year,
+        });
         p.validate(now()).unwrap();
-        p.ethnicity_self_defined = Some(EthnicityRecord::new(SelfDefinedEthnicity::W1, EthnicitySource::Observed));
-        assert!(p.validate(now()).unwrap_err().to_string().contains("ethnicity_officer_observed"));
-        p.ethnicity_self_defined = Some(EthnicityRecord::new(SelfDefinedEthnicity::W1, EthnicitySource::Person));
-        p.ethnicity_officer_observed = Some(EthnicityRecord::new(ObservedEthnicity::Ic1, EthnicitySource::Person));
+        p.ethnicity_self_defined = Some(EthnicityRecord::new(
+            SelfDefinedEthnicity::W1,
+            EthnicitySource::Observed,
+        ));
+        assert!(p
+            .validate(now())
+            .unwrap_err()
+            .to_string()
+            .contains("ethnicity_officer_observed"));
+        p.ethnicity_self_defined = Some(EthnicityRecord::new(
+            SelfDefinedEthnicity::W1,
+            EthnicitySource::Person,
+        ));
+        p.ethnicity_officer_observed = Some(EthnicityRecord::new(
+            ObservedEthnicity::Ic1,
+            EthnicitySource::Person,
+        ));
         assert!(p.validate(now()).is_err());
-        p.ethnicity_officer_observed = Some(EthnicityRecord::new(ObservedEthnicity::Ic1, EthnicitySource::Observed));
+        p.ethnicity_officer_observed = Some(EthnicityRecord::new(
+            ObservedEthnicity::Ic1,
+            EthnicitySource::Observed,
+        ));
         p.validate(now()).unwrap();
         p.nationalities = vec![Nationality::GB, Nationality::GB];
         assert!(p.validate(now()).unwrap_err().to_string().contains("twice"));
@@ -818,8 +940,13 @@ mod tests {
     fn an_unknown_ethnicity_code_reads_as_a_sentence() {
         let json = r#"{"person_id":"00000000-0000-0000-0000-000000000001","names":[{"given":"Jade","kind":"birth"}],
                        "ethnicity_self_defined":{"code":"X9","source":"person"}}"#;
-        let e = serde_json::from_str::<Person>(json).unwrap_err().to_string();
-        assert!(e.starts_with("'X9' is not a self-defined ethnicity code; use one of W1, W2"), "{e}");
+        let e = serde_json::from_str::<Person>(json)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("'X9' is not a self-defined ethnicity code; use one of W1, W2"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -827,11 +954,18 @@ mod tests {
         let mut car = Object {
             object_id: Uuid::from_u128(2),
             kind: ObjectKind::Vehicle,
-            details: ObjectDetails { registration: Some("KX1? ?AB".into()), ..Default::default() },
+            details: ObjectDetails {
+                registration: Some("KX1? ?AB".into()),
+                ..Default::default()
+            },
         };
         car.validate().unwrap();
         car.details.registration = Some("KX<script>".into());
-        assert!(car.validate().unwrap_err().to_string().contains("is not a vehicle registration"));
+        assert!(car
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("is not a vehicle registration"));
         car.details.registration = Some("".into());
         assert!(car.validate().is_err());
         car.details.registration = Some("A".repeat(100_000));
@@ -844,10 +978,21 @@ mod tests {
             car.validate().unwrap_err().to_string(),
             "phone_number is recorded only for a phone, not for a vehicle"
         );
-        let empty = Object { object_id: Uuid::from_u128(3), kind: ObjectKind::Phone, details: ObjectDetails::default() };
-        assert!(empty.validate().unwrap_err().to_string().starts_with("say something about the phone"));
+        let empty = Object {
+            object_id: Uuid::from_u128(3),
+            kind: ObjectKind::Phone,
+            details: ObjectDetails::default(),
+        };
+        assert!(empty
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("say something about the phone"));
         check_imei("490154203237518").unwrap();
-        assert!(check_imei("490154203237519").unwrap_err().to_string().contains("check digit"));
+        assert!(check_imei("490154203237519")
+            .unwrap_err()
+            .to_string()
+            .contains("check digit"));
         check_imei("4901542032375??").unwrap();
         assert!(check_imei("12345").is_err());
         check_phone_number("+44 7700 900???").unwrap();
@@ -858,16 +1003,37 @@ mod tests {
 
     #[test]
     fn postcodes_loosely() {
-        for ok in ["NS1 4AB", "ns1 4ab", "NS14AB", "NS1", "NS1 4", "NS1 4A", "W1A 1AA", "M1 1AE", "B33 8TH", "CR2 6XH", "DN55 1PT"] {
+        for ok in [
+            "NS1 4AB", "ns1 4ab", "NS14AB", "NS1", "NS1 4", "NS1 4A", "W1A 1AA", "M1 1AE",
+            "B33 8TH", "CR2 6XH", "DN55 1PT",
+        ] {
             check_postcode(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
-        for bad in ["", "NS", "1NS 4AB", "NS1 4AB X", "<script>", "NS1\u{0}", "ŃS1", "NS1  4AB4", &"N".repeat(10_000)] {
+        for bad in [
+            "",
+            "NS",
+            "1NS 4AB",
+            "NS1 4AB X",
+            "<script>",
+            "NS1\u{0}",
+            "ŃS1",
+            "NS1  4AB4",
+            &"N".repeat(10_000),
+        ] {
             assert!(check_postcode(bad).is_err(), "{bad}");
         }
         assert_eq!(normalise_postcode("ns14ab"), "NS1 4AB");
         assert_eq!(normalise_postcode("ns1"), "NS1");
-        let loc = Location { location_id: Uuid::from_u128(4), kind: LocationKind::Park, details: LocationDetails::default() };
-        assert!(loc.validate().unwrap_err().to_string().starts_with("say where the place is"));
+        let loc = Location {
+            location_id: Uuid::from_u128(4),
+            kind: LocationKind::Park,
+            details: LocationDetails::default(),
+        };
+        assert!(loc
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("say where the place is"));
     }
 
     #[test]
@@ -878,7 +1044,11 @@ mod tests {
             handling: HandlingCode::C,
             conditions: None,
         };
-        assert!(g.validate().unwrap_err().to_string().contains("write the conditions"));
+        assert!(g
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("write the conditions"));
         g.conditions = Some("   ".into());
         assert!(g.validate().is_err());
         g.conditions = Some("Not to be shared with the family".into());
@@ -889,7 +1059,10 @@ mod tests {
         let legacy = Grading::from_legacy_5x5x5("B", "2", "4").unwrap();
         assert_eq!(legacy.short(), "1AC");
         legacy.validate().unwrap();
-        assert_eq!(Grading::from_legacy_5x5x5("E", "4", "1").unwrap().short(), "2DP");
+        assert_eq!(
+            Grading::from_legacy_5x5x5("E", "4", "1").unwrap().short(),
+            "2DP"
+        );
         assert!(Grading::from_legacy_5x5x5("F", "1", "1").is_err());
         assert!(Grading::from_legacy_5x5x5("A", "6", "1").is_err());
         assert!(Grading::from_legacy_5x5x5("A", "1", "9").is_err());

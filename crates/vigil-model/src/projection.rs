@@ -54,7 +54,10 @@ pub trait ProjectionState {
 
 /// Applies one sealed event to the projections.
 pub fn apply(event: &SealedEvent, state: &mut dyn ProjectionState) -> Result<(), ProjectionError> {
-    let mut ctx = Projector { index: event.header.index, state };
+    let mut ctx = Projector {
+        index: event.header.index,
+        state,
+    };
     event.payload.project(&event.header, &mut ctx)
 }
 
@@ -66,14 +69,25 @@ pub struct Projector<'a> {
 
 impl Projector<'_> {
     /// Creates an entity; refused if the id is already taken.
-    pub fn create(&mut self, kind: EntityKind, id: Uuid, state: Value) -> Result<(), ProjectionError> {
+    pub fn create(
+        &mut self,
+        kind: EntityKind,
+        id: Uuid,
+        state: Value,
+    ) -> Result<(), ProjectionError> {
         if let Some(existing) = self.state.get(id)? {
             return Err(ProjectionError::Rejected(format!(
                 "{id} is already recorded (as a {})",
                 existing.kind
             )));
         }
-        self.state.put(EntityRecord { id, kind, state, created_index: self.index, updated_index: self.index })
+        self.state.put(EntityRecord {
+            id,
+            kind,
+            state,
+            created_index: self.index,
+            updated_index: self.index,
+        })
     }
 
     /// Reads an entity that must exist and be of the given kind.
@@ -84,15 +98,17 @@ impl Projector<'_> {
                 "{id} is a {}, not a {kind}",
                 r.kind
             ))),
-            None => Err(ProjectionError::Rejected(format!("there is no {kind} with id {id}"))),
+            None => Err(ProjectionError::Rejected(format!(
+                "there is no {kind} with id {id}"
+            ))),
         }
     }
 
     /// Reads any entity that must exist, whatever its kind.
     pub fn require_any(&mut self, id: Uuid) -> Result<EntityRecord, ProjectionError> {
-        self.state
-            .get(id)?
-            .ok_or_else(|| ProjectionError::Rejected(format!("there is nothing recorded with id {id}")))
+        self.state.get(id)?.ok_or_else(|| {
+            ProjectionError::Rejected(format!("there is nothing recorded with id {id}"))
+        })
     }
 
     /// Changes an existing entity of the given kind.

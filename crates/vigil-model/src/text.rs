@@ -54,7 +54,10 @@ pub fn check_text(what: &str, s: &str, max: usize, required: bool) -> Result<(),
         return Err(ModelError::invalid(format!("{what} is empty")));
     }
     check_length(what, s, max)?;
-    if let Some((i, c)) = s.chars().enumerate().find(|(_, c)| c.is_control() && *c != '\n' && *c != '\t')
+    if let Some((i, c)) = s
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() && *c != '\n' && *c != '\t')
     {
         return Err(ModelError::invalid(format!(
             "{what} contains {} at character {}; only line breaks and tabs may be used",
@@ -122,7 +125,9 @@ pub fn check_user_id(what: &str, s: &str) -> Result<(), ModelError> {
 /// A list with an upper bound and, if `required`, at least one item.
 pub fn check_count<T>(what: &str, items: &[T], required: bool) -> Result<(), ModelError> {
     if required && items.is_empty() {
-        return Err(ModelError::invalid(format!("{what}: at least one is needed")));
+        return Err(ModelError::invalid(format!(
+            "{what}: at least one is needed"
+        )));
     }
     if items.len() > MAX_ITEMS {
         return Err(ModelError::invalid(format!(
@@ -150,21 +155,42 @@ mod tests {
 
     #[test]
     fn free_text_accepts_hostile_markup_but_not_controls() {
-        check_text("the note", "<script>alert(1)</script>", MAX_LONG_CHARS, true).unwrap();
+        check_text(
+            "the note",
+            "<script>alert(1)</script>",
+            MAX_LONG_CHARS,
+            true,
+        )
+        .unwrap();
         check_text("the note", "abc \u{202e}cba", MAX_LONG_CHARS, true).unwrap();
         check_text("the note", "line one\nline two\tend", MAX_LONG_CHARS, true).unwrap();
         check_text("the note", "Zoë O'Neill — ائشة 李", MAX_LONG_CHARS, true).unwrap();
-        let e = check_text("the note", "a\0b", MAX_LONG_CHARS, true).unwrap_err().to_string();
+        let e = check_text("the note", "a\0b", MAX_LONG_CHARS, true)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "the note contains a NUL character at character 2; only line breaks and tabs may be used");
         assert!(check_text("the note", "a\r\nb", MAX_LONG_CHARS, true).is_err());
         assert!(check_text("the note", "a\u{7}b", MAX_LONG_CHARS, true).is_err());
-        assert_eq!(check_text("the note", " \n ", MAX_LONG_CHARS, true).unwrap_err().to_string(), "the note is empty");
+        assert_eq!(
+            check_text("the note", " \n ", MAX_LONG_CHARS, true)
+                .unwrap_err()
+                .to_string(),
+            "the note is empty"
+        );
         check_text("the note", "", MAX_LONG_CHARS, false).unwrap();
         let huge = "x".repeat(MAX_LONG_CHARS + 1);
-        let e = check_text("the note", &huge, MAX_LONG_CHARS, true).unwrap_err().to_string();
+        let e = check_text("the note", &huge, MAX_LONG_CHARS, true)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "the note is 20001 characters long; the limit is 20000");
         // Multi-byte characters count as characters, not bytes.
-        check_text("the note", &"é".repeat(MAX_LONG_CHARS), MAX_LONG_CHARS, true).unwrap();
+        check_text(
+            "the note",
+            &"é".repeat(MAX_LONG_CHARS),
+            MAX_LONG_CHARS,
+            true,
+        )
+        .unwrap();
     }
 
     #[test]
@@ -183,6 +209,11 @@ mod tests {
         assert!(check_count::<u8>("the victims", &[], true).is_err());
         check_count::<u8>("the victims", &[], false).unwrap();
         assert!(check_count("the victims", &vec![0u8; MAX_ITEMS + 1], false).is_err());
-        assert_eq!(check_unique("the victims", &[1, 2, 1]).unwrap_err().to_string(), "the victims names 1 twice");
+        assert_eq!(
+            check_unique("the victims", &[1, 2, 1])
+                .unwrap_err()
+                .to_string(),
+            "the victims names 1 twice"
+        );
     }
 }

@@ -37,11 +37,17 @@ const FUTURE_LEEWAY_SECONDS: i64 = 300;
 
 impl OccurredAt {
     pub fn exact(t: DateTime<Utc>) -> Self {
-        OccurredAt { value: crate::event::format_timestamp(&t), precision: Precision::Exact }
+        OccurredAt {
+            value: crate::event::format_timestamp(&t),
+            precision: Precision::Exact,
+        }
     }
 
     pub fn day(d: NaiveDate) -> Self {
-        OccurredAt { value: d.format("%Y-%m-%d").to_string(), precision: Precision::Day }
+        OccurredAt {
+            value: d.format("%Y-%m-%d").to_string(),
+            precision: Precision::Day,
+        }
     }
 
     /// The earliest calendar day the value can mean (for ordering and deadlines).
@@ -59,13 +65,19 @@ impl OccurredAt {
                 ))
             })?;
             if t.with_timezone(&Utc).timestamp() > now.timestamp() + FUTURE_LEEWAY_SECONDS {
-                return Err(ModelError::invalid(format!("the time {} is in the future", self.value)));
+                return Err(ModelError::invalid(format!(
+                    "the time {} is in the future",
+                    self.value
+                )));
             }
             return Ok(());
         }
         let day = self.earliest_day()?;
         if day > now.date_naive() {
-            return Err(ModelError::invalid(format!("the date {} is in the future", self.value)));
+            return Err(ModelError::invalid(format!(
+                "the date {} is in the future",
+                self.value
+            )));
         }
         Ok(())
     }
@@ -94,10 +106,15 @@ pub fn parse_with_precision(value: &str, precision: Precision) -> Result<NaiveDa
             if value.len() != 7 {
                 return Err(bad("2025-03"));
             }
-            NaiveDate::parse_from_str(&format!("{value}-01"), "%Y-%m-%d").map_err(|_| bad("2025-03"))
+            NaiveDate::parse_from_str(&format!("{value}-01"), "%Y-%m-%d")
+                .map_err(|_| bad("2025-03"))
         }
         Precision::Year => {
-            let y: i32 = if value.len() == 4 { value.parse().map_err(|_| bad("2025"))? } else { return Err(bad("2025")) };
+            let y: i32 = if value.len() == 4 {
+                value.parse().map_err(|_| bad("2025"))?
+            } else {
+                return Err(bad("2025"));
+            };
             NaiveDate::from_ymd_opt(y, 1, 1).ok_or_else(|| bad("2025"))
         }
     }
@@ -129,7 +146,9 @@ mod tests {
     use super::*;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-22T12:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-22T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
@@ -142,7 +161,12 @@ mod tests {
             ("2025", Precision::Year),
             ("2025-03-01", Precision::Approximate),
         ] {
-            OccurredAt { value: v.into(), precision: p }.validate(now()).unwrap();
+            OccurredAt {
+                value: v.into(),
+                precision: p,
+            }
+            .validate(now())
+            .unwrap();
         }
     }
 
@@ -157,18 +181,34 @@ mod tests {
             ("<script>", Precision::Month),
             ("99999", Precision::Year),
         ] {
-            let e = OccurredAt { value: v.into(), precision: p }.validate(now());
+            let e = OccurredAt {
+                value: v.into(),
+                precision: p,
+            }
+            .validate(now());
             assert!(e.is_err(), "{v} {p:?} should be rejected");
         }
         let huge = "9".repeat(100_000);
-        let msg = OccurredAt { value: huge, precision: Precision::Day }.validate(now()).unwrap_err().to_string();
+        let msg = OccurredAt {
+            value: huge,
+            precision: Precision::Day,
+        }
+        .validate(now())
+        .unwrap_err()
+        .to_string();
         assert!(msg.len() < 200, "error message should not echo huge input");
     }
 
     #[test]
     fn age_counts_birthdays() {
         let dob = NaiveDate::from_ymd_opt(2010, 6, 15).unwrap();
-        assert_eq!(age_on(dob, NaiveDate::from_ymd_opt(2023, 6, 14).unwrap()), 12);
-        assert_eq!(age_on(dob, NaiveDate::from_ymd_opt(2023, 6, 15).unwrap()), 13);
+        assert_eq!(
+            age_on(dob, NaiveDate::from_ymd_opt(2023, 6, 14).unwrap()),
+            12
+        );
+        assert_eq!(
+            age_on(dob, NaiveDate::from_ymd_opt(2023, 6, 15).unwrap()),
+            13
+        );
     }
 }

@@ -1,0 +1,980 @@
+//! Casework about a child: referrals and assessments, missing episodes,
+//! placements, allocations, meetings, cases and notes.
+
+use super::{
+    child_of, ensure_new, field, persons, reject, require_all, same_child, stamp, state_of,
+    subject, to_value, Ctx, Kind,
+};
+use crate::codes::{
+    AgencyId, CaseDecision, CaseLevel, CinFactor, MeetingKind, MissingType, PlacementType,
+    ReferralDecision,
+};
+use crate::dates::{Date, Timestamp};
+use crate::event::{EntityKind, EventHeader, ModelError, SubjectRef};
+use crate::projection::{ProjectionError, Projector};
+use crate::text::{
+    check_count, check_line, check_opt_line, check_opt_text, check_text, check_unique,
+    check_user_id, MAX_LONG_CHARS, MAX_NAME_CHARS, MAX_SHORT_CHARS,
+};
+use crate::time::truncate;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------
+// Referrals and assessments
+// ---------------------------------------------------------------------------
+
+/// How to reach the person who raised a concern, when that is not the user
+/// recording it (a member of the public, a taxi driver, a hotel receptionist).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Referrer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Their role or relationship to the child ("teacher", "neighbour").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+impl Referrer {
+    fn validate(&self) -> Result<(), ModelError> {
+        if self.name.is_none()
+            && self.role.is_none()
+            && self.organisation.is_none()
+            && self.phone.is_none()
+            && self.email.is_none()
+        {
+            return Err(ModelError::invalid(
+                "the referrer's details are empty; leave them out if the referrer is the person recording",
+            ));
+        }
+        check_opt_line("the referrer's name", &self.name, MAX_NAME_CHARS)?;
+        check_opt_line("the referrer's role", &self.role, MAX_NAME_CHARS)?;
+        check_opt_line(
+            "the referrer's organisation",
+            &self.organisation,
+            MAX_NAME_CHARS,
+        )?;
+        if let Some(p) = &self.phone {
+            crate::pole::check_phone_number(p)?;
+        }
+        if let Some(e) = &self.email {
+            let ok = e.len() <= 254
+                && e.matches('@').count() == 1
+                && !e.starts_with('@')
+                && !e.ends_with('@')
+                && e.chars().all(|c| !c.is_whitespace() && !c.is_control());
+            if !ok {
+                return Err(ModelError::invalid(format!(
+                    "'{}' is not an email address",
+                    truncate(e)
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `referral.submitted`: a concern about a child. Its decision is due
+/// within one working day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralSubmitted {
+    pub referral_id: Uuid,
+    pub child_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<Referrer>,
+    /// What the concern is.
+    pub concern: String,
+    /// What was seen or heard, in the referrer's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what_seen: Option<String>,
+    /// Where, as a recorded location ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<Uuid>,
+    /// ... or in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_text: Option<String>,
+    /// Other people involved (adults, other children).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub others_involved: Vec<Uuid>,
+    /// The child is in immediate danger (call 999 as well as recording).
+    pub immediate_danger: bool,
+}
+
+impl Kind for ReferralSubmitted {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        let mut v = vec![
+            subject(EntityKind::Referral, self.referral_id),
+            subject(EntityKind::Person, self.child_id),
+        ];
+        v.extend(persons(&self.others_involved));
+        v.extend(self.location_id.map(|l| subject(EntityKind::Location, l)));
+        v
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        check_text("what the concern is", &self.concern, MAX_LONG_CHARS, true)?;
+        check_opt_text("what was seen", &self.what_seen, MAX_LONG_CHARS)?;
+        check_opt_line("where it happened", &self.location_text, MAX_SHORT_CHARS)?;
+        if let Some(r) = &self.referrer {
+            r.validate()?;
+        }
+        check_count("the other people involved", &self.others_involved, false)?;
+        check_unique("the list of other people involved", &self.others_involved)?;
+        if self.others_involved.contains(&self.child_id) {
+            return Err(ModelError::invalid(
+                "the child is listed among the other people involved",
+            ));
+        }
+        Ok(())
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        p.require(EntityKind::Person, self.child_id)?;
+        require_all(p, EntityKind::Person, &self.others_involved)?;
+        if let Some(l) = self.location_id {
+            p.require(EntityKind::Location, l)?;
+        }
+        let mut s = state_of(self)?;
+        s.remove("referral_id");
+        s.insert("status".into(), json!("awaiting_decision"));
+        s.insert("submitted".into(), stamp(h));
+        p.create(EntityKind::Referral, self.referral_id, Value::Object(s))
+    }
+}
+
+/// `referral.decided`: what was decided. A referral is decided once; the
+/// decider is the event's actor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralDecided {
+    pub referral_id: Uuid,
+    pub decision: ReferralDecision,
+    /// Required for no further action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Kind for ReferralDecided {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        vec![subject(EntityKind::Referral, self.referral_id)]
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        if self.decision.needs_reason()
+            && self.reason.as_deref().is_none_or(|r| r.trim().is_empty())
+        {
+            return Err(ModelError::invalid(
+                "a decision of no further action needs a reason: say why no action is needed",
+            ));
+        }
+        check_opt_text("the reason", &self.reason, MAX_LONG_CHARS)
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        let id = self.referral_id;
+        p.update(EntityKind::Referral, id, |s| {
+            if s.get("status").and_then(Value::as_str) != Some("awaiting_decision") {
+                let when = s
+                    .get("decided")
+                    .and_then(|d| d.get("at"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("earlier");
+                return Err(reject(format!(
+                    "referral {id} was already decided ({when})"
+                )));
+            }
+            s.insert("status".into(), json!("decided"));
+            s.insert("decision".into(), to_value(&self.decision)?);
+            if let Some(r) = &self.reason {
+                s.insert("decision_reason".into(), json!(r));
+            }
+            s.insert("decided".into(), stamp(h));
+            Ok(())
+        })
+    }
+}
+
+/// `assessment.completed`: the factors identified at the end of the
+/// assessment a referral led to (Children in Need census).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentCompleted {
+    pub referral_id: Uuid,
+    /// At least one; `21` (no factors identified) stands alone.
+    pub factors: Vec<CinFactor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+}
+
+impl Kind for AssessmentCompleted {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        vec![subject(EntityKind::Referral, self.referral_id)]
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        if self.factors.is_empty() {
+            return Err(ModelError::invalid(
+                "list the factors identified by the assessment, or 21 if there were none",
+            ));
+        }
+        check_count("the factors", &self.factors, true)?;
+        check_unique("the list of factors", &self.factors)?;
+        if self.factors.len() > 1 && self.factors.contains(&CinFactor::F21) {
+            return Err(ModelError::invalid(
+                "factor 21 (no factors identified) cannot be recorded with other factors",
+            ));
+        }
+        check_opt_text("the summary", &self.summary, MAX_LONG_CHARS)
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        let id = self.referral_id;
+        p.update(EntityKind::Referral, id, |s| {
+            let decision = s.get("decision").and_then(Value::as_str);
+            if !matches!(decision, Some("assessment" | "strategy_discussion")) {
+                return Err(reject(format!(
+                    "referral {id} was not decided for assessment or a strategy discussion, so no assessment can be completed on it"
+                )));
+            }
+            if s.contains_key("assessment") {
+                return Err(reject(format!("the assessment for referral {id} has already been completed")));
+            }
+            let mut a = serde_json::Map::new();
+            a.insert("factors".into(), to_value(&self.factors)?);
+            if let Some(sm) = &self.summary {
+                a.insert("summary".into(), json!(sm));
+            }
+            a.insert("completed".into(), stamp(h));
+            s.insert("assessment".into(), Value::Object(a));
+            s.insert("status".into(), json!("assessed"));
+            Ok(())
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Missing episodes
+// ---------------------------------------------------------------------------
+
+/// `missing_episode.recorded`: a child missing or away without
+/// authorisation (SSDA903 MISSING, MIS_START, MIS_END). A child's episodes
+/// cannot overlap.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MissingEpisodeRecorded {
+    pub episode_id: Uuid,
+    pub child_id: Uuid,
+    pub missing_type: MissingType,
+    pub started_at: Timestamp,
+    /// When recorded after the child has already returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Timestamp>,
+    /// Who reported the child missing ("foster carer", "children's home staff").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circumstances: Option<String>,
+    /// The placement the child went missing from, if looked after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement_id: Option<Uuid>,
+}
+
+fn check_episode_times(start: &Timestamp, end: &Timestamp) -> Result<(), ModelError> {
+    if end < start {
+        return Err(ModelError::invalid(format!(
+            "the missing episode ends ({end}) before it starts ({start})"
+        )));
+    }
+    Ok(())
+}
+
+impl Kind for MissingEpisodeRecorded {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        let mut v = vec![
+            subject(EntityKind::MissingEpisode, self.episode_id),
+            subject(EntityKind::Person, self.child_id),
+        ];
+        v.extend(
+            self.placement_id
+                .map(|id| subject(EntityKind::Placement, id)),
+        );
+        v
+    }
+    fn validate(&self, cx: &Ctx<'_>) -> Result<(), ModelError> {
+        self.started_at
+            .check_past("the start of the missing episode", cx.now)?;
+        if let Some(end) = &self.ended_at {
+            end.check_past("the end of the missing episode", cx.now)?;
+            check_episode_times(&self.started_at, end)?;
+        }
+        check_opt_line("who reported it", &self.reported_by, MAX_SHORT_CHARS)?;
+        check_opt_text("the circumstances", &self.circumstances, MAX_LONG_CHARS)
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        let child = p.require(EntityKind::Person, self.child_id)?;
+        if let Some(pl) = self.placement_id {
+            same_child(p, EntityKind::Placement, pl, self.child_id)?;
+        }
+        let earlier: Vec<Uuid> = field(&child.state, "missing_episode_ids")?.unwrap_or_default();
+        for other in &earlier {
+            let rec = p.require(EntityKind::MissingEpisode, *other)?;
+            let start: Timestamp = field(&rec.state, "started_at")?
+                .ok_or_else(|| ProjectionError::Store(format!("episode {other} has no start")))?;
+            let end: Option<Timestamp> = field(&rec.state, "ended_at")?;
+            if overlaps(self.started_at, self.ended_at, start, end) {
+                return Err(reject(match end {
+                    None => format!(
+                        "the child is already recorded as missing since {start} (episode {other}) with no return; record the return first"
+                    ),
+                    Some(end) => format!(
+                        "this episode overlaps episode {other} ({start} to {end}); a child's missing episodes cannot overlap"
+                    ),
+                }));
+            }
+        }
+        let mut s = state_of(self)?;
+        s.remove("episode_id");
+        match &self.ended_at {
+            Some(end) => {
+                s.insert("status".into(), json!("returned"));
+                s.insert(
+                    "duration_minutes".into(),
+                    json!(minutes(&self.started_at, end)),
+                );
+            }
+            None => {
+                s.insert("status".into(), json!("missing"));
+            }
+        }
+        s.insert("recorded".into(), stamp(h));
+        p.create(
+            EntityKind::MissingEpisode,
+            self.episode_id,
+            Value::Object(s),
+        )?;
+        let id = self.episode_id;
+        p.update(EntityKind::Person, self.child_id, |s| {
+            let list = s.entry("missing_episode_ids").or_insert_with(|| json!([]));
+            if let Some(a) = list.as_array_mut() {
+                a.push(json!(id));
+            }
+            Ok(())
+        })
+    }
+}
+
+fn minutes(start: &Timestamp, end: &Timestamp) -> i64 {
+    (end.as_utc() - start.as_utc()).num_minutes()
+}
+
+/// Whether two periods `[start, end)` overlap; no end means still open.
+fn overlaps(
+    a_start: Timestamp,
+    a_end: Option<Timestamp>,
+    b_start: Timestamp,
+    b_end: Option<Timestamp>,
+) -> bool {
+    let a_before_b = a_end.is_some_and(|e| e <= b_start);
+    let b_before_a = b_end.is_some_and(|e| e <= a_start);
+    !(a_before_b || b_before_a)
+}
+
+/// `missing_episode.returned`: the child is back (or found). Recorded once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MissingEpisodeReturned {
+    pub episode_id: Uuid,
+    pub returned_at: Timestamp,
+    /// Where the child was found, if recorded as a location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_location_id: Option<Uuid>,
+    /// Whether a return home interview was offered (it is due within 72
+    /// hours; record it as a `meeting.recorded` of kind
+    /// `return_home_interview` when held).
+    pub return_interview_offered: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Kind for MissingEpisodeReturned {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        let mut v = vec![subject(EntityKind::MissingEpisode, self.episode_id)];
+        v.extend(
+            self.found_location_id
+                .map(|id| subject(EntityKind::Location, id)),
+        );
+        v
+    }
+    fn validate(&self, cx: &Ctx<'_>) -> Result<(), ModelError> {
+        self.returned_at.check_past("the time of return", cx.now)?;
+        check_opt_text("the note", &self.note, MAX_LONG_CHARS)
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        if let Some(l) = self.found_location_id {
+            p.require(EntityKind::Location, l)?;
+        }
+        let id = self.episode_id;
+        p.update(EntityKind::MissingEpisode, id, |s| {
+            if s.get("status").and_then(Value::as_str) != Some("missing") {
+                return Err(reject(format!(
+                    "the return from missing episode {id} is already recorded"
+                )));
+            }
+            let start: Timestamp =
+                serde_json::from_value(s.get("started_at").cloned().unwrap_or_default()).map_err(
+                    |e| ProjectionError::Store(format!("episode {id} start is not readable: {e}")),
+                )?;
+            check_episode_times(&start, &self.returned_at).map_err(|e| reject(e.to_string()))?;
+            s.insert("status".into(), json!("returned"));
+            s.insert("ended_at".into(), to_value(&self.returned_at)?);
+            s.insert(
+                "duration_minutes".into(),
+                json!(minutes(&start, &self.returned_at)),
+            );
+            s.insert(
+                "return_interview_offered".into(),
+                json!(self.return_interview_offered),
+            );
+            if let Some(l) = self.found_location_id {
+                s.insert("found_location_id".into(), json!(l));
+            }
+            if let Some(n) = &self.note {
+                s.insert("return_note".into(), json!(n));
+            }
+            s.insert("returned".into(), stamp(h));
+            Ok(())
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Placements and allocations
+// ---------------------------------------------------------------------------
+
+/// `placement.started`: a looked-after child placed. A child has one
+/// current placement: end it before starting the next.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementStarted {
+    pub placement_id: Uuid,
+    pub child_id: Uuid,
+    pub placement_type: PlacementType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<Uuid>,
+    pub started_on: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Kind for PlacementStarted {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        let mut v = vec![
+            subject(EntityKind::Placement, self.placement_id),
+            subject(EntityKind::Person, self.child_id),
+        ];
+        v.extend(self.location_id.map(|id| subject(EntityKind::Location, id)));
+        v
+    }
+    fn validate(&self, cx: &Ctx<'_>) -> Result<(), ModelError> {
+        self.started_on
+            .check_past("the placement start date", cx.now)?;
+        check_opt_text("the reason", &self.reason, MAX_LONG_CHARS)
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        let child = p.require(EntityKind::Person, self.child_id)?;
+        if let Some(current) = field::<Uuid>(&child.state, "current_placement_id")? {
+            return Err(reject(format!(
+                "the child is still recorded in placement {current}; record its end before starting a new one"
+            )));
+        }
+        if let Some(l) = self.location_id {
+            p.require(EntityKind::Location, l)?;
+        }
+        let mut s = state_of(self)?;
+        s.remove("placement_id");
+        s.insert("status".into(), json!("current"));
+        s.insert("recorded".into(), stamp(h));
+        p.create(EntityKind::Placement, self.placement_id, Value::Object(s))?;
+        let id = self.placement_id;
+        p.update(EntityKind::Person, self.child_id, |s| {
+            s.insert("current_placement_id".into(), json!(id));
+            let n = s
+                .get("placement_count")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            s.insert("placement_count".into(), json!(n + 1));
+            Ok(())
+        })
+    }
+}
+
+/// `placement.ended`: the end of a placement. Recorded once, not before it started.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementEnded {
+    pub placement_id: Uuid,
+    pub ended_on: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Kind for PlacementEnded {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        vec![subject(EntityKind::Placement, self.placement_id)]
+    }
+    fn validate(&self, cx: &Ctx<'_>) -> Result<(), ModelError> {
+        self.ended_on.check_past("the placement end date", cx.now)?;
+        check_opt_text("the reason", &self.reason, MAX_LONG_CHARS)
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        let id = self.placement_id;
+        let rec = p.require(EntityKind::Placement, id)?;
+        if rec.state.get("status").and_then(Value::as_str) == Some("ended") {
+            return Err(reject(format!("placement {id} has already ended")));
+        }
+        let start: Date = field(&rec.state, "started_on")?
+            .ok_or_else(|| ProjectionError::Store(format!("placement {id} has no start")))?;
+        if self.ended_on < start {
+            return Err(reject(format!(
+                "the placement ends ({}) before it starts ({start})",
+                self.ended_on
+            )));
+        }
+        let child = child_of(&rec.state)?
+            .ok_or_else(|| ProjectionError::Store(format!("placement {id} has no child")))?;
+        p.update(EntityKind::Placement, id, |s| {
+            s.insert("status".into(), json!("ended"));
+            s.insert("ended_on".into(), to_value(&self.ended_on)?);
+            if let Some(r) = &self.reason {
+                s.insert("end_reason".into(), json!(r));
+            }
+            s.insert("ended".into(), stamp(h));
+            Ok(())
+        })?;
+        p.update(EntityKind::Person, child, |s| {
+            if s.get("current_placement_id") == Some(&json!(id)) {
+                s.remove("current_placement_id");
+            }
+            Ok(())
+        })
+    }
+}
+
+/// `allocation.recorded`: a worker allocated to a child.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllocationRecorded {
+    pub allocation_id: Uuid,
+    pub child_id: Uuid,
+    /// The worker's user id.
+    pub worker: String,
+    pub team: String,
+    pub started_on: Date,
+}
+
+impl Kind for AllocationRecorded {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        vec![
+            subject(EntityKind::Allocation, self.allocation_id),
+            subject(EntityKind::Person, self.child_id),
+        ]
+    }
+    fn validate(&self, cx: &Ctx<'_>) -> Result<(), ModelError> {
+        check_user_id("the worker's user id", &self.worker)?;
+        check_line("the team", &self.team, MAX_NAME_CHARS)?;
+        self.started_on
+            .check_past("the allocation start date", cx.now)
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        p.require(EntityKind::Person, self.child_id)?;
+        let mut s = state_of(self)?;
+        s.remove("allocation_id");
+        s.insert("status".into(), json!("active"));
+        s.insert("recorded".into(), stamp(h));
+        p.create(EntityKind::Allocation, self.allocation_id, Value::Object(s))?;
+        p.update(EntityKind::Person, self.child_id, |s| {
+            let n = s
+                .get("allocation_count")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            s.insert("allocation_count".into(), json!(n + 1));
+            Ok(())
+        })
+    }
+}
+
+/// `allocation.ended`: the worker is no longer allocated. Recorded once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllocationEnded {
+    pub allocation_id: Uuid,
+    pub ended_on: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Kind for AllocationEnded {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        vec![subject(EntityKind::Allocation, self.allocation_id)]
+    }
+    fn validate(&self, cx: &Ctx<'_>) -> Result<(), ModelError> {
+        self.ended_on
+            .check_past("the allocation end date", cx.now)?;
+        check_opt_text("the reason", &self.reason, MAX_SHORT_CHARS)
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        let id = self.allocation_id;
+        p.update(EntityKind::Allocation, id, |s| {
+            if s.get("status").and_then(Value::as_str) == Some("ended") {
+                return Err(reject(format!("allocation {id} has already ended")));
+            }
+            let start: Date = serde_json::from_value(
+                s.get("started_on").cloned().unwrap_or_default(),
+            )
+            .map_err(|e| {
+                ProjectionError::Store(format!("allocation {id} start is not readable: {e}"))
+            })?;
+            if self.ended_on < start {
+                return Err(reject(format!(
+                    "the allocation ends ({}) before it starts ({start})",
+                    self.ended_on
+                )));
+            }
+            s.insert("status".into(), json!("ended"));
+            s.insert("ended_on".into(), to_value(&self.ended_on)?);
+            if let Some(r) = &self.reason {
+                s.insert("end_reason".into(), json!(r));
+            }
+            s.insert("ended".into(), stamp(h));
+            Ok(())
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Meetings
+// ---------------------------------------------------------------------------
+
+/// `meeting.recorded`: a strategy discussion, child protection conference,
+/// MACE meeting, return home interview or other meeting about a child.
+/// When it happened is the event's occurred-at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingRecorded {
+    pub meeting_id: Uuid,
+    pub kind: MeetingKind,
+    pub child_id: Uuid,
+    /// The agencies that took part.
+    pub attendees: Vec<AgencyId>,
+    /// What was decided (or, for a return home interview, what was learned).
+    pub decisions: String,
+    /// Required for a return home interview: the episode it follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_episode_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<Uuid>,
+}
+
+impl Kind for MeetingRecorded {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        let mut v = vec![
+            subject(EntityKind::Meeting, self.meeting_id),
+            subject(EntityKind::Person, self.child_id),
+        ];
+        v.extend(
+            self.missing_episode_id
+                .map(|id| subject(EntityKind::MissingEpisode, id)),
+        );
+        v.extend(self.referral_id.map(|id| subject(EntityKind::Referral, id)));
+        v.extend(self.case_id.map(|id| subject(EntityKind::Case, id)));
+        v
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        if self.attendees.is_empty() {
+            return Err(ModelError::invalid(
+                "list the agencies that took part in the meeting",
+            ));
+        }
+        check_count("the attending agencies", &self.attendees, true)?;
+        check_unique("the list of attending agencies", &self.attendees)?;
+        check_text("the decisions", &self.decisions, MAX_LONG_CHARS, true)?;
+        match (self.kind, self.missing_episode_id) {
+            (MeetingKind::ReturnHomeInterview, None) => Err(ModelError::invalid(
+                "a return home interview follows a missing episode: give its missing_episode_id",
+            )),
+            _ => Ok(()),
+        }
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        ensure_new(p, self.meeting_id)?;
+        p.require(EntityKind::Person, self.child_id)?;
+        if let Some(r) = self.referral_id {
+            same_child(p, EntityKind::Referral, r, self.child_id)?;
+        }
+        if let Some(c) = self.case_id {
+            same_child(p, EntityKind::Case, c, self.child_id)?;
+        }
+        if let Some(e) = self.missing_episode_id {
+            same_child(p, EntityKind::MissingEpisode, e, self.child_id)?;
+            if self.kind == MeetingKind::ReturnHomeInterview {
+                let meeting = self.meeting_id;
+                let held = h.occurred_at.clone();
+                p.update(EntityKind::MissingEpisode, e, |s| {
+                    if s.get("status").and_then(Value::as_str) != Some("returned") {
+                        return Err(reject(format!(
+                            "the child has not been recorded as returned from episode {e}; record the return before the return home interview"
+                        )));
+                    }
+                    let list = s.entry("return_interviews").or_insert_with(|| json!([]));
+                    if let Some(a) = list.as_array_mut() {
+                        a.push(json!({"meeting_id": meeting, "held": held}));
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+        let mut s = state_of(self)?;
+        s.remove("meeting_id");
+        s.insert("held".into(), to_value(&h.occurred_at)?);
+        s.insert("recorded".into(), stamp(h));
+        p.create(EntityKind::Meeting, self.meeting_id, Value::Object(s))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Cases
+// ---------------------------------------------------------------------------
+
+fn history_entry(
+    h: &EventHeader,
+    decision: CaseDecision,
+    level: Option<CaseLevel>,
+    reason: &str,
+) -> Value {
+    let mut e = json!({"decision": decision, "reason": reason, "at": h.recorded_at, "by": h.actor.user, "agency": h.agency});
+    if let (Some(l), Some(m)) = (level, e.as_object_mut()) {
+        m.insert("level".into(), json!(l));
+    }
+    e
+}
+
+fn push_history(s: &mut serde_json::Map<String, Value>, entry: Value) {
+    let list = s.entry("history").or_insert_with(|| json!([]));
+    if let Some(a) = list.as_array_mut() {
+        a.push(entry);
+    }
+}
+
+/// `case.opened`: a case opened for a child at a level of support.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseOpened {
+    pub case_id: Uuid,
+    pub child_id: Uuid,
+    pub level: CaseLevel,
+    pub reason: String,
+    /// The referral that led to it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral_id: Option<Uuid>,
+}
+
+impl Kind for CaseOpened {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        let mut v = vec![
+            subject(EntityKind::Case, self.case_id),
+            subject(EntityKind::Person, self.child_id),
+        ];
+        v.extend(self.referral_id.map(|id| subject(EntityKind::Referral, id)));
+        v
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        check_text("the reason", &self.reason, MAX_LONG_CHARS, true)
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        p.require(EntityKind::Person, self.child_id)?;
+        if let Some(r) = self.referral_id {
+            same_child(p, EntityKind::Referral, r, self.child_id)?;
+        }
+        let mut s = state_of(self)?;
+        s.remove("case_id");
+        s.insert("status".into(), json!("open"));
+        s.insert("opened".into(), stamp(h));
+        push_history(
+            &mut s,
+            history_entry(h, CaseDecision::Open, Some(self.level), &self.reason),
+        );
+        p.create(EntityKind::Case, self.case_id, Value::Object(s))
+    }
+}
+
+fn require_open_case(
+    p: &mut Projector<'_>,
+    case: Uuid,
+    child: Uuid,
+) -> Result<(), ProjectionError> {
+    same_child(p, EntityKind::Case, case, child)?;
+    let rec = p.require(EntityKind::Case, case)?;
+    if rec.state.get("status").and_then(Value::as_str) == Some("closed") {
+        let when = rec
+            .state
+            .get("closed")
+            .and_then(|c| c.get("at"))
+            .and_then(Value::as_str)
+            .unwrap_or("earlier");
+        return Err(reject(format!("case {case} was already closed ({when})")));
+    }
+    Ok(())
+}
+
+/// `case.level_changed`: a case stepped up or down to another level.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseLevelChanged {
+    pub case_id: Uuid,
+    pub child_id: Uuid,
+    pub level: CaseLevel,
+    pub reason: String,
+}
+
+impl Kind for CaseLevelChanged {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        vec![
+            subject(EntityKind::Case, self.case_id),
+            subject(EntityKind::Person, self.child_id),
+        ]
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        check_text("the reason", &self.reason, MAX_LONG_CHARS, true)
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        require_open_case(p, self.case_id, self.child_id)?;
+        let id = self.case_id;
+        p.update(EntityKind::Case, id, |s| {
+            let current: CaseLevel = serde_json::from_value(
+                s.get("level").cloned().unwrap_or_default(),
+            )
+            .map_err(|e| ProjectionError::Store(format!("case {id} level is not readable: {e}")))?;
+            let decision = match self.level.cmp(&current) {
+                std::cmp::Ordering::Greater => CaseDecision::StepUp,
+                std::cmp::Ordering::Less => CaseDecision::StepDown,
+                std::cmp::Ordering::Equal => {
+                    return Err(reject(format!(
+                        "case {id} is already at the level '{}'",
+                        current.label()
+                    )))
+                }
+            };
+            s.insert("level".into(), to_value(&self.level)?);
+            push_history(
+                s,
+                history_entry(h, decision, Some(self.level), &self.reason),
+            );
+            Ok(())
+        })
+    }
+}
+
+/// `case.closed`: a case closed, with the reason. Closed once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseClosed {
+    pub case_id: Uuid,
+    pub child_id: Uuid,
+    pub reason: String,
+}
+
+impl Kind for CaseClosed {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        vec![
+            subject(EntityKind::Case, self.case_id),
+            subject(EntityKind::Person, self.child_id),
+        ]
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        check_text(
+            "the reason for closing the case",
+            &self.reason,
+            MAX_LONG_CHARS,
+            true,
+        )
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        require_open_case(p, self.case_id, self.child_id)?;
+        p.update(EntityKind::Case, self.case_id, |s| {
+            s.insert("status".into(), json!("closed"));
+            s.insert("close_reason".into(), json!(self.reason));
+            s.insert("closed".into(), stamp(h));
+            push_history(s, history_entry(h, CaseDecision::Close, None, &self.reason));
+            Ok(())
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Notes
+// ---------------------------------------------------------------------------
+
+/// `note.recorded`: a case note about one or more recorded entities. The
+/// note is the event itself (it appears in each subject's chronology); no
+/// entity is created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteRecorded {
+    pub subjects: Vec<SubjectRef>,
+    pub text: String,
+}
+
+impl Kind for NoteRecorded {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        self.subjects.clone()
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        if self.subjects.is_empty() {
+            return Err(ModelError::invalid(
+                "say what the note is about: give at least one subject",
+            ));
+        }
+        check_count("the subjects of the note", &self.subjects, true)?;
+        let ids: Vec<Uuid> = self.subjects.iter().map(|s| s.id).collect();
+        check_unique("the list of subjects", &ids)?;
+        check_text("the note", &self.text, MAX_LONG_CHARS, true)
+    }
+    fn project(&self, _h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        for s in &self.subjects {
+            p.require(s.kind, s.id)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+
+    #[test]
+    fn overlap_rules() {
+        let a = t("2025-01-01T10:00:00Z");
+        let b = t("2025-01-01T12:00:00Z");
+        let c = t("2025-01-01T14:00:00Z");
+        assert!(
+            !overlaps(a, Some(b), b, Some(c)),
+            "touching periods do not overlap"
+        );
+        assert!(overlaps(a, Some(c), b, None));
+        assert!(overlaps(b, None, a, None));
+        assert!(!overlaps(c, None, a, Some(b)));
+        assert!(
+            overlaps(a, None, b, Some(c)),
+            "an open episode overlaps anything after it starts"
+        );
+    }
+}

@@ -1,0 +1,1424 @@
+//! Tests of every event kind: round trips, validation sentences, hostile
+//! input, and projection sequences with their refusals.
+
+use super::*;
+use crate::codes::*;
+use crate::dates::{Date, DateOfBirth, Timestamp};
+use crate::event::{Actor, EventInput};
+use crate::pole::*;
+use crate::projection::{apply, MemoryProjection};
+use crate::time::Precision;
+use proptest::prelude::*;
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn day(s: &str) -> OccurredAt {
+    OccurredAt {
+        value: s.into(),
+        precision: Precision::Day,
+    }
+}
+
+fn ts(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+fn date(s: &str) -> Date {
+    Date::parse(s).unwrap()
+}
+
+const AGENCY: u128 = 0x1;
+const JADE: u128 = 0x10;
+const TYLER: u128 = 0x11;
+const LIAM: u128 = 0x12;
+const MIA: u128 = 0x13;
+const CAR: u128 = 0x20;
+const PHONE: u128 = 0x21;
+const HOME: u128 = 0x30;
+const HOTEL: u128 = 0x31;
+const LINK: u128 = 0x40;
+const REFERRAL: u128 = 0x50;
+const EPISODE: u128 = 0x60;
+const PLACEMENT: u128 = 0x70;
+const ALLOCATION: u128 = 0x80;
+const INTEL: u128 = 0x90;
+const OFFENCE: u128 = 0xA0;
+const MEETING: u128 = 0xB0;
+const CASE: u128 = 0xC0;
+
+fn pref(kind: EntityKind, n: u128) -> SubjectRef {
+    SubjectRef::new(kind, id(n))
+}
+
+fn jade() -> Person {
+    Person {
+        person_id: id(JADE),
+        names: vec![
+            PersonName::new("Jade", "Example", NameKind::Birth),
+            PersonName::new("Jadey", "", NameKind::Nickname),
+        ],
+        date_of_birth: Some(DateOfBirth {
+            value: "2010-03-14".into(),
+            precision: Precision::Day,
+        }),
+        sex: Some(Sex::Female),
+        ethnicity_self_defined: Some(EthnicityRecord::new(
+            SelfDefinedEthnicity::W1,
+            EthnicitySource::Person,
+        )),
+        ethnicity_officer_observed: Some(EthnicityRecord::new(
+            ObservedEthnicity::Ic1,
+            EthnicitySource::Observed,
+        )),
+        ethnicity_dfe: Some(EthnicityRecord::new(
+            DfeEthnicity::Wbri,
+            EthnicitySource::ParentOrCarer,
+        )),
+        nationalities: vec![Nationality::GB],
+        disability: Some(Disability::No),
+        description: Some("Slim, shoulder-length brown hair".into()),
+    }
+}
+
+fn adult(n: u128, given: &str, family: &str) -> Person {
+    let mut p = Person::named(id(n), given, family);
+    p.date_of_birth = Some(DateOfBirth {
+        value: "2000".into(),
+        precision: Precision::Year,
+    });
+    p.sex = Some(Sex::Male);
+    p
+}
+
+fn car() -> Object {
+    Object {
+        object_id: id(CAR),
+        kind: ObjectKind::Vehicle,
+        details: ObjectDetails {
+            registration: Some("NS19 ?KT".into()),
+            make: Some("Vauxhall".into()),
+            colour: Some("silver".into()),
+            ..Default::default()
+        },
+    }
+}
+
+fn phone() -> Object {
+    Object {
+        object_id: id(PHONE),
+        kind: ObjectKind::Phone,
+        details: ObjectDetails {
+            phone_number: Some("07700 900123".into()),
+            ..Default::default()
+        },
+    }
+}
+
+fn place(n: u128, kind: LocationKind, name: &str, postcode: &str) -> Location {
+    Location {
+        location_id: id(n),
+        kind,
+        details: LocationDetails {
+            name: Some(name.into()),
+            postcode: Some(postcode.into()),
+            ..Default::default()
+        },
+    }
+}
+
+fn grading_c() -> Grading {
+    Grading {
+        source: SourceEvaluation::Untested,
+        intelligence: IntelligenceAssessment::C,
+        handling: HandlingCode::C,
+        conditions: Some("Not to be disclosed to the family".into()),
+    }
+}
+
+/// One coherent story holding every kind at least once, in an order in
+/// which each event's references resolve.
+fn samples() -> Vec<EventPayload> {
+    use EventPayload as E;
+    vec![
+        E::AgencyRegistered(AgencyRegistered {
+            agency_id: id(AGENCY),
+            code: AgencyId::new("northshire-police").unwrap(),
+            name: "Northshire Police".into(),
+            kind: AgencyKind::Police,
+        }),
+        E::PersonRecorded(jade()),
+        E::PersonRecorded(adult(TYLER, "Tyler", "Sample")),
+        E::PersonRecorded(adult(LIAM, "Liam", "Placeholder")),
+        E::PersonRecorded(Person::named(id(MIA), "Mia", "Specimen")),
+        E::PersonAmended(PersonAmendment {
+            person_id: id(TYLER),
+            reason: "Street name given by two witnesses".into(),
+            add_names: vec![PersonName::new("T", "", NameKind::StreetName)],
+            remove_names: vec![],
+            date_of_birth: Some(DateOfBirth {
+                value: "1999-11-02".into(),
+                precision: Precision::Day,
+            }),
+            sex: None,
+            ethnicity_self_defined: Some(EthnicityRecord::new(
+                SelfDefinedEthnicity::NS,
+                EthnicitySource::Person,
+            )),
+            ethnicity_officer_observed: None,
+            ethnicity_dfe: None,
+            nationalities: Some(vec![Nationality::GB]),
+            disability: None,
+            description: None,
+        }),
+        E::ObjectRecorded(car()),
+        E::ObjectRecorded(phone()),
+        E::ObjectAmended(ObjectAmended {
+            object_id: id(CAR),
+            reason: "Full registration from ANPR".into(),
+            details: ObjectDetails {
+                registration: Some("NS19 KTX".into()),
+                ..Default::default()
+            },
+        }),
+        E::LocationRecorded(place(HOME, LocationKind::Home, "Jade's home", "NS1 4AB")),
+        E::LocationRecorded(place(HOTEL, LocationKind::Hotel, "Northshire Lodge", "NS3")),
+        E::LocationAmended(LocationAmended {
+            location_id: id(HOTEL),
+            reason: "Full postcode confirmed".into(),
+            kind: None,
+            details: LocationDetails {
+                postcode: Some("NS3 7EF".into()),
+                ..Default::default()
+            },
+        }),
+        E::LinkRecorded(LinkRecorded {
+            link_id: id(LINK),
+            kind: LinkKind::Drives,
+            from: pref(EntityKind::Person, TYLER),
+            to: pref(EntityKind::Object, CAR),
+            since: Some(OccurredAt {
+                value: "2024-01".into(),
+                precision: Precision::Month,
+            }),
+            until: None,
+            grading: Some(grading_c()),
+            note: Some("Seen driving it outside the school twice".into()),
+        }),
+        E::LinkRecorded(LinkRecorded {
+            link_id: id(LINK + 1),
+            kind: LinkKind::UsesPhone,
+            from: pref(EntityKind::Person, TYLER),
+            to: pref(EntityKind::Object, PHONE),
+            since: None,
+            until: None,
+            grading: None,
+            note: None,
+        }),
+        E::LinkEnded(LinkEnded {
+            link_id: id(LINK + 1),
+            reason: "Number no longer in use".into(),
+            until: Some(day("2024-06-01")),
+        }),
+        E::ReferralSubmitted(ReferralSubmitted {
+            referral_id: id(REFERRAL),
+            child_id: id(JADE),
+            referrer: Some(Referrer {
+                name: None,
+                role: Some("Designated safeguarding lead".into()),
+                organisation: Some("Oakfield Academy".into()),
+                phone: None,
+                email: Some("dsl@oakfield.example".into()),
+            }),
+            concern: "Jade has been seen getting into a silver car with an older man after school."
+                .into(),
+            what_seen: Some("New phone and clothes; tired and withdrawn in lessons.".into()),
+            location_id: Some(id(HOME)),
+            location_text: None,
+            others_involved: vec![id(TYLER)],
+            immediate_danger: false,
+        }),
+        E::ReferralDecided(ReferralDecided {
+            referral_id: id(REFERRAL),
+            decision: ReferralDecision::StrategyDiscussion,
+            reason: None,
+        }),
+        E::AssessmentCompleted(AssessmentCompleted {
+            referral_id: id(REFERRAL),
+            factors: vec![CinFactor::F11A, CinFactor::F10A],
+            summary: Some("Exploitation concerns confirmed.".into()),
+        }),
+        E::MissingEpisodeRecorded(MissingEpisodeRecorded {
+            episode_id: id(EPISODE),
+            child_id: id(JADE),
+            missing_type: MissingType::Missing,
+            started_at: ts("2024-03-15T19:30:00Z"),
+            ended_at: None,
+            reported_by: Some("Mother".into()),
+            circumstances: None,
+            placement_id: None,
+        }),
+        E::MissingEpisodeReturned(MissingEpisodeReturned {
+            episode_id: id(EPISODE),
+            returned_at: ts("2024-03-16T02:10:00Z"),
+            found_location_id: Some(id(HOTEL)),
+            return_interview_offered: true,
+            note: None,
+        }),
+        E::PlacementStarted(PlacementStarted {
+            placement_id: id(PLACEMENT),
+            child_id: id(JADE),
+            placement_type: PlacementType::K2,
+            location_id: None,
+            started_on: date("2024-05-01"),
+            reason: None,
+        }),
+        E::PlacementEnded(PlacementEnded {
+            placement_id: id(PLACEMENT),
+            ended_on: date("2025-01-15"),
+            reason: Some("Moved to a foster placement".into()),
+        }),
+        E::AllocationRecorded(AllocationRecorded {
+            allocation_id: id(ALLOCATION),
+            child_id: id(JADE),
+            worker: "social.worker.07".into(),
+            team: "Exploitation team".into(),
+            started_on: date("2024-02-09"),
+        }),
+        E::AllocationEnded(AllocationEnded {
+            allocation_id: id(ALLOCATION),
+            ended_on: date("2024-09-30"),
+            reason: None,
+        }),
+        E::IntelligenceRecorded(IntelligenceRecorded {
+            intelligence_id: id(INTEL),
+            subjects: vec![
+                pref(EntityKind::Person, TYLER),
+                pref(EntityKind::Object, CAR),
+                pref(EntityKind::Location, HOTEL),
+            ],
+            text: "The car has been seen at the hotel late at night with girls of school age."
+                .into(),
+            grading: grading_c(),
+            source_reference: Some("INT/2024/0042".into()),
+        }),
+        E::OffenceRecorded(OffenceRecorded {
+            offence_id: id(OFFENCE),
+            offence: OffenceCode::Soa2003S9,
+            description: None,
+            victim_ids: vec![id(JADE)],
+            suspect_ids: vec![id(TYLER)],
+            committed: OccurredAt {
+                value: "2024-03".into(),
+                precision: Precision::Month,
+            },
+            committed_until: None,
+            location_id: Some(id(HOTEL)),
+            cse_flag: true,
+            crime_reference: Some("NP/24/01234".into()),
+        }),
+        E::OffenceOutcomeRecorded(OffenceOutcomeRecorded {
+            offence_id: id(OFFENCE),
+            outcome: OffenceOutcome::Charge,
+            suspect_id: Some(id(TYLER)),
+            charged_offence: Some(OffenceCode::Soa2003S9),
+            reason: None,
+        }),
+        E::MeetingRecorded(MeetingRecorded {
+            meeting_id: id(MEETING),
+            kind: MeetingKind::ReturnHomeInterview,
+            child_id: id(JADE),
+            attendees: vec![AgencyId::new("riverside-youth-project").unwrap()],
+            decisions: "Jade said she was at a party at the hotel.".into(),
+            missing_episode_id: Some(id(EPISODE)),
+            referral_id: Some(id(REFERRAL)),
+            case_id: None,
+        }),
+        E::CaseOpened(CaseOpened {
+            case_id: id(CASE),
+            child_id: id(JADE),
+            level: CaseLevel::ChildInNeed,
+            reason: "Exploitation concerns".into(),
+            referral_id: Some(id(REFERRAL)),
+        }),
+        E::CaseLevelChanged(CaseLevelChanged {
+            case_id: id(CASE),
+            child_id: id(JADE),
+            level: CaseLevel::ChildProtection,
+            reason: "Second missing episode; hotel intelligence".into(),
+        }),
+        E::CaseClosed(CaseClosed {
+            case_id: id(CASE),
+            child_id: id(JADE),
+            reason: "Settled in foster care; risk reduced; support from youth project continues"
+                .into(),
+        }),
+        E::NoteRecorded(NoteRecorded {
+            subjects: vec![pref(EntityKind::Person, JADE), pref(EntityKind::Case, CASE)],
+            text:
+                "Home visit. Jade said: \"he's my boyfriend\" — quoted.\n<b>not markup</b> \u{202e}"
+                    .into(),
+        }),
+    ]
+}
+
+/// Exhaustive on purpose (no `_` arm): a new kind does not compile until it
+/// is given its position in `ALL_KINDS` here, and the tests below then ask
+/// for a sample of it.
+fn ordinal(p: &EventPayload) -> usize {
+    use EventPayload as E;
+    match p {
+        E::AgencyRegistered(_) => 0,
+        E::PersonRecorded(_) => 1,
+        E::PersonAmended(_) => 2,
+        E::ObjectRecorded(_) => 3,
+        E::ObjectAmended(_) => 4,
+        E::LocationRecorded(_) => 5,
+        E::LocationAmended(_) => 6,
+        E::LinkRecorded(_) => 7,
+        E::LinkEnded(_) => 8,
+        E::ReferralSubmitted(_) => 9,
+        E::ReferralDecided(_) => 10,
+        E::AssessmentCompleted(_) => 11,
+        E::MissingEpisodeRecorded(_) => 12,
+        E::MissingEpisodeReturned(_) => 13,
+        E::PlacementStarted(_) => 14,
+        E::PlacementEnded(_) => 15,
+        E::AllocationRecorded(_) => 16,
+        E::AllocationEnded(_) => 17,
+        E::IntelligenceRecorded(_) => 18,
+        E::OffenceRecorded(_) => 19,
+        E::OffenceOutcomeRecorded(_) => 20,
+        E::MeetingRecorded(_) => 21,
+        E::CaseOpened(_) => 22,
+        E::CaseLevelChanged(_) => 23,
+        E::CaseClosed(_) => 24,
+        E::NoteRecorded(_) => 25,
+    }
+}
+
+#[test]
+fn all_kinds_lists_every_variant_once() {
+    let samples = samples();
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &samples {
+        assert_eq!(EventPayload::ALL_KINDS[ordinal(s)], s.kind());
+        seen.insert(ordinal(s));
+    }
+    assert_eq!(
+        seen.len(),
+        EventPayload::ALL_KINDS.len(),
+        "samples() needs one of every kind"
+    );
+    let unique: std::collections::BTreeSet<_> = EventPayload::ALL_KINDS.iter().collect();
+    assert_eq!(unique.len(), EventPayload::ALL_KINDS.len());
+    for k in EventPayload::ALL_KINDS {
+        let (noun, verb) = k.split_once('.').expect("noun.verb_past");
+        assert!(!noun.is_empty() && !verb.is_empty(), "{k}");
+        assert!(
+            k.bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.'),
+            "{k}"
+        );
+    }
+}
+
+#[test]
+fn every_kind_round_trips() {
+    for s in samples() {
+        s.validate(&day("2025-06-01"), now())
+            .unwrap_or_else(|e| panic!("{}: {e}", s.kind()));
+        // serde with the tag
+        let tagged = serde_json::to_string(&s).unwrap();
+        let back: EventPayload = serde_json::from_str(&tagged).unwrap();
+        assert_eq!(back, s, "{}", s.kind());
+        // the stored form: kind + canonical payload
+        let json = s.payload_json().unwrap();
+        let back = EventPayload::from_kind_and_json(s.kind(), &json).unwrap();
+        assert_eq!(back, s, "{}", s.kind());
+        assert_eq!(
+            back.payload_json().unwrap(),
+            json,
+            "{} canonical form is stable",
+            s.kind()
+        );
+        assert!(!s.subjects().is_empty(), "{}", s.kind());
+        assert_eq!(s.schema(), 1);
+    }
+}
+
+#[test]
+fn unknown_kind_and_unknown_fields_are_refused() {
+    let e = EventPayload::from_kind_and_json("person.deleted", "{}")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "'person.deleted' is not a kind of event Vigil records");
+    let e = EventPayload::from_kind_and_json(
+        "referral.decided",
+        r#"{"referral_id":"00000000-0000-0000-0000-000000000050","decision":"assessment","colour":"red"}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("unknown field `colour`"), "{e}");
+    // Flattened detail structs refuse unknown fields too.
+    let e = EventPayload::from_kind_and_json(
+        "object.recorded",
+        r#"{"object_id":"00000000-0000-0000-0000-000000000020","kind":"vehicle","registration":"AB12 CDE","wheels":4}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("wheels"), "{e}");
+    let e = EventPayload::from_kind_and_json(
+        "referral.decided",
+        r#"{"referral_id":"00000000-0000-0000-0000-000000000050","decision":"close_it"}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains(
+            "'close_it' is not a referral decision; use one of no_further_action, early_help"
+        ),
+        "{e}"
+    );
+}
+
+/// Every string in a payload, replaced by something hostile, is either
+/// refused with a short sentence or accepted; nothing panics, and NUL,
+/// empty, blank and huge strings are always refused.
+#[test]
+fn hostile_strings_in_every_field() {
+    fn paths(v: &Value, at: Vec<String>, out: &mut Vec<Vec<String>>) {
+        match v {
+            Value::String(_) => out.push(at),
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    let mut p = at.clone();
+                    p.push(i.to_string());
+                    paths(x, p, out);
+                }
+            }
+            Value::Object(m) => {
+                for (k, x) in m {
+                    let mut p = at.clone();
+                    p.push(k.clone());
+                    paths(x, p, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    fn set(v: &mut Value, path: &[String], new: &str) {
+        let mut cur = v;
+        for k in path {
+            cur = match cur {
+                Value::Array(a) => &mut a[k.parse::<usize>().unwrap()],
+                Value::Object(m) => m.get_mut(k).unwrap(),
+                _ => unreachable!(),
+            };
+        }
+        *cur = Value::String(new.into());
+    }
+    let huge = "A".repeat(300_000);
+    let always_refused = ["", " \t ", "a\0b", "a\u{1}b", huge.as_str()];
+    let hostile = [
+        "<script>alert(1)</script>",
+        "abc\u{202e}fed",
+        "Robert'); DROP TABLE people;--",
+        "\u{feff}",
+        "💥",
+        "\\u0000",
+    ];
+    let mut checked = 0;
+    for s in samples() {
+        let base: Value = serde_json::from_str(&s.payload_json().unwrap()).unwrap();
+        let mut ps = Vec::new();
+        paths(&base, Vec::new(), &mut ps);
+        for path in ps {
+            for (bad, must_fail) in always_refused
+                .iter()
+                .map(|b| (*b, true))
+                .chain(hostile.iter().map(|b| (*b, false)))
+            {
+                let mut v = base.clone();
+                set(&mut v, &path, bad);
+                let result = EventPayload::from_kind_and_json(s.kind(), &v.to_string())
+                    .and_then(|p| p.validate(&day("2025-06-01"), now()).map(|_| p));
+                match result {
+                    Ok(p) => {
+                        assert!(
+                            !must_fail,
+                            "{} {path:?} accepted {:?}",
+                            s.kind(),
+                            crate::time::truncate(bad)
+                        );
+                        p.payload_json().expect("accepted payloads canonicalise");
+                    }
+                    Err(e) => {
+                        let msg = e.to_string();
+                        assert!(
+                            msg.len() < 600,
+                            "{} {path:?}: message too long: {}",
+                            s.kind(),
+                            crate::time::truncate(&msg)
+                        );
+                        assert!(!msg.is_empty());
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 500, "{checked}");
+}
+
+// ---------------------------------------------------------------------------
+// Validation: each rule, with the sentence it gives
+// ---------------------------------------------------------------------------
+
+fn invalid(p: EventPayload) -> String {
+    p.validate(&day("2025-06-01"), now())
+        .expect_err("should be refused")
+        .to_string()
+}
+
+fn sample(kind: &str) -> EventPayload {
+    samples().into_iter().find(|s| s.kind() == kind).unwrap()
+}
+
+#[test]
+fn person_validation() {
+    let mut p = jade();
+    p.date_of_birth = Some(DateOfBirth {
+        value: "2026-02-01".into(),
+        precision: Precision::Day,
+    });
+    assert_eq!(
+        invalid(EventPayload::PersonRecorded(p)),
+        "the date of birth 2026-02-01 is in the future"
+    );
+    let mut p = jade();
+    p.names.clear();
+    assert!(invalid(EventPayload::PersonRecorded(p)).contains("at least one name"));
+    let e = EventPayload::from_kind_and_json(
+        "person.recorded",
+        r#"{"person_id":"00000000-0000-0000-0000-000000000010","names":[{"given":"Jade","kind":"birth"}],"ethnicity_officer_observed":{"code":"IC7","source":"observed"}}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("'IC7' is not an officer-observed ethnicity code (IC code); use one of IC1"),
+        "{e}"
+    );
+    let mut a = match sample("person.amended") {
+        EventPayload::PersonAmended(a) => a,
+        _ => unreachable!(),
+    };
+    a.reason = "".into();
+    assert_eq!(
+        invalid(EventPayload::PersonAmended(a.clone())),
+        "the reason for the change is empty"
+    );
+    let only_reason = PersonAmendment {
+        person_id: id(TYLER),
+        reason: "nothing".into(),
+        add_names: vec![],
+        remove_names: vec![],
+        date_of_birth: None,
+        sex: None,
+        ethnicity_self_defined: None,
+        ethnicity_officer_observed: None,
+        ethnicity_dfe: None,
+        nationalities: None,
+        disability: None,
+        description: None,
+    };
+    assert_eq!(
+        invalid(EventPayload::PersonAmended(only_reason)),
+        "the amendment changes nothing"
+    );
+}
+
+#[test]
+fn missing_episode_validation() {
+    let EventPayload::MissingEpisodeRecorded(mut m) = sample("missing_episode.recorded") else {
+        unreachable!()
+    };
+    m.ended_at = Some(ts("2024-03-15T18:00:00Z"));
+    assert_eq!(
+        invalid(EventPayload::MissingEpisodeRecorded(m.clone())),
+        "the missing episode ends (2024-03-15T18:00:00.000Z) before it starts (2024-03-15T19:30:00.000Z)"
+    );
+    m.ended_at = None;
+    m.started_at = ts("2026-06-01T00:00:00Z");
+    assert!(invalid(EventPayload::MissingEpisodeRecorded(m)).contains("is in the future"));
+    let e = EventPayload::from_kind_and_json(
+        "missing_episode.recorded",
+        r#"{"episode_id":"00000000-0000-0000-0000-000000000060","child_id":"00000000-0000-0000-0000-000000000010","missing_type":"X","started_at":"2024-03-15T19:30:00Z"}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("'X' is not a missing type (M or A); use one of M, A"),
+        "{e}"
+    );
+    let e = EventPayload::from_kind_and_json(
+        "missing_episode.recorded",
+        r#"{"episode_id":"00000000-0000-0000-0000-000000000060","child_id":"00000000-0000-0000-0000-000000000010","missing_type":"M","started_at":"Friday night"}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("'Friday night' is not a date and time like 2025-03-01T22:15:00Z"),
+        "{e}"
+    );
+}
+
+#[test]
+fn link_validation() {
+    let EventPayload::LinkRecorded(mut l) = sample("link.recorded") else {
+        unreachable!()
+    };
+    l.kind = LinkKind::LivesAt;
+    assert_eq!(
+        invalid(EventPayload::LinkRecorded(l.clone())),
+        "a 'lives_at' link needs a location at its to end, not an object"
+    );
+    l.kind = LinkKind::Drives;
+    l.to = l.from;
+    assert!(invalid(EventPayload::LinkRecorded(l.clone())).contains("both ends are the same"));
+    l.to = pref(EntityKind::Object, CAR);
+    l.until = Some(day("2023-06-01"));
+    assert_eq!(
+        invalid(EventPayload::LinkRecorded(l.clone())),
+        "the link ends (2023-06-01) before it starts (2024-01)"
+    );
+    l.until = None;
+    l.grading = Some(Grading {
+        conditions: None,
+        ..grading_c()
+    });
+    assert!(invalid(EventPayload::LinkRecorded(l)).contains("handling code C"));
+}
+
+#[test]
+fn casework_validation() {
+    let EventPayload::ReferralDecided(mut d) = sample("referral.decided") else {
+        unreachable!()
+    };
+    d.decision = ReferralDecision::NoFurtherAction;
+    assert!(invalid(EventPayload::ReferralDecided(d.clone()))
+        .starts_with("a decision of no further action needs a reason"));
+    d.reason = Some("   ".into());
+    assert!(invalid(EventPayload::ReferralDecided(d.clone()))
+        .starts_with("a decision of no further action needs a reason"));
+    d.reason = Some("Already supported by the exploitation team under case 123".into());
+    EventPayload::ReferralDecided(d)
+        .validate(&day("2025-06-01"), now())
+        .unwrap();
+
+    let EventPayload::ReferralSubmitted(mut r) = sample("referral.submitted") else {
+        unreachable!()
+    };
+    r.concern = "\n".into();
+    assert_eq!(
+        invalid(EventPayload::ReferralSubmitted(r.clone())),
+        "what the concern is is empty"
+    );
+    r.concern = "x".repeat(20_001);
+    assert_eq!(
+        invalid(EventPayload::ReferralSubmitted(r.clone())),
+        "what the concern is is 20001 characters long; the limit is 20000"
+    );
+    r.concern = "ok".into();
+    r.others_involved.push(id(JADE));
+    assert!(invalid(EventPayload::ReferralSubmitted(r.clone())).contains("the child is listed"));
+    r.others_involved = vec![id(TYLER), id(TYLER)];
+    assert!(invalid(EventPayload::ReferralSubmitted(r.clone())).contains("twice"));
+    r.others_involved.clear();
+    r.referrer = Some(Referrer {
+        name: None,
+        role: None,
+        organisation: None,
+        phone: None,
+        email: Some("not an email".into()),
+    });
+    assert!(invalid(EventPayload::ReferralSubmitted(r)).contains("is not an email address"));
+
+    let EventPayload::AssessmentCompleted(mut a) = sample("assessment.completed") else {
+        unreachable!()
+    };
+    a.factors.push(CinFactor::F21);
+    assert!(invalid(EventPayload::AssessmentCompleted(a.clone())).contains("factor 21"));
+    a.factors.clear();
+    assert!(invalid(EventPayload::AssessmentCompleted(a)).contains("or 21 if there were none"));
+
+    let EventPayload::PlacementStarted(mut pl) = sample("placement.started") else {
+        unreachable!()
+    };
+    pl.started_on = date("2026-01-02");
+    assert_eq!(
+        invalid(EventPayload::PlacementStarted(pl)),
+        "the placement start date (2026-01-02) is in the future"
+    );
+
+    let EventPayload::MeetingRecorded(mut m) = sample("meeting.recorded") else {
+        unreachable!()
+    };
+    m.missing_episode_id = None;
+    assert!(
+        invalid(EventPayload::MeetingRecorded(m.clone())).contains("give its missing_episode_id")
+    );
+    m.kind = MeetingKind::StrategyDiscussion;
+    m.attendees.clear();
+    assert!(invalid(EventPayload::MeetingRecorded(m)).contains("list the agencies"));
+
+    let EventPayload::CaseClosed(mut c) = sample("case.closed") else {
+        unreachable!()
+    };
+    c.reason = "".into();
+    assert_eq!(
+        invalid(EventPayload::CaseClosed(c)),
+        "the reason for closing the case is empty"
+    );
+
+    let EventPayload::NoteRecorded(mut n) = sample("note.recorded") else {
+        unreachable!()
+    };
+    n.text = "a\u{0}".into();
+    assert!(invalid(EventPayload::NoteRecorded(n.clone())).contains("NUL"));
+    n.subjects.clear();
+    assert!(invalid(EventPayload::NoteRecorded(n)).contains("at least one subject"));
+
+    let EventPayload::AllocationRecorded(mut al) = sample("allocation.recorded") else {
+        unreachable!()
+    };
+    al.worker = "sw\nadmin".into();
+    assert!(invalid(EventPayload::AllocationRecorded(al)).contains("single line"));
+}
+
+#[test]
+fn police_validation() {
+    let EventPayload::IntelligenceRecorded(mut i) = sample("intelligence.recorded") else {
+        unreachable!()
+    };
+    i.grading.conditions = None;
+    assert!(invalid(EventPayload::IntelligenceRecorded(i.clone())).contains("write the conditions"));
+    i.grading = grading_c();
+    i.subjects.push(pref(EntityKind::Case, CASE));
+    assert!(invalid(EventPayload::IntelligenceRecorded(i.clone())).contains("not a case"));
+    i.subjects.clear();
+    assert!(invalid(EventPayload::IntelligenceRecorded(i)).contains("at least one"));
+
+    let EventPayload::OffenceRecorded(mut o) = sample("offence.recorded") else {
+        unreachable!()
+    };
+    o.suspect_ids.push(id(JADE));
+    assert!(invalid(EventPayload::OffenceRecorded(o.clone()))
+        .contains("both as a victim and as a suspect"));
+    o.suspect_ids = vec![id(TYLER)];
+    o.offence = OffenceCode::Other;
+    assert!(invalid(EventPayload::OffenceRecorded(o.clone())).contains("describe the offence"));
+    o.offence = OffenceCode::Soa2003S15A;
+    o.committed = day("2027-01-01");
+    assert!(invalid(EventPayload::OffenceRecorded(o)).contains("in the future"));
+
+    let EventPayload::OffenceOutcomeRecorded(mut r) = sample("offence.outcome_recorded") else {
+        unreachable!()
+    };
+    r.charged_offence = None;
+    assert!(
+        invalid(EventPayload::OffenceOutcomeRecorded(r.clone())).contains("the offence charged")
+    );
+    r.outcome = OffenceOutcome::NoFurtherAction;
+    assert!(invalid(EventPayload::OffenceOutcomeRecorded(r.clone())).contains("needs a reason"));
+    r.charged_offence = Some(OffenceCode::Soa2003S9);
+    r.reason = Some("Insufficient evidence".into());
+    assert!(
+        invalid(EventPayload::OffenceOutcomeRecorded(r)).contains("only with the outcome 'charge'")
+    );
+}
+
+#[test]
+fn object_and_location_validation() {
+    let EventPayload::ObjectAmended(mut o) = sample("object.amended") else {
+        unreachable!()
+    };
+    o.details = ObjectDetails::default();
+    assert_eq!(
+        invalid(EventPayload::ObjectAmended(o.clone())),
+        "the amendment changes nothing"
+    );
+    o.details.imei = Some("123".into());
+    assert!(invalid(EventPayload::ObjectAmended(o)).contains("is not an IMEI"));
+    let EventPayload::LocationRecorded(mut l) = sample("location.recorded") else {
+        unreachable!()
+    };
+    l.details.postcode = Some("ZZZZ ZZZ".into());
+    assert!(invalid(EventPayload::LocationRecorded(l.clone())).contains("is not a UK postcode"));
+    l.details.address_lines = vec!["1".into(); 7];
+    l.details.postcode = None;
+    assert!(invalid(EventPayload::LocationRecorded(l)).contains("the limit is 6"));
+}
+
+// ---------------------------------------------------------------------------
+// Projection sequences
+// ---------------------------------------------------------------------------
+
+struct World {
+    state: MemoryProjection,
+    next: u64,
+}
+
+impl World {
+    fn new() -> World {
+        World {
+            state: MemoryProjection::default(),
+            next: 0,
+        }
+    }
+
+    /// A world holding every sample up to (not including) the first of `kind`.
+    fn before(kind: &str) -> World {
+        let mut w = World::new();
+        for s in samples() {
+            if s.kind() == kind {
+                break;
+            }
+            w.ok(s);
+        }
+        w
+    }
+
+    fn record_at(&mut self, payload: EventPayload, occurred: OccurredAt) -> Result<(), String> {
+        let input = EventInput {
+            id: None,
+            actor: Actor {
+                user: "tester".into(),
+                role: Role::Practitioner,
+            },
+            agency: AgencyId::new("northshire-police").unwrap(),
+            occurred_at: occurred,
+            body: payload,
+        };
+        let draft = input.prepare(now(), [7u8; 16]).map_err(|e| e.to_string())?;
+        let sealed = draft.seal(self.next).map_err(|e| e.to_string())?;
+        let before = self.state.clone();
+        let r = apply(&sealed, &mut self.state).map_err(|e| e.to_string());
+        if r.is_err() {
+            assert_eq!(
+                self.state, before,
+                "a refused event must leave no partial change"
+            );
+        } else {
+            self.next += 1;
+        }
+        r
+    }
+
+    fn record(&mut self, payload: EventPayload) -> Result<(), String> {
+        self.record_at(payload, day("2025-06-01"))
+    }
+
+    fn ok(&mut self, payload: EventPayload) {
+        let kind = payload.kind();
+        self.record(payload)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+    }
+
+    fn refused(&mut self, payload: EventPayload) -> String {
+        self.record(payload).expect_err("should be refused")
+    }
+
+    fn state(&self, n: u128) -> &Value {
+        &self.state.records[&id(n)].state
+    }
+}
+
+#[test]
+fn the_whole_story_projects() {
+    let mut w = World::new();
+    for s in samples() {
+        w.ok(s);
+    }
+    let jade = w.state(JADE);
+    assert_eq!(jade["names"][0]["given"], "Jade");
+    assert_eq!(jade["ethnicity_self_defined"]["code"], "W1");
+    assert_eq!(jade["missing_episode_ids"].as_array().unwrap().len(), 1);
+    assert_eq!(jade["placement_count"], 1);
+    assert!(jade.get("current_placement_id").is_none());
+    let tyler = w.state(TYLER);
+    assert_eq!(tyler["names"][1]["kind"], "street_name");
+    assert_eq!(tyler["date_of_birth"]["value"], "1999-11-02");
+    assert_eq!(w.state(CAR)["registration"], "NS19 KTX");
+    assert_eq!(
+        w.state(CAR)["make"],
+        "Vauxhall",
+        "an amendment keeps what it does not change"
+    );
+    assert_eq!(w.state(HOTEL)["postcode"], "NS3 7EF");
+    let referral = w.state(REFERRAL);
+    assert_eq!(referral["status"], "assessed");
+    assert_eq!(referral["decision"], "strategy_discussion");
+    assert_eq!(referral["decided"]["by"], "tester");
+    assert_eq!(referral["assessment"]["factors"], json!(["11A", "10A"]));
+    let ep = w.state(EPISODE);
+    assert_eq!(ep["status"], "returned");
+    assert_eq!(ep["duration_minutes"], 400);
+    assert_eq!(ep["return_interviews"][0]["meeting_id"], json!(id(MEETING)));
+    assert_eq!(w.state(PLACEMENT)["status"], "ended");
+    assert_eq!(w.state(ALLOCATION)["status"], "ended");
+    assert_eq!(w.state(OFFENCE)["status"], "charge");
+    assert_eq!(w.state(LINK + 1)["status"], "ended");
+    let case = w.state(CASE);
+    assert_eq!(case["status"], "closed");
+    assert_eq!(case["level"], "child_protection");
+    let decisions: Vec<&str> = case["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(decisions, ["open", "step_up", "close"]);
+    // Projected state holds no floats and canonicalises.
+    for r in w.state.records.values() {
+        r.state_json();
+    }
+}
+
+#[test]
+fn references_must_exist_and_be_the_right_kind() {
+    let mut w = World::before("referral.submitted");
+    let EventPayload::ReferralSubmitted(mut r) = sample("referral.submitted") else {
+        unreachable!()
+    };
+    r.child_id = id(0xDEAD);
+    assert_eq!(
+        w.refused(EventPayload::ReferralSubmitted(r.clone())),
+        format!("there is no person with id {}", id(0xDEAD))
+    );
+    r.child_id = id(CAR);
+    assert_eq!(
+        w.refused(EventPayload::ReferralSubmitted(r.clone())),
+        format!("{} is a object, not a person", id(CAR))
+    );
+    r.child_id = id(JADE);
+    w.ok(EventPayload::ReferralSubmitted(r.clone()));
+    assert!(w
+        .refused(EventPayload::ReferralSubmitted(r))
+        .contains("is already recorded"));
+    let mut p = jade();
+    p.person_id = id(CAR);
+    assert!(w
+        .refused(EventPayload::PersonRecorded(p))
+        .contains("already recorded (as a object)"));
+    let n = NoteRecorded {
+        subjects: vec![pref(EntityKind::Case, 0xBEEF)],
+        text: "x".into(),
+    };
+    assert!(w
+        .refused(EventPayload::NoteRecorded(n))
+        .contains("there is no case"));
+}
+
+#[test]
+fn links_check_their_ends_against_state() {
+    let mut w = World::before("link.recorded");
+    let EventPayload::LinkRecorded(mut l) = sample("link.recorded") else {
+        unreachable!()
+    };
+    // uses_phone needs a phone, and the car is a vehicle.
+    l.kind = LinkKind::UsesPhone;
+    let e = w.refused(EventPayload::LinkRecorded(l.clone()));
+    assert!(
+        e.contains("needs an object (phone) at its to end; object") && e.ends_with("is a vehicle"),
+        "{e}"
+    );
+    l.kind = LinkKind::Drives;
+    l.from = pref(EntityKind::Person, 0xDEAD);
+    assert!(w
+        .refused(EventPayload::LinkRecorded(l.clone()))
+        .contains("there is no person"));
+    l.from = pref(EntityKind::Person, TYLER);
+    w.ok(EventPayload::LinkRecorded(l.clone()));
+    let end = LinkEnded {
+        link_id: id(LINK),
+        reason: "Car sold".into(),
+        until: Some(day("2023-01-01")),
+    };
+    assert!(w
+        .refused(EventPayload::LinkEnded(end.clone()))
+        .contains("ends (2023-01-01) before it starts (2024-01)"));
+    let end = LinkEnded {
+        until: Some(day("2025-01-01")),
+        ..end
+    };
+    w.ok(EventPayload::LinkEnded(end.clone()));
+    assert_eq!(
+        w.refused(EventPayload::LinkEnded(end)),
+        format!("link {} has already been ended", id(LINK))
+    );
+}
+
+#[test]
+fn a_referral_is_decided_once_and_assessed_once() {
+    let mut w = World::before("referral.decided");
+    let decided = sample("referral.decided");
+    w.ok(decided.clone());
+    let e = w.refused(decided);
+    assert!(
+        e.starts_with(&format!("referral {} was already decided (", id(REFERRAL))),
+        "{e}"
+    );
+    let a = sample("assessment.completed");
+    w.ok(a.clone());
+    assert!(w.refused(a).contains("already been completed"));
+
+    let mut w = World::before("referral.decided");
+    w.ok(EventPayload::ReferralDecided(ReferralDecided {
+        referral_id: id(REFERRAL),
+        decision: ReferralDecision::EarlyHelp,
+        reason: None,
+    }));
+    assert!(w
+        .refused(sample("assessment.completed"))
+        .contains("was not decided for assessment"));
+}
+
+#[test]
+fn missing_episodes_return_once_and_never_overlap() {
+    let mut w = World::before("missing_episode.recorded");
+    let EventPayload::MissingEpisodeRecorded(m) = sample("missing_episode.recorded") else {
+        unreachable!()
+    };
+    w.ok(EventPayload::MissingEpisodeRecorded(m.clone()));
+    assert_eq!(w.state(EPISODE)["status"], "missing");
+    // A second episode while the first is open.
+    let second = MissingEpisodeRecorded {
+        episode_id: id(EPISODE + 1),
+        started_at: ts("2024-03-20T10:00:00Z"),
+        ..m.clone()
+    };
+    assert!(w
+        .refused(EventPayload::MissingEpisodeRecorded(second.clone()))
+        .contains("record the return first"));
+    // A return before the start.
+    let early = MissingEpisodeReturned {
+        episode_id: id(EPISODE),
+        returned_at: ts("2024-03-15T10:00:00Z"),
+        found_location_id: None,
+        return_interview_offered: false,
+        note: None,
+    };
+    assert!(w
+        .refused(EventPayload::MissingEpisodeReturned(early.clone()))
+        .contains("ends (2024-03-15T10:00:00.000Z) before it starts"));
+    let ret = MissingEpisodeReturned {
+        returned_at: ts("2024-03-16T02:10:00Z"),
+        ..early
+    };
+    w.ok(EventPayload::MissingEpisodeReturned(ret.clone()));
+    assert_eq!(
+        w.refused(EventPayload::MissingEpisodeReturned(ret)),
+        format!(
+            "the return from missing episode {} is already recorded",
+            id(EPISODE)
+        )
+    );
+    // Recorded retrospectively inside the first: overlaps.
+    let inside = MissingEpisodeRecorded {
+        episode_id: id(EPISODE + 2),
+        started_at: ts("2024-03-15T20:00:00Z"),
+        ended_at: Some(ts("2024-03-15T21:00:00Z")),
+        ..m.clone()
+    };
+    assert!(w
+        .refused(EventPayload::MissingEpisodeRecorded(inside))
+        .contains("a child's missing episodes cannot overlap"));
+    w.ok(EventPayload::MissingEpisodeRecorded(second));
+    assert_eq!(
+        w.state(JADE)["missing_episode_ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // Another child's episode at the same time is fine.
+    let mia = MissingEpisodeRecorded {
+        episode_id: id(EPISODE + 3),
+        child_id: id(MIA),
+        ..m
+    };
+    w.ok(EventPayload::MissingEpisodeRecorded(mia));
+}
+
+#[test]
+fn a_return_home_interview_follows_a_return() {
+    let mut w = World::before("missing_episode.returned");
+    let rhi = sample("meeting.recorded");
+    let e = w.refused(rhi.clone());
+    assert!(e.contains("has not been recorded as returned"), "{e}");
+    w.ok(sample("missing_episode.returned"));
+    w.ok(rhi);
+    let EventPayload::MeetingRecorded(mut other) = sample("meeting.recorded") else {
+        unreachable!()
+    };
+    other.meeting_id = id(MEETING + 1);
+    other.child_id = id(MIA);
+    assert!(w
+        .refused(EventPayload::MeetingRecorded(other))
+        .contains("is about a different child"));
+}
+
+#[test]
+fn placements_one_at_a_time_and_ended_once() {
+    let mut w = World::before("placement.started");
+    let EventPayload::PlacementStarted(p) = sample("placement.started") else {
+        unreachable!()
+    };
+    w.ok(EventPayload::PlacementStarted(p.clone()));
+    let next = PlacementStarted {
+        placement_id: id(PLACEMENT + 1),
+        placement_type: PlacementType::U4,
+        ..p.clone()
+    };
+    assert!(w
+        .refused(EventPayload::PlacementStarted(next.clone()))
+        .contains("record its end before starting a new one"));
+    let early = PlacementEnded {
+        placement_id: id(PLACEMENT),
+        ended_on: date("2024-04-30"),
+        reason: None,
+    };
+    assert_eq!(
+        w.refused(EventPayload::PlacementEnded(early.clone())),
+        "the placement ends (2024-04-30) before it starts (2024-05-01)"
+    );
+    let end = PlacementEnded {
+        ended_on: date("2024-06-01"),
+        ..early
+    };
+    w.ok(EventPayload::PlacementEnded(end.clone()));
+    assert!(w
+        .refused(EventPayload::PlacementEnded(end))
+        .contains("has already ended"));
+    w.ok(EventPayload::PlacementStarted(next));
+    assert_eq!(
+        w.state(JADE)["current_placement_id"],
+        json!(id(PLACEMENT + 1))
+    );
+    assert_eq!(w.state(JADE)["placement_count"], 2);
+}
+
+#[test]
+fn allocations_end_once() {
+    let mut w = World::before("allocation.ended");
+    let end = sample("allocation.ended");
+    w.ok(end.clone());
+    assert!(w.refused(end).contains("has already ended"));
+    let EventPayload::AllocationRecorded(a) = sample("allocation.recorded") else {
+        unreachable!()
+    };
+    w.ok(EventPayload::AllocationRecorded(AllocationRecorded {
+        allocation_id: id(ALLOCATION + 1),
+        ..a
+    }));
+    let early = AllocationEnded {
+        allocation_id: id(ALLOCATION + 1),
+        ended_on: date("2024-01-01"),
+        reason: None,
+    };
+    assert!(w
+        .refused(EventPayload::AllocationEnded(early))
+        .contains("before it starts"));
+    assert_eq!(w.state(JADE)["allocation_count"], 2);
+}
+
+#[test]
+fn cases_close_once_and_step_between_levels() {
+    let mut w = World::before("case.level_changed");
+    let EventPayload::CaseLevelChanged(step) = sample("case.level_changed") else {
+        unreachable!()
+    };
+    let same = CaseLevelChanged {
+        level: CaseLevel::ChildInNeed,
+        ..step.clone()
+    };
+    assert!(w
+        .refused(EventPayload::CaseLevelChanged(same))
+        .contains("is already at the level 'Child in need'"));
+    w.ok(EventPayload::CaseLevelChanged(step.clone()));
+    let down = CaseLevelChanged {
+        level: CaseLevel::EarlyHelp,
+        reason: "Risk reduced".into(),
+        ..step.clone()
+    };
+    w.ok(EventPayload::CaseLevelChanged(down));
+    assert_eq!(w.state(CASE)["history"][2]["decision"], "step_down");
+    let wrong_child = CaseClosed {
+        case_id: id(CASE),
+        child_id: id(MIA),
+        reason: "x".into(),
+    };
+    assert!(w
+        .refused(EventPayload::CaseClosed(wrong_child))
+        .contains("different child"));
+    let close = sample("case.closed");
+    w.ok(close.clone());
+    let e = w.refused(close);
+    assert!(
+        e.starts_with(&format!("case {} was already closed (", id(CASE))),
+        "{e}"
+    );
+    assert!(w
+        .refused(EventPayload::CaseLevelChanged(step))
+        .contains("already closed"));
+}
+
+#[test]
+fn amendments_keep_a_person_named_and_objects_in_kind() {
+    let mut w = World::before("person.amended");
+    let base = PersonAmendment {
+        person_id: id(TYLER),
+        reason: "Correction".into(),
+        add_names: vec![],
+        remove_names: vec![PersonName::new("Tyler", "Sample", NameKind::Birth)],
+        date_of_birth: None,
+        sex: None,
+        ethnicity_self_defined: None,
+        ethnicity_officer_observed: None,
+        ethnicity_dfe: None,
+        nationalities: None,
+        disability: None,
+        description: None,
+    };
+    assert!(w
+        .refused(EventPayload::PersonAmended(base.clone()))
+        .contains("must keep at least one name"));
+    let wrong = PersonAmendment {
+        remove_names: vec![PersonName::new("Tyla", "Sample", NameKind::Birth)],
+        ..base.clone()
+    };
+    assert!(w
+        .refused(EventPayload::PersonAmended(wrong))
+        .contains("is not recorded for person"));
+    let swap = PersonAmendment {
+        add_names: vec![PersonName::new("Tyler", "Sampel", NameKind::Birth)],
+        ..base
+    };
+    w.ok(EventPayload::PersonAmended(swap));
+    assert_eq!(
+        w.state(TYLER)["names"],
+        json!([{"given": "Tyler", "family": "Sampel", "kind": "birth"}])
+    );
+
+    let mut w = World::before("object.amended");
+    let wrong_kind = ObjectAmended {
+        object_id: id(CAR),
+        reason: "Phone found in car".into(),
+        details: ObjectDetails {
+            phone_number: Some("07700 900456".into()),
+            ..Default::default()
+        },
+    };
+    assert!(w
+        .refused(EventPayload::ObjectAmended(wrong_kind))
+        .contains("recorded only for a phone"));
+}
+
+#[test]
+fn outcomes_are_for_suspects_of_the_offence() {
+    let mut w = World::before("offence.outcome_recorded");
+    let nfa = OffenceOutcomeRecorded {
+        offence_id: id(OFFENCE),
+        outcome: OffenceOutcome::NoFurtherAction,
+        suspect_id: Some(id(LIAM)),
+        charged_offence: None,
+        reason: Some("Insufficient evidence".into()),
+    };
+    assert!(w
+        .refused(EventPayload::OffenceOutcomeRecorded(nfa.clone()))
+        .contains("link them as suspect_in first"));
+    w.ok(EventPayload::LinkRecorded(LinkRecorded {
+        link_id: id(LINK + 9),
+        kind: LinkKind::SuspectIn,
+        from: pref(EntityKind::Person, LIAM),
+        to: pref(EntityKind::Offence, OFFENCE),
+        since: None,
+        until: None,
+        grading: None,
+        note: None,
+    }));
+    assert_eq!(
+        w.state(OFFENCE)["suspect_ids"],
+        json!([id(TYLER), id(LIAM)])
+    );
+    w.ok(EventPayload::OffenceOutcomeRecorded(nfa));
+    w.ok(sample("offence.outcome_recorded"));
+    assert_eq!(w.state(OFFENCE)["outcomes"].as_array().unwrap().len(), 2);
+    assert_eq!(w.state(OFFENCE)["status"], "charge");
+}
+
+// ---------------------------------------------------------------------------
+// Property tests
+// ---------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Any strings at all as names: validation answers (yes or a sentence),
+    /// and the payload always canonicalises and round-trips.
+    #[test]
+    fn any_name_never_panics(given in any::<String>(), family in "\\PC*", nick in ".{0,300}") {
+        let mut p = Person::named(id(JADE), "x", "y");
+        p.names = vec![
+            PersonName { given: Some(given), family: Some(family), kind: NameKind::Birth },
+            PersonName { given: Some(nick), family: None, kind: NameKind::StreetName },
+        ];
+        let payload = EventPayload::PersonRecorded(p);
+        if let Err(e) = payload.validate(&day("2025-06-01"), now()) {
+            prop_assert!(!e.to_string().is_empty() && e.to_string().len() < 600);
+        }
+        let json = payload.payload_json().unwrap();
+        let back = EventPayload::from_kind_and_json("person.recorded", &json).unwrap();
+        prop_assert_eq!(&back, &payload);
+        let input = EventInput {
+            id: None,
+            actor: Actor { user: "tester".into(), role: Role::Practitioner },
+            agency: AgencyId::new("northshire-police").unwrap(),
+            occurred_at: day("2025-06-01"),
+            body: payload,
+        };
+        if let Ok(draft) = input.prepare(now(), [1; 16]) {
+            let sealed = draft.seal(0).unwrap();
+            let again = crate::event::SealedEvent::from_stored(&sealed.header_json, &sealed.payload_json, &sealed.salt).unwrap();
+            prop_assert_eq!(again.payload, sealed.payload);
+        }
+    }
+
+    /// Any string as a code is parsed or refused with a bounded sentence.
+    #[test]
+    fn any_code_never_panics(s in any::<String>()) {
+        for r in [
+            SelfDefinedEthnicity::parse(&s).map(|_| ()),
+            ObservedEthnicity::from_legacy_code(&s).map(|_| ()),
+            Nationality::parse(&s).map(|_| ()),
+            PlacementType::parse(&s).map(|_| ()),
+        ] {
+            if let Err(e) = r {
+                prop_assert!(e.to_string().len() < 1_000);
+            }
+        }
+        let _ = check_postcode(&s);
+        let _ = check_registration(&s);
+        let _ = check_imei(&s);
+        let _ = Timestamp::parse(&s);
+        let _ = Date::parse(&s);
+    }
+}
