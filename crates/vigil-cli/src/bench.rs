@@ -11,8 +11,9 @@ use chrono::Utc;
 use clap::Subcommand;
 use std::time::Instant;
 use vigil_model::EventDraft;
+use vigil_store::postgres::ScratchSchema;
 use vigil_store::verify::{verify, VerifyOptions};
-use vigil_store::Store;
+use vigil_store::{DatabaseUrl, Store};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -27,6 +28,24 @@ pub enum BenchCommand {
         #[arg(long)]
         database: Option<String>,
     },
+    /// Reading one person's records (`entries_about` + `entity`) from N reader threads while one writer appends.
+    Read {
+        /// People in the store before the run.
+        #[arg(long, default_value_t = 5_000)]
+        people: u64,
+        /// Notes per person (each note concerns two people).
+        #[arg(long, default_value_t = 10)]
+        notes: u64,
+        /// Reader threads.
+        #[arg(long, default_value_t = 4)]
+        readers: usize,
+        /// Length of the measured run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Database to use (default: SQLite in a temporary directory); with postgres:// the SQLite peer runs too.
+        #[arg(long)]
+        database: Option<String>,
+    },
     /// Full verification time: builds a log of N entries, then verifies it.
     Verify {
         #[arg(long, default_value_t = 1_000_000)]
@@ -38,27 +57,218 @@ pub enum BenchCommand {
 
 /// A synthetic person event (invented name, numbered).
 pub fn synthetic_person_line(i: u64) -> String {
+    synthetic_person_line_with_id(i, uuid::Uuid::now_v7())
+}
+
+/// A synthetic person event for a given person id.
+pub fn synthetic_person_line_with_id(i: u64, person_id: uuid::Uuid) -> String {
     format!(
         r#"{{"actor":{{"user":"bench","role":"system"}},"agency":"bench-agency","occurred_at":{{"value":"2024-05-01","precision":"day"}},"kind":"person.recorded","payload":{{"person_id":"{}","names":[{{"given":"Benchmark","family":"Person{i}","kind":"birth"}}],"date_of_birth":{{"value":"2010-03-04","precision":"day"}},"description":"synthetic record {i} made by vigil bench"}}}}"#,
-        uuid::Uuid::now_v7()
+        person_id
     )
+}
+
+/// A synthetic note about two people.
+pub fn synthetic_note_line(a: uuid::Uuid, b: uuid::Uuid, i: u64) -> String {
+    format!(
+        r#"{{"actor":{{"user":"bench","role":"practitioner"}},"agency":"bench-agency","occurred_at":{{"value":"2024-05-02","precision":"day"}},"kind":"note.recorded","payload":{{"subjects":[{{"type":"person","id":"{a}"}},{{"type":"person","id":"{b}"}}],"text":"Synthetic note {i} made by vigil bench: seen together."}}}}"#
+    )
+}
+
+fn prepare_lines(lines: impl Iterator<Item = String>) -> Result<Vec<EventDraft>> {
+    lines
+        .map(|l| {
+            let input = parse_line(&l).map_err(anyhow::Error::msg)?;
+            input
+                .prepare(Utc::now(), new_salt())
+                .map_err(anyhow::Error::from)
+        })
+        .collect()
 }
 
 fn drafts(from: u64, n: u64) -> Result<Vec<EventDraft>> {
     (from..from + n)
         .map(|i| {
             let input = parse_line(&synthetic_person_line(i)).map_err(anyhow::Error::msg)?;
-            input.prepare(Utc::now(), new_salt()).map_err(anyhow::Error::from)
+            input
+                .prepare(Utc::now(), new_salt())
+                .map_err(anyhow::Error::from)
         })
         .collect()
 }
 
-fn temp_store(database: Option<&str>) -> Result<(tempfile::TempDir, Box<dyn Store>)> {
+/// What a benchmark store needs kept alive: its data directory and, on
+/// PostgreSQL, the scratch schema it uses (dropped afterwards).
+pub struct BenchDb {
+    _tmp: tempfile::TempDir,
+    _schema: Option<ScratchSchema>,
+}
+
+/// A fresh store: SQLite in a temporary directory, or on PostgreSQL a new
+/// schema (unless the address names one) that is dropped at the end.
+fn temp_store(database: Option<&str>) -> Result<(BenchDb, Box<dyn Store>)> {
     let tmp = tempfile::tempdir()?;
     let dir = DataDir::new(&tmp.path().join("data"));
-    dir.init(database)?;
-    let store = dir.open(database)?;
-    Ok((tmp, store))
+    let mut schema = None;
+    let mut url = database.map(str::to_owned);
+    if let Some(u) = database {
+        if matches!(DatabaseUrl::parse(u)?, DatabaseUrl::Postgres(_)) && !u.contains("schema=") {
+            let s = ScratchSchema::new(u, "vigil_bench")?;
+            url = Some(s.url().to_owned());
+            schema = Some(s);
+        }
+    }
+    dir.init(url.as_deref())?;
+    let store = dir.open(url.as_deref())?;
+    Ok((
+        BenchDb {
+            _tmp: tmp,
+            _schema: schema,
+        },
+        store,
+    ))
+}
+
+fn is_postgres(database: Option<&str>) -> bool {
+    database.is_some_and(|u| matches!(DatabaseUrl::parse(u), Ok(DatabaseUrl::Postgres(_))))
+}
+
+fn backend_name(database: Option<&str>) -> &'static str {
+    if is_postgres(database) {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    }
+}
+
+fn bench_append(database: Option<&str>, events: u64, batch: usize) -> Result<()> {
+    let (_db, store) = temp_store(database)?;
+    let t = Instant::now();
+    let append_secs = fill(store.as_ref(), events, batch, false)?;
+    let total = t.elapsed().as_secs_f64();
+    println!(
+        "append ({}): {events} events, batch {batch}: {:.0} durable appends/s (store.append only: {:.2} s; with validation: {:.2} s, {:.0}/s)",
+        backend_name(database),
+        events as f64 / append_secs,
+        append_secs,
+        total,
+        events as f64 / total
+    );
+    Ok(())
+}
+
+struct ReadRun {
+    people: u64,
+    notes: u64,
+    readers: usize,
+    seconds: u64,
+}
+
+fn bench_read(database: Option<&str>, r: &ReadRun) -> Result<()> {
+    use rand::Rng;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let (_db, store) = temp_store(database)?;
+    let ids: Vec<uuid::Uuid> = (0..r.people).map(|_| uuid::Uuid::now_v7()).collect();
+    for chunk in ids.chunks(1000).enumerate() {
+        let base = chunk.0 as u64 * 1000;
+        let lines = chunk
+            .1
+            .iter()
+            .enumerate()
+            .map(|(k, id)| synthetic_person_line_with_id(base + k as u64, *id));
+        let out = store.append(prepare_lines(lines)?)?;
+        if let Some(Err(e)) = out.results.iter().find(|x| x.is_err()) {
+            bail!("a benchmark event was refused: {e}");
+        }
+    }
+    let n = r.people as usize;
+    let mut k = 0u64;
+    for round in 0..r.notes {
+        let lines: Vec<String> = (0..n)
+            .map(|p| {
+                k += 1;
+                synthetic_note_line(ids[p], ids[(p + round as usize + 1) % n], k)
+            })
+            .collect();
+        for batch in lines.chunks(1000) {
+            let out = store.append(prepare_lines(batch.iter().cloned())?)?;
+            if let Some(Err(e)) = out.results.iter().find(|x| x.is_err()) {
+                bail!("a benchmark event was refused: {e}");
+            }
+        }
+    }
+    let entries = store.log_size()?;
+    let stop = AtomicBool::new(false);
+    let written = AtomicU64::new(0);
+    let store = store.as_ref();
+    let (latencies, failures) = std::thread::scope(|scope| -> Result<(Vec<u64>, u64)> {
+        let writer = scope.spawn(|| -> Result<()> {
+            let mut i = 10_000_000u64;
+            while !stop.load(Ordering::Relaxed) {
+                store.append(drafts(i, 100)?)?;
+                i += 100;
+                written.fetch_add(100, Ordering::Relaxed);
+            }
+            Ok(())
+        });
+        let readers: Vec<_> = (0..r.readers)
+            .map(|_| {
+                scope.spawn(|| -> Result<Vec<u64>> {
+                    let mut rng = rand::thread_rng();
+                    let mut lat = Vec::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        let id = ids[rng.gen_range(0..ids.len())];
+                        let t = Instant::now();
+                        let about = store.entries_about(id)?;
+                        let me = store.entity(id)?;
+                        lat.push(t.elapsed().as_micros() as u64);
+                        if about.is_empty() || me.is_none() {
+                            bail!("person {id} has no records in the benchmark store");
+                        }
+                    }
+                    Ok(lat)
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_secs(r.seconds));
+        stop.store(true, Ordering::Relaxed);
+        let mut all = Vec::new();
+        let mut failures = 0;
+        for h in readers {
+            match h.join() {
+                Ok(Ok(l)) => all.extend(l),
+                _ => failures += 1,
+            }
+        }
+        writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the benchmark writer panicked"))??;
+        Ok((all, failures))
+    })?;
+    if failures > 0 {
+        bail!("{failures} benchmark reader(s) failed");
+    }
+    let mut lat = latencies;
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
+    let secs = r.seconds as f64;
+    println!(
+        "read ({}): {} readers, one person's records ({} entries in the log, ~{} per person): {:.0} reads/s, p50 {:.2} ms, p99 {:.2} ms, while one writer appended {:.0} events/s (batch 100)",
+        backend_name(database),
+        r.readers,
+        entries,
+        1 + 2 * r.notes,
+        lat.len() as f64 / secs,
+        pct(0.50),
+        pct(0.99),
+        written.load(Ordering::Relaxed) as f64 / secs
+    );
+    Ok(())
 }
 
 /// Appends `events` in batches, returning seconds spent.
@@ -75,7 +285,7 @@ fn fill(store: &dyn Store, events: u64, batch: usize, progress: bool) -> Result<
             bail!("a benchmark event was refused: {e}");
         }
         done += n;
-        if progress && done % 100_000 == 0 {
+        if progress && done.is_multiple_of(100_000) {
             eprintln!("  {done} entries written");
         }
     }
@@ -84,26 +294,53 @@ fn fill(store: &dyn Store, events: u64, batch: usize, progress: bool) -> Result<
 
 pub fn run(c: &BenchCommand) -> Result<()> {
     match c {
-        BenchCommand::Append { events, batch, database } => {
+        BenchCommand::Append {
+            events,
+            batch,
+            database,
+        } => {
             if *batch == 0 {
                 bail!("--batch must be at least 1");
             }
-            let (_tmp, store) = temp_store(database.as_deref())?;
-            let t = Instant::now();
-            let append_secs = fill(store.as_ref(), *events, *batch, false)?;
-            let total = t.elapsed().as_secs_f64();
-            println!(
-                "append: {events} events, batch {batch}: {:.0} durable appends/s (store.append only: {:.2} s; with validation: {:.2} s, {:.0}/s)",
-                *events as f64 / append_secs,
-                append_secs,
-                total,
-                *events as f64 / total
-            );
+            bench_append(database.as_deref(), *events, *batch)?;
+            if is_postgres(database.as_deref()) {
+                // The peer figure from the same run.
+                bench_append(None, *events, *batch)?;
+            }
+        }
+        BenchCommand::Read {
+            people,
+            notes,
+            readers,
+            seconds,
+            database,
+        } => {
+            if *people < 2 || *readers == 0 || *seconds == 0 {
+                bail!("--people must be at least 2, and --readers and --seconds at least 1");
+            }
+            let run = ReadRun {
+                people: *people,
+                notes: *notes,
+                readers: *readers,
+                seconds: *seconds,
+            };
+            bench_read(database.as_deref(), &run)?;
+            if is_postgres(database.as_deref()) {
+                bench_read(None, &run)?;
+            }
         }
         BenchCommand::Verify { entries, database } => {
-            let (_tmp, store) = temp_store(database.as_deref())?;
+            let (_db, store) = temp_store(database.as_deref())?;
             eprintln!("building a log of {entries} entries...");
             fill(store.as_ref(), *entries, 10_000, true)?;
+            let t = Instant::now();
+            let mut bytes = 0usize;
+            store.for_each_entry(0, &mut |e| {
+                bytes += e.header_json.len();
+                Ok(())
+            })?;
+            let scan = t.elapsed().as_secs_f64();
+            eprintln!("  reading the entries alone: {scan:.2} s ({bytes} header bytes)");
             let t = Instant::now();
             let r = verify(store.as_ref(), VerifyOptions { projections: false })?;
             let ledger = t.elapsed().as_secs_f64();

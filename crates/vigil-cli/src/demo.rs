@@ -1,22 +1,39 @@
-//! `vigil demo`: the ledger working end to end, in a temporary data directory.
+//! `vigil demo`: a synthetic borough in a temporary data directory, recorded
+//! through the normal write path, then checked.
 //!
-//! Creates a data directory, imports the example events through the normal
-//! import path (every one gets a receipt), verifies the whole store, checks a
-//! receipt offline with only the public key, and shows that a single altered
-//! byte is caught.
+//! Creates a data directory, generates a borough into it exactly as
+//! `vigil synth` does (every record in the ledger with a signed receipt),
+//! prints what was generated, verifies the whole store, and checks one
+//! receipt offline with only the public key (and that the same receipt with
+//! one character changed is rejected). The web interface, with demo
+//! accounts for each role and agency, arrives with issue 5: until then the
+//! demo says where it would serve and exits 0.
 
 use crate::datadir::DataDir;
-use crate::import;
+use crate::synth;
 use anyhow::{bail, Result};
 use std::path::Path;
 use vigil_store::verify::{verify, VerifyOptions};
 
-/// The example events shipped with the source (examples/events.jsonl).
-pub const EXAMPLE_EVENTS: &str = include_str!("../../../examples/events.jsonl");
+/// What `vigil demo` was asked for.
+pub struct DemoArgs<'a> {
+    pub keep: Option<&'a Path>,
+    pub addr: &'a str,
+    pub children: u32,
+    pub years: u32,
+    pub seed: u64,
+}
 
-pub fn run(keep: Option<&Path>) -> Result<()> {
+pub fn run(a: &DemoArgs<'_>) -> Result<()> {
+    let cfg = synth::config(&synth::SynthArgs {
+        children: Some(a.children),
+        years: Some(a.years),
+        seed: Some(a.seed),
+        end_date: None,
+        config: None,
+    })?;
     let tmp;
-    let path = match keep {
+    let path = match a.keep {
         Some(p) => p.to_owned(),
         None => {
             tmp = tempfile::tempdir()?;
@@ -27,45 +44,69 @@ pub fn run(keep: Option<&Path>) -> Result<()> {
     let (key, _) = dir.init(None)?;
     println!("Vigil demo: data directory {}", path.display());
     let store = dir.open(None)?;
-    let mut receipts = Vec::new();
-    let mut errors = Vec::new();
-    let summary = import::import_reader(
+    let truth_path = path.join("truth.json");
+    let report = synth::run(
         store.as_ref(),
-        &mut EXAMPLE_EVENTS.as_bytes(),
-        100,
-        &mut |a| {
-            receipts.push(a.receipt.clone());
-            Ok(())
-        },
-        &mut |line, msg| errors.push(format!("line {line}: {msg}")),
+        &cfg,
+        Some(&truth_path),
+        synth::DEFAULT_BATCH,
     )?;
-    if !errors.is_empty() {
-        bail!("the example events did not import: {}", errors.join("; "));
-    }
-    println!("  imported {} example events, each with a signed receipt", summary.appended);
-    let report = verify(store.as_ref(), VerifyOptions::default())?;
-    match &report.problem {
+    println!();
+    print!("{}", synth::summary(&report));
+    println!();
+    let started = std::time::Instant::now();
+    let v = verify(store.as_ref(), VerifyOptions::default())?;
+    match &v.problem {
         None => println!(
-            "  verified: {} entries, {} signed tree heads, {} projection rows rebuilt and matched",
-            report.entries, report.tree_heads, report.entities
+            "Verified: {} entries, {} signed tree heads, {} projection rows rebuilt from the log and matched ({:.2} s)",
+            v.entries,
+            v.tree_heads,
+            v.entities,
+            started.elapsed().as_secs_f64()
         ),
         Some(p) => bail!("the demo store failed verification: {p}"),
     }
-    if let Some(r) = receipts.last() {
-        r.verify(&key)?;
-        println!("  receipt for entry {} checked offline with the public key only: valid", r.leaf_index);
-        let mut forged = r.clone();
-        forged.entry = forged.entry.replacen("\"index\"", "\"index\" ", 1);
-        println!(
-            "  the same receipt with one character changed: {}",
-            match forged.verify(&key) {
-                Ok(()) => "accepted (this is a bug)".to_string(),
-                Err(e) => format!("rejected ({e})"),
-            }
-        );
+    let Some(r) = &report.last_receipt else {
+        bail!("the demo recorded nothing, so there is no receipt to check");
+    };
+    r.verify(&key)?;
+    println!(
+        "Receipt for entry {} (event {}) checked offline with the public key only: valid",
+        r.leaf_index, r.event_id
+    );
+    let mut forged = r.clone();
+    forged.entry = forged.entry.replacen("\"index\"", "\"index\" ", 1);
+    println!(
+        "The same receipt with one character changed: {}",
+        match forged.verify(&key) {
+            Ok(()) => "accepted (this is a bug)".to_string(),
+            Err(e) => format!("rejected ({e})"),
+        }
+    );
+    println!();
+    println!(
+        "The web interface arrives with issue 5; would serve on http://{} (demo accounts for each role and agency come with it).",
+        a.addr
+    );
+    match a.keep {
+        Some(p) => {
+            println!("The data directory is kept at {}; try:", p.display());
+            println!("  vigil --data {} verify", p.display());
+            println!(
+                "  less {}    # the truth behind every record",
+                truth_path.display()
+            );
+        }
+        None => {
+            println!(
+                "The temporary data directory is removed now; keep one with --keep DIR, or try:"
+            );
+            println!(
+                "  vigil --data /tmp/v init && vigil --data /tmp/v synth --children {} --years {} --seed {} --truth truth.json",
+                a.children, a.years, a.seed
+            );
+            println!("  vigil --data /tmp/v verify");
+        }
     }
-    println!("Try it yourself:");
-    println!("  vigil --data /tmp/v init && vigil --data /tmp/v import examples/events.jsonl > receipts.jsonl");
-    println!("  vigil receipt verify receipts.jsonl --key /tmp/v/log-key.pub && vigil --data /tmp/v verify");
     Ok(())
 }

@@ -10,6 +10,9 @@ mod bench;
 mod datadir;
 mod demo;
 mod import;
+mod migrate;
+mod synth;
+mod web;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -55,16 +58,95 @@ enum Command {
         #[command(subcommand)]
         command: ReceiptCommand,
     },
-    /// Show Vigil working end to end in a temporary data directory.
+    /// Show Vigil working end to end: a synthetic borough in a temporary data directory.
     Demo {
         /// Keep the data directory here instead of a temporary one.
         #[arg(long)]
         keep: Option<PathBuf>,
+        /// Where the web interface will serve (it arrives with issue 5).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Children in the synthetic borough.
+        #[arg(long, default_value_t = 2_000)]
+        children: u32,
+        /// Years simulated.
+        #[arg(long, default_value_t = 3)]
+        years: u32,
+        /// Seed: the same seed gives the same borough.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Generate a synthetic borough (records of every agency, with errors) and record it; see docs/synth.md.
+    Synth {
+        /// Children in the borough (default 2000).
+        #[arg(long)]
+        children: Option<u32>,
+        /// Years simulated, ending on the end date (default 3).
+        #[arg(long)]
+        years: Option<u32>,
+        /// Seed: the same seed and config give the same records and truth (default 1).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write the ground truth (JSON) here.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        /// A JSON file of generator settings (any left out keep their defaults; see docs/synth.md).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Last day simulated, YYYY-MM-DD (default 2025-12-31).
+        #[arg(long)]
+        end_date: Option<chrono::NaiveDate>,
+        /// Events per transaction.
+        #[arg(long, default_value_t = synth::DEFAULT_BATCH)]
+        batch: usize,
+    },
+    /// Copy this data directory's log, verbatim and verified, into an empty database (SQLite to PostgreSQL).
+    Migrate {
+        /// The target database, e.g. postgres://vigil@db.example/vigil (must be empty).
+        #[arg(long)]
+        to: String,
+        /// Entries per transaction on the target.
+        #[arg(long, default_value_t = 5000)]
+        batch: usize,
+    },
+    /// Serve the web interface (docs/access.md says who may do what).
+    Serve {
+        /// Address to listen on. Cookies are marked Secure unless it is a loopback address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Mark cookies Secure even on a loopback address (behind a TLS-terminating proxy on this machine).
+        #[arg(long)]
+        secure_cookies: bool,
+        /// Take the client address for sign-in throttling from X-Forwarded-For (only behind a proxy that sets it).
+        #[arg(long)]
+        trust_forwarded_for: bool,
+    },
+    /// Accounts: create one with a one-time password.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Measure throughput on this machine (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account and print its one-time password (the first administrator: `user add admin --role administrator`).
+    Add {
+        username: String,
+        /// referrer, practitioner, triage, analyst, supervisor, auditor or administrator.
+        #[arg(long)]
+        role: String,
+        /// The agency's code (not needed for an administrator).
+        #[arg(long)]
+        agency: Option<String>,
+        /// The person's name as colleagues know it.
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -139,6 +221,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("  database:   {}", describe_url(&url));
             println!("  public key: {} (give this to anyone who checks receipts)", dir.public_key_path().display());
             println!("  log id:     {}", key.log_id());
+            println!(
+                "  next:       create the first administrator with `vigil --data {} user add admin --role administrator`",
+                dir.path.display()
+            );
         }
         Command::Import { files, batch } => {
             if *batch == 0 || *batch > 100_000 {
@@ -188,7 +274,42 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             println!("valid: {n} receipt(s) verified against log {}", key.log_id());
         }
-        Command::Demo { keep } => demo::run(keep.as_deref())?,
+        Command::Demo { keep, addr, children, years, seed } => demo::run(&demo::DemoArgs {
+            keep: keep.as_deref(),
+            addr,
+            children: *children,
+            years: *years,
+            seed: *seed,
+        })?,
+        Command::Synth { children, years, seed, truth, config, end_date, batch } => {
+            if *batch == 0 || *batch > 100_000 {
+                bail!("--batch must be between 1 and 100000");
+            }
+            let cfg = synth::config(&synth::SynthArgs {
+                children: *children,
+                years: *years,
+                seed: *seed,
+                end_date: *end_date,
+                config: config.as_deref(),
+            })?;
+            let dir = data_dir(&cli)?;
+            let store = dir.open(cli.database.as_deref())?;
+            let report = synth::run(store.as_ref(), &cfg, truth.as_deref(), *batch)?;
+            print!("{}", synth::summary(&report));
+        }
+        Command::Migrate { to, batch } => {
+            migrate::run(&data_dir(&cli)?, cli.database.as_deref(), to, *batch)?
+        }
+        Command::Serve { addr, secure_cookies, trust_forwarded_for } => web::serve(
+            &data_dir(&cli)?,
+            cli.database.as_deref(),
+            &web::ServeArgs { addr, secure_cookies: *secure_cookies, trust_forwarded_for: *trust_forwarded_for },
+        )?,
+        Command::User { command: UserCommand::Add { username, role, agency, name } } => web::add_user(
+            &data_dir(&cli)?,
+            cli.database.as_deref(),
+            &web::AddUserArgs { username, role, agency: agency.as_deref(), name: name.as_deref() },
+        )?,
         Command::Bench { command } => bench::run(command)?,
     }
     Ok(ExitCode::SUCCESS)

@@ -97,6 +97,73 @@ pub enum Role {
     System,
 }
 
+impl Role {
+    /// The roles an account can have (every role but [`Role::System`]).
+    pub const ACCOUNT_ROLES: &'static [Role] = &[
+        Role::Referrer,
+        Role::Practitioner,
+        Role::Triage,
+        Role::Analyst,
+        Role::Supervisor,
+        Role::Auditor,
+        Role::Administrator,
+    ];
+
+    /// The code as stored (`triage`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Referrer => "referrer",
+            Role::Practitioner => "practitioner",
+            Role::Triage => "triage",
+            Role::Analyst => "analyst",
+            Role::Supervisor => "supervisor",
+            Role::Auditor => "auditor",
+            Role::Administrator => "administrator",
+            Role::System => "system",
+        }
+    }
+
+    /// The role in words, for pages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Referrer => "Referrer",
+            Role::Practitioner => "Practitioner",
+            Role::Triage => "Triage (front door, MASH)",
+            Role::Analyst => "Analyst",
+            Role::Supervisor => "Supervisor",
+            Role::Auditor => "Auditor",
+            Role::Administrator => "Administrator",
+            Role::System => "Vigil (system)",
+        }
+    }
+
+    /// Finds a role by its code; the error is a sentence naming the roles.
+    pub fn parse(s: &str) -> Result<Role, UnknownCode> {
+        Role::ACCOUNT_ROLES
+            .iter()
+            .chain([Role::System].iter())
+            .find(|r| r.code() == s)
+            .copied()
+            .ok_or_else(|| {
+                UnknownCode(format!(
+                    "'{}' is not a role; use one of {}",
+                    crate::time::truncate(s),
+                    Role::ACCOUNT_ROLES
+                        .iter()
+                        .map(|r| r.code())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The machinery every list shares
 // ---------------------------------------------------------------------------
@@ -923,6 +990,8 @@ code_list! {
         /// Contact made by the first (person, phone or online account) to the second.
         Contacted = "contacted" => "has contacted",
         LivesAt = "lives_at" => "lives at",
+        /// A child attends a school, college or youth project (a location).
+        Attends = "attends" => "attends",
         /// Stays at, other than where they live (staying out overnight, a "party house").
         StaysAt = "stays_at" => "stays at",
         SeenAt = "seen_at" => "has been seen at",
@@ -977,6 +1046,7 @@ impl LinkKind {
             | AssociateOf
             | SuspectedOfExploiting
             | LivesAt
+            | Attends
             | StaysAt
             | SeenAt
             | SeenIn
@@ -1028,7 +1098,7 @@ impl LinkKind {
         match self {
             FamilyOf | AssociateOf | SuspectedOfExploiting => PERSON,
             Contacted => CONTACT,
-            LivesAt | StaysAt | SeenAt | LocatedAt | FoundAt => LOCATION,
+            LivesAt | Attends | StaysAt | SeenAt | LocatedAt | FoundAt => LOCATION,
             SeenIn | RegisteredKeeper | Drives => VEHICLE,
             UsesPhone => PHONE,
             UsesAccount => ACCOUNT,

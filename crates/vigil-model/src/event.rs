@@ -56,6 +56,8 @@ pub enum EntityKind {
     Offence,
     Meeting,
     Case,
+    /// A user account (`user.registered`).
+    User,
 }
 
 impl EntityKind {
@@ -74,6 +76,7 @@ impl EntityKind {
             EntityKind::Offence => "offence",
             EntityKind::Meeting => "meeting",
             EntityKind::Case => "case",
+            EntityKind::User => "user",
         }
     }
 

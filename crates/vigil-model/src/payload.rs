@@ -18,6 +18,7 @@
 //! | `link.ended` | a link that no longer holds; with a reason |
 //! | `referral.submitted` | a concern about a child: what was seen, where, who else, immediate danger |
 //! | `referral.decided` | the decision on a referral (once; no further action needs a reason) |
+//! | `referral.escalated` | Vigil told a supervisor (then the head of service) that a referral was not decided in time; once per level, never after the decision |
 //! | `assessment.completed` | the Children in Need factors found by the assessment a referral led to |
 //! | `missing_episode.recorded` | a child missing (M) or away without authorisation (A), from an exact time |
 //! | `missing_episode.returned` | the child's return (once; not before the start), where found, whether a return interview was offered |
@@ -33,6 +34,10 @@
 //! | `case.level_changed` | a case stepped up or down |
 //! | `case.closed` | a case closed (once; with a reason) |
 //! | `note.recorded` | a case note about one or more entities |
+//! | `user.registered` | an account: username (its id derives from it), name, role, agency; never a password |
+//! | `user.role_changed` | an account given another role; with a reason |
+//! | `user.disabled` | an account that may no longer sign in (final); with a reason |
+//! | `user.password_reset` | an administrator issued a temporary password; with a reason |
 //!
 //! Validation ([`EventPayload::validate`]) needs no state and refuses bad
 //! input with a sentence. Projection ([`EventPayload::project`]) enforces the
@@ -49,9 +54,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+mod accounts;
 mod casework;
 mod entities;
+mod oversight;
 mod police;
+
+pub use accounts::{
+    check_username, user_id_for, UserDisabled, UserPasswordReset, UserRegistered, UserRoleChanged,
+};
+pub use oversight::{EscalationLevel, ReferralEscalated};
 
 pub use crate::pole::{Location, Object, Person, PersonAmendment};
 pub use casework::{
@@ -133,6 +145,7 @@ event_payloads! {
     "link.ended" => LinkEnded(LinkEnded),
     "referral.submitted" => ReferralSubmitted(ReferralSubmitted),
     "referral.decided" => ReferralDecided(ReferralDecided),
+    "referral.escalated" => ReferralEscalated(ReferralEscalated),
     "assessment.completed" => AssessmentCompleted(AssessmentCompleted),
     "missing_episode.recorded" => MissingEpisodeRecorded(MissingEpisodeRecorded),
     "missing_episode.returned" => MissingEpisodeReturned(MissingEpisodeReturned),
@@ -148,6 +161,10 @@ event_payloads! {
     "case.level_changed" => CaseLevelChanged(CaseLevelChanged),
     "case.closed" => CaseClosed(CaseClosed),
     "note.recorded" => NoteRecorded(NoteRecorded),
+    "user.registered" => UserRegistered(UserRegistered),
+    "user.role_changed" => UserRoleChanged(UserRoleChanged),
+    "user.disabled" => UserDisabled(UserDisabled),
+    "user.password_reset" => UserPasswordReset(UserPasswordReset),
 }
 
 impl EventPayload {

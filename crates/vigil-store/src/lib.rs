@@ -1,7 +1,9 @@
 //! `vigil-store`: where Vigil's record lives.
 //!
-//! One trait, [`Store`], with one implementation per database (SQLite now,
-//! PostgreSQL next), in the manner of sqlx: callers never know which they have.
+//! One trait, [`Store`], with one implementation per database ([`sqlite`], the
+//! embedded default, and [`postgres`], for several application servers on one
+//! replicated database), in the manner of sqlx: callers never know which they
+//! have, and one test suite runs against both.
 //! Everything a store does that is not database-specific lives once in this
 //! crate and is shared by the backends:
 //!
@@ -13,18 +15,22 @@
 //! - [`verify`]: recomputes every leaf and the tree, checks every signed tree
 //!   head, and rebuilds the projections from the log to compare with the
 //!   stored rows, naming the first entry or row that is wrong.
+//! - [`copy`]: moves a log verbatim from one store to another (`vigil migrate`).
 //!
 //! Depends on `vigil-model` and `vigil-ledger`; I/O is confined to the backend
 //! modules.
 
+pub mod accounts;
+pub mod copy;
+pub mod postgres;
 pub mod sqlite;
 pub mod verify;
 pub mod write;
 
+use uuid::Uuid;
 use vigil_ledger::{LogKey, LogSigner, Receipt, SignedTreeHead};
 use vigil_model::projection::EntityRecord;
 use vigil_model::EventDraft;
-use uuid::Uuid;
 
 /// What went wrong in the store. Messages are one sentence for an operator.
 #[derive(Debug, thiserror::Error)]
@@ -37,11 +43,21 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Config(String),
+    /// The database cannot be reached or the connection was lost; nothing
+    /// was acknowledged. Worth retrying later (a web server answers 503).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Database(e.to_string())
+    }
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(e: ::postgres::Error) -> Self {
+        postgres::error_from(e)
     }
 }
 
@@ -78,7 +94,7 @@ pub struct BatchOutcome {
 /// The interface every backend implements. All methods take `&self`: a store
 /// is shared between threads (web handlers), serialises its writes internally,
 /// and serves reads from its own connections.
-pub trait Store: Send + Sync {
+pub trait Store: Send + Sync + accounts::AccountStore {
     /// Appends drafts in one transaction and returns after it has committed.
     fn append(&self, drafts: Vec<EventDraft>) -> Result<BatchOutcome, StoreError>;
 
@@ -124,20 +140,58 @@ pub trait Store: Send + Sync {
 
     /// The public key that verifies this log's tree heads.
     fn log_key(&self) -> LogKey;
+
+    /// Appends entries and signed tree heads copied verbatim from another
+    /// store of the same log (`vigil migrate`), in one transaction: the
+    /// entries must continue this log exactly and the last head must cover
+    /// them all. See [`write::LogWriter::append_verbatim_in`].
+    fn append_verbatim(
+        &self,
+        entries: Vec<StoredEntry>,
+        heads: Vec<SignedTreeHead>,
+    ) -> Result<(), StoreError>;
 }
 
-/// How to reach a database: `sqlite://PATH` (or a plain path) or `postgres://...`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Parses a stored entity row; a row that does not parse is reported as
+/// corruption naming the row, never a panic. Shared by the backends.
+pub(crate) fn entity_from_row(
+    (id, kind, state, c, u): (String, String, String, i64, i64),
+) -> Result<EntityRecord, StoreError> {
+    let bad = |what: &str| StoreError::Corrupt(format!("projection row {id}: {what}"));
+    Ok(EntityRecord {
+        id: Uuid::parse_str(&id).map_err(|_| bad("the id is not a UUID"))?,
+        kind: vigil_model::EntityKind::parse(&kind).ok_or_else(|| bad("unknown entity kind"))?,
+        state: serde_json::from_str(&state).map_err(|_| bad("the state is not JSON"))?,
+        created_index: u64::try_from(c).map_err(|_| bad("negative index"))?,
+        updated_index: u64::try_from(u).map_err(|_| bad("negative index"))?,
+    })
+}
+
+/// How to reach a database: `sqlite://PATH` (or a plain path) or
+/// `postgres://...` (see [`postgres`] for the options Vigil adds). `Debug`
+/// and [`DatabaseUrl::redacted`] never show a password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(std::path::PathBuf),
     Postgres(String),
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            DatabaseUrl::Postgres(_) => f.debug_tuple("Postgres").field(&self.redacted()).finish(),
+        }
+    }
 }
 
 impl DatabaseUrl {
     pub fn parse(s: &str) -> Result<Self, StoreError> {
         if let Some(p) = s.strip_prefix("sqlite://") {
             if p.is_empty() {
-                return Err(StoreError::Config("the sqlite:// address has no file path".into()));
+                return Err(StoreError::Config(
+                    "the sqlite:// address has no file path".into(),
+                ));
             }
             Ok(DatabaseUrl::Sqlite(p.into()))
         } else if s.starts_with("postgres://") || s.starts_with("postgresql://") {
@@ -150,14 +204,21 @@ impl DatabaseUrl {
             Ok(DatabaseUrl::Sqlite(s.into()))
         }
     }
+
+    /// The address as it may be shown to a person or written to a log: a
+    /// PostgreSQL password is replaced by `***`.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => postgres::redact_url(u),
+        }
+    }
 }
 
 /// Opens (creating if needed) the store at `url`, signing with `signer`.
 pub fn open(url: &DatabaseUrl, signer: LogSigner) -> Result<Box<dyn Store>, StoreError> {
     match url {
         DatabaseUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, signer)?)),
-        DatabaseUrl::Postgres(_) => Err(StoreError::Config(
-            "this build of Vigil cannot use PostgreSQL yet; use a sqlite:// address".into(),
-        )),
+        DatabaseUrl::Postgres(u) => Ok(Box::new(postgres::PostgresStore::open(u, signer)?)),
     }
 }

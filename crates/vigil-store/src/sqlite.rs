@@ -7,7 +7,7 @@
 //! in-memory tree catches up with whatever another process appended.
 
 use crate::write::{LogWriter, WriteTx};
-use crate::{BatchOutcome, Store, StoreError, StoredEntry};
+use crate::{entity_from_row, BatchOutcome, Store, StoreError, StoredEntry};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -15,11 +15,12 @@ use std::time::Duration;
 use uuid::Uuid;
 use vigil_ledger::{Hash, LogKey, LogSigner, SignedTreeHead, TreeHead};
 use vigil_model::projection::EntityRecord;
-use vigil_model::{EntityKind, EventDraft, SealedEvent};
+use vigil_model::{EventDraft, SealedEvent};
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
 /// Never edit one that has shipped: add a new one.
-const MIGRATIONS: &[&str] = &[r#"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -57,7 +58,11 @@ CREATE TABLE event_subjects (
     idx        INTEGER NOT NULL,
     PRIMARY KEY (subject_id, idx)
 ) WITHOUT ROWID;
-"#];
+"#,
+    crate::accounts::SQLITE_MIGRATION,
+];
+
+mod accounts;
 
 pub struct SqliteStore {
     path: PathBuf,
@@ -67,9 +72,8 @@ pub struct SqliteStore {
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path).map_err(|e| {
-        StoreError::Database(format!("cannot open {}: {e}", path.display()))
-    })?;
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(Duration::from_secs(30))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -86,7 +90,9 @@ impl SqliteStore {
         let key = signer.public_key();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let stored: Option<String> = tx
-            .query_row("SELECT value FROM meta WHERE key = 'log_key'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'log_key'", [], |r| {
+                r.get(0)
+            })
             .optional()?;
         match stored {
             None => {
@@ -110,13 +116,19 @@ impl SqliteStore {
     }
 
     /// Runs `f` with a read connection from the small pool.
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let conn = match self.readers.lock().expect("reader pool poisoned").pop() {
             Some(c) => c,
             None => connect(&self.path)?,
         };
         let out = f(&conn);
-        self.readers.lock().expect("reader pool poisoned").push(conn);
+        self.readers
+            .lock()
+            .expect("reader pool poisoned")
+            .push(conn);
         out
     }
 }
@@ -129,14 +141,20 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
         |r| r.get::<_, i64>(0).map(|n| n > 0),
     )?;
     let version: usize = if has_meta {
-        tx.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| {
-            r.get::<_, String>(0)
-        })
+        tx.query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
         .optional()?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
     } else {
-        let tables: i64 = tx.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))?;
+        let tables: i64 = tx.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?;
         if tables > 0 {
             return Err(StoreError::Schema(
                 path.display().to_string(),
@@ -148,7 +166,10 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     if version > MIGRATIONS.len() {
         return Err(StoreError::Schema(
             path.display().to_string(),
-            format!("its schema version {version} is newer than this program's {}", MIGRATIONS.len()),
+            format!(
+                "its schema version {version} is newer than this program's {}",
+                MIGRATIONS.len()
+            ),
         ));
     }
     for sql in &MIGRATIONS[version..] {
@@ -169,24 +190,37 @@ struct SqliteTx<'c> {
 
 impl WriteTx for SqliteTx<'_> {
     fn log_size(&mut self) -> Result<u64, StoreError> {
-        let n: Option<i64> = self.tx.query_row("SELECT max(idx) FROM ledger_entries", [], |r| r.get(0))?;
+        let n: Option<i64> = self
+            .tx
+            .query_row("SELECT max(idx) FROM ledger_entries", [], |r| r.get(0))?;
         Ok(n.map(|n| n as u64 + 1).unwrap_or(0))
     }
 
     fn leaf_hashes_from(&mut self, from: u64) -> Result<Vec<Hash>, StoreError> {
-        let mut stmt = self.tx.prepare_cached("SELECT leaf_hash FROM ledger_entries WHERE idx >= ?1 ORDER BY idx")?;
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT leaf_hash FROM ledger_entries WHERE idx >= ?1 ORDER BY idx")?;
         let rows = stmt.query_map([from as i64], |r| r.get::<_, Vec<u8>>(0))?;
         let mut out = Vec::new();
         for r in rows {
             let v = r?;
-            out.push(v.try_into().map_err(|_| StoreError::Corrupt("a stored leaf hash is not 32 bytes".into()))?);
+            out.push(
+                v.try_into().map_err(|_| {
+                    StoreError::Corrupt("a stored leaf hash is not 32 bytes".into())
+                })?,
+            );
         }
         Ok(out)
     }
 
     fn event_index(&mut self, id: Uuid) -> Result<Option<u64>, StoreError> {
-        let mut stmt = self.tx.prepare_cached("SELECT idx FROM ledger_entries WHERE event_id = ?1")?;
-        Ok(stmt.query_row([id.to_string()], |r| r.get::<_, i64>(0)).optional()?.map(|i| i as u64))
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT idx FROM ledger_entries WHERE event_id = ?1")?;
+        Ok(stmt
+            .query_row([id.to_string()], |r| r.get::<_, i64>(0))
+            .optional()?
+            .map(|i| i as u64))
     }
 
     fn entity(&mut self, id: Uuid) -> Result<Option<EntityRecord>, StoreError> {
@@ -207,7 +241,9 @@ impl WriteTx for SqliteTx<'_> {
             &e.salt[..],
             &leaf_hash[..],
         ])?;
-        let mut subj = self.tx.prepare_cached("INSERT INTO event_subjects(subject_id, idx) VALUES (?1, ?2)")?;
+        let mut subj = self
+            .tx
+            .prepare_cached("INSERT INTO event_subjects(subject_id, idx) VALUES (?1, ?2)")?;
         for s in &e.header.subjects {
             subj.execute(params![s.id.to_string(), e.header.index as i64])?;
         }
@@ -267,19 +303,6 @@ fn row_strings(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntityRow> {
     Ok((text(0)?, text(1)?, text(2)?, r.get(3)?, r.get(4)?))
 }
 
-/// Parses a stored entity row; a row that does not parse is reported as
-/// corruption naming the row, never a panic.
-pub(crate) fn entity_from_row((id, kind, state, c, u): EntityRow) -> Result<EntityRecord, StoreError> {
-    let bad = |what: &str| StoreError::Corrupt(format!("projection row {id}: {what}"));
-    Ok(EntityRecord {
-        id: Uuid::parse_str(&id).map_err(|_| bad("the id is not a UUID"))?,
-        kind: EntityKind::parse(&kind).ok_or_else(|| bad("unknown entity kind"))?,
-        state: serde_json::from_str(&state).map_err(|_| bad("the state is not JSON"))?,
-        created_index: u64::try_from(c).map_err(|_| bad("negative index"))?,
-        updated_index: u64::try_from(u).map_err(|_| bad("negative index"))?,
-    })
-}
-
 /// Reads an entry row without trusting it: text that is not UTF-8 (or a value
 /// stored with another type) is read as bytes and converted lossily, so that
 /// verification reports the entry as altered instead of failing to read it.
@@ -328,9 +351,28 @@ impl Store for SqliteStore {
         writer.receipts(pending)
     }
 
+    fn append_verbatim(
+        &self,
+        entries: Vec<StoredEntry>,
+        heads: Vec<SignedTreeHead>,
+    ) -> Result<(), StoreError> {
+        let mut guard = self.writer.lock().expect("writer poisoned");
+        let (conn, writer) = &mut *guard;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut stx = SqliteTx { tx };
+        let done = writer
+            .append_verbatim_in(&mut stx, entries, heads)
+            .and_then(|()| Ok(stx.tx.commit()?));
+        if done.is_err() {
+            writer.reset();
+        }
+        done
+    }
+
     fn log_size(&self) -> Result<u64, StoreError> {
         self.read(|c| {
-            let n: Option<i64> = c.query_row("SELECT max(idx) FROM ledger_entries", [], |r| r.get(0))?;
+            let n: Option<i64> =
+                c.query_row("SELECT max(idx) FROM ledger_entries", [], |r| r.get(0))?;
             Ok(n.map(|n| n as u64 + 1).unwrap_or(0))
         })
     }
@@ -370,7 +412,9 @@ impl Store for SqliteStore {
         f: &mut dyn FnMut(SignedTreeHead) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare("SELECT size, root, timestamp_ms, signature FROM tree_heads ORDER BY size")?;
+            let mut stmt = c.prepare(
+                "SELECT size, root, timestamp_ms, signature FROM tree_heads ORDER BY size",
+            )?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 f(tree_head_row(r)??)?;
@@ -384,7 +428,9 @@ impl Store for SqliteStore {
         f: &mut dyn FnMut(EntityRecord) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare("SELECT id, kind, state, created_idx, updated_idx FROM entities ORDER BY id")?;
+            let mut stmt = c.prepare(
+                "SELECT id, kind, state, created_idx, updated_idx FROM entities ORDER BY id",
+            )?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 f(entity_from_row(row_strings(r)?)?)?;
@@ -398,12 +444,14 @@ impl Store for SqliteStore {
         f: &mut dyn FnMut(Uuid, u64) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare("SELECT subject_id, idx FROM event_subjects ORDER BY subject_id, idx")?;
+            let mut stmt =
+                c.prepare("SELECT subject_id, idx FROM event_subjects ORDER BY subject_id, idx")?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let s: String = r.get(0)?;
-                let id = Uuid::parse_str(&s)
-                    .map_err(|_| StoreError::Corrupt(format!("subject index row '{s}' is not a UUID")))?;
+                let id = Uuid::parse_str(&s).map_err(|_| {
+                    StoreError::Corrupt(format!("subject index row '{s}' is not a UUID"))
+                })?;
                 f(id, r.get::<_, i64>(1)? as u64)?;
             }
             Ok(())
@@ -419,7 +467,11 @@ impl Store for SqliteStore {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {} FROM ledger_entries e JOIN event_subjects s ON s.idx = e.idx
                  WHERE s.subject_id = ?1 ORDER BY e.idx",
-                ENTRY_COLUMNS.split(", ").map(|c| format!("e.{c}")).collect::<Vec<_>>().join(", ")
+                ENTRY_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("e.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))?;
             let rows = stmt.query_map([subject.to_string()], entry_from_row)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -451,7 +503,11 @@ fn tree_head_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<SignedTreeHea
     let bad = || StoreError::Corrupt(format!("the signed tree head of size {size} is malformed"));
     Ok((|| {
         Ok(SignedTreeHead {
-            head: TreeHead { size: size as u64, root: root.try_into().map_err(|_| bad())?, timestamp_ms },
+            head: TreeHead {
+                size: size as u64,
+                root: root.try_into().map_err(|_| bad())?,
+                timestamp_ms,
+            },
             signature: sig.try_into().map_err(|_| bad())?,
         })
     })())

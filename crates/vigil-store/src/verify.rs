@@ -97,7 +97,13 @@ pub fn verify(store: &dyn Store, opts: VerifyOptions) -> Result<VerifyReport, St
         Ok(())
     });
     if let Some(p) = corrupt_as_problem(heads_read)? {
-        return Ok(VerifyReport { entries: 0, tree_heads: 0, entities: 0, root: vigil_ledger::empty_root(), problem: Some(p) });
+        return Ok(VerifyReport {
+            entries: 0,
+            tree_heads: 0,
+            entities: 0,
+            root: vigil_ledger::empty_root(),
+            problem: Some(p),
+        });
     }
     let mut report = VerifyReport {
         entries: 0,
@@ -142,7 +148,13 @@ pub fn verify(store: &dyn Store, opts: VerifyOptions) -> Result<VerifyReport, St
             ));
         }
         let peek: HeaderPeek<'_> = serde_json::from_str(&e.header_json).map_err(|_| {
-            problem(Some(n), format!("entry {n} (event {}) has a header that cannot be read", e.event_id))
+            problem(
+                Some(n),
+                format!(
+                    "entry {n} (event {}) has a header that cannot be read",
+                    e.event_id
+                ),
+            )
         })?;
         if peek.index != n {
             return Err(problem(
@@ -156,7 +168,10 @@ pub fn verify(store: &dyn Store, opts: VerifyOptions) -> Result<VerifyReport, St
         if peek.id != e.event_id {
             return Err(problem(
                 Some(n),
-                format!("entry {n}: the stored event id {} is not the id in its header ({})", e.event_id, peek.id),
+                format!(
+                    "entry {n}: the stored event id {} is not the id in its header ({})",
+                    e.event_id, peek.id
+                ),
             ));
         }
         match (&e.payload_json, &e.salt) {
@@ -171,7 +186,10 @@ pub fn verify(store: &dyn Store, opts: VerifyOptions) -> Result<VerifyReport, St
             _ => {
                 return Err(problem(
                     Some(n),
-                    format!("entry {n} (event {}) has lost its payload or salt", e.event_id),
+                    format!(
+                        "entry {n} (event {}) has lost its payload or salt",
+                        e.event_id
+                    ),
                 ))
             }
         }
@@ -200,7 +218,10 @@ pub fn verify(store: &dyn Store, opts: VerifyOptions) -> Result<VerifyReport, St
                 subjects.insert((s.id, n));
             }
             projection::apply(&sealed, &mut rebuilt).map_err(|err| {
-                problem(Some(n), format!("entry {n} (event {}) cannot be replayed: {err}", e.event_id))
+                problem(
+                    Some(n),
+                    format!("entry {n} (event {}) cannot be replayed: {err}", e.event_id),
+                )
             })?;
         }
         Ok(())
@@ -237,7 +258,10 @@ pub fn verify(store: &dyn Store, opts: VerifyOptions) -> Result<VerifyReport, St
                     h.head.size
                 )
             } else {
-                format!("the signed tree head of size {} does not match the log", h.head.size)
+                format!(
+                    "the signed tree head of size {} does not match the log",
+                    h.head.size
+                )
             },
         });
         return Ok(report);
@@ -303,7 +327,11 @@ fn compare_projections(
         if let Some(want) = expected.next() {
             found = Some(Problem {
                 entry: Some(want.created_index),
-                message: format!("the projection row for {} is missing (the log creates it at entry {})", describe(want), want.created_index),
+                message: format!(
+                    "the projection row for {} is missing (the log creates it at entry {})",
+                    describe(want),
+                    want.created_index
+                ),
             });
         }
     }
@@ -329,7 +357,9 @@ fn compare_projections(
             None => {
                 found = Some(Problem {
                     entry: Some(idx),
-                    message: format!("the subject index links {id} to entry {idx}, which does not concern it"),
+                    message: format!(
+                        "the subject index links {id} to entry {idx}, which does not concern it"
+                    ),
                 })
             }
         }
@@ -351,7 +381,10 @@ fn compare_projections(
 fn corrupt_as_problem(r: Result<(), StoreError>) -> Result<Option<Problem>, StoreError> {
     match r {
         Ok(()) => Ok(None),
-        Err(StoreError::Corrupt(message)) => Ok(Some(Problem { entry: None, message })),
+        Err(StoreError::Corrupt(message)) => Ok(Some(Problem {
+            entry: None,
+            message,
+        })),
         Err(e) => Err(e),
     }
 }

@@ -14,7 +14,7 @@
 //!   transaction, so after a crash either all of a batch is there or none is;
 //! - a receipt exists only for an event whose transaction committed.
 
-use crate::{Appended, BatchOutcome, StoreError};
+use crate::{Appended, BatchOutcome, StoreError, StoredEntry};
 use chrono::Utc;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -33,6 +33,13 @@ pub trait WriteTx {
     fn insert_entry(&mut self, event: &SealedEvent, leaf_hash: &Hash) -> Result<(), StoreError>;
     fn upsert_entity(&mut self, record: &EntityRecord) -> Result<(), StoreError>;
     fn insert_tree_head(&mut self, sth: &SignedTreeHead) -> Result<(), StoreError>;
+    /// Told, before a batch is processed, which event ids and entity ids it
+    /// will ask about, so that a backend far from its database (PostgreSQL)
+    /// can fetch them in one round trip instead of one per draft. Answers must
+    /// still come from `event_index` and `entity`; the default does nothing.
+    fn prefetch(&mut self, _event_ids: &[Uuid], _entity_ids: &[Uuid]) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// The writer's memory between batches: the Merkle tree (for roots and
@@ -40,17 +47,34 @@ pub trait WriteTx {
 pub struct LogWriter {
     tree: MerkleTree,
     signer: LogSigner,
+    /// Size of the log known to be committed: what this writer last loaded,
+    /// or last committed itself (and issued receipts for).
+    committed: u64,
+    /// After a [`LogWriter::reset`]: the committed size and root that the
+    /// reloaded log must still contain. A database that lost entries this
+    /// writer committed (a failover to a replica that was behind, a restore)
+    /// must stop the writer loudly, not let it hand out the same positions
+    /// again.
+    floor: Option<(u64, Hash)>,
 }
+
+/// A draft written in a pending batch: its position, id, kind and header.
+type Written = (u64, Uuid, &'static str, String);
 
 /// A batch written but not yet committed.
 pub struct PendingBatch {
-    results: Vec<Result<(u64, Uuid, &'static str, String), String>>,
+    results: Vec<Result<Written, String>>,
     tree_head: Option<SignedTreeHead>,
 }
 
 impl LogWriter {
     pub fn new(signer: LogSigner) -> Self {
-        LogWriter { tree: MerkleTree::new(), signer }
+        LogWriter {
+            tree: MerkleTree::new(),
+            signer,
+            committed: 0,
+            floor: None,
+        }
     }
 
     pub fn signer(&self) -> &LogSigner {
@@ -60,12 +84,22 @@ impl LogWriter {
     /// Forgets the in-memory tree; the next batch reloads it from the store.
     /// Called when a transaction fails after leaves were pushed.
     pub fn reset(&mut self) {
+        if self.floor.is_none() && self.committed > 0 {
+            if let Ok(root) = self.tree.root_at(self.committed) {
+                self.floor = Some((self.committed, root));
+            }
+        }
         self.tree = MerkleTree::new();
     }
 
     /// Brings the in-memory tree level with the committed log.
     pub fn catch_up(&mut self, tx: &mut dyn WriteTx) -> Result<u64, StoreError> {
         let size = tx.log_size()?;
+        if let Some((n, _)) = self.floor {
+            if size < n {
+                return Err(lost_entries(size, n));
+            }
+        }
         if size < self.tree.size() {
             // The log got shorter: someone removed entries behind our back.
             return Err(StoreError::Corrupt(format!(
@@ -84,6 +118,16 @@ impl LogWriter {
                 )));
             }
         }
+        if let Some((n, root)) = self.floor {
+            if self.tree.root_at(n).ok() != Some(root) {
+                self.tree = MerkleTree::new();
+                return Err(StoreError::Corrupt(format!(
+                    "the first {n} entries of the log are not the ones this server committed and issued receipts for: the log was rewritten; run `vigil verify` and restart Vigil once it is resolved"
+                )));
+            }
+            self.floor = None;
+        }
+        self.committed = size;
         Ok(size)
     }
 
@@ -96,6 +140,14 @@ impl LogWriter {
         drafts: Vec<EventDraft>,
     ) -> Result<PendingBatch, StoreError> {
         let mut next = self.catch_up(tx)?;
+        let ids: Vec<Uuid> = drafts.iter().map(|d| d.id).collect();
+        let mut subjects: Vec<Uuid> = drafts
+            .iter()
+            .flat_map(|d| d.subjects.iter().map(|s| s.id))
+            .collect();
+        subjects.sort_unstable();
+        subjects.dedup();
+        tx.prefetch(&ids, &subjects)?;
         let mut results = Vec::with_capacity(drafts.len());
         let mut changed: HashMap<Uuid, EntityRecord> = HashMap::new();
         let mut ids_in_batch: HashSet<Uuid> = HashSet::new();
@@ -118,26 +170,29 @@ impl LogWriter {
                     continue;
                 }
             };
-            let mut overlay = Overlay { tx: &mut *tx, batch: &changed, event: HashMap::new() };
-            match projection::apply(&sealed, &mut overlay) {
-                Ok(()) => {
-                    let touched = overlay.event;
-                    changed.extend(touched);
-                }
-                Err(ProjectionError::Rejected(msg)) => {
+            match project(&mut *tx, &changed, &sealed)? {
+                Ok(touched) => changed.extend(touched),
+                Err(msg) => {
                     results.push(Err(msg));
                     continue;
                 }
-                Err(ProjectionError::Store(msg)) => return Err(StoreError::Database(msg)),
             }
             let leaf = leaf_hash(sealed.header_json.as_bytes());
-            results.push(Ok((next, id, sealed.payload.kind(), sealed.header_json.clone())));
+            results.push(Ok((
+                next,
+                id,
+                sealed.payload.kind(),
+                sealed.header_json.clone(),
+            )));
             accepted.push((sealed, leaf));
             next += 1;
         }
 
         if accepted.is_empty() {
-            return Ok(PendingBatch { results, tree_head: None });
+            return Ok(PendingBatch {
+                results,
+                tree_head: None,
+            });
         }
         for (event, leaf) in &accepted {
             tx.insert_entry(event, leaf)?;
@@ -157,18 +212,147 @@ impl LogWriter {
         };
         let sth = self.signer.sign_tree_head(&head);
         tx.insert_tree_head(&sth)?;
-        Ok(PendingBatch { results, tree_head: Some(sth) })
+        Ok(PendingBatch {
+            results,
+            tree_head: Some(sth),
+        })
+    }
+
+    /// Writes entries copied verbatim from another store of the same log
+    /// (`vigil migrate`) inside `tx`, with the tree heads that store signed.
+    ///
+    /// Nothing is re-sealed: each stored header, payload, salt and leaf hash
+    /// is checked (canonical header, payload digest, leaf hash, position) and
+    /// written as it is; the projections are rebuilt by the same rules as
+    /// [`LogWriter::append_in`]; each tree head must carry this log's
+    /// signature over the root of the entries now present at its size, and
+    /// the last one must cover the whole log, so the target always ends a
+    /// transaction with a signed head over everything in it. Any mismatch
+    /// fails the whole call. The caller commits (and calls
+    /// [`LogWriter::reset`] if anything fails).
+    pub fn append_verbatim_in(
+        &mut self,
+        tx: &mut dyn WriteTx,
+        entries: Vec<StoredEntry>,
+        heads: Vec<SignedTreeHead>,
+    ) -> Result<(), StoreError> {
+        let start = self.catch_up(tx)?;
+        if entries.is_empty() {
+            return Err(StoreError::Config("there are no entries to copy".into()));
+        }
+        let ids: Vec<Uuid> = entries
+            .iter()
+            .filter_map(|e| Uuid::parse_str(&e.event_id).ok())
+            .collect();
+        tx.prefetch(&ids, &[])?;
+        let mut changed: HashMap<Uuid, EntityRecord> = HashMap::new();
+        let mut accepted: Vec<(SealedEvent, Hash)> = Vec::with_capacity(entries.len());
+        for (next, e) in (start..).zip(entries) {
+            let n = e.index;
+            if n != next {
+                return Err(StoreError::Config(format!(
+                    "entry {n} cannot be copied here: the target log holds {next} entries, so the next entry must be {next}"
+                )));
+            }
+            let bad = |what: String| {
+                StoreError::Corrupt(format!(
+                    "entry {n} (event {}) cannot be copied: {what}",
+                    e.event_id
+                ))
+            };
+            let (Some(payload), Some(salt)) = (e.payload_json.as_deref(), e.salt.as_deref()) else {
+                return Err(bad("it has lost its payload or salt".into()));
+            };
+            let sealed = SealedEvent::from_stored(&e.header_json, payload, salt)
+                .map_err(|err| bad(err.to_string()))?;
+            if sealed.header.index != n || sealed.header.id.to_string() != e.event_id {
+                return Err(bad("its header names another position or event id".into()));
+            }
+            let leaf = leaf_hash(e.header_json.as_bytes());
+            if e.leaf_hash.as_slice() != leaf {
+                return Err(bad(
+                    "its header does not hash to its stored leaf hash".into()
+                ));
+            }
+            if let Some(at) = tx.event_index(sealed.header.id)? {
+                return Err(bad(format!(
+                    "the target already holds this event (entry {at})"
+                )));
+            }
+            if accepted
+                .iter()
+                .any(|(s, _)| s.header.id == sealed.header.id)
+            {
+                return Err(bad("the event appears twice".into()));
+            }
+            match project(&mut *tx, &changed, &sealed)? {
+                Ok(touched) => changed.extend(touched),
+                Err(msg) => return Err(bad(format!("the projection rules refuse it: {msg}"))),
+            }
+            accepted.push((sealed, leaf));
+        }
+        for (event, leaf) in &accepted {
+            tx.insert_entry(event, leaf)?;
+        }
+        let mut records: Vec<&EntityRecord> = changed.values().collect();
+        records.sort_by_key(|r| r.id);
+        for r in records {
+            tx.upsert_entity(r)?;
+        }
+        for (_, leaf) in &accepted {
+            self.tree.push(*leaf);
+        }
+        let key = self.signer.public_key();
+        let mut last = start;
+        for h in &heads {
+            let size = h.head.size;
+            if size <= last || size > self.tree.size() {
+                return Err(StoreError::Config(format!(
+                    "the signed tree head of size {size} does not fall within the entries copied ({} to {})",
+                    start,
+                    self.tree.size()
+                )));
+            }
+            let root = self
+                .tree
+                .root_at(size)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if root != h.head.root {
+                return Err(StoreError::Corrupt(format!(
+                    "the signed tree head of size {size} does not match the entries copied"
+                )));
+            }
+            if key.verify_tree_head(h).is_err() {
+                return Err(StoreError::Corrupt(format!(
+                    "the signed tree head of size {size} does not carry a valid signature from this log's key"
+                )));
+            }
+            tx.insert_tree_head(h)?;
+            last = size;
+        }
+        if last != self.tree.size() {
+            return Err(StoreError::Config(format!(
+                "the entries copied end at {} but no signed tree head of that size came with them",
+                self.tree.size()
+            )));
+        }
+        Ok(())
     }
 
     /// Receipts for a committed batch.
-    pub fn receipts(&self, pending: PendingBatch) -> Result<BatchOutcome, StoreError> {
+    pub fn receipts(&mut self, pending: PendingBatch) -> Result<BatchOutcome, StoreError> {
         let PendingBatch { results, tree_head } = pending;
+        if let Some(h) = &tree_head {
+            self.committed = h.head.size;
+        }
         let mut out = Vec::with_capacity(results.len());
         for r in results {
             out.push(match r {
                 Err(msg) => Err(msg),
                 Ok((index, event_id, kind, header_json)) => {
-                    let sth = tree_head.as_ref().expect("a batch with entries has a tree head");
+                    let sth = tree_head
+                        .as_ref()
+                        .expect("a batch with entries has a tree head");
                     let receipt = Receipt::issue(
                         &self.signer,
                         &self.tree,
@@ -178,11 +362,52 @@ impl LogWriter {
                         &header_json,
                     )
                     .map_err(|e| StoreError::Corrupt(format!("receipt for entry {index}: {e}")))?;
-                    Ok(Appended { index, event_id, kind, receipt })
+                    Ok(Appended {
+                        index,
+                        event_id,
+                        kind,
+                        receipt,
+                    })
                 }
             });
         }
-        Ok(BatchOutcome { results: out, tree_head })
+        Ok(BatchOutcome {
+            results: out,
+            tree_head,
+        })
+    }
+}
+
+fn lost_entries(size: u64, committed: u64) -> StoreError {
+    StoreError::Corrupt(format!(
+        "the log in the database has {size} entries, but this server had already committed {committed} and issued receipts for them: committed entries were lost (a failover to a replica that was behind, or a restore?); run `vigil verify`, see docs/postgres.md, and restart Vigil once it is resolved"
+    ))
+}
+
+/// Runs the projection rules for one sealed event over the batch's changes
+/// and the committed rows: `Ok(Ok(rows it changed))`, `Ok(Err(why the rules
+/// refuse it))`, or `Err` if the store failed.
+fn project(
+    tx: &mut dyn WriteTx,
+    batch: &HashMap<Uuid, EntityRecord>,
+    sealed: &SealedEvent,
+) -> Result<Result<HashMap<Uuid, EntityRecord>, String>, StoreError> {
+    let mut overlay = Overlay {
+        tx,
+        batch,
+        event: HashMap::new(),
+        failed: None,
+    };
+    let outcome = projection::apply(sealed, &mut overlay);
+    // A store failure keeps its own kind (an unreachable database stays
+    // "unavailable"), not the rules' string form of it.
+    if let Some(e) = overlay.failed {
+        return Err(e);
+    }
+    match outcome {
+        Ok(()) => Ok(Ok(overlay.event)),
+        Err(ProjectionError::Rejected(msg)) => Ok(Err(msg)),
+        Err(ProjectionError::Store(msg)) => Err(StoreError::Database(msg)),
     }
 }
 
@@ -192,6 +417,7 @@ struct Overlay<'a> {
     tx: &'a mut dyn WriteTx,
     batch: &'a HashMap<Uuid, EntityRecord>,
     event: HashMap<Uuid, EntityRecord>,
+    failed: Option<StoreError>,
 }
 
 impl ProjectionState for Overlay<'_> {
@@ -199,7 +425,11 @@ impl ProjectionState for Overlay<'_> {
         if let Some(r) = self.event.get(&id).or_else(|| self.batch.get(&id)) {
             return Ok(Some(r.clone()));
         }
-        self.tx.entity(id).map_err(|e| ProjectionError::Store(e.to_string()))
+        self.tx.entity(id).map_err(|e| {
+            let msg = e.to_string();
+            self.failed = Some(e);
+            ProjectionError::Store(msg)
+        })
     }
 
     fn put(&mut self, record: EntityRecord) -> Result<(), ProjectionError> {

@@ -154,6 +154,26 @@ fn samples() -> Vec<EventPayload> {
             name: "Northshire Police".into(),
             kind: AgencyKind::Police,
         }),
+        E::UserRegistered(UserRegistered {
+            user_id: user_id_for("triage.02"),
+            username: "triage.02".into(),
+            name: "Sam Tester".into(),
+            role: Role::Triage,
+            agency_id: id(AGENCY),
+        }),
+        E::UserRoleChanged(UserRoleChanged {
+            user_id: user_id_for("triage.02"),
+            role: Role::Supervisor,
+            reason: "Promoted to MASH team manager".into(),
+        }),
+        E::UserPasswordReset(UserPasswordReset {
+            user_id: user_id_for("triage.02"),
+            reason: "Forgot the password; identity checked in person".into(),
+        }),
+        E::UserDisabled(UserDisabled {
+            user_id: user_id_for("triage.02"),
+            reason: "Left the MASH".into(),
+        }),
         E::PersonRecorded(jade()),
         E::PersonRecorded(adult(TYLER, "Tyler", "Sample")),
         E::PersonRecorded(adult(LIAM, "Liam", "Placeholder")),
@@ -244,6 +264,12 @@ fn samples() -> Vec<EventPayload> {
             location_text: None,
             others_involved: vec![id(TYLER)],
             immediate_danger: false,
+        }),
+        E::ReferralEscalated(ReferralEscalated {
+            referral_id: id(REFERRAL),
+            level: EscalationLevel::Supervisor,
+            due_by: date("2024-02-06"),
+            working_days_overdue: 1,
         }),
         E::ReferralDecided(ReferralDecided {
             referral_id: id(REFERRAL),
@@ -386,21 +412,26 @@ fn ordinal(p: &EventPayload) -> usize {
         E::LinkEnded(_) => 8,
         E::ReferralSubmitted(_) => 9,
         E::ReferralDecided(_) => 10,
-        E::AssessmentCompleted(_) => 11,
-        E::MissingEpisodeRecorded(_) => 12,
-        E::MissingEpisodeReturned(_) => 13,
-        E::PlacementStarted(_) => 14,
-        E::PlacementEnded(_) => 15,
-        E::AllocationRecorded(_) => 16,
-        E::AllocationEnded(_) => 17,
-        E::IntelligenceRecorded(_) => 18,
-        E::OffenceRecorded(_) => 19,
-        E::OffenceOutcomeRecorded(_) => 20,
-        E::MeetingRecorded(_) => 21,
-        E::CaseOpened(_) => 22,
-        E::CaseLevelChanged(_) => 23,
-        E::CaseClosed(_) => 24,
-        E::NoteRecorded(_) => 25,
+        E::ReferralEscalated(_) => 11,
+        E::AssessmentCompleted(_) => 12,
+        E::MissingEpisodeRecorded(_) => 13,
+        E::MissingEpisodeReturned(_) => 14,
+        E::PlacementStarted(_) => 15,
+        E::PlacementEnded(_) => 16,
+        E::AllocationRecorded(_) => 17,
+        E::AllocationEnded(_) => 18,
+        E::IntelligenceRecorded(_) => 19,
+        E::OffenceRecorded(_) => 20,
+        E::OffenceOutcomeRecorded(_) => 21,
+        E::MeetingRecorded(_) => 22,
+        E::CaseOpened(_) => 23,
+        E::CaseLevelChanged(_) => 24,
+        E::CaseClosed(_) => 25,
+        E::NoteRecorded(_) => 26,
+        E::UserRegistered(_) => 27,
+        E::UserRoleChanged(_) => 28,
+        E::UserDisabled(_) => 29,
+        E::UserPasswordReset(_) => 30,
     }
 }
 
@@ -939,6 +970,10 @@ impl World {
     fn state(&self, n: u128) -> &Value {
         &self.state.records[&id(n)].state
     }
+
+    fn state_of(&self, id: Uuid) -> &Value {
+        &self.state.records[&id].state
+    }
 }
 
 #[test]
@@ -1421,4 +1456,84 @@ proptest! {
         let _ = Timestamp::parse(&s);
         let _ = Date::parse(&s);
     }
+}
+
+#[test]
+fn escalations_rise_once_per_level_and_stop_at_the_decision() {
+    let mut w = World::before("referral.escalated");
+    let EventPayload::ReferralEscalated(e) = sample("referral.escalated") else {
+        unreachable!()
+    };
+    w.ok(EventPayload::ReferralEscalated(e.clone()));
+    assert_eq!(
+        w.refused(EventPayload::ReferralEscalated(e.clone())),
+        format!(
+            "referral {} was already escalated to the supervisor",
+            id(REFERRAL)
+        )
+    );
+    let higher = ReferralEscalated {
+        level: EscalationLevel::HeadOfService,
+        working_days_overdue: 3,
+        ..e.clone()
+    };
+    w.ok(EventPayload::ReferralEscalated(higher.clone()));
+    assert!(w
+        .refused(EventPayload::ReferralEscalated(e.clone()))
+        .contains("already escalated to the head of service"));
+    assert_eq!(
+        w.state(REFERRAL)["escalations"].as_array().unwrap().len(),
+        2
+    );
+    w.ok(sample("referral.decided"));
+    assert!(w
+        .refused(EventPayload::ReferralEscalated(higher))
+        .contains("has been decided, so it cannot be escalated"));
+    let future = ReferralEscalated {
+        due_by: date("2026-06-01"),
+        ..e
+    };
+    assert!(invalid(EventPayload::ReferralEscalated(future)).contains("is in the future"));
+}
+
+#[test]
+fn accounts_are_unique_and_disabled_accounts_change_no_more() {
+    let mut w = World::before("user.registered");
+    let EventPayload::UserRegistered(u) = sample("user.registered") else {
+        unreachable!()
+    };
+    let mut wrong_id = u.clone();
+    wrong_id.user_id = id(0xBAD);
+    assert!(invalid(EventPayload::UserRegistered(wrong_id)).contains("derived from the username"));
+    let mut system = u.clone();
+    system.role = Role::System;
+    assert!(invalid(EventPayload::UserRegistered(system)).contains("Vigil's own role"));
+    let mut no_agency = u.clone();
+    no_agency.agency_id = id(0xDEAD);
+    assert!(w
+        .refused(EventPayload::UserRegistered(no_agency))
+        .contains("there is no agency"));
+    w.ok(EventPayload::UserRegistered(u.clone()));
+    assert_eq!(w.state_of(u.user_id)["agency"], "northshire-police");
+    assert_eq!(
+        w.refused(EventPayload::UserRegistered(u.clone())),
+        "there is already an account called 'triage.02'"
+    );
+    let same_role = UserRoleChanged {
+        user_id: u.user_id,
+        role: Role::Triage,
+        reason: "no change".into(),
+    };
+    assert!(w
+        .refused(EventPayload::UserRoleChanged(same_role))
+        .contains("already has the role triage"));
+    w.ok(sample("user.role_changed"));
+    assert_eq!(w.state_of(u.user_id)["role"], "supervisor");
+    w.ok(sample("user.disabled"));
+    assert_eq!(w.state_of(u.user_id)["status"], "disabled");
+    assert_eq!(
+        w.refused(sample("user.password_reset")),
+        "the account 'triage.02' is disabled"
+    );
+    assert!(w.refused(sample("user.disabled")).contains("is disabled"));
 }

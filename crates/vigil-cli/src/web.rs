@@ -1,0 +1,142 @@
+//! `vigil serve` and `vigil user add`: the web service and its accounts,
+//! from the command line. The work is in the `vigil-web` crate.
+
+use crate::datadir::DataDir;
+use anyhow::{anyhow, bail, Context, Result};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use vigil_model::codes::Role;
+use vigil_model::EntityKind;
+use vigil_store::Store;
+use vigil_web::users::{self, NewAccount, ADMIN_AGENCY_CODE};
+
+/// Options of `vigil serve`.
+pub struct ServeArgs<'a> {
+    pub addr: &'a str,
+    pub secure_cookies: bool,
+    pub trust_forwarded_for: bool,
+}
+
+/// Serves the web interface until Ctrl-C (or SIGTERM).
+pub fn serve(dir: &DataDir, database: Option<&str>, args: &ServeArgs<'_>) -> Result<()> {
+    let addr: SocketAddr = args.addr.parse().map_err(|_| {
+        anyhow!(
+            "'{}' is not an address to listen on; write it like 127.0.0.1:8080",
+            args.addr
+        )
+    })?;
+    let store: Arc<dyn Store> = Arc::from(dir.open(database)?);
+    let mut config = vigil_web::config_for(&addr);
+    config.secure_cookies |= args.secure_cookies;
+    config.trust_forwarded_for = args.trust_forwarded_for;
+    let secure = config.secure_cookies;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the web server's runtime")?;
+    runtime
+        .block_on(vigil_web::serve(
+            store,
+            addr,
+            config,
+            |bound| {
+                println!("Vigil is serving on http://{bound} (press Ctrl-C to stop)");
+                if !secure {
+                    println!("  cookies are not marked Secure: this address is for this machine only");
+                }
+            },
+            shutdown_signal(),
+        ))
+        .with_context(|| format!("cannot serve on {addr}"))?;
+    println!("Vigil has stopped.");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Options of `vigil user add`.
+pub struct AddUserArgs<'a> {
+    pub username: &'a str,
+    pub role: &'a str,
+    pub agency: Option<&'a str>,
+    pub name: Option<&'a str>,
+}
+
+/// Creates an account with a one-time password and prints it.
+pub fn add_user(dir: &DataDir, database: Option<&str>, args: &AddUserArgs<'_>) -> Result<()> {
+    let store = dir.open(database)?;
+    let role = Role::parse(args.role)
+        .ok()
+        .filter(|r| *r != Role::System)
+        .ok_or_else(|| {
+            anyhow!(
+                "'{}' is not a role; use one of referrer, practitioner, triage, analyst, supervisor, auditor, administrator",
+                args.role
+            )
+        })?;
+    let username = args.username.to_lowercase();
+    let agencies = store.entities_changed_since(EntityKind::Agency, None)?;
+    let find = |code: &str| {
+        agencies
+            .iter()
+            .find(|a| a.state.get("code").and_then(|c| c.as_str()) == Some(code))
+            .map(|a| a.id)
+    };
+    let now = chrono::Utc::now();
+    let agency_id = match (args.agency, role) {
+        (Some(code), _) => find(code).ok_or_else(|| {
+            anyhow!("there is no agency with the code '{code}'; agencies are recorded by agency.registered events (vigil import or vigil synth)")
+        })?,
+        (None, Role::Administrator) => match find(ADMIN_AGENCY_CODE) {
+            Some(id) => id,
+            None => users::register_agency(
+                store.as_ref(),
+                ADMIN_AGENCY_CODE,
+                "Vigil administration",
+                vigil_model::codes::AgencyKind::Other,
+                now,
+            )?,
+        },
+        (None, _) => bail!("give the agency the user works for with --agency CODE"),
+    };
+    let password = vigil_web::auth::temporary_password();
+    let (actor, agency) = vigil_web::queue::system_actor();
+    users::create_account(
+        store.as_ref(),
+        &actor,
+        &agency,
+        &NewAccount {
+            username: username.clone(),
+            name: args.name.unwrap_or(&username).to_owned(),
+            role,
+            agency_id,
+        },
+        &password,
+        true,
+        now,
+    )?;
+    println!("Created the account {username} ({})", role.label().to_lowercase());
+    println!("  one-time password: {password}");
+    println!("  they choose their own password when they first sign in");
+    Ok(())
+}

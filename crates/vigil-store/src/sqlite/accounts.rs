@@ -1,0 +1,338 @@
+//! [`AccountStore`] for SQLite: sign-in secrets, sessions, throttling,
+//! receipts, the access log and the page queries, in the tables of
+//! [`crate::accounts::SQLITE_MIGRATION`].
+//!
+//! Writes use a pooled connection with `BEGIN IMMEDIATE`, which takes
+//! SQLite's one write lock for the whole database: an access-log append reads
+//! the last hash and writes the next rows under that lock, so two servers
+//! (or two threads) can never fork the chain.
+
+use super::{row_strings, SqliteStore};
+use crate::accounts::{
+    chain, AccessEntry, AccessQuery, AccessRecord, AccountStore, Credential, SessionRow,
+    ACCESS_GENESIS,
+};
+use crate::entity_from_row;
+use crate::StoreError;
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+use vigil_model::projection::EntityRecord;
+use vigil_model::EntityKind;
+
+/// Runs `f` inside `BEGIN IMMEDIATE` … `COMMIT` on `conn`, rolling back on error.
+fn write_tx<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(v) => match conn.execute_batch("COMMIT") {
+            Ok(()) => Ok(v),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+type SessionTuple = (Vec<u8>, String, String, i64, i64, i64, i64);
+
+fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionTuple> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn access_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccessEntry> {
+    Ok(AccessEntry {
+        seq: r.get::<_, i64>(0)? as u64,
+        record_json: r.get(1)?,
+        prev_hash: r.get(2)?,
+        hash: r.get(3)?,
+    })
+}
+
+fn entities(
+    conn: &Connection,
+    sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<EntityRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(args)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(entity_from_row(row_strings(r)?)?);
+    }
+    Ok(out)
+}
+
+impl AccountStore for SqliteStore {
+    fn put_credential(&self, c: &Credential) -> Result<(), StoreError> {
+        self.read(|conn| {
+            write_tx(conn, |t| {
+                t.execute(
+                    "INSERT INTO credentials(user_id, username, phc, must_change, set_at_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(user_id) DO UPDATE SET username = excluded.username,
+                       phc = excluded.phc, must_change = excluded.must_change, set_at_ms = excluded.set_at_ms",
+                    params![c.user_id.to_string(), c.username, c.phc, c.must_change as i64, c.set_at_ms],
+                )?;
+                Ok(())
+            })
+        })
+    }
+
+    fn credential(&self, username: &str) -> Result<Option<Credential>, StoreError> {
+        self.read(|conn| {
+            let row = conn
+                .prepare_cached(
+                    "SELECT user_id, username, phc, must_change, set_at_ms FROM credentials WHERE username = ?1",
+                )?
+                .query_row([username], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)?, r.get(4)?))
+                })
+                .optional()?;
+            row.map(|(id, username, phc, mc, set_at_ms)| {
+                Ok(Credential {
+                    user_id: Uuid::parse_str(&id)
+                        .map_err(|_| StoreError::Corrupt(format!("credential of {username}: the user id is not a UUID")))?,
+                    username,
+                    phc,
+                    must_change: mc != 0,
+                    set_at_ms,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn insert_session(&self, s: &SessionRow) -> Result<(), StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "INSERT INTO sessions(token_sha256, user_id, csrf, created_ms, last_seen_ms, expires_ms, restricted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                &s.token_sha256[..],
+                s.user_id.to_string(),
+                s.csrf,
+                s.created_ms,
+                s.last_seen_ms,
+                s.expires_ms,
+                s.restricted as i64
+            ])?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, token_sha256: &[u8; 32]) -> Result<Option<SessionRow>, StoreError> {
+        self.read(|conn| {
+            let row = conn
+                .prepare_cached(
+                    "SELECT token_sha256, user_id, csrf, created_ms, last_seen_ms, expires_ms, restricted
+                     FROM sessions WHERE token_sha256 = ?1",
+                )?
+                .query_row([&token_sha256[..]], session_row)
+                .optional()?;
+            row.map(|(t, u, csrf, created_ms, last_seen_ms, expires_ms, restricted)| {
+                let bad = || StoreError::Corrupt("a session row is malformed".into());
+                Ok(SessionRow {
+                    token_sha256: t.try_into().map_err(|_| bad())?,
+                    user_id: Uuid::parse_str(&u).map_err(|_| bad())?,
+                    csrf,
+                    created_ms,
+                    last_seen_ms,
+                    expires_ms,
+                    restricted: restricted != 0,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn touch_session(
+        &self,
+        token_sha256: &[u8; 32],
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "UPDATE sessions SET last_seen_ms = ?2, expires_ms = ?3 WHERE token_sha256 = ?1",
+            )?
+            .execute(params![&token_sha256[..], now_ms, expires_ms])?;
+            Ok(())
+        })
+    }
+
+    fn delete_session(&self, token_sha256: &[u8; 32]) -> Result<(), StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("DELETE FROM sessions WHERE token_sha256 = ?1")?
+                .execute([&token_sha256[..]])?;
+            Ok(())
+        })
+    }
+
+    fn delete_sessions_of(&self, user_id: Uuid) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            let n = conn
+                .prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+                .execute([user_id.to_string()])?;
+            Ok(n as u64)
+        })
+    }
+
+    fn purge_expired(&self, now_ms: i64, failures_before_ms: i64) -> Result<(), StoreError> {
+        self.read(|conn| {
+            write_tx(conn, |t| {
+                t.execute("DELETE FROM sessions WHERE expires_ms < ?1", [now_ms])?;
+                t.execute(
+                    "DELETE FROM login_failures WHERE at_ms < ?1",
+                    [failures_before_ms],
+                )?;
+                Ok(())
+            })
+        })
+    }
+
+    fn record_login_failure(&self, keys: &[String], at_ms: i64) -> Result<(), StoreError> {
+        self.read(|conn| {
+            write_tx(conn, |t| {
+                let mut stmt =
+                    t.prepare_cached("INSERT INTO login_failures(key, at_ms) VALUES (?1, ?2)")?;
+                for k in keys {
+                    stmt.execute(params![k, at_ms])?;
+                }
+                Ok(())
+            })
+        })
+    }
+
+    fn login_failures(&self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>), StoreError> {
+        self.read(|conn| {
+            let (n, last): (i64, Option<i64>) = conn
+                .prepare_cached("SELECT count(*), max(at_ms) FROM login_failures WHERE key = ?1 AND at_ms >= ?2")?
+                .query_row(params![key, since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok((n as u32, last))
+        })
+    }
+
+    fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("DELETE FROM login_failures WHERE key = ?1")?
+                .execute([key])?;
+            Ok(())
+        })
+    }
+
+    fn put_receipt(&self, event_id: Uuid, receipt_json: &str) -> Result<(), StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO receipts(event_id, receipt) VALUES (?1, ?2)",
+            )?
+            .execute(params![event_id.to_string(), receipt_json])?;
+            Ok(())
+        })
+    }
+
+    fn receipt(&self, event_id: Uuid) -> Result<Option<String>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT receipt FROM receipts WHERE event_id = ?1")?
+                .query_row([event_id.to_string()], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
+    fn append_access(&self, records: &[AccessRecord]) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            write_tx(conn, |t| {
+                let last: Option<(i64, Vec<u8>)> = t
+                    .query_row("SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1", [], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()?;
+                let (next, prev) = match last {
+                    Some((s, h)) => (s as u64 + 1, h),
+                    None => (0, ACCESS_GENESIS.to_vec()),
+                };
+                let mut row = t.prepare_cached(
+                    "INSERT INTO access_log(seq, username, record, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                let mut subj = t.prepare_cached("INSERT OR IGNORE INTO access_subjects(subject_id, seq) VALUES (?1, ?2)")?;
+                for ((seq, json, prev_hash, hash), rec) in chain(next, prev, records)?.into_iter().zip(records) {
+                    row.execute(params![seq as i64, rec.user, json, prev_hash, &hash[..]])?;
+                    for s in &rec.subjects {
+                        subj.execute(params![s.id.to_string(), seq as i64])?;
+                    }
+                }
+                Ok(next)
+            })
+        })
+    }
+
+    fn access_entries(&self, q: &AccessQuery) -> Result<Vec<AccessEntry>, StoreError> {
+        self.read(|conn| {
+            let before = q.before_seq.map(|s| s as i64).unwrap_or(i64::MAX);
+            let limit = i64::from(q.limit.clamp(1, 1000));
+            let mut sql =
+                String::from("SELECT a.seq, a.record, a.prev_hash, a.hash FROM access_log a");
+            let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(before), Box::new(limit)];
+            if let Some(s) = q.subject {
+                sql.push_str(" JOIN access_subjects s ON s.seq = a.seq AND s.subject_id = ?3");
+                args.push(Box::new(s.to_string()));
+            }
+            sql.push_str(" WHERE a.seq < ?1");
+            if let Some(u) = &q.user {
+                sql.push_str(&format!(" AND a.username = ?{}", args.len() + 1));
+                args.push(Box::new(u.clone()));
+            }
+            sql.push_str(" ORDER BY a.seq DESC LIMIT ?2");
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), access_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn for_each_access_entry(
+        &self,
+        f: &mut dyn FnMut(AccessEntry) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare("SELECT seq, record, prev_hash, hash FROM access_log ORDER BY seq")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                f(access_row(r)?)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn entities_changed_since(
+        &self,
+        kind: EntityKind,
+        after_index: Option<u64>,
+    ) -> Result<Vec<EntityRecord>, StoreError> {
+        let after = after_index.map(|i| i as i64).unwrap_or(-1);
+        self.read(|conn| {
+            entities(
+                conn,
+                "SELECT id, kind, state, created_idx, updated_idx FROM entities
+                 WHERE kind = ?1 AND updated_idx > ?2 ORDER BY updated_idx",
+                &[&kind.as_str(), &after],
+            )
+        })
+    }
+}

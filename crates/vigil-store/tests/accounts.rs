@@ -1,0 +1,241 @@
+//! What the web service keeps beside the log, on both backends: password
+//! hashes and sessions round-trip, failed sign-ins are counted per key,
+//! receipts are kept, the access log is one hash chain that refuses UPDATE
+//! and DELETE and whose tampering (behind the triggers' back) is found, and
+//! read models can ask what changed since a log position.
+
+#[macro_use]
+mod common;
+
+use common::{draft, fill_fixture, person, Backend, TestDb};
+use uuid::Uuid;
+use vigil_ledger::LogSigner;
+use vigil_model::{EntityKind, SubjectRef};
+use vigil_store::accounts::{verify_access_log, AccessQuery, AccessRecord, Credential, SessionRow};
+
+on_both_backends!(
+    credentials_sessions_and_failures_round_trip,
+    the_access_log_is_one_chain_and_tampering_is_found,
+    read_models_ask_what_changed_since_a_position,
+);
+
+fn credentials_sessions_and_failures_round_trip(b: Backend) {
+    let Some(db) = TestDb::new(b) else { return };
+    let store = db.open(&LogSigner::generate().secret_bytes());
+    let id = Uuid::from_u128(7);
+    assert!(store.credential("triage.01").unwrap().is_none());
+    let mut c = Credential {
+        user_id: id,
+        username: "triage.01".into(),
+        phc: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        must_change: true,
+        set_at_ms: 1,
+    };
+    store.put_credential(&c).unwrap();
+    assert_eq!(store.credential("triage.01").unwrap().unwrap(), c);
+    c.must_change = false;
+    c.phc.push('x');
+    store.put_credential(&c).unwrap();
+    assert_eq!(
+        store.credential("triage.01").unwrap().unwrap(),
+        c,
+        "replaced, not added"
+    );
+
+    let s = SessionRow {
+        token_sha256: [9u8; 32],
+        user_id: id,
+        csrf: "csrf-token".into(),
+        created_ms: 10,
+        last_seen_ms: 10,
+        expires_ms: 1_000,
+        restricted: true,
+    };
+    store.insert_session(&s).unwrap();
+    assert_eq!(store.session(&[9u8; 32]).unwrap().unwrap(), s);
+    assert!(store.session(&[8u8; 32]).unwrap().is_none());
+    store.touch_session(&[9u8; 32], 20, 2_000).unwrap();
+    let t = store.session(&[9u8; 32]).unwrap().unwrap();
+    assert_eq!((t.last_seen_ms, t.expires_ms), (20, 2_000));
+    store
+        .insert_session(&SessionRow {
+            token_sha256: [5u8; 32],
+            expires_ms: 50,
+            ..s.clone()
+        })
+        .unwrap();
+    store.purge_expired(100, 0).unwrap();
+    assert!(
+        store.session(&[5u8; 32]).unwrap().is_none(),
+        "expired sessions are purged"
+    );
+    assert!(store.session(&[9u8; 32]).unwrap().is_some());
+    assert_eq!(store.delete_sessions_of(id).unwrap(), 1);
+    assert!(store.session(&[9u8; 32]).unwrap().is_none());
+
+    let keys = vec!["user:triage.01".to_string(), "ip:127.0.0.1".to_string()];
+    for at in [100, 200, 300] {
+        store.record_login_failure(&keys, at).unwrap();
+    }
+    assert_eq!(
+        store.login_failures("user:triage.01", 0).unwrap(),
+        (3, Some(300))
+    );
+    assert_eq!(
+        store.login_failures("user:triage.01", 150).unwrap(),
+        (2, Some(300))
+    );
+    store.clear_login_failures("user:triage.01").unwrap();
+    assert_eq!(
+        store.login_failures("user:triage.01", 0).unwrap(),
+        (0, None)
+    );
+    assert_eq!(
+        store.login_failures("ip:127.0.0.1", 0).unwrap().0,
+        3,
+        "other keys are kept"
+    );
+
+    let ev = Uuid::from_u128(99);
+    assert!(store.receipt(ev).unwrap().is_none());
+    store
+        .put_receipt(ev, "{\"format\":\"vigil-receipt-v1\"}")
+        .unwrap();
+    assert_eq!(
+        store.receipt(ev).unwrap().unwrap(),
+        "{\"format\":\"vigil-receipt-v1\"}"
+    );
+}
+
+fn access(user: &str, person: u128) -> AccessRecord {
+    AccessRecord {
+        at: "2025-03-01T10:00:00.000Z".into(),
+        user: user.into(),
+        role: vigil_model::codes::Role::Triage,
+        agency: "northshire-childrens-services".into(),
+        action: "opened person record".into(),
+        subjects: vec![SubjectRef::new(EntityKind::Person, Uuid::from_u128(person))],
+    }
+}
+
+fn the_access_log_is_one_chain_and_tampering_is_found(b: Backend) {
+    let Some(db) = TestDb::new(b) else { return };
+    let store = db.open(&LogSigner::generate().secret_bytes());
+    assert_eq!(verify_access_log(store.as_ref()).unwrap(), (0, None));
+    assert_eq!(
+        store
+            .append_access(&[access("a", 1), access("b", 2)])
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.append_access(&[access("a", 2)]).unwrap(), 2);
+    // Several threads appending at once still make one chain.
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let store = &store;
+            s.spawn(move || {
+                for i in 0..5 {
+                    store
+                        .append_access(&[access("c", 100 + t * 10 + i)])
+                        .unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(verify_access_log(store.as_ref()).unwrap(), (23, None));
+
+    let about_2 = store
+        .access_entries(&AccessQuery {
+            subject: Some(Uuid::from_u128(2)),
+            limit: 50,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        about_2.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![2, 1],
+        "newest first"
+    );
+    let by_a = store
+        .access_entries(&AccessQuery {
+            user: Some("a".into()),
+            limit: 50,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(by_a.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 0]);
+    let both = store
+        .access_entries(&AccessQuery {
+            user: Some("a".into()),
+            subject: Some(Uuid::from_u128(2)),
+            limit: 50,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(both.len(), 1);
+    assert_eq!(both[0].record().unwrap().user, "a");
+    let page = store
+        .access_entries(&AccessQuery {
+            before_seq: Some(2),
+            limit: 1,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1]);
+
+    // The database itself refuses changes and deletions.
+    let mut sql = db.sql();
+    for stmt in [
+        "UPDATE access_log SET username = 'x' WHERE seq = 1",
+        "DELETE FROM access_log WHERE seq = 1",
+    ] {
+        let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sql.exec(stmt)));
+        assert!(refused.is_err(), "{stmt} should be refused");
+    }
+    // Someone who removes the guard and edits a row is found by the chain.
+    let drop_guard = match b {
+        Backend::Sqlite => "DROP TRIGGER access_log_no_update; DROP TRIGGER access_log_no_delete;",
+        Backend::Postgres => "DROP TRIGGER access_log_append_only ON access_log;",
+    };
+    let mut sql = db.sql();
+    sql.exec(drop_guard);
+    sql.exec("UPDATE access_log SET record = replace(record, '\"user\":\"b\"', '\"user\":\"z\"') WHERE seq = 1");
+    let (_, problem) = verify_access_log(store.as_ref()).unwrap();
+    assert_eq!(
+        problem.unwrap(),
+        "access log row 1: its content does not match its hash: it was altered"
+    );
+    sql.exec("DELETE FROM access_log WHERE seq = 1");
+    let (_, problem) = verify_access_log(store.as_ref()).unwrap();
+    assert_eq!(
+        problem.unwrap(),
+        "access log row 1 is missing (the next row is 2)"
+    );
+}
+
+fn read_models_ask_what_changed_since_a_position(b: Backend) {
+    let Some(db) = TestDb::new(b) else { return };
+    let secret = fill_fixture(&db);
+    let store = db.open(&secret);
+    let all = store
+        .entities_changed_since(EntityKind::Person, None)
+        .unwrap();
+    assert!(!all.is_empty());
+    assert!(all.iter().all(|r| r.kind == EntityKind::Person));
+    assert!(all
+        .windows(2)
+        .all(|w| w[0].updated_index <= w[1].updated_index));
+    let last = all.last().unwrap().updated_index;
+    assert!(store
+        .entities_changed_since(EntityKind::Person, Some(last))
+        .unwrap()
+        .is_empty());
+    let out = store
+        .append(vec![draft(&person(900_001, 900_001))])
+        .unwrap();
+    assert!(out.results[0].is_ok(), "{:?}", out.results[0]);
+    let changed = store
+        .entities_changed_since(EntityKind::Person, Some(last))
+        .unwrap();
+    assert_eq!(changed.len(), 1);
+}

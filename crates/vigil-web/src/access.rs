@@ -1,0 +1,416 @@
+//! Who may see and do what: the one access table.
+//!
+//! Every handler calls [`authorise`] with the signed-in user, the action and
+//! the record it concerns, before it reads or changes anything. The rules
+//! are the rows of [`RULES`] and nowhere else; docs/access.md shows the same
+//! table ([`markdown_table`] renders it, and a test holds the page to it).
+//!
+//! A rule says that a role, working for an agency of one of the listed
+//! kinds, may do an action on records within a scope: any record, records of
+//! the user's own agency, or only what the user submitted. Where several
+//! rules match, the widest scope wins. No rule, no access: a role not named
+//! for an action is refused it.
+//!
+//! Two properties are tested, not just hoped for: an auditor may do every
+//! read action on any record and no action that changes anything; and no
+//! role but administrator manages accounts.
+
+use vigil_model::codes::{AgencyKind, Role};
+
+/// Something a user does; each page or form maps to one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// Raise a concern: the referral form.
+    SubmitReferral,
+    /// "My referrals": the status and decision of referrals one submitted.
+    ListOwnReferrals,
+    /// The receipt of a referral and its signed receipt file.
+    ViewReceipt,
+    /// The triage queue: every referral awaiting a decision.
+    ViewTriageQueue,
+    /// A referral in full, with the child's possible existing records.
+    ViewReferral,
+    /// Decide a referral.
+    DecideReferral,
+    /// Overdue referrals and escalations.
+    ViewOverdue,
+    /// A child's (or any person's) record.
+    ViewPerson,
+    /// The access log: who read which record, when.
+    ViewAccessLog,
+    /// The list of accounts and one account's history.
+    ViewUsers,
+    /// Create accounts, change roles, disable accounts, reset passwords.
+    ManageUsers,
+}
+
+impl Action {
+    /// Every action, in the order of the table.
+    pub const ALL: &'static [Action] = &[
+        Action::SubmitReferral,
+        Action::ListOwnReferrals,
+        Action::ViewReceipt,
+        Action::ViewTriageQueue,
+        Action::ViewReferral,
+        Action::DecideReferral,
+        Action::ViewOverdue,
+        Action::ViewPerson,
+        Action::ViewAccessLog,
+        Action::ViewUsers,
+        Action::ManageUsers,
+    ];
+
+    /// Whether the action changes the record (an auditor may do none of these).
+    pub fn changes_anything(self) -> bool {
+        matches!(
+            self,
+            Action::SubmitReferral | Action::DecideReferral | Action::ManageUsers
+        )
+    }
+
+    /// The action in words, as the docs and refusals say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::SubmitReferral => "raise a concern (referral form)",
+            Action::ListOwnReferrals => "see my referrals and their decisions",
+            Action::ViewReceipt => "see a referral's receipt and download it",
+            Action::ViewTriageQueue => "see the triage queue",
+            Action::ViewReferral => "open a referral in full",
+            Action::DecideReferral => "decide a referral",
+            Action::ViewOverdue => "see overdue referrals",
+            Action::ViewPerson => "open a person's record",
+            Action::ViewAccessLog => "read the access log",
+            Action::ViewUsers => "see accounts",
+            Action::ManageUsers => "create and change accounts",
+        }
+    }
+}
+
+/// Which records of a kind a rule reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// Only what the user submitted.
+    OwnSubmission,
+    /// Records of the user's own agency (submitted or recorded by it).
+    OwnAgency,
+    /// Every record.
+    Any,
+}
+
+impl Scope {
+    fn words(self) -> &'static str {
+        match self {
+            Scope::OwnSubmission => "own",
+            Scope::OwnAgency => "own agency",
+            Scope::Any => "any",
+        }
+    }
+}
+
+/// The kinds of agency a rule applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Agencies {
+    /// Every kind of agency.
+    All,
+    /// The agencies that staff a multi-agency safeguarding hub (the front
+    /// door): children's social care, police, health and education.
+    Mash,
+    /// Agencies whose analysts work on person-level data for problem
+    /// profiles: police, children's social care and government.
+    Analysis,
+    /// Every kind except those of [`Agencies::Mash`].
+    NotMash,
+}
+
+impl Agencies {
+    /// Whether an agency of this kind is included.
+    pub fn includes(self, kind: AgencyKind) -> bool {
+        use AgencyKind::*;
+        let mash = matches!(kind, SocialCare | Police | Health | Education);
+        match self {
+            Agencies::All => true,
+            Agencies::Mash => mash,
+            Agencies::Analysis => matches!(kind, Police | SocialCare | Government),
+            Agencies::NotMash => !mash,
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Agencies::All => "",
+            Agencies::Mash => " (MASH agencies)",
+            Agencies::Analysis => " (police, social care, government)",
+            Agencies::NotMash => " (other agencies)",
+        }
+    }
+}
+
+/// One row of the access table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub role: Role,
+    pub action: Action,
+    pub agencies: Agencies,
+    pub scope: Scope,
+}
+
+const fn rule(role: Role, action: Action, agencies: Agencies, scope: Scope) -> Rule {
+    Rule {
+        role,
+        action,
+        agencies,
+        scope,
+    }
+}
+
+use Action::*;
+use Agencies::{All, Analysis, Mash, NotMash};
+use Role::{Administrator, Analyst, Auditor, Practitioner, Referrer, Supervisor, Triage};
+use Scope::{Any, OwnAgency, OwnSubmission};
+
+/// The access table. Everything any user may do is one of these rows.
+pub const RULES: &[Rule] = &[
+    // Anyone who works with children may raise a concern and follow it up.
+    rule(Referrer, SubmitReferral, All, Any),
+    rule(Referrer, ListOwnReferrals, All, OwnSubmission),
+    rule(Referrer, ViewReceipt, All, OwnSubmission),
+    rule(Practitioner, SubmitReferral, All, Any),
+    rule(Practitioner, ListOwnReferrals, All, OwnSubmission),
+    rule(Practitioner, ViewReceipt, All, OwnSubmission),
+    rule(Practitioner, ViewReferral, All, OwnAgency),
+    rule(Practitioner, ViewPerson, All, OwnAgency),
+    // The front door sees every referral and decides it.
+    rule(Triage, SubmitReferral, Mash, Any),
+    rule(Triage, ListOwnReferrals, Mash, OwnSubmission),
+    rule(Triage, ViewReceipt, Mash, OwnSubmission),
+    rule(Triage, ViewTriageQueue, Mash, Any),
+    rule(Triage, ViewReferral, Mash, Any),
+    rule(Triage, DecideReferral, Mash, Any),
+    rule(Triage, ViewPerson, Mash, Any),
+    // Analysts read person-level data for problem profiles; every read is logged.
+    rule(Analyst, ViewReferral, Analysis, Any),
+    rule(Analyst, ViewPerson, Analysis, Any),
+    // Supervisors are told when work is late, and can act on it.
+    rule(Supervisor, SubmitReferral, All, Any),
+    rule(Supervisor, ListOwnReferrals, All, OwnSubmission),
+    rule(Supervisor, ViewReceipt, All, OwnSubmission),
+    rule(Supervisor, ViewTriageQueue, Mash, Any),
+    rule(Supervisor, ViewReferral, Mash, Any),
+    rule(Supervisor, ViewReferral, NotMash, OwnAgency),
+    rule(Supervisor, DecideReferral, Mash, Any),
+    rule(Supervisor, ViewOverdue, Mash, Any),
+    rule(Supervisor, ViewPerson, Mash, Any),
+    rule(Supervisor, ViewPerson, NotMash, OwnAgency),
+    // An auditor reads everything and changes nothing.
+    rule(Auditor, ViewReceipt, All, Any),
+    rule(Auditor, ViewTriageQueue, All, Any),
+    rule(Auditor, ViewReferral, All, Any),
+    rule(Auditor, ViewOverdue, All, Any),
+    rule(Auditor, ViewPerson, All, Any),
+    rule(Auditor, ViewAccessLog, All, Any),
+    rule(Auditor, ViewUsers, All, Any),
+    // Administrators manage accounts; they do not read children's records.
+    rule(Administrator, ViewUsers, All, Any),
+    rule(Administrator, ManageUsers, All, Any),
+];
+
+/// The user asking, as far as access is concerned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subject<'a> {
+    pub username: &'a str,
+    pub role: Role,
+    /// The agency's code (`northshire-police`).
+    pub agency: &'a str,
+    pub agency_kind: AgencyKind,
+}
+
+/// The record an action concerns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource<'a> {
+    /// A page that is not about one record (a form, a list).
+    Page,
+    /// A referral: who submitted it, for which agency.
+    Referral {
+        submitted_by: &'a str,
+        agency: &'a str,
+    },
+    /// A person's record: the agency that recorded it.
+    Person { recorded_by_agency: &'a str },
+}
+
+/// Why access was refused: a sentence for the person refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Denied(pub String);
+
+/// The widest scope the table gives `user` for `action`, if any.
+pub fn scope_of(role: Role, agency_kind: AgencyKind, action: Action) -> Option<Scope> {
+    RULES
+        .iter()
+        .filter(|r| r.role == role && r.action == action && r.agencies.includes(agency_kind))
+        .map(|r| r.scope)
+        .max()
+}
+
+/// May `user` do `action` on `resource`? The one question every handler asks.
+pub fn authorise(user: &Subject<'_>, action: Action, resource: Resource<'_>) -> Result<(), Denied> {
+    let Some(scope) = scope_of(user.role, user.agency_kind, action) else {
+        return Err(Denied(format!(
+            "Your role ({}) does not allow you to {}.",
+            user.role.label().to_lowercase(),
+            action.describe()
+        )));
+    };
+    let allowed = match (scope, resource) {
+        (Scope::Any, _) | (_, Resource::Page) => true,
+        (Scope::OwnAgency, Resource::Referral { agency, .. }) => agency == user.agency,
+        (Scope::OwnAgency, Resource::Person { recorded_by_agency }) => {
+            recorded_by_agency == user.agency
+        }
+        (Scope::OwnSubmission, Resource::Referral { submitted_by, .. }) => {
+            submitted_by == user.username
+        }
+        (Scope::OwnSubmission, Resource::Person { .. }) => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Denied(match scope {
+            Scope::OwnSubmission => {
+                "You can only see referrals you submitted yourself.".to_string()
+            }
+            _ => "This record belongs to another agency, and your role only reaches your own agency's records.".to_string(),
+        }))
+    }
+}
+
+/// Whether an account with this role at this kind of agency could do
+/// anything at all (accounts that could do nothing are not created).
+pub fn role_fits_agency(role: Role, kind: AgencyKind) -> bool {
+    Action::ALL
+        .iter()
+        .any(|a| scope_of(role, kind, *a).is_some())
+}
+
+/// The access table as Markdown, exactly as docs/access.md shows it.
+pub fn markdown_table() -> String {
+    let roles = Role::ACCOUNT_ROLES;
+    let mut out = String::from("| may … | ");
+    out.push_str(
+        &roles
+            .iter()
+            .map(|r| r.code())
+            .collect::<Vec<_>>()
+            .join(" | "),
+    );
+    out.push_str(" |\n|---|");
+    out.push_str(&"---|".repeat(roles.len()));
+    out.push('\n');
+    for action in Action::ALL {
+        out.push_str(&format!("| {} |", action.describe()));
+        for role in roles {
+            let cells: Vec<String> = RULES
+                .iter()
+                .filter(|r| r.role == *role && r.action == *action)
+                .map(|r| format!("{}{}", r.scope.words(), r.agencies.words()))
+                .collect();
+            if cells.is_empty() {
+                out.push_str(" — |");
+            } else {
+                out.push_str(&format!(" {} |", cells.join("; ")));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(role: Role, kind: AgencyKind) -> Subject<'static> {
+        Subject {
+            username: "u",
+            role,
+            agency: "a",
+            agency_kind: kind,
+        }
+    }
+
+    #[test]
+    fn an_auditor_reads_everything_and_changes_nothing() {
+        for kind in AgencyKind::ALL {
+            for a in Action::ALL {
+                let s = scope_of(Role::Auditor, *kind, *a);
+                if a.changes_anything() {
+                    assert_eq!(s, None, "auditor may not {a:?}");
+                } else if *a != Action::ListOwnReferrals {
+                    assert_eq!(s, Some(Scope::Any), "auditor should {a:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_administrators_manage_accounts_and_they_read_no_records() {
+        for role in Role::ACCOUNT_ROLES {
+            for kind in AgencyKind::ALL {
+                assert_eq!(
+                    scope_of(*role, *kind, Action::ManageUsers).is_some(),
+                    *role == Role::Administrator
+                );
+            }
+        }
+        for a in [Action::ViewPerson, Action::ViewReferral, Action::ViewAccessLog] {
+            assert_eq!(scope_of(Role::Administrator, AgencyKind::Police, a), None);
+        }
+    }
+
+    #[test]
+    fn scopes_are_checked_against_the_record() {
+        let referrer = user(Role::Referrer, AgencyKind::Education);
+        let mine = Resource::Referral {
+            submitted_by: "u",
+            agency: "a",
+        };
+        let colleagues = Resource::Referral {
+            submitted_by: "v",
+            agency: "a",
+        };
+        assert!(authorise(&referrer, Action::ViewReceipt, mine).is_ok());
+        assert!(authorise(&referrer, Action::ViewReceipt, colleagues).is_err());
+        assert!(authorise(&referrer, Action::ViewReferral, mine).is_err());
+        let practitioner = user(Role::Practitioner, AgencyKind::Education);
+        assert!(authorise(&practitioner, Action::ViewReferral, colleagues).is_ok());
+        let other_agency = Resource::Referral {
+            submitted_by: "v",
+            agency: "b",
+        };
+        let e = authorise(&practitioner, Action::ViewReferral, other_agency).unwrap_err();
+        assert!(e.0.contains("another agency"), "{e}");
+        let triage_at_school = user(Role::Triage, AgencyKind::Education);
+        assert!(authorise(&triage_at_school, Action::DecideReferral, other_agency).is_ok());
+        let triage_at_licensing = user(Role::Triage, AgencyKind::Licensing);
+        assert!(authorise(&triage_at_licensing, Action::ViewTriageQueue, Resource::Page).is_err());
+        assert!(!role_fits_agency(Role::Triage, AgencyKind::Licensing));
+        assert!(role_fits_agency(Role::Referrer, AgencyKind::Licensing));
+        let supervisor_at_school = user(Role::Supervisor, AgencyKind::YouthService);
+        assert!(authorise(&supervisor_at_school, Action::ViewReferral, colleagues).is_ok());
+        assert!(authorise(&supervisor_at_school, Action::ViewReferral, other_agency).is_err());
+    }
+
+    #[test]
+    fn refusals_are_sentences() {
+        let e = authorise(
+            &user(Role::Referrer, AgencyKind::Other),
+            Action::ViewTriageQueue,
+            Resource::Page,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.0,
+            "Your role (referrer) does not allow you to see the triage queue."
+        );
+    }
+}

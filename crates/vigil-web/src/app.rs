@@ -1,0 +1,201 @@
+//! The service's shared state and the helpers every handler uses: the clock,
+//! the store (called off the async threads), the read models, the writers,
+//! the access check and the access log.
+
+use crate::access::{self, Action, Resource, Subject};
+use crate::error::WebError;
+use crate::html::{Chrome, ChromeUser, NavLink};
+use crate::readmodel::{Mirror, UserView};
+use crate::writer::Writers;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use vigil_model::codes::AgencyId;
+use vigil_model::{Actor, SubjectRef};
+use vigil_rules::{DeadlineRules, EscalationPolicy};
+use vigil_store::accounts::AccessRecord;
+use vigil_store::{Appended, Store};
+
+/// Where "now" comes from. Real time in service; tests set it to cross
+/// weekends and bank holidays without waiting for them.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The real clock.
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// How the service is set up.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Mark cookies `Secure` (and use `__Host-` names). True unless the
+    /// service listens only on a loopback address over plain HTTP; behind a
+    /// TLS-terminating proxy it must be true.
+    pub secure_cookies: bool,
+    /// How often the server checks for overdue referrals to escalate, in seconds.
+    pub escalation_check_seconds: u64,
+    /// Take the client's address for sign-in throttling from the last entry
+    /// of `X-Forwarded-For` (only behind a proxy that sets it; otherwise a
+    /// client could choose its own address).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            secure_cookies: true,
+            escalation_check_seconds: 60,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// Everything handlers share.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Config,
+    pub clock: Clock,
+    pub mirror: Mirror,
+    pub writers: Writers,
+    pub rules: DeadlineRules,
+    pub policy: EscalationPolicy,
+    /// Checked against when a username is unknown, so refusals take as long.
+    pub dummy_hash: String,
+}
+
+/// A signed-in user on this request.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub user: Arc<UserView>,
+    pub agency_name: String,
+    pub csrf: String,
+    pub token_sha256: [u8; 32],
+    /// Signed in with a temporary password: may only change it.
+    pub restricted: bool,
+}
+
+impl SignedIn {
+    pub fn subject(&self) -> Subject<'_> {
+        Subject {
+            username: &self.user.username,
+            role: self.user.role,
+            agency: &self.user.agency,
+            agency_kind: self.user.agency_kind,
+        }
+    }
+
+    /// May this user do `action` on `resource`? Refusal is a 403 with the reason.
+    pub fn authorise(&self, action: Action, resource: Resource<'_>) -> Result<(), WebError> {
+        access::authorise(&self.subject(), action, resource).map_err(|d| WebError::Forbidden(d.0))
+    }
+
+    /// Whether the user may do `action` on some records (for links and menus).
+    pub fn may(&self, action: Action) -> bool {
+        access::scope_of(self.user.role, self.user.agency_kind, action).is_some()
+    }
+
+    /// The envelope actor and agency of events this user records.
+    pub fn actor(&self) -> Result<(Actor, AgencyId), WebError> {
+        let agency = AgencyId::new(&self.user.agency).map_err(WebError::Internal)?;
+        Ok((
+            Actor {
+                user: self.user.username.clone(),
+                role: self.user.role,
+            },
+            agency,
+        ))
+    }
+}
+
+impl AppState {
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// Runs blocking store work off the async threads (the PostgreSQL
+    /// client must never run on them).
+    pub async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&AppState) -> Result<T, WebError> + Send + 'static,
+    ) -> Result<T, WebError> {
+        let st = Arc::clone(self);
+        tokio::task::spawn_blocking(move || f(&st)).await?
+    }
+
+    /// Appends one request's events durably (group-committed with others).
+    pub async fn append(
+        &self,
+        drafts: Vec<vigil_model::EventDraft>,
+    ) -> Result<Vec<Result<Appended, String>>, WebError> {
+        self.writers.append(drafts).await
+    }
+
+    /// Writes a read of person-level data to the access log; the page is
+    /// shown only after this returns.
+    pub async fn log_access(
+        &self,
+        who: &SignedIn,
+        action: &str,
+        subjects: Vec<SubjectRef>,
+    ) -> Result<(), WebError> {
+        let mut subjects = subjects;
+        subjects.sort();
+        subjects.dedup();
+        let record = AccessRecord {
+            at: vigil_model::event::format_timestamp(&self.now()),
+            user: who.user.username.clone(),
+            role: who.user.role,
+            agency: who.user.agency.clone(),
+            action: action.to_owned(),
+            subjects,
+        };
+        self.writers.log_access(vec![record]).await
+    }
+
+    /// The frame of a page for a signed-in user: title, who, and the menu of
+    /// what their role may do (from the access table).
+    pub fn chrome(&self, who: &SignedIn, title: &str, current: &str) -> Chrome {
+        let mut nav = Vec::new();
+        let mut link = |href: &str, label: &str, action: Action| {
+            if who.may(action) && !who.restricted {
+                nav.push(NavLink::new(href, label, current == href));
+            }
+        };
+        link("/", "Home", Action::ListOwnReferrals);
+        link("/referrals/new", "Raise a concern", Action::SubmitReferral);
+        link("/referrals/mine", "My referrals", Action::ListOwnReferrals);
+        link("/triage", "Triage queue", Action::ViewTriageQueue);
+        link("/overdue", "Overdue", Action::ViewOverdue);
+        link("/audit", "Access log", Action::ViewAccessLog);
+        link("/admin/users", "Accounts", Action::ViewUsers);
+        if nav.first().map(|n| n.href.as_str()) != Some("/") && !who.restricted {
+            nav.insert(0, NavLink::new("/", "Home", current == "/"));
+        }
+        if who.may(Action::ViewOverdue) {
+            let overdue = self.overdue_count();
+            if let Some(n) = nav.iter_mut().find(|n| n.href == "/overdue") {
+                n.set_count(overdue, "overdue");
+            }
+        }
+        Chrome {
+            title: title.to_owned(),
+            has_errors: false,
+            user: Some(ChromeUser {
+                name: who.user.name.clone(),
+                role: who.user.role.label().to_owned(),
+                agency: who.agency_name.clone(),
+            }),
+            nav,
+            csrf: who.csrf.clone(),
+        }
+    }
+
+    /// How many referrals awaiting a decision are past their deadline now.
+    pub fn overdue_count(&self) -> usize {
+        let now = self.now();
+        self.mirror
+            .awaiting_decision()
+            .iter()
+            .filter(|r| self.rules.referral_decision_due(r.submitted.at).is_overdue(now))
+            .count()
+    }
+}

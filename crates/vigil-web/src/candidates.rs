@@ -1,0 +1,258 @@
+//! Possible existing records of the child a referral is about.
+//!
+//! A simple, explainable screen for the triage officer, not entity
+//! resolution (that is vigil-link's job): another person record is shown
+//! when one of its names is close to one of the child's and something else
+//! agrees, or when the dates of birth agree exactly and the first names do.
+//!
+//! - family names are "close" when equal after folding case and accents
+//!   away, or within one edit of each other when both have five letters or
+//!   more (Smith / Smyth, Robinson / Robertson is not);
+//! - given names agree when equal after folding, or when one is a single
+//!   initial of the other;
+//! - dates of birth agree when the ranges their precision allows overlap
+//!   (born 2010 overlaps born 14 March 2010; an estimate counts as a year
+//!   either side).
+//!
+//! Each match says why, so the officer can judge it. Sex, ethnicity and
+//! nationality are never used.
+
+use crate::readmodel::PersonView;
+use chrono::{Duration, NaiveDate};
+use uuid::Uuid;
+use vigil_model::dates::DateOfBirth;
+use vigil_model::time::Precision;
+
+/// A possible match and the reasons it is shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub person_id: Uuid,
+    pub reasons: Vec<&'static str>,
+    /// Higher is a better match (for ordering).
+    pub score: u32,
+}
+
+/// Most candidates shown.
+pub const MAX_CANDIDATES: usize = 10;
+
+/// Lower case with common accents folded and anything but letters dropped.
+fn fold(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+            'ç' => 'c',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ñ' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'ý' | 'ÿ' => 'y',
+            c => c,
+        })
+        .filter(|c| c.is_alphabetic())
+        .collect()
+}
+
+/// Whether two strings are at most one insertion, deletion or substitution apart.
+fn within_one_edit(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let (mut i, mut j, mut edits) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] == b[j] {
+            i += 1;
+            j += 1;
+            continue;
+        }
+        edits += 1;
+        if edits > 1 {
+            return false;
+        }
+        match a.len().cmp(&b.len()) {
+            std::cmp::Ordering::Greater => i += 1,
+            std::cmp::Ordering::Less => j += 1,
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    edits + (a.len() - i) + (b.len() - j) <= 1
+}
+
+fn family_close(a: &str, b: &str) -> Option<&'static str> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    if a == b {
+        Some("same family name")
+    } else if a.chars().count() >= 5 && b.chars().count() >= 5 && within_one_edit(a, b) {
+        Some("similar family name")
+    } else {
+        None
+    }
+}
+
+fn given_agree(a: &str, b: &str) -> bool {
+    if a.is_empty() || b.is_empty() {
+        return false;
+    }
+    a == b
+        || (a.chars().count() == 1 && b.starts_with(a))
+        || (b.chars().count() == 1 && a.starts_with(b))
+}
+
+/// The days a date of birth can mean, widened for estimates.
+fn dob_range(d: &DateOfBirth) -> Option<(NaiveDate, NaiveDate)> {
+    let (first, last) = (d.earliest_day().ok()?, d.latest_day().ok()?);
+    if d.precision == Precision::Approximate {
+        Some((first - Duration::days(366), last + Duration::days(366)))
+    } else {
+        Some((first, last))
+    }
+}
+
+fn dob_overlap(a: &DateOfBirth, b: &DateOfBirth) -> Option<&'static str> {
+    let (a0, a1) = dob_range(a)?;
+    let (b0, b1) = dob_range(b)?;
+    if a.precision == Precision::Day && b.precision == Precision::Day && a0 == b0 {
+        Some("same date of birth")
+    } else if a0 <= b1 && b0 <= a1 {
+        Some("date of birth could be the same")
+    } else {
+        None
+    }
+}
+
+/// The possible existing records of `child` among `people`, best first.
+pub fn find<'a>(child: &PersonView, people: impl IntoIterator<Item = &'a PersonView>) -> Vec<Candidate> {
+    let names: Vec<(String, String)> = child
+        .names
+        .iter()
+        .map(|n| {
+            (
+                fold(n.given.as_deref().unwrap_or("")),
+                fold(n.family.as_deref().unwrap_or("")),
+            )
+        })
+        .collect();
+    let mut out = Vec::new();
+    for p in people {
+        if p.id == child.id {
+            continue;
+        }
+        let mut reasons: Vec<&'static str> = Vec::new();
+        let mut family = None;
+        let mut given = false;
+        for n in &p.names {
+            let (g, f) = (
+                fold(n.given.as_deref().unwrap_or("")),
+                fold(n.family.as_deref().unwrap_or("")),
+            );
+            for (cg, cf) in &names {
+                if let Some(r) = family_close(cf, &f) {
+                    if family.is_none() || r == "same family name" {
+                        family = Some(r);
+                    }
+                }
+                given |= given_agree(cg, &g);
+            }
+        }
+        let dob = match (&child.date_of_birth, &p.date_of_birth) {
+            (Some(a), Some(b)) => dob_overlap(a, b),
+            _ => None,
+        };
+        let strong_dob = dob == Some("same date of birth");
+        let shown = match family {
+            Some(_) => given || dob.is_some(),
+            None => strong_dob && given,
+        };
+        if !shown {
+            continue;
+        }
+        let mut score = 0;
+        if let Some(f) = family {
+            reasons.push(f);
+            score += if f == "same family name" { 4 } else { 2 };
+        }
+        if given {
+            reasons.push("first name agrees");
+            score += 2;
+        }
+        if let Some(d) = dob {
+            reasons.push(d);
+            score += if strong_dob { 4 } else { 1 };
+        }
+        out.push(Candidate {
+            person_id: p.id,
+            reasons,
+            score,
+        });
+    }
+    out.sort_by(|a, b| b.score.cmp(&a.score).then(a.person_id.cmp(&b.person_id)));
+    out.truncate(MAX_CANDIDATES);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::readmodel::Stamp;
+    use vigil_model::codes::NameKind;
+    use vigil_model::PersonName;
+
+    fn person(n: u128, given: &str, family: &str, dob: Option<(&str, Precision)>) -> PersonView {
+        PersonView {
+            id: Uuid::from_u128(n),
+            names: vec![PersonName::new(given, family, NameKind::Birth)],
+            date_of_birth: dob.map(|(v, p)| DateOfBirth {
+                value: v.into(),
+                precision: p,
+            }),
+            sex: None,
+            description: None,
+            recorded: Stamp {
+                at: chrono::Utc::now(),
+                by: "t".into(),
+                agency: "a".into(),
+                event_id: Uuid::nil(),
+            },
+        }
+    }
+
+    #[test]
+    fn close_names_with_something_else_agreeing_are_shown_with_reasons() {
+        let child = person(1, "Jade", "Example", Some(("2010-03-14", Precision::Day)));
+        let people = [
+            person(2, "Jade", "Example", None),
+            person(3, "J", "Exampl", Some(("2010", Precision::Year))),
+            person(4, "Mia", "Example", None),
+            person(5, "Jade", "Other", Some(("2010-03-14", Precision::Day))),
+            person(6, "Jayde", "Smith", Some(("2010-03-14", Precision::Day))),
+            person(7, "Jade", "Example", Some(("2004-01-01", Precision::Day))),
+            person(1, "Jade", "Example", None),
+        ];
+        let found = find(&child, people.iter());
+        let ids: Vec<u128> = found.iter().map(|c| c.person_id.as_u128()).collect();
+        assert_eq!(ids, [2, 5, 7, 3], "{found:?}");
+        assert_eq!(found[0].reasons, ["same family name", "first name agrees"]);
+        assert_eq!(found[1].reasons, ["first name agrees", "same date of birth"]);
+        assert_eq!(
+            found[3].reasons,
+            ["similar family name", "first name agrees", "date of birth could be the same"]
+        );
+    }
+
+    #[test]
+    fn edits_and_folding() {
+        assert!(within_one_edit("smith", "smyth"));
+        assert!(within_one_edit("example", "exampl"));
+        assert!(!within_one_edit("robinson", "robertson"));
+        assert_eq!(fold("O'Néill-Smith"), "oneillsmith");
+        assert_eq!(family_close("lee", "lea"), None, "short names must match exactly");
+    }
+}

@@ -1,0 +1,64 @@
+//! Errors a request can end in, each with the status and the one sentence a
+//! person is shown.
+
+use vigil_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// The access table refuses it (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such record or page (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// A form that did not come from this session (403).
+    #[error("This form has expired or did not come from Vigil. Go back, reload the page and try again.")]
+    Csrf,
+    /// The database cannot be reached; nothing was saved (503).
+    #[error("The database cannot be reached just now, so nothing was saved. Try again in a minute.")]
+    Unavailable(String),
+    /// Something that should not happen (500); the detail goes to the server log.
+    #[error("Something went wrong on the server and nothing was saved. Try again; if it happens again, tell your administrator.")]
+    Internal(String),
+    /// The request body was larger than any form needs (413).
+    #[error("What you sent is larger than any form accepts (over 1 MB), so nothing was saved. Go back and shorten the longest answer.")]
+    TooLarge,
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => WebError::Unavailable(m),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for WebError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        WebError::Internal(format!("a background task failed: {e}"))
+    }
+}
+
+impl WebError {
+    pub fn status(&self) -> u16 {
+        match self {
+            WebError::Forbidden(_) | WebError::Csrf => 403,
+            WebError::NotFound(_) => 404,
+            WebError::Unavailable(_) => 503,
+            WebError::Internal(_) => 500,
+            WebError::TooLarge => 413,
+        }
+    }
+
+    /// The heading of the error page.
+    pub fn title(&self) -> &'static str {
+        match self {
+            WebError::Forbidden(_) | WebError::Csrf => "You cannot do this",
+            WebError::NotFound(_) => "Page not found",
+            WebError::Unavailable(_) => "Sorry, the service is unavailable",
+            WebError::Internal(_) => "Sorry, there is a problem with the service",
+            WebError::TooLarge => "What you sent is too large",
+        }
+    }
+}

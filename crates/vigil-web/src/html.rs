@@ -1,0 +1,490 @@
+//! The pages, as askama templates compiled into the binary (templates/).
+//! Every value is HTML-escaped by askama unless a template says otherwise,
+//! and none does.
+
+use crate::form::{FieldError, FormData};
+use askama::Template;
+
+/// What every page's frame needs.
+#[derive(Clone, Debug, Default)]
+pub struct Chrome {
+    pub title: String,
+    pub has_errors: bool,
+    pub user: Option<ChromeUser>,
+    pub nav: Vec<NavLink>,
+    pub csrf: String,
+}
+
+impl Chrome {
+    /// The frame of a page for someone not signed in.
+    pub fn public(title: &str) -> Chrome {
+        Chrome {
+            title: title.to_owned(),
+            ..Default::default()
+        }
+    }
+
+    pub fn with_errors(mut self, errors: &[FieldError]) -> Chrome {
+        self.has_errors = !errors.is_empty();
+        self
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ChromeUser {
+    pub name: String,
+    pub role: String,
+    pub agency: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct NavLink {
+    pub href: String,
+    pub label: String,
+    pub current: bool,
+    pub count: usize,
+    pub count_words: String,
+}
+
+impl NavLink {
+    pub fn new(href: &str, label: &str, current: bool) -> NavLink {
+        NavLink {
+            href: href.into(),
+            label: label.into(),
+            current,
+            count: 0,
+            count_words: String::new(),
+        }
+    }
+
+    pub fn set_count(&mut self, n: usize, words: &str) {
+        self.count = n;
+        self.count_words = words.into();
+    }
+}
+
+/// An option of a radio group or select.
+#[derive(Clone, Debug)]
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+}
+
+impl Opt {
+    pub fn new(value: &str, label: &str) -> Opt {
+        Opt {
+            value: value.into(),
+            label: label.into(),
+        }
+    }
+}
+
+/// One form field as the macros draw it.
+#[derive(Clone, Debug, Default)]
+pub struct Field {
+    pub id: String,
+    pub label: String,
+    pub hint: String,
+    pub value: String,
+    pub error: Option<String>,
+    /// `text`, `password`, `number`, `time`, `email`, `tel`.
+    pub kind: &'static str,
+    /// Extra classes (`v-input--short`), or the legend's class for radios.
+    pub class: &'static str,
+    pub autocomplete: &'static str,
+    pub options: Vec<Opt>,
+    pub inline: bool,
+}
+
+/// A date typed in three boxes.
+#[derive(Clone, Debug, Default)]
+pub struct DateField {
+    pub prefix: String,
+    pub legend: String,
+    pub hint: String,
+    pub day: String,
+    pub month: String,
+    pub year: String,
+    pub error: Option<String>,
+    pub bad_day: bool,
+    pub bad_month: bool,
+    pub bad_year: bool,
+}
+
+/// A form's values and errors, and the fields drawn from them.
+#[derive(Clone, Debug, Default)]
+pub struct FormView {
+    pub values: FormData,
+    pub errors: Vec<FieldError>,
+}
+
+impl FormView {
+    pub fn new(values: FormData, errors: Vec<FieldError>) -> FormView {
+        FormView { values, errors }
+    }
+
+    fn error(&self, id: &str) -> Option<String> {
+        self.errors
+            .iter()
+            .find(|e| e.field == id)
+            .map(|e| e.message.clone())
+    }
+
+    /// A text input.
+    pub fn text(&self, id: &str, label: &str, hint: &str) -> Field {
+        Field {
+            id: id.into(),
+            label: label.into(),
+            hint: hint.into(),
+            value: self.values.raw(id).to_owned(),
+            error: self.error(id),
+            kind: "text",
+            ..Default::default()
+        }
+    }
+
+    /// A text input of another type or width.
+    pub fn input(&self, id: &str, label: &str, hint: &str, kind: &'static str, class: &'static str) -> Field {
+        Field {
+            kind,
+            class,
+            ..self.text(id, label, hint)
+        }
+    }
+
+    /// A password input (never refilled).
+    pub fn password(&self, id: &str, label: &str, hint: &str, autocomplete: &'static str) -> Field {
+        Field {
+            value: String::new(),
+            kind: "password",
+            autocomplete,
+            ..self.text(id, label, hint)
+        }
+    }
+
+    /// Radios or a select with these options.
+    pub fn choice(&self, id: &str, label: &str, hint: &str, options: Vec<Opt>) -> Field {
+        Field {
+            options,
+            class: "v-label",
+            ..self.text(id, label, hint)
+        }
+    }
+
+    /// The error of one field of a date group (day, month or year).
+    pub fn date_error(&self, prefix: &str) -> Option<String> {
+        ["_day", "_month", "_year"]
+            .iter()
+            .find_map(|s| self.error(&format!("{prefix}{s}")))
+    }
+
+    /// A day / month / year group named `{prefix}_day`, `_month`, `_year`.
+    pub fn date(&self, prefix: &str, legend: &str, hint: &str) -> DateField {
+        let part = |s: &str| self.values.raw(&format!("{prefix}_{s}")).to_owned();
+        let bad = |s: &str| self.has_error(&format!("{prefix}_{s}"));
+        DateField {
+            prefix: prefix.into(),
+            legend: legend.into(),
+            hint: hint.into(),
+            day: part("day"),
+            month: part("month"),
+            year: part("year"),
+            error: self.date_error(prefix),
+            bad_day: bad("day"),
+            bad_month: bad("month"),
+            bad_year: bad("year"),
+        }
+    }
+
+    pub fn has_error(&self, id: &str) -> bool {
+        self.errors.iter().any(|e| e.field == id)
+    }
+
+    pub fn value(&self, id: &str) -> &str {
+        self.values.raw(id)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub chrome: Chrome,
+    pub heading: String,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub chrome: Chrome,
+    pub form: FormView,
+    pub nonce: String,
+    pub notice: Option<String>,
+    pub next: String,
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+pub struct PasswordPage {
+    pub chrome: Chrome,
+    pub form: FormView,
+    pub forced: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub href: String,
+    pub title: String,
+    pub text: String,
+    pub alert: bool,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub chrome: Chrome,
+    pub first_name: String,
+    pub tasks: Vec<Task>,
+    pub overdue: usize,
+    pub show_overdue_banner: bool,
+}
+
+#[derive(Template)]
+#[template(path = "referral_form.html")]
+pub struct ReferralFormPage {
+    pub chrome: Chrome,
+    pub form: FormView,
+    pub csrf: String,
+    /// An existing record chosen: its id and name.
+    pub child: Option<(String, String)>,
+    /// The referrer answered yes to immediate danger (shown first of all).
+    pub danger: bool,
+    pub other_rows: Vec<usize>,
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+pub struct ReceiptPage {
+    pub chrome: Chrome,
+    pub id: String,
+    pub reference: String,
+    pub just_sent: bool,
+    pub danger: bool,
+    pub child_name: String,
+    pub received: String,
+    pub due: String,
+    pub status: String,
+    pub status_class: &'static str,
+    pub decided: Option<String>,
+    pub receipt_available: bool,
+    pub entry: String,
+    pub log_id: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct MyRow {
+    pub id: String,
+    pub reference: String,
+    pub child: String,
+    pub sent: String,
+    pub status: String,
+    pub status_class: &'static str,
+    pub decided: String,
+}
+
+#[derive(Template)]
+#[template(path = "my_referrals.html")]
+pub struct MyReferralsPage {
+    pub chrome: Chrome,
+    pub rows: Vec<MyRow>,
+}
+
+#[derive(Clone, Debug)]
+pub struct QueueRow {
+    pub id: String,
+    pub reference: String,
+    pub child: String,
+    pub age: String,
+    pub from: String,
+    pub received: String,
+    pub due: String,
+    pub tag: &'static str,
+    pub tag_class: &'static str,
+    pub overdue: bool,
+    pub danger: bool,
+    pub escalated: String,
+}
+
+#[derive(Template)]
+#[template(path = "triage.html")]
+pub struct TriagePage {
+    pub chrome: Chrome,
+    pub rows: Vec<QueueRow>,
+    pub overdue: usize,
+    pub due_today: usize,
+    pub search: String,
+    pub search_error: Option<String>,
+    pub can_decide: bool,
+}
+
+#[derive(Template)]
+#[template(path = "overdue.html")]
+pub struct OverduePage {
+    pub chrome: Chrome,
+    pub rows: Vec<QueueRow>,
+    pub can_decide: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Line {
+    pub label: String,
+    pub value: String,
+}
+
+impl Line {
+    pub fn new(label: &str, value: impl Into<String>) -> Line {
+        Line {
+            label: label.into(),
+            value: value.into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct PersonLink {
+    pub id: String,
+    pub name: String,
+    pub detail: String,
+    pub reasons: String,
+    pub can_open: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct HistoryRow {
+    pub when: String,
+    pub what: String,
+    pub who: String,
+}
+
+#[derive(Template)]
+#[template(path = "referral.html")]
+pub struct ReferralPage {
+    pub chrome: Chrome,
+    pub id: String,
+    pub reference: String,
+    pub notice: Option<String>,
+    pub danger: bool,
+    pub status: String,
+    pub status_class: &'static str,
+    pub due: String,
+    pub lines: Vec<Line>,
+    pub concern: String,
+    pub what_seen: String,
+    pub child: PersonLink,
+    pub others: Vec<PersonLink>,
+    pub candidates: Vec<PersonLink>,
+    pub history: Vec<HistoryRow>,
+    pub can_decide: bool,
+}
+
+#[derive(Template)]
+#[template(path = "decide.html")]
+pub struct DecidePage {
+    pub chrome: Chrome,
+    pub form: FormView,
+    pub csrf: String,
+    pub id: String,
+    pub reference: String,
+    pub child: String,
+    pub due: String,
+    pub concern: String,
+}
+
+#[derive(Template)]
+#[template(path = "person.html")]
+pub struct PersonPage {
+    pub chrome: Chrome,
+    pub id: String,
+    pub name: String,
+    pub lines: Vec<Line>,
+    pub places: Vec<Line>,
+    pub referrals: Vec<MyRow>,
+    pub can_refer: bool,
+    pub can_open_referrals: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditRow {
+    pub seq: u64,
+    pub when: String,
+    pub user: String,
+    pub role: String,
+    pub agency: String,
+    pub action: String,
+    pub subjects: Vec<(String, String)>,
+    pub hash: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+pub struct AuditPage {
+    pub chrome: Chrome,
+    pub form: FormView,
+    pub rows: Vec<AuditRow>,
+    pub older: Option<String>,
+    pub filtered: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct UserRow {
+    pub username: String,
+    pub name: String,
+    pub role: String,
+    pub agency: String,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+pub struct UsersPage {
+    pub chrome: Chrome,
+    pub rows: Vec<UserRow>,
+    pub can_manage: bool,
+}
+
+#[derive(Template)]
+#[template(path = "user_new.html")]
+pub struct NewUserPage {
+    pub chrome: Chrome,
+    pub form: FormView,
+    pub csrf: String,
+    pub roles: Vec<Opt>,
+    pub agencies: Vec<Opt>,
+}
+
+#[derive(Template)]
+#[template(path = "user_password.html")]
+pub struct TemporaryPasswordPage {
+    pub chrome: Chrome,
+    pub username: String,
+    pub name: String,
+    pub password: String,
+    pub created: bool,
+}
+
+#[derive(Template)]
+#[template(path = "user.html")]
+pub struct UserPage {
+    pub chrome: Chrome,
+    pub form: FormView,
+    pub csrf: String,
+    pub username: String,
+    pub name: String,
+    pub lines: Vec<Line>,
+    pub history: Vec<HistoryRow>,
+    pub active: bool,
+    pub can_manage: bool,
+    pub is_self: bool,
+    pub roles: Vec<Opt>,
+    pub notice: Option<String>,
+}

@@ -1,0 +1,300 @@
+//! Signing in and out, and choosing a password.
+
+use super::{page, page_with, read_form, see_other};
+use crate::app::{AppState, SignedIn};
+use crate::auth::{self, ACCOUNT_LIMIT, ADDRESS_LIMIT, WINDOW_MINUTES};
+use crate::display;
+use crate::error::WebError;
+use crate::form::{FieldError, FormData};
+use crate::html::{Chrome, FormView, LoginPage, PasswordPage};
+use crate::session::{self, check_csrf, cookie, login_cookie, safe_next, session_cookie, set_cookie};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use vigil_store::accounts::Credential;
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    notice: String,
+}
+
+fn notice_words(code: &str) -> Option<String> {
+    Some(
+        match code {
+            "ended" => "Your session has ended. Sign in again to carry on.",
+            "disabled" => "Your account has been disabled. Ask your Vigil administrator if you need access.",
+            "signed_out" => "You have signed out.",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+fn login_page(
+    st: &AppState,
+    status: StatusCode,
+    form: FormView,
+    notice: Option<String>,
+    next: &str,
+) -> Result<Response, WebError> {
+    let nonce = auth::new_token();
+    let chrome = Chrome::public("Sign in").with_errors(&form.errors);
+    let mut r = page_with(
+        status,
+        LoginPage {
+            chrome,
+            form,
+            nonce: nonce.clone(),
+            notice,
+            next: safe_next(next),
+        },
+    )?;
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(st, login_cookie(st), &nonce, Some(3600)),
+    );
+    Ok(r)
+}
+
+pub async fn login_form(State(st): State<Arc<AppState>>, Query(q): Query<LoginQuery>) -> Result<Response, WebError> {
+    login_page(&st, StatusCode::OK, FormView::default(), notice_words(&q.notice), &q.next)
+}
+
+/// What a sign-in attempt came to.
+enum Outcome {
+    SignedIn(axum::http::HeaderValue, bool),
+    Wrong,
+    Locked(i64, bool),
+    Disabled,
+}
+
+/// The address a request came from, for throttling.
+fn client_address(st: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
+    if st.config.trust_forwarded_for {
+        if let Some(last) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+        {
+            return last.trim().to_owned();
+        }
+    }
+    peer.ip().to_string()
+}
+
+pub async fn login(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, WebError> {
+    let form = read_form(body)?;
+    let next = safe_next(form.get("next"));
+    let username = form.get("username").to_lowercase();
+    let password = form.raw("password").to_owned();
+    let mut shown = FormData::default();
+    shown.set("username", form.get("username"));
+    let fail = |errors: Vec<FieldError>, status| {
+        login_page(&st, status, FormView::new(shown.clone(), errors), None, &next)
+    };
+    let nonce_ok = cookie(&headers, login_cookie(&st))
+        .is_some_and(|c| auth::same_secret(&c, form.raw("nonce")));
+    if !nonce_ok {
+        return fail(
+            vec![FieldError::new("username", "The sign-in form had expired. Sign in again.")],
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let mut errors = Vec::new();
+    if username.is_empty() {
+        errors.push(FieldError::new("username", "Enter your username."));
+    }
+    if password.is_empty() {
+        errors.push(FieldError::new("password", "Enter your password."));
+    }
+    if !errors.is_empty() {
+        return fail(errors, StatusCode::BAD_REQUEST);
+    }
+    let address = client_address(&st, &headers, peer);
+    let old = cookie(&headers, session_cookie(&st));
+    let outcome = st
+        .blocking(move |st| {
+            let now = st.now().timestamp_millis();
+            let since = now - WINDOW_MINUTES * 60_000;
+            let user_key = format!("user:{username}");
+            let ip_key = format!("ip:{address}");
+            for (key, limit, account) in [(&user_key, ACCOUNT_LIMIT, true), (&ip_key, ADDRESS_LIMIT, false)] {
+                let (n, last) = st.store.login_failures(key, since)?;
+                if let Some(until) = auth::wait_until(n, last, limit).filter(|u| *u > now) {
+                    return Ok(Outcome::Locked(until, account));
+                }
+            }
+            let cred = st.store.credential(&username)?;
+            let ok = match &cred {
+                Some(c) => auth::verify_password(&c.phc, &password),
+                None => {
+                    auth::verify_password(&st.dummy_hash, &password);
+                    false
+                }
+            };
+            if !ok {
+                st.store.record_login_failure(&[user_key, ip_key], now)?;
+                return Ok(Outcome::Wrong);
+            }
+            let cred = cred.expect("a matching password has a credential");
+            st.mirror.refresh_accounts(st.store.as_ref())?;
+            match st.mirror.user(cred.user_id) {
+                Some(u) if u.active() => {}
+                _ => return Ok(Outcome::Disabled),
+            }
+            st.store.clear_login_failures(&user_key)?;
+            if let Some(old) = old {
+                st.store.delete_session(&auth::token_hash(&old))?;
+            }
+            let c = session::start(st, cred.user_id, cred.must_change)?;
+            Ok(Outcome::SignedIn(c, cred.must_change))
+        })
+        .await?;
+    match outcome {
+        Outcome::SignedIn(c, must_change) => {
+            let mut r = see_other(if must_change { "/account/password" } else { &next });
+            r.headers_mut().append(header::SET_COOKIE, c);
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(&st, login_cookie(&st), "", Some(0)),
+            );
+            Ok(r)
+        }
+        Outcome::Wrong => fail(
+            vec![FieldError::new("username", "The username or password is not right.")],
+            StatusCode::UNAUTHORIZED,
+        ),
+        Outcome::Disabled => fail(
+            vec![FieldError::new(
+                "username",
+                "This account has been disabled. Ask your Vigil administrator if you need access.",
+            )],
+            StatusCode::FORBIDDEN,
+        ),
+        Outcome::Locked(until, account) => {
+            let when = display::time_of_day(chrono::DateTime::from_timestamp_millis(until).unwrap_or_default());
+            let msg = if account {
+                format!("There have been too many failed sign-ins to this account. Try again after {when}, or ask your administrator to reset your password.")
+            } else {
+                format!("There have been too many failed sign-ins from your network. Try again after {when}.")
+            };
+            fail(vec![FieldError::new("username", msg)], StatusCode::TOO_MANY_REQUESTS)
+        }
+    }
+}
+
+pub async fn logout(
+    State(st): State<Arc<AppState>>,
+    who: SignedIn,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, WebError> {
+    let form = read_form(body)?;
+    check_csrf(&who, &form)?;
+    let hash = who.token_sha256;
+    st.blocking(move |st| Ok(st.store.delete_session(&hash)?)).await?;
+    let mut r = see_other("/login?notice=signed_out");
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&st, session_cookie(&st), "", Some(0)),
+    );
+    Ok(r)
+}
+
+pub async fn password_form(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
+    page(PasswordPage {
+        chrome: st.chrome(&who, "Change your password", ""),
+        form: FormView::default(),
+        forced: who.restricted,
+    })
+}
+
+pub async fn change_password(
+    State(st): State<Arc<AppState>>,
+    who: SignedIn,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, WebError> {
+    let form = read_form(body)?;
+    check_csrf(&who, &form)?;
+    let (current, new, confirm) = (
+        form.raw("current").to_owned(),
+        form.raw("new").to_owned(),
+        form.raw("confirm").to_owned(),
+    );
+    let mut errors = Vec::new();
+    if current.is_empty() {
+        errors.push(FieldError::new("current", "Enter your current password."));
+    }
+    if let Err(e) = auth::check_new_password(&new, &who.user.username) {
+        errors.push(FieldError::new("new", e));
+    } else if new != confirm {
+        errors.push(FieldError::new("confirm", "The two new passwords are not the same."));
+    } else if new == current {
+        errors.push(FieldError::new("new", "Your new password must be different from the current one."));
+    }
+    let user = Arc::clone(&who.user);
+    let old = who.token_sha256;
+    let check_current = errors.iter().all(|e| e.field != "current");
+    let result = st
+        .blocking(move |st| {
+            let cred = st.store.credential(&user.username)?;
+            let current_ok = cred
+                .as_ref()
+                .is_some_and(|c| auth::verify_password(&c.phc, &current));
+            if check_current && !current_ok {
+                errors.insert(0, FieldError::new("current", "Your current password is not right."));
+            }
+            if !errors.is_empty() {
+                return Ok(Err(errors));
+            }
+            let phc = auth::hash_password(&new).map_err(WebError::Internal)?;
+            st.store.put_credential(&Credential {
+                user_id: user.id,
+                username: user.username.clone(),
+                phc,
+                must_change: false,
+                set_at_ms: st.now().timestamp_millis(),
+            })?;
+            // Every other session of this account ends; this one is replaced.
+            st.store.delete_sessions_of(user.id)?;
+            st.store.delete_session(&old)?;
+            Ok(Ok(session::start(st, user.id, false)?))
+        })
+        .await?;
+    match result {
+        Ok(cookie) => {
+            let mut r = see_other("/");
+            r.headers_mut().append(header::SET_COOKIE, cookie);
+            Ok(r)
+        }
+        Err(errors) => {
+            let chrome = st.chrome(&who, "Change your password", "").with_errors(&errors);
+            page_with(
+                StatusCode::BAD_REQUEST,
+                PasswordPage {
+                    chrome,
+                    form: FormView::new(FormData::default(), errors),
+                    forced: who.restricted,
+                },
+            )
+        }
+    }
+}
+
+/// Anything else at the root of the site.
+pub async fn not_found() -> Response {
+    WebError::NotFound("There is no page at this address. Check it, or start again from the home page.".into())
+        .into_response()
+}

@@ -1,0 +1,137 @@
+//! The access log, for auditors: who read what, when; by record or by user.
+
+use super::page;
+use crate::access::{Action, Resource};
+use crate::app::{AppState, SignedIn};
+use crate::display;
+use crate::error::WebError;
+use crate::form::{FieldError, FormData};
+use crate::html::{AuditRow, FormView, AuditPage};
+use crate::reference::{normalise, reference_for};
+use crate::session::urlencode;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use std::sync::Arc;
+use uuid::Uuid;
+use vigil_model::EntityKind;
+use vigil_store::accounts::AccessQuery;
+
+/// Rows per page.
+const PAGE_ROWS: u32 = 100;
+
+#[derive(Deserialize, Default)]
+pub struct AuditQuery {
+    #[serde(default)]
+    person: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    before: Option<u64>,
+}
+
+pub async fn audit(
+    State(st): State<Arc<AppState>>,
+    who: SignedIn,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, WebError> {
+    who.authorise(Action::ViewAccessLog, Resource::Page)?;
+    let mut errors = Vec::new();
+    let record = q.person.trim().to_owned();
+    let user = q.user.trim().to_lowercase();
+    let subject = if record.is_empty() {
+        None
+    } else if let Ok(id) = Uuid::parse_str(&record) {
+        Some(id)
+    } else if let Some(reference) = normalise(&record) {
+        let found = st
+            .blocking(move |st| {
+                st.mirror.refresh_referrals(st.store.as_ref())?;
+                Ok(st.mirror.referrals_with_reference(&reference))
+            })
+            .await?;
+        match found.first() {
+            Some(r) => Some(r.id),
+            None => {
+                errors.push(FieldError::new("person", "No referral has that reference."));
+                None
+            }
+        }
+    } else {
+        errors.push(FieldError::new(
+            "person",
+            "Enter a record's id, or a referral reference like REF-7K3M-9Q2P.",
+        ));
+        None
+    };
+    let query = AccessQuery {
+        subject,
+        user: (!user.is_empty()).then(|| user.clone()),
+        before_seq: q.before,
+        limit: PAGE_ROWS,
+    };
+    let show = errors.is_empty();
+    let entries = if show {
+        st.blocking(move |st| Ok(st.store.access_entries(&query)?)).await?
+    } else {
+        Vec::new()
+    };
+    let rows: Vec<AuditRow> = entries
+        .iter()
+        .map(|e| match e.record() {
+            Some(r) => AuditRow {
+                seq: e.seq,
+                when: chrono::DateTime::parse_from_rfc3339(&r.at)
+                    .map(|t| display::datetime(t.with_timezone(&chrono::Utc)))
+                    .unwrap_or(r.at.clone()),
+                user: r.user.clone(),
+                role: r.role.label().to_owned(),
+                agency: r.agency.clone(),
+                action: r.action.clone(),
+                subjects: r
+                    .subjects
+                    .iter()
+                    .map(|s| {
+                        let label = match s.kind {
+                            EntityKind::Referral => reference_for(s.id),
+                            k => format!("{} {}", k.as_str().replace('_', " "), &s.id.to_string()[..8]),
+                        };
+                        (s.id.to_string(), label)
+                    })
+                    .collect(),
+                hash: hex::encode(&e.hash),
+            },
+            None => AuditRow {
+                seq: e.seq,
+                when: String::new(),
+                user: String::new(),
+                role: String::new(),
+                agency: String::new(),
+                action: "(this row cannot be read; run vigil verify)".into(),
+                subjects: Vec::new(),
+                hash: hex::encode(&e.hash),
+            },
+        })
+        .collect();
+    let older = (rows.len() as u32 == PAGE_ROWS)
+        .then(|| rows.last().map(|r| r.seq))
+        .flatten()
+        .map(|seq| {
+            format!(
+                "/audit?person={}&user={}&before={seq}",
+                urlencode(&record),
+                urlencode(&user)
+            )
+        });
+    let mut values = FormData::default();
+    values.set("person", &record);
+    values.set("user", &user);
+    let chrome = st.chrome(&who, "Access log", "/audit").with_errors(&errors);
+    page(AuditPage {
+        chrome,
+        form: FormView::new(values, errors),
+        rows,
+        older,
+        filtered: !record.is_empty() || !user.is_empty(),
+    })
+}

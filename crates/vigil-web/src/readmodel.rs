@@ -1,0 +1,434 @@
+//! Read models: the projections the pages read, kept in memory.
+//!
+//! The store's projection rows are the truth; this is a mirror of the kinds
+//! the web pages list (agencies, users, people, referrals), with the indexes
+//! the pages need (referrals awaiting a decision, referrals by submitter,
+//! referrals by child). Before a page reads it, [`Mirror::refresh`] asks the
+//! store for rows changed after the last log position it has seen, which is
+//! one indexed query that is usually empty. Log positions are assigned in
+//! commit order, so "changed after position N" never misses a row, and
+//! several servers on one database each stay current the same way.
+
+use crate::error::WebError;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+use uuid::Uuid;
+use vigil_model::codes::{AgencyKind, ReferralDecision, Role, Sex};
+use vigil_model::dates::DateOfBirth;
+use vigil_model::payload::{EscalationLevel, Referrer};
+use vigil_model::projection::EntityRecord;
+use vigil_model::{EntityKind, PersonName};
+use vigil_store::Store;
+
+/// Who did something and when Vigil received it (the projections' `stamp`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Stamp {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub agency: String,
+    pub event_id: Uuid,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct AgencyView {
+    #[serde(skip)]
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub kind: AgencyKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct RoleChange {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub from: Role,
+    pub to: Role,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct UserView {
+    #[serde(skip)]
+    pub id: Uuid,
+    pub username: String,
+    pub name: String,
+    pub role: Role,
+    pub agency_id: Uuid,
+    /// The agency's code.
+    pub agency: String,
+    pub agency_kind: AgencyKind,
+    pub status: String,
+    pub registered: Stamp,
+    #[serde(default)]
+    pub role_changes: Vec<RoleChange>,
+    #[serde(default)]
+    pub password_reset: Option<Stamp>,
+    #[serde(default)]
+    pub disabled: Option<Stamp>,
+    #[serde(default)]
+    pub disable_reason: Option<String>,
+}
+
+impl UserView {
+    pub fn active(&self) -> bool {
+        self.status == "active"
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PersonView {
+    #[serde(skip)]
+    pub id: Uuid,
+    pub names: Vec<PersonName>,
+    #[serde(default)]
+    pub date_of_birth: Option<DateOfBirth>,
+    #[serde(default)]
+    pub sex: Option<Sex>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub recorded: Stamp,
+}
+
+impl PersonView {
+    /// The name shown: the first recorded.
+    pub fn display_name(&self) -> String {
+        self.names
+            .first()
+            .map(|n| n.display())
+            .unwrap_or_else(|| "(no name)".into())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct EscalationView {
+    pub at: DateTime<Utc>,
+    pub level: EscalationLevel,
+    pub due_by: String,
+    pub working_days_overdue: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ReferralView {
+    #[serde(skip)]
+    pub id: Uuid,
+    pub child_id: Uuid,
+    #[serde(default)]
+    pub referrer: Option<Referrer>,
+    pub concern: String,
+    #[serde(default)]
+    pub what_seen: Option<String>,
+    #[serde(default)]
+    pub location_id: Option<Uuid>,
+    #[serde(default)]
+    pub location_text: Option<String>,
+    #[serde(default)]
+    pub others_involved: Vec<Uuid>,
+    pub immediate_danger: bool,
+    pub status: String,
+    pub submitted: Stamp,
+    #[serde(default)]
+    pub decision: Option<ReferralDecision>,
+    #[serde(default)]
+    pub decision_reason: Option<String>,
+    #[serde(default)]
+    pub decided: Option<Stamp>,
+    #[serde(default)]
+    pub escalation: Option<EscalationLevel>,
+    #[serde(default)]
+    pub escalations: Vec<EscalationView>,
+}
+
+impl ReferralView {
+    pub fn awaiting_decision(&self) -> bool {
+        self.status == "awaiting_decision"
+    }
+}
+
+/// What each kind's records become in memory.
+trait View: Sized {
+    const KIND: EntityKind;
+    fn parse(rec: &EntityRecord) -> Result<Self, String>;
+}
+
+fn parse_state<T: for<'de> Deserialize<'de>>(rec: &EntityRecord) -> Result<T, String> {
+    serde_json::from_value(rec.state.clone()).map_err(|e| {
+        format!(
+            "the stored {} {} could not be read: {e}",
+            rec.kind, rec.id
+        )
+    })
+}
+
+impl View for AgencyView {
+    const KIND: EntityKind = EntityKind::Agency;
+    fn parse(rec: &EntityRecord) -> Result<Self, String> {
+        Ok(AgencyView {
+            id: rec.id,
+            ..parse_state(rec)?
+        })
+    }
+}
+
+impl View for UserView {
+    const KIND: EntityKind = EntityKind::User;
+    fn parse(rec: &EntityRecord) -> Result<Self, String> {
+        Ok(UserView {
+            id: rec.id,
+            ..parse_state(rec)?
+        })
+    }
+}
+
+impl View for PersonView {
+    const KIND: EntityKind = EntityKind::Person;
+    fn parse(rec: &EntityRecord) -> Result<Self, String> {
+        Ok(PersonView {
+            id: rec.id,
+            ..parse_state(rec)?
+        })
+    }
+}
+
+impl View for ReferralView {
+    const KIND: EntityKind = EntityKind::Referral;
+    fn parse(rec: &EntityRecord) -> Result<Self, String> {
+        Ok(ReferralView {
+            id: rec.id,
+            ..parse_state(rec)?
+        })
+    }
+}
+
+/// One kind's records, with the last log position reflected.
+struct Table<T> {
+    last: Option<u64>,
+    rows: HashMap<Uuid, Arc<T>>,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table {
+            last: None,
+            rows: HashMap::new(),
+        }
+    }
+}
+
+/// Indexes over referrals.
+#[derive(Default)]
+struct ReferralIndex {
+    awaiting: BTreeSet<Uuid>,
+    by_submitter: HashMap<String, Vec<Uuid>>,
+    by_child: HashMap<Uuid, Vec<Uuid>>,
+}
+
+/// The in-memory mirror of the projections the pages read.
+#[derive(Default)]
+pub struct Mirror {
+    agencies: RwLock<Table<AgencyView>>,
+    users: RwLock<Table<UserView>>,
+    users_by_name: RwLock<HashMap<String, Uuid>>,
+    persons: RwLock<Table<PersonView>>,
+    referrals: RwLock<Table<ReferralView>>,
+    referral_index: RwLock<ReferralIndex>,
+}
+
+fn poisoned() -> WebError {
+    WebError::Internal("a read model lock was poisoned by an earlier failure".into())
+}
+
+impl Mirror {
+    fn refresh_table<T: View>(
+        &self,
+        store: &dyn Store,
+        table: &RwLock<Table<T>>,
+        mut on_row: impl FnMut(&T, Option<&T>),
+    ) -> Result<(), WebError> {
+        let last = table.read().map_err(|_| poisoned())?.last;
+        let changed = store.entities_changed_since(T::KIND, last)?;
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let mut t = table.write().map_err(|_| poisoned())?;
+        for rec in changed {
+            if t.last.is_some_and(|l| rec.updated_index <= l) {
+                continue; // another request applied it first
+            }
+            let v = T::parse(&rec).map_err(WebError::Internal)?;
+            let old = t.rows.get(&rec.id).cloned();
+            on_row(&v, old.as_deref());
+            t.rows.insert(rec.id, Arc::new(v));
+            t.last = Some(rec.updated_index);
+        }
+        Ok(())
+    }
+
+    /// Brings agencies and users up to date.
+    pub fn refresh_accounts(&self, store: &dyn Store) -> Result<(), WebError> {
+        self.refresh_table(store, &self.agencies, |_, _| {})?;
+        let mut names = Vec::new();
+        self.refresh_table(store, &self.users, |u: &UserView, _| {
+            names.push((u.username.clone(), u.id))
+        })?;
+        if !names.is_empty() {
+            self.users_by_name
+                .write()
+                .map_err(|_| poisoned())?
+                .extend(names);
+        }
+        Ok(())
+    }
+
+    /// Brings people up to date.
+    pub fn refresh_persons(&self, store: &dyn Store) -> Result<(), WebError> {
+        self.refresh_table(store, &self.persons, |_, _| {})
+    }
+
+    /// Brings referrals up to date.
+    pub fn refresh_referrals(&self, store: &dyn Store) -> Result<(), WebError> {
+        let mut changes: Vec<(Uuid, bool, Option<(String, Uuid)>)> = Vec::new();
+        self.refresh_table(store, &self.referrals, |r: &ReferralView, old| {
+            let new = old.is_none().then(|| (r.submitted.by.clone(), r.child_id));
+            changes.push((r.id, r.awaiting_decision(), new));
+        })?;
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut ix = self.referral_index.write().map_err(|_| poisoned())?;
+        for (id, awaiting, new) in changes {
+            if awaiting {
+                ix.awaiting.insert(id);
+            } else {
+                ix.awaiting.remove(&id);
+            }
+            if let Some((by, child)) = new {
+                ix.by_submitter.entry(by).or_default().push(id);
+                ix.by_child.entry(child).or_default().push(id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings everything up to date.
+    pub fn refresh_all(&self, store: &dyn Store) -> Result<(), WebError> {
+        self.refresh_accounts(store)?;
+        self.refresh_persons(store)?;
+        self.refresh_referrals(store)
+    }
+
+    pub fn agency(&self, id: Uuid) -> Option<Arc<AgencyView>> {
+        self.agencies.read().ok()?.rows.get(&id).cloned()
+    }
+
+    pub fn agency_by_code(&self, code: &str) -> Option<Arc<AgencyView>> {
+        self.agencies
+            .read()
+            .ok()?
+            .rows
+            .values()
+            .find(|a| a.code == code)
+            .cloned()
+    }
+
+    /// Every agency, by name.
+    pub fn agencies(&self) -> Vec<Arc<AgencyView>> {
+        let mut v: Vec<_> = self
+            .agencies
+            .read()
+            .map(|t| t.rows.values().cloned().collect())
+            .unwrap_or_default();
+        v.sort_by(|a: &Arc<AgencyView>, b| a.name.cmp(&b.name).then(a.code.cmp(&b.code)));
+        v
+    }
+
+    pub fn user(&self, id: Uuid) -> Option<Arc<UserView>> {
+        self.users.read().ok()?.rows.get(&id).cloned()
+    }
+
+    pub fn user_by_name(&self, username: &str) -> Option<Arc<UserView>> {
+        let id = *self.users_by_name.read().ok()?.get(username)?;
+        self.user(id)
+    }
+
+    /// Every account, by username.
+    pub fn users(&self) -> Vec<Arc<UserView>> {
+        let mut v: Vec<_> = self
+            .users
+            .read()
+            .map(|t| t.rows.values().cloned().collect())
+            .unwrap_or_default();
+        v.sort_by(|a: &Arc<UserView>, b| a.username.cmp(&b.username));
+        v
+    }
+
+    pub fn person(&self, id: Uuid) -> Option<Arc<PersonView>> {
+        self.persons.read().ok()?.rows.get(&id).cloned()
+    }
+
+    /// Runs `f` over every person (for finding possible matches).
+    pub fn for_each_person(&self, mut f: impl FnMut(&PersonView)) {
+        if let Ok(t) = self.persons.read() {
+            for p in t.rows.values() {
+                f(p);
+            }
+        }
+    }
+
+    pub fn referral(&self, id: Uuid) -> Option<Arc<ReferralView>> {
+        self.referrals.read().ok()?.rows.get(&id).cloned()
+    }
+
+    fn referrals_by(&self, ids: impl IntoIterator<Item = Uuid>) -> Vec<Arc<ReferralView>> {
+        let Ok(t) = self.referrals.read() else {
+            return Vec::new();
+        };
+        ids.into_iter()
+            .filter_map(|id| t.rows.get(&id).cloned())
+            .collect()
+    }
+
+    /// Every referral awaiting a decision (unordered).
+    pub fn awaiting_decision(&self) -> Vec<Arc<ReferralView>> {
+        let ids: Vec<Uuid> = self
+            .referral_index
+            .read()
+            .map(|ix| ix.awaiting.iter().copied().collect())
+            .unwrap_or_default();
+        self.referrals_by(ids)
+    }
+
+    /// Referrals a user submitted, oldest first.
+    pub fn submitted_by(&self, username: &str) -> Vec<Arc<ReferralView>> {
+        let ids: Vec<Uuid> = self
+            .referral_index
+            .read()
+            .map(|ix| ix.by_submitter.get(username).cloned().unwrap_or_default())
+            .unwrap_or_default();
+        self.referrals_by(ids)
+    }
+
+    /// Referrals about a child, oldest first.
+    pub fn about_child(&self, child: Uuid) -> Vec<Arc<ReferralView>> {
+        let ids: Vec<Uuid> = self
+            .referral_index
+            .read()
+            .map(|ix| ix.by_child.get(&child).cloned().unwrap_or_default())
+            .unwrap_or_default();
+        self.referrals_by(ids)
+    }
+
+    /// Finds referrals whose human reference is `reference` (normally one).
+    pub fn referrals_with_reference(&self, reference: &str) -> Vec<Arc<ReferralView>> {
+        let Ok(t) = self.referrals.read() else {
+            return Vec::new();
+        };
+        t.rows
+            .values()
+            .filter(|r| crate::reference::reference_for(r.id) == reference)
+            .cloned()
+            .collect()
+    }
+}

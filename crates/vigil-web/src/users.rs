@@ -1,0 +1,374 @@
+//! Accounts as the domain sees them: creating one (an event in the log,
+//! then its password hash beside the log), changing its role, resetting its
+//! password, disabling it; the first administrator of a new data directory;
+//! and the demo accounts.
+//!
+//! These run on blocking threads (or the command line) and write through the
+//! store's one append path directly: account changes are rare, so they do
+//! not need the web service's group commit.
+
+use crate::access::role_fits_agency;
+use crate::auth;
+use crate::form::sentence;
+use crate::queue::system_actor;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+use vigil_model::codes::{AgencyId, AgencyKind, Role};
+use vigil_model::payload::{
+    check_username, user_id_for, AgencyRegistered, UserDisabled, UserPasswordReset,
+    UserRegistered, UserRoleChanged,
+};
+use vigil_model::{Actor, EntityKind, EventPayload, OccurredAt};
+use vigil_store::accounts::Credential;
+use vigil_store::{Store, StoreError};
+
+/// Why an account change was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The request breaks a rule; the sentence is for the person who asked.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn refused(msg: impl Into<String>) -> AccountError {
+    AccountError::Refused(msg.into())
+}
+
+/// Appends one event and turns a refusal into a sentence.
+fn record(
+    store: &dyn Store,
+    actor: &Actor,
+    agency: &AgencyId,
+    body: EventPayload,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    let draft = crate::intake::prepare(actor, agency, OccurredAt::exact(now), body, now)
+        .map_err(AccountError::Refused)?;
+    let out = store.append(vec![draft])?;
+    match out.results.into_iter().next() {
+        Some(Ok(_)) => Ok(()),
+        Some(Err(msg)) => Err(refused(sentence(&msg))),
+        None => Err(refused("The change was not recorded.")),
+    }
+}
+
+/// The kind and code of a registered agency.
+fn agency_of(store: &dyn Store, agency_id: Uuid) -> Result<(AgencyKind, String), AccountError> {
+    let rec = store
+        .entity(agency_id)?
+        .filter(|e| e.kind == EntityKind::Agency)
+        .ok_or_else(|| refused("Choose an agency."))?;
+    let kind = rec
+        .state
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .and_then(|k| AgencyKind::parse(k).ok())
+        .ok_or_else(|| refused("That agency's kind is not recorded."))?;
+    let code = rec
+        .state
+        .get("code")
+        .and_then(|c| c.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    Ok((kind, code))
+}
+
+/// The refusal when an account with this role at this agency could do nothing.
+pub fn role_misfit(role: Role, kind: AgencyKind) -> String {
+    format!(
+        "The access table gives a {} at {} agency nothing to do in Vigil. Choose another role or agency.",
+        role.code(),
+        match kind {
+            AgencyKind::Other => "an \u{2018}other\u{2019}".to_owned(),
+            k => format!("a {}", k.label().to_lowercase()),
+        }
+    )
+}
+
+/// A new account.
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    pub username: String,
+    pub name: String,
+    pub role: Role,
+    pub agency_id: Uuid,
+}
+
+/// Creates an account: `user.registered` in the log, then its password hash.
+pub fn create_account(
+    store: &dyn Store,
+    by: &Actor,
+    by_agency: &AgencyId,
+    account: &NewAccount,
+    password: &str,
+    must_change: bool,
+    now: DateTime<Utc>,
+) -> Result<Uuid, AccountError> {
+    check_username(&account.username).map_err(|e| refused(sentence(&e.to_string())))?;
+    let (kind, _) = agency_of(store, account.agency_id)?;
+    if !role_fits_agency(account.role, kind) {
+        return Err(refused(role_misfit(account.role, kind)));
+    }
+    let user_id = user_id_for(&account.username);
+    record(
+        store,
+        by,
+        by_agency,
+        EventPayload::UserRegistered(UserRegistered {
+            user_id,
+            username: account.username.clone(),
+            name: account.name.clone(),
+            role: account.role,
+            agency_id: account.agency_id,
+        }),
+        now,
+    )?;
+    set_password(store, user_id, &account.username, password, must_change, now)?;
+    Ok(user_id)
+}
+
+/// Stores a password hash for an account.
+pub fn set_password(
+    store: &dyn Store,
+    user_id: Uuid,
+    username: &str,
+    password: &str,
+    must_change: bool,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    let phc = auth::hash_password(password).map_err(AccountError::Refused)?;
+    store.put_credential(&Credential {
+        user_id,
+        username: username.to_owned(),
+        phc,
+        must_change,
+        set_at_ms: now.timestamp_millis(),
+    })?;
+    Ok(())
+}
+
+/// Gives an account another role (with a reason).
+pub fn change_role(
+    store: &dyn Store,
+    by: &Actor,
+    by_agency: &AgencyId,
+    user_id: Uuid,
+    agency_id: Uuid,
+    role: Role,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    let (kind, _) = agency_of(store, agency_id)?;
+    if !role_fits_agency(role, kind) {
+        return Err(refused(role_misfit(role, kind)));
+    }
+    record(
+        store,
+        by,
+        by_agency,
+        EventPayload::UserRoleChanged(UserRoleChanged {
+            user_id,
+            role,
+            reason: reason.to_owned(),
+        }),
+        now,
+    )
+}
+
+/// Issues a temporary password (recorded in the log, without the password)
+/// and ends the account's sessions. Returns the password to hand over.
+pub fn reset_password(
+    store: &dyn Store,
+    by: &Actor,
+    by_agency: &AgencyId,
+    user_id: Uuid,
+    username: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<String, AccountError> {
+    record(
+        store,
+        by,
+        by_agency,
+        EventPayload::UserPasswordReset(UserPasswordReset {
+            user_id,
+            reason: reason.to_owned(),
+        }),
+        now,
+    )?;
+    let password = auth::temporary_password();
+    set_password(store, user_id, username, &password, true, now)?;
+    store.delete_sessions_of(user_id)?;
+    Ok(password)
+}
+
+/// Disables an account (final) and ends its sessions.
+pub fn disable(
+    store: &dyn Store,
+    by: &Actor,
+    by_agency: &AgencyId,
+    user_id: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    record(
+        store,
+        by,
+        by_agency,
+        EventPayload::UserDisabled(UserDisabled {
+            user_id,
+            reason: reason.to_owned(),
+        }),
+        now,
+    )?;
+    store.delete_sessions_of(user_id)?;
+    Ok(())
+}
+
+/// Registers an agency as Vigil (used to set up a new data directory).
+pub fn register_agency(
+    store: &dyn Store,
+    code: &str,
+    name: &str,
+    kind: AgencyKind,
+    now: DateTime<Utc>,
+) -> Result<Uuid, AccountError> {
+    let code = AgencyId::new(code).map_err(AccountError::Refused)?;
+    let agency_id = Uuid::now_v7();
+    let (actor, agency) = system_actor();
+    record(
+        store,
+        &actor,
+        &agency,
+        EventPayload::AgencyRegistered(AgencyRegistered {
+            agency_id,
+            code,
+            name: name.to_owned(),
+            kind,
+        }),
+        now,
+    )?;
+    Ok(agency_id)
+}
+
+/// The first administrator of a new data directory.
+#[derive(Clone, Debug)]
+pub struct Bootstrap {
+    pub username: String,
+    /// One-time password: it must be changed at first sign-in.
+    pub password: String,
+    pub agency_code: String,
+}
+
+/// Agency code of the administrators' own agency in a new data directory.
+pub const ADMIN_AGENCY_CODE: &str = "vigil-administration";
+
+/// Creates the first administrator (and the agency administrators belong
+/// to) in a store that has no accounts yet.
+pub fn bootstrap_admin(store: &dyn Store, username: &str) -> Result<Bootstrap, AccountError> {
+    if !store.entities_changed_since(EntityKind::User, None)?.is_empty() {
+        return Err(refused(
+            "This data directory already has accounts; create more from the Accounts page.",
+        ));
+    }
+    let now = Utc::now();
+    let agency_id = register_agency(
+        store,
+        ADMIN_AGENCY_CODE,
+        "Vigil administration",
+        AgencyKind::Other,
+        now,
+    )?;
+    let password = auth::temporary_password();
+    let (actor, agency) = system_actor();
+    create_account(
+        store,
+        &actor,
+        &agency,
+        &NewAccount {
+            username: username.to_owned(),
+            name: "Vigil administrator".into(),
+            role: Role::Administrator,
+            agency_id,
+        },
+        &password,
+        true,
+        now,
+    )?;
+    Ok(Bootstrap {
+        username: username.to_owned(),
+        password,
+        agency_code: ADMIN_AGENCY_CODE.into(),
+    })
+}
+
+/// A demo account, for `vigil demo` to print.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoAccount {
+    pub username: String,
+    pub password: String,
+    pub role: Role,
+    pub agency_code: String,
+    pub agency_name: String,
+}
+
+/// Creates one account for every role at every registered agency where the
+/// access table gives that role something to do, all with `password` (no
+/// change required: these are for demonstrations with synthetic data).
+/// Usernames are `ROLE.AGENCY-CODE` (shortened to fit). Accounts that exist
+/// already are left as they are and not returned.
+pub fn create_demo_accounts(store: &dyn Store, password: &str) -> Result<Vec<DemoAccount>, AccountError> {
+    let now = Utc::now();
+    let (actor, agency) = system_actor();
+    let mut agencies: Vec<(Uuid, String, String, AgencyKind)> = store
+        .entities_changed_since(EntityKind::Agency, None)?
+        .into_iter()
+        .filter_map(|e| {
+            let s = |k: &str| e.state.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            let kind = AgencyKind::parse(&s("kind")?).ok()?;
+            Some((e.id, s("code")?, s("name")?, kind))
+        })
+        .collect();
+    agencies.sort_by(|a, b| a.1.cmp(&b.1));
+    let mut out = Vec::new();
+    for (id, code, name, kind) in agencies {
+        for role in Role::ACCOUNT_ROLES {
+            if !role_fits_agency(*role, kind) {
+                continue;
+            }
+            let mut username = format!("{}.{}", role.code(), code);
+            username.truncate(64);
+            let username = username.trim_end_matches(['-', '.']).to_owned();
+            if store
+                .entity(user_id_for(&username))?
+                .is_some()
+            {
+                continue;
+            }
+            create_account(
+                store,
+                &actor,
+                &agency,
+                &NewAccount {
+                    username: username.clone(),
+                    name: format!("Demo {} ({})", role.code(), name),
+                    role: *role,
+                    agency_id: id,
+                },
+                password,
+                false,
+                now,
+            )?;
+            out.push(DemoAccount {
+                username,
+                password: password.to_owned(),
+                role: *role,
+                agency_code: code.clone(),
+                agency_name: name.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
