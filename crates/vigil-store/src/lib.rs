@@ -22,6 +22,7 @@
 
 pub mod accounts;
 pub mod copy;
+pub mod group;
 pub mod postgres;
 pub mod sqlite;
 pub mod verify;
