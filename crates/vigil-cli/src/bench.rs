@@ -53,6 +53,21 @@ pub enum BenchCommand {
         #[arg(long)]
         database: Option<String>,
     },
+    /// The web service over loopback HTTP: the triage queue (GET) and the referral form (POST) under concurrent users.
+    Web {
+        /// Concurrent users (each signed in with its own session).
+        #[arg(long, default_value_t = 100)]
+        users: usize,
+        /// Length of the run, split between the two pages.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Referrals awaiting a decision (what the queue page lists).
+        #[arg(long, default_value_t = 50)]
+        queue: usize,
+        /// Database to use (default: SQLite in a temporary directory); with postgres:// the SQLite peer runs too.
+        #[arg(long)]
+        database: Option<String>,
+    },
 }
 
 /// A synthetic person event (invented name, numbered).
@@ -294,6 +309,20 @@ fn fill(store: &dyn Store, events: u64, batch: usize, progress: bool) -> Result<
 
 pub fn run(c: &BenchCommand) -> Result<()> {
     match c {
+        BenchCommand::Web { users, seconds, queue, database } => {
+            if *users == 0 || *seconds < 2 {
+                bail!("--users must be at least 1 and --seconds at least 2");
+            }
+            let mut runs = vec![database.clone()];
+            if is_postgres(database.as_deref()) {
+                runs.push(None);
+            }
+            for db in runs {
+                let opts = vigil_web::bench::BenchOptions { users: *users, seconds: *seconds, queue: *queue, database: db };
+                let report = vigil_web::bench::run(&opts).map_err(|e| anyhow::anyhow!("the web benchmark failed: {e}"))?;
+                println!("{report}");
+            }
+        }
         BenchCommand::Append {
             events,
             batch,

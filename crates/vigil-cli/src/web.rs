@@ -3,6 +3,7 @@
 
 use crate::datadir::DataDir;
 use anyhow::{anyhow, bail, Context, Result};
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use vigil_model::codes::Role;
@@ -40,15 +41,22 @@ pub fn serve(dir: &DataDir, database: Option<&str>, args: &ServeArgs<'_>) -> Res
             addr,
             config,
             |bound| {
-                println!("Vigil is serving on http://{bound} (press Ctrl-C to stop)");
+                // Written, not println!: whoever started the server may have
+                // stopped reading its output, and that must not stop it.
+                let mut out = std::io::stdout();
+                let _ = writeln!(out, "Vigil is serving on http://{bound} (press Ctrl-C to stop)");
                 if !secure {
-                    println!("  cookies are not marked Secure: this address is for this machine only");
+                    let _ = writeln!(
+                        out,
+                        "  cookies are not marked Secure: this address is for this machine only"
+                    );
                 }
+                let _ = out.flush();
             },
             shutdown_signal(),
         ))
         .with_context(|| format!("cannot serve on {addr}"))?;
-    println!("Vigil has stopped.");
+    let _ = writeln!(std::io::stdout(), "Vigil has stopped.");
     Ok(())
 }
 

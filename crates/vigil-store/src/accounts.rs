@@ -177,8 +177,9 @@ pub trait AccountStore: Send + Sync {
     fn login_failures(&self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>), StoreError>;
     fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
 
-    /// Keeps the receipt issued for an event, so it can be downloaded again.
-    fn put_receipt(&self, event_id: Uuid, receipt_json: &str) -> Result<(), StoreError>;
+    /// Keeps receipts issued (event id, receipt JSON), in one transaction
+    /// (the web service batches them like access-log rows).
+    fn put_receipts(&self, receipts: &[(Uuid, String)]) -> Result<(), StoreError>;
     fn receipt(&self, event_id: Uuid) -> Result<Option<String>, StoreError>;
 
     /// Appends records to the access log in one transaction, in order;
@@ -291,8 +292,9 @@ CREATE TABLE access_log (
     hash      BLOB NOT NULL
 );
 CREATE INDEX access_log_user ON access_log(username, seq);
+-- The records each read showed (16-byte UUIDs: a busy queue page lists many).
 CREATE TABLE access_subjects (
-    subject_id TEXT NOT NULL,
+    subject_id BLOB NOT NULL,
     seq        INTEGER NOT NULL,
     PRIMARY KEY (subject_id, seq)
 ) WITHOUT ROWID;
@@ -341,7 +343,7 @@ CREATE TABLE access_log (
 );
 CREATE INDEX access_log_user ON access_log(username, seq);
 CREATE TABLE access_subjects (
-    subject_id TEXT COLLATE "C" NOT NULL,
+    subject_id BYTEA NOT NULL,
     seq        BIGINT NOT NULL,
     PRIMARY KEY (subject_id, seq)
 );

@@ -48,7 +48,10 @@ impl GroupCommit {
             .name("vigil-group-commit".into())
             .spawn(move || writer_loop(store, receiver, max_batch.max(1)))
             .expect("cannot start the group-commit thread");
-        GroupCommit { sender: Mutex::new(Some(sender)), worker: Mutex::new(Some(worker)) }
+        GroupCommit {
+            sender: Mutex::new(Some(sender)),
+            worker: Mutex::new(Some(worker)),
+        }
     }
 
     /// Appends `drafts` (in order, in the same transaction as each other and
@@ -68,9 +71,9 @@ impl GroupCommit {
                 .send(Job { drafts, reply })
                 .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?;
         }
-        answer
-            .recv()
-            .map_err(|_| StoreError::Unavailable("the store's writer stopped before answering".into()))?
+        answer.recv().map_err(|_| {
+            StoreError::Unavailable("the store's writer stopped before answering".into())
+        })?
     }
 
     /// Appends one draft and returns its receipt, or the reason it was refused.

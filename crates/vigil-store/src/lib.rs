@@ -151,6 +151,39 @@ pub trait Store: Send + Sync + accounts::AccountStore {
         entries: Vec<StoredEntry>,
         heads: Vec<SignedTreeHead>,
     ) -> Result<(), StoreError>;
+
+    /// Runs `f` with a view of the log and projections fixed at one moment
+    /// (one read transaction): whatever other writers commit meanwhile, every
+    /// read through the view sees the same state. `vigil verify` uses it so
+    /// that checking a store beside live servers compares a log with the
+    /// projections of that same log.
+    fn read_snapshot(
+        &self,
+        f: &mut dyn FnMut(&dyn LogReader) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+}
+
+/// The bulk reads of a store, as seen through one read transaction
+/// ([`Store::read_snapshot`]). Same contracts as the `Store` methods of the
+/// same names.
+pub trait LogReader {
+    fn for_each_entry(
+        &self,
+        from: u64,
+        f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    fn for_each_tree_head(
+        &self,
+        f: &mut dyn FnMut(SignedTreeHead) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    fn for_each_entity(
+        &self,
+        f: &mut dyn FnMut(EntityRecord) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    fn for_each_subject_link(
+        &self,
+        f: &mut dyn FnMut(Uuid, u64) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
 }
 
 /// Parses a stored entity row; a row that does not parse is reported as

@@ -26,7 +26,7 @@
 //!
 //! Connections: one dedicated writer connection and a small pool of reader
 //! connections of our own (`?pool_size=N`, default 8), rather than r2d2. The
-//! pool is forty lines; r2d2 would report an unreachable database as a
+//! pool is some seventy lines; r2d2 would report an unreachable database as a
 //! timeout after its connection-timeout period instead of the driver's own
 //! reason, runs maintenance threads, and would still need the retry below. A
 //! connection found closed (server restart, failover, `pg_terminate_backend`)
@@ -39,7 +39,10 @@
 //!
 //! Bulk reads (`for_each_*`) stream through a portal in a REPEATABLE READ,
 //! READ ONLY transaction, 2,000 rows at a time, so verifying millions of
-//! entries needs little memory.
+//! entries needs little memory; [`Store::read_snapshot`] runs several of them
+//! in one such transaction, so `vigil verify` sees one moment of a live log.
+//! A write costs four round trips whatever the batch size (lock and log size,
+//! prefetch, one statement for all rows and the tree head, commit).
 //!
 //! Addresses are ordinary libpq URLs plus two options Vigil strips before
 //! handing the rest to the driver: `schema=NAME` (tables live in that schema,
@@ -52,11 +55,12 @@
 //! handlers through `tokio::task::spawn_blocking`.
 
 use crate::write::{LogWriter, WriteTx};
-use crate::{entity_from_row, BatchOutcome, Store, StoreError, StoredEntry};
+use crate::{entity_from_row, BatchOutcome, LogReader, Store, StoreError, StoredEntry};
 use postgres::config::{Host, SslMode};
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement};
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -655,36 +659,51 @@ impl PostgresStore {
         }
     }
 
+    /// Runs `f` on a view inside one REPEATABLE READ, READ ONLY transaction
+    /// on a pooled connection. With `retry`, a failure on a reused connection
+    /// that turns out to be dead is retried on a fresh one as long as no row
+    /// has reached a callback; without it, only the start of the transaction
+    /// is retried (`f` may keep state between its reads).
+    fn in_snapshot(
+        &self,
+        retry: bool,
+        f: &mut dyn FnMut(&PgView<'_, '_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read(|conn, delivered| {
+            let Conn { client, stmts } = conn;
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            if !retry {
+                *delivered = true;
+            }
+            let out = {
+                let view = PgView {
+                    tx: RefCell::new(&mut tx),
+                    stmts: RefCell::new(stmts),
+                    delivered: Cell::new(false),
+                };
+                let out = f(&view);
+                *delivered |= view.delivered.get();
+                out
+            };
+            out?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
     /// Streams the rows of one query through a portal, in one consistent
     /// snapshot.
-    fn stream(
+    pub(crate) fn stream(
         &self,
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
         on_row: &mut dyn FnMut(&Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.read(|conn, delivered| {
-            let stmt = conn.stmt(sql)?;
-            let mut tx = conn
-                .client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
-            let portal = tx.bind(&stmt, params)?;
-            loop {
-                let rows = tx.query_portal(&portal, STREAM_ROWS)?;
-                for r in &rows {
-                    *delivered = true;
-                    on_row(r)?;
-                }
-                if rows.len() < STREAM_ROWS as usize {
-                    break;
-                }
-            }
-            tx.commit()?;
-            Ok(())
-        })
+        self.in_snapshot(true, &mut |v| v.stream(sql, params, &mut *on_row))
     }
 
     /// A writer connection inside `BEGIN` holding the advisory lock, and the
@@ -1250,6 +1269,99 @@ fn tree_head_row(r: &Row) -> Result<SignedTreeHead, StoreError> {
     })
 }
 
+/// Reads inside one REPEATABLE READ, READ ONLY transaction, streaming each
+/// query through a portal. Not re-entrant: a callback must not read through
+/// the same view.
+struct PgView<'t, 'c> {
+    tx: RefCell<&'t mut postgres::Transaction<'c>>,
+    stmts: RefCell<&'t mut HashMap<&'static str, Statement>>,
+    /// Set once any row has been handed to a callback.
+    delivered: Cell<bool>,
+}
+
+impl PgView<'_, '_> {
+    fn stream(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+        on_row: &mut dyn FnMut(&Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.tx.borrow_mut();
+        let stmt = {
+            let mut stmts = self.stmts.borrow_mut();
+            match stmts.get(sql) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = tx.prepare(sql)?;
+                    stmts.insert(sql, s.clone());
+                    s
+                }
+            }
+        };
+        let portal = tx.bind(&stmt, params)?;
+        loop {
+            let rows = tx.query_portal(&portal, STREAM_ROWS)?;
+            for r in &rows {
+                self.delivered.set(true);
+                on_row(r)?;
+            }
+            if rows.len() < STREAM_ROWS as usize {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl LogReader for PgView<'_, '_> {
+    fn for_each_entry(
+        &self,
+        from: u64,
+        f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let from = i64::try_from(from).unwrap_or(i64::MAX);
+        self.stream(ENTRY_COLUMNS_SQL, &[&from], &mut |r| f(entry_row(r)?))
+    }
+
+    fn for_each_tree_head(
+        &self,
+        f: &mut dyn FnMut(SignedTreeHead) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.stream(
+            "SELECT size, root, timestamp_ms, signature FROM tree_heads ORDER BY size",
+            &[],
+            &mut |r| f(tree_head_row(r)?),
+        )
+    }
+
+    fn for_each_entity(
+        &self,
+        f: &mut dyn FnMut(EntityRecord) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.stream(
+            "SELECT id, kind, state, created_idx, updated_idx FROM entities ORDER BY id",
+            &[],
+            &mut |r| f(entity_row(r)?),
+        )
+    }
+
+    fn for_each_subject_link(
+        &self,
+        f: &mut dyn FnMut(Uuid, u64) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.stream(
+            "SELECT subject_id, idx FROM event_subjects ORDER BY subject_id, idx",
+            &[],
+            &mut |r| {
+                let s: String = r.try_get(0)?;
+                let id = Uuid::parse_str(&s).map_err(|_| {
+                    StoreError::Corrupt(format!("subject index row '{s}' is not a UUID"))
+                })?;
+                f(id, index_of(r.try_get(1)?)?)
+            },
+        )
+    }
+}
+
 impl Store for PostgresStore {
     fn append(&self, drafts: Vec<EventDraft>) -> Result<BatchOutcome, StoreError> {
         let mut guard = self.writer();
@@ -1313,47 +1425,35 @@ impl Store for PostgresStore {
         from: u64,
         f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let from = i64::try_from(from).unwrap_or(i64::MAX);
-        self.stream(ENTRY_COLUMNS_SQL, &[&from], &mut |r| f(entry_row(r)?))
+        self.in_snapshot(true, &mut |v| v.for_each_entry(from, &mut *f))
     }
 
     fn for_each_tree_head(
         &self,
         f: &mut dyn FnMut(SignedTreeHead) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.stream(
-            "SELECT size, root, timestamp_ms, signature FROM tree_heads ORDER BY size",
-            &[],
-            &mut |r| f(tree_head_row(r)?),
-        )
+        self.in_snapshot(true, &mut |v| v.for_each_tree_head(&mut *f))
     }
 
     fn for_each_entity(
         &self,
         f: &mut dyn FnMut(EntityRecord) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.stream(
-            "SELECT id, kind, state, created_idx, updated_idx FROM entities ORDER BY id",
-            &[],
-            &mut |r| f(entity_row(r)?),
-        )
+        self.in_snapshot(true, &mut |v| v.for_each_entity(&mut *f))
     }
 
     fn for_each_subject_link(
         &self,
         f: &mut dyn FnMut(Uuid, u64) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.stream(
-            "SELECT subject_id, idx FROM event_subjects ORDER BY subject_id, idx",
-            &[],
-            &mut |r| {
-                let s: String = r.try_get(0)?;
-                let id = Uuid::parse_str(&s).map_err(|_| {
-                    StoreError::Corrupt(format!("subject index row '{s}' is not a UUID"))
-                })?;
-                f(id, index_of(r.try_get(1)?)?)
-            },
-        )
+        self.in_snapshot(true, &mut |v| v.for_each_subject_link(&mut *f))
+    }
+
+    fn read_snapshot(
+        &self,
+        f: &mut dyn FnMut(&dyn LogReader) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.in_snapshot(false, &mut |v| f(v))
     }
 
     fn entity(&self, id: Uuid) -> Result<Option<EntityRecord>, StoreError> {

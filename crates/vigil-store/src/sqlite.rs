@@ -7,7 +7,7 @@
 //! in-memory tree catches up with whatever another process appended.
 
 use crate::write::{LogWriter, WriteTx};
-use crate::{entity_from_row, BatchOutcome, Store, StoreError, StoredEntry};
+use crate::{entity_from_row, BatchOutcome, LogReader, Store, StoreError, StoredEntry};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -331,6 +331,75 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
 
 const ENTRY_COLUMNS: &str = "idx, event_id, header, payload, salt, leaf_hash";
 
+/// Reads through one connection: for the store's own calls, and inside a
+/// read transaction for [`Store::read_snapshot`].
+struct SqliteView<'c>(&'c Connection);
+
+impl LogReader for SqliteView<'_> {
+    fn for_each_entry(
+        &self,
+        from: u64,
+        f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let c = self.0;
+        let mut stmt = c.prepare(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idx >= ?1 ORDER BY idx"
+        ))?;
+        let mut rows = stmt.query([from as i64])?;
+        while let Some(r) = rows.next()? {
+            f(entry_from_row(r)?)?;
+        }
+        Ok(())
+    }
+
+    fn for_each_tree_head(
+        &self,
+        f: &mut dyn FnMut(SignedTreeHead) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let c = self.0;
+        let mut stmt =
+            c.prepare("SELECT size, root, timestamp_ms, signature FROM tree_heads ORDER BY size")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            f(tree_head_row(r)??)?;
+        }
+        Ok(())
+    }
+
+    fn for_each_entity(
+        &self,
+        f: &mut dyn FnMut(EntityRecord) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let c = self.0;
+        let mut stmt = c.prepare(
+            "SELECT id, kind, state, created_idx, updated_idx FROM entities ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            f(entity_from_row(row_strings(r)?)?)?;
+        }
+        Ok(())
+    }
+
+    fn for_each_subject_link(
+        &self,
+        f: &mut dyn FnMut(Uuid, u64) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let c = self.0;
+        let mut stmt =
+            c.prepare("SELECT subject_id, idx FROM event_subjects ORDER BY subject_id, idx")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let s: String = r.get(0)?;
+            let id = Uuid::parse_str(&s).map_err(|_| {
+                StoreError::Corrupt(format!("subject index row '{s}' is not a UUID"))
+            })?;
+            f(id, r.get::<_, i64>(1)? as u64)?;
+        }
+        Ok(())
+    }
+}
+
 impl Store for SqliteStore {
     fn append(&self, drafts: Vec<EventDraft>) -> Result<BatchOutcome, StoreError> {
         let mut guard = self.writer.lock().expect("writer poisoned");
@@ -395,66 +464,43 @@ impl Store for SqliteStore {
         from: u64,
         f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.read(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idx >= ?1 ORDER BY idx"
-            ))?;
-            let mut rows = stmt.query([from as i64])?;
-            while let Some(r) = rows.next()? {
-                f(entry_from_row(r)?)?;
-            }
-            Ok(())
-        })
+        self.read(|c| SqliteView(c).for_each_entry(from, f))
     }
 
     fn for_each_tree_head(
         &self,
         f: &mut dyn FnMut(SignedTreeHead) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT size, root, timestamp_ms, signature FROM tree_heads ORDER BY size",
-            )?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                f(tree_head_row(r)??)?;
-            }
-            Ok(())
-        })
+        self.read(|c| SqliteView(c).for_each_tree_head(f))
     }
 
     fn for_each_entity(
         &self,
         f: &mut dyn FnMut(EntityRecord) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, kind, state, created_idx, updated_idx FROM entities ORDER BY id",
-            )?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                f(entity_from_row(row_strings(r)?)?)?;
-            }
-            Ok(())
-        })
+        self.read(|c| SqliteView(c).for_each_entity(f))
     }
 
     fn for_each_subject_link(
         &self,
         f: &mut dyn FnMut(Uuid, u64) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        self.read(|c| SqliteView(c).for_each_subject_link(f))
+    }
+
+    fn read_snapshot(
+        &self,
+        f: &mut dyn FnMut(&dyn LogReader) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         self.read(|c| {
-            let mut stmt =
-                c.prepare("SELECT subject_id, idx FROM event_subjects ORDER BY subject_id, idx")?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                let s: String = r.get(0)?;
-                let id = Uuid::parse_str(&s).map_err(|_| {
-                    StoreError::Corrupt(format!("subject index row '{s}' is not a UUID"))
-                })?;
-                f(id, r.get::<_, i64>(1)? as u64)?;
-            }
-            Ok(())
+            c.execute_batch("BEGIN")?;
+            // In WAL mode the snapshot is taken by the first read: take it now.
+            let out = c
+                .query_row("SELECT count(*) FROM meta", [], |_| Ok(()))
+                .map_err(StoreError::from)
+                .and_then(|()| f(&SqliteView(c)));
+            let end = c.execute_batch("ROLLBACK");
+            out.and(end.map_err(StoreError::from))
         })
     }
 

@@ -14,10 +14,11 @@
 //!
 //! and then, unless asked only for the ledger, rebuilds every projection row
 //! and the subject index from the log with the model's rules and compares them
-//! with the stored rows. The first problem is reported with the entry or row
-//! it concerns.
+//! with the stored rows, and recomputes the access log's hash chain
+//! ([`crate::accounts::verify_access_log`]). The first problem is reported
+//! with the entry or row it concerns.
 
-use crate::{Store, StoreError, StoredEntry};
+use crate::{LogReader, Store, StoreError, StoredEntry};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use uuid::Uuid;
@@ -88,9 +89,33 @@ fn problem(entry: Option<u64>, message: String) -> Stop {
     Stop::Problem(Problem { entry, message })
 }
 
-/// Verifies the whole store.
+/// Verifies the whole store, reading it in one snapshot
+/// ([`Store::read_snapshot`]) so that it can run beside live writers.
 pub fn verify(store: &dyn Store, opts: VerifyOptions) -> Result<VerifyReport, StoreError> {
     let key = store.log_key();
+    let mut report = None;
+    store.read_snapshot(&mut |view| {
+        report = Some(verify_view(view, &key, opts)?);
+        Ok(())
+    })?;
+    let mut report = report
+        .ok_or_else(|| StoreError::Database("the store did not run the verification".into()))?;
+    // The access log (who read which child's record) is hash-linked too.
+    if opts.projections && report.problem.is_none() {
+        let (_, bad) = crate::accounts::verify_access_log(store)?;
+        report.problem = bad.map(|message| Problem {
+            entry: None,
+            message,
+        });
+    }
+    Ok(report)
+}
+
+fn verify_view(
+    store: &dyn LogReader,
+    key: &vigil_ledger::LogKey,
+    opts: VerifyOptions,
+) -> Result<VerifyReport, StoreError> {
     let mut heads: Vec<SignedTreeHead> = Vec::new();
     let heads_read = store.for_each_tree_head(&mut |h| {
         heads.push(h);
@@ -277,7 +302,7 @@ pub fn verify(store: &dyn Store, opts: VerifyOptions) -> Result<VerifyReport, St
 /// Walks stored and rebuilt rows together (both sorted by id) and names the
 /// first difference.
 fn compare_projections(
-    store: &dyn Store,
+    store: &dyn LogReader,
     rebuilt: &MemoryProjection,
     subjects: &BTreeSet<(Uuid, u64)>,
 ) -> Result<Option<Problem>, StoreError> {

@@ -99,8 +99,12 @@ fn credentials_sessions_and_failures_round_trip(b: Backend) {
     let ev = Uuid::from_u128(99);
     assert!(store.receipt(ev).unwrap().is_none());
     store
-        .put_receipt(ev, "{\"format\":\"vigil-receipt-v1\"}")
+        .put_receipts(&[
+            (ev, "{\"format\":\"vigil-receipt-v1\"}".to_string()),
+            (Uuid::from_u128(98), "{}".to_string()),
+        ])
         .unwrap();
+    assert_eq!(store.receipt(Uuid::from_u128(98)).unwrap().unwrap(), "{}");
     assert_eq!(
         store.receipt(ev).unwrap().unwrap(),
         "{\"format\":\"vigil-receipt-v1\"}"
@@ -143,6 +147,8 @@ fn the_access_log_is_one_chain_and_tampering_is_found(b: Backend) {
         }
     });
     assert_eq!(verify_access_log(store.as_ref()).unwrap(), (23, None));
+    let report = vigil_store::verify::verify(store.as_ref(), Default::default()).unwrap();
+    assert!(report.problem.is_none(), "{:?}", report.problem);
 
     let about_2 = store
         .access_entries(&AccessQuery {
@@ -203,6 +209,12 @@ fn the_access_log_is_one_chain_and_tampering_is_found(b: Backend) {
     let (_, problem) = verify_access_log(store.as_ref()).unwrap();
     assert_eq!(
         problem.unwrap(),
+        "access log row 1: its content does not match its hash: it was altered"
+    );
+    // `vigil verify` checks the chain too.
+    let report = vigil_store::verify::verify(store.as_ref(), Default::default()).unwrap();
+    assert_eq!(
+        report.problem.unwrap().message,
         "access log row 1: its content does not match its hash: it was altered"
     );
     sql.exec("DELETE FROM access_log WHERE seq = 1");

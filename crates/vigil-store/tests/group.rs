@@ -31,7 +31,10 @@ fn concurrent_submissions_share_transactions_and_get_their_own_receipts(b: Backe
                     let d = draft(&line);
                     let id = d.id;
                     let appended = group.submit_one(d).unwrap().expect("accepted");
-                    assert_eq!(appended.event_id, id, "a submission got someone else's receipt");
+                    assert_eq!(
+                        appended.event_id, id,
+                        "a submission got someone else's receipt"
+                    );
                     mine.push(appended);
                 }
                 mine
@@ -45,7 +48,11 @@ fn concurrent_submissions_share_transactions_and_get_their_own_receipts(b: Backe
     let key = store.log_key();
     let mut indices: Vec<u64> = all.iter().map(|a| a.index).collect();
     indices.sort();
-    assert_eq!(indices, (0..THREADS * EACH).collect::<Vec<_>>(), "one gap-free sequence");
+    assert_eq!(
+        indices,
+        (0..THREADS * EACH).collect::<Vec<_>>(),
+        "one gap-free sequence"
+    );
     for a in &all {
         a.receipt.verify(&key).unwrap();
     }
@@ -63,6 +70,8 @@ fn concurrent_submissions_share_transactions_and_get_their_own_receipts(b: Backe
     let dup = draft(&person(0, 0));
     let refused = group.submit_one(dup).unwrap();
     assert!(refused.is_err());
-    let fresh = group.submit(vec![draft(&person(THREADS * EACH, THREADS * EACH))]).unwrap();
+    let fresh = group
+        .submit(vec![draft(&person(THREADS * EACH, THREADS * EACH))])
+        .unwrap();
     assert!(fresh[0].is_ok());
 }

@@ -68,6 +68,19 @@ impl Action {
         )
     }
 
+    /// Whether the action reaches particular records (so its scope matters);
+    /// the others are pages a role either has or does not.
+    pub fn about_records(self) -> bool {
+        matches!(
+            self,
+            Action::ListOwnReferrals
+                | Action::ViewReceipt
+                | Action::ViewReferral
+                | Action::DecideReferral
+                | Action::ViewPerson
+        )
+    }
+
     /// The action in words, as the docs and refusals say it.
     pub fn describe(self) -> &'static str {
         match self {
@@ -312,7 +325,10 @@ pub fn markdown_table() -> String {
             let cells: Vec<String> = RULES
                 .iter()
                 .filter(|r| r.role == *role && r.action == *action)
-                .map(|r| format!("{}{}", r.scope.words(), r.agencies.words()))
+                .map(|r| {
+                    let scope = if action.about_records() { r.scope.words() } else { "yes" };
+                    format!("{scope}{}", r.agencies.words())
+                })
                 .collect();
             if cells.is_empty() {
                 out.push_str(" — |");

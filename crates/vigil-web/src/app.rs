@@ -6,7 +6,7 @@ use crate::access::{self, Action, Resource, Subject};
 use crate::error::WebError;
 use crate::html::{Chrome, ChromeUser, NavLink};
 use crate::readmodel::{Mirror, UserView};
-use crate::writer::Writers;
+use crate::writer::{Pending, Writers};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use vigil_model::codes::AgencyId;
@@ -129,14 +129,15 @@ impl AppState {
         self.writers.append(drafts).await
     }
 
-    /// Writes a read of person-level data to the access log; the page is
-    /// shown only after this returns.
-    pub async fn log_access(
+    /// Starts writing a read of person-level data to the access log. The
+    /// handler draws its page meanwhile, and sends it only after
+    /// [`Pending::durable`] says the row is on disk.
+    pub fn log_access(
         &self,
         who: &SignedIn,
         action: &str,
         subjects: Vec<SubjectRef>,
-    ) -> Result<(), WebError> {
+    ) -> Result<Pending, WebError> {
         let mut subjects = subjects;
         subjects.sort();
         subjects.dedup();
@@ -148,7 +149,7 @@ impl AppState {
             action: action.to_owned(),
             subjects,
         };
-        self.writers.log_access(vec![record]).await
+        self.writers.log_access(vec![record])
     }
 
     /// The frame of a page for a signed-in user: title, who, and the menu of

@@ -319,6 +319,8 @@ pub struct QueueRow {
 #[template(path = "triage.html")]
 pub struct TriagePage {
     pub chrome: Chrome,
+    /// Referrals awaiting a decision, listed or not.
+    pub total: usize,
     pub rows: Vec<QueueRow>,
     pub overdue: usize,
     pub due_today: usize,
@@ -355,6 +357,8 @@ pub struct PersonLink {
     pub id: String,
     pub name: String,
     pub detail: String,
+    /// When and by which agency the record was first made.
+    pub recorded: String,
     pub reasons: String,
     pub can_open: bool,
 }

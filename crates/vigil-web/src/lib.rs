@@ -24,6 +24,7 @@
 pub mod access;
 pub mod app;
 pub mod auth;
+pub mod bench;
 pub mod candidates;
 pub mod display;
 pub mod error;
@@ -119,7 +120,14 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// Whether a POST's `Origin` (when the browser sends one) is this site.
 fn same_origin(req: &Request) -> bool {
-    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+    // "null" is what a browser sends when it will not say (privacy
+    // settings); the anti-forgery token still decides.
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .filter(|o| *o != "null")
+    else {
         return true;
     };
     let host = req
@@ -136,7 +144,7 @@ fn same_origin(req: &Request) -> bool {
 /// Headers on every response: a strict content security policy (scripts,
 /// styles and forms from this site only; no framing), no caching of pages
 /// about children, no referrer leaving the site (addresses hold record
-/// ids). Also refuses a POST from another site's page outright (the
+/// ids; within the site it is kept, so browsers send a real `Origin`). Also refuses a POST from another site's page outright (the
 /// anti-forgery token would refuse it too).
 async fn security_headers(
     axum::extract::State(st): axum::extract::State<Arc<AppState>>,
@@ -158,7 +166,7 @@ async fn security_headers(
     );
     set(h, "x-content-type-options", "nosniff");
     set(h, "x-frame-options", "DENY");
-    set(h, "referrer-policy", "no-referrer");
+    set(h, "referrer-policy", "same-origin");
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, "cache-control", "no-store");
     }

@@ -13,6 +13,7 @@ use crate::error::WebError;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use uuid::Uuid;
 use vigil_model::codes::{AgencyKind, ReferralDecision, Role, Sex};
@@ -226,7 +227,6 @@ struct ReferralIndex {
 }
 
 /// The in-memory mirror of the projections the pages read.
-#[derive(Default)]
 pub struct Mirror {
     agencies: RwLock<Table<AgencyView>>,
     users: RwLock<Table<UserView>>,
@@ -234,6 +234,23 @@ pub struct Mirror {
     persons: RwLock<Table<PersonView>>,
     referrals: RwLock<Table<ReferralView>>,
     referral_index: RwLock<ReferralIndex>,
+    /// The log size when everything was last brought up to date (u64::MAX:
+    /// never); while the log has not grown there is nothing to ask for.
+    seen_log_size: AtomicU64,
+}
+
+impl Default for Mirror {
+    fn default() -> Self {
+        Mirror {
+            agencies: RwLock::default(),
+            users: RwLock::default(),
+            users_by_name: RwLock::default(),
+            persons: RwLock::default(),
+            referrals: RwLock::default(),
+            referral_index: RwLock::default(),
+            seen_log_size: AtomicU64::new(u64::MAX),
+        }
+    }
 }
 
 fn poisoned() -> WebError {
@@ -268,6 +285,10 @@ impl Mirror {
 
     /// Brings agencies and users up to date.
     pub fn refresh_accounts(&self, store: &dyn Store) -> Result<(), WebError> {
+        self.refresh_all(store)
+    }
+
+    fn refresh_accounts_now(&self, store: &dyn Store) -> Result<(), WebError> {
         self.refresh_table(store, &self.agencies, |_, _| {})?;
         let mut names = Vec::new();
         self.refresh_table(store, &self.users, |u: &UserView, _| {
@@ -284,11 +305,15 @@ impl Mirror {
 
     /// Brings people up to date.
     pub fn refresh_persons(&self, store: &dyn Store) -> Result<(), WebError> {
-        self.refresh_table(store, &self.persons, |_, _| {})
+        self.refresh_all(store)
     }
 
     /// Brings referrals up to date.
     pub fn refresh_referrals(&self, store: &dyn Store) -> Result<(), WebError> {
+        self.refresh_all(store)
+    }
+
+    fn refresh_referrals_now(&self, store: &dyn Store) -> Result<(), WebError> {
         let mut changes: Vec<(Uuid, bool, Option<(String, Uuid)>)> = Vec::new();
         self.refresh_table(store, &self.referrals, |r: &ReferralView, old| {
             let new = old.is_none().then(|| (r.submitted.by.clone(), r.child_id));
@@ -312,11 +337,19 @@ impl Mirror {
         Ok(())
     }
 
-    /// Brings everything up to date.
+    /// Brings everything up to date: one query when the log has not grown
+    /// since the last time, one per kind when it has.
     pub fn refresh_all(&self, store: &dyn Store) -> Result<(), WebError> {
-        self.refresh_accounts(store)?;
-        self.refresh_persons(store)?;
-        self.refresh_referrals(store)
+        let size = store.log_size()?;
+        if self.seen_log_size.load(Ordering::Acquire) == size {
+            return Ok(());
+        }
+        self.refresh_accounts_now(store)?;
+        self.refresh_table(store, &self.persons, |_, _| {})?;
+        self.refresh_referrals_now(store)?;
+        // `size` was read first, so anything appended since is asked for next time.
+        self.seen_log_size.store(size, Ordering::Release);
+        Ok(())
     }
 
     pub fn agency(&self, id: Uuid) -> Option<Arc<AgencyView>> {

@@ -9,40 +9,55 @@
 //! answers each with its own outcome. Under light load a batch is one
 //! request and nothing waits; under heavy load many requests share a flush.
 //!
-//! Events of one request stay together and in order in a batch (a new
-//! child's `person.recorded` before the `referral.submitted` that names it),
-//! and the store runs the projection rules over the batch in order, so a
-//! later event of the batch sees the earlier ones.
+//! Events go through the store's own [`GroupCommit`] (the one append path);
+//! access-log rows through a thread of the same design here, since they are
+//! not events. Events of one request stay together and in order in a batch
+//! (a new child's `person.recorded` before the `referral.submitted` that
+//! names it), and the store runs the projection rules over the batch in
+//! order, so a later event of the batch sees the earlier ones.
 
 use crate::error::WebError;
 use std::sync::mpsc;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 use vigil_model::EventDraft;
+use uuid::Uuid;
 use vigil_store::accounts::AccessRecord;
+use vigil_store::group::GroupCommit;
 use vigil_store::{Appended, Store, StoreError};
 
-/// Most events written in one transaction.
-const MAX_BATCH_EVENTS: usize = 2_000;
-/// Most access-log rows written in one transaction.
+/// Most access-log and receipt writes taken into one batch.
 const MAX_BATCH_ACCESS: usize = 2_000;
 
-type EventReply = oneshot::Sender<Result<Vec<Result<Appended, String>>, WebError>>;
-
-struct EventJob {
-    drafts: Vec<EventDraft>,
-    reply: EventReply,
+/// A write beside the log: access-log rows, or a receipt to keep.
+enum SideWrite {
+    Access(Vec<AccessRecord>),
+    Receipt(Uuid, String),
 }
 
-struct AccessJob {
-    records: Vec<AccessRecord>,
+struct SideJob {
+    write: SideWrite,
     reply: oneshot::Sender<Result<(), WebError>>,
+}
+/// A write sent to the side writer, not yet known to be durable.
+pub struct Pending(Option<oneshot::Receiver<Result<(), WebError>>>);
+
+impl Pending {
+    /// Waits until the write is on disk (or failed).
+    pub async fn durable(self) -> Result<(), WebError> {
+        match self.0 {
+            None => Ok(()),
+            Some(rx) => rx
+                .await
+                .map_err(|_| WebError::Internal("the access-log writer stopped mid-write".into()))?,
+        }
+    }
 }
 
 /// The writer threads' front door.
 pub struct Writers {
-    events: mpsc::Sender<EventJob>,
-    access: mpsc::Sender<AccessJob>,
+    events: Arc<GroupCommit>,
+    side: mpsc::Sender<SideJob>,
 }
 
 /// A store error for every job in a failed batch (errors are not `Clone`).
@@ -54,23 +69,15 @@ fn shared(e: &StoreError) -> WebError {
 }
 
 impl Writers {
-    /// Starts the two writer threads; they end when the last `Writers` is dropped.
+    /// Starts the two writer threads; they end when the `Writers` is dropped.
     pub fn start(store: Arc<dyn Store>) -> Writers {
-        let (etx, erx) = mpsc::channel::<EventJob>();
-        let (atx, arx) = mpsc::channel::<AccessJob>();
-        let s = Arc::clone(&store);
+        let (atx, arx) = mpsc::channel::<SideJob>();
+        let events = Arc::new(GroupCommit::new(Arc::clone(&store)));
         std::thread::Builder::new()
-            .name("vigil-event-writer".into())
-            .spawn(move || event_loop(s.as_ref(), erx))
-            .expect("the event writer thread starts");
-        std::thread::Builder::new()
-            .name("vigil-access-writer".into())
-            .spawn(move || access_loop(store.as_ref(), arx))
+            .name("vigil-side-writer".into())
+            .spawn(move || side_loop(store.as_ref(), arx))
             .expect("the access-log writer thread starts");
-        Writers {
-            events: etx,
-            access: atx,
-        }
+        Writers { events, side: atx }
     }
 
     /// Appends one request's events together, durably; each gets its receipt
@@ -79,91 +86,76 @@ impl Writers {
         &self,
         drafts: Vec<EventDraft>,
     ) -> Result<Vec<Result<Appended, String>>, WebError> {
-        let (reply, rx) = oneshot::channel();
-        self.events
-            .send(EventJob { drafts, reply })
-            .map_err(|_| WebError::Internal("the event writer has stopped".into()))?;
-        rx.await
-            .map_err(|_| WebError::Internal("the event writer stopped mid-write".into()))?
+        let group = Arc::clone(&self.events);
+        // `submit` blocks until the shared transaction commits.
+        Ok(tokio::task::spawn_blocking(move || group.submit(drafts)).await??)
     }
 
-    /// Writes access-log rows durably.
-    pub async fn log_access(&self, records: Vec<AccessRecord>) -> Result<(), WebError> {
+    /// Starts writing access-log rows; [`Pending::durable`] waits until
+    /// they are on disk. Sending first lets a handler draw its page while
+    /// the rows are written, and still send it only once they are.
+    pub fn log_access(&self, records: Vec<AccessRecord>) -> Result<Pending, WebError> {
         if records.is_empty() {
-            return Ok(());
+            return Ok(Pending(None));
         }
+        self.side_send(SideWrite::Access(records)).map(|rx| Pending(Some(rx)))
+    }
+
+    /// Keeps a receipt durably (so it can be downloaded again).
+    pub async fn keep_receipt(&self, event_id: Uuid, json: String) -> Result<(), WebError> {
+        self.side_write(SideWrite::Receipt(event_id, json)).await
+    }
+
+    async fn side_write(&self, write: SideWrite) -> Result<(), WebError> {
+        Pending(Some(self.side_send(write)?)).durable().await
+    }
+
+    fn side_send(&self, write: SideWrite) -> Result<oneshot::Receiver<Result<(), WebError>>, WebError> {
         let (reply, rx) = oneshot::channel();
-        self.access
-            .send(AccessJob { records, reply })
+        self.side
+            .send(SideJob { write, reply })
             .map_err(|_| WebError::Internal("the access-log writer has stopped".into()))?;
-        rx.await
-            .map_err(|_| WebError::Internal("the access-log writer stopped mid-write".into()))?
+        Ok(rx)
     }
 }
 
-fn event_loop(store: &dyn Store, rx: mpsc::Receiver<EventJob>) {
+fn side_loop(store: &dyn Store, rx: mpsc::Receiver<SideJob>) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
-        let mut n = jobs[0].drafts.len();
-        while n < MAX_BATCH_EVENTS {
+        while jobs.len() < MAX_BATCH_ACCESS {
             match rx.try_recv() {
-                Ok(j) => {
-                    n += j.drafts.len();
-                    jobs.push(j);
-                }
+                Ok(j) => jobs.push(j),
                 Err(_) => break,
             }
         }
-        let mut sizes = Vec::with_capacity(jobs.len());
-        let mut all = Vec::with_capacity(n);
+        let mut access = Vec::new();
+        let mut receipts = Vec::new();
         let mut replies = Vec::with_capacity(jobs.len());
         for j in jobs {
-            sizes.push(j.drafts.len());
-            all.extend(j.drafts);
-            replies.push(j.reply);
-        }
-        match store.append(all) {
-            Ok(outcome) => {
-                let mut results = outcome.results.into_iter();
-                for (size, reply) in sizes.into_iter().zip(replies) {
-                    let mine: Vec<_> = results.by_ref().take(size).collect();
-                    let _ = reply.send(Ok(mine));
-                }
+            let is_access = matches!(j.write, SideWrite::Access(_));
+            match j.write {
+                SideWrite::Access(r) => access.extend(r),
+                SideWrite::Receipt(id, json) => receipts.push((id, json)),
             }
-            Err(e) => {
-                for reply in replies {
-                    let _ = reply.send(Err(shared(&e)));
-                }
-            }
+            replies.push((is_access, j.reply));
         }
-    }
-}
-
-fn access_loop(store: &dyn Store, rx: mpsc::Receiver<AccessJob>) {
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        let mut n = jobs[0].records.len();
-        while n < MAX_BATCH_ACCESS {
-            match rx.try_recv() {
-                Ok(j) => {
-                    n += j.records.len();
-                    jobs.push(j);
-                }
-                Err(_) => break,
-            }
-        }
-        let mut all = Vec::with_capacity(n);
-        let mut replies = Vec::with_capacity(jobs.len());
-        for j in jobs {
-            all.extend(j.records);
-            replies.push(j.reply);
-        }
-        let r = store.append_access(&all);
-        for reply in replies {
-            let _ = reply.send(match &r {
-                Ok(_) => Ok(()),
-                Err(e) => Err(shared(e)),
-            });
+        let a = if access.is_empty() {
+            Ok(0)
+        } else {
+            store.append_access(&access)
+        };
+        let r = if receipts.is_empty() {
+            Ok(())
+        } else {
+            store.put_receipts(&receipts)
+        };
+        for (is_access, reply) in replies {
+            let outcome = if is_access {
+                a.as_ref().map(|_| ()).map_err(shared)
+            } else {
+                r.as_ref().map(|_| ()).map_err(shared)
+            };
+            let _ = reply.send(outcome);
         }
     }
 }

@@ -197,12 +197,14 @@ impl AccountStore for PostgresStore {
         Ok(())
     }
 
-    fn put_receipt(&self, event_id: Uuid, receipt_json: &str) -> Result<(), StoreError> {
+    fn put_receipts(&self, receipts: &[(Uuid, String)]) -> Result<(), StoreError> {
         self.write_refused()?;
+        let ids: Vec<String> = receipts.iter().map(|(id, _)| id.to_string()).collect();
+        let jsons: Vec<&str> = receipts.iter().map(|(_, j)| j.as_str()).collect();
         self.exec(
-            "INSERT INTO receipts(event_id, receipt) VALUES ($1, $2)
+            "INSERT INTO receipts(event_id, receipt) SELECT * FROM unnest($1::text[], $2::text[])
              ON CONFLICT (event_id) DO UPDATE SET receipt = EXCLUDED.receipt",
-            &[&event_id.to_string(), &receipt_json],
+            &[&ids, &jsons],
         )?;
         Ok(())
     }
@@ -234,7 +236,7 @@ impl AccountStore for PostgresStore {
             let mut jsons: Vec<String> = Vec::new();
             let mut prevs: Vec<Vec<u8>> = Vec::new();
             let mut hashes: Vec<Vec<u8>> = Vec::new();
-            let mut subj_ids: Vec<String> = Vec::new();
+            let mut subj_ids: Vec<Vec<u8>> = Vec::new();
             let mut subj_seqs: Vec<i64> = Vec::new();
             for ((seq, json, prev_hash, hash), rec) in chain(next, prev, records)?.into_iter().zip(records) {
                 seqs.push(seq as i64);
@@ -243,7 +245,7 @@ impl AccountStore for PostgresStore {
                 prevs.push(prev_hash);
                 hashes.push(hash.to_vec());
                 for s in &rec.subjects {
-                    subj_ids.push(s.id.to_string());
+                    subj_ids.push(s.id.as_bytes().to_vec());
                     subj_seqs.push(seq as i64);
                 }
             }
@@ -254,7 +256,7 @@ impl AccountStore for PostgresStore {
             )?;
             tx.execute(
                 "INSERT INTO access_subjects(subject_id, seq)
-                 SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING",
+                 SELECT * FROM unnest($1::bytea[], $2::bigint[]) ON CONFLICT DO NOTHING",
                 &[&subj_ids, &subj_seqs],
             )?;
             *sent = true;
@@ -266,11 +268,11 @@ impl AccountStore for PostgresStore {
     fn access_entries(&self, q: &AccessQuery) -> Result<Vec<AccessEntry>, StoreError> {
         let before = q.before_seq.map(|s| s as i64).unwrap_or(i64::MAX);
         let limit = i64::from(q.limit.clamp(1, 1000));
-        let subject = q.subject.map(|s| s.to_string());
+        let subject = q.subject.map(|s| s.as_bytes().to_vec());
         let rows = self.rows(
             "SELECT a.seq, a.record, a.prev_hash, a.hash FROM access_log a
              WHERE a.seq < $1
-               AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM access_subjects s WHERE s.seq = a.seq AND s.subject_id = $3))
+               AND ($3::bytea IS NULL OR EXISTS (SELECT 1 FROM access_subjects s WHERE s.seq = a.seq AND s.subject_id = $3))
                AND ($4::text IS NULL OR a.username = $4)
              ORDER BY a.seq DESC LIMIT $2",
             &[&before, &limit, &subject, &q.user],

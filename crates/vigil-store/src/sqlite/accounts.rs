@@ -236,13 +236,17 @@ impl AccountStore for SqliteStore {
         })
     }
 
-    fn put_receipt(&self, event_id: Uuid, receipt_json: &str) -> Result<(), StoreError> {
+    fn put_receipts(&self, receipts: &[(Uuid, String)]) -> Result<(), StoreError> {
         self.read(|conn| {
-            conn.prepare_cached(
-                "INSERT OR REPLACE INTO receipts(event_id, receipt) VALUES (?1, ?2)",
-            )?
-            .execute(params![event_id.to_string(), receipt_json])?;
-            Ok(())
+            write_tx(conn, |t| {
+                let mut stmt = t.prepare_cached(
+                    "INSERT OR REPLACE INTO receipts(event_id, receipt) VALUES (?1, ?2)",
+                )?;
+                for (id, json) in receipts {
+                    stmt.execute(params![id.to_string(), json])?;
+                }
+                Ok(())
+            })
         })
     }
 
@@ -274,7 +278,7 @@ impl AccountStore for SqliteStore {
                 for ((seq, json, prev_hash, hash), rec) in chain(next, prev, records)?.into_iter().zip(records) {
                     row.execute(params![seq as i64, rec.user, json, prev_hash, &hash[..]])?;
                     for s in &rec.subjects {
-                        subj.execute(params![s.id.to_string(), seq as i64])?;
+                        subj.execute(params![&s.id.as_bytes()[..], seq as i64])?;
                     }
                 }
                 Ok(next)
@@ -291,7 +295,7 @@ impl AccountStore for SqliteStore {
             let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(before), Box::new(limit)];
             if let Some(s) = q.subject {
                 sql.push_str(" JOIN access_subjects s ON s.seq = a.seq AND s.subject_id = ?3");
-                args.push(Box::new(s.to_string()));
+                args.push(Box::new(s.as_bytes().to_vec()));
             }
             sql.push_str(" WHERE a.seq < ?1");
             if let Some(u) = &q.user {

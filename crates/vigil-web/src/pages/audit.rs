@@ -94,7 +94,11 @@ pub async fn audit(
                     .map(|s| {
                         let label = match s.kind {
                             EntityKind::Referral => reference_for(s.id),
-                            k => format!("{} {}", k.as_str().replace('_', " "), &s.id.to_string()[..8]),
+                            // The end of the id: v7 ids share their start (the time).
+                            k => {
+                                let id = s.id.simple().to_string();
+                                format!("{} …{}", k.as_str().replace('_', " "), &id[id.len() - 8..])
+                            }
                         };
                         (s.id.to_string(), label)
                     })

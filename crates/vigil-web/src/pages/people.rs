@@ -103,7 +103,7 @@ pub async fn person(
     let mut subjects = vec![SubjectRef::new(EntityKind::Person, p.id)];
     subjects.extend(referrals.iter().map(|r| SubjectRef::new(EntityKind::Referral, r.id)));
     subjects.extend(places.iter().map(|(_, _, l)| SubjectRef::new(EntityKind::Location, *l)));
-    st.log_access(&who, "opened a person's record", subjects).await?;
+    let logged = st.log_access(&who, "opened a person's record", subjects)?;
 
     let today = vigil_rules::london::local_date(st.now());
     let mut lines = vec![Line::new(
@@ -131,9 +131,9 @@ pub async fn person(
         "First recorded",
         format!("{} by {} ({})", display::datetime(p.recorded.at), p.recorded.by, p.recorded.agency),
     ));
-    let link = person_link(&who, &p, today);
+    let link = person_link(&st, &who, &p, today);
     let can_open_referrals = who.may(Action::ViewReferral);
-    page(PersonPage {
+    let response = page(PersonPage {
         chrome: st.chrome(&who, &link.name, ""),
         id: p.id.to_string(),
         name: link.name,
@@ -159,5 +159,7 @@ pub async fn person(
             .collect(),
         can_refer: who.may(Action::SubmitReferral),
         can_open_referrals,
-    })
+    });
+    logged.durable().await?;
+    response
 }

@@ -138,8 +138,7 @@ pub async fn submit(
     let json = serde_json::to_string_pretty(&appended.receipt)
         .map_err(|e| WebError::Internal(format!("the receipt could not be written out: {e}")))?;
     let event_id = appended.event_id;
-    st.blocking(move |st| Ok(st.store.put_receipt(event_id, &json)?))
-        .await?;
+    st.writers.keep_receipt(event_id, json).await?;
     Ok(see_other(&format!("/referrals/{referral_id}/receipt?sent=1")))
 }
 
@@ -190,7 +189,7 @@ pub async fn receipt(
         .and_then(|j| serde_json::from_str::<vigil_ledger::Receipt>(j).ok())
         .map(|rc| (rc.entry, rc.log_id))
         .unwrap_or_default();
-    st.log_access(
+    let logged = st.log_access(
         &who,
         "opened a referral's receipt",
         vec![
@@ -198,11 +197,11 @@ pub async fn receipt(
             SubjectRef::new(EntityKind::Person, r.child_id),
         ],
     )
-    .await?;
+    ?;
     let (status, status_class) = status_of(&r);
     let now = st.now();
     let deadline = st.rules.referral_decision_due(r.submitted.at);
-    page(ReceiptPage {
+    let response = page(ReceiptPage {
         chrome: st.chrome(&who, "Referral sent", ""),
         id: r.id.to_string(),
         reference: reference_for(r.id),
@@ -211,9 +210,9 @@ pub async fn receipt(
         child_name: child_name(&child),
         received: display::datetime(r.submitted.at),
         due: if r.awaiting_decision() {
-            deadline.describe(now)
+            format!("The decision is {}.", deadline.describe(now))
         } else {
-            "(it has been decided)".into()
+            "It has been decided.".into()
         },
         status,
         status_class,
@@ -221,7 +220,9 @@ pub async fn receipt(
         receipt_available: stored.is_some(),
         entry,
         log_id,
-    })
+    });
+    logged.durable().await?;
+    response
 }
 
 pub async fn receipt_file(
@@ -248,7 +249,8 @@ pub async fn receipt_file(
         .into_response())
 }
 
-fn my_row(r: &ReferralView, child: String) -> MyRow {
+/// A row of "My referrals": when decided, when; otherwise when it is due.
+fn my_row(st: &AppState, r: &ReferralView, child: String) -> MyRow {
     let (status, status_class) = status_of(r);
     MyRow {
         id: r.id.to_string(),
@@ -257,11 +259,10 @@ fn my_row(r: &ReferralView, child: String) -> MyRow {
         sent: display::datetime(r.submitted.at),
         status,
         status_class,
-        decided: r
-            .decided
-            .as_ref()
-            .map(|d| display::datetime(d.at))
-            .unwrap_or_default(),
+        decided: match &r.decided {
+            Some(d) => format!("decided {}", display::datetime(d.at)),
+            None => st.rules.referral_decision_due(r.submitted.at).describe(st.now()),
+        },
     }
 }
 
@@ -283,27 +284,29 @@ pub async fn mine(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Resp
                 .collect::<Vec<_>>())
         })
         .await?;
-    st.log_access(
+    let logged = st.log_access(
         &who,
         "listed my referrals",
         rows.iter()
-            .flat_map(|(r, _)| {
-                [
-                    SubjectRef::new(EntityKind::Referral, r.id),
-                    SubjectRef::new(EntityKind::Person, r.child_id),
-                ]
-            })
+            .map(|(r, _)| SubjectRef::new(EntityKind::Person, r.child_id))
             .collect(),
     )
-    .await?;
-    page(MyReferralsPage {
+    ?;
+    let response = page(MyReferralsPage {
         chrome: st.chrome(&who, "My referrals", "/referrals/mine"),
-        rows: rows.iter().map(|(r, n)| my_row(r, n.clone())).collect(),
-    })
+        rows: rows.iter().map(|(r, n)| my_row(&st, r, n.clone())).collect(),
+    });
+    logged.durable().await?;
+    response
 }
 
 /// One person as a link, if this user may open their record.
-pub fn person_link(who: &SignedIn, p: &PersonView, today: chrono::NaiveDate) -> PersonLink {
+pub fn person_link(st: &AppState, who: &SignedIn, p: &PersonView, today: chrono::NaiveDate) -> PersonLink {
+    let agency = st
+        .mirror
+        .agency_by_code(&p.recorded.agency)
+        .map(|a| a.name.clone())
+        .unwrap_or_else(|| p.recorded.agency.clone());
     PersonLink {
         id: p.id.to_string(),
         name: p.display_name(),
@@ -313,6 +316,7 @@ pub fn person_link(who: &SignedIn, p: &PersonView, today: chrono::NaiveDate) -> 
             .map(|d| display::age(d, today))
             .or_else(|| p.description.clone())
             .unwrap_or_default(),
+        recorded: format!("{agency}, {}", display::date(vigil_rules::london::local_date(p.recorded.at))),
         reasons: String::new(),
         can_open: who.authorise(Action::ViewPerson, person_resource(p)).is_ok(),
     }
@@ -372,7 +376,7 @@ pub async fn view(
     ];
     subjects.extend(others.iter().map(|p| SubjectRef::new(EntityKind::Person, p.id)));
     subjects.extend(candidates.iter().map(|(p, _)| SubjectRef::new(EntityKind::Person, p.id)));
-    st.log_access(&who, "opened a referral", subjects).await?;
+    let logged = st.log_access(&who, "opened a referral", subjects)?;
 
     let (status, status_class) = status_of(&r);
     let deadline = st.rules.referral_decision_due(r.submitted.at);
@@ -423,16 +427,17 @@ pub async fn view(
         });
     }
     let child_link = match &child {
-        Some(c) => person_link(&who, c, today),
+        Some(c) => person_link(&st, &who, c, today),
         None => PersonLink {
             id: r.child_id.to_string(),
             name: "(record not found)".into(),
             detail: String::new(),
+            recorded: String::new(),
             reasons: String::new(),
             can_open: false,
         },
     };
-    page(ReferralPage {
+    let response = page(ReferralPage {
         chrome: st.chrome(&who, &format!("Referral {}", reference_for(r.id)), ""),
         id: r.id.to_string(),
         reference: reference_for(r.id),
@@ -445,17 +450,19 @@ pub async fn view(
         concern: r.concern.clone(),
         what_seen: r.what_seen.clone().unwrap_or_default(),
         child: child_link,
-        others: others.iter().map(|p| person_link(&who, p, today)).collect(),
+        others: others.iter().map(|p| person_link(&st, &who, p, today)).collect(),
         candidates: candidates
             .iter()
             .map(|(p, why)| PersonLink {
                 reasons: why.clone(),
-                ..person_link(&who, p, today)
+                ..person_link(&st, &who, p, today)
             })
             .collect(),
         history,
         can_decide: r.awaiting_decision() && who.authorise(Action::DecideReferral, referral_resource(&r)).is_ok(),
-    })
+    });
+    logged.durable().await?;
+    response
 }
 
 fn decide_page(
@@ -503,7 +510,7 @@ pub async fn decide_form(
     if !r.awaiting_decision() {
         return Err(already_decided(&r));
     }
-    st.log_access(
+    let logged = st.log_access(
         &who,
         "opened a referral to decide it",
         vec![
@@ -511,8 +518,10 @@ pub async fn decide_form(
             SubjectRef::new(EntityKind::Person, r.child_id),
         ],
     )
-    .await?;
-    decide_page(&st, &who, StatusCode::OK, &r, &child, FormData::default(), Vec::new())
+    ?;
+    let response = decide_page(&st, &who, StatusCode::OK, &r, &child, FormData::default(), Vec::new());
+    logged.durable().await?;
+    response
 }
 
 pub async fn decide(

@@ -14,6 +14,10 @@ use serde::Deserialize;
 use std::sync::Arc;
 use vigil_model::{EntityKind, SubjectRef};
 
+/// Most referrals listed on one page of the queue (the oldest deadlines;
+/// the page says how many more there are).
+pub const QUEUE_ROWS: usize = 100;
+
 /// The queue at this moment, after recording any escalation it calls for.
 /// Used by the pages and by the server's periodic check, so an overdue
 /// referral is escalated even if nobody opens the queue.
@@ -96,15 +100,12 @@ fn rows(st: &AppState, items: &[QueueItem]) -> Vec<QueueRow> {
         .collect()
 }
 
+/// What a list shows of people: the children named on it. (Opening a
+/// referral logs the referral too; a list logs whose names it showed.)
 fn subjects(items: &[QueueItem]) -> Vec<SubjectRef> {
     items
         .iter()
-        .flat_map(|i| {
-            [
-                SubjectRef::new(EntityKind::Referral, i.referral.id),
-                SubjectRef::new(EntityKind::Person, i.referral.child_id),
-            ]
-        })
+        .map(|i| SubjectRef::new(EntityKind::Person, i.referral.child_id))
         .collect()
 }
 
@@ -141,20 +142,25 @@ pub async fn triage(
             }
         }
     }
-    let items = current_queue(&st).await?;
-    st.log_access(&who, "listed the triage queue", subjects(&items)).await?;
+    let mut items = current_queue(&st).await?;
     let overdue = items.iter().filter(|i| i.overdue()).count();
     let due_today = items.iter().filter(|i| i.due_today()).count();
+    let total = items.len();
+    items.truncate(QUEUE_ROWS);
+    let logged = st.log_access(&who, "listed the triage queue", subjects(&items))?;
     let rows = rows(&st, &items);
-    page(TriagePage {
+    let response = page(TriagePage {
         chrome: st.chrome(&who, "Triage queue", "/triage"),
+        total,
         rows,
         overdue,
         due_today,
         search: q.reference,
         search_error,
         can_decide: who.may(Action::DecideReferral),
-    })
+    });
+    logged.durable().await?;
+    response
 }
 
 pub async fn overdue(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
@@ -164,11 +170,13 @@ pub async fn overdue(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<R
         .into_iter()
         .filter(|i| i.overdue())
         .collect();
-    st.log_access(&who, "listed overdue referrals", subjects(&items)).await?;
+    let logged = st.log_access(&who, "listed overdue referrals", subjects(&items))?;
     let rows = rows(&st, &items);
-    page(OverduePage {
+    let response = page(OverduePage {
         chrome: st.chrome(&who, "Overdue referrals", "/overdue"),
         rows,
         can_decide: who.may(Action::DecideReferral),
-    })
+    });
+    logged.durable().await?;
+    response
 }

@@ -1,0 +1,372 @@
+//! `vigil bench web`: the referral form (POST) and the triage queue (GET)
+//! under many concurrent users, over real HTTP on loopback, bounded in time.
+//!
+//! The server runs on its own runtime (two threads) with a fresh store: the
+//! agencies, a referrer and a triage officer, and a queue of referrals
+//! awaiting a decision. Each simulated user signs in with its own session
+//! (cookie jar) and then, for half the time, loads the triage queue over and
+//! over (each load writes an access-log row, durably), and for the other
+//! half sends referrals over and over (each send writes two events durably
+//! and keeps the signed receipt). Latency is measured by the client from
+//! sending the request to reading the whole response.
+
+use crate::users;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use vigil_ledger::LogSigner;
+use vigil_model::codes::{AgencyKind, Role};
+use vigil_store::{DatabaseUrl, Store};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    pub users: usize,
+    pub seconds: u64,
+    /// Referrals awaiting a decision before the run (what the queue page shows).
+    pub queue: usize,
+    /// Database (default: SQLite in a temporary directory).
+    pub database: Option<String>,
+}
+
+/// Latencies of one kind of request.
+#[derive(Clone, Debug)]
+pub struct Figures {
+    pub name: &'static str,
+    pub requests: usize,
+    pub errors: usize,
+    pub seconds: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Figures {
+    fn from(name: &'static str, mut lat: Vec<Duration>, errors: usize, seconds: f64) -> Figures {
+        lat.sort();
+        let q = |p: f64| {
+            if lat.is_empty() {
+                return 0.0;
+            }
+            let i = ((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1;
+            lat[i].as_secs_f64() * 1000.0
+        };
+        Figures {
+            name,
+            requests: lat.len(),
+            errors,
+            seconds,
+            p50_ms: q(0.50),
+            p90_ms: q(0.90),
+            p99_ms: q(0.99),
+            max_ms: lat.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0),
+        }
+    }
+
+    pub fn per_second(&self) -> f64 {
+        self.requests as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// The outcome of a run.
+#[derive(Clone, Debug)]
+pub struct BenchReport {
+    pub users: usize,
+    pub queue: usize,
+    pub backend: String,
+    pub figures: Vec<Figures>,
+    /// Events written per transaction during the submit phase (group commit).
+    pub events_per_commit: f64,
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "web: {} concurrent users, {} referrals in the queue, {}",
+            self.users, self.queue, self.backend
+        )?;
+        writeln!(
+            f,
+            "  {:<28} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7}",
+            "page", "requests", "per s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors"
+        )?;
+        for x in &self.figures {
+            writeln!(
+                f,
+                "  {:<28} {:>9} {:>9.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>7}",
+                x.name,
+                x.requests,
+                x.per_second(),
+                x.p50_ms,
+                x.p90_ms,
+                x.p99_ms,
+                x.max_ms,
+                x.errors
+            )?;
+        }
+        write!(
+            f,
+            "  durable commits: {:.1} events per transaction while sending (group commit)",
+            self.events_per_commit
+        )
+    }
+}
+
+const PASSWORD: &str = "bench password not for real use";
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// One simulated user: a signed-in client and its anti-forgery token.
+struct User {
+    http: reqwest::Client,
+    csrf: String,
+}
+
+fn hidden(body: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let i = body.find(&marker)? + marker.len();
+    let j = body[i..].find('"')? + i;
+    Some(body[i..j].to_owned())
+}
+
+async fn sign_in(base: &str, username: &str) -> Result<User, String> {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(4)
+        .build()
+        .map_err(err)?;
+    let page = http.get(format!("{base}/login")).send().await.map_err(err)?.text().await.map_err(err)?;
+    let nonce = hidden(&page, "nonce").ok_or("the sign-in page has no form token")?;
+    let r = http
+        .post(format!("{base}/login"))
+        .form(&[("nonce", nonce.as_str()), ("next", "/"), ("username", username), ("password", PASSWORD)])
+        .send()
+        .await
+        .map_err(err)?;
+    if r.status() != 303 {
+        return Err(format!("{username} could not sign in ({})", r.status()));
+    }
+    let page = http
+        .get(format!("{base}/referrals/new"))
+        .send()
+        .await
+        .map_err(err)?
+        .text()
+        .await
+        .map_err(err)?;
+    let csrf = hidden(&page, "csrf").unwrap_or_default();
+    Ok(User { http, csrf })
+}
+
+fn referral_form(csrf: &str, n: usize) -> Vec<(&'static str, String)> {
+    vec![
+        ("csrf", csrf.to_owned()),
+        ("immediate_danger", "no".into()),
+        ("child_given", format!("Benchchild{n}")),
+        ("child_family", "Sample".into()),
+        ("child_age", "14".into()),
+        ("concern", "Seen getting into cars with older men after school; a new phone she will not explain.".into()),
+        ("when_month", "5".into()),
+        ("when_year", "2025".into()),
+    ]
+}
+
+/// Runs `users` tasks doing `one` until `until`; returns latencies and errors.
+async fn phase<F, Fut>(users: &[Arc<User>], until: Instant, one: F) -> (Vec<Duration>, usize)
+where
+    F: Fn(Arc<User>, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let mut tasks = Vec::new();
+    for (i, u) in users.iter().enumerate() {
+        let u = Arc::clone(u);
+        let one = one.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0;
+            let mut n = 0;
+            while Instant::now() < until {
+                let t = Instant::now();
+                let ok = one(Arc::clone(&u), i * 1_000_000 + n).await;
+                let d = t.elapsed();
+                if ok {
+                    lat.push(d);
+                } else {
+                    errors += 1;
+                }
+                n += 1;
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        if let Ok((l, e)) = t.await {
+            all.extend(l);
+            errors += e;
+        }
+    }
+    (all, errors)
+}
+
+/// Runs the benchmark.
+pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
+    let tmp = tempfile::tempdir().map_err(err)?;
+    let url = match &opts.database {
+        Some(u) => DatabaseUrl::parse(u).map_err(err)?,
+        None => DatabaseUrl::Sqlite(tmp.path().join("bench.sqlite")),
+    };
+    let backend = match &url {
+        DatabaseUrl::Sqlite(_) => "SQLite".to_owned(),
+        DatabaseUrl::Postgres(_) => "PostgreSQL".to_owned(),
+    };
+    let store: Arc<dyn Store> = Arc::from(vigil_store::open(&url, LogSigner::generate()).map_err(err)?);
+    let now = chrono::Utc::now();
+    let mut school = None;
+    let mut front_door = None;
+    for (code, name, kind) in [
+        ("bench-school", "Bench Academy", AgencyKind::Education),
+        ("bench-childrens-services", "Bench Children's Services", AgencyKind::SocialCare),
+    ] {
+        let id = users::register_agency(store.as_ref(), code, name, kind, now).map_err(err)?;
+        match kind {
+            AgencyKind::Education => school = Some(id),
+            _ => front_door = Some(id),
+        }
+    }
+    let (actor, agency) = crate::queue::system_actor();
+    for (username, role, agency_id) in [
+        ("bench.referrer", Role::Referrer, school),
+        ("bench.triage", Role::Triage, front_door),
+    ] {
+        users::create_account(
+            store.as_ref(),
+            &actor,
+            &agency,
+            &users::NewAccount {
+                username: username.into(),
+                name: username.into(),
+                role,
+                agency_id: agency_id.ok_or("no agency")?,
+            },
+            PASSWORD,
+            false,
+            now,
+        )
+        .map_err(err)?;
+    }
+
+    // The server, on its own runtime.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("bench-server")
+        .enable_all()
+        .build()
+        .map_err(err)?;
+    let state = crate::app_state(
+        Arc::clone(&store),
+        crate::Config {
+            secure_cookies: false,
+            escalation_check_seconds: 3600,
+            trust_forwarded_for: false,
+        },
+        crate::system_clock(),
+    );
+    let listener = server_rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .map_err(err)?;
+    let base = format!("http://{}", listener.local_addr().map_err(err)?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = server_rt.spawn(crate::serve_listener(listener, state, async {
+        let _ = stopped.await;
+    }));
+
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("bench-client")
+        .enable_all()
+        .build()
+        .map_err(err)?;
+    let report = client_rt.block_on(async {
+        // The queue the triage page shows.
+        let seeder = sign_in(&base, "bench.referrer").await?;
+        for n in 0..opts.queue {
+            let r = seeder
+                .http
+                .post(format!("{base}/referrals/new"))
+                .form(&referral_form(&seeder.csrf, n))
+                .send()
+                .await
+                .map_err(err)?;
+            if r.status() != 303 {
+                return Err(format!("a seed referral was refused ({})", r.status()));
+            }
+        }
+        let mut referrers = Vec::new();
+        let mut triage = Vec::new();
+        for _ in 0..opts.users {
+            referrers.push(Arc::new(sign_in(&base, "bench.referrer").await?));
+            triage.push(Arc::new(sign_in(&base, "bench.triage").await?));
+        }
+        let half = Duration::from_secs_f64(opts.seconds as f64 / 2.0);
+
+        let b = base.clone();
+        let t0 = Instant::now();
+        let (lat, errors) = phase(&triage, t0 + half, move |u, _| {
+            let url = format!("{b}/triage");
+            async move {
+                match u.http.get(url).send().await {
+                    Ok(r) if r.status() == 200 => r.bytes().await.is_ok(),
+                    _ => false,
+                }
+            }
+        })
+        .await;
+        let queue = Figures::from("GET /triage (queue page)", lat, errors, t0.elapsed().as_secs_f64());
+
+        let heads_before = count_heads(store.as_ref())?;
+        let size_before = store.log_size().map_err(err)?;
+        let b = base.clone();
+        let t1 = Instant::now();
+        let (lat, errors) = phase(&referrers, t1 + half, move |u, n| {
+            let url = format!("{b}/referrals/new");
+            async move {
+                let form = referral_form(&u.csrf, n);
+                match u.http.post(url).form(&form).send().await {
+                    Ok(r) if r.status() == 303 => r.bytes().await.is_ok(),
+                    _ => false,
+                }
+            }
+        })
+        .await;
+        let submit = Figures::from("POST /referrals/new (send)", lat, errors, t1.elapsed().as_secs_f64());
+        let commits = count_heads(store.as_ref())? - heads_before;
+        let events = store.log_size().map_err(err)? - size_before;
+        Ok::<_, String>(BenchReport {
+            users: opts.users,
+            queue: opts.queue,
+            backend,
+            figures: vec![queue, submit],
+            events_per_commit: events as f64 / commits.max(1) as f64,
+        })
+    });
+    let _ = stop.send(());
+    let _ = server_rt.block_on(server);
+    report
+}
+
+fn count_heads(store: &dyn Store) -> Result<u64, String> {
+    let mut n = 0u64;
+    store
+        .for_each_tree_head(&mut |_| {
+            n += 1;
+            Ok(())
+        })
+        .map_err(err)?;
+    Ok(n)
+}

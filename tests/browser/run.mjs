@@ -1,0 +1,234 @@
+// Vigil in headless Chromium. Run by run.sh, which starts the server and
+// passes BASE, DATA, VIGIL, WORK, SHOTS and the one-time passwords.
+// `node run.mjs today`: referrer and triage; `node run.mjs later`: the
+// server is eight days ahead (faketime): supervisor, auditor, administrator.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const { BASE, DATA, VIGIL, WORK, SHOTS } = process.env;
+const phase = process.argv[2];
+const NEW_PASSWORD = 'maple lantern river 42';
+const stateFile = join(WORK, 'browser-state.json');
+let passed = 0;
+let failed = 0;
+
+async function step(name, fn) {
+  try {
+    await fn();
+    passed += 1;
+    console.log(`ok - ${name}`);
+  } catch (e) {
+    failed += 1;
+    console.log(`not ok - ${name}\n${e.stack || e}`);
+    throw e;
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+});
+
+async function newPage() {
+  const context = await browser.newContext({
+    viewport: { width: 1100, height: 900 },
+    acceptDownloads: true,
+    locale: 'en-GB',
+  });
+  return context.newPage();
+}
+
+async function shot(page, name, fullPage = true) {
+  await page.screenshot({ path: join(SHOTS, name), fullPage });
+}
+
+/// Signs in with a one-time password and chooses a new one.
+async function firstSignIn(page, username, oneTime) {
+  await page.goto(`${BASE}/login`);
+  await page.fill('#username', username);
+  await page.fill('#password', oneTime);
+  await page.click('button:has-text("Sign in")');
+  await page.waitForURL(/\/account\/password$/);
+  await page.fill('#current', oneTime);
+  await page.fill('#new', NEW_PASSWORD);
+  await page.fill('#confirm', NEW_PASSWORD);
+  await page.click('button:has-text("Save password")');
+  await page.waitForURL(`${BASE}/`);
+}
+
+async function signIn(page, username) {
+  await page.goto(`${BASE}/login`);
+  await page.fill('#username', username);
+  await page.fill('#password', NEW_PASSWORD);
+  await page.click('button:has-text("Sign in")');
+  await page.waitForURL(`${BASE}/`);
+}
+
+async function fillReferral(page, { concern, danger }) {
+  await page.check(danger ? '#immediate_danger' : '#immediate_danger-no');
+  await page.fill('#child_given', 'Jade');
+  await page.fill('#child_family', 'Example');
+  await page.fill('#dob_day', '14');
+  await page.fill('#dob_month', '3');
+  await page.fill('#dob_year', '2010');
+  await page.check('#child_sex');
+  await page.fill('#child_school', 'Oakfield Academy');
+  if (concern) await page.fill('#concern', concern);
+  await page.fill('#what_seen', 'A silver car, registration starting NS19, waiting by the school gates at 3.30pm.');
+  await page.fill('#when_month', '10');
+  await page.fill('#when_year', '2025');
+  await page.fill('#where', 'Outside the school gates, Oakfield Road');
+  await page.fill('#other1_name', 'Dez');
+  await page.fill('#other1_details', 'About 30, drives the silver car');
+}
+
+try {
+  if (phase === 'today') {
+    const page = await newPage();
+    await step('the sign-in page', async () => {
+      await page.goto(`${BASE}/login`);
+      assert.equal(await page.title(), 'Sign in – Vigil');
+      await shot(page, '01-login.png');
+    });
+
+    let reference;
+    await step('a referrer sends a referral with one mistake, then correctly', async () => {
+      await firstSignIn(page, 'tess.teacher', process.env.REFERRER_PW);
+      await page.click('nav >> text=Raise a concern');
+      await fillReferral(page, { concern: '', danger: false });
+      await page.click('button:has-text("Send referral")');
+      const summary = page.locator('.v-error-summary');
+      await summary.waitFor();
+      assert.match(await summary.innerText(), /Describe what you are worried about\./);
+      assert.equal(await page.title(), 'Error: Raise a concern – Vigil');
+      // Nothing typed was lost.
+      assert.equal(await page.inputValue('#child_given'), 'Jade');
+      assert.equal(await page.inputValue('#other1_details'), 'About 30, drives the silver car');
+      // The summary takes focus, and its link takes the user to the field.
+      assert.equal(await page.evaluate(() => document.activeElement.className), 'v-error-summary');
+      await shot(page, '02-referral-form-error.png', false);
+      await page.click('.v-error-summary a[href="#concern"]');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'concern');
+      await page.keyboard.type('Jade has been seen getting into a silver car with older men after school, three times this month. She has a new phone she will not explain.');
+      await page.click('button:has-text("Send referral")');
+      await page.waitForURL(/\/receipt\?sent=1$/);
+      const panel = await page.locator('.v-panel').innerText();
+      assert.match(panel, /Referral sent/);
+      reference = (await page.locator('.v-panel__ref').innerText()).trim();
+      assert.match(reference, /^REF-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
+      await shot(page, '03-receipt.png');
+    });
+
+    await step('the signed receipt downloads and `vigil receipt verify` accepts it', async () => {
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.click('text=Download the signed receipt'),
+      ]);
+      assert.equal(download.suggestedFilename(), `vigil-receipt-${reference}.json`);
+      const file = join(WORK, 'receipt.json');
+      await download.saveAs(file);
+      const out = execFileSync(VIGIL, ['receipt', 'verify', file, '--key', join(DATA, 'log-key.pub')]).toString();
+      assert.match(out, /^valid: 1 receipt\(s\) verified/);
+      const receipt = JSON.parse(readFileSync(file, 'utf8'));
+      assert.match(receipt.entry, /"kind":"referral.submitted"/);
+    });
+
+    let urgent;
+    await step('answering yes to immediate danger shows the 999 instruction at once', async () => {
+      await page.click('nav >> text=Raise a concern');
+      assert.equal(await page.isVisible('#emergency-now'), false);
+      await page.check('#immediate_danger');
+      assert.equal(await page.isVisible('#emergency-now'), true);
+      await fillReferral(page, { concern: 'Jade rang from a hotel room and said she cannot leave. Police called.', danger: true });
+      await page.click('button:has-text("Send referral")');
+      await page.waitForURL(/\/receipt\?sent=1$/);
+      assert.match(await page.locator('.v-emergency').innerText(), /Call 999 now/);
+      urgent = (await page.locator('.v-panel__ref').innerText()).trim();
+    });
+
+    await step('My referrals shows both, awaiting a decision', async () => {
+      await page.click('nav >> text=My referrals');
+      const table = await page.locator('table').innerText();
+      assert.ok(table.includes(reference) && table.includes(urgent));
+      assert.match(table, /Awaiting decision/);
+      await shot(page, '04-my-referrals.png');
+      await page.click('button:has-text("Sign out")');
+      await page.waitForURL(/\/login\?notice=signed_out$/);
+    });
+
+    await step('a triage officer sees the queue and decides the referral', async () => {
+      const triage = await newPage();
+      await firstSignIn(triage, 'tariq.triage', process.env.TRIAGE_PW);
+      await triage.click('nav >> text=Triage queue');
+      const queue = await triage.locator('table').innerText();
+      assert.ok(queue.includes(reference) && queue.includes(urgent), queue);
+      assert.match(queue, /On time|Due today/);
+      await shot(triage, '05-triage-queue.png');
+      await triage.click(`text=${reference}`);
+      const possible = await triage.locator('h2:has-text("Possible existing records") + p + table').innerText();
+      assert.match(possible, /Jade Example/);
+      assert.match(possible, /same date of birth/);
+      await shot(triage, '06-referral.png');
+      await triage.click('text=Decide this referral');
+      await triage.check('#decision-early_help');
+      await triage.fill('#reason', 'Known to the school; early help offer through the youth project, with a review in four weeks.');
+      await shot(triage, '07-decide.png');
+      await triage.click('button:has-text("Record decision")');
+      await triage.waitForURL(/decided=1$/);
+      assert.match(await triage.locator('.v-notice').innerText(), /Your decision has been recorded/);
+      assert.match(await triage.content(), /Decided: early help/);
+    });
+
+    await step('the referrer sees the decision, not the case', async () => {
+      await signIn(page, 'tess.teacher');
+      await page.click('nav >> text=My referrals');
+      assert.match(await page.locator('table').innerText(), /Decided: early help/);
+    });
+    writeFileSync(stateFile, JSON.stringify({ reference, urgent }));
+  } else if (phase === 'later') {
+    const { reference, urgent } = JSON.parse(readFileSync(stateFile, 'utf8'));
+
+    await step('eight days later the supervisor sees the undecided referral overdue', async () => {
+      const page = await newPage();
+      await firstSignIn(page, 'sue.supervisor', process.env.SUPERVISOR_PW);
+      assert.match(await page.locator('.v-notice--alert').innerText(), /1 referral is overdue for a decision/);
+      await page.click('nav >> text=Overdue');
+      const table = await page.locator('table').innerText();
+      assert.ok(table.includes(urgent), table);
+      assert.ok(!table.includes(reference), 'the decided one is not overdue');
+      assert.match(table, /Escalated to the (supervisor|head of service)/);
+      await shot(page, '08-overdue.png');
+    });
+
+    await step('an auditor reads the access log', async () => {
+      const page = await newPage();
+      await firstSignIn(page, 'aled.auditor', process.env.AUDITOR_PW);
+      await page.click('nav >> text=Access log');
+      const table = await page.locator('table').innerText();
+      assert.match(table, /tariq\.triage/);
+      assert.match(table, /opened a referral/);
+      assert.match(table, /listed the triage queue/);
+      await shot(page, '09-access-log.png');
+    });
+
+    await step('an administrator sees the accounts', async () => {
+      const page = await newPage();
+      await firstSignIn(page, 'admin', process.env.ADMIN_PW);
+      await page.click('nav >> text=Accounts');
+      const table = await page.locator('table').innerText();
+      for (const u of ['tess.teacher', 'tariq.triage', 'sue.supervisor', 'aled.auditor', 'admin']) {
+        assert.ok(table.includes(u), u);
+      }
+      await shot(page, '10-accounts.png');
+    });
+  } else {
+    throw new Error(`unknown phase ${phase}`);
+  }
+} finally {
+  await browser.close();
+  console.log(`browser ${phase}: ${passed} passed, ${failed} failed`);
+}
