@@ -24,7 +24,9 @@ pub struct DataDir {
 
 impl DataDir {
     pub fn new(path: &Path) -> Self {
-        DataDir { path: path.to_owned() }
+        DataDir {
+            path: path.to_owned(),
+        }
     }
 
     pub fn public_key_path(&self) -> PathBuf {
@@ -89,7 +91,10 @@ impl DataDir {
         let url = self.database_url(database)?;
         if let DatabaseUrl::Sqlite(p) = &url {
             if !p.exists() {
-                bail!("the database {} does not exist; was the data directory initialised?", p.display());
+                bail!(
+                    "the database {} does not exist; was the data directory initialised?",
+                    p.display()
+                );
             }
         }
         Ok(vigil_store::open(&url, signer)?)

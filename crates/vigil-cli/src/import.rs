@@ -35,7 +35,9 @@ pub fn new_salt() -> [u8; SALT_LEN] {
 
 /// Validates one input, giving it an id, receipt time and salt.
 pub fn prepare(input: EventInput) -> Result<EventDraft, String> {
-    input.prepare(Utc::now(), new_salt()).map_err(|e| e.to_string())
+    input
+        .prepare(Utc::now(), new_salt())
+        .map_err(|e| e.to_string())
 }
 
 /// Parses one line of JSON Lines into an input.
@@ -103,11 +105,15 @@ pub fn import_reader(
         line_no += 1;
         if buf.len() > MAX_LINE_BYTES && !buf.ends_with(b"\n") {
             summary.rejected += 1;
-            on_err(line_no, &format!("the line is longer than {MAX_LINE_BYTES} bytes"));
+            on_err(
+                line_no,
+                &format!("the line is longer than {MAX_LINE_BYTES} bytes"),
+            );
             // Skip the rest of the over-long line.
             loop {
                 buf.clear();
-                let m = std::io::Read::take(&mut *reader, MAX_LINE_BYTES as u64).read_until(b'\n', &mut buf)?;
+                let m = std::io::Read::take(&mut *reader, MAX_LINE_BYTES as u64)
+                    .read_until(b'\n', &mut buf)?;
                 if m == 0 || buf.ends_with(b"\n") {
                     break;
                 }

@@ -26,7 +26,10 @@ fn stderr(o: &Output) -> String {
 /// An error is one sentence: one line on stderr, no panic, no backtrace.
 fn assert_one_sentence(o: &Output) {
     let e = stderr(o);
-    assert!(!e.contains("panicked") && !e.contains("RUST_BACKTRACE"), "{e}");
+    assert!(
+        !e.contains("panicked") && !e.contains("RUST_BACKTRACE"),
+        "{e}"
+    );
     assert_eq!(e.trim().lines().count(), 1, "expected one line: {e}");
     assert!(e.starts_with("vigil: "), "{e}");
 }
@@ -56,36 +59,61 @@ fn init_import_verify_and_receipts_end_to_end() {
     assert_one_sentence(&o);
 
     // VIGIL_DATA works like --data.
-    let o = run(vigil().env("VIGIL_DATA", &data).arg("import").arg(examples()));
+    let o = run(vigil()
+        .env("VIGIL_DATA", &data)
+        .arg("import")
+        .arg(examples()));
     assert!(o.status.success(), "{}", stderr(&o));
     let receipts = String::from_utf8(o.stdout).unwrap();
-    let lines = std::fs::read_to_string(examples()).unwrap().lines().filter(|l| !l.trim().is_empty()).count();
+    let lines = std::fs::read_to_string(examples())
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
     assert_eq!(receipts.lines().count(), lines, "one receipt per event");
     let receipt_file = tmp.path().join("receipts.jsonl");
     std::fs::write(&receipt_file, &receipts).unwrap();
 
     let key = data.join("log-key.pub");
-    let o = run(vigil().args(["receipt", "verify"]).arg(&receipt_file).arg("--key").arg(&key));
+    let o = run(vigil()
+        .args(["receipt", "verify"])
+        .arg(&receipt_file)
+        .arg("--key")
+        .arg(&key));
     assert!(o.status.success(), "{}", stderr(&o));
 
     // One receipt on its own, pretty-printed, also verifies.
     let first: serde_json::Value = serde_json::from_str(receipts.lines().next().unwrap()).unwrap();
     let single = tmp.path().join("one.json");
     std::fs::write(&single, serde_json::to_string_pretty(&first).unwrap()).unwrap();
-    assert!(run(vigil().args(["receipt", "verify"]).arg(&single).arg("--key").arg(&key)).status.success());
+    assert!(run(vigil()
+        .args(["receipt", "verify"])
+        .arg(&single)
+        .arg("--key")
+        .arg(&key))
+    .status
+    .success());
 
     // A receipt with its root changed is rejected with exit 1.
     let mut forged = first.clone();
     forged["leaf_index"] = serde_json::json!(first["leaf_index"].as_u64().unwrap() + 1);
     std::fs::write(&single, forged.to_string()).unwrap();
-    let o = run(vigil().args(["receipt", "verify"]).arg(&single).arg("--key").arg(&key));
+    let o = run(vigil()
+        .args(["receipt", "verify"])
+        .arg(&single)
+        .arg("--key")
+        .arg(&key));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_one_sentence(&o);
 
     // Another log's key does not verify this log's receipts.
     let other = tmp.path().join("other");
     init(&other);
-    let o = run(vigil().args(["receipt", "verify"]).arg(&receipt_file).arg("--key").arg(other.join("log-key.pub")));
+    let o = run(vigil()
+        .args(["receipt", "verify"])
+        .arg(&receipt_file)
+        .arg("--key")
+        .arg(other.join("log-key.pub")));
     assert_eq!(o.status.code(), Some(1));
 
     let o = run(vigil().arg("--data").arg(&data).arg("verify"));
@@ -93,7 +121,11 @@ fn init_import_verify_and_receipts_end_to_end() {
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("intact"));
 
     // Importing the same file again: every event carries an id already in the log.
-    let o = run(vigil().arg("--data").arg(&data).arg("import").arg(examples()));
+    let o = run(vigil()
+        .arg("--data")
+        .arg(&data)
+        .arg("import")
+        .arg(examples()));
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("already recorded"));
     assert!(o.stdout.is_empty());
@@ -104,9 +136,19 @@ fn verify_exits_1_naming_the_entry_after_tampering() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     init(&data);
-    assert!(run(vigil().arg("--data").arg(&data).arg("import").arg(examples())).status.success());
+    assert!(run(vigil()
+        .arg("--data")
+        .arg(&data)
+        .arg("import")
+        .arg(examples()))
+    .status
+    .success());
     let conn = rusqlite::Connection::open(data.join("vigil.sqlite")).unwrap();
-    conn.execute("UPDATE ledger_entries SET payload = replace(payload, '\"', '\"x') WHERE idx = 4", []).unwrap();
+    conn.execute(
+        "UPDATE ledger_entries SET payload = replace(payload, '\"', '\"x') WHERE idx = 4",
+        [],
+    )
+    .unwrap();
     drop(conn);
     let o = run(vigil().arg("--data").arg(&data).arg("verify"));
     assert_eq!(o.status.code(), Some(1));
@@ -125,31 +167,63 @@ fn bad_input_gets_a_clear_error_and_loses_nothing() {
     writeln!(f, "this is not json").unwrap();
     writeln!(f).unwrap(); // blank lines are skipped
     writeln!(f, "{{}}").unwrap();
-    writeln!(f, "{}", person_line(2).replace("person.recorded", "person.exploded")).unwrap();
+    writeln!(
+        f,
+        "{}",
+        person_line(2).replace("person.recorded", "person.exploded")
+    )
+    .unwrap();
     writeln!(f, "{}", person_line(3).replace("2024-05-01", "2999-01-01")).unwrap();
-    writeln!(f, "{}", person_line(4).replace("Testchild", "<script>alert(1)</script>")).unwrap();
-    writeln!(f, "{}", person_line(5).replace("Testchild", "Test\\u0000child")).unwrap();
+    writeln!(
+        f,
+        "{}",
+        person_line(4).replace("Testchild", "<script>alert(1)</script>")
+    )
+    .unwrap();
+    writeln!(
+        f,
+        "{}",
+        person_line(5).replace("Testchild", "Test\\u0000child")
+    )
+    .unwrap();
     f.write_all(&[0xff, 0xfe, b'\n']).unwrap();
     writeln!(f, "{}", "x".repeat(2 * 1024 * 1024)).unwrap();
     writeln!(f, "{}", person_line(6)).unwrap();
     drop(f);
     let o = run(vigil().arg("--data").arg(&data).arg("import").arg(&file));
-    assert_eq!(o.status.code(), Some(1), "refusals make the import exit non-zero");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "refusals make the import exit non-zero"
+    );
     let err = stderr(&o);
     for line in [2, 4, 5, 6, 8, 9, 10] {
-        assert!(err.contains(&format!("mixed.jsonl:{line}: ")), "line {line} should be reported: {err}");
+        assert!(
+            err.contains(&format!("mixed.jsonl:{line}: ")),
+            "line {line} should be reported: {err}"
+        );
     }
     assert!(err.contains("future"), "{err}");
     assert!(err.contains("longer than"), "{err}");
     assert!(!err.contains("panicked"));
     // The good lines (1, the escaped script tag as plain text, and 11) went in.
-    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 3, "{err}");
-    assert!(run(vigil().arg("--data").arg(&data).arg("verify")).status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).lines().count(),
+        3,
+        "{err}"
+    );
+    assert!(run(vigil().arg("--data").arg(&data).arg("verify"))
+        .status
+        .success());
 
     // An empty file imports nothing and is not an error.
     let empty = tmp.path().join("empty.jsonl");
     std::fs::write(&empty, "").unwrap();
-    assert!(run(vigil().arg("--data").arg(&data).arg("import").arg(&empty)).status.success());
+    assert!(
+        run(vigil().arg("--data").arg(&data).arg("import").arg(&empty))
+            .status
+            .success()
+    );
 }
 
 #[test]
@@ -159,8 +233,20 @@ fn clear_errors_for_missing_things() {
         vec!["verify"],
         vec!["--data", "/nonexistent/vigil", "verify"],
         vec!["--data", "/nonexistent/vigil", "import", "x.jsonl"],
-        vec!["receipt", "verify", "/nonexistent/r.json", "--key", "garbage"],
-        vec!["--data", tmp.path().to_str().unwrap(), "--database", "mysql://x", "verify"],
+        vec![
+            "receipt",
+            "verify",
+            "/nonexistent/r.json",
+            "--key",
+            "garbage",
+        ],
+        vec![
+            "--data",
+            tmp.path().to_str().unwrap(),
+            "--database",
+            "mysql://x",
+            "verify",
+        ],
     ] {
         let o = run(vigil().args(&args));
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
@@ -230,17 +316,26 @@ fn sigkill_during_import_loses_no_acknowledged_event() {
         let o = run(vigil().arg("--data").arg(&data).arg("verify"));
         assert!(o.status.success(), "round {round}: {}", stderr(&o));
         let conn = rusqlite::Connection::open(data.join("vigil.sqlite")).unwrap();
-        let mut stmt = conn.prepare("SELECT count(*) FROM ledger_entries WHERE event_id = ?1").unwrap();
+        let mut stmt = conn
+            .prepare("SELECT count(*) FROM ledger_entries WHERE event_id = ?1")
+            .unwrap();
         for id in &acknowledged {
             let n: i64 = stmt.query_row([id], |r| r.get(0)).unwrap();
             assert_eq!(n, 1, "acknowledged event {id} is missing after the crash");
         }
     }
     // Finish the job: already-recorded ids are refused, the rest go in.
-    let o = run(vigil().arg("--data").arg(&data).arg("import").arg(&file).args(["--batch", "1000"]));
+    let o = run(vigil()
+        .arg("--data")
+        .arg(&data)
+        .arg("import")
+        .arg(&file)
+        .args(["--batch", "1000"]));
     assert_eq!(o.status.code(), Some(1), "duplicates are reported");
     let conn = rusqlite::Connection::open(data.join("vigil.sqlite")).unwrap();
-    let n: i64 = conn.query_row("SELECT count(*) FROM ledger_entries", [], |r| r.get(0)).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM ledger_entries", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n as u64, N, "every event exactly once");
     let o = run(vigil().arg("--data").arg(&data).arg("verify"));
     assert!(o.status.success(), "{}", stderr(&o));
