@@ -309,7 +309,12 @@ fn fill(store: &dyn Store, events: u64, batch: usize, progress: bool) -> Result<
 
 pub fn run(c: &BenchCommand) -> Result<()> {
     match c {
-        BenchCommand::Web { users, seconds, queue, database } => {
+        BenchCommand::Web {
+            users,
+            seconds,
+            queue,
+            database,
+        } => {
             if *users == 0 || *seconds < 2 {
                 bail!("--users must be at least 1 and --seconds at least 2");
             }
@@ -318,8 +323,14 @@ pub fn run(c: &BenchCommand) -> Result<()> {
                 runs.push(None);
             }
             for db in runs {
-                let opts = vigil_web::bench::BenchOptions { users: *users, seconds: *seconds, queue: *queue, database: db };
-                let report = vigil_web::bench::run(&opts).map_err(|e| anyhow::anyhow!("the web benchmark failed: {e}"))?;
+                let opts = vigil_web::bench::BenchOptions {
+                    users: *users,
+                    seconds: *seconds,
+                    queue: *queue,
+                    database: db,
+                };
+                let report = vigil_web::bench::run(&opts)
+                    .map_err(|e| anyhow::anyhow!("the web benchmark failed: {e}"))?;
                 println!("{report}");
             }
         }

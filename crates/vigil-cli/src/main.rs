@@ -23,7 +23,11 @@ use vigil_ledger::Receipt;
 use vigil_store::verify::{verify, VerifyOptions};
 
 #[derive(Parser)]
-#[command(name = "vigil", version, about = "Vigil: a multi-agency safeguarding record with a verifiable log")]
+#[command(
+    name = "vigil",
+    version,
+    about = "Vigil: a multi-agency safeguarding record with a verifiable log"
+)]
 struct Cli {
     /// Data directory (signing key, default database).
     #[arg(long, global = true, env = "VIGIL_DATA")]
@@ -219,7 +223,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let (key, url) = dir.init(cli.database.as_deref())?;
             println!("Created Vigil data directory {}", dir.path.display());
             println!("  database:   {}", describe_url(&url));
-            println!("  public key: {} (give this to anyone who checks receipts)", dir.public_key_path().display());
+            println!(
+                "  public key: {} (give this to anyone who checks receipts)",
+                dir.public_key_path().display()
+            );
             println!("  log id:     {}", key.log_id());
             println!(
                 "  next:       create the first administrator with `vigil --data {} user add admin --role administrator`",
@@ -233,7 +240,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let dir = data_dir(&cli)?;
             let store = dir.open(cli.database.as_deref())?;
             let s = import::run(store.as_ref(), files, *batch)?;
-            eprintln!("vigil: {} events recorded, {} refused", s.appended, s.rejected);
+            eprintln!(
+                "vigil: {} events recorded, {} refused",
+                s.appended, s.rejected
+            );
             if s.rejected > 0 {
                 return Ok(ExitCode::from(1));
             }
@@ -241,7 +251,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify { ledger_only } => {
             let dir = data_dir(&cli)?;
             let store = dir.open(cli.database.as_deref())?;
-            let report = verify(store.as_ref(), VerifyOptions { projections: !ledger_only })?;
+            let report = verify(
+                store.as_ref(),
+                VerifyOptions {
+                    projections: !ledger_only,
+                },
+            )?;
             if let Some(p) = report.problem {
                 eprintln!("vigil: verification FAILED: {p}");
                 return Err(Tampered.into());
@@ -250,21 +265,39 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 "intact: {} entries, {} signed tree heads, {} projection rows; root {}",
                 report.entries,
                 report.tree_heads,
-                if *ledger_only { "unchecked".to_string() } else { report.entities.to_string() },
+                if *ledger_only {
+                    "unchecked".to_string()
+                } else {
+                    report.entities.to_string()
+                },
                 hex_short(&report.root)
             );
         }
-        Command::Receipt { command: ReceiptCommand::Verify { receipt, key } } => {
+        Command::Receipt {
+            command: ReceiptCommand::Verify { receipt, key },
+        } => {
             let key = datadir::read_public_key(key)?;
             let text = std::fs::read_to_string(receipt)
                 .with_context(|| format!("cannot read {}", receipt.display()))?;
             let mut n = 0;
             for (i, line) in receipt_documents(&text).into_iter().enumerate() {
                 let r: Receipt = serde_json::from_str(line).with_context(|| {
-                    format!("receipt {} in {} is not a Vigil receipt", i + 1, receipt.display())
+                    format!(
+                        "receipt {} in {} is not a Vigil receipt",
+                        i + 1,
+                        receipt.display()
+                    )
                 })?;
-                if let Err(e) = r.verify(&key).map_err(|e| e.to_string()).and_then(|()| entry_matches(&r)) {
-                    eprintln!("vigil: receipt {} (event {}) is NOT valid: {e}", i + 1, r.event_id);
+                if let Err(e) = r
+                    .verify(&key)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| entry_matches(&r))
+                {
+                    eprintln!(
+                        "vigil: receipt {} (event {}) is NOT valid: {e}",
+                        i + 1,
+                        r.event_id
+                    );
                     return Err(Tampered.into());
                 }
                 n += 1;
@@ -272,16 +305,33 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if n == 0 {
                 bail!("{} holds no receipt", receipt.display());
             }
-            println!("valid: {n} receipt(s) verified against log {}", key.log_id());
+            println!(
+                "valid: {n} receipt(s) verified against log {}",
+                key.log_id()
+            );
         }
-        Command::Demo { keep, addr, children, years, seed } => demo::run(&demo::DemoArgs {
+        Command::Demo {
+            keep,
+            addr,
+            children,
+            years,
+            seed,
+        } => demo::run(&demo::DemoArgs {
             keep: keep.as_deref(),
             addr,
             children: *children,
             years: *years,
             seed: *seed,
         })?,
-        Command::Synth { children, years, seed, truth, config, end_date, batch } => {
+        Command::Synth {
+            children,
+            years,
+            seed,
+            truth,
+            config,
+            end_date,
+            batch,
+        } => {
             if *batch == 0 || *batch > 100_000 {
                 bail!("--batch must be between 1 and 100000");
             }
@@ -300,15 +350,36 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Migrate { to, batch } => {
             migrate::run(&data_dir(&cli)?, cli.database.as_deref(), to, *batch)?
         }
-        Command::Serve { addr, secure_cookies, trust_forwarded_for } => web::serve(
+        Command::Serve {
+            addr,
+            secure_cookies,
+            trust_forwarded_for,
+        } => web::serve(
             &data_dir(&cli)?,
             cli.database.as_deref(),
-            &web::ServeArgs { addr, secure_cookies: *secure_cookies, trust_forwarded_for: *trust_forwarded_for },
+            &web::ServeArgs {
+                addr,
+                secure_cookies: *secure_cookies,
+                trust_forwarded_for: *trust_forwarded_for,
+            },
         )?,
-        Command::User { command: UserCommand::Add { username, role, agency, name } } => web::add_user(
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    role,
+                    agency,
+                    name,
+                },
+        } => web::add_user(
             &data_dir(&cli)?,
             cli.database.as_deref(),
-            &web::AddUserArgs { username, role, agency: agency.as_deref(), name: name.as_deref() },
+            &web::AddUserArgs {
+                username,
+                role,
+                agency: agency.as_deref(),
+                name: name.as_deref(),
+            },
         )?,
         Command::Bench { command } => bench::run(command)?,
     }
@@ -321,10 +392,16 @@ fn entry_matches(r: &Receipt) -> Result<(), String> {
     let header: vigil_model::EventHeader = serde_json::from_str(&r.entry)
         .map_err(|_| "its entry is not a Vigil event header".to_string())?;
     if header.index != r.leaf_index {
-        return Err(format!("its entry says it is entry {}, not {}", header.index, r.leaf_index));
+        return Err(format!(
+            "its entry says it is entry {}, not {}",
+            header.index, r.leaf_index
+        ));
     }
     if header.id.to_string() != r.event_id {
-        return Err(format!("its entry is event {}, not {}", header.id, r.event_id));
+        return Err(format!(
+            "its entry is event {}, not {}",
+            header.id, r.event_id
+        ));
     }
     Ok(())
 }
@@ -339,7 +416,11 @@ fn receipt_documents(text: &str) -> Vec<&str> {
     if serde_json::from_str::<serde_json::Value>(trimmed).is_ok() {
         return vec![trimmed];
     }
-    trimmed.lines().map(str::trim).filter(|l| !l.is_empty()).collect()
+    trimmed
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 fn describe_url(url: &vigil_store::DatabaseUrl) -> String {

@@ -35,27 +35,34 @@ pub fn serve(dir: &DataDir, database: Option<&str>, args: &ServeArgs<'_>) -> Res
         .enable_all()
         .build()
         .context("cannot start the web server's runtime")?;
-    runtime
-        .block_on(vigil_web::serve(
-            store,
-            addr,
-            config,
-            |bound| {
-                // Written, not println!: whoever started the server may have
-                // stopped reading its output, and that must not stop it.
-                let mut out = std::io::stdout();
-                let _ = writeln!(out, "Vigil is serving on http://{bound} (press Ctrl-C to stop)");
-                if !secure {
-                    let _ = writeln!(
-                        out,
-                        "  cookies are not marked Secure: this address is for this machine only"
-                    );
-                }
-                let _ = out.flush();
-            },
-            shutdown_signal(),
-        ))
-        .with_context(|| format!("cannot serve on {addr}"))?;
+    // The last reference to the store is dropped here, after the runtime:
+    // closing a PostgreSQL connection must not happen on an async thread.
+    let keep = Arc::clone(&store);
+    let served = runtime.block_on(vigil_web::serve(
+        store,
+        addr,
+        config,
+        |bound| {
+            // Written, not println!: whoever started the server may have
+            // stopped reading its output, and that must not stop it.
+            let mut out = std::io::stdout();
+            let _ = writeln!(
+                out,
+                "Vigil is serving on http://{bound} (press Ctrl-C to stop)"
+            );
+            if !secure {
+                let _ = writeln!(
+                    out,
+                    "  cookies are not marked Secure: this address is for this machine only"
+                );
+            }
+            let _ = out.flush();
+        },
+        shutdown_signal(),
+    ));
+    drop(runtime);
+    drop(keep);
+    served.with_context(|| format!("cannot serve on {addr}"))?;
     let _ = writeln!(std::io::stdout(), "Vigil has stopped.");
     Ok(())
 }
@@ -143,7 +150,10 @@ pub fn add_user(dir: &DataDir, database: Option<&str>, args: &AddUserArgs<'_>) -
         true,
         now,
     )?;
-    println!("Created the account {username} ({})", role.label().to_lowercase());
+    println!(
+        "Created the account {username} ({})",
+        role.label().to_lowercase()
+    );
     println!("  one-time password: {password}");
     println!("  they choose their own password when they first sign in");
     Ok(())

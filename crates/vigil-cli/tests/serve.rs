@@ -46,11 +46,20 @@ async fn a_referral_sent_through_the_web_has_a_receipt_that_vigil_receipt_verify
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     ok(vigil().arg("--data").arg(&data).arg("init"));
-    ok(vigil().arg("--data").arg(&data).arg("import").arg(examples()));
-    let out = ok(vigil()
+    ok(vigil()
         .arg("--data")
         .arg(&data)
-        .args(["user", "add", "teacher.one", "--role", "referrer", "--agency", "oakfield-academy"]));
+        .arg("import")
+        .arg(examples()));
+    let out = ok(vigil().arg("--data").arg(&data).args([
+        "user",
+        "add",
+        "teacher.one",
+        "--role",
+        "referrer",
+        "--agency",
+        "oakfield-academy",
+    ]));
     let temp = out
         .lines()
         .find_map(|l| l.trim().strip_prefix("one-time password: "))
@@ -60,11 +69,15 @@ async fn a_referral_sent_through_the_web_has_a_receipt_that_vigil_receipt_verify
     let o = vigil()
         .arg("--data")
         .arg(&data)
-        .args(["user", "add", "x.y", "--role", "referrer", "--agency", "nowhere"])
+        .args([
+            "user", "add", "x.y", "--role", "referrer", "--agency", "nowhere",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("there is no agency with the code 'nowhere'"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("there is no agency with the code 'nowhere'")
+    );
 
     let mut child = vigil()
         .arg("--data")
@@ -105,8 +118,17 @@ async fn a_referral_sent_through_the_web_has_a_receipt_that_vigil_receipt_verify
         .send()
         .await
         .unwrap();
-    assert_eq!(r.headers()["location"], "/account/password", "a one-time password must be changed first");
-    let page = get("/account/password").await.unwrap().text().await.unwrap();
+    assert_eq!(
+        r.headers()["location"],
+        "/account/password",
+        "a one-time password must be changed first"
+    );
+    let page = get("/account/password")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let r = http
         .post(format!("{base}/account/password"))
         .form(&[
@@ -129,7 +151,10 @@ async fn a_referral_sent_through_the_web_has_a_receipt_that_vigil_receipt_verify
             ("child_given", "Ruby"),
             ("child_family", "Sample"),
             ("child_age", "13"),
-            ("concern", "Picked up from school by different older men in cars."),
+            (
+                "concern",
+                "Picked up from school by different older men in cars.",
+            ),
             ("when_month", "10"),
             ("when_year", "2025"),
         ])
@@ -155,7 +180,11 @@ async fn a_referral_sent_through_the_web_has_a_receipt_that_vigil_receipt_verify
     // One character changed and it is refused.
     let text = std::fs::read_to_string(&file).unwrap();
     let forged = tmp.path().join("forged.json");
-    std::fs::write(&forged, text.replace("\\\"referral.submitted\\\"", "\\\"referral.decided\\\"")).unwrap();
+    std::fs::write(
+        &forged,
+        text.replace("\\\"referral.submitted\\\"", "\\\"referral.decided\\\""),
+    )
+    .unwrap();
     let o = vigil()
         .args(["receipt", "verify"])
         .arg(&forged)

@@ -127,13 +127,16 @@ pub fn access_record_json(seq: u64, record: &AccessRecord) -> Result<String, Sto
         .map_err(|e| StoreError::Database(format!("an access record could not be encoded: {e}")))
 }
 
+/// One row to write: position, canonical record, previous hash, hash.
+pub(crate) type ChainRow = (u64, String, Vec<u8>, [u8; 32]);
+
 /// The rows to write for `records` after a log whose last row has position
 /// `next - 1` and hash `prev`: `(seq, record_json, prev_hash, hash)`.
 pub(crate) fn chain(
     mut next: u64,
     mut prev: Vec<u8>,
     records: &[AccessRecord],
-) -> Result<Vec<(u64, String, Vec<u8>, [u8; 32])>, StoreError> {
+) -> Result<Vec<ChainRow>, StoreError> {
     let mut out = Vec::with_capacity(records.len());
     for r in records {
         let json = access_record_json(next, r)?;

@@ -326,7 +326,11 @@ pub fn markdown_table() -> String {
                 .iter()
                 .filter(|r| r.role == *role && r.action == *action)
                 .map(|r| {
-                    let scope = if action.about_records() { r.scope.words() } else { "yes" };
+                    let scope = if action.about_records() {
+                        r.scope.words()
+                    } else {
+                        "yes"
+                    };
                     format!("{scope}{}", r.agencies.words())
                 })
                 .collect();
@@ -378,7 +382,11 @@ mod tests {
                 );
             }
         }
-        for a in [Action::ViewPerson, Action::ViewReferral, Action::ViewAccessLog] {
+        for a in [
+            Action::ViewPerson,
+            Action::ViewReferral,
+            Action::ViewAccessLog,
+        ] {
             assert_eq!(scope_of(Role::Administrator, AgencyKind::Police, a), None);
         }
     }
@@ -408,7 +416,12 @@ mod tests {
         let triage_at_school = user(Role::Triage, AgencyKind::Education);
         assert!(authorise(&triage_at_school, Action::DecideReferral, other_agency).is_ok());
         let triage_at_licensing = user(Role::Triage, AgencyKind::Licensing);
-        assert!(authorise(&triage_at_licensing, Action::ViewTriageQueue, Resource::Page).is_err());
+        assert!(authorise(
+            &triage_at_licensing,
+            Action::ViewTriageQueue,
+            Resource::Page
+        )
+        .is_err());
         assert!(!role_fits_agency(Role::Triage, AgencyKind::Licensing));
         assert!(role_fits_agency(Role::Referrer, AgencyKind::Licensing));
         let supervisor_at_school = user(Role::Supervisor, AgencyKind::YouthService);

@@ -196,7 +196,11 @@ impl AppState {
         self.mirror
             .awaiting_decision()
             .iter()
-            .filter(|r| self.rules.referral_decision_due(r.submitted.at).is_overdue(now))
+            .filter(|r| {
+                self.rules
+                    .referral_decision_due(r.submitted.at)
+                    .is_overdue(now)
+            })
             .count()
     }
 }

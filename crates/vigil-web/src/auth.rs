@@ -136,7 +136,9 @@ pub fn check_new_password(password: &str, username: &str) -> Result<(), String> 
         "letmein12345",
     ];
     if distinct.len() < 4 || COMMON.contains(&lower.as_str()) {
-        return Err("Your new password is too easy to guess. Three random words make a good one.".into());
+        return Err(
+            "Your new password is too easy to guess. Three random words make a good one.".into(),
+        );
     }
     Ok(())
 }
@@ -183,12 +185,18 @@ mod tests {
 
     #[test]
     fn new_passwords_are_long_and_not_obvious() {
-        assert!(check_new_password("short", "u").unwrap_err().contains("at least 12"));
+        assert!(check_new_password("short", "u")
+            .unwrap_err()
+            .contains("at least 12"));
         assert!(check_new_password("triage.01-garden-lamp", "triage.01")
             .unwrap_err()
             .contains("username"));
-        assert!(check_new_password("aaaaaaaaaaaaaa", "u").unwrap_err().contains("easy"));
-        assert!(check_new_password("Password1234", "u").unwrap_err().contains("easy"));
+        assert!(check_new_password("aaaaaaaaaaaaaa", "u")
+            .unwrap_err()
+            .contains("easy"));
+        assert!(check_new_password("Password1234", "u")
+            .unwrap_err()
+            .contains("easy"));
         check_new_password("purple kettle orbit", "u").unwrap();
     }
 

@@ -139,11 +139,23 @@ async fn sign_in(base: &str, username: &str) -> Result<User, String> {
         .pool_max_idle_per_host(4)
         .build()
         .map_err(err)?;
-    let page = http.get(format!("{base}/login")).send().await.map_err(err)?.text().await.map_err(err)?;
+    let page = http
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .map_err(err)?
+        .text()
+        .await
+        .map_err(err)?;
     let nonce = hidden(&page, "nonce").ok_or("the sign-in page has no form token")?;
     let r = http
         .post(format!("{base}/login"))
-        .form(&[("nonce", nonce.as_str()), ("next", "/"), ("username", username), ("password", PASSWORD)])
+        .form(&[
+            ("nonce", nonce.as_str()),
+            ("next", "/"),
+            ("username", username),
+            ("password", PASSWORD),
+        ])
         .send()
         .await
         .map_err(err)?;
@@ -169,7 +181,11 @@ fn referral_form(csrf: &str, n: usize) -> Vec<(&'static str, String)> {
         ("child_given", format!("Benchchild{n}")),
         ("child_family", "Sample".into()),
         ("child_age", "14".into()),
-        ("concern", "Seen getting into cars with older men after school; a new phone she will not explain.".into()),
+        (
+            "concern",
+            "Seen getting into cars with older men after school; a new phone she will not explain."
+                .into(),
+        ),
         ("when_month", "5".into()),
         ("when_year", "2025".into()),
     ]
@@ -217,21 +233,37 @@ where
 /// Runs the benchmark.
 pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
     let tmp = tempfile::tempdir().map_err(err)?;
+    // PostgreSQL: a fresh scratch schema, dropped afterwards.
+    let mut scratch = None;
     let url = match &opts.database {
-        Some(u) => DatabaseUrl::parse(u).map_err(err)?,
+        Some(u) => match DatabaseUrl::parse(u).map_err(err)? {
+            DatabaseUrl::Postgres(base) => {
+                let s = vigil_store::postgres::ScratchSchema::new(&base, "vigil_bench_web")
+                    .map_err(err)?;
+                let url = DatabaseUrl::Postgres(s.url().to_owned());
+                scratch = Some(s);
+                url
+            }
+            sqlite => sqlite,
+        },
         None => DatabaseUrl::Sqlite(tmp.path().join("bench.sqlite")),
     };
     let backend = match &url {
         DatabaseUrl::Sqlite(_) => "SQLite".to_owned(),
         DatabaseUrl::Postgres(_) => "PostgreSQL".to_owned(),
     };
-    let store: Arc<dyn Store> = Arc::from(vigil_store::open(&url, LogSigner::generate()).map_err(err)?);
+    let store: Arc<dyn Store> =
+        Arc::from(vigil_store::open(&url, LogSigner::generate()).map_err(err)?);
     let now = chrono::Utc::now();
     let mut school = None;
     let mut front_door = None;
     for (code, name, kind) in [
         ("bench-school", "Bench Academy", AgencyKind::Education),
-        ("bench-childrens-services", "Bench Children's Services", AgencyKind::SocialCare),
+        (
+            "bench-childrens-services",
+            "Bench Children's Services",
+            AgencyKind::SocialCare,
+        ),
     ] {
         let id = users::register_agency(store.as_ref(), code, name, kind, now).map_err(err)?;
         match kind {
@@ -327,10 +359,14 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
             }
         })
         .await;
-        let queue = Figures::from("GET /triage (queue page)", lat, errors, t0.elapsed().as_secs_f64());
+        let queue = Figures::from(
+            "GET /triage (queue page)",
+            lat,
+            errors,
+            t0.elapsed().as_secs_f64(),
+        );
 
-        let heads_before = count_heads(store.as_ref())?;
-        let size_before = store.log_size().map_err(err)?;
+        let (heads_before, size_before) = log_figures(&store).await?;
         let b = base.clone();
         let t1 = Instant::now();
         let (lat, errors) = phase(&referrers, t1 + half, move |u, n| {
@@ -344,9 +380,15 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
             }
         })
         .await;
-        let submit = Figures::from("POST /referrals/new (send)", lat, errors, t1.elapsed().as_secs_f64());
-        let commits = count_heads(store.as_ref())? - heads_before;
-        let events = store.log_size().map_err(err)? - size_before;
+        let submit = Figures::from(
+            "POST /referrals/new (send)",
+            lat,
+            errors,
+            t1.elapsed().as_secs_f64(),
+        );
+        let (heads_after, size_after) = log_figures(&store).await?;
+        let commits = heads_after - heads_before;
+        let events = size_after - size_before;
         Ok::<_, String>(BenchReport {
             users: opts.users,
             queue: opts.queue,
@@ -357,7 +399,21 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
     });
     let _ = stop.send(());
     let _ = server_rt.block_on(server);
+    // Close connections (and drop the scratch schema) off the async threads.
+    drop(client_rt);
+    drop(server_rt);
+    drop(store);
+    drop(scratch);
     report
+}
+
+/// Signed tree heads (one per committed batch) and entries in the log,
+/// read off the async threads.
+async fn log_figures(store: &Arc<dyn Store>) -> Result<(u64, u64), String> {
+    let s = Arc::clone(store);
+    tokio::task::spawn_blocking(move || Ok((count_heads(s.as_ref())?, s.log_size().map_err(err)?)))
+        .await
+        .map_err(err)?
 }
 
 fn count_heads(store: &dyn Store) -> Result<u64, String> {

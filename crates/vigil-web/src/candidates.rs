@@ -129,7 +129,10 @@ fn dob_overlap(a: &DateOfBirth, b: &DateOfBirth) -> Option<&'static str> {
 }
 
 /// The possible existing records of `child` among `people`, best first.
-pub fn find<'a>(child: &PersonView, people: impl IntoIterator<Item = &'a PersonView>) -> Vec<Candidate> {
+pub fn find<'a>(
+    child: &PersonView,
+    people: impl IntoIterator<Item = &'a PersonView>,
+) -> Vec<Candidate> {
     let names: Vec<(String, String)> = child
         .names
         .iter()
@@ -240,10 +243,17 @@ mod tests {
         let ids: Vec<u128> = found.iter().map(|c| c.person_id.as_u128()).collect();
         assert_eq!(ids, [2, 5, 7, 3], "{found:?}");
         assert_eq!(found[0].reasons, ["same family name", "first name agrees"]);
-        assert_eq!(found[1].reasons, ["first name agrees", "same date of birth"]);
+        assert_eq!(
+            found[1].reasons,
+            ["first name agrees", "same date of birth"]
+        );
         assert_eq!(
             found[3].reasons,
-            ["similar family name", "first name agrees", "date of birth could be the same"]
+            [
+                "similar family name",
+                "first name agrees",
+                "date of birth could be the same"
+            ]
         );
     }
 
@@ -253,6 +263,10 @@ mod tests {
         assert!(within_one_edit("example", "exampl"));
         assert!(!within_one_edit("robinson", "robertson"));
         assert_eq!(fold("O'Néill-Smith"), "oneillsmith");
-        assert_eq!(family_close("lee", "lea"), None, "short names must match exactly");
+        assert_eq!(
+            family_close("lee", "lea"),
+            None,
+            "short names must match exactly"
+        );
     }
 }

@@ -54,7 +54,10 @@ pub fn occurred(o: &OccurredAt) -> String {
         Precision::Exact => DateTime::parse_from_rfc3339(&o.value)
             .map(|t| datetime(t.with_timezone(&Utc)))
             .unwrap_or_else(|_| o.value.clone()),
-        Precision::Day => o.earliest_day().map(date).unwrap_or_else(|_| o.value.clone()),
+        Precision::Day => o
+            .earliest_day()
+            .map(date)
+            .unwrap_or_else(|_| o.value.clone()),
         Precision::Approximate => o
             .earliest_day()
             .map(|d| format!("about {}", date(d)))
@@ -108,9 +111,21 @@ mod tests {
             value: v.into(),
             precision: p,
         };
-        assert_eq!(age(&dob("2010-03-14", Precision::Day), today), "15 (born 14 March 2010)");
-        assert_eq!(age(&dob("2011", Precision::Year), today), "13 or 14 (born 2011)");
-        assert_eq!(age(&dob("2011-02", Precision::Month), today), "14 (born February 2011)");
-        assert_eq!(age(&dob("2011-01-01", Precision::Approximate), today), "about 14 (estimated)");
+        assert_eq!(
+            age(&dob("2010-03-14", Precision::Day), today),
+            "15 (born 14 March 2010)"
+        );
+        assert_eq!(
+            age(&dob("2011", Precision::Year), today),
+            "13 or 14 (born 2011)"
+        );
+        assert_eq!(
+            age(&dob("2011-02", Precision::Month), today),
+            "14 (born February 2011)"
+        );
+        assert_eq!(
+            age(&dob("2011-01-01", Precision::Approximate), today),
+            "about 14 (estimated)"
+        );
     }
 }

@@ -12,10 +12,14 @@ pub enum WebError {
     #[error("{0}")]
     NotFound(String),
     /// A form that did not come from this session (403).
-    #[error("This form has expired or did not come from Vigil. Go back, reload the page and try again.")]
+    #[error(
+        "This form has expired or did not come from Vigil. Go back, reload the page and try again."
+    )]
     Csrf,
     /// The database cannot be reached; nothing was saved (503).
-    #[error("The database cannot be reached just now, so nothing was saved. Try again in a minute.")]
+    #[error(
+        "The database cannot be reached just now, so nothing was saved. Try again in a minute."
+    )]
     Unavailable(String),
     /// Something that should not happen (500); the detail goes to the server log.
     #[error("Something went wrong on the server and nothing was saved. Try again; if it happens again, tell your administrator.")]

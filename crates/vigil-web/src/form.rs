@@ -82,7 +82,9 @@ impl FormData {
 
     /// Sets a value, making Windows and old Mac line ends plain line feeds.
     pub fn set(&mut self, name: &str, value: &str) {
-        self.0
-            .insert(name.to_owned(), value.replace("\r\n", "\n").replace('\r', "\n"));
+        self.0.insert(
+            name.to_owned(),
+            value.replace("\r\n", "\n").replace('\r', "\n"),
+        );
     }
 }

@@ -144,7 +144,14 @@ impl FormView {
     }
 
     /// A text input of another type or width.
-    pub fn input(&self, id: &str, label: &str, hint: &str, kind: &'static str, class: &'static str) -> Field {
+    pub fn input(
+        &self,
+        id: &str,
+        label: &str,
+        hint: &str,
+        kind: &'static str,
+        class: &'static str,
+    ) -> Field {
         Field {
             kind,
             class,
@@ -426,6 +433,7 @@ pub struct AuditRow {
     pub agency: String,
     pub action: String,
     pub subjects: Vec<(String, String)>,
+    /// The first hex digits of the row's hash.
     pub hash: String,
 }
 

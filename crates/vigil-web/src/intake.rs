@@ -129,22 +129,42 @@ impl Checker<'_> {
                 .filter(|n| *n >= 1 && *n <= max)
         };
         if y.is_empty() {
-            self.fail(&format!("{prefix}_year"), format!("{what} must include a year."));
+            self.fail(
+                &format!("{prefix}_year"),
+                format!("{what} must include a year."),
+            );
             return None;
         }
         let Some(year) = num(&y, 9999).filter(|_| y.len() == 4) else {
-            self.fail(&format!("{prefix}_year"), format!("The year of {} must be 4 digits, like 2025.", what.to_lowercase()));
+            self.fail(
+                &format!("{prefix}_year"),
+                format!(
+                    "The year of {} must be 4 digits, like 2025.",
+                    what.to_lowercase()
+                ),
+            );
             return None;
         };
         if m.is_empty() {
             if !d.is_empty() {
-                self.fail(&format!("{prefix}_month"), format!("{what} must include the month as well as the day, or leave the day empty."));
+                self.fail(
+                    &format!("{prefix}_month"),
+                    format!(
+                        "{what} must include the month as well as the day, or leave the day empty."
+                    ),
+                );
                 return None;
             }
             return NaiveDate::from_ymd_opt(year as i32, 1, 1).map(|x| (x, Precision::Year));
         }
         let Some(month) = num(&m, 12) else {
-            self.fail(&format!("{prefix}_month"), format!("The month of {} must be a number from 1 to 12.", what.to_lowercase()));
+            self.fail(
+                &format!("{prefix}_month"),
+                format!(
+                    "The month of {} must be a number from 1 to 12.",
+                    what.to_lowercase()
+                ),
+            );
             return None;
         };
         if d.is_empty() {
@@ -154,7 +174,10 @@ impl Checker<'_> {
         match day.and_then(|day| NaiveDate::from_ymd_opt(year as i32, month, day)) {
             Some(x) => Some((x, Precision::Day)),
             None => {
-                self.fail(&format!("{prefix}_day"), format!("{what} must be a real date."));
+                self.fail(
+                    &format!("{prefix}_day"),
+                    format!("{what} must be a real date."),
+                );
                 None
             }
         }
@@ -313,7 +336,10 @@ pub fn check(form: &FormData, now: DateTime<Utc>) -> Result<Intake, Vec<FieldErr
                     vigil_model::pole::MAX_ADDRESS_LINES
                 ),
             );
-        } else if let Some(l) = lines.iter().find(|l| check_name("an address line", l).is_err()) {
+        } else if let Some(l) = lines
+            .iter()
+            .find(|l| check_name("an address line", l).is_err())
+        {
             let e = check_name("an address line", l).unwrap_err();
             c.fail("child_address", sentence(&e.to_string()));
         }
@@ -338,7 +364,10 @@ pub fn check(form: &FormData, now: DateTime<Utc>) -> Result<Intake, Vec<FieldErr
         ),
         None => {}
         Some((d, p)) if d > today => {
-            c.fail("when_day", "The date it happened must be today or in the past.");
+            c.fail(
+                "when_day",
+                "The date it happened must be today or in the past.",
+            );
             let _ = p;
         }
         Some((d, mut p)) => {
@@ -385,7 +414,11 @@ pub fn check(form: &FormData, now: DateTime<Utc>) -> Result<Intake, Vec<FieldErr
         let name_f = format!("other{i}_name");
         let details_f = format!("other{i}_details");
         let name = c.line(&name_f, "the other person's name", 200);
-        let details = c.line(&details_f, "what you know about the other person", MAX_SHORT_CHARS);
+        let details = c.line(
+            &details_f,
+            "what you know about the other person",
+            MAX_SHORT_CHARS,
+        );
         match (name, details) {
             (Some(n), d) => others.push((n, d)),
             (None, Some(_)) if !c.errors.iter().any(|e| e.field == name_f) => c.fail(
@@ -397,7 +430,11 @@ pub fn check(form: &FormData, now: DateTime<Utc>) -> Result<Intake, Vec<FieldErr
     }
 
     let referrer = Referrer {
-        name: c.line("referrer_name", "the name of the person who raised the concern", 200),
+        name: c.line(
+            "referrer_name",
+            "the name of the person who raised the concern",
+            200,
+        ),
         role: c.line("referrer_role", "their role", 200),
         organisation: c.line("referrer_org", "their organisation", 200),
         phone: form.opt("referrer_phone"),
@@ -471,7 +508,12 @@ pub fn prepare(
 
 impl Intake {
     /// The events this referral becomes, for `actor` of `agency`, received `now`.
-    pub fn drafts(&self, actor: &Actor, agency: &AgencyId, now: DateTime<Utc>) -> Result<Drafts, String> {
+    pub fn drafts(
+        &self,
+        actor: &Actor,
+        agency: &AgencyId,
+        now: DateTime<Utc>,
+    ) -> Result<Drafts, String> {
         let today = OccurredAt::day(london::local_date(now));
         let mut drafts = Vec::new();
         let mut ev = |occurred: OccurredAt, body: EventPayload| -> Result<(), String> {
@@ -494,30 +536,31 @@ impl Intake {
                 id
             }
         };
-        let mut place = |kind: LocationKind, details: LocationDetails, link: LinkKind| -> Result<(), String> {
-            let location_id = Uuid::now_v7();
-            ev(
-                today.clone(),
-                EventPayload::LocationRecorded(Location {
-                    location_id,
-                    kind,
-                    details,
-                }),
-            )?;
-            ev(
-                today.clone(),
-                EventPayload::LinkRecorded(LinkRecorded {
-                    link_id: Uuid::now_v7(),
-                    kind: link,
-                    from: SubjectRef::new(EntityKind::Person, child_id),
-                    to: SubjectRef::new(EntityKind::Location, location_id),
-                    since: None,
-                    until: None,
-                    grading: None,
-                    note: Some("Given by the referrer.".into()),
-                }),
-            )
-        };
+        let mut place =
+            |kind: LocationKind, details: LocationDetails, link: LinkKind| -> Result<(), String> {
+                let location_id = Uuid::now_v7();
+                ev(
+                    today.clone(),
+                    EventPayload::LocationRecorded(Location {
+                        location_id,
+                        kind,
+                        details,
+                    }),
+                )?;
+                ev(
+                    today.clone(),
+                    EventPayload::LinkRecorded(LinkRecorded {
+                        link_id: Uuid::now_v7(),
+                        kind: link,
+                        from: SubjectRef::new(EntityKind::Person, child_id),
+                        to: SubjectRef::new(EntityKind::Location, location_id),
+                        since: None,
+                        until: None,
+                        grading: None,
+                        note: Some("Given by the referrer.".into()),
+                    }),
+                )
+            };
         if let Some((lines, postcode)) = &self.home {
             place(
                 LocationKind::Home,
@@ -616,12 +659,20 @@ mod tests {
     fn a_good_form_becomes_events_that_the_model_accepts() {
         let i = check(&good(), now()).unwrap();
         assert_eq!(i.occurred.precision, Precision::Month);
-        let Child::New { names, date_of_birth, .. } = &i.child else {
+        let Child::New {
+            names,
+            date_of_birth,
+            ..
+        } = &i.child
+        else {
             panic!()
         };
         assert_eq!(names.len(), 3);
         assert_eq!(date_of_birth.as_ref().unwrap().value, "2010-03-14");
-        assert_eq!(i.home.as_ref().unwrap().0, vec!["1 Sample Street", "Northshire"]);
+        assert_eq!(
+            i.home.as_ref().unwrap().0,
+            vec!["1 Sample Street", "Northshire"]
+        );
         assert_eq!(i.home.as_ref().unwrap().1.as_deref(), Some("NS1 4AB"));
         let actor = Actor {
             user: "teacher.dsl".into(),
@@ -649,13 +700,22 @@ mod tests {
     fn each_problem_is_a_sentence_on_its_field() {
         let e = errors(FormData::default());
         let fields: Vec<&str> = e.iter().map(|(f, _)| f.as_str()).collect();
-        assert_eq!(fields, ["immediate_danger", "child_given", "concern", "when_day"]);
+        assert_eq!(
+            fields,
+            ["immediate_danger", "child_given", "concern", "when_day"]
+        );
         assert!(e.iter().all(|(_, m)| m.ends_with('.')));
 
         let mut f = good();
         f.set("dob_day", "31");
         f.set("dob_month", "2");
-        assert_eq!(errors(f), [("dob_day".into(), "The date of birth must be a real date.".into())]);
+        assert_eq!(
+            errors(f),
+            [(
+                "dob_day".into(),
+                "The date of birth must be a real date.".into()
+            )]
+        );
         let mut f = good();
         f.set("dob_year", "2001");
         assert!(errors(f)[0].1.contains("18 or older"));
@@ -664,12 +724,17 @@ mod tests {
         assert_eq!(errors(f)[0].0, "when_day");
         let mut f = good();
         f.set("child_given", "Jade\u{202e}");
-        assert!(errors(f)[0].1.starts_with("The child's first name contains a text-direction override"));
+        assert!(errors(f)[0]
+            .1
+            .starts_with("The child's first name contains a text-direction override"));
         let mut f = good();
         f.set("concern", &"x".repeat(MAX_LONG_CHARS + 1));
         assert_eq!(
             errors(f),
-            [("concern".into(), "What you are worried about is 20001 characters long; the limit is 20000.".into())]
+            [(
+                "concern".into(),
+                "What you are worried about is 20001 characters long; the limit is 20000.".into()
+            )]
         );
         let mut f = good();
         f.set("child_postcode", "<script>");
@@ -690,14 +755,23 @@ mod tests {
         f.set("when_time", "21:15");
         let i = check(&f, now()).unwrap();
         assert_eq!(i.occurred.precision, Precision::Exact);
-        assert_eq!(i.occurred.value, "2025-05-01T20:15:00.000Z", "UK summer time");
+        assert_eq!(
+            i.occurred.value, "2025-05-01T20:15:00.000Z",
+            "UK summer time"
+        );
         let mut f = good();
         f.set("when_day", "1");
         f.set("when_approx", "yes");
-        assert_eq!(check(&f, now()).unwrap().occurred.precision, Precision::Approximate);
+        assert_eq!(
+            check(&f, now()).unwrap().occurred.precision,
+            Precision::Approximate
+        );
         let mut f = good();
         f.set("when_month", "");
-        assert_eq!(check(&f, now()).unwrap().occurred.precision, Precision::Year);
+        assert_eq!(
+            check(&f, now()).unwrap().occurred.precision,
+            Precision::Year
+        );
         let mut f = good();
         for k in ["dob_day", "dob_month", "dob_year"] {
             f.set(k, "");

@@ -44,7 +44,7 @@ pub use error::WebError;
 pub use users::{bootstrap_admin, create_demo_accounts, Bootstrap, DemoAccount};
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -86,7 +86,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/account/password",
             get(account::password_form).post(account::change_password),
         )
-        .route("/referrals/new", get(referrals::new_form).post(referrals::submit))
+        .route(
+            "/referrals/new",
+            get(referrals::new_form).post(referrals::submit),
+        )
         .route("/referrals/mine", get(referrals::mine))
         .route("/referrals/{id}", get(referrals::view))
         .route("/referrals/{id}/receipt", get(referrals::receipt))
@@ -229,6 +232,10 @@ pub fn config_for(addr: &SocketAddr) -> Config {
 
 /// Serves `store` at `addr` until `shutdown` completes; `on_bound` is told
 /// the address actually bound (when `addr` asks for port 0).
+///
+/// With PostgreSQL, keep a clone of `store` and drop the runtime before it:
+/// the blocking PostgreSQL client panics if its last connection is closed
+/// on an async thread (`vigil serve` does this).
 pub async fn serve(
     store: Arc<dyn Store>,
     addr: SocketAddr,
@@ -240,9 +247,4 @@ pub async fn serve(
     on_bound(listener.local_addr()?);
     let state = app_state(store, config, system_clock());
     serve_listener(listener, state, shutdown).await
-}
-
-/// A status and plain message (for things that are not pages).
-pub fn plain(status: StatusCode, msg: &str) -> Response {
-    (status, msg.to_owned()).into_response()
 }

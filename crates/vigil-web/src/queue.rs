@@ -14,9 +14,9 @@
 use crate::readmodel::ReferralView;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
-use vigil_model::payload::{EscalationLevel, ReferralEscalated};
 use vigil_model::codes::{AgencyId, Role};
 use vigil_model::dates::Date;
+use vigil_model::payload::{EscalationLevel, ReferralEscalated};
 use vigil_model::{Actor, EventDraft, EventPayload, OccurredAt};
 use vigil_rules::{Deadline, DeadlineRules, DeadlineStatus, Escalation, EscalationPolicy};
 

@@ -155,12 +155,8 @@ trait View: Sized {
 }
 
 fn parse_state<T: for<'de> Deserialize<'de>>(rec: &EntityRecord) -> Result<T, String> {
-    serde_json::from_value(rec.state.clone()).map_err(|e| {
-        format!(
-            "the stored {} {} could not be read: {e}",
-            rec.kind, rec.id
-        )
-    })
+    serde_json::from_value(rec.state.clone())
+        .map_err(|e| format!("the stored {} {} could not be read: {e}", rec.kind, rec.id))
 }
 
 impl View for AgencyView {
@@ -314,7 +310,9 @@ impl Mirror {
     }
 
     fn refresh_referrals_now(&self, store: &dyn Store) -> Result<(), WebError> {
-        let mut changes: Vec<(Uuid, bool, Option<(String, Uuid)>)> = Vec::new();
+        // (referral, awaiting a decision, (submitter, child) when new)
+        type Change = (Uuid, bool, Option<(String, Uuid)>);
+        let mut changes: Vec<Change> = Vec::new();
         self.refresh_table(store, &self.referrals, |r: &ReferralView, old| {
             let new = old.is_none().then(|| (r.submitted.by.clone(), r.child_id));
             changes.push((r.id, r.awaiting_decision(), new));

@@ -40,7 +40,12 @@ pub fn login_cookie(state: &AppState) -> &'static str {
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Path=/, and Secure when configured.
-pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_seconds: Option<i64>) -> HeaderValue {
+pub fn set_cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age_seconds: Option<i64>,
+) -> HeaderValue {
     let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
     if state.config.secure_cookies {
         c.push_str("; Secure");
@@ -65,7 +70,10 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// Why there is no signed-in user: answered with a redirect to sign in.
 pub enum NotSignedIn {
-    SignIn { next: String, notice: Option<&'static str> },
+    SignIn {
+        next: String,
+        notice: Option<&'static str>,
+    },
     ChangePassword,
     Error(WebError),
 }
@@ -94,7 +102,8 @@ pub fn urlencode(s: &str) -> String {
 
 /// A path to come back to after signing in: only this site's own paths.
 pub fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() < 500 {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() < 500
+    {
         next.to_owned()
     } else {
         "/".to_owned()
@@ -104,7 +113,10 @@ pub fn safe_next(next: &str) -> String {
 impl FromRequestParts<Arc<AppState>> for SignedIn {
     type Rejection = NotSignedIn;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
         let path = parts.uri.path().to_owned();
         let next = if parts.method == Method::GET {
             parts
@@ -152,7 +164,12 @@ impl FromRequestParts<Arc<AppState>> for SignedIn {
             .map_err(NotSignedIn::Error)?;
         let (s, user, agency_name) = match found {
             Ok(x) => x,
-            Err(notice) => return Err(NotSignedIn::SignIn { next, notice: Some(notice) }),
+            Err(notice) => {
+                return Err(NotSignedIn::SignIn {
+                    next,
+                    notice: Some(notice),
+                })
+            }
         };
         let restricted = s.restricted;
         if restricted && !(path == "/account/password" || path == "/logout") {
@@ -169,7 +186,11 @@ impl FromRequestParts<Arc<AppState>> for SignedIn {
 }
 
 /// Starts a session for a user: the cookie to set.
-pub fn start(state: &AppState, user_id: uuid::Uuid, restricted: bool) -> Result<HeaderValue, WebError> {
+pub fn start(
+    state: &AppState,
+    user_id: uuid::Uuid,
+    restricted: bool,
+) -> Result<HeaderValue, WebError> {
     let token = auth::new_token();
     let now = state.now().timestamp_millis();
     state.store.insert_session(&SessionRow {

@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use vigil_model::codes::{AgencyId, AgencyKind, Role};
 use vigil_model::payload::{
-    check_username, user_id_for, AgencyRegistered, UserDisabled, UserPasswordReset,
-    UserRegistered, UserRoleChanged,
+    check_username, user_id_for, AgencyRegistered, UserDisabled, UserPasswordReset, UserRegistered,
+    UserRoleChanged,
 };
 use vigil_model::{Actor, EntityKind, EventPayload, OccurredAt};
 use vigil_store::accounts::Credential;
@@ -125,7 +125,14 @@ pub fn create_account(
         }),
         now,
     )?;
-    set_password(store, user_id, &account.username, password, must_change, now)?;
+    set_password(
+        store,
+        user_id,
+        &account.username,
+        password,
+        must_change,
+        now,
+    )?;
     Ok(user_id)
 }
 
@@ -149,13 +156,12 @@ pub fn set_password(
     Ok(())
 }
 
-/// Gives an account another role (with a reason).
+/// Gives an account (`user`: its id and its agency's id) another role, with a reason.
 pub fn change_role(
     store: &dyn Store,
     by: &Actor,
     by_agency: &AgencyId,
-    user_id: Uuid,
-    agency_id: Uuid,
+    (user_id, agency_id): (Uuid, Uuid),
     role: Role,
     reason: &str,
     now: DateTime<Utc>,
@@ -268,7 +274,10 @@ pub const ADMIN_AGENCY_CODE: &str = "vigil-administration";
 /// Creates the first administrator (and the agency administrators belong
 /// to) in a store that has no accounts yet.
 pub fn bootstrap_admin(store: &dyn Store, username: &str) -> Result<Bootstrap, AccountError> {
-    if !store.entities_changed_since(EntityKind::User, None)?.is_empty() {
+    if !store
+        .entities_changed_since(EntityKind::User, None)?
+        .is_empty()
+    {
         return Err(refused(
             "This data directory already has accounts; create more from the Accounts page.",
         ));
@@ -319,7 +328,10 @@ pub struct DemoAccount {
 /// change required: these are for demonstrations with synthetic data).
 /// Usernames are `ROLE.AGENCY-CODE` (shortened to fit). Accounts that exist
 /// already are left as they are and not returned.
-pub fn create_demo_accounts(store: &dyn Store, password: &str) -> Result<Vec<DemoAccount>, AccountError> {
+pub fn create_demo_accounts(
+    store: &dyn Store,
+    password: &str,
+) -> Result<Vec<DemoAccount>, AccountError> {
     let now = Utc::now();
     let (actor, agency) = system_actor();
     let mut agencies: Vec<(Uuid, String, String, AgencyKind)> = store
@@ -341,10 +353,7 @@ pub fn create_demo_accounts(store: &dyn Store, password: &str) -> Result<Vec<Dem
             let mut username = format!("{}.{}", role.code(), code);
             username.truncate(64);
             let username = username.trim_end_matches(['-', '.']).to_owned();
-            if store
-                .entity(user_id_for(&username))?
-                .is_some()
-            {
+            if store.entity(user_id_for(&username))?.is_some() {
                 continue;
             }
             create_account(

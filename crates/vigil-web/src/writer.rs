@@ -20,8 +20,8 @@ use crate::error::WebError;
 use std::sync::mpsc;
 use std::sync::Arc;
 use tokio::sync::oneshot;
-use vigil_model::EventDraft;
 use uuid::Uuid;
+use vigil_model::EventDraft;
 use vigil_store::accounts::AccessRecord;
 use vigil_store::group::GroupCommit;
 use vigil_store::{Appended, Store, StoreError};
@@ -47,9 +47,9 @@ impl Pending {
     pub async fn durable(self) -> Result<(), WebError> {
         match self.0 {
             None => Ok(()),
-            Some(rx) => rx
-                .await
-                .map_err(|_| WebError::Internal("the access-log writer stopped mid-write".into()))?,
+            Some(rx) => rx.await.map_err(|_| {
+                WebError::Internal("the access-log writer stopped mid-write".into())
+            })?,
         }
     }
 }
@@ -98,7 +98,8 @@ impl Writers {
         if records.is_empty() {
             return Ok(Pending(None));
         }
-        self.side_send(SideWrite::Access(records)).map(|rx| Pending(Some(rx)))
+        self.side_send(SideWrite::Access(records))
+            .map(|rx| Pending(Some(rx)))
     }
 
     /// Keeps a receipt durably (so it can be downloaded again).
@@ -110,7 +111,10 @@ impl Writers {
         Pending(Some(self.side_send(write)?)).durable().await
     }
 
-    fn side_send(&self, write: SideWrite) -> Result<oneshot::Receiver<Result<(), WebError>>, WebError> {
+    fn side_send(
+        &self,
+        write: SideWrite,
+    ) -> Result<oneshot::Receiver<Result<(), WebError>>, WebError> {
         let (reply, rx) = oneshot::channel();
         self.side
             .send(SideJob { write, reply })

@@ -21,7 +21,9 @@ fn kind_of(code: &str) -> AgencyKind {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_at_every_agency_gets_exactly_the_pages_the_table_allows() {
     let app = TestApp::start().await;
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     let referral = submit_referral(&teacher, &referral_form()).await;
     let child = app.state.mirror.referral(referral).map(|r| r.child_id);
     let child = match child {
@@ -40,20 +42,56 @@ async fn every_role_at_every_agency_gets_exactly_the_pages_the_table_allows() {
         recorded_by_agency: "oakfield-academy",
     };
     let pages: Vec<(String, Action, Resource<'_>)> = vec![
-        ("/referrals/new".into(), Action::SubmitReferral, Resource::Page),
-        ("/referrals/mine".into(), Action::ListOwnReferrals, Resource::Page),
+        (
+            "/referrals/new".into(),
+            Action::SubmitReferral,
+            Resource::Page,
+        ),
+        (
+            "/referrals/mine".into(),
+            Action::ListOwnReferrals,
+            Resource::Page,
+        ),
         ("/triage".into(), Action::ViewTriageQueue, Resource::Page),
         ("/overdue".into(), Action::ViewOverdue, Resource::Page),
         ("/audit".into(), Action::ViewAccessLog, Resource::Page),
         ("/admin/users".into(), Action::ViewUsers, Resource::Page),
-        ("/admin/users/new".into(), Action::ManageUsers, Resource::Page),
-        (format!("/admin/users/{by}"), Action::ViewUsers, Resource::Page),
-        (format!("/referrals/{referral}/receipt"), Action::ViewReceipt, on_referral),
-        (format!("/referrals/{referral}/receipt.json"), Action::ViewReceipt, on_referral),
-        (format!("/referrals/{referral}"), Action::ViewReferral, on_referral),
-        (format!("/referrals/{referral}/decide"), Action::DecideReferral, on_referral),
+        (
+            "/admin/users/new".into(),
+            Action::ManageUsers,
+            Resource::Page,
+        ),
+        (
+            format!("/admin/users/{by}"),
+            Action::ViewUsers,
+            Resource::Page,
+        ),
+        (
+            format!("/referrals/{referral}/receipt"),
+            Action::ViewReceipt,
+            on_referral,
+        ),
+        (
+            format!("/referrals/{referral}/receipt.json"),
+            Action::ViewReceipt,
+            on_referral,
+        ),
+        (
+            format!("/referrals/{referral}"),
+            Action::ViewReferral,
+            on_referral,
+        ),
+        (
+            format!("/referrals/{referral}/decide"),
+            Action::DecideReferral,
+            on_referral,
+        ),
         (format!("/people/{child}"), Action::ViewPerson, on_child),
-        (format!("/referrals/new?child={child}"), Action::ViewPerson, on_child),
+        (
+            format!("/referrals/new?child={child}"),
+            Action::ViewPerson,
+            on_child,
+        ),
     ];
     let mut accounts: Vec<(String, vigil_model::codes::Role, String)> = app
         .accounts
@@ -83,7 +121,11 @@ async fn every_role_at_every_agency_gets_exactly_the_pages_the_table_allows() {
                 expected &= authorise(&who, Action::SubmitReferral, Resource::Page).is_ok();
             }
             let r = c.get(path).await;
-            let want = if expected { StatusCode::OK } else { StatusCode::FORBIDDEN };
+            let want = if expected {
+                StatusCode::OK
+            } else {
+                StatusCode::FORBIDDEN
+            };
             assert_eq!(
                 r.status, want,
                 "{username} ({role:?} at {agency}) GET {path}: expected {want}"
@@ -92,29 +134,48 @@ async fn every_role_at_every_agency_gets_exactly_the_pages_the_table_allows() {
                 allowed += 1;
             } else {
                 refused += 1;
-                assert!(r.body.contains("You cannot do this"), "a 403 is a page that says why");
+                assert!(
+                    r.body.contains("You cannot do this"),
+                    "a 403 is a page that says why"
+                );
             }
             checked += 1;
         }
     }
     assert!(checked > 400, "{checked}");
-    assert!(allowed > 60 && refused > 200, "{allowed} allowed, {refused} refused");
+    assert!(
+        allowed > 60 && refused > 200,
+        "{allowed} allowed, {refused} refused"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guessing_another_agencys_or_another_referrers_referral_is_refused() {
     let app = TestApp::start().await;
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     let mine = submit_referral(&teacher, &referral_form()).await;
-    let officer = app.login(&app.username("practitioner", "northshire-police")).await;
+    let officer = app
+        .login(&app.username("practitioner", "northshire-police"))
+        .await;
     let police_referral = submit_referral(&officer, &referral_form()).await;
 
     // A practitioner reaches their own agency's referrals only.
-    assert_eq!(officer.get(&format!("/referrals/{police_referral}")).await.status, StatusCode::OK);
+    assert_eq!(
+        officer
+            .get(&format!("/referrals/{police_referral}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
     let r = officer.get(&format!("/referrals/{mine}")).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.body.contains("belongs to another agency"), "{}", r.body);
-    assert!(!r.body.contains("Seen getting into cars"), "nothing of the referral is shown");
+    assert!(
+        !r.body.contains("Seen getting into cars"),
+        "nothing of the referral is shown"
+    );
 
     // A referrer sees their own receipt, not a colleague's, and never the referral itself.
     let colleague = app.login("second.teacher").await;
@@ -127,43 +188,87 @@ async fn guessing_another_agencys_or_another_referrers_referral_is_refused() {
         let r = colleague.get(&path).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
     }
-    assert_eq!(teacher.get(&format!("/referrals/{mine}/receipt")).await.status, StatusCode::OK);
-    assert_eq!(teacher.get(&format!("/referrals/{mine}")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        teacher
+            .get(&format!("/referrals/{mine}/receipt"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        teacher.get(&format!("/referrals/{mine}")).await.status,
+        StatusCode::FORBIDDEN
+    );
     let listed = colleague.get("/referrals/mine").await;
-    assert!(!listed.body.contains(&mine.to_string()), "My referrals lists only one's own");
+    assert!(
+        !listed.body.contains(&mine.to_string()),
+        "My referrals lists only one's own"
+    );
     let listed = teacher.get("/referrals/mine").await;
     assert!(listed.body.contains(&mine.to_string()));
 
     // Deciding needs the triage role; a referrer's POST is refused and records nothing.
     let before = app.store.log_size().unwrap();
     let r = teacher
-        .post(&format!("/referrals/{mine}/decide"), &[("decision", "no_further_action"), ("reason", "x")])
+        .post(
+            &format!("/referrals/{mine}/decide"),
+            &[("decision", "no_further_action"), ("reason", "x")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let auditor = app.login(&app.username("auditor", "home-office")).await;
     let r = auditor
-        .post(&format!("/referrals/{mine}/decide"), &[("decision", "early_help")])
+        .post(
+            &format!("/referrals/{mine}/decide"),
+            &[("decision", "early_help")],
+        )
         .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "an auditor changes nothing");
-    let r = auditor.post("/referrals/new", &[("immediate_danger", "no")]).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "an auditor raises no referral");
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "an auditor changes nothing"
+    );
+    let r = auditor
+        .post("/referrals/new", &[("immediate_danger", "no")])
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "an auditor raises no referral"
+    );
     assert_eq!(app.store.log_size().unwrap(), before);
 
     // An id that does not exist is not found; one that is not an id, too.
-    let triage = app.login(&app.username("triage", "northshire-childrens-services")).await;
-    let r = triage.get(&format!("/referrals/{}", uuid::Uuid::now_v7())).await;
+    let triage = app
+        .login(&app.username("triage", "northshire-childrens-services"))
+        .await;
+    let r = triage
+        .get(&format!("/referrals/{}", uuid::Uuid::now_v7()))
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert_eq!(triage.get("/referrals/not-an-id").await.status, StatusCode::NOT_FOUND);
-    assert_eq!(triage.get(&format!("/referrals/{mine}")).await.status, StatusCode::OK);
+    assert_eq!(
+        triage.get("/referrals/not-an-id").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        triage.get(&format!("/referrals/{mine}")).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_referral_can_never_be_deleted_or_changed_by_other_methods() {
     let app = TestApp::start().await;
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     let id = submit_referral(&teacher, &referral_form()).await;
-    let admin = app.login(&app.username("administrator", "northshire-childrens-services")).await;
-    let triage = app.login(&app.username("triage", "northshire-childrens-services")).await;
+    let admin = app
+        .login(&app.username("administrator", "northshire-childrens-services"))
+        .await;
+    let triage = app
+        .login(&app.username("triage", "northshire-childrens-services"))
+        .await;
     for c in [&teacher, &admin, &triage] {
         for method in [Method::DELETE, Method::PUT, Method::PATCH] {
             for path in [
@@ -188,7 +293,10 @@ async fn a_referral_can_never_be_deleted_or_changed_by_other_methods() {
     let r = triage.get(&format!("/referrals/{id}")).await;
     assert_eq!(r.status, StatusCode::OK, "the referral is still there");
     assert_eq!(
-        app.kinds().iter().filter(|k| *k == "referral.submitted").count(),
+        app.kinds()
+            .iter()
+            .filter(|k| *k == "referral.submitted")
+            .count(),
         1
     );
 }

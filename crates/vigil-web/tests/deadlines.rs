@@ -23,7 +23,10 @@ fn form_for_month(month: u32) -> Vec<(&'static str, String)> {
 }
 
 fn escalations(app: &TestApp) -> usize {
-    app.kinds().iter().filter(|k| *k == "referral.escalated").count()
+    app.kinds()
+        .iter()
+        .filter(|k| *k == "referral.escalated")
+        .count()
 }
 
 /// A page as a user, signed in afresh (sessions end after 30 idle minutes
@@ -44,20 +47,30 @@ async fn a_decision_due_over_easter_is_due_on_tuesday_then_overdue_and_escalated
     let id = submit_referral(&app.login(&teacher).await, &form_for_month(4)).await;
 
     let queue = page(&app, &triage, "/triage").await;
-    assert!(queue.contains("due by end of Tuesday 22 April"), "Good Friday and Easter Monday do not count");
+    assert!(
+        queue.contains("due by end of Tuesday 22 April"),
+        "Good Friday and Easter Monday do not count"
+    );
     assert!(queue.contains(">On time<"));
 
     app.set_now(bst(4, 19, 12)); // Saturday
     assert!(page(&app, &triage, "/triage").await.contains(">On time<"));
     app.set_now(bst(4, 21, 12)); // Easter Monday
-    assert!(page(&app, &triage, "/triage").await.contains("due by end of Tuesday 22 April"));
+    assert!(page(&app, &triage, "/triage")
+        .await
+        .contains("due by end of Tuesday 22 April"));
 
     app.set_now(bst(4, 22, 10)); // Tuesday: the day it is due
     let queue = page(&app, &triage, "/triage").await;
-    assert!(queue.contains("due today (by end of Tuesday 22 April)"), "{queue}");
+    assert!(
+        queue.contains("due today (by end of Tuesday 22 April)"),
+        "{queue}"
+    );
     assert!(queue.contains(">Due today<"));
     assert_eq!(escalations(&app), 0);
-    assert!(page(&app, &supervisor, "/overdue").await.contains("No referral is overdue"));
+    assert!(page(&app, &supervisor, "/overdue")
+        .await
+        .contains("No referral is overdue"));
 
     app.set_now(bst(4, 23, 9)); // Wednesday: overdue
     let queue = page(&app, &triage, "/triage").await;
@@ -67,14 +80,21 @@ async fn a_decision_due_over_easter_is_due_on_tuesday_then_overdue_and_escalated
     assert_eq!(escalations(&app), 1, "the supervisor is told, in the log");
     page(&app, &triage, "/triage").await;
     page(&app, &supervisor, "/overdue").await;
-    vigil_web::pages::triage::escalate(&app.state).await.unwrap();
+    vigil_web::pages::triage::escalate(&app.state)
+        .await
+        .unwrap();
     assert_eq!(escalations(&app), 1, "and only once");
     let overdue = page(&app, &supervisor, "/overdue").await;
     assert!(overdue.contains(&reference_for(id)));
     assert!(overdue.contains("1 referral has not been decided in time"));
     let home = page(&app, &supervisor, "/").await;
-    assert!(home.contains("1 referral is overdue for a decision"), "the supervisor sees a banner");
-    assert!(page(&app, &teacher, "/referrals/mine").await.contains("Awaiting decision (overdue)"));
+    assert!(
+        home.contains("1 referral is overdue for a decision"),
+        "the supervisor sees a banner"
+    );
+    assert!(page(&app, &teacher, "/referrals/mine")
+        .await
+        .contains("Awaiting decision (overdue)"));
 
     // Wed, Thu, Fri, Mon: more than 2 working days late, the head of service is told.
     app.set_now(bst(4, 28, 9));
@@ -89,20 +109,31 @@ async fn a_decision_due_over_easter_is_due_on_tuesday_then_overdue_and_escalated
     let r = app
         .login(&triage)
         .await
-        .post(&format!("/referrals/{id}/decide"), &[("decision", "strategy_discussion")])
+        .post(
+            &format!("/referrals/{id}/decide"),
+            &[("decision", "strategy_discussion")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert!(page(&app, &supervisor, "/overdue").await.contains("No referral is overdue"));
-    assert!(page(&app, &triage, "/triage").await.contains("Nothing is waiting"));
+    assert!(page(&app, &supervisor, "/overdue")
+        .await
+        .contains("No referral is overdue"));
+    assert!(page(&app, &triage, "/triage")
+        .await
+        .contains("Nothing is waiting"));
     app.set_now(bst(5, 6, 9));
-    vigil_web::pages::triage::escalate(&app.state).await.unwrap();
+    vigil_web::pages::triage::escalate(&app.state)
+        .await
+        .unwrap();
     assert_eq!(escalations(&app), 2);
     let view = page(&app, &triage, &format!("/referrals/{id}")).await;
     assert!(view.contains("escalated to the supervisor"));
     assert!(view.contains("escalated to the head of service"));
     assert!(view.contains("Decided: strategy discussion"));
     assert!(
-        page(&app, &teacher, "/referrals/mine").await.contains("Decided: strategy discussion"),
+        page(&app, &teacher, "/referrals/mine")
+            .await
+            .contains("Decided: strategy discussion"),
         "the referrer sees the decision"
     );
 
@@ -116,7 +147,13 @@ async fn a_decision_due_over_easter_is_due_on_tuesday_then_overdue_and_escalated
             Ok(())
         })
         .unwrap();
-    assert!(found[0].0.contains(r#""actor":{"role":"system","user":"vigil"}"#), "{}", found[0].0);
+    assert!(
+        found[0]
+            .0
+            .contains(r#""actor":{"role":"system","user":"vigil"}"#),
+        "{}",
+        found[0].0
+    );
     assert!(found[0].1.contains(r#""due_by":"2025-04-22""#));
     assert!(found[0].1.contains(r#""level":"supervisor""#));
     assert!(found[1].1.contains(r#""level":"head_of_service""#));
@@ -127,7 +164,9 @@ async fn a_decision_due_over_easter_is_due_on_tuesday_then_overdue_and_escalated
 async fn the_queue_puts_the_oldest_deadline_first_across_a_bank_holiday_weekend() {
     // Thursday 22 May 2025; Monday 26 May is the spring bank holiday.
     let app = TestApp::start_at(bst(5, 22, 10)).await;
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     let thursday = submit_referral(&teacher, &form_for_month(5)).await;
     let name = app.username("referrer", "oakfield-academy");
     app.set_now(bst(5, 23, 17));
@@ -136,19 +175,40 @@ async fn the_queue_puts_the_oldest_deadline_first_across_a_bank_holiday_weekend(
     let saturday = submit_referral(&app.login(&name).await, &form_for_month(5)).await;
 
     app.set_now(bst(5, 24, 12));
-    let triage = app.login(&app.username("triage", "northshire-childrens-services")).await;
+    let triage = app
+        .login(&app.username("triage", "northshire-childrens-services"))
+        .await;
     let queue = triage.get("/triage").await.body;
     let at = |id| queue.find(&reference_for(id)).unwrap();
-    assert!(at(thursday) < at(friday) && at(friday) < at(saturday), "oldest deadline, then oldest received");
-    assert!(queue.contains("overdue since end of Friday 23 May"), "a weekend day is not a working day late");
-    assert_eq!(queue.matches("due by end of Tuesday 27 May").count(), 2, "Friday evening and Saturday: both due Tuesday");
+    assert!(
+        at(thursday) < at(friday) && at(friday) < at(saturday),
+        "oldest deadline, then oldest received"
+    );
+    assert!(
+        queue.contains("overdue since end of Friday 23 May"),
+        "a weekend day is not a working day late"
+    );
+    assert_eq!(
+        queue.matches("due by end of Tuesday 27 May").count(),
+        2,
+        "Friday evening and Saturday: both due Tuesday"
+    );
     assert!(queue.contains("3 referrals are waiting for a decision; <strong>1 overdue</strong>"));
     assert_eq!(escalations(&app), 1);
 
     app.set_now(bst(5, 27, 9));
-    let triage = app.login(&app.username("triage", "northshire-childrens-services")).await;
+    let triage = app
+        .login(&app.username("triage", "northshire-childrens-services"))
+        .await;
     let queue = triage.get("/triage").await.body;
-    assert!(queue.contains("overdue by 1 working day (was due by end of Friday 23 May)"), "Monday was a holiday");
+    assert!(
+        queue.contains("overdue by 1 working day (was due by end of Friday 23 May)"),
+        "Monday was a holiday"
+    );
     assert!(queue.contains("2 due today"));
-    assert_eq!(escalations(&app), 1, "still within 2 working days: no head of service");
+    assert_eq!(
+        escalations(&app),
+        1,
+        "still within 2 working days: no head of service"
+    );
 }

@@ -11,50 +11,119 @@ const SCRIPT: &str = "<script>alert(1)</script>";
 const ESCAPED: &str = "&#60;script&#62;alert(1)&#60;/script&#62;";
 
 fn assert_escaped(body: &str, what: &str) {
-    assert!(!body.contains(SCRIPT), "{what}: a typed script came back as markup");
-    assert!(!body.contains("<script>alert"), "{what}: a typed script came back as markup");
-    assert!(body.contains(ESCAPED), "{what}: the typed text should be shown, escaped");
+    assert!(
+        !body.contains(SCRIPT),
+        "{what}: a typed script came back as markup"
+    );
+    assert!(
+        !body.contains("<script>alert"),
+        "{what}: a typed script came back as markup"
+    );
+    assert!(
+        body.contains(ESCAPED),
+        "{what}: the typed text should be shown, escaped"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_post_needs_the_sessions_anti_forgery_token() {
     let app = TestApp::start().await;
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     let id = submit_referral(&teacher, &referral_form()).await;
-    let triage = app.login(&app.username("triage", "northshire-childrens-services")).await;
-    let admin = app.login(&app.username("administrator", "northshire-childrens-services")).await;
+    let triage = app
+        .login(&app.username("triage", "northshire-childrens-services"))
+        .await;
+    let admin = app
+        .login(&app.username("administrator", "northshire-childrens-services"))
+        .await;
     let target = "second.teacher";
     let form: Vec<(&str, String)> = referral_form();
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let decide = format!("/referrals/{id}/decide");
-    let posts: Vec<(&Client, String, Vec<(&str, &str)>)> = vec![
+    // (who posts, where, what)
+    type Post<'a> = (&'a Client, String, Vec<(&'a str, &'a str)>);
+    let posts: Vec<Post> = vec![
         (&teacher, "/referrals/new".into(), form.clone()),
         (&triage, decide.clone(), vec![("decision", "early_help")]),
-        (&admin, "/admin/users/new".into(), vec![("name", "New Person"), ("username", "new.person"), ("role", "referrer")]),
-        (&admin, format!("/admin/users/{target}/role"), vec![("role", "practitioner"), ("role_reason", "moved")]),
-        (&admin, format!("/admin/users/{target}/reset"), vec![("reset_reason", "forgot")]),
-        (&admin, format!("/admin/users/{target}/disable"), vec![("disable_reason", "left")]),
-        (&teacher, "/account/password".into(), vec![("current", common::PASSWORD), ("new", "a new long passphrase"), ("confirm", "a new long passphrase")]),
+        (
+            &admin,
+            "/admin/users/new".into(),
+            vec![
+                ("name", "New Person"),
+                ("username", "new.person"),
+                ("role", "referrer"),
+            ],
+        ),
+        (
+            &admin,
+            format!("/admin/users/{target}/role"),
+            vec![("role", "practitioner"), ("role_reason", "moved")],
+        ),
+        (
+            &admin,
+            format!("/admin/users/{target}/reset"),
+            vec![("reset_reason", "forgot")],
+        ),
+        (
+            &admin,
+            format!("/admin/users/{target}/disable"),
+            vec![("disable_reason", "left")],
+        ),
+        (
+            &teacher,
+            "/account/password".into(),
+            vec![
+                ("current", common::PASSWORD),
+                ("new", "a new long passphrase"),
+                ("confirm", "a new long passphrase"),
+            ],
+        ),
         (&teacher, "/logout".into(), vec![]),
     ];
     let before = app.store.log_size().unwrap();
     let cred_before = app.store.credential(target).unwrap().unwrap();
     for (c, path, pairs) in &posts {
         let r = c.post_raw(path, pairs).await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN, "POST {path} without a token");
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "POST {path} without a token"
+        );
         assert!(r.body.contains("did not come from Vigil"), "{}", r.body);
         let mut wrong = pairs.clone();
         wrong.push(("csrf", "not-the-token"));
-        assert_eq!(c.post_raw(path, &wrong).await.status, StatusCode::FORBIDDEN, "POST {path} with a wrong token");
+        assert_eq!(
+            c.post_raw(path, &wrong).await.status,
+            StatusCode::FORBIDDEN,
+            "POST {path} with a wrong token"
+        );
         // Another user's token is as wrong as any other.
         let mut theirs = pairs.clone();
-        let other = if std::ptr::eq(*c, &admin) { &teacher } else { &admin };
+        let other = if std::ptr::eq(*c, &admin) {
+            &teacher
+        } else {
+            &admin
+        };
         theirs.push(("csrf", &other.csrf));
-        assert_eq!(c.post_raw(path, &theirs).await.status, StatusCode::FORBIDDEN, "POST {path} with another session's token");
+        assert_eq!(
+            c.post_raw(path, &theirs).await.status,
+            StatusCode::FORBIDDEN,
+            "POST {path} with another session's token"
+        );
     }
-    assert_eq!(app.store.log_size().unwrap(), before, "nothing was recorded");
+    assert_eq!(
+        app.store.log_size().unwrap(),
+        before,
+        "nothing was recorded"
+    );
     assert_eq!(app.store.credential(target).unwrap().unwrap(), cred_before);
-    assert_eq!(teacher.get("/referrals/mine").await.status, StatusCode::OK, "still signed in");
+    assert_eq!(
+        teacher.get("/referrals/mine").await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
 
     // A form posted from another site is refused even with the right token.
     let r = triage
@@ -73,7 +142,13 @@ async fn every_post_needs_the_sessions_anti_forgery_token() {
     // Signing in needs the sign-in form's own token.
     let c = app.client();
     let r = c
-        .post_raw("/login", &[("username", "second.teacher"), ("password", common::PASSWORD)])
+        .post_raw(
+            "/login",
+            &[
+                ("username", "second.teacher"),
+                ("password", common::PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.body.contains("sign-in form had expired"));
@@ -82,7 +157,9 @@ async fn every_post_needs_the_sessions_anti_forgery_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_script_typed_into_any_field_comes_back_escaped() {
     let app = TestApp::start().await;
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     let text_fields = [
         "child_given",
         "child_family",
@@ -105,15 +182,22 @@ async fn a_script_typed_into_any_field_comes_back_escaped() {
     }
     let id = submit_referral(&teacher, &form).await;
 
-    let receipt = teacher.get(&format!("/referrals/{id}/receipt?sent=1")).await;
+    let receipt = teacher
+        .get(&format!("/referrals/{id}/receipt?sent=1"))
+        .await;
     assert_eq!(receipt.status, StatusCode::OK);
     assert_escaped(&receipt.body, "receipt");
     assert_escaped(&teacher.get("/referrals/mine").await.body, "my referrals");
-    let triage = app.login(&app.username("triage", "northshire-childrens-services")).await;
+    let triage = app
+        .login(&app.username("triage", "northshire-childrens-services"))
+        .await;
     assert_escaped(&triage.get("/triage").await.body, "triage queue");
     let page = triage.get(&format!("/referrals/{id}")).await;
     assert_escaped(&page.body, "referral page");
-    assert!(page.body.matches(ESCAPED).count() >= 6, "name, concern, seen, where, other, referrer");
+    assert!(
+        page.body.matches(ESCAPED).count() >= 6,
+        "name, concern, seen, where, other, referrer"
+    );
     let person = page
         .body
         .split("href=\"/people/")
@@ -121,33 +205,72 @@ async fn a_script_typed_into_any_field_comes_back_escaped() {
         .and_then(|s| s.split('"').next())
         .unwrap()
         .to_owned();
-    assert_escaped(&triage.get(&format!("/people/{person}")).await.body, "person page");
-    assert_escaped(&triage.get(&format!("/referrals/{id}/decide")).await.body, "decision page");
+    assert_escaped(
+        &triage.get(&format!("/people/{person}")).await.body,
+        "person page",
+    );
+    assert_escaped(
+        &triage.get(&format!("/referrals/{id}/decide")).await.body,
+        "decision page",
+    );
 
     // On a form with errors every typed value is shown again, escaped,
     // including in fields that are refused.
-    let mut bad: Vec<(&str, String)> = text_fields.iter().map(|f| (*f, SCRIPT.to_string())).collect();
-    for f in ["child_postcode", "referrer_phone", "referrer_email", "dob_day", "when_year", "child_age", "when_time"] {
+    let mut bad: Vec<(&str, String)> = text_fields
+        .iter()
+        .map(|f| (*f, SCRIPT.to_string()))
+        .collect();
+    for f in [
+        "child_postcode",
+        "referrer_phone",
+        "referrer_email",
+        "dob_day",
+        "when_year",
+        "child_age",
+        "when_time",
+    ] {
         bad.push((f, SCRIPT.into()));
     }
     let pairs: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = teacher.post("/referrals/new", &pairs).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(!r.body.contains("<script>alert"));
-    assert!(r.body.matches(ESCAPED).count() >= bad.len(), "each value kept, escaped (some messages quote it too)");
+    assert!(
+        r.body.matches(ESCAPED).count() >= bad.len(),
+        "each value kept, escaped (some messages quote it too)"
+    );
 
     // Decisions, account names and sign-in names too.
     let r = triage
-        .post(&format!("/referrals/{id}/decide"), &[("decision", "no_further_action"), ("reason", SCRIPT)])
+        .post(
+            &format!("/referrals/{id}/decide"),
+            &[("decision", "no_further_action"), ("reason", SCRIPT)],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_escaped(&triage.get(&format!("/referrals/{id}")).await.body, "decision reason");
-    let admin = app.login(&app.username("administrator", "northshire-childrens-services")).await;
-    let agency = app.state.mirror.agency_by_code("oakfield-academy").unwrap().id.to_string();
+    assert_escaped(
+        &triage.get(&format!("/referrals/{id}")).await.body,
+        "decision reason",
+    );
+    let admin = app
+        .login(&app.username("administrator", "northshire-childrens-services"))
+        .await;
+    let agency = app
+        .state
+        .mirror
+        .agency_by_code("oakfield-academy")
+        .unwrap()
+        .id
+        .to_string();
     let r = admin
         .post(
             "/admin/users/new",
-            &[("name", SCRIPT), ("username", "script.kiddie"), ("agency", &agency), ("role", "referrer")],
+            &[
+                ("name", SCRIPT),
+                ("username", "script.kiddie"),
+                ("agency", &agency),
+                ("role", "referrer"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -161,7 +284,9 @@ async fn a_script_typed_into_any_field_comes_back_escaped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_empty_huge_and_hostile_input_gets_clear_errors_and_loses_nothing() {
     let app = TestApp::start().await;
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     let before = app.store.log_size().unwrap();
 
     // Empty: one sentence per missing answer, each linked to its field.
@@ -170,13 +295,26 @@ async fn bad_empty_huge_and_hostile_input_gets_clear_errors_and_loses_nothing() 
     assert!(r.body.contains("There is a problem"));
     assert!(r.body.contains("<title>Error: Raise a concern"));
     for (field, msg) in [
-        ("immediate_danger", "Say whether the child is in immediate danger."),
-        ("child_given", "Enter the child&#39;s first name, last name, or a name they are known by."),
+        (
+            "immediate_danger",
+            "Say whether the child is in immediate danger.",
+        ),
+        (
+            "child_given",
+            "Enter the child&#39;s first name, last name, or a name they are known by.",
+        ),
         ("concern", "Describe what you are worried about."),
         ("when_day", "Enter when this happened, even roughly"),
     ] {
-        assert!(r.body.contains(&format!("<a href=\"#{field}\">{msg}")), "{field}: {}", r.body);
-        assert!(r.body.contains(&format!("id=\"{field}\"")), "the link target {field} exists");
+        assert!(
+            r.body.contains(&format!("<a href=\"#{field}\">{msg}")),
+            "{field}: {}",
+            r.body
+        );
+        assert!(
+            r.body.contains(&format!("id=\"{field}\"")),
+            "the link target {field} exists"
+        );
     }
 
     // One mistake among many answers: everything typed is shown again.
@@ -187,7 +325,10 @@ async fn bad_empty_huge_and_hostile_input_gets_clear_errors_and_loses_nothing() 
         ("child_address", "1 Sample Street\nNorthshire".to_string()),
         ("child_postcode", "NS1 4AB".to_string()),
         ("child_school", "Oakfield Academy".to_string()),
-        ("what_seen", "A silver car, registration starting NS19".to_string()),
+        (
+            "what_seen",
+            "A silver car, registration starting NS19".to_string(),
+        ),
         ("where", "Car park behind the Golden Fry".to_string()),
         ("other1_name", "Dez".to_string()),
         ("other1_details", "About 30".to_string()),
@@ -197,13 +338,19 @@ async fn bad_empty_huge_and_hostile_input_gets_clear_errors_and_loses_nothing() 
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = teacher.post("/referrals/new", &pairs).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body.contains("The date it happened must be a real date."), "31 April");
+    assert!(
+        r.body.contains("The date it happened must be a real date."),
+        "31 April"
+    );
     assert!(r.body.contains("Describe what you are worried about."));
     for (k, v) in &form {
         let shown = v.replace('\'', "&#39;");
         assert!(r.body.contains(&shown), "{k} = {v} was lost");
     }
-    assert!(r.body.contains(r#"value="no" checked"#), "the radio answer is kept");
+    assert!(
+        r.body.contains(r#"value="no" checked"#),
+        "the radio answer is kept"
+    );
 
     // Too long: the model's limit, in a sentence, and the text is kept.
     let huge = "x".repeat(25_000);
@@ -213,13 +360,24 @@ async fn bad_empty_huge_and_hostile_input_gets_clear_errors_and_loses_nothing() 
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = teacher.post("/referrals/new", &pairs).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body.contains("What you are worried about is 25000 characters long; the limit is 20000."));
+    assert!(r
+        .body
+        .contains("What you are worried about is 25000 characters long; the limit is 20000."));
     assert!(r.body.contains(&huge));
 
     // Larger than any form: a page that says so.
-    let r = teacher.post_body("/referrals/new", format!("concern={}", "y".repeat(2 * 1024 * 1024))).await;
+    let r = teacher
+        .post_body(
+            "/referrals/new",
+            format!("concern={}", "y".repeat(2 * 1024 * 1024)),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(r.body.contains("larger than any form accepts"), "{}", r.body);
+    assert!(
+        r.body.contains("larger than any form accepts"),
+        "{}",
+        r.body
+    );
 
     // Hostile characters: refused by the model's rules with its sentence.
     for (field, value, expect) in [
@@ -238,15 +396,25 @@ async fn bad_empty_huge_and_hostile_input_gets_clear_errors_and_loses_nothing() 
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let r = teacher.post("/referrals/new", &pairs).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{field}={value:?}");
-        assert!(r.body.contains(expect), "{field}={value:?}: {}", &r.body[..2000.min(r.body.len())]);
+        assert!(
+            r.body.contains(expect),
+            "{field}={value:?}: {}",
+            &r.body[..2000.min(r.body.len())]
+        );
     }
     // Bytes that are not UTF-8 are read as replacement characters, not a crash.
     let mut raw = serde_urlencoded::to_string([("csrf", teacher.csrf.as_str())]).unwrap();
     raw.push_str("&concern=%FF%FE&immediate_danger=%C0");
     let r = teacher.post_body("/referrals/new", raw).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body.contains("Say whether the child is in immediate danger."));
-    assert_eq!(app.store.log_size().unwrap(), before, "nothing was recorded by any of these");
+    assert!(r
+        .body
+        .contains("Say whether the child is in immediate danger."));
+    assert_eq!(
+        app.store.log_size().unwrap(),
+        before,
+        "nothing was recorded by any of these"
+    );
 
     // And after all that, the right answers go in.
     submit_referral(&teacher, &referral_form()).await;
@@ -255,14 +423,21 @@ async fn bad_empty_huge_and_hostile_input_gets_clear_errors_and_loses_nothing() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn immediate_danger_shows_the_emergency_instruction_first() {
     let app = TestApp::start().await;
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     let blank = teacher.get("/referrals/new").await;
     let warning = blank.body.find("call 999 now").unwrap();
     let first_question = blank.body.find("First name").unwrap();
-    assert!(warning < first_question, "the 999 instruction comes before any question");
+    assert!(
+        warning < first_question,
+        "the 999 instruction comes before any question"
+    );
 
     // With an error, the instruction comes before the error summary.
-    let r = teacher.post("/referrals/new", &[("immediate_danger", "yes")]).await;
+    let r = teacher
+        .post("/referrals/new", &[("immediate_danger", "yes")])
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let call = r.body.find("Call 999 now").unwrap();
     assert!(call < r.body.find("There is a problem").unwrap());
@@ -273,9 +448,17 @@ async fn immediate_danger_shows_the_emergency_instruction_first() {
     form.retain(|(k, _)| *k != "immediate_danger");
     form.push(("immediate_danger", "yes".into()));
     let id = submit_referral(&teacher, &form).await;
-    let r = teacher.get(&format!("/referrals/{id}/receipt?sent=1")).await;
+    let r = teacher
+        .get(&format!("/referrals/{id}/receipt?sent=1"))
+        .await;
     let call = r.body.find("Call 999 now").unwrap();
     assert!(call < r.body.find("<h1>Referral sent").unwrap());
-    let triage = app.login(&app.username("triage", "northshire-childrens-services")).await;
-    assert!(triage.get("/triage").await.body.contains("Immediate danger"));
+    let triage = app
+        .login(&app.username("triage", "northshire-childrens-services"))
+        .await;
+    assert!(triage
+        .get("/triage")
+        .await
+        .body
+        .contains("Immediate danger"));
 }

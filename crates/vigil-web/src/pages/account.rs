@@ -7,7 +7,9 @@ use crate::display;
 use crate::error::WebError;
 use crate::form::{FieldError, FormData};
 use crate::html::{Chrome, FormView, LoginPage, PasswordPage};
-use crate::session::{self, check_csrf, cookie, login_cookie, safe_next, session_cookie, set_cookie};
+use crate::session::{
+    self, check_csrf, cookie, login_cookie, safe_next, session_cookie, set_cookie,
+};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Query, State};
@@ -30,7 +32,9 @@ fn notice_words(code: &str) -> Option<String> {
     Some(
         match code {
             "ended" => "Your session has ended. Sign in again to carry on.",
-            "disabled" => "Your account has been disabled. Ask your Vigil administrator if you need access.",
+            "disabled" => {
+                "Your account has been disabled. Ask your Vigil administrator if you need access."
+            }
             "signed_out" => "You have signed out.",
             _ => return None,
         }
@@ -64,8 +68,17 @@ fn login_page(
     Ok(r)
 }
 
-pub async fn login_form(State(st): State<Arc<AppState>>, Query(q): Query<LoginQuery>) -> Result<Response, WebError> {
-    login_page(&st, StatusCode::OK, FormView::default(), notice_words(&q.notice), &q.next)
+pub async fn login_form(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, WebError> {
+    login_page(
+        &st,
+        StatusCode::OK,
+        FormView::default(),
+        notice_words(&q.notice),
+        &q.next,
+    )
 }
 
 /// What a sign-in attempt came to.
@@ -103,13 +116,22 @@ pub async fn login(
     let mut shown = FormData::default();
     shown.set("username", form.get("username"));
     let fail = |errors: Vec<FieldError>, status| {
-        login_page(&st, status, FormView::new(shown.clone(), errors), None, &next)
+        login_page(
+            &st,
+            status,
+            FormView::new(shown.clone(), errors),
+            None,
+            &next,
+        )
     };
     let nonce_ok = cookie(&headers, login_cookie(&st))
         .is_some_and(|c| auth::same_secret(&c, form.raw("nonce")));
     if !nonce_ok {
         return fail(
-            vec![FieldError::new("username", "The sign-in form had expired. Sign in again.")],
+            vec![FieldError::new(
+                "username",
+                "The sign-in form had expired. Sign in again.",
+            )],
             StatusCode::FORBIDDEN,
         );
     }
@@ -131,7 +153,10 @@ pub async fn login(
             let since = now - WINDOW_MINUTES * 60_000;
             let user_key = format!("user:{username}");
             let ip_key = format!("ip:{address}");
-            for (key, limit, account) in [(&user_key, ACCOUNT_LIMIT, true), (&ip_key, ADDRESS_LIMIT, false)] {
+            for (key, limit, account) in [
+                (&user_key, ACCOUNT_LIMIT, true),
+                (&ip_key, ADDRESS_LIMIT, false),
+            ] {
                 let (n, last) = st.store.login_failures(key, since)?;
                 if let Some(until) = auth::wait_until(n, last, limit).filter(|u| *u > now) {
                     return Ok(Outcome::Locked(until, account));
@@ -165,7 +190,11 @@ pub async fn login(
         .await?;
     match outcome {
         Outcome::SignedIn(c, must_change) => {
-            let mut r = see_other(if must_change { "/account/password" } else { &next });
+            let mut r = see_other(if must_change {
+                "/account/password"
+            } else {
+                &next
+            });
             r.headers_mut().append(header::SET_COOKIE, c);
             r.headers_mut().append(
                 header::SET_COOKIE,
@@ -174,7 +203,10 @@ pub async fn login(
             Ok(r)
         }
         Outcome::Wrong => fail(
-            vec![FieldError::new("username", "The username or password is not right.")],
+            vec![FieldError::new(
+                "username",
+                "The username or password is not right.",
+            )],
             StatusCode::UNAUTHORIZED,
         ),
         Outcome::Disabled => fail(
@@ -185,13 +217,18 @@ pub async fn login(
             StatusCode::FORBIDDEN,
         ),
         Outcome::Locked(until, account) => {
-            let when = display::time_of_day(chrono::DateTime::from_timestamp_millis(until).unwrap_or_default());
+            let when = display::time_of_day(
+                chrono::DateTime::from_timestamp_millis(until).unwrap_or_default(),
+            );
             let msg = if account {
                 format!("There have been too many failed sign-ins to this account. Try again after {when}, or ask your administrator to reset your password.")
             } else {
                 format!("There have been too many failed sign-ins from your network. Try again after {when}.")
             };
-            fail(vec![FieldError::new("username", msg)], StatusCode::TOO_MANY_REQUESTS)
+            fail(
+                vec![FieldError::new("username", msg)],
+                StatusCode::TOO_MANY_REQUESTS,
+            )
         }
     }
 }
@@ -204,7 +241,8 @@ pub async fn logout(
     let form = read_form(body)?;
     check_csrf(&who, &form)?;
     let hash = who.token_sha256;
-    st.blocking(move |st| Ok(st.store.delete_session(&hash)?)).await?;
+    st.blocking(move |st| Ok(st.store.delete_session(&hash)?))
+        .await?;
     let mut r = see_other("/login?notice=signed_out");
     r.headers_mut().append(
         header::SET_COOKIE,
@@ -213,7 +251,10 @@ pub async fn logout(
     Ok(r)
 }
 
-pub async fn password_form(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
+pub async fn password_form(
+    State(st): State<Arc<AppState>>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
     page(PasswordPage {
         chrome: st.chrome(&who, "Change your password", ""),
         form: FormView::default(),
@@ -240,9 +281,15 @@ pub async fn change_password(
     if let Err(e) = auth::check_new_password(&new, &who.user.username) {
         errors.push(FieldError::new("new", e));
     } else if new != confirm {
-        errors.push(FieldError::new("confirm", "The two new passwords are not the same."));
+        errors.push(FieldError::new(
+            "confirm",
+            "The two new passwords are not the same.",
+        ));
     } else if new == current {
-        errors.push(FieldError::new("new", "Your new password must be different from the current one."));
+        errors.push(FieldError::new(
+            "new",
+            "Your new password must be different from the current one.",
+        ));
     }
     let user = Arc::clone(&who.user);
     let old = who.token_sha256;
@@ -254,7 +301,10 @@ pub async fn change_password(
                 .as_ref()
                 .is_some_and(|c| auth::verify_password(&c.phc, &current));
             if check_current && !current_ok {
-                errors.insert(0, FieldError::new("current", "Your current password is not right."));
+                errors.insert(
+                    0,
+                    FieldError::new("current", "Your current password is not right."),
+                );
             }
             if !errors.is_empty() {
                 return Ok(Err(errors));
@@ -280,7 +330,9 @@ pub async fn change_password(
             Ok(r)
         }
         Err(errors) => {
-            let chrome = st.chrome(&who, "Change your password", "").with_errors(&errors);
+            let chrome = st
+                .chrome(&who, "Change your password", "")
+                .with_errors(&errors);
             page_with(
                 StatusCode::BAD_REQUEST,
                 PasswordPage {
@@ -295,6 +347,8 @@ pub async fn change_password(
 
 /// Anything else at the root of the site.
 pub async fn not_found() -> Response {
-    WebError::NotFound("There is no page at this address. Check it, or start again from the home page.".into())
-        .into_response()
+    WebError::NotFound(
+        "There is no page at this address. Check it, or start again from the home page.".into(),
+    )
+    .into_response()
 }

@@ -7,7 +7,8 @@ use crate::display;
 use crate::error::WebError;
 use crate::form::{sentence, FieldError, FormData};
 use crate::html::{
-    FormView, HistoryRow, Line, NewUserPage, Opt, TemporaryPasswordPage, UserPage, UserRow, UsersPage,
+    FormView, HistoryRow, Line, NewUserPage, Opt, TemporaryPasswordPage, UserPage, UserRow,
+    UsersPage,
 };
 use crate::readmodel::UserView;
 use crate::session::check_csrf;
@@ -72,9 +73,16 @@ fn new_page(
         .mirror
         .agencies()
         .iter()
-        .map(|a| Opt::new(&a.id.to_string(), &format!("{} ({})", a.name, a.kind.label())))
+        .map(|a| {
+            Opt::new(
+                &a.id.to_string(),
+                &format!("{} ({})", a.name, a.kind.label()),
+            )
+        })
         .collect();
-    let chrome = st.chrome(who, "Create an account", "/admin/users").with_errors(&errors);
+    let chrome = st
+        .chrome(who, "Create an account", "/admin/users")
+        .with_errors(&errors);
     page_with(
         status,
         NewUserPage {
@@ -87,9 +95,13 @@ fn new_page(
     )
 }
 
-pub async fn new_form(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
+pub async fn new_form(
+    State(st): State<Arc<AppState>>,
+    who: SignedIn,
+) -> Result<Response, WebError> {
     who.authorise(Action::ManageUsers, Resource::Page)?;
-    st.blocking(|st| st.mirror.refresh_accounts(st.store.as_ref())).await?;
+    st.blocking(|st| st.mirror.refresh_accounts(st.store.as_ref()))
+        .await?;
     new_page(&st, &who, StatusCode::OK, FormData::default(), Vec::new())
 }
 
@@ -123,9 +135,14 @@ pub async fn create(
     }
     let agency_id = Uuid::parse_str(form.get("agency")).ok();
     if agency_id.is_none() {
-        errors.push(FieldError::new("agency", "Choose the agency they work for."));
+        errors.push(FieldError::new(
+            "agency",
+            "Choose the agency they work for.",
+        ));
     }
-    let role = Role::parse(form.get("role")).ok().filter(|r| *r != Role::System);
+    let role = Role::parse(form.get("role"))
+        .ok()
+        .filter(|r| *r != Role::System);
     if role.is_none() {
         errors.push(FieldError::new("role", "Choose a role."));
     }
@@ -143,7 +160,15 @@ pub async fn create(
     let pw = password.clone();
     let result = st
         .blocking(move |st| {
-            let r = users::create_account(st.store.as_ref(), &actor, &agency, &account, &pw, true, st.now());
+            let r = users::create_account(
+                st.store.as_ref(),
+                &actor,
+                &agency,
+                &account,
+                &pw,
+                true,
+                st.now(),
+            );
             st.mirror.refresh_accounts(st.store.as_ref())?;
             Ok(r)
         })
@@ -209,13 +234,26 @@ fn user_page(
     }
     let mut history = vec![HistoryRow {
         when: display::datetime(u.registered.at),
-        what: format!("Account created as {}", u.role_changes.first().map(|c| c.from).unwrap_or(u.role).label().to_lowercase()),
+        what: format!(
+            "Account created as {}",
+            u.role_changes
+                .first()
+                .map(|c| c.from)
+                .unwrap_or(u.role)
+                .label()
+                .to_lowercase()
+        ),
         who: u.registered.by.clone(),
     }];
     for c in &u.role_changes {
         history.push(HistoryRow {
             when: display::datetime(c.at),
-            what: format!("Role changed from {} to {}: {}", c.from.code(), c.to.code(), c.reason),
+            what: format!(
+                "Role changed from {} to {}: {}",
+                c.from.code(),
+                c.to.code(),
+                c.reason
+            ),
             who: c.by.clone(),
         });
     }
@@ -270,7 +308,15 @@ pub async fn show(
         "disabled" => Some("The account has been disabled and its sessions ended.".to_owned()),
         _ => None,
     };
-    user_page(&st, &who, StatusCode::OK, &u, FormData::default(), Vec::new(), notice)
+    user_page(
+        &st,
+        &who,
+        StatusCode::OK,
+        &u,
+        FormData::default(),
+        Vec::new(),
+        notice,
+    )
 }
 
 /// What an administrator may do to an account.
@@ -297,7 +343,9 @@ async fn change(
         ));
     }
     if !u.active() {
-        return Err(WebError::Forbidden("This account is disabled; it cannot be changed.".into()));
+        return Err(WebError::Forbidden(
+            "This account is disabled; it cannot be changed.".into(),
+        ));
     }
     let field = match what {
         Change::Role => "role_reason",
@@ -307,9 +355,14 @@ async fn change(
     let reason = form.get(field).to_owned();
     let mut errors = Vec::new();
     if reason.is_empty() {
-        errors.push(FieldError::new(field, "Give the reason; it is recorded in the log."));
+        errors.push(FieldError::new(
+            field,
+            "Give the reason; it is recorded in the log.",
+        ));
     }
-    let role = Role::parse(form.get("role")).ok().filter(|r| *r != Role::System);
+    let role = Role::parse(form.get("role"))
+        .ok()
+        .filter(|r| *r != Role::System);
     if matches!(what, Change::Role) && role.is_none() {
         errors.push(FieldError::new("role", "Choose a role."));
     }
@@ -327,17 +380,19 @@ async fn change(
                     store,
                     &actor,
                     &agency,
-                    u2.id,
-                    u2.agency_id,
+                    (u2.id, u2.agency_id),
                     role.expect("checked"),
                     &reason,
                     now,
                 )
                 .map(|()| None),
                 Change::Reset => {
-                    users::reset_password(store, &actor, &agency, u2.id, &u2.username, &reason, now).map(Some)
+                    users::reset_password(store, &actor, &agency, u2.id, &u2.username, &reason, now)
+                        .map(Some)
                 }
-                Change::Disable => users::disable(store, &actor, &agency, u2.id, &reason, now).map(|()| None),
+                Change::Disable => {
+                    users::disable(store, &actor, &agency, u2.id, &reason, now).map(|()| None)
+                }
             };
             st.mirror.refresh_accounts(store)?;
             Ok(r.map(|p| (p, matches!(what, Change::Role))))
@@ -352,10 +407,28 @@ async fn change(
             created: false,
         }),
         Ok((None, true)) => Ok(see_other(&format!("/admin/users/{}?done=role", u.username))),
-        Ok((None, false)) => Ok(see_other(&format!("/admin/users/{}?done=disabled", u.username))),
+        Ok((None, false)) => Ok(see_other(&format!(
+            "/admin/users/{}?done=disabled",
+            u.username
+        ))),
         Err(e) => {
-            let err = account_error(e, if form.get("role").is_empty() { field } else { "role" })?;
-            user_page(&st, &who, StatusCode::BAD_REQUEST, &u, form, vec![err], None)
+            let err = account_error(
+                e,
+                if form.get("role").is_empty() {
+                    field
+                } else {
+                    "role"
+                },
+            )?;
+            user_page(
+                &st,
+                &who,
+                StatusCode::BAD_REQUEST,
+                &u,
+                form,
+                vec![err],
+                None,
+            )
         }
     }
 }

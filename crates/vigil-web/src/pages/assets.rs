@@ -36,7 +36,10 @@ pub async fn log_key(State(st): State<Arc<AppState>>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"log-key.pub\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"log-key.pub\"",
+            ),
         ],
         st.store.log_key().to_text() + "\n",
     )

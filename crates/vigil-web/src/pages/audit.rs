@@ -6,7 +6,7 @@ use crate::app::{AppState, SignedIn};
 use crate::display;
 use crate::error::WebError;
 use crate::form::{FieldError, FormData};
-use crate::html::{AuditRow, FormView, AuditPage};
+use crate::html::{AuditPage, AuditRow, FormView};
 use crate::reference::{normalise, reference_for};
 use crate::session::urlencode;
 use axum::extract::{Query, State};
@@ -16,6 +16,11 @@ use std::sync::Arc;
 use uuid::Uuid;
 use vigil_model::EntityKind;
 use vigil_store::accounts::AccessQuery;
+
+/// The start of a row's hash, enough to compare with `vigil verify` output.
+fn short_hash(h: &[u8]) -> String {
+    hex::encode(h).chars().take(12).collect()
+}
 
 /// Rows per page.
 const PAGE_ROWS: u32 = 100;
@@ -72,7 +77,8 @@ pub async fn audit(
     };
     let show = errors.is_empty();
     let entries = if show {
-        st.blocking(move |st| Ok(st.store.access_entries(&query)?)).await?
+        st.blocking(move |st| Ok(st.store.access_entries(&query)?))
+            .await?
     } else {
         Vec::new()
     };
@@ -103,7 +109,7 @@ pub async fn audit(
                         (s.id.to_string(), label)
                     })
                     .collect(),
-                hash: hex::encode(&e.hash),
+                hash: short_hash(&e.hash),
             },
             None => AuditRow {
                 seq: e.seq,
@@ -113,7 +119,7 @@ pub async fn audit(
                 agency: String::new(),
                 action: "(this row cannot be read; run vigil verify)".into(),
                 subjects: Vec::new(),
-                hash: hex::encode(&e.hash),
+                hash: short_hash(&e.hash),
             },
         })
         .collect();

@@ -47,7 +47,11 @@ pub async fn home(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Resp
         "Triage queue",
         format!(
             "{awaiting} {} waiting for a decision.",
-            if awaiting == 1 { "referral is" } else { "referrals are" }
+            if awaiting == 1 {
+                "referral is"
+            } else {
+                "referrals are"
+            }
         ),
         false,
     );
@@ -57,7 +61,11 @@ pub async fn home(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Resp
         "Overdue referrals",
         format!(
             "{overdue} {} not been decided in time.",
-            if overdue == 1 { "referral has" } else { "referrals have" }
+            if overdue == 1 {
+                "referral has"
+            } else {
+                "referrals have"
+            }
         ),
         overdue > 0,
     );

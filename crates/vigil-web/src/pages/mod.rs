@@ -13,13 +13,13 @@ pub mod triage;
 use crate::error::WebError;
 use crate::form::FormData;
 use crate::html::{Chrome, ErrorPage};
+use crate::readmodel::ReferralView;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use vigil_model::codes::ReferralDecision;
-use crate::readmodel::ReferralView;
 
 /// Renders a page with status 200.
 pub fn page(t: impl Template) -> Result<Response, WebError> {
@@ -57,7 +57,8 @@ impl IntoResponse for WebError {
         if let WebError::Internal(detail) | WebError::Unavailable(detail) = &self {
             eprintln!("vigil-web: {detail}");
         }
-        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let t = ErrorPage {
             chrome: Chrome::public(self.title()),
             heading: self.title().to_owned(),

@@ -38,7 +38,8 @@ pub async fn person(
     who: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let id = Uuid::parse_str(&id).map_err(|_| WebError::NotFound("There is no person at this address.".into()))?;
+    let id = Uuid::parse_str(&id)
+        .map_err(|_| WebError::NotFound("There is no person at this address.".into()))?;
     let p = st
         .blocking(move |st| {
             st.mirror.refresh_all(st.store.as_ref())?;
@@ -56,7 +57,7 @@ pub async fn person(
     let (referrals, places) = st
         .blocking(move |st| {
             let mut refs = st.mirror.about_child(id);
-            refs.sort_by(|a, b| b.submitted.at.cmp(&a.submitted.at));
+            refs.sort_by_key(|r| std::cmp::Reverse(r.submitted.at));
             let mut places = Vec::new();
             for e in st.store.entries_about(id)? {
                 let Ok(h) = serde_json::from_str::<vigil_model::EventHeader>(&e.header_json) else {
@@ -68,8 +69,14 @@ pub async fn person(
                 let Some(link) = h.subjects.iter().find(|s| s.kind == EntityKind::Link) else {
                     continue;
                 };
-                let Some(l) = st.store.entity(link.id)? else { continue };
-                let from = l.state.get("from").and_then(|f| f.get("id")).and_then(Value::as_str);
+                let Some(l) = st.store.entity(link.id)? else {
+                    continue;
+                };
+                let from = l
+                    .state
+                    .get("from")
+                    .and_then(|f| f.get("id"))
+                    .and_then(Value::as_str);
                 if from != Some(id.to_string().as_str())
                     || l.state.get("status").and_then(Value::as_str) != Some("active")
                 {
@@ -87,7 +94,11 @@ pub async fn person(
                     .and_then(Value::as_str)
                     .and_then(|k| LinkKind::parse(k).ok());
                 if let (Some(to), Some(kind)) = (to, kind) {
-                    if let Some(loc) = st.store.entity(to)?.filter(|e| e.kind == EntityKind::Location) {
+                    if let Some(loc) = st
+                        .store
+                        .entity(to)?
+                        .filter(|e| e.kind == EntityKind::Location)
+                    {
                         let label = kind.label();
                         let mut label = label.to_owned();
                         if let Some(first) = label.get_mut(0..1) {
@@ -101,8 +112,16 @@ pub async fn person(
         })
         .await?;
     let mut subjects = vec![SubjectRef::new(EntityKind::Person, p.id)];
-    subjects.extend(referrals.iter().map(|r| SubjectRef::new(EntityKind::Referral, r.id)));
-    subjects.extend(places.iter().map(|(_, _, l)| SubjectRef::new(EntityKind::Location, *l)));
+    subjects.extend(
+        referrals
+            .iter()
+            .map(|r| SubjectRef::new(EntityKind::Referral, r.id)),
+    );
+    subjects.extend(
+        places
+            .iter()
+            .map(|(_, _, l)| SubjectRef::new(EntityKind::Location, *l)),
+    );
     let logged = st.log_access(&who, "opened a person's record", subjects)?;
 
     let today = vigil_rules::london::local_date(st.now());
@@ -129,7 +148,12 @@ pub async fn person(
     }
     lines.push(Line::new(
         "First recorded",
-        format!("{} by {} ({})", display::datetime(p.recorded.at), p.recorded.by, p.recorded.agency),
+        format!(
+            "{} by {} ({})",
+            display::datetime(p.recorded.at),
+            p.recorded.by,
+            p.recorded.agency
+        ),
     ));
     let link = person_link(&st, &who, &p, today);
     let can_open_referrals = who.may(Action::ViewReferral);
@@ -153,7 +177,11 @@ pub async fn person(
                     sent: display::datetime(r.submitted.at),
                     status,
                     status_class,
-                    decided: r.decided.as_ref().map(|d| display::datetime(d.at)).unwrap_or_default(),
+                    decided: r
+                        .decided
+                        .as_ref()
+                        .map(|d| display::datetime(d.at))
+                        .unwrap_or_default(),
                 }
             })
             .collect(),

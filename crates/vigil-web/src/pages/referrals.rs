@@ -47,16 +47,22 @@ fn person_resource(p: &PersonView) -> Resource<'_> {
 }
 
 fn parse_id(s: &str) -> Result<Uuid, WebError> {
-    Uuid::parse_str(s).map_err(|_| WebError::NotFound("There is no referral at this address.".into()))
+    Uuid::parse_str(s)
+        .map_err(|_| WebError::NotFound("There is no referral at this address.".into()))
 }
 
 /// The existing child a new referral is about, if one was chosen; the user
 /// must be allowed to open that record.
-async fn chosen_child(st: &Arc<AppState>, who: &SignedIn, id: &str) -> Result<Option<(String, String)>, WebError> {
+async fn chosen_child(
+    st: &Arc<AppState>,
+    who: &SignedIn,
+    id: &str,
+) -> Result<Option<(String, String)>, WebError> {
     if id.trim().is_empty() {
         return Ok(None);
     }
-    let id = Uuid::parse_str(id.trim()).map_err(|_| WebError::NotFound("There is no such person.".into()))?;
+    let id = Uuid::parse_str(id.trim())
+        .map_err(|_| WebError::NotFound("There is no such person.".into()))?;
     let person = st
         .blocking(move |st| {
             st.mirror.refresh_persons(st.store.as_ref())?;
@@ -100,7 +106,14 @@ pub async fn new_form(
 ) -> Result<Response, WebError> {
     who.authorise(Action::SubmitReferral, Resource::Page)?;
     let child = chosen_child(&st, &who, &q.child).await?;
-    form_page(&st, &who, StatusCode::OK, FormData::default(), Vec::new(), child)
+    form_page(
+        &st,
+        &who,
+        StatusCode::OK,
+        FormData::default(),
+        Vec::new(),
+        child,
+    )
 }
 
 pub async fn submit(
@@ -121,29 +134,50 @@ pub async fn submit(
     let drafts = match intake.drafts(&actor, &agency, now) {
         Ok(d) => d,
         Err(msg) => {
-            return form_page(&st, &who, StatusCode::BAD_REQUEST, form, vec![FieldError::new("", msg)], child)
+            return form_page(
+                &st,
+                &who,
+                StatusCode::BAD_REQUEST,
+                form,
+                vec![FieldError::new("", msg)],
+                child,
+            )
         }
     };
     let referral_id = drafts.referral_id;
     let results = st.append(drafts.drafts).await?;
     if let Some(Err(msg)) = results.iter().find(|r| r.is_err()) {
         let msg = sentence(msg);
-        return form_page(&st, &who, StatusCode::CONFLICT, form, vec![FieldError::new("", msg)], child);
+        return form_page(
+            &st,
+            &who,
+            StatusCode::CONFLICT,
+            form,
+            vec![FieldError::new("", msg)],
+            child,
+        );
     }
     let appended = results
         .into_iter()
         .filter_map(Result::ok)
         .find(|a| a.kind == "referral.submitted")
-        .ok_or_else(|| WebError::Internal("the referral was not among the events written".into()))?;
+        .ok_or_else(|| {
+            WebError::Internal("the referral was not among the events written".into())
+        })?;
     let json = serde_json::to_string_pretty(&appended.receipt)
         .map_err(|e| WebError::Internal(format!("the receipt could not be written out: {e}")))?;
     let event_id = appended.event_id;
     st.writers.keep_receipt(event_id, json).await?;
-    Ok(see_other(&format!("/referrals/{referral_id}/receipt?sent=1")))
+    Ok(see_other(&format!(
+        "/referrals/{referral_id}/receipt?sent=1"
+    )))
 }
 
 /// A referral and the child it is about, refreshed from the store.
-async fn load(st: &Arc<AppState>, id: Uuid) -> Result<(Arc<ReferralView>, Option<Arc<PersonView>>), WebError> {
+async fn load(
+    st: &Arc<AppState>,
+    id: Uuid,
+) -> Result<(Arc<ReferralView>, Option<Arc<PersonView>>), WebError> {
     st.blocking(move |st| {
         st.mirror.refresh_all(st.store.as_ref())?;
         let r = st
@@ -196,8 +230,7 @@ pub async fn receipt(
             SubjectRef::new(EntityKind::Referral, r.id),
             SubjectRef::new(EntityKind::Person, r.child_id),
         ],
-    )
-    ?;
+    )?;
     let (status, status_class) = status_of(&r);
     let now = st.now();
     let deadline = st.rules.referral_decision_due(r.submitted.at);
@@ -237,8 +270,15 @@ pub async fn receipt_file(
     let json = st
         .blocking(move |st| Ok(st.store.receipt(event_id)?))
         .await?
-        .ok_or_else(|| WebError::NotFound("The signed receipt for this referral is not held on this server.".into()))?;
-    let name = format!("attachment; filename=\"vigil-receipt-{}.json\"", reference_for(r.id));
+        .ok_or_else(|| {
+            WebError::NotFound(
+                "The signed receipt for this referral is not held on this server.".into(),
+            )
+        })?;
+    let name = format!(
+        "attachment; filename=\"vigil-receipt-{}.json\"",
+        reference_for(r.id)
+    );
     Ok((
         [
             (header::CONTENT_TYPE, "application/json".to_owned()),
@@ -261,7 +301,10 @@ fn my_row(st: &AppState, r: &ReferralView, child: String) -> MyRow {
         status_class,
         decided: match &r.decided {
             Some(d) => format!("decided {}", display::datetime(d.at)),
-            None => st.rules.referral_decision_due(r.submitted.at).describe(st.now()),
+            None => st
+                .rules
+                .referral_decision_due(r.submitted.at)
+                .describe(st.now()),
         },
     }
 }
@@ -274,7 +317,7 @@ pub async fn mine(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Resp
             st.mirror.refresh_persons(st.store.as_ref())?;
             st.mirror.refresh_referrals(st.store.as_ref())?;
             let mut list = st.mirror.submitted_by(&username);
-            list.sort_by(|a, b| b.submitted.at.cmp(&a.submitted.at));
+            list.sort_by_key(|r| std::cmp::Reverse(r.submitted.at));
             Ok(list
                 .into_iter()
                 .map(|r| {
@@ -290,18 +333,25 @@ pub async fn mine(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Resp
         rows.iter()
             .map(|(r, _)| SubjectRef::new(EntityKind::Person, r.child_id))
             .collect(),
-    )
-    ?;
+    )?;
     let response = page(MyReferralsPage {
         chrome: st.chrome(&who, "My referrals", "/referrals/mine"),
-        rows: rows.iter().map(|(r, n)| my_row(&st, r, n.clone())).collect(),
+        rows: rows
+            .iter()
+            .map(|(r, n)| my_row(&st, r, n.clone()))
+            .collect(),
     });
     logged.durable().await?;
     response
 }
 
 /// One person as a link, if this user may open their record.
-pub fn person_link(st: &AppState, who: &SignedIn, p: &PersonView, today: chrono::NaiveDate) -> PersonLink {
+pub fn person_link(
+    st: &AppState,
+    who: &SignedIn,
+    p: &PersonView,
+    today: chrono::NaiveDate,
+) -> PersonLink {
     let agency = st
         .mirror
         .agency_by_code(&p.recorded.agency)
@@ -316,9 +366,14 @@ pub fn person_link(st: &AppState, who: &SignedIn, p: &PersonView, today: chrono:
             .map(|d| display::age(d, today))
             .or_else(|| p.description.clone())
             .unwrap_or_default(),
-        recorded: format!("{agency}, {}", display::date(vigil_rules::london::local_date(p.recorded.at))),
+        recorded: format!(
+            "{agency}, {}",
+            display::date(vigil_rules::london::local_date(p.recorded.at))
+        ),
         reasons: String::new(),
-        can_open: who.authorise(Action::ViewPerson, person_resource(p)).is_ok(),
+        can_open: who
+            .authorise(Action::ViewPerson, person_resource(p))
+            .is_ok(),
     }
 }
 
@@ -356,7 +411,9 @@ pub async fn view(
                 .store
                 .entries_about(r2.id)?
                 .into_iter()
-                .filter_map(|e| serde_json::from_str::<vigil_model::EventHeader>(&e.header_json).ok())
+                .filter_map(|e| {
+                    serde_json::from_str::<vigil_model::EventHeader>(&e.header_json).ok()
+                })
                 .find(|h| h.kind == "referral.submitted")
                 .map(|h| display::occurred(&h.occurred_at));
             let agency_name = |code: &str| {
@@ -365,7 +422,11 @@ pub async fn view(
                     .map(|a| a.name.clone())
                     .unwrap_or_else(|| code.to_owned())
             };
-            let from = format!("{} ({})", r2.submitted.by, agency_name(&r2.submitted.agency));
+            let from = format!(
+                "{} ({})",
+                r2.submitted.by,
+                agency_name(&r2.submitted.agency)
+            );
             let decided = r2.decided.as_ref().map(|d| agency_name(&d.agency));
             Ok((others, found, occurred, from, decided))
         })
@@ -374,8 +435,16 @@ pub async fn view(
         SubjectRef::new(EntityKind::Referral, r.id),
         SubjectRef::new(EntityKind::Person, r.child_id),
     ];
-    subjects.extend(others.iter().map(|p| SubjectRef::new(EntityKind::Person, p.id)));
-    subjects.extend(candidates.iter().map(|(p, _)| SubjectRef::new(EntityKind::Person, p.id)));
+    subjects.extend(
+        others
+            .iter()
+            .map(|p| SubjectRef::new(EntityKind::Person, p.id)),
+    );
+    subjects.extend(
+        candidates
+            .iter()
+            .map(|(p, _)| SubjectRef::new(EntityKind::Person, p.id)),
+    );
     let logged = st.log_access(&who, "opened a referral", subjects)?;
 
     let (status, status_class) = status_of(&r);
@@ -383,7 +452,10 @@ pub async fn view(
     let mut lines = vec![
         Line::new("Sent by", from),
         Line::new("Received", display::datetime(r.submitted.at)),
-        Line::new("When it happened", occurred.unwrap_or_else(|| "not known".into())),
+        Line::new(
+            "When it happened",
+            occurred.unwrap_or_else(|| "not known".into()),
+        ),
     ];
     if let Some(w) = &r.location_text {
         lines.push(Line::new("Where", w.clone()));
@@ -397,7 +469,11 @@ pub async fn view(
         lines.push(Line::new("Raised by", parts.join(", ")));
     }
     if let (Some(d), Some(dec)) = (&r.decided, r.decision) {
-        let mut v = format!("{} ({})", sentence(decision_words(dec)).trim_end_matches('.'), display::datetime(d.at));
+        let mut v = format!(
+            "{} ({})",
+            sentence(decision_words(dec)).trim_end_matches('.'),
+            display::datetime(d.at)
+        );
         if let Some(reason) = &r.decision_reason {
             v.push_str(&format!(". Reason: {reason}"));
         }
@@ -445,12 +521,19 @@ pub async fn view(
         danger: r.immediate_danger,
         status,
         status_class,
-        due: if r.awaiting_decision() { deadline.describe(now) } else { String::new() },
+        due: if r.awaiting_decision() {
+            deadline.describe(now)
+        } else {
+            String::new()
+        },
         lines,
         concern: r.concern.clone(),
         what_seen: r.what_seen.clone().unwrap_or_default(),
         child: child_link,
-        others: others.iter().map(|p| person_link(&st, &who, p, today)).collect(),
+        others: others
+            .iter()
+            .map(|p| person_link(&st, &who, p, today))
+            .collect(),
         candidates: candidates
             .iter()
             .map(|(p, why)| PersonLink {
@@ -459,7 +542,10 @@ pub async fn view(
             })
             .collect(),
         history,
-        can_decide: r.awaiting_decision() && who.authorise(Action::DecideReferral, referral_resource(&r)).is_ok(),
+        can_decide: r.awaiting_decision()
+            && who
+                .authorise(Action::DecideReferral, referral_resource(&r))
+                .is_ok(),
     });
     logged.durable().await?;
     response
@@ -484,7 +570,10 @@ fn decide_page(
             id: r.id.to_string(),
             reference: reference_for(r.id),
             child: child_name(child),
-            due: st.rules.referral_decision_due(r.submitted.at).describe(st.now()),
+            due: st
+                .rules
+                .referral_decision_due(r.submitted.at)
+                .describe(st.now()),
             concern: r.concern.clone(),
         },
     )
@@ -496,7 +585,9 @@ fn already_decided(r: &ReferralView) -> WebError {
         .as_ref()
         .map(|d| format!(" by {} on {}", d.by, display::datetime(d.at)))
         .unwrap_or_default();
-    WebError::Forbidden(format!("This referral has already been decided{when}. A decision is recorded once."))
+    WebError::Forbidden(format!(
+        "This referral has already been decided{when}. A decision is recorded once."
+    ))
 }
 
 pub async fn decide_form(
@@ -517,9 +608,16 @@ pub async fn decide_form(
             SubjectRef::new(EntityKind::Referral, r.id),
             SubjectRef::new(EntityKind::Person, r.child_id),
         ],
-    )
-    ?;
-    let response = decide_page(&st, &who, StatusCode::OK, &r, &child, FormData::default(), Vec::new());
+    )?;
+    let response = decide_page(
+        &st,
+        &who,
+        StatusCode::OK,
+        &r,
+        &child,
+        FormData::default(),
+        Vec::new(),
+    );
     logged.durable().await?;
     response
 }

@@ -43,7 +43,11 @@ pub async fn current_queue(st: &Arc<AppState>) -> Result<Vec<QueueItem>, WebErro
 
 /// Runs [`current_queue`] for its escalations; returns how many referrals are overdue.
 pub async fn escalate(st: &Arc<AppState>) -> Result<usize, WebError> {
-    Ok(current_queue(st).await?.iter().filter(|i| i.overdue()).count())
+    Ok(current_queue(st)
+        .await?
+        .iter()
+        .filter(|i| i.overdue())
+        .count())
 }
 
 fn rows(st: &AppState, items: &[QueueItem]) -> Vec<QueueRow> {
@@ -136,8 +140,15 @@ pub async fn triage(
                     .await?;
                 match found.as_slice() {
                     [one] => return Ok(super::see_other(&format!("/referrals/{}", one.id))),
-                    [] => search_error = Some("No referral has that reference. Check it and try again.".to_owned()),
-                    _ => search_error = Some("More than one referral has that reference; they are marked in the list.".to_owned()),
+                    [] => {
+                        search_error = Some(
+                            "No referral has that reference. Check it and try again.".to_owned(),
+                        )
+                    }
+                    _ => search_error = Some(
+                        "More than one referral has that reference; they are marked in the list."
+                            .to_owned(),
+                    ),
                 }
             }
         }

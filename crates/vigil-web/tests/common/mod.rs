@@ -22,11 +22,31 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// The agencies every test store has: code, name, kind.
 pub const AGENCIES: &[(&str, &str, AgencyKind)] = &[
     ("northshire-police", "Northshire Police", AgencyKind::Police),
-    ("northshire-childrens-services", "Northshire Children's Services", AgencyKind::SocialCare),
-    ("northshire-health", "Northshire Health Trust", AgencyKind::Health),
-    ("oakfield-academy", "Oakfield Academy", AgencyKind::Education),
-    ("riverside-youth-project", "Riverside Youth Project", AgencyKind::YouthService),
-    ("northshire-licensing", "Northshire Council Licensing", AgencyKind::Licensing),
+    (
+        "northshire-childrens-services",
+        "Northshire Children's Services",
+        AgencyKind::SocialCare,
+    ),
+    (
+        "northshire-health",
+        "Northshire Health Trust",
+        AgencyKind::Health,
+    ),
+    (
+        "oakfield-academy",
+        "Oakfield Academy",
+        AgencyKind::Education,
+    ),
+    (
+        "riverside-youth-project",
+        "Riverside Youth Project",
+        AgencyKind::YouthService,
+    ),
+    (
+        "northshire-licensing",
+        "Northshire Council Licensing",
+        AgencyKind::Licensing,
+    ),
     ("home-office", "Home Office", AgencyKind::Government),
     ("community-group", "Community Group", AgencyKind::Other),
 ];
@@ -38,7 +58,51 @@ pub struct TestApp {
     pub clock: Arc<Mutex<DateTime<Utc>>>,
     pub accounts: Vec<users::DemoAccount>,
     _dir: tempfile::TempDir,
+    _schema: Option<vigil_store::postgres::ScratchSchema>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Dropping a PostgreSQL schema uses the blocking client, which must
+        // not run on the async threads.
+        if let Some(schema) = self._schema.take() {
+            let _ = std::thread::spawn(move || drop(schema)).join();
+        }
+    }
+}
+
+/// One agency of every kind, the demo accounts, and a second referrer at
+/// the school (for "another referrer's referral").
+fn setup(store: &dyn Store, now: DateTime<Utc>) -> Vec<users::DemoAccount> {
+    for (code, name, kind) in AGENCIES {
+        users::register_agency(store, code, name, *kind, now).unwrap();
+    }
+    let accounts = users::create_demo_accounts(store, PASSWORD).unwrap();
+    let school = store
+        .entities_changed_since(vigil_model::EntityKind::Agency, None)
+        .unwrap()
+        .into_iter()
+        .find(|a| a.state["code"] == "oakfield-academy")
+        .unwrap()
+        .id;
+    let (actor, agency) = vigil_web::queue::system_actor();
+    users::create_account(
+        store,
+        &actor,
+        &agency,
+        &users::NewAccount {
+            username: "second.teacher".into(),
+            name: "Sam Second".into(),
+            role: vigil_model::codes::Role::Referrer,
+            agency_id: school,
+        },
+        PASSWORD,
+        false,
+        now,
+    )
+    .unwrap();
+    accounts
 }
 
 /// Monday 2 June 2025, 10:00 UK time: the default "now" of the tests.
@@ -53,36 +117,47 @@ impl TestApp {
 
     pub async fn start_at(now: DateTime<Utc>) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(&dir.path().join("vigil.sqlite"), LogSigner::generate()).unwrap());
-        for (code, name, kind) in AGENCIES {
-            users::register_agency(store.as_ref(), code, name, *kind, now).unwrap();
-        }
-        let accounts = users::create_demo_accounts(store.as_ref(), PASSWORD).unwrap();
-        // A second referrer at the school, for "another referrer's referral".
-        let school = store
-            .entities_changed_since(vigil_model::EntityKind::Agency, None)
-            .unwrap()
-            .into_iter()
-            .find(|a| a.state["code"] == "oakfield-academy")
-            .unwrap()
-            .id;
-        let (actor, agency) = vigil_web::queue::system_actor();
-        users::create_account(
-            store.as_ref(),
-            &actor,
-            &agency,
-            &users::NewAccount {
-                username: "second.teacher".into(),
-                name: "Sam Second".into(),
-                role: vigil_model::codes::Role::Referrer,
-                agency_id: school,
-            },
-            PASSWORD,
-            false,
-            now,
-        )
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("vigil.sqlite"), LogSigner::generate()).unwrap(),
+        );
+        Self::start_on(store, dir, None, now).await
+    }
+
+    /// The same over PostgreSQL, when `VIGIL_TEST_POSTGRES_URL` names a
+    /// database (None otherwise, after saying so).
+    pub async fn start_postgres() -> Option<TestApp> {
+        let Some(base) = std::env::var("VIGIL_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            eprintln!("PostgreSQL web test skipped: VIGIL_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        // The PostgreSQL client must not run on the async threads.
+        let (schema, store) = tokio::task::spawn_blocking(move || {
+            let schema =
+                vigil_store::postgres::ScratchSchema::new(&base, "vigil_web_test").unwrap();
+            let url = vigil_store::DatabaseUrl::Postgres(schema.url().to_owned());
+            let store: Arc<dyn Store> =
+                Arc::from(vigil_store::open(&url, LogSigner::generate()).unwrap());
+            (schema, store)
+        })
+        .await
         .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        Some(Self::start_on(store, dir, Some(schema), monday_morning()).await)
+    }
+
+    async fn start_on(
+        store: Arc<dyn Store>,
+        dir: tempfile::TempDir,
+        schema: Option<vigil_store::postgres::ScratchSchema>,
+        now: DateTime<Utc>,
+    ) -> TestApp {
+        let s = Arc::clone(&store);
+        let accounts = tokio::task::spawn_blocking(move || setup(s.as_ref(), now))
+            .await
+            .unwrap();
         let clock = Arc::new(Mutex::new(now));
         let c = Arc::clone(&clock);
         let config = Config {
@@ -90,7 +165,11 @@ impl TestApp {
             escalation_check_seconds: 3600,
             trust_forwarded_for: false,
         };
-        let state = vigil_web::app_state(Arc::clone(&store), config, Arc::new(move || *c.lock().unwrap()));
+        let state = vigil_web::app_state(
+            Arc::clone(&store),
+            config,
+            Arc::new(move || *c.lock().unwrap()),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -109,6 +188,7 @@ impl TestApp {
             clock,
             accounts,
             _dir: dir,
+            _schema: schema,
             _shutdown: tx,
         }
     }
@@ -133,7 +213,12 @@ impl TestApp {
     pub async fn login(&self, username: &str) -> Client {
         let mut c = self.client();
         let r = c.sign_in(username, PASSWORD).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{username} could not sign in: {}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "{username} could not sign in: {}",
+            r.body
+        );
         c.refresh_csrf().await;
         c
     }
@@ -203,7 +288,14 @@ impl Client {
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        Self::wrap(self.http.get(format!("{}{path}", self.base)).send().await.unwrap()).await
+        Self::wrap(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     pub async fn request(&self, method: reqwest::Method, path: &str) -> Response {
@@ -248,7 +340,12 @@ impl Client {
         let nonce = hidden(&page.body, "nonce").expect("the sign-in form has a nonce");
         self.post_raw(
             "/login",
-            &[("nonce", &nonce), ("next", "/"), ("username", username), ("password", password)],
+            &[
+                ("nonce", &nonce),
+                ("next", "/"),
+                ("username", username),
+                ("password", password),
+            ],
         )
         .await
     }
@@ -269,7 +366,10 @@ pub fn referral_form() -> Vec<(&'static str, String)> {
         ("dob_day", "14".into()),
         ("dob_month", "3".into()),
         ("dob_year", "2010".into()),
-        ("concern", "Seen getting into cars with older men after school.".into()),
+        (
+            "concern",
+            "Seen getting into cars with older men after school.".into(),
+        ),
         ("when_month", "5".into()),
         ("when_year", "2025".into()),
     ]
