@@ -20,13 +20,18 @@ pub struct ServeArgs<'a> {
 
 /// Serves the web interface until Ctrl-C (or SIGTERM).
 pub fn serve(dir: &DataDir, database: Option<&str>, args: &ServeArgs<'_>) -> Result<()> {
+    serve_store(Arc::from(dir.open(database)?), args)
+}
+
+/// Serves an open store until Ctrl-C (or SIGTERM); `vigil demo` can use
+/// this after recording its borough and demo accounts.
+pub fn serve_store(store: Arc<dyn Store>, args: &ServeArgs<'_>) -> Result<()> {
     let addr: SocketAddr = args.addr.parse().map_err(|_| {
         anyhow!(
             "'{}' is not an address to listen on; write it like 127.0.0.1:8080",
             args.addr
         )
     })?;
-    let store: Arc<dyn Store> = Arc::from(dir.open(database)?);
     let mut config = vigil_web::config_for(&addr);
     config.secure_cookies |= args.secure_cookies;
     config.trust_forwarded_for = args.trust_forwarded_for;

@@ -58,6 +58,8 @@ pub enum EntityKind {
     Case,
     /// A user account (`user.registered`).
     User,
+    /// The access log's anchor (`access_log.checkpointed`); there is one.
+    AccessLog,
 }
 
 impl EntityKind {
@@ -77,6 +79,7 @@ impl EntityKind {
             EntityKind::Meeting => "meeting",
             EntityKind::Case => "case",
             EntityKind::User => "user",
+            EntityKind::AccessLog => "access_log",
         }
     }
 

@@ -38,6 +38,7 @@
 //! | `user.role_changed` | an account given another role; with a reason |
 //! | `user.disabled` | an account that may no longer sign in (final); with a reason |
 //! | `user.password_reset` | an administrator issued a temporary password; with a reason |
+//! | `access_log.checkpointed` | Vigil anchored the access log (its row count and last hash) in the ledger, so rows cut off its end are found |
 //!
 //! Validation ([`EventPayload::validate`]) needs no state and refuses bad
 //! input with a sentence. Projection ([`EventPayload::project`]) enforces the
@@ -63,7 +64,7 @@ mod police;
 pub use accounts::{
     check_username, user_id_for, UserDisabled, UserPasswordReset, UserRegistered, UserRoleChanged,
 };
-pub use oversight::{EscalationLevel, ReferralEscalated};
+pub use oversight::{access_log_id, AccessLogCheckpointed, EscalationLevel, ReferralEscalated};
 
 pub use crate::pole::{Location, Object, Person, PersonAmendment};
 pub use casework::{
@@ -165,6 +166,7 @@ event_payloads! {
     "user.role_changed" => UserRoleChanged(UserRoleChanged),
     "user.disabled" => UserDisabled(UserDisabled),
     "user.password_reset" => UserPasswordReset(UserPasswordReset),
+    "access_log.checkpointed" => AccessLogCheckpointed(AccessLogCheckpointed),
 }
 
 impl EventPayload {

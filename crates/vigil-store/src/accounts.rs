@@ -210,7 +210,15 @@ pub trait AccountStore: Send + Sync {
 
 /// The first thing wrong with the access log, if anything; and how many rows
 /// were checked.
-pub fn verify_access_log(store: &dyn AccountStore) -> Result<(u64, Option<String>), StoreError> {
+pub fn verify_access_log(store: &dyn crate::Store) -> Result<(u64, Option<String>), StoreError> {
+    // The anchors the ledger holds: (rows, head, ledger entry).
+    let anchors = access_anchors(store)?;
+    let wanted: std::collections::BTreeSet<u64> = anchors
+        .iter()
+        .filter(|(rows, _, _)| *rows > 0)
+        .map(|(rows, _, _)| rows - 1)
+        .collect();
+    let mut hashes: std::collections::BTreeMap<u64, String> = std::collections::BTreeMap::new();
     let mut expected_seq = 0u64;
     let mut prev = ACCESS_GENESIS.to_vec();
     let mut problem: Option<String> = None;
@@ -238,15 +246,70 @@ pub fn verify_access_log(store: &dyn AccountStore) -> Result<(u64, Option<String
             problem = Some(p);
             return Err(StoreError::Corrupt("stop".into()));
         }
+        if wanted.contains(&e.seq) {
+            hashes.insert(e.seq, hex::encode(&e.hash));
+        }
         prev = e.hash.clone();
         expected_seq += 1;
         Ok(())
     });
     match r {
-        Ok(()) => Ok((expected_seq, None)),
-        Err(_) if problem.is_some() => Ok((expected_seq, problem)),
-        Err(e) => Err(e),
+        Ok(()) => {}
+        Err(_) if problem.is_some() => return Ok((expected_seq, problem)),
+        Err(e) => return Err(e),
     }
+    for (rows, head, entry) in anchors {
+        if rows == 0 {
+            continue;
+        }
+        if rows > expected_seq {
+            return Ok((
+                expected_seq,
+                Some(format!(
+                    "access log rows {expected_seq} to {} are missing: the ledger anchored {rows} rows at entry {entry}",
+                    rows - 1
+                )),
+            ));
+        }
+        if hashes.get(&(rows - 1)) != Some(&head) {
+            return Ok((
+                expected_seq,
+                Some(format!(
+                    "access log row {} does not match the hash the ledger anchored at entry {entry}: the log was rewritten",
+                    rows - 1
+                )),
+            ));
+        }
+    }
+    Ok((expected_seq, None))
+}
+
+/// Every `access_log.checkpointed` in the ledger: (rows, head hash in hex, entry).
+fn access_anchors(store: &dyn crate::Store) -> Result<Vec<(u64, String, u64)>, StoreError> {
+    let mut out = Vec::new();
+    for e in store.entries_about(vigil_model::payload::access_log_id())? {
+        let Some(payload) = e.payload_json.as_deref() else {
+            continue; // erased at the end of its retention: nothing to check
+        };
+        if let Ok(vigil_model::EventPayload::AccessLogCheckpointed(c)) =
+            vigil_model::EventPayload::from_kind_and_json("access_log.checkpointed", payload)
+        {
+            out.push((c.rows, c.head_sha256, e.index));
+        }
+    }
+    Ok(out)
+}
+
+/// The position and hash of the access log's last row (None when empty).
+pub fn access_head(store: &dyn AccountStore) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+    Ok(store
+        .access_entries(&AccessQuery {
+            limit: 1,
+            ..Default::default()
+        })?
+        .into_iter()
+        .next()
+        .map(|e| (e.seq, e.hash)))
 }
 
 /// Milliseconds since the epoch of a time, for the tables here.

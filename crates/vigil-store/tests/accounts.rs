@@ -16,6 +16,7 @@ use vigil_store::accounts::{verify_access_log, AccessQuery, AccessRecord, Creden
 on_both_backends!(
     credentials_sessions_and_failures_round_trip,
     the_access_log_is_one_chain_and_tampering_is_found,
+    rows_cut_off_the_end_of_the_access_log_are_found_by_its_anchors,
     read_models_ask_what_changed_since_a_position,
 );
 
@@ -250,4 +251,65 @@ fn read_models_ask_what_changed_since_a_position(b: Backend) {
         .entities_changed_since(EntityKind::Person, Some(last))
         .unwrap();
     assert_eq!(changed.len(), 1);
+}
+
+/// `access_log.checkpointed` for the given rows and head.
+fn anchor(rows: u64, head: &str) -> vigil_model::EventDraft {
+    draft(&format!(
+        r#"{{"actor":{{"user":"vigil","role":"system"}},"agency":"vigil","occurred_at":{{"value":"2025-01-01","precision":"day"}},"kind":"access_log.checkpointed","payload":{{"rows":{rows},"head_sha256":"{head}"}}}}"#
+    ))
+}
+
+fn rows_cut_off_the_end_of_the_access_log_are_found_by_its_anchors(b: Backend) {
+    let Some(db) = TestDb::new(b) else { return };
+    let store = db.open(&LogSigner::generate().secret_bytes());
+    for i in 0..5 {
+        store.append_access(&[access("a", i)]).unwrap();
+    }
+    let (seq, hash) = vigil_store::accounts::access_head(store.as_ref())
+        .unwrap()
+        .unwrap();
+    assert_eq!(seq, 4);
+    let out = store.append(vec![anchor(5, &hex::encode(&hash))]).unwrap();
+    assert!(out.results[0].is_ok(), "{:?}", out.results[0]);
+    assert_eq!(verify_access_log(store.as_ref()).unwrap(), (5, None));
+    // The chain alone cannot see rows cut off its end; the anchor can.
+    let drop_guard = match b {
+        Backend::Sqlite => "DROP TRIGGER access_log_no_delete;",
+        Backend::Postgres => "DROP TRIGGER access_log_append_only ON access_log;",
+    };
+    let mut sql = db.sql();
+    sql.exec(drop_guard);
+    sql.exec("DELETE FROM access_log WHERE seq >= 3");
+    let (_, problem) = verify_access_log(store.as_ref()).unwrap();
+    let entry = out.results[0].as_ref().unwrap().index;
+    assert_eq!(
+        problem.unwrap(),
+        format!("access log rows 3 to 4 are missing: the ledger anchored 5 rows at entry {entry}")
+    );
+    let report = vigil_store::verify::verify(store.as_ref(), Default::default()).unwrap();
+    assert!(report
+        .problem
+        .unwrap()
+        .message
+        .contains("are missing: the ledger anchored"));
+
+    // An anchor whose hash the chain does not reach: the log was rewritten.
+    let Some(db) = TestDb::new(b) else { return };
+    let store = db.open(&LogSigner::generate().secret_bytes());
+    store
+        .append_access(&[access("a", 1), access("b", 2)])
+        .unwrap();
+    let out = store.append(vec![anchor(2, &"ab".repeat(32))]).unwrap();
+    let entry = out.results[0].as_ref().unwrap().index;
+    assert_eq!(
+        verify_access_log(store.as_ref()).unwrap().1.unwrap(),
+        format!("access log row 1 does not match the hash the ledger anchored at entry {entry}: the log was rewritten")
+    );
+    // Anchors never go back.
+    let out = store.append(vec![anchor(1, &"cd".repeat(32))]).unwrap();
+    assert!(out.results[0]
+        .as_ref()
+        .unwrap_err()
+        .contains("cannot go back"));
 }

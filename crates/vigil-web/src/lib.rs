@@ -179,8 +179,56 @@ async fn security_headers(
     r
 }
 
+/// Anchors the access log in the ledger: records `access_log.checkpointed`
+/// with its current length and last hash, if it has grown since the last
+/// anchor. Afterwards, cutting rows off the end of the access log is found
+/// by `vigil verify` like any other change. Returns the rows anchored.
+pub async fn checkpoint_access_log(st: &Arc<AppState>) -> Result<Option<u64>, WebError> {
+    use vigil_model::payload::{access_log_id, AccessLogCheckpointed};
+    let draft = st
+        .blocking(|st| {
+            let Some((seq, hash)) = vigil_store::accounts::access_head(st.store.as_ref())? else {
+                return Ok(None);
+            };
+            let rows = seq + 1;
+            let anchored = st
+                .store
+                .entity(access_log_id())?
+                .and_then(|e| e.state.get("rows").and_then(|r| r.as_u64()))
+                .unwrap_or(0);
+            if rows <= anchored {
+                return Ok(None);
+            }
+            let (actor, agency) = queue::system_actor();
+            let now = st.now();
+            let body = vigil_model::EventPayload::AccessLogCheckpointed(AccessLogCheckpointed {
+                rows,
+                head_sha256: hex::encode(hash),
+            });
+            intake::prepare(
+                &actor,
+                &agency,
+                vigil_model::OccurredAt::exact(now),
+                body,
+                now,
+            )
+            .map(|d| Some((rows, d)))
+            .map_err(WebError::Internal)
+        })
+        .await?;
+    let Some((rows, draft)) = draft else {
+        return Ok(None);
+    };
+    match st.append(vec![draft]).await?.into_iter().next() {
+        Some(Ok(_)) => Ok(Some(rows)),
+        // Another server anchored as far or further first.
+        Some(Err(_)) | None => Ok(None),
+    }
+}
+
 /// Starts the periodic check that escalates overdue referrals even when
-/// nobody opens the queue, and forgets expired sessions.
+/// nobody opens the queue, anchors the access log in the ledger, and
+/// forgets expired sessions.
 fn start_background(state: &Arc<AppState>) -> tokio::task::JoinHandle<()> {
     let st = Arc::clone(state);
     tokio::spawn(async move {
@@ -188,6 +236,9 @@ fn start_background(state: &Arc<AppState>) -> tokio::task::JoinHandle<()> {
         loop {
             if let Err(e) = pages::triage::escalate(&st).await {
                 eprintln!("vigil-web: the overdue check failed: {e}");
+            }
+            if let Err(e) = checkpoint_access_log(&st).await {
+                eprintln!("vigil-web: anchoring the access log failed: {e}");
             }
             let now = st.now().timestamp_millis();
             let r = st

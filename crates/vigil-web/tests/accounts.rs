@@ -437,6 +437,16 @@ async fn every_read_of_a_childs_record_is_in_the_access_log_and_an_auditor_can_s
         .body
         .contains("Enter a record&#39;s id, or a referral reference"));
 
+    // Anchored in the ledger: once, and again only when it has grown.
+    assert_eq!(
+        vigil_web::checkpoint_access_log(&app.state).await.unwrap(),
+        Some(3)
+    );
+    assert_eq!(
+        vigil_web::checkpoint_access_log(&app.state).await.unwrap(),
+        None
+    );
+    assert!(app.kinds().iter().any(|k| k == "access_log.checkpointed"));
     let (rows, problem) = verify_access_log(app.store.as_ref()).unwrap();
     assert_eq!(rows, 3, "the referral, the person, the referrer's list");
     assert_eq!(problem, None);

@@ -1,10 +1,17 @@
-//! Oversight: the warnings Vigil itself raises about work that is late.
+//! Oversight: the warnings Vigil itself raises about work that is late, and
+//! the anchoring of the access log in the ledger.
 //!
 //! An escalation is an event, not a flag in a table, so "the system warned
 //! the supervisor on 3 March and nobody acted until the 9th" is a provable
 //! fact in the log. The rules (vigil-rules) decide *when* work escalates; the
 //! projection here makes sure each level is raised once per referral and
 //! never after the referral was decided.
+//!
+//! The access log (who read which child's record) is a hash chain kept
+//! beside the ledger. A chain shows a changed or removed row, but not rows
+//! cut off its end; so Vigil periodically writes the chain's length and last
+//! hash into the signed ledger (`access_log.checkpointed`), and verification
+//! checks the chain still reaches every anchored point.
 
 use super::{reject, stamp, subject, to_value, Ctx, Kind};
 use crate::dates::Date;
@@ -93,5 +100,83 @@ impl Kind for ReferralEscalated {
             }
             Ok(())
         })
+    }
+}
+
+/// The id of the one access-log entity (the anchor state in the projections):
+/// the first 16 bytes of SHA-256(`vigil access log`), as a version 8 UUID.
+pub fn access_log_id() -> Uuid {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(b"vigil access log");
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    uuid::Builder::from_custom_bytes(b).into_uuid()
+}
+
+/// `access_log.checkpointed`: the access log had `rows` rows and its last
+/// row's hash was `head_sha256` (64 zeros for an empty log). Raised by Vigil
+/// (actor role `system`). Anchors never go back: a later checkpoint has at
+/// least as many rows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLogCheckpointed {
+    pub rows: u64,
+    /// Lower-case hex SHA-256 of row `rows - 1`.
+    pub head_sha256: String,
+}
+
+impl Kind for AccessLogCheckpointed {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        vec![subject(EntityKind::AccessLog, access_log_id())]
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        let h = &self.head_sha256;
+        if h.len() != 64
+            || !h
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(ModelError::invalid(
+                "the access log's head must be a SHA-256 written as 64 lower-case hex digits",
+            ));
+        }
+        if self.rows == 0 && h.bytes().any(|b| b != b'0') {
+            return Err(ModelError::invalid(
+                "an empty access log has no head: write 64 zeros",
+            ));
+        }
+        if self.rows > (1u64 << 53) {
+            return Err(ModelError::invalid(
+                "the number of access-log rows is not believable",
+            ));
+        }
+        Ok(())
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        let id = access_log_id();
+        let anchor = json!({
+            "rows": self.rows,
+            "head_sha256": self.head_sha256,
+            "checkpointed": stamp(h),
+        });
+        match p.require_any(id) {
+            Ok(rec) => {
+                let before = rec.state.get("rows").and_then(Value::as_u64).unwrap_or(0);
+                if self.rows < before {
+                    return Err(reject(format!(
+                        "the access log was anchored at {before} rows; a checkpoint cannot go back to {}",
+                        self.rows
+                    )));
+                }
+                p.update(EntityKind::AccessLog, id, |s| {
+                    if let Value::Object(m) = anchor {
+                        s.extend(m);
+                    }
+                    Ok(())
+                })
+            }
+            Err(ProjectionError::Rejected(_)) => p.create(EntityKind::AccessLog, id, anchor),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -174,6 +174,10 @@ fn samples() -> Vec<EventPayload> {
             user_id: user_id_for("triage.02"),
             reason: "Left the MASH".into(),
         }),
+        E::AccessLogCheckpointed(AccessLogCheckpointed {
+            rows: 120,
+            head_sha256: "3f".repeat(32),
+        }),
         E::PersonRecorded(jade()),
         E::PersonRecorded(adult(TYLER, "Tyler", "Sample")),
         E::PersonRecorded(adult(LIAM, "Liam", "Placeholder")),
@@ -432,6 +436,7 @@ fn ordinal(p: &EventPayload) -> usize {
         E::UserRoleChanged(_) => 28,
         E::UserDisabled(_) => 29,
         E::UserPasswordReset(_) => 30,
+        E::AccessLogCheckpointed(_) => 31,
     }
 }
 
@@ -1536,4 +1541,26 @@ fn accounts_are_unique_and_disabled_accounts_change_no_more() {
         "the account 'triage.02' is disabled"
     );
     assert!(w.refused(sample("user.disabled")).contains("is disabled"));
+}
+
+#[test]
+fn access_log_anchors_never_go_back() {
+    let mut w = World::new();
+    let at = |rows: u64, h: &str| {
+        EventPayload::AccessLogCheckpointed(AccessLogCheckpointed {
+            rows,
+            head_sha256: h.repeat(64 / h.len()),
+        })
+    };
+    w.ok(at(0, "0"));
+    w.ok(at(10, "ab"));
+    w.ok(at(10, "ab"));
+    assert_eq!(
+        w.refused(at(9, "cd")),
+        "the access log was anchored at 10 rows; a checkpoint cannot go back to 9"
+    );
+    w.ok(at(25, "cd"));
+    assert_eq!(w.state_of(access_log_id())["rows"], 25);
+    assert!(invalid(at(3, "AB")).contains("64 lower-case hex digits"));
+    assert!(invalid(at(0, "ab")).contains("64 zeros"));
 }
