@@ -5,9 +5,10 @@
 //! `vigil synth` does (every record in the ledger with a signed receipt),
 //! prints what was generated, verifies the whole store, and checks one
 //! receipt offline with only the public key (and that the same receipt with
-//! one character changed is rejected). The web interface, with demo
-//! accounts for each role and agency, arrives with issue 5: until then the
-//! demo says where it would serve and exits 0.
+//! one character changed is rejected), creates a demo account for each role
+//! at each agency (one shared, freshly generated password, printed), and
+//! serves the web interface until Ctrl-C (`--no-serve` stops after the
+//! checks, for scripts and tests).
 
 use crate::datadir::DataDir;
 use crate::synth;
@@ -22,6 +23,7 @@ pub struct DemoArgs<'a> {
     pub children: u32,
     pub years: u32,
     pub seed: u64,
+    pub serve: bool,
 }
 
 pub fn run(a: &DemoArgs<'_>) -> Result<()> {
@@ -84,10 +86,22 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
         }
     );
     println!();
+    let store: std::sync::Arc<dyn vigil_store::Store> = std::sync::Arc::from(store);
+    let password = demo_password();
+    let accounts = vigil_web::create_demo_accounts(store.as_ref(), &password)?;
     println!(
-        "The web interface arrives with issue 5; would serve on http://{} (demo accounts for each role and agency come with it).",
-        a.addr
+        "{} demo accounts, one for each role at each agency, all with the password {password}:",
+        accounts.len()
     );
+    for acc in &accounts {
+        println!(
+            "  {:<28} {:<14} {}",
+            acc.username,
+            acc.role.label(),
+            acc.agency_name
+        );
+    }
+    println!();
     match a.keep {
         Some(p) => {
             println!("The data directory is kept at {}; try:", p.display());
@@ -99,7 +113,7 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
         }
         None => {
             println!(
-                "The temporary data directory is removed now; keep one with --keep DIR, or try:"
+                "The temporary data directory is removed when the demo ends; keep one with --keep DIR, or try:"
             );
             println!(
                 "  vigil --data /tmp/v init && vigil --data /tmp/v synth --children {} --years {} --seed {} --truth truth.json",
@@ -108,5 +122,38 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
             println!("  vigil --data /tmp/v verify");
         }
     }
+    if a.serve {
+        println!();
+        println!(
+            "What to try: sign in as a referrer and raise a concern; sign in as a triage user"
+        );
+        println!(
+            "and decide it; as a supervisor see what is overdue; as an auditor see who read what."
+        );
+        crate::web::serve_store(
+            store,
+            &crate::web::ServeArgs {
+                addr: a.addr,
+                secure_cookies: false,
+                trust_forwarded_for: false,
+            },
+        )?;
+    } else {
+        println!(
+            "Not serving (--no-serve); the web interface would be at http://{}",
+            a.addr
+        );
+    }
     Ok(())
+}
+
+/// A fresh password for this demo's accounts: 16 characters from an
+/// unambiguous alphabet, so nobody reuses a password printed in a document.
+fn demo_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..16)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }

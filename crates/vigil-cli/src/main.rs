@@ -79,6 +79,9 @@ enum Command {
         /// Seed: the same seed gives the same borough.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Stop after generating and checking; do not serve (for scripts and tests).
+        #[arg(long)]
+        no_serve: bool,
     },
     /// Generate a synthetic borough (records of every agency, with errors) and record it; see docs/synth.md.
     Synth {
@@ -316,12 +319,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             children,
             years,
             seed,
+            no_serve,
         } => demo::run(&demo::DemoArgs {
             keep: keep.as_deref(),
             addr,
             children: *children,
             years: *years,
             seed: *seed,
+            serve: !*no_serve,
         })?,
         Command::Synth {
             children,

@@ -160,6 +160,7 @@ fn demo_generates_verifies_and_says_where_it_would_serve() {
             "2",
             "--addr",
             "127.0.0.1:9999",
+            "--no-serve",
             "--keep",
         ])
         .arg(&keep));
@@ -170,8 +171,10 @@ fn demo_generates_verifies_and_says_where_it_would_serve() {
         "Verified:",
         "checked offline with the public key only: valid",
         "one character changed: rejected",
-        "would serve on http://127.0.0.1:9999",
-        "demo accounts",
+        "would be at http://127.0.0.1:9999",
+        "demo accounts, one for each role at each agency",
+        "Referrer",
+        "Auditor",
     ] {
         assert!(
             out.contains(part),
