@@ -40,7 +40,7 @@ mod tree;
 pub use frontier::Frontier;
 pub use hash::{empty_root, leaf_hash, node_hash, Hash};
 pub use proof::{verify_consistency, verify_inclusion, ProofError};
-pub use receipt::{Receipt, ReceiptError, RECEIPT_FORMAT};
+pub use receipt::{Receipt, ReceiptError, ReceiptIssuer, RECEIPT_FORMAT};
 pub use sign::{
     KeyError, LogKey, LogSigner, SignatureError, SignedTreeHead, TreeHead, KEY_TEXT_TAG,
 };

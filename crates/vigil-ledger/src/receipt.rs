@@ -96,6 +96,18 @@ impl Receipt {
         event_id: &str,
         entry: &str,
     ) -> Result<Receipt, ProofError> {
+        Receipt::issuer(signer, tree, sth)?.issue(index, event_id, entry)
+    }
+
+    /// Checks `sth` once (signed by `signer`, a head of `tree`) and returns
+    /// an issuer for any number of receipts under it: a batch of appends
+    /// shares one tree head, and checking its signature once per receipt
+    /// was a measurable share of a busy server's time.
+    pub fn issuer<'a>(
+        signer: &LogSigner,
+        tree: &'a MerkleTree,
+        sth: &SignedTreeHead,
+    ) -> Result<ReceiptIssuer<'a>, ProofError> {
         let key = signer.public_key();
         key.verify_tree_head(sth)
             .map_err(|_| ProofError::TreeHeadNotSigned)?;
@@ -107,25 +119,15 @@ impl Receipt {
         if tree.root_at(size)? != root {
             return Err(ProofError::TreeHeadMismatch { size });
         }
-        let proof = tree.inclusion_proof(index, size)?;
-        let hash = leaf_hash(entry.as_bytes());
-        if tree.leaf(index) != Some(hash) {
-            return Err(ProofError::LeafMismatch { index });
-        }
         let timestamp = format_timestamp(timestamp_ms)
             .ok_or(ProofError::TimestampOutOfRange { timestamp_ms })?;
-        Ok(Receipt {
-            format: RECEIPT_FORMAT.to_owned(),
+        Ok(ReceiptIssuer {
+            tree,
             log_id: key.log_id(),
-            event_id: event_id.to_owned(),
-            entry: entry.to_owned(),
-            leaf_index: index,
-            leaf_hash: b64::encode(&hash),
-            tree_size: size,
+            size,
             root: b64::encode(&root),
             timestamp,
             timestamp_ms,
-            inclusion_proof: proof.iter().map(|h| b64::encode(h)).collect(),
             signature: b64::encode(&sth.signature),
         })
     }
@@ -188,5 +190,41 @@ impl Receipt {
                 timestamp_ms: self.timestamp_ms,
             }),
         }
+    }
+}
+
+/// Issues receipts under one checked signed tree head (see [`Receipt::issuer`]).
+pub struct ReceiptIssuer<'a> {
+    tree: &'a MerkleTree,
+    log_id: String,
+    size: u64,
+    root: String,
+    timestamp: String,
+    timestamp_ms: i64,
+    signature: String,
+}
+
+impl ReceiptIssuer<'_> {
+    /// The receipt for leaf `index`; refused if `entry` is not that leaf.
+    pub fn issue(&self, index: u64, event_id: &str, entry: &str) -> Result<Receipt, ProofError> {
+        let proof = self.tree.inclusion_proof(index, self.size)?;
+        let hash = leaf_hash(entry.as_bytes());
+        if self.tree.leaf(index) != Some(hash) {
+            return Err(ProofError::LeafMismatch { index });
+        }
+        Ok(Receipt {
+            format: RECEIPT_FORMAT.to_owned(),
+            log_id: self.log_id.clone(),
+            event_id: event_id.to_owned(),
+            entry: entry.to_owned(),
+            leaf_index: index,
+            leaf_hash: b64::encode(&hash),
+            tree_size: self.size,
+            root: self.root.clone(),
+            timestamp: self.timestamp.clone(),
+            timestamp_ms: self.timestamp_ms,
+            inclusion_proof: proof.iter().map(|h| b64::encode(h)).collect(),
+            signature: self.signature.clone(),
+        })
     }
 }

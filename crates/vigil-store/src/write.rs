@@ -345,23 +345,25 @@ impl LogWriter {
         if let Some(h) = &tree_head {
             self.committed = h.head.size;
         }
+        // The batch's tree head is checked once, not once per receipt.
+        let issuer = tree_head
+            .as_ref()
+            .map(|sth| Receipt::issuer(&self.signer, &self.tree, sth))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("the batch's tree head: {e}")))?;
         let mut out = Vec::with_capacity(results.len());
         for r in results {
             out.push(match r {
                 Err(msg) => Err(msg),
                 Ok((index, event_id, kind, header_json)) => {
-                    let sth = tree_head
+                    let issuer = issuer
                         .as_ref()
                         .expect("a batch with entries has a tree head");
-                    let receipt = Receipt::issue(
-                        &self.signer,
-                        &self.tree,
-                        sth,
-                        index,
-                        &event_id.to_string(),
-                        &header_json,
-                    )
-                    .map_err(|e| StoreError::Corrupt(format!("receipt for entry {index}: {e}")))?;
+                    let receipt = issuer
+                        .issue(index, &event_id.to_string(), &header_json)
+                        .map_err(|e| {
+                            StoreError::Corrupt(format!("receipt for entry {index}: {e}"))
+                        })?;
                     Ok(Appended {
                         index,
                         event_id,
