@@ -4,9 +4,10 @@
 //! receipt verify` with only the data directory's public key; then `vigil
 //! verify` finds the log and the access log intact.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+mod web_client;
 
 fn vigil() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
@@ -22,23 +23,6 @@ fn ok(c: &mut Command) -> String {
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/events.jsonl")
-}
-
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn hidden(body: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let i = body.find(&marker).expect("the page has the field") + marker.len();
-    let j = body[i..].find('"').unwrap() + i;
-    body[i..j].to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,91 +63,18 @@ async fn a_referral_sent_through_the_web_has_a_receipt_that_vigil_receipt_verify
         String::from_utf8_lossy(&o.stderr).contains("there is no agency with the code 'nowhere'")
     );
 
-    let mut child = vigil()
+    let mut serve = vigil();
+    serve
         .arg("--data")
         .arg(&data)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    out.read_line(&mut line).unwrap();
-    // Keep reading what the server prints, so it never writes to a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    let _server = Server(child);
-    let base = line
-        .trim()
-        .strip_prefix("Vigil is serving on ")
-        .and_then(|s| s.split(' ').next())
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_owned();
+        .args(["serve", "--addr", "127.0.0.1:0"]);
+    let server = web_client::start(serve);
+    let base = server.base.clone();
 
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = web_client::browser();
     let get = |p: &str| http.get(format!("{base}{p}")).send();
-    let login = get("/login").await.unwrap().text().await.unwrap();
-    let r = http
-        .post(format!("{base}/login"))
-        .form(&[
-            ("nonce", hidden(&login, "nonce").as_str()),
-            ("next", "/"),
-            ("username", "teacher.one"),
-            ("password", temp.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.headers()["location"],
-        "/account/password",
-        "a one-time password must be changed first"
-    );
-    let page = get("/account/password")
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = http
-        .post(format!("{base}/account/password"))
-        .form(&[
-            ("csrf", hidden(&page, "csrf").as_str()),
-            ("current", temp.as_str()),
-            ("new", "maple lantern river"),
-            ("confirm", "maple lantern river"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-
-    let page = get("/referrals/new").await.unwrap().text().await.unwrap();
-    let r = http
-        .post(format!("{base}/referrals/new"))
-        .form(&[
-            ("csrf", hidden(&page, "csrf").as_str()),
-            ("immediate_danger", "no"),
-            ("child_given", "Ruby"),
-            ("child_family", "Sample"),
-            ("child_age", "13"),
-            (
-                "concern",
-                "Picked up from school by different older men in cars.",
-            ),
-            ("when_month", "10"),
-            ("when_year", "2025"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
-    let receipt_page = r.headers()["location"].to_str().unwrap().to_owned();
-    let id = receipt_page.split('/').nth(2).unwrap().to_owned();
+    web_client::first_sign_in(&http, &base, "teacher.one", &temp).await;
+    let (id, receipt_page) = web_client::send_referral(&http, &base, "Sample").await;
     let page = get(&receipt_page).await.unwrap().text().await.unwrap();
     assert!(page.contains("Referral sent") && page.contains("REF-"));
     let receipt = get(&format!("/referrals/{id}/receipt.json")).await.unwrap();
@@ -194,7 +105,7 @@ async fn a_referral_sent_through_the_web_has_a_receipt_that_vigil_receipt_verify
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "an altered receipt is refused");
 
-    drop(_server);
+    drop(server);
     let out = ok(vigil().arg("--data").arg(&data).arg("verify"));
     assert!(out.starts_with("intact"), "{out}");
 }

@@ -8,9 +8,11 @@
 
 use base64::Engine as _;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+mod web_client;
 
 const SERVERS: usize = 4;
 const CLIENTS_PER_SERVER: usize = 3;
@@ -32,102 +34,14 @@ fn ok(c: &mut Command) -> String {
     String::from_utf8(o.stdout).unwrap()
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn hidden(body: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let i = body.find(&marker).expect("the page has the field") + marker.len();
-    let j = body[i..].find('"').unwrap() + i;
-    body[i..j].to_owned()
-}
-
 /// Signs in (changing the one-time password) and sends referrals; returns
 /// the receipts of those acknowledged.
 async fn client(base: String, user: String, temp: String, n: usize) -> Vec<serde_json::Value> {
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = http
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = http
-        .post(format!("{base}/login"))
-        .form(&[
-            ("nonce", hidden(&login, "nonce").as_str()),
-            ("next", "/"),
-            ("username", user.as_str()),
-            ("password", temp.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let page = http
-        .get(format!("{base}/account/password"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = http
-        .post(format!("{base}/account/password"))
-        .form(&[
-            ("csrf", hidden(&page, "csrf").as_str()),
-            ("current", temp.as_str()),
-            ("new", "maple lantern river"),
-            ("confirm", "maple lantern river"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+    let http = web_client::browser();
+    web_client::first_sign_in(&http, &base, &user, &temp).await;
     let mut receipts = Vec::new();
     for k in 0..n {
-        let page = http
-            .get(format!("{base}/referrals/new"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let family = format!("Sample{k}");
-        let r = http
-            .post(format!("{base}/referrals/new"))
-            .form(&[
-                ("csrf", hidden(&page, "csrf").as_str()),
-                ("immediate_danger", "no"),
-                ("child_given", "Ruby"),
-                ("child_family", family.as_str()),
-                ("child_age", "13"),
-                (
-                    "concern",
-                    "Seen getting into cars with older men after school.",
-                ),
-                ("when_month", "10"),
-                ("when_year", "2025"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
-        let location = r.headers()["location"].to_str().unwrap().to_owned();
-        let id = location.split('/').nth(2).unwrap().to_owned();
+        let (id, _) = web_client::send_referral(&http, &base, &format!("Sample{k}")).await;
         let receipt = http
             .get(format!("{base}/referrals/{id}/receipt.json"))
             .send()
@@ -163,28 +77,14 @@ fn four_servers(dir: &Path, database: Option<&str>) {
             .to_owned();
         users.push((name, temp));
     }
-    let mut servers = Vec::new();
-    let mut bases = Vec::new();
-    for _ in 0..SERVERS {
-        let mut child = vigil(&data, database)
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        servers.push(Server(child));
-        bases.push(
-            line.trim()
-                .strip_prefix("Vigil is serving on ")
-                .and_then(|s| s.split(' ').next())
-                .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-                .to_owned(),
-        );
-    }
+    let servers: Vec<web_client::Server> = (0..SERVERS)
+        .map(|_| {
+            let mut serve = vigil(&data, database);
+            serve.args(["serve", "--addr", "127.0.0.1:0"]);
+            web_client::start(serve)
+        })
+        .collect();
+    let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
     // The HTTP clients run on their own runtime, which is gone before the
     // blocking PostgreSQL client is used below (it cannot run inside one).
     let runtime = tokio::runtime::Builder::new_multi_thread()
