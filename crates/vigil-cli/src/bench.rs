@@ -58,9 +58,12 @@ pub enum BenchCommand {
         /// Concurrent users (each signed in with its own session).
         #[arg(long, default_value_t = 100)]
         users: usize,
-        /// Length of the run, split between the two pages.
+        /// Measured length of the run, split between the two pages.
         #[arg(long, default_value_t = 20)]
         seconds: u64,
+        /// Seconds of load before each page's measurement that are not counted (a new server's first requests).
+        #[arg(long, default_value_t = 2)]
+        warmup: u64,
         /// Referrals awaiting a decision (what the queue page lists).
         #[arg(long, default_value_t = 50)]
         queue: usize,
@@ -312,6 +315,7 @@ pub fn run(c: &BenchCommand) -> Result<()> {
         BenchCommand::Web {
             users,
             seconds,
+            warmup,
             queue,
             database,
         } => {
@@ -326,6 +330,7 @@ pub fn run(c: &BenchCommand) -> Result<()> {
                 let opts = vigil_web::bench::BenchOptions {
                     users: *users,
                     seconds: *seconds,
+                    warmup: *warmup,
                     queue: *queue,
                     database: db,
                 };

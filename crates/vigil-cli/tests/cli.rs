@@ -340,3 +340,43 @@ fn sigkill_during_import_loses_no_acknowledged_event() {
     let o = run(vigil().arg("--data").arg(&data).arg("verify"));
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// `vigil bench web` (the load benchmark in BENCHMARKS.md) runs end to end
+/// in a short run and reports both pages with requests counted and no
+/// errors; a run too short to measure is refused with a sentence.
+#[test]
+fn bench_web_reports_both_pages() {
+    let o = run(vigil().args([
+        "bench",
+        "web",
+        "--users",
+        "4",
+        "--seconds",
+        "2",
+        "--warmup",
+        "0",
+        "--queue",
+        "5",
+    ]));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}{out}", stderr(&o));
+    assert!(
+        out.contains("SQLite (0 s warm-up per page, not counted)"),
+        "{out}"
+    );
+    for page in ["GET /triage (queue page)", "POST /referrals/new (send)"] {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(page))
+            .unwrap_or_else(|| panic!("no line for {page}: {out}"));
+        let cols: Vec<&str> = line[line.find(')').unwrap() + 1..]
+            .split_whitespace()
+            .collect();
+        let requests: u64 = cols[0].parse().unwrap();
+        assert!(requests > 0, "{line}");
+        assert_eq!(cols.last(), Some(&"0"), "no errors: {line}");
+    }
+    let o = run(vigil().args(["bench", "web", "--seconds", "1"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert_one_sentence(&o);
+}

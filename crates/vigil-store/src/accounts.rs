@@ -127,6 +127,26 @@ pub fn access_record_json(seq: u64, record: &AccessRecord) -> Result<String, Sto
         .map_err(|e| StoreError::Database(format!("an access record could not be encoded: {e}")))
 }
 
+/// The subject index rows for `records` written from position `next`:
+/// (subject id, position), each pair once, sorted. Sorted so that a batch
+/// touches each page of the index once in order (a queue page names the same
+/// fifty children on every load), and de-duplicated so that the insert needs
+/// no conflict handling: both were measured to matter on PostgreSQL, where
+/// this index is most of an access-log write's cost.
+pub(crate) fn subject_rows(next: u64, records: &[AccessRecord]) -> Vec<([u8; 16], i64)> {
+    let mut rows: Vec<([u8; 16], i64)> = records
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            let seq = (next + i as u64) as i64;
+            r.subjects.iter().map(move |s| (*s.id.as_bytes(), seq))
+        })
+        .collect();
+    rows.sort_unstable();
+    rows.dedup();
+    rows
+}
+
 /// One row to write: position, canonical record, previous hash, hash.
 pub(crate) type ChainRow = (u64, String, Vec<u8>, [u8; 32]);
 
@@ -180,9 +200,6 @@ pub trait AccountStore: Send + Sync {
     fn login_failures(&self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>), StoreError>;
     fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
 
-    /// Keeps receipts issued (event id, receipt JSON), in one transaction
-    /// (the web service batches them like access-log rows).
-    fn put_receipts(&self, receipts: &[(Uuid, String)]) -> Result<(), StoreError>;
     fn receipt(&self, event_id: Uuid) -> Result<Option<String>, StoreError>;
 
     /// Appends records to the access log in one transaction, in order;

@@ -5,7 +5,7 @@
 //! second and makes every request wait behind every other. [`GroupCommit`]
 //! runs one writer thread: requests hand it their drafts and block; the thread
 //! takes everything queued at that moment, appends it in one transaction
-//! through [`Store::append`] (the one append path) and hands each request its
+//! through [`Store::append_keeping`] (the one append path) and hands each request its
 //! own results. Under load, batches grow by themselves; when idle, a single
 //! request commits at once, with no added delay.
 //!
@@ -16,6 +16,7 @@ use crate::{Appended, Store, StoreError};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use uuid::Uuid;
 use vigil_model::EventDraft;
 
 /// What one submission gets back: for each of its drafts, the receipt or the
@@ -24,6 +25,7 @@ pub type Submission = Result<Vec<Result<Appended, String>>, StoreError>;
 
 struct Job {
     drafts: Vec<EventDraft>,
+    keep_receipts: Vec<Uuid>,
     reply: mpsc::SyncSender<Submission>,
 }
 
@@ -58,6 +60,12 @@ impl GroupCommit {
     /// possibly others') and waits until that transaction has committed.
     /// Blocking: call it from a blocking thread, not an async task.
     pub fn submit(&self, drafts: Vec<EventDraft>) -> Submission {
+        self.submit_keeping(drafts, Vec::new())
+    }
+
+    /// [`GroupCommit::submit`], keeping the receipts of the events named in
+    /// `keep_receipts` in the same transaction (see [`Store::append_keeping`]).
+    pub fn submit_keeping(&self, drafts: Vec<EventDraft>, keep_receipts: Vec<Uuid>) -> Submission {
         if drafts.is_empty() {
             return Ok(Vec::new());
         }
@@ -68,7 +76,11 @@ impl GroupCommit {
                 .as_ref()
                 .ok_or_else(|| StoreError::Unavailable("the store is shutting down".into()))?;
             sender
-                .send(Job { drafts, reply })
+                .send(Job {
+                    drafts,
+                    keep_receipts,
+                    reply,
+                })
                 .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?;
         }
         answer.recv().map_err(|_| {
@@ -111,11 +123,13 @@ fn writer_loop(store: Arc<dyn Store>, receiver: mpsc::Receiver<Job>, max_batch: 
         let sizes: Vec<usize> = jobs.iter().map(|j| j.drafts.len()).collect();
         let mut replies = Vec::with_capacity(jobs.len());
         let mut drafts = Vec::with_capacity(count);
+        let mut keep = Vec::new();
         for job in jobs {
             drafts.extend(job.drafts);
+            keep.extend(job.keep_receipts);
             replies.push(job.reply);
         }
-        match store.append(drafts) {
+        match store.append_keeping(drafts, &keep) {
             Ok(outcome) => {
                 let mut results = outcome.results.into_iter();
                 for (reply, n) in replies.into_iter().zip(sizes) {

@@ -97,7 +97,19 @@ pub struct BatchOutcome {
 /// and serves reads from its own connections.
 pub trait Store: Send + Sync + accounts::AccountStore {
     /// Appends drafts in one transaction and returns after it has committed.
-    fn append(&self, drafts: Vec<EventDraft>) -> Result<BatchOutcome, StoreError>;
+    fn append(&self, drafts: Vec<EventDraft>) -> Result<BatchOutcome, StoreError> {
+        self.append_keeping(drafts, &[])
+    }
+
+    /// [`Store::append`], also keeping the receipts of the events named in
+    /// `keep_receipts` (in the same transaction) so that
+    /// [`accounts::AccountStore::receipt`] can hand them out again: a
+    /// referrer's receipt, downloadable later from the referral's page.
+    fn append_keeping(
+        &self,
+        drafts: Vec<EventDraft>,
+        keep_receipts: &[Uuid],
+    ) -> Result<BatchOutcome, StoreError>;
 
     /// Number of entries in the log.
     fn log_size(&self) -> Result<u64, StoreError>;

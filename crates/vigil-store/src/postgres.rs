@@ -119,6 +119,12 @@ CREATE TABLE event_subjects (
 );
 "#,
     crate::accounts::POSTGRES_MIGRATION,
+    // 3: the read models ask "rows of this kind changed after log position N"
+    // on every page; without this index that is a scan of every row of the kind.
+    r#"
+CREATE INDEX entities_kind_updated ON entities(kind, updated_idx);
+DROP INDEX entities_kind;
+"#,
 ];
 
 mod accounts;
@@ -373,13 +379,21 @@ impl Conn {
 }
 
 fn connect(t: &Target) -> Result<Conn, StoreError> {
-    let client = t.config.connect(NoTls).map_err(|e| {
+    let mut client = t.config.connect(NoTls).map_err(|e| {
         StoreError::Unavailable(format!(
             "cannot reach the PostgreSQL database at {}: {}",
             t.address,
             cause(&e)
         ))
     })?;
+    // Statements are prepared once per connection. After five runs the
+    // server may switch a prepared statement to a "generic" plan made from
+    // the statistics of that moment, and keep it: a new log of 50 entries
+    // gets a sequential scan for `event_id = ANY($1)`, still used at 60,000
+    // entries (measured: the batch lookup grew from 0.2 ms to 12-30 ms under
+    // load, before autovacuum had analysed the tables). Planning each run
+    // costs about 0.1 ms and always fits the table's current size.
+    client.batch_execute("SET plan_cache_mode = force_custom_plan")?;
     Ok(Conn {
         client,
         stmts: HashMap::new(),
@@ -971,6 +985,8 @@ struct PgTx<'a> {
     entries: EntryColumns,
     subjects: (Vec<String>, Vec<i64>),
     entities: EntityColumns,
+    /// Receipts to keep: (event id, receipt JSON).
+    receipts: (Vec<String>, Vec<String>),
 }
 
 #[derive(Default)]
@@ -1021,7 +1037,10 @@ const WRITE_BATCH: &str = "WITH e AS (
        INSERT INTO entities(id, kind, state, created_idx, updated_idx)
        SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::int8[], $14::int8[])
        ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, state = excluded.state,
-         created_idx = excluded.created_idx, updated_idx = excluded.updated_idx)
+         created_idx = excluded.created_idx, updated_idx = excluded.updated_idx),
+     r AS (
+       INSERT INTO receipts(event_id, receipt) SELECT * FROM unnest($19::text[], $20::text[])
+       ON CONFLICT (event_id) DO UPDATE SET receipt = EXCLUDED.receipt)
      INSERT INTO tree_heads(size, root, timestamp_ms, signature) VALUES ($15, $16, $17, $18)";
 const LOG_SIZE: &str = "SELECT max(idx) FROM ledger_entries";
 
@@ -1035,6 +1054,7 @@ impl PgTx<'_> {
             entries: EntryColumns::default(),
             subjects: (Vec::new(), Vec::new()),
             entities: EntityColumns::default(),
+            receipts: (Vec::new(), Vec::new()),
         }
     }
 
@@ -1203,11 +1223,20 @@ impl WriteTx for PgTx<'_> {
         Ok(())
     }
 
+    fn insert_receipts(&mut self, receipts: &[(Uuid, String)]) -> Result<(), StoreError> {
+        for (id, json) in receipts {
+            self.receipts.0.push(id.to_string());
+            self.receipts.1.push(json.clone());
+        }
+        Ok(())
+    }
+
     fn insert_tree_head(&mut self, sth: &SignedTreeHead) -> Result<(), StoreError> {
         let s = self.conn.stmt(WRITE_BATCH)?;
         let e = std::mem::take(&mut self.entries);
         let (sid, sidx) = std::mem::take(&mut self.subjects);
         let n = std::mem::take(&mut self.entities);
+        let (rid, rjson) = std::mem::take(&mut self.receipts);
         self.conn.client.execute(
             &s,
             &[
@@ -1229,6 +1258,8 @@ impl WriteTx for PgTx<'_> {
                 &&sth.head.root[..],
                 &sth.head.timestamp_ms,
                 &&sth.signature[..],
+                &rid,
+                &rjson,
             ],
         )?;
         self.known_events.clear();
@@ -1363,12 +1394,16 @@ impl LogReader for PgView<'_, '_> {
 }
 
 impl Store for PostgresStore {
-    fn append(&self, drafts: Vec<EventDraft>) -> Result<BatchOutcome, StoreError> {
+    fn append_keeping(
+        &self,
+        drafts: Vec<EventDraft>,
+        keep_receipts: &[Uuid],
+    ) -> Result<BatchOutcome, StoreError> {
         let mut guard = self.writer();
         let w = &mut *guard;
         let (mut conn, size) = self.begin_write(w)?;
         let mut tx = PgTx::new(&mut conn, size);
-        let pending = match w.log.append_in(&mut tx, drafts) {
+        let pending = match w.log.append_in(&mut tx, drafts, keep_receipts) {
             Ok(p) => p,
             Err(e) => {
                 drop(tx);

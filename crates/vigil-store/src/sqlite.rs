@@ -60,6 +60,12 @@ CREATE TABLE event_subjects (
 ) WITHOUT ROWID;
 "#,
     crate::accounts::SQLITE_MIGRATION,
+    // 3: the read models ask "rows of this kind changed after log position N"
+    // on every page; without this index that is a scan of every row of the kind.
+    r#"
+CREATE INDEX entities_kind_updated ON entities(kind, updated_idx);
+DROP INDEX entities_kind;
+"#,
 ];
 
 mod accounts;
@@ -271,6 +277,16 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn insert_receipts(&mut self, receipts: &[(Uuid, String)]) -> Result<(), StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("INSERT OR REPLACE INTO receipts(event_id, receipt) VALUES (?1, ?2)")?;
+        for (id, json) in receipts {
+            stmt.execute(params![id.to_string(), json])?;
+        }
+        Ok(())
+    }
+
     fn insert_tree_head(&mut self, sth: &SignedTreeHead) -> Result<(), StoreError> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO tree_heads(size, root, timestamp_ms, signature) VALUES (?1, ?2, ?3, ?4)",
@@ -436,12 +452,16 @@ impl LogReader for SqliteView<'_> {
 }
 
 impl Store for SqliteStore {
-    fn append(&self, drafts: Vec<EventDraft>) -> Result<BatchOutcome, StoreError> {
+    fn append_keeping(
+        &self,
+        drafts: Vec<EventDraft>,
+        keep_receipts: &[Uuid],
+    ) -> Result<BatchOutcome, StoreError> {
         let mut guard = self.writer.lock().expect("writer poisoned");
         let (conn, writer) = &mut *guard;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut stx = SqliteTx { tx };
-        let pending = match writer.append_in(&mut stx, drafts) {
+        let pending = match writer.append_in(&mut stx, drafts, keep_receipts) {
             Ok(p) => p,
             Err(e) => {
                 writer.reset();

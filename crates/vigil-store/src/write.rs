@@ -32,6 +32,10 @@ pub trait WriteTx {
     fn entity(&mut self, id: Uuid) -> Result<Option<EntityRecord>, StoreError>;
     fn insert_entry(&mut self, event: &SealedEvent, leaf_hash: &Hash) -> Result<(), StoreError>;
     fn upsert_entity(&mut self, record: &EntityRecord) -> Result<(), StoreError>;
+    /// Keeps receipts (event id, receipt JSON) so they can be handed out
+    /// again later. Called before [`WriteTx::insert_tree_head`], which may be
+    /// the call that sends everything buffered.
+    fn insert_receipts(&mut self, receipts: &[(Uuid, String)]) -> Result<(), StoreError>;
     fn insert_tree_head(&mut self, sth: &SignedTreeHead) -> Result<(), StoreError>;
     /// Told, before a batch is processed, which event ids and entity ids it
     /// will ask about, so that a backend far from its database (PostgreSQL)
@@ -132,12 +136,18 @@ impl LogWriter {
     }
 
     /// Writes a batch inside `tx`. The caller commits, then calls
-    /// [`PendingBatch::into_outcome`]; if the commit fails it must call
+    /// [`LogWriter::receipts`]; if the commit fails it must call
     /// [`LogWriter::reset`].
+    ///
+    /// The receipts of the events named in `keep_receipts` are made before
+    /// the commit and written in the same transaction, so a kept receipt
+    /// exists exactly when its event does, and keeping it costs no second
+    /// commit. (The caller is still given receipts only after the commit.)
     pub fn append_in(
         &mut self,
         tx: &mut dyn WriteTx,
         drafts: Vec<EventDraft>,
+        keep_receipts: &[Uuid],
     ) -> Result<PendingBatch, StoreError> {
         let mut next = self.catch_up(tx)?;
         let ids: Vec<Uuid> = drafts.iter().map(|d| d.id).collect();
@@ -211,6 +221,12 @@ impl LogWriter {
             timestamp_ms: Utc::now().timestamp_millis(),
         };
         let sth = self.signer.sign_tree_head(&head);
+        if !keep_receipts.is_empty() {
+            let kept = self.kept_receipts(&results, &sth, keep_receipts)?;
+            if !kept.is_empty() {
+                tx.insert_receipts(&kept)?;
+            }
+        }
         tx.insert_tree_head(&sth)?;
         Ok(PendingBatch {
             results,
@@ -339,6 +355,28 @@ impl LogWriter {
         Ok(())
     }
 
+    /// The receipts to keep for a batch being written, as the JSON handed out.
+    fn kept_receipts(
+        &self,
+        results: &[Result<Written, String>],
+        sth: &SignedTreeHead,
+        keep: &[Uuid],
+    ) -> Result<Vec<(Uuid, String)>, StoreError> {
+        let issuer = Receipt::issuer(&self.signer, &self.tree, sth)
+            .map_err(|e| StoreError::Corrupt(format!("the batch's tree head: {e}")))?;
+        let mut kept = Vec::new();
+        for (index, event_id, _, header_json) in results.iter().flatten() {
+            if !keep.contains(event_id) {
+                continue;
+            }
+            let receipt = issuer
+                .issue(*index, &event_id.to_string(), header_json)
+                .map_err(|e| StoreError::Corrupt(format!("receipt for entry {index}: {e}")))?;
+            kept.push((*event_id, receipt_json(&receipt)?));
+        }
+        Ok(kept)
+    }
+
     /// Receipts for a committed batch.
     pub fn receipts(&mut self, pending: PendingBatch) -> Result<BatchOutcome, StoreError> {
         let PendingBatch { results, tree_head } = pending;
@@ -378,6 +416,13 @@ impl LogWriter {
             tree_head,
         })
     }
+}
+
+/// A receipt as kept and handed out again: pretty JSON, the same bytes as
+/// the file a user downloads.
+pub fn receipt_json(receipt: &Receipt) -> Result<String, StoreError> {
+    serde_json::to_string_pretty(receipt)
+        .map_err(|e| StoreError::Corrupt(format!("a receipt could not be written out: {e}")))
 }
 
 fn lost_entries(size: u64, committed: u64) -> StoreError {

@@ -1,6 +1,6 @@
 //! What the web service keeps beside the log, on both backends: password
 //! hashes and sessions round-trip, failed sign-ins are counted per key,
-//! receipts are kept, the access log is one hash chain that refuses UPDATE
+//! receipts asked for are kept with their events, the access log is one hash chain that refuses UPDATE
 //! and DELETE and whose tampering (behind the triggers' back) is found, and
 //! read models can ask what changed since a log position.
 
@@ -18,6 +18,7 @@ on_both_backends!(
     the_access_log_is_one_chain_and_tampering_is_found,
     rows_cut_off_the_end_of_the_access_log_are_found_by_its_anchors,
     read_models_ask_what_changed_since_a_position,
+    kept_receipts_are_written_with_their_events,
 );
 
 fn credentials_sessions_and_failures_round_trip(b: Backend) {
@@ -96,20 +97,40 @@ fn credentials_sessions_and_failures_round_trip(b: Backend) {
         3,
         "other keys are kept"
     );
+}
 
-    let ev = Uuid::from_u128(99);
-    assert!(store.receipt(ev).unwrap().is_none());
-    store
-        .put_receipts(&[
-            (ev, "{\"format\":\"vigil-receipt-v1\"}".to_string()),
-            (Uuid::from_u128(98), "{}".to_string()),
-        ])
+/// A kept receipt is written with its event, is the receipt the caller was
+/// given (same JSON), and verifies; events not asked for, and a draft the
+/// rules refuse, leave none.
+fn kept_receipts_are_written_with_their_events(b: Backend) {
+    let Some(db) = TestDb::new(b) else { return };
+    let signer = LogSigner::generate();
+    let store = db.open(&signer.secret_bytes());
+    let first = draft(&person(1, 1));
+    let second = draft(&person(2, 2));
+    let again = draft(&person(1, 1)); // the same event id again: refused
+    let (kept, not_kept, refused) = (first.id, second.id, Uuid::from_u128(1234));
+    assert!(store.receipt(kept).unwrap().is_none());
+    let out = store
+        .append_keeping(vec![first, second, again], &[kept, refused])
         .unwrap();
-    assert_eq!(store.receipt(Uuid::from_u128(98)).unwrap().unwrap(), "{}");
+    assert!(out.results[2].is_err(), "the duplicate is refused");
+    let given = out.results[0].as_ref().unwrap();
+    let stored = store.receipt(kept).unwrap().expect("the receipt was kept");
     assert_eq!(
-        store.receipt(ev).unwrap().unwrap(),
-        "{\"format\":\"vigil-receipt-v1\"}"
+        stored,
+        vigil_store::write::receipt_json(&given.receipt).unwrap()
     );
+    let parsed: vigil_ledger::Receipt = serde_json::from_str(&stored).unwrap();
+    parsed
+        .verify(&signer.public_key())
+        .expect("the kept receipt verifies");
+    assert!(store.receipt(not_kept).unwrap().is_none());
+    assert!(store.receipt(refused).unwrap().is_none());
+    // A plain append keeps nothing.
+    let out = store.append(vec![draft(&person(3, 3))]).unwrap();
+    let id = out.results[0].as_ref().unwrap().event_id;
+    assert!(store.receipt(id).unwrap().is_none());
 }
 
 fn access(user: &str, person: u128) -> AccessRecord {

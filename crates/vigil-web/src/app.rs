@@ -129,6 +129,16 @@ impl AppState {
         self.writers.append(drafts).await
     }
 
+    /// [`AppState::append`], keeping the receipts of the events named in
+    /// `keep_receipts` with them (a referral's, downloadable again).
+    pub async fn append_keeping(
+        &self,
+        drafts: Vec<vigil_model::EventDraft>,
+        keep_receipts: Vec<uuid::Uuid>,
+    ) -> Result<Vec<Result<Appended, String>>, WebError> {
+        self.writers.append_keeping(drafts, keep_receipts).await
+    }
+
     /// Starts writing a read of person-level data to the access log. The
     /// handler draws its page meanwhile, and sends it only after
     /// [`Pending::durable`] says the row is on disk.

@@ -21,7 +21,13 @@ use vigil_store::{DatabaseUrl, Store};
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
     pub users: usize,
+    /// Measured seconds, split between the two pages.
     pub seconds: u64,
+    /// Seconds of load at the start of each page's run that are not counted:
+    /// a new server's first requests open database connections, fill
+    /// caches and (PostgreSQL) plan statements against empty tables, which
+    /// a server in service did long before.
+    pub warmup: u64,
     /// Referrals awaiting a decision before the run (what the queue page shows).
     pub queue: usize,
     /// Database (default: SQLite in a temporary directory).
@@ -73,6 +79,7 @@ impl Figures {
 pub struct BenchReport {
     pub users: usize,
     pub queue: usize,
+    pub warmup: u64,
     pub backend: String,
     pub figures: Vec<Figures>,
     /// Events written per transaction during the submit phase (group commit).
@@ -83,8 +90,8 @@ impl std::fmt::Display for BenchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "web: {} concurrent users, {} referrals in the queue, {}",
-            self.users, self.queue, self.backend
+            "web: {} concurrent users, {} referrals in the queue, {} ({} s warm-up per page, not counted)",
+            self.users, self.queue, self.backend, self.warmup
         )?;
         writeln!(
             f,
@@ -191,8 +198,15 @@ fn referral_form(csrf: &str, n: usize) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Runs `users` tasks doing `one` until `until`; returns latencies and errors.
-async fn phase<F, Fut>(users: &[Arc<User>], until: Instant, one: F) -> (Vec<Duration>, usize)
+/// Runs `users` tasks doing `one` until `until`; returns the latencies and
+/// errors of the requests started at or after `from` (the warm-up before it
+/// is load, not measurement).
+async fn phase<F, Fut>(
+    users: &[Arc<User>],
+    from: Instant,
+    until: Instant,
+    one: F,
+) -> (Vec<Duration>, usize)
 where
     F: Fn(Arc<User>, usize) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = bool> + Send,
@@ -209,7 +223,10 @@ where
                 let t = Instant::now();
                 let ok = one(Arc::clone(&u), i * 1_000_000 + n).await;
                 let d = t.elapsed();
-                if ok {
+                if t < from {
+                    // warm-up: an error still counts
+                    errors += usize::from(!ok);
+                } else if ok {
                     lat.push(d);
                 } else {
                     errors += 1;
@@ -346,10 +363,11 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
             triage.push(Arc::new(sign_in(&base, "bench.triage").await?));
         }
         let half = Duration::from_secs_f64(opts.seconds as f64 / 2.0);
+        let warmup = Duration::from_secs(opts.warmup);
 
         let b = base.clone();
-        let t0 = Instant::now();
-        let (lat, errors) = phase(&triage, t0 + half, move |u, _| {
+        let t0 = Instant::now() + warmup;
+        let (lat, errors) = phase(&triage, t0, t0 + half, move |u, _| {
             let url = format!("{b}/triage");
             async move {
                 match u.http.get(url).send().await {
@@ -368,8 +386,8 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
 
         let (heads_before, size_before) = log_figures(&store).await?;
         let b = base.clone();
-        let t1 = Instant::now();
-        let (lat, errors) = phase(&referrers, t1 + half, move |u, n| {
+        let t1 = Instant::now() + warmup;
+        let (lat, errors) = phase(&referrers, t1, t1 + half, move |u, n| {
             let url = format!("{b}/referrals/new");
             async move {
                 let form = referral_form(&u.csrf, n);
@@ -392,6 +410,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
         Ok::<_, String>(BenchReport {
             users: opts.users,
             queue: opts.queue,
+            warmup: opts.warmup,
             backend,
             figures: vec![queue, submit],
             events_per_commit: events as f64 / commits.max(1) as f64,

@@ -63,6 +63,8 @@ pub struct Intake {
 pub struct Drafts {
     pub drafts: Vec<EventDraft>,
     pub referral_id: Uuid,
+    /// The `referral.submitted` event's id: its receipt is the referrer's.
+    pub referral_event: Uuid,
     pub child_id: Uuid,
 }
 
@@ -610,9 +612,15 @@ impl Intake {
                 immediate_danger: self.immediate_danger,
             }),
         )?;
+        let referral_event = drafts
+            .iter()
+            .find(|d| matches!(d.payload, EventPayload::ReferralSubmitted(_)))
+            .map(|d| d.id)
+            .ok_or("the referral itself was not among the events")?;
         Ok(Drafts {
             drafts,
             referral_id,
+            referral_event,
             child_id,
         })
     }

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use uuid::Uuid;
 use vigil_model::codes::{AgencyKind, ReferralDecision, Role, Sex};
 use vigil_model::dates::DateOfBirth;
@@ -233,6 +233,10 @@ pub struct Mirror {
     /// The log size when everything was last brought up to date (u64::MAX:
     /// never); while the log has not grown there is nothing to ask for.
     seen_log_size: AtomicU64,
+    /// Refreshes run one at a time: see [`Mirror::refresh_all`].
+    refreshes_begun: AtomicU64,
+    /// The number of the last refresh that finished (0: none yet).
+    refresh_done: Mutex<u64>,
 }
 
 impl Default for Mirror {
@@ -245,6 +249,8 @@ impl Default for Mirror {
             referrals: RwLock::default(),
             referral_index: RwLock::default(),
             seen_log_size: AtomicU64::new(u64::MAX),
+            refreshes_begun: AtomicU64::new(0),
+            refresh_done: Mutex::new(0),
         }
     }
 }
@@ -337,7 +343,28 @@ impl Mirror {
 
     /// Brings everything up to date: one query when the log has not grown
     /// since the last time, one per kind when it has.
+    ///
+    /// A page needs every change committed before its request arrived, and
+    /// nothing more. So when a hundred requests arrive together they need not
+    /// ask the database a hundred times: refreshes run one at a time, and a
+    /// request that finds one already finished that *began after it arrived*
+    /// uses that one. Refresh numbers are taken in order, so "began after I
+    /// arrived" is "numbered above the count I read on arrival". Under load
+    /// this turns one refresh per request into about two per database round
+    /// trip, without ever showing a page older than its request.
     pub fn refresh_all(&self, store: &dyn Store) -> Result<(), WebError> {
+        let arrived_after = self.refreshes_begun.load(Ordering::Acquire);
+        let mut done = self.refresh_done.lock().map_err(|_| poisoned())?;
+        if *done > arrived_after {
+            return Ok(());
+        }
+        let this = self.refreshes_begun.fetch_add(1, Ordering::AcqRel) + 1;
+        self.refresh_now(store)?;
+        *done = this;
+        Ok(())
+    }
+
+    fn refresh_now(&self, store: &dyn Store) -> Result<(), WebError> {
         let size = store.log_size()?;
         if self.seen_log_size.load(Ordering::Acquire) == size {
             return Ok(());

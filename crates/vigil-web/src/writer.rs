@@ -1,4 +1,5 @@
-//! Group commit for the web service's writes: events and access-log rows.
+//! Group commit for the web service's writes: events (with any receipts
+//! kept) and access-log rows.
 //!
 //! Every write is durable before the page that reports it is sent: a
 //! referral is acknowledged (reference, receipt) only after its transaction
@@ -26,17 +27,11 @@ use vigil_store::accounts::AccessRecord;
 use vigil_store::group::GroupCommit;
 use vigil_store::{Appended, Store, StoreError};
 
-/// Most access-log and receipt writes taken into one batch.
+/// Most access-log writes taken into one batch.
 const MAX_BATCH_ACCESS: usize = 2_000;
 
-/// A write beside the log: access-log rows, or a receipt to keep.
-enum SideWrite {
-    Access(Vec<AccessRecord>),
-    Receipt(Uuid, String),
-}
-
 struct SideJob {
-    write: SideWrite,
+    records: Vec<AccessRecord>,
     reply: oneshot::Sender<Result<(), WebError>>,
 }
 /// A write sent to the side writer, not yet known to be durable.
@@ -86,9 +81,22 @@ impl Writers {
         &self,
         drafts: Vec<EventDraft>,
     ) -> Result<Vec<Result<Appended, String>>, WebError> {
+        self.append_keeping(drafts, Vec::new()).await
+    }
+
+    /// [`Writers::append`], keeping the receipts of the events named in
+    /// `keep_receipts` in the same transaction, to be downloaded again.
+    pub async fn append_keeping(
+        &self,
+        drafts: Vec<EventDraft>,
+        keep_receipts: Vec<Uuid>,
+    ) -> Result<Vec<Result<Appended, String>>, WebError> {
         let group = Arc::clone(&self.events);
         // `submit` blocks until the shared transaction commits.
-        Ok(tokio::task::spawn_blocking(move || group.submit(drafts)).await??)
+        Ok(
+            tokio::task::spawn_blocking(move || group.submit_keeping(drafts, keep_receipts))
+                .await??,
+        )
     }
 
     /// Starts writing access-log rows; [`Pending::durable`] waits until
@@ -98,28 +106,11 @@ impl Writers {
         if records.is_empty() {
             return Ok(Pending(None));
         }
-        self.side_send(SideWrite::Access(records))
-            .map(|rx| Pending(Some(rx)))
-    }
-
-    /// Keeps a receipt durably (so it can be downloaded again).
-    pub async fn keep_receipt(&self, event_id: Uuid, json: String) -> Result<(), WebError> {
-        self.side_write(SideWrite::Receipt(event_id, json)).await
-    }
-
-    async fn side_write(&self, write: SideWrite) -> Result<(), WebError> {
-        Pending(Some(self.side_send(write)?)).durable().await
-    }
-
-    fn side_send(
-        &self,
-        write: SideWrite,
-    ) -> Result<oneshot::Receiver<Result<(), WebError>>, WebError> {
         let (reply, rx) = oneshot::channel();
         self.side
-            .send(SideJob { write, reply })
+            .send(SideJob { records, reply })
             .map_err(|_| WebError::Internal("the access-log writer has stopped".into()))?;
-        Ok(rx)
+        Ok(Pending(Some(rx)))
     }
 }
 
@@ -133,33 +124,14 @@ fn side_loop(store: &dyn Store, rx: mpsc::Receiver<SideJob>) {
             }
         }
         let mut access = Vec::new();
-        let mut receipts = Vec::new();
         let mut replies = Vec::with_capacity(jobs.len());
         for j in jobs {
-            let is_access = matches!(j.write, SideWrite::Access(_));
-            match j.write {
-                SideWrite::Access(r) => access.extend(r),
-                SideWrite::Receipt(id, json) => receipts.push((id, json)),
-            }
-            replies.push((is_access, j.reply));
+            access.extend(j.records);
+            replies.push(j.reply);
         }
-        let a = if access.is_empty() {
-            Ok(0)
-        } else {
-            store.append_access(&access)
-        };
-        let r = if receipts.is_empty() {
-            Ok(())
-        } else {
-            store.put_receipts(&receipts)
-        };
-        for (is_access, reply) in replies {
-            let outcome = if is_access {
-                a.as_ref().map(|_| ()).map_err(shared)
-            } else {
-                r.as_ref().map(|_| ()).map_err(shared)
-            };
-            let _ = reply.send(outcome);
+        let written = store.append_access(&access);
+        for reply in replies {
+            let _ = reply.send(written.as_ref().map(|_| ()).map_err(shared));
         }
     }
 }

@@ -8,8 +8,8 @@
 
 use super::{entity_row, PostgresStore, LOCK_TIMEOUT};
 use crate::accounts::{
-    chain, AccessEntry, AccessQuery, AccessRecord, AccountStore, Credential, SessionRow,
-    ACCESS_GENESIS,
+    chain, subject_rows, AccessEntry, AccessQuery, AccessRecord, AccountStore, Credential,
+    SessionRow, ACCESS_GENESIS,
 };
 use crate::StoreError;
 use postgres::types::ToSql;
@@ -20,6 +20,13 @@ use vigil_model::EntityKind;
 
 /// First half of the access-log advisory lock key: "VigA" in ASCII.
 pub const ACCESS_LOCK_CLASS: i32 = 0x5669_6741;
+
+const ACCESS_LAST: &str = "SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1";
+/// A batch of access-log rows and their subject index, in one statement.
+const ACCESS_INSERT: &str = "WITH s AS (
+       INSERT INTO access_subjects(subject_id, seq) SELECT * FROM unnest($6::bytea[], $7::bigint[]))
+     INSERT INTO access_log(seq, username, record, prev_hash, hash)
+     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[], $5::bytea[])";
 
 fn access_row(r: &Row) -> Result<AccessEntry, StoreError> {
     Ok(AccessEntry {
@@ -197,18 +204,6 @@ impl AccountStore for PostgresStore {
         Ok(())
     }
 
-    fn put_receipts(&self, receipts: &[(Uuid, String)]) -> Result<(), StoreError> {
-        self.write_refused()?;
-        let ids: Vec<String> = receipts.iter().map(|(id, _)| id.to_string()).collect();
-        let jsons: Vec<&str> = receipts.iter().map(|(_, j)| j.as_str()).collect();
-        self.exec(
-            "INSERT INTO receipts(event_id, receipt) SELECT * FROM unnest($1::text[], $2::text[])
-             ON CONFLICT (event_id) DO UPDATE SET receipt = EXCLUDED.receipt",
-            &[&ids, &jsons],
-        )?;
-        Ok(())
-    }
-
     fn receipt(&self, event_id: Uuid) -> Result<Option<String>, StoreError> {
         let rows = self.rows(
             "SELECT receipt FROM receipts WHERE event_id = $1",
@@ -219,48 +214,62 @@ impl AccountStore for PostgresStore {
 
     fn append_access(&self, records: &[AccessRecord]) -> Result<u64, StoreError> {
         self.write_refused()?;
-        let lock = format!(
-            "SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SELECT pg_advisory_xact_lock({ACCESS_LOCK_CLASS}, {})",
+        // Four round trips: take the lock, read the chain's end, write the
+        // rows and their subject index in one statement, commit.
+        let begin = format!(
+            "BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SELECT pg_advisory_xact_lock({ACCESS_LOCK_CLASS}, {})",
             self.lock_key
         );
         self.read(|conn, sent| {
-            let mut tx = conn.client.transaction()?;
-            tx.batch_execute(&lock)?;
-            let last = tx.query_opt("SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1", &[])?;
-            let (next, prev) = match last {
-                Some(r) => (r.try_get::<_, i64>(0)? as u64 + 1, r.try_get::<_, Vec<u8>>(1)?),
-                None => (0, ACCESS_GENESIS.to_vec()),
-            };
-            let mut seqs: Vec<i64> = Vec::new();
-            let mut users: Vec<String> = Vec::new();
-            let mut jsons: Vec<String> = Vec::new();
-            let mut prevs: Vec<Vec<u8>> = Vec::new();
-            let mut hashes: Vec<Vec<u8>> = Vec::new();
-            let mut subj_ids: Vec<Vec<u8>> = Vec::new();
-            let mut subj_seqs: Vec<i64> = Vec::new();
-            for ((seq, json, prev_hash, hash), rec) in chain(next, prev, records)?.into_iter().zip(records) {
-                seqs.push(seq as i64);
-                users.push(rec.user.clone());
-                jsons.push(json);
-                prevs.push(prev_hash);
-                hashes.push(hash.to_vec());
-                for s in &rec.subjects {
-                    subj_ids.push(s.id.as_bytes().to_vec());
-                    subj_seqs.push(seq as i64);
+            let written = (|| {
+                conn.client.batch_execute(&begin)?;
+                let last = conn.stmt(ACCESS_LAST)?;
+                let last = conn.client.query_opt(&last, &[])?;
+                let (next, prev) = match last {
+                    Some(r) => (
+                        r.try_get::<_, i64>(0)? as u64 + 1,
+                        r.try_get::<_, Vec<u8>>(1)?,
+                    ),
+                    None => (0, ACCESS_GENESIS.to_vec()),
+                };
+                let mut seqs: Vec<i64> = Vec::new();
+                let mut users: Vec<&str> = Vec::new();
+                let mut jsons: Vec<String> = Vec::new();
+                let mut prevs: Vec<Vec<u8>> = Vec::new();
+                let mut hashes: Vec<Vec<u8>> = Vec::new();
+                for ((seq, json, prev_hash, hash), rec) in
+                    chain(next, prev, records)?.into_iter().zip(records)
+                {
+                    seqs.push(seq as i64);
+                    users.push(&rec.user);
+                    jsons.push(json);
+                    prevs.push(prev_hash);
+                    hashes.push(hash.to_vec());
                 }
-            }
-            tx.execute(
-                "INSERT INTO access_log(seq, username, record, prev_hash, hash)
-                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[], $5::bytea[])",
-                &[&seqs, &users, &jsons, &prevs, &hashes],
-            )?;
-            tx.execute(
-                "INSERT INTO access_subjects(subject_id, seq)
-                 SELECT * FROM unnest($1::bytea[], $2::bigint[]) ON CONFLICT DO NOTHING",
-                &[&subj_ids, &subj_seqs],
-            )?;
+                let (subj_ids, subj_seqs): (Vec<Vec<u8>>, Vec<i64>) = subject_rows(next, records)
+                    .into_iter()
+                    .map(|(id, seq)| (id.to_vec(), seq))
+                    .unzip();
+                let insert = conn.stmt(ACCESS_INSERT)?;
+                conn.client.execute(
+                    &insert,
+                    &[
+                        &seqs, &users, &jsons, &prevs, &hashes, &subj_ids, &subj_seqs,
+                    ],
+                )?;
+                Ok::<u64, StoreError>(next)
+            })();
+            let next = match written {
+                Ok(n) => n,
+                Err(e) => {
+                    // Leave the pooled connection out of the failed (or
+                    // never-begun: a warning, not an error) transaction.
+                    let _ = conn.client.batch_execute("ROLLBACK");
+                    return Err(e);
+                }
+            };
             *sent = true;
-            tx.commit()?;
+            conn.client.batch_execute("COMMIT")?;
             Ok(next)
         })
     }

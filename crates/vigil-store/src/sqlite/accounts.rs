@@ -9,8 +9,8 @@
 
 use super::{row_strings, SqliteStore};
 use crate::accounts::{
-    chain, AccessEntry, AccessQuery, AccessRecord, AccountStore, Credential, SessionRow,
-    ACCESS_GENESIS,
+    chain, subject_rows, AccessEntry, AccessQuery, AccessRecord, AccountStore, Credential,
+    SessionRow, ACCESS_GENESIS,
 };
 use crate::entity_from_row;
 use crate::StoreError;
@@ -236,20 +236,6 @@ impl AccountStore for SqliteStore {
         })
     }
 
-    fn put_receipts(&self, receipts: &[(Uuid, String)]) -> Result<(), StoreError> {
-        self.read(|conn| {
-            write_tx(conn, |t| {
-                let mut stmt = t.prepare_cached(
-                    "INSERT OR REPLACE INTO receipts(event_id, receipt) VALUES (?1, ?2)",
-                )?;
-                for (id, json) in receipts {
-                    stmt.execute(params![id.to_string(), json])?;
-                }
-                Ok(())
-            })
-        })
-    }
-
     fn receipt(&self, event_id: Uuid) -> Result<Option<String>, StoreError> {
         self.read(|conn| {
             Ok(conn
@@ -274,12 +260,12 @@ impl AccountStore for SqliteStore {
                 let mut row = t.prepare_cached(
                     "INSERT INTO access_log(seq, username, record, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
-                let mut subj = t.prepare_cached("INSERT OR IGNORE INTO access_subjects(subject_id, seq) VALUES (?1, ?2)")?;
                 for ((seq, json, prev_hash, hash), rec) in chain(next, prev, records)?.into_iter().zip(records) {
                     row.execute(params![seq as i64, rec.user, json, prev_hash, &hash[..]])?;
-                    for s in &rec.subjects {
-                        subj.execute(params![&s.id.as_bytes()[..], seq as i64])?;
-                    }
+                }
+                let mut subj = t.prepare_cached("INSERT INTO access_subjects(subject_id, seq) VALUES (?1, ?2)")?;
+                for (id, seq) in subject_rows(next, records) {
+                    subj.execute(params![&id[..], seq])?;
                 }
                 Ok(next)
             })

@@ -145,7 +145,9 @@ pub async fn submit(
         }
     };
     let referral_id = drafts.referral_id;
-    let results = st.append(drafts.drafts).await?;
+    let results = st
+        .append_keeping(drafts.drafts, vec![drafts.referral_event])
+        .await?;
     if let Some(Err(msg)) = results.iter().find(|r| r.is_err()) {
         let msg = sentence(msg);
         return form_page(
@@ -157,17 +159,7 @@ pub async fn submit(
             child,
         );
     }
-    let appended = results
-        .into_iter()
-        .filter_map(Result::ok)
-        .find(|a| a.kind == "referral.submitted")
-        .ok_or_else(|| {
-            WebError::Internal("the referral was not among the events written".into())
-        })?;
-    let json = serde_json::to_string_pretty(&appended.receipt)
-        .map_err(|e| WebError::Internal(format!("the receipt could not be written out: {e}")))?;
-    let event_id = appended.event_id;
-    st.writers.keep_receipt(event_id, json).await?;
+    // Its receipt was kept in the same transaction; the receipt page shows it.
     Ok(see_other(&format!(
         "/referrals/{referral_id}/receipt?sent=1"
     )))
@@ -315,7 +307,6 @@ pub async fn mine(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Resp
     let rows = st
         .blocking(move |st| {
             st.mirror.refresh_persons(st.store.as_ref())?;
-            st.mirror.refresh_referrals(st.store.as_ref())?;
             let mut list = st.mirror.submitted_by(&username);
             list.sort_by_key(|r| std::cmp::Reverse(r.submitted.at));
             Ok(list
