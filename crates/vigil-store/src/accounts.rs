@@ -127,24 +127,66 @@ pub fn access_record_json(seq: u64, record: &AccessRecord) -> Result<String, Sto
         .map_err(|e| StoreError::Database(format!("an access record could not be encoded: {e}")))
 }
 
-/// The subject index rows for `records` written from position `next`:
-/// (subject id, position), each pair once, sorted. Sorted so that a batch
-/// touches each page of the index once in order (a queue page names the same
-/// fifty children on every load), and de-duplicated so that the insert needs
-/// no conflict handling: both were measured to matter on PostgreSQL, where
-/// this index is most of an access-log write's cost.
-pub(crate) fn subject_rows(next: u64, records: &[AccessRecord]) -> Vec<([u8; 16], i64)> {
-    let mut rows: Vec<([u8; 16], i64)> = records
-        .iter()
-        .enumerate()
-        .flat_map(|(i, r)| {
-            let seq = (next + i as u64) as i64;
-            r.subjects.iter().map(move |s| (*s.id.as_bytes(), seq))
-        })
-        .collect();
-    rows.sort_unstable();
-    rows.dedup();
-    rows
+/// The subject index rows for a batch of `records` written from position
+/// `next`: for each entity the batch showed, one `(subject id, last seq,
+/// first seq)` row, sorted by subject.
+///
+/// Why ranges and not one row per (subject, read): a queue page names fifty
+/// children, so a batch of fifty page loads would write 2,500 index rows, and
+/// on PostgreSQL those index inserts were most of the cost of serving the
+/// page. One row per subject per batch is 50. The price is paid when an
+/// auditor asks about one child: rows inside a range that did not show that
+/// child are read and dropped ([`rows_about`]). Batches never overlap, so one
+/// subject's ranges are disjoint and ordering them by `last_seq` orders the
+/// rows they cover.
+pub(crate) fn subject_ranges(next: u64, records: &[AccessRecord]) -> Vec<([u8; 16], i64, i64)> {
+    let mut ranges: std::collections::BTreeMap<[u8; 16], (i64, i64)> = Default::default();
+    for (i, r) in records.iter().enumerate() {
+        let seq = (next + i as u64) as i64;
+        for s in &r.subjects {
+            let e = ranges.entry(*s.id.as_bytes()).or_insert((seq, seq));
+            e.0 = e.0.max(seq);
+            e.1 = e.1.min(seq);
+        }
+    }
+    ranges
+        .into_iter()
+        .map(|(id, (last, first))| (id, last, first))
+        .collect()
+}
+
+/// The rows a query about one subject lists, newest first, at most
+/// `limit`: `candidates(before, limit)` gives the rows inside that subject's
+/// ranges (newest first, positions below `before`), and those whose record
+/// did not show the subject are dropped here. A row whose stored record
+/// cannot be read is kept (the auditor should see it; verification names it).
+pub(crate) fn rows_about(
+    subject: Uuid,
+    before: i64,
+    limit: i64,
+    mut candidates: impl FnMut(i64, i64) -> Result<Vec<AccessEntry>, StoreError>,
+) -> Result<Vec<AccessEntry>, StoreError> {
+    let mut out = Vec::new();
+    let mut before = before;
+    loop {
+        let rows = candidates(before, limit)?;
+        let fetched = rows.len() as i64;
+        for e in rows {
+            before = e.seq as i64;
+            let shows = e
+                .record()
+                .is_none_or(|r| r.subjects.iter().any(|s| s.id == subject));
+            if shows {
+                out.push(e);
+                if out.len() as i64 == limit {
+                    return Ok(out);
+                }
+            }
+        }
+        if fetched < limit {
+            return Ok(out);
+        }
+    }
 }
 
 /// One row to write: position, canonical record, previous hash, hash.

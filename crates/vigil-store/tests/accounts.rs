@@ -211,6 +211,37 @@ fn the_access_log_is_one_chain_and_tampering_is_found(b: Backend) {
         .unwrap();
     assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1]);
 
+    // The subject index holds one range per subject per batch: child 5's
+    // range below covers rows 23 to 25, but row 24 showed only child 6 and
+    // must not be listed for child 5, however the rows are paged.
+    assert_eq!(
+        store
+            .append_access(&[access("d", 5), access("d", 6), access("d", 5)])
+            .unwrap(),
+        23
+    );
+    let about = |subject: u128, before: Option<u64>, limit: u32| {
+        store
+            .access_entries(&AccessQuery {
+                subject: Some(Uuid::from_u128(subject)),
+                before_seq: before,
+                limit,
+                ..Default::default()
+            })
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(about(5, None, 50), vec![25, 23]);
+    assert_eq!(about(6, None, 50), vec![24]);
+    assert_eq!(about(5, None, 1), vec![25]);
+    assert_eq!(about(5, Some(25), 1), vec![23]);
+    assert_eq!(about(5, Some(23), 1), Vec::<u64>::new());
+    assert_eq!(about(2, None, 1), vec![2], "older batches are still found");
+    assert_eq!(about(2, Some(2), 5), vec![1]);
+    assert_eq!(about(999, None, 5), Vec::<u64>::new());
+
     // The database itself refuses changes and deletions.
     let mut sql = db.sql();
     for stmt in [

@@ -8,8 +8,8 @@
 
 use super::{entity_row, PostgresStore, LOCK_TIMEOUT};
 use crate::accounts::{
-    chain, subject_rows, AccessEntry, AccessQuery, AccessRecord, AccountStore, Credential,
-    SessionRow, ACCESS_GENESIS,
+    chain, rows_about, subject_ranges, AccessEntry, AccessQuery, AccessRecord, AccountStore,
+    Credential, SessionRow, ACCESS_GENESIS,
 };
 use crate::StoreError;
 use postgres::types::ToSql;
@@ -24,7 +24,8 @@ pub const ACCESS_LOCK_CLASS: i32 = 0x5669_6741;
 const ACCESS_LAST: &str = "SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1";
 /// A batch of access-log rows and their subject index, in one statement.
 const ACCESS_INSERT: &str = "WITH s AS (
-       INSERT INTO access_subjects(subject_id, seq) SELECT * FROM unnest($6::bytea[], $7::bigint[]))
+       INSERT INTO access_subject_ranges(subject_id, last_seq, first_seq)
+       SELECT * FROM unnest($6::bytea[], $7::bigint[], $8::bigint[]))
      INSERT INTO access_log(seq, username, record, prev_hash, hash)
      SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[], $5::bytea[])";
 
@@ -246,15 +247,26 @@ impl AccountStore for PostgresStore {
                     prevs.push(prev_hash);
                     hashes.push(hash.to_vec());
                 }
-                let (subj_ids, subj_seqs): (Vec<Vec<u8>>, Vec<i64>) = subject_rows(next, records)
-                    .into_iter()
-                    .map(|(id, seq)| (id.to_vec(), seq))
-                    .unzip();
+                let mut subj_ids: Vec<Vec<u8>> = Vec::new();
+                let mut subj_last: Vec<i64> = Vec::new();
+                let mut subj_first: Vec<i64> = Vec::new();
+                for (id, last, first) in subject_ranges(next, records) {
+                    subj_ids.push(id.to_vec());
+                    subj_last.push(last);
+                    subj_first.push(first);
+                }
                 let insert = conn.stmt(ACCESS_INSERT)?;
                 conn.client.execute(
                     &insert,
                     &[
-                        &seqs, &users, &jsons, &prevs, &hashes, &subj_ids, &subj_seqs,
+                        &seqs,
+                        &users,
+                        &jsons,
+                        &prevs,
+                        &hashes,
+                        &subj_ids,
+                        &subj_last,
+                        &subj_first,
                     ],
                 )?;
                 Ok::<u64, StoreError>(next)
@@ -277,16 +289,28 @@ impl AccountStore for PostgresStore {
     fn access_entries(&self, q: &AccessQuery) -> Result<Vec<AccessEntry>, StoreError> {
         let before = q.before_seq.map(|s| s as i64).unwrap_or(i64::MAX);
         let limit = i64::from(q.limit.clamp(1, 1000));
-        let subject = q.subject.map(|s| s.as_bytes().to_vec());
-        let rows = self.rows(
-            "SELECT a.seq, a.record, a.prev_hash, a.hash FROM access_log a
-             WHERE a.seq < $1
-               AND ($3::bytea IS NULL OR EXISTS (SELECT 1 FROM access_subjects s WHERE s.seq = a.seq AND s.subject_id = $3))
-               AND ($4::text IS NULL OR a.username = $4)
-             ORDER BY a.seq DESC LIMIT $2",
-            &[&before, &limit, &subject, &q.user],
-        )?;
-        rows.iter().map(access_row).collect()
+        let Some(subject) = q.subject else {
+            let rows = self.rows(
+                "SELECT seq, record, prev_hash, hash FROM access_log
+                 WHERE seq < $1 AND ($3::text IS NULL OR username = $3)
+                 ORDER BY seq DESC LIMIT $2",
+                &[&before, &limit, &q.user],
+            )?;
+            return rows.iter().map(access_row).collect();
+        };
+        let id = subject.as_bytes().to_vec();
+        rows_about(subject, before, limit, |before, limit| {
+            let rows = self.rows(
+                "SELECT a.seq, a.record, a.prev_hash, a.hash
+                 FROM access_subject_ranges r
+                 JOIN access_log a ON a.seq BETWEEN r.first_seq AND r.last_seq
+                 WHERE r.subject_id = $3 AND r.first_seq < $1 AND a.seq < $1
+                   AND ($4::text IS NULL OR a.username = $4)
+                 ORDER BY r.last_seq DESC, a.seq DESC LIMIT $2",
+                &[&before, &limit, &id, &q.user],
+            )?;
+            rows.iter().map(access_row).collect()
+        })
     }
 
     fn for_each_access_entry(

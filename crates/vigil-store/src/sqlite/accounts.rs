@@ -9,8 +9,8 @@
 
 use super::{row_strings, SqliteStore};
 use crate::accounts::{
-    chain, subject_rows, AccessEntry, AccessQuery, AccessRecord, AccountStore, Credential,
-    SessionRow, ACCESS_GENESIS,
+    chain, rows_about, subject_ranges, AccessEntry, AccessQuery, AccessRecord, AccountStore,
+    Credential, SessionRow, ACCESS_GENESIS,
 };
 use crate::entity_from_row;
 use crate::StoreError;
@@ -263,9 +263,11 @@ impl AccountStore for SqliteStore {
                 for ((seq, json, prev_hash, hash), rec) in chain(next, prev, records)?.into_iter().zip(records) {
                     row.execute(params![seq as i64, rec.user, json, prev_hash, &hash[..]])?;
                 }
-                let mut subj = t.prepare_cached("INSERT INTO access_subjects(subject_id, seq) VALUES (?1, ?2)")?;
-                for (id, seq) in subject_rows(next, records) {
-                    subj.execute(params![&id[..], seq])?;
+                let mut subj = t.prepare_cached(
+                    "INSERT INTO access_subject_ranges(subject_id, last_seq, first_seq) VALUES (?1, ?2, ?3)",
+                )?;
+                for (id, last, first) in subject_ranges(next, records) {
+                    subj.execute(params![&id[..], last, first])?;
                 }
                 Ok(next)
             })
@@ -273,25 +275,34 @@ impl AccountStore for SqliteStore {
     }
 
     fn access_entries(&self, q: &AccessQuery) -> Result<Vec<AccessEntry>, StoreError> {
-        self.read(|conn| {
-            let before = q.before_seq.map(|s| s as i64).unwrap_or(i64::MAX);
-            let limit = i64::from(q.limit.clamp(1, 1000));
-            let mut sql =
-                String::from("SELECT a.seq, a.record, a.prev_hash, a.hash FROM access_log a");
-            let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(before), Box::new(limit)];
-            if let Some(s) = q.subject {
-                sql.push_str(" JOIN access_subjects s ON s.seq = a.seq AND s.subject_id = ?3");
-                args.push(Box::new(s.as_bytes().to_vec()));
-            }
-            sql.push_str(" WHERE a.seq < ?1");
-            if let Some(u) = &q.user {
-                sql.push_str(&format!(" AND a.username = ?{}", args.len() + 1));
-                args.push(Box::new(u.clone()));
-            }
-            sql.push_str(" ORDER BY a.seq DESC LIMIT ?2");
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), access_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        let before = q.before_seq.map(|s| s as i64).unwrap_or(i64::MAX);
+        let limit = i64::from(q.limit.clamp(1, 1000));
+        let user = q.user.clone();
+        let Some(subject) = q.subject else {
+            return self.read(|conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT seq, record, prev_hash, hash FROM access_log
+                     WHERE seq < ?1 AND (?3 IS NULL OR username = ?3)
+                     ORDER BY seq DESC LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(params![before, limit, user], access_row)?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            });
+        };
+        let id = subject.as_bytes().to_vec();
+        rows_about(subject, before, limit, |before, limit| {
+            self.read(|conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT a.seq, a.record, a.prev_hash, a.hash
+                     FROM access_subject_ranges r
+                     JOIN access_log a ON a.seq BETWEEN r.first_seq AND r.last_seq
+                     WHERE r.subject_id = ?3 AND r.first_seq < ?1 AND a.seq < ?1
+                       AND (?4 IS NULL OR a.username = ?4)
+                     ORDER BY r.last_seq DESC, a.seq DESC LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(params![before, limit, id, user], access_row)?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
         })
     }
 
