@@ -115,7 +115,7 @@ pub fn add_user(dir: &DataDir, database: Option<&str>, args: &AddUserArgs<'_>) -
             )
         })?;
     let username = args.username.to_lowercase();
-    let agencies = store.entities_changed_since(EntityKind::Agency, None)?;
+    let agencies = store.entities_changed_since(&[EntityKind::Agency], None)?;
     let find = |code: &str| {
         agencies
             .iter()

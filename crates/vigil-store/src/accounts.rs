@@ -254,15 +254,15 @@ pub trait AccountStore: Send + Sync {
         f: &mut dyn FnMut(AccessEntry) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
 
-    /// Entities of one kind changed by log entries after `after_index` (all
-    /// when None), oldest change first. The web service keeps its read
+    /// Entities of these kinds changed by log entries after `after_index`
+    /// (all when None), oldest change first. The web service keeps its read
     /// models (the triage queue, "my referrals", possible matches) in memory
     /// and asks this on each request, which is one indexed query that
     /// usually returns nothing; it works the same with several servers on
     /// one database.
     fn entities_changed_since(
         &self,
-        kind: EntityKind,
+        kinds: &[EntityKind],
         after_index: Option<u64>,
     ) -> Result<Vec<EntityRecord>, StoreError>;
 }

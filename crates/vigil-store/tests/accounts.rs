@@ -283,7 +283,7 @@ fn read_models_ask_what_changed_since_a_position(b: Backend) {
     let secret = fill_fixture(&db);
     let store = db.open(&secret);
     let all = store
-        .entities_changed_since(EntityKind::Person, None)
+        .entities_changed_since(&[EntityKind::Person], None)
         .unwrap();
     assert!(!all.is_empty());
     assert!(all.iter().all(|r| r.kind == EntityKind::Person));
@@ -292,7 +292,7 @@ fn read_models_ask_what_changed_since_a_position(b: Backend) {
         .all(|w| w[0].updated_index <= w[1].updated_index));
     let last = all.last().unwrap().updated_index;
     assert!(store
-        .entities_changed_since(EntityKind::Person, Some(last))
+        .entities_changed_since(&[EntityKind::Person], Some(last))
         .unwrap()
         .is_empty());
     let out = store
@@ -300,7 +300,7 @@ fn read_models_ask_what_changed_since_a_position(b: Backend) {
         .unwrap();
     assert!(out.results[0].is_ok(), "{:?}", out.results[0]);
     let changed = store
-        .entities_changed_since(EntityKind::Person, Some(last))
+        .entities_changed_since(&[EntityKind::Person], Some(last))
         .unwrap();
     assert_eq!(changed.len(), 1);
 }

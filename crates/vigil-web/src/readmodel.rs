@@ -230,9 +230,9 @@ pub struct Mirror {
     persons: RwLock<Table<PersonView>>,
     referrals: RwLock<Table<ReferralView>>,
     referral_index: RwLock<ReferralIndex>,
-    /// The log size when everything was last brought up to date (u64::MAX:
-    /// never); while the log has not grown there is nothing to ask for.
-    seen_log_size: AtomicU64,
+    /// The highest log position of any change applied (u64::MAX: none yet);
+    /// the next refresh asks for changes after it.
+    seen_upto: AtomicU64,
     /// Refreshes run one at a time: see [`Mirror::refresh_all`].
     refreshes_begun: AtomicU64,
     /// The number of the last refresh that finished (0: none yet).
@@ -248,35 +248,43 @@ impl Default for Mirror {
             persons: RwLock::default(),
             referrals: RwLock::default(),
             referral_index: RwLock::default(),
-            seen_log_size: AtomicU64::new(u64::MAX),
+            seen_upto: AtomicU64::new(u64::MAX),
             refreshes_begun: AtomicU64::new(0),
             refresh_done: Mutex::new(0),
         }
     }
 }
 
+/// The kinds the pages read, asked for together.
+const MIRRORED: [EntityKind; 4] = [
+    AgencyView::KIND,
+    UserView::KIND,
+    PersonView::KIND,
+    ReferralView::KIND,
+];
+
 fn poisoned() -> WebError {
     WebError::Internal("a read model lock was poisoned by an earlier failure".into())
 }
 
 impl Mirror {
+    /// Applies the changed records of the table's kind (oldest change first).
     fn refresh_table<T: View>(
         &self,
-        store: &dyn Store,
+        changed: &[EntityRecord],
         table: &RwLock<Table<T>>,
         mut on_row: impl FnMut(&T, Option<&T>),
     ) -> Result<(), WebError> {
-        let last = table.read().map_err(|_| poisoned())?.last;
-        let changed = store.entities_changed_since(T::KIND, last)?;
-        if changed.is_empty() {
+        let mut mine = changed.iter().filter(|r| r.kind == T::KIND).peekable();
+        if mine.peek().is_none() {
             return Ok(());
         }
         let mut t = table.write().map_err(|_| poisoned())?;
-        for rec in changed {
+        for rec in mine {
             if t.last.is_some_and(|l| rec.updated_index <= l) {
                 continue; // another request applied it first
             }
-            let v = T::parse(&rec).map_err(WebError::Internal)?;
+            let v = T::parse(rec).map_err(WebError::Internal)?;
             let old = t.rows.get(&rec.id).cloned();
             on_row(&v, old.as_deref());
             t.rows.insert(rec.id, Arc::new(v));
@@ -290,10 +298,10 @@ impl Mirror {
         self.refresh_all(store)
     }
 
-    fn refresh_accounts_now(&self, store: &dyn Store) -> Result<(), WebError> {
-        self.refresh_table(store, &self.agencies, |_, _| {})?;
+    fn apply_accounts(&self, changed: &[EntityRecord]) -> Result<(), WebError> {
+        self.refresh_table(changed, &self.agencies, |_, _| {})?;
         let mut names = Vec::new();
-        self.refresh_table(store, &self.users, |u: &UserView, _| {
+        self.refresh_table(changed, &self.users, |u: &UserView, _| {
             names.push((u.username.clone(), u.id))
         })?;
         if !names.is_empty() {
@@ -315,11 +323,11 @@ impl Mirror {
         self.refresh_all(store)
     }
 
-    fn refresh_referrals_now(&self, store: &dyn Store) -> Result<(), WebError> {
+    fn apply_referrals(&self, changed: &[EntityRecord]) -> Result<(), WebError> {
         // (referral, awaiting a decision, (submitter, child) when new)
         type Change = (Uuid, bool, Option<(String, Uuid)>);
         let mut changes: Vec<Change> = Vec::new();
-        self.refresh_table(store, &self.referrals, |r: &ReferralView, old| {
+        self.refresh_table(changed, &self.referrals, |r: &ReferralView, old| {
             let new = old.is_none().then(|| (r.submitted.by.clone(), r.child_id));
             changes.push((r.id, r.awaiting_decision(), new));
         })?;
@@ -341,8 +349,8 @@ impl Mirror {
         Ok(())
     }
 
-    /// Brings everything up to date: one query when the log has not grown
-    /// since the last time, one per kind when it has.
+    /// Brings everything up to date: one indexed query for every kind the
+    /// pages read, changed after the last change seen (usually nothing).
     ///
     /// A page needs every change committed before its request arrived, and
     /// nothing more. So when a hundred requests arrive together they need not
@@ -365,15 +373,17 @@ impl Mirror {
     }
 
     fn refresh_now(&self, store: &dyn Store) -> Result<(), WebError> {
-        let size = store.log_size()?;
-        if self.seen_log_size.load(Ordering::Acquire) == size {
+        let upto = Some(self.seen_upto.load(Ordering::Acquire)).filter(|&u| u != u64::MAX);
+        let changed = store.entities_changed_since(&MIRRORED, upto)?;
+        // Entries commit in log order, so every change at or below the
+        // highest position returned has been returned too.
+        let Some(highest) = changed.iter().map(|r| r.updated_index).max() else {
             return Ok(());
-        }
-        self.refresh_accounts_now(store)?;
-        self.refresh_table(store, &self.persons, |_, _| {})?;
-        self.refresh_referrals_now(store)?;
-        // `size` was read first, so anything appended since is asked for next time.
-        self.seen_log_size.store(size, Ordering::Release);
+        };
+        self.apply_accounts(&changed)?;
+        self.refresh_table(&changed, &self.persons, |_, _| {})?;
+        self.apply_referrals(&changed)?;
+        self.seen_upto.store(highest, Ordering::Release);
         Ok(())
     }
 

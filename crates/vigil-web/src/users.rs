@@ -275,7 +275,7 @@ pub const ADMIN_AGENCY_CODE: &str = "vigil-administration";
 /// to) in a store that has no accounts yet.
 pub fn bootstrap_admin(store: &dyn Store, username: &str) -> Result<Bootstrap, AccountError> {
     if !store
-        .entities_changed_since(EntityKind::User, None)?
+        .entities_changed_since(&[EntityKind::User], None)?
         .is_empty()
     {
         return Err(refused(
@@ -335,7 +335,7 @@ pub fn create_demo_accounts(
     let now = Utc::now();
     let (actor, agency) = system_actor();
     let mut agencies: Vec<(Uuid, String, String, AgencyKind)> = store
-        .entities_changed_since(EntityKind::Agency, None)?
+        .entities_changed_since(&[EntityKind::Agency], None)?
         .into_iter()
         .filter_map(|e| {
             let s = |k: &str| e.state.get(k).and_then(|v| v.as_str()).map(str::to_owned);

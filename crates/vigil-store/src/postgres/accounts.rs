@@ -326,14 +326,15 @@ impl AccountStore for PostgresStore {
 
     fn entities_changed_since(
         &self,
-        kind: EntityKind,
+        kinds: &[EntityKind],
         after_index: Option<u64>,
     ) -> Result<Vec<EntityRecord>, StoreError> {
         let after = after_index.map(|i| i as i64).unwrap_or(-1);
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
         let rows = self.rows(
             "SELECT id, kind, state, created_idx, updated_idx FROM entities
-             WHERE kind = $1 AND updated_idx > $2 ORDER BY updated_idx",
-            &[&kind.as_str(), &after],
+             WHERE kind = ANY($1) AND updated_idx > $2 ORDER BY updated_idx",
+            &[&kinds, &after],
         )?;
         rows.iter().map(entity_row).collect()
     }

@@ -323,17 +323,19 @@ impl AccountStore for SqliteStore {
 
     fn entities_changed_since(
         &self,
-        kind: EntityKind,
+        kinds: &[EntityKind],
         after_index: Option<u64>,
     ) -> Result<Vec<EntityRecord>, StoreError> {
         let after = after_index.map(|i| i as i64).unwrap_or(-1);
-        self.read(|conn| {
-            entities(
-                conn,
-                "SELECT id, kind, state, created_idx, updated_idx FROM entities
-                 WHERE kind = ?1 AND updated_idx > ?2 ORDER BY updated_idx",
-                &[&kind.as_str(), &after],
-            )
-        })
+        let mut args: Vec<&dyn rusqlite::ToSql> = vec![&after];
+        let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        let marks: Vec<String> = (0..names.len()).map(|i| format!("?{}", i + 2)).collect();
+        args.extend(names.iter().map(|n| n as &dyn rusqlite::ToSql));
+        let sql = format!(
+            "SELECT id, kind, state, created_idx, updated_idx FROM entities
+             WHERE kind IN ({}) AND updated_idx > ?1 ORDER BY updated_idx",
+            marks.join(", ")
+        );
+        self.read(|conn| entities(conn, &sql, &args))
     }
 }

@@ -80,7 +80,7 @@ fn setup(store: &dyn Store, now: DateTime<Utc>) -> Vec<users::DemoAccount> {
     }
     let accounts = users::create_demo_accounts(store, PASSWORD).unwrap();
     let school = store
-        .entities_changed_since(vigil_model::EntityKind::Agency, None)
+        .entities_changed_since(&[vigil_model::EntityKind::Agency], None)
         .unwrap()
         .into_iter()
         .find(|a| a.state["code"] == "oakfield-academy")
