@@ -22,12 +22,6 @@ use std::process::ExitCode;
 use vigil_ledger::Receipt;
 use vigil_store::verify::{verify, VerifyOptions};
 
-/// mimalloc instead of glibc's malloc: the web service allocates many small,
-/// short-lived buffers per request from several threads, and glibc's
-/// malloc/free were 7-9% of the server's CPU under `vigil bench web`.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "vigil",
