@@ -5,18 +5,17 @@
 //! second and makes every request wait behind every other. [`GroupCommit`]
 //! runs one writer thread: requests hand it their drafts and block; the thread
 //! takes everything queued at that moment, appends it in one transaction
-//! through [`Store::append_keeping`] (the one append path) and hands each request its
+//! through [`Store::append_batch`] (the one append path) and hands each request its
 //! own results. Under load, batches grow by themselves; when idle, a single
 //! request commits at once, with no added delay.
 //!
 //! Acknowledgement is unchanged: a caller gets its receipt only after the
 //! transaction holding its event has committed.
 
-use crate::{Appended, Store, StoreError};
+use crate::{Appended, Batch, Store, StoreError};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use uuid::Uuid;
 use vigil_model::EventDraft;
 
 /// What one submission gets back: for each of its drafts, the receipt or the
@@ -24,8 +23,7 @@ use vigil_model::EventDraft;
 pub type Submission = Result<Vec<Result<Appended, String>>, StoreError>;
 
 struct Job {
-    drafts: Vec<EventDraft>,
-    keep_receipts: Vec<Uuid>,
+    batch: Batch,
     reply: mpsc::SyncSender<Submission>,
 }
 
@@ -56,17 +54,20 @@ impl GroupCommit {
         }
     }
 
-    /// Appends `drafts` (in order, in the same transaction as each other and
-    /// possibly others') and waits until that transaction has committed.
-    /// Blocking: call it from a blocking thread, not an async task.
+    /// Appends `drafts` as one all-or-nothing unit (in order, in the same
+    /// transaction as each other and possibly others') and waits until that
+    /// transaction has committed. Blocking: call it from a blocking thread,
+    /// not an async task.
     pub fn submit(&self, drafts: Vec<EventDraft>) -> Submission {
-        self.submit_keeping(drafts, Vec::new())
+        let mut batch = Batch::new();
+        batch.push_unit(drafts);
+        self.submit_batch(batch)
     }
 
-    /// [`GroupCommit::submit`], keeping the receipts of the events named in
-    /// `keep_receipts` in the same transaction (see [`Store::append_keeping`]).
-    pub fn submit_keeping(&self, drafts: Vec<EventDraft>, keep_receipts: Vec<Uuid>) -> Submission {
-        if drafts.is_empty() {
+    /// Appends a [`Batch`] (its units, its kept receipts) in a shared
+    /// transaction and waits until that transaction has committed.
+    pub fn submit_batch(&self, batch: Batch) -> Submission {
+        if batch.is_empty() {
             return Ok(Vec::new());
         }
         let (reply, answer) = mpsc::sync_channel(1);
@@ -76,11 +77,7 @@ impl GroupCommit {
                 .as_ref()
                 .ok_or_else(|| StoreError::Unavailable("the store is shutting down".into()))?;
             sender
-                .send(Job {
-                    drafts,
-                    keep_receipts,
-                    reply,
-                })
+                .send(Job { batch, reply })
                 .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?;
         }
         answer.recv().map_err(|_| {
@@ -110,26 +107,24 @@ impl Drop for GroupCommit {
 fn writer_loop(store: Arc<dyn Store>, receiver: mpsc::Receiver<Job>, max_batch: usize) {
     while let Ok(first) = receiver.recv() {
         let mut jobs = vec![first];
-        let mut count = jobs[0].drafts.len();
+        let mut count = jobs[0].batch.len();
         while count < max_batch {
             match receiver.try_recv() {
                 Ok(job) => {
-                    count += job.drafts.len();
+                    count += job.batch.len();
                     jobs.push(job);
                 }
                 Err(_) => break,
             }
         }
-        let sizes: Vec<usize> = jobs.iter().map(|j| j.drafts.len()).collect();
+        let sizes: Vec<usize> = jobs.iter().map(|j| j.batch.len()).collect();
         let mut replies = Vec::with_capacity(jobs.len());
-        let mut drafts = Vec::with_capacity(count);
-        let mut keep = Vec::new();
+        let mut batch = Batch::new();
         for job in jobs {
-            drafts.extend(job.drafts);
-            keep.extend(job.keep_receipts);
+            batch.extend(job.batch);
             replies.push(job.reply);
         }
-        match store.append_keeping(drafts, &keep) {
+        match store.append_batch(batch) {
             Ok(outcome) => {
                 let mut results = outcome.results.into_iter();
                 for (reply, n) in replies.into_iter().zip(sizes) {

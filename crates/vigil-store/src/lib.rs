@@ -92,24 +92,91 @@ pub struct BatchOutcome {
     pub tree_head: Option<SignedTreeHead>,
 }
 
+/// What one append writes: drafts made of all-or-nothing units, and which
+/// receipts to keep.
+///
+/// A unit is what one person submitted at once: a web referral is the new
+/// child's record, the places given and the referral itself; if the rules
+/// refuse any of them, none is written (no child record without the
+/// referral that named it). [`Store::append`] makes each draft its own unit
+/// (an import's lines stand alone); [`group::GroupCommit`] makes each
+/// submission one.
+#[derive(Debug, Default)]
+pub struct Batch {
+    drafts: Vec<EventDraft>,
+    /// Sizes of the units `drafts` is made of, in order.
+    units: Vec<usize>,
+    keep_receipts: Vec<Uuid>,
+}
+
+impl Batch {
+    pub fn new() -> Self {
+        Batch::default()
+    }
+
+    /// Each draft on its own: one refused draft does not stop the others.
+    pub fn of_drafts(drafts: Vec<EventDraft>) -> Self {
+        let units = vec![1; drafts.len()];
+        Batch {
+            drafts,
+            units,
+            keep_receipts: Vec::new(),
+        }
+    }
+
+    /// Adds drafts written together or not at all.
+    pub fn push_unit(&mut self, drafts: Vec<EventDraft>) -> &mut Self {
+        if !drafts.is_empty() {
+            self.units.push(drafts.len());
+            self.drafts.extend(drafts);
+        }
+        self
+    }
+
+    /// Keeps the receipts of these events in the store, written in the same
+    /// transaction, so [`accounts::AccountStore::receipt`] can hand them out
+    /// again (a referrer's receipt, downloadable from the referral's page).
+    pub fn keep_receipts(&mut self, event_ids: impl IntoIterator<Item = Uuid>) -> &mut Self {
+        self.keep_receipts.extend(event_ids);
+        self
+    }
+
+    pub fn len(&self) -> usize {
+        self.drafts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.drafts.is_empty()
+    }
+
+    /// The parts, for the append path.
+    pub(crate) fn into_parts(self) -> (Vec<EventDraft>, Vec<usize>, Vec<Uuid>) {
+        (self.drafts, self.units, self.keep_receipts)
+    }
+
+    /// Appends another batch's units and receipts after this one's.
+    pub fn extend(&mut self, other: Batch) {
+        self.drafts.extend(other.drafts);
+        self.units.extend(other.units);
+        self.keep_receipts.extend(other.keep_receipts);
+    }
+}
+
 /// The interface every backend implements. All methods take `&self`: a store
 /// is shared between threads (web handlers), serialises its writes internally,
 /// and serves reads from its own connections.
 pub trait Store: Send + Sync + accounts::AccountStore {
-    /// Appends drafts in one transaction and returns after it has committed.
+    /// Appends drafts in one transaction, each on its own (a refused draft
+    /// writes nothing and does not stop the others), and returns after the
+    /// transaction has committed.
     fn append(&self, drafts: Vec<EventDraft>) -> Result<BatchOutcome, StoreError> {
-        self.append_keeping(drafts, &[])
+        self.append_batch(Batch::of_drafts(drafts))
     }
 
-    /// [`Store::append`], also keeping the receipts of the events named in
-    /// `keep_receipts` (in the same transaction) so that
-    /// [`accounts::AccountStore::receipt`] can hand them out again: a
-    /// referrer's receipt, downloadable later from the referral's page.
-    fn append_keeping(
-        &self,
-        drafts: Vec<EventDraft>,
-        keep_receipts: &[Uuid],
-    ) -> Result<BatchOutcome, StoreError>;
+    /// Appends a [`Batch`] in one transaction: its units all-or-nothing, its
+    /// kept receipts with them; returns after the transaction has committed,
+    /// with one result per draft, in order.
+    fn append_batch(&self, batch: Batch) -> Result<BatchOutcome, StoreError>;
 
     /// Number of entries in the log.
     fn log_size(&self) -> Result<u64, StoreError>;

@@ -55,7 +55,7 @@
 //! handlers through `tokio::task::spawn_blocking`.
 
 use crate::write::{LogWriter, WriteTx};
-use crate::{entity_from_row, BatchOutcome, LogReader, Store, StoreError, StoredEntry};
+use crate::{entity_from_row, Batch, BatchOutcome, LogReader, Store, StoreError, StoredEntry};
 use postgres::config::{Host, SslMode};
 use postgres::error::SqlState;
 use postgres::types::ToSql;
@@ -69,7 +69,7 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 use vigil_ledger::{Hash, LogKey, LogSigner, SignedTreeHead, TreeHead};
 use vigil_model::projection::EntityRecord;
-use vigil_model::{EventDraft, SealedEvent};
+use vigil_model::SealedEvent;
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
 /// Version N here makes the same change as version N of the SQLite list (a
@@ -1405,16 +1405,12 @@ impl LogReader for PgView<'_, '_> {
 }
 
 impl Store for PostgresStore {
-    fn append_keeping(
-        &self,
-        drafts: Vec<EventDraft>,
-        keep_receipts: &[Uuid],
-    ) -> Result<BatchOutcome, StoreError> {
+    fn append_batch(&self, batch: Batch) -> Result<BatchOutcome, StoreError> {
         let mut guard = self.writer();
         let w = &mut *guard;
         let (mut conn, size) = self.begin_write(w)?;
         let mut tx = PgTx::new(&mut conn, size);
-        let pending = match w.log.append_in(&mut tx, drafts, keep_receipts) {
+        let pending = match w.log.append_in(&mut tx, batch) {
             Ok(p) => p,
             Err(e) => {
                 drop(tx);

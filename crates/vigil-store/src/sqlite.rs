@@ -7,7 +7,9 @@
 //! in-memory tree catches up with whatever another process appended.
 
 use crate::write::{LogWriter, WriteTx};
-use crate::{entity_from_row, BatchOutcome, LogReader, RawEntry, Store, StoreError, StoredEntry};
+use crate::{
+    entity_from_row, Batch, BatchOutcome, LogReader, RawEntry, Store, StoreError, StoredEntry,
+};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
@@ -16,7 +18,7 @@ use std::time::Duration;
 use uuid::Uuid;
 use vigil_ledger::{Hash, LogKey, LogSigner, SignedTreeHead, TreeHead};
 use vigil_model::projection::EntityRecord;
-use vigil_model::{EventDraft, SealedEvent};
+use vigil_model::SealedEvent;
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
 /// Never edit one that has shipped: add a new one.
@@ -530,16 +532,12 @@ impl LogReader for SqliteView<'_> {
 }
 
 impl Store for SqliteStore {
-    fn append_keeping(
-        &self,
-        drafts: Vec<EventDraft>,
-        keep_receipts: &[Uuid],
-    ) -> Result<BatchOutcome, StoreError> {
+    fn append_batch(&self, batch: Batch) -> Result<BatchOutcome, StoreError> {
         let mut guard = self.writer.lock().expect("writer poisoned");
         let (conn, writer) = &mut *guard;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut stx = SqliteTx { tx };
-        let pending = match writer.append_in(&mut stx, drafts, keep_receipts) {
+        let pending = match writer.append_in(&mut stx, batch) {
             Ok(p) => p,
             Err(e) => {
                 writer.reset();

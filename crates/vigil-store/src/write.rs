@@ -14,13 +14,13 @@
 //!   transaction, so after a crash either all of a batch is there or none is;
 //! - a receipt exists only for an event whose transaction committed.
 
-use crate::{Appended, BatchOutcome, StoreError, StoredEntry};
+use crate::{Appended, Batch, BatchOutcome, StoreError, StoredEntry};
 use chrono::Utc;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 use vigil_ledger::{leaf_hash, Hash, LogSigner, MerkleTree, Receipt, SignedTreeHead, TreeHead};
 use vigil_model::projection::{self, EntityRecord, ProjectionError, ProjectionState};
-use vigil_model::{EventDraft, SealedEvent};
+use vigil_model::SealedEvent;
 
 /// What the append path needs from a backend's open write transaction.
 pub trait WriteTx {
@@ -139,16 +139,21 @@ impl LogWriter {
     /// [`LogWriter::receipts`]; if the commit fails it must call
     /// [`LogWriter::reset`].
     ///
-    /// The receipts of the events named in `keep_receipts` are made before
-    /// the commit and written in the same transaction, so a kept receipt
-    /// exists exactly when its event does, and keeping it costs no second
-    /// commit. (The caller is still given receipts only after the commit.)
+    /// Each unit of the batch is all-or-nothing: when the rules refuse one
+    /// of its drafts, the unit's earlier drafts are taken back (their
+    /// positions and projection changes) and every draft of the unit is
+    /// answered with the reason.
+    ///
+    /// The receipts the batch asks to keep are made before the commit and
+    /// written in the same transaction, so a kept receipt exists exactly
+    /// when its event does, and keeping it costs no second commit. (The
+    /// caller is still given receipts only after the commit.)
     pub fn append_in(
         &mut self,
         tx: &mut dyn WriteTx,
-        drafts: Vec<EventDraft>,
-        keep_receipts: &[Uuid],
+        batch: Batch,
     ) -> Result<PendingBatch, StoreError> {
+        let (drafts, units, keep_receipts) = batch.into_parts();
         let mut next = self.catch_up(tx)?;
         let ids: Vec<Uuid> = drafts.iter().map(|d| d.id).collect();
         let mut subjects: Vec<Uuid> = drafts
@@ -163,39 +168,76 @@ impl LogWriter {
         let mut ids_in_batch: HashSet<Uuid> = HashSet::new();
         let mut accepted: Vec<(SealedEvent, Hash)> = Vec::new();
 
-        for draft in drafts {
-            let id = draft.id;
-            if !ids_in_batch.insert(id) {
-                results.push(Err(format!("event {id} appears twice in this batch")));
-                continue;
-            }
-            if let Some(at) = tx.event_index(id)? {
-                results.push(Err(format!("event {id} is already recorded (entry {at})")));
-                continue;
-            }
-            let sealed = match draft.seal(next) {
-                Ok(s) => s,
-                Err(e) => {
-                    results.push(Err(e.to_string()));
+        let mut drafts = drafts.into_iter();
+        for size in units {
+            // What to restore if the unit is refused part-way.
+            let (first_result, first_accepted, first_position) =
+                (results.len(), accepted.len(), next);
+            let mut undo: Vec<(Uuid, Option<EntityRecord>)> = Vec::new();
+            let mut ids_of_unit: Vec<Uuid> = Vec::new();
+            let mut refused: Option<String> = None;
+            for draft in drafts.by_ref().take(size) {
+                let id = draft.id;
+                if refused.is_some() {
+                    results.push(Err(String::new())); // worded below
                     continue;
                 }
-            };
-            match project(&mut *tx, &changed, &sealed)? {
-                Ok(touched) => changed.extend(touched),
-                Err(msg) => {
-                    results.push(Err(msg));
-                    continue;
+                let why = if !ids_in_batch.insert(id) {
+                    Some(format!("event {id} appears twice in this batch"))
+                } else if let Some(at) = tx.event_index(id)? {
+                    ids_of_unit.push(id);
+                    Some(format!("event {id} is already recorded (entry {at})"))
+                } else {
+                    ids_of_unit.push(id);
+                    match draft.seal(next) {
+                        Err(e) => Some(e.to_string()),
+                        Ok(sealed) => match project(&mut *tx, &changed, &sealed)? {
+                            Err(msg) => Some(msg),
+                            Ok(touched) => {
+                                for (k, v) in touched {
+                                    undo.push((k, changed.insert(k, v)));
+                                }
+                                let leaf = leaf_hash(sealed.header_json.as_bytes());
+                                results.push(Ok((
+                                    next,
+                                    id,
+                                    sealed.payload.kind(),
+                                    sealed.header_json.clone(),
+                                )));
+                                accepted.push((sealed, leaf));
+                                next += 1;
+                                None
+                            }
+                        },
+                    }
+                };
+                if let Some(msg) = why {
+                    results.push(Err(msg.clone()));
+                    refused = Some(msg);
                 }
             }
-            let leaf = leaf_hash(sealed.header_json.as_bytes());
-            results.push(Ok((
-                next,
-                id,
-                sealed.payload.kind(),
-                sealed.header_json.clone(),
-            )));
-            accepted.push((sealed, leaf));
-            next += 1;
+            let Some(reason) = refused else { continue };
+            if size == 1 {
+                continue; // nothing else to take back
+            }
+            for (k, before) in undo.into_iter().rev() {
+                match before {
+                    Some(v) => changed.insert(k, v),
+                    None => changed.remove(&k),
+                };
+            }
+            for id in ids_of_unit {
+                ids_in_batch.remove(&id);
+            }
+            accepted.truncate(first_accepted);
+            next = first_position;
+            for r in &mut results[first_result..] {
+                if !matches!(r, Err(m) if *m == reason) {
+                    *r = Err(format!(
+                        "not recorded, because another event sent with it was refused: {reason}"
+                    ));
+                }
+            }
         }
 
         if accepted.is_empty() {
@@ -222,7 +264,7 @@ impl LogWriter {
         };
         let sth = self.signer.sign_tree_head(&head);
         if !keep_receipts.is_empty() {
-            let kept = self.kept_receipts(&results, &sth, keep_receipts)?;
+            let kept = self.kept_receipts(&results, &sth, &keep_receipts)?;
             if !kept.is_empty() {
                 tx.insert_receipts(&kept)?;
             }

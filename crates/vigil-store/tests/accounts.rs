@@ -111,9 +111,9 @@ fn kept_receipts_are_written_with_their_events(b: Backend) {
     let again = draft(&person(1, 1)); // the same event id again: refused
     let (kept, not_kept, refused) = (first.id, second.id, Uuid::from_u128(1234));
     assert!(store.receipt(kept).unwrap().is_none());
-    let out = store
-        .append_keeping(vec![first, second, again], &[kept, refused])
-        .unwrap();
+    let mut batch = vigil_store::Batch::of_drafts(vec![first, second, again]);
+    batch.keep_receipts([kept, refused]);
+    let out = store.append_batch(batch).unwrap();
     assert!(out.results[2].is_err(), "the duplicate is refused");
     let given = out.results[0].as_ref().unwrap();
     let stored = store.receipt(kept).unwrap().expect("the receipt was kept");

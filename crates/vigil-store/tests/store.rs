@@ -28,6 +28,7 @@ on_both_backends!(
     a_writer_stops_loudly_when_the_database_lost_entries_it_committed,
     a_snapshot_does_not_see_appends_made_while_it_is_open,
     verify_passes_while_writers_append,
+    a_unit_is_written_whole_or_not_at_all,
 );
 
 fn count_all(v: &dyn vigil_store::LogReader) -> (u64, u64, u64, u64) {
@@ -677,4 +678,61 @@ fn postgres_appends_wait_for_the_advisory_lock() {
         "{waited:?}"
     );
     assert_eq!(store.log_size().unwrap(), 1);
+}
+
+/// A unit of a batch (what one person submitted at once) is all-or-nothing:
+/// when the rules refuse one of its drafts, its earlier drafts are taken
+/// back, positions and projection changes included, and the units after it
+/// are written as if it had never been sent.
+fn a_unit_is_written_whole_or_not_at_all(b: Backend) {
+    let Some(db) = TestDb::new(b) else { return };
+    let store = db.open(&LogSigner::generate().secret_bytes());
+    let mut batch = vigil_store::Batch::new();
+    // Person 0, an alias for them, and an alias for a person never recorded.
+    batch.push_unit(vec![
+        draft(&person(0, 0)),
+        draft(&alias(1, 0, 1)),
+        draft(&alias(2, 99, 1)),
+    ]);
+    batch.push_unit(vec![draft(&person(3, 1))]);
+    // Person 0 again: accepted only because the first unit was taken back.
+    batch.push_unit(vec![draft(&person(4, 0)), draft(&alias(5, 0, 2))]);
+    let out = store.append_batch(batch).unwrap();
+    let refusal = out.results[2].as_ref().unwrap_err();
+    assert!(!refusal.contains("not recorded"), "{refusal}");
+    for r in &out.results[..2] {
+        let e = r.as_ref().unwrap_err();
+        assert!(
+            e.starts_with("not recorded, because another event sent with it was refused: ")
+                && e.ends_with(refusal.as_str()),
+            "{e}"
+        );
+    }
+    let at: Vec<u64> = out.results[3..]
+        .iter()
+        .map(|r| r.as_ref().unwrap().index)
+        .collect();
+    assert_eq!(at, vec![0, 1, 2], "the refused unit left no gap");
+    assert_eq!(store.log_size().unwrap(), 3);
+    for i in 0..3 {
+        assert_eq!(store.event_index(uuid(&event_id(i))).unwrap(), None);
+    }
+    let p0 = store.entity(uuid(&person_id(0))).unwrap().unwrap();
+    let state = p0.state_json();
+    assert!(
+        state.contains("Alias2") && !state.contains("Alias1"),
+        "{state}"
+    );
+    assert_eq!(store.entries_about(uuid(&person_id(0))).unwrap().len(), 2);
+    let report = vigil_store::verify::verify(store.as_ref(), Default::default()).unwrap();
+    assert!(report.problem.is_none(), "{:?}", report.problem);
+
+    // A unit refused for a duplicate id inside itself leaves nothing either.
+    let mut batch = vigil_store::Batch::new();
+    batch.push_unit(vec![draft(&person(6, 6)), draft(&person(6, 7))]);
+    let out = store.append_batch(batch).unwrap();
+    assert!(out.results.iter().all(|r| r.is_err()));
+    assert!(out.tree_head.is_none());
+    assert!(store.entity(uuid(&person_id(6))).unwrap().is_none());
+    assert_eq!(store.log_size().unwrap(), 3);
 }

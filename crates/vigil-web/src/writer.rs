@@ -25,7 +25,7 @@ use uuid::Uuid;
 use vigil_model::EventDraft;
 use vigil_store::accounts::AccessRecord;
 use vigil_store::group::GroupCommit;
-use vigil_store::{Appended, Store, StoreError};
+use vigil_store::{Appended, Batch, Store, StoreError};
 
 /// Most access-log writes taken into one batch.
 const MAX_BATCH_ACCESS: usize = 2_000;
@@ -75,8 +75,8 @@ impl Writers {
         Writers { events, side: atx }
     }
 
-    /// Appends one request's events together, durably; each gets its receipt
-    /// or the sentence saying why it was refused.
+    /// Appends one request's events together, durably and all-or-nothing;
+    /// each gets its receipt or the sentence saying why it was refused.
     pub async fn append(
         &self,
         drafts: Vec<EventDraft>,
@@ -92,11 +92,10 @@ impl Writers {
         keep_receipts: Vec<Uuid>,
     ) -> Result<Vec<Result<Appended, String>>, WebError> {
         let group = Arc::clone(&self.events);
-        // `submit` blocks until the shared transaction commits.
-        Ok(
-            tokio::task::spawn_blocking(move || group.submit_keeping(drafts, keep_receipts))
-                .await??,
-        )
+        let mut batch = Batch::new();
+        batch.push_unit(drafts).keep_receipts(keep_receipts);
+        // `submit_batch` blocks until the shared transaction commits.
+        Ok(tokio::task::spawn_blocking(move || group.submit_batch(batch)).await??)
     }
 
     /// Starts writing access-log rows; [`Pending::durable`] waits until
