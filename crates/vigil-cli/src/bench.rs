@@ -64,6 +64,9 @@ pub enum BenchCommand {
         /// Seconds of load before each page's measurement that are not counted (a new server's first requests).
         #[arg(long, default_value_t = 2)]
         warmup: u64,
+        /// Pause of each user between a page and its next request, in ms (0: no pause, a closed loop).
+        #[arg(long, default_value_t = 0)]
+        think_ms: u64,
         /// Referrals awaiting a decision (what the queue page lists).
         #[arg(long, default_value_t = 50)]
         queue: usize,
@@ -316,6 +319,7 @@ pub fn run(c: &BenchCommand) -> Result<()> {
             users,
             seconds,
             warmup,
+            think_ms,
             queue,
             database,
         } => {
@@ -331,6 +335,7 @@ pub fn run(c: &BenchCommand) -> Result<()> {
                     users: *users,
                     seconds: *seconds,
                     warmup: *warmup,
+                    think_ms: *think_ms,
                     queue: *queue,
                     database: db,
                 };

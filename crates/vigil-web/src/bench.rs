@@ -28,6 +28,9 @@ pub struct BenchOptions {
     /// caches and (PostgreSQL) plan statements against empty tables, which
     /// a server in service did long before.
     pub warmup: u64,
+    /// Pause of each user between receiving a page and sending the next
+    /// request (0: a closed loop with no pause, the harshest case).
+    pub think_ms: u64,
     /// Referrals awaiting a decision before the run (what the queue page shows).
     pub queue: usize,
     /// Database (default: SQLite in a temporary directory).
@@ -80,6 +83,7 @@ pub struct BenchReport {
     pub users: usize,
     pub queue: usize,
     pub warmup: u64,
+    pub think_ms: u64,
     pub backend: String,
     pub figures: Vec<Figures>,
     /// Events written per transaction during the submit phase (group commit).
@@ -90,8 +94,16 @@ impl std::fmt::Display for BenchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "web: {} concurrent users, {} referrals in the queue, {} ({} s warm-up per page, not counted)",
-            self.users, self.queue, self.backend, self.warmup
+            "web: {} concurrent users, {} referrals in the queue, {} ({} s warm-up per page, not counted{})",
+            self.users,
+            self.queue,
+            self.backend,
+            self.warmup,
+            if self.think_ms > 0 {
+                format!("; each user pauses {} ms between requests", self.think_ms)
+            } else {
+                String::new()
+            }
         )?;
         writeln!(
             f,
@@ -205,6 +217,7 @@ async fn phase<F, Fut>(
     users: &[Arc<User>],
     from: Instant,
     until: Instant,
+    think: Duration,
     one: F,
 ) -> (Vec<Duration>, usize)
 where
@@ -232,6 +245,9 @@ where
                     errors += 1;
                 }
                 n += 1;
+                if !think.is_zero() {
+                    tokio::time::sleep(think).await;
+                }
             }
             (lat, errors)
         }));
@@ -364,10 +380,11 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
         }
         let half = Duration::from_secs_f64(opts.seconds as f64 / 2.0);
         let warmup = Duration::from_secs(opts.warmup);
+        let think = Duration::from_millis(opts.think_ms);
 
         let b = base.clone();
         let t0 = Instant::now() + warmup;
-        let (lat, errors) = phase(&triage, t0, t0 + half, move |u, _| {
+        let (lat, errors) = phase(&triage, t0, t0 + half, think, move |u, _| {
             let url = format!("{b}/triage");
             async move {
                 match u.http.get(url).send().await {
@@ -387,7 +404,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
         let (heads_before, size_before) = log_figures(&store).await?;
         let b = base.clone();
         let t1 = Instant::now() + warmup;
-        let (lat, errors) = phase(&referrers, t1, t1 + half, move |u, n| {
+        let (lat, errors) = phase(&referrers, t1, t1 + half, think, move |u, n| {
             let url = format!("{b}/referrals/new");
             async move {
                 let form = referral_form(&u.csrf, n);
@@ -411,6 +428,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
             users: opts.users,
             queue: opts.queue,
             warmup: opts.warmup,
+            think_ms: opts.think_ms,
             backend,
             figures: vec![queue, submit],
             events_per_commit: events as f64 / commits.max(1) as f64,
