@@ -1420,7 +1420,7 @@ impl Store for PostgresStore {
         };
         drop(tx);
         self.commit(w, conn)?;
-        w.log.receipts(pending)
+        Ok(w.log.receipts(pending))
     }
 
     fn append_verbatim(

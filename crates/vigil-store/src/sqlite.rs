@@ -548,7 +548,7 @@ impl Store for SqliteStore {
             writer.reset();
             return Err(e.into());
         }
-        writer.receipts(pending)
+        Ok(writer.receipts(pending))
     }
 
     fn append_verbatim(

@@ -3,7 +3,7 @@
 //! A backend opens a write transaction that excludes other writers (SQLite
 //! `BEGIN IMMEDIATE`, a PostgreSQL advisory lock), hands it to
 //! [`LogWriter::append_in`] as a [`WriteTx`], commits, and only then calls
-//! [`PendingBatch::into_outcome`] to make receipts. So:
+//! [`LogWriter::receipts`] to hand out the receipts. So:
 //!
 //! - positions are assigned under the write lock, and the in-memory Merkle
 //!   tree first catches up with anything another process appended;
@@ -12,7 +12,8 @@
 //!   to the next one;
 //! - entries, projection rows and a signed tree head are written in the same
 //!   transaction, so after a crash either all of a batch is there or none is;
-//! - a receipt exists only for an event whose transaction committed.
+//! - receipts are made with the batch, but handed out only once its
+//!   transaction has committed (a kept receipt is written in that transaction).
 
 use crate::{Appended, Batch, BatchOutcome, StoreError, StoredEntry};
 use chrono::Utc;
@@ -65,10 +66,10 @@ pub struct LogWriter {
 /// A draft written in a pending batch: its position, id, kind and header.
 type Written = (u64, Uuid, &'static str, String);
 
-/// A batch written but not yet committed.
+/// A batch written but not yet committed: its receipts are made, and are
+/// handed out by [`LogWriter::receipts`] only after the commit.
 pub struct PendingBatch {
-    results: Vec<Result<Written, String>>,
-    tree_head: Option<SignedTreeHead>,
+    outcome: BatchOutcome,
 }
 
 impl LogWriter {
@@ -175,7 +176,8 @@ impl LogWriter {
                 (results.len(), accepted.len(), next);
             let mut undo: Vec<(Uuid, Option<EntityRecord>)> = Vec::new();
             let mut ids_of_unit: Vec<Uuid> = Vec::new();
-            let mut refused: Option<String> = None;
+            // The refused draft's place in `results`, and why.
+            let mut refused: Option<(usize, String)> = None;
             for draft in drafts.by_ref().take(size) {
                 let id = draft.id;
                 if refused.is_some() {
@@ -212,11 +214,13 @@ impl LogWriter {
                     }
                 };
                 if let Some(msg) = why {
-                    results.push(Err(msg.clone()));
-                    refused = Some(msg);
+                    refused = Some((results.len(), msg.clone()));
+                    results.push(Err(msg));
                 }
             }
-            let Some(reason) = refused else { continue };
+            let Some((refused_at, reason)) = refused else {
+                continue;
+            };
             if size == 1 {
                 continue; // nothing else to take back
             }
@@ -231,8 +235,8 @@ impl LogWriter {
             }
             accepted.truncate(first_accepted);
             next = first_position;
-            for r in &mut results[first_result..] {
-                if !matches!(r, Err(m) if *m == reason) {
+            for (i, r) in results.iter_mut().enumerate().skip(first_result) {
+                if i != refused_at {
                     *r = Err(format!(
                         "not recorded, because another event sent with it was refused: {reason}"
                     ));
@@ -241,9 +245,17 @@ impl LogWriter {
         }
 
         if accepted.is_empty() {
+            // Nothing was accepted, so every result is a refusal.
+            debug_assert!(results.iter().all(Result::is_err));
+            let results = results
+                .into_iter()
+                .map(|r| Err(r.err().unwrap_or_default()))
+                .collect();
             return Ok(PendingBatch {
-                results,
-                tree_head: None,
+                outcome: BatchOutcome {
+                    results,
+                    tree_head: None,
+                },
             });
         }
         for (event, leaf) in &accepted {
@@ -263,16 +275,22 @@ impl LogWriter {
             timestamp_ms: Utc::now().timestamp_millis(),
         };
         let sth = self.signer.sign_tree_head(&head);
-        if !keep_receipts.is_empty() {
-            let kept = self.kept_receipts(&results, &sth, &keep_receipts)?;
-            if !kept.is_empty() {
-                tx.insert_receipts(&kept)?;
-            }
+        let results = self.issue(results, &sth)?;
+        let kept = results
+            .iter()
+            .flatten()
+            .filter(|a| keep_receipts.contains(&a.event_id))
+            .map(|a| Ok((a.event_id, receipt_json(&a.receipt)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        if !kept.is_empty() {
+            tx.insert_receipts(&kept)?;
         }
         tx.insert_tree_head(&sth)?;
         Ok(PendingBatch {
-            results,
-            tree_head: Some(sth),
+            outcome: BatchOutcome {
+                results,
+                tree_head: Some(sth),
+            },
         })
     }
 
@@ -397,48 +415,20 @@ impl LogWriter {
         Ok(())
     }
 
-    /// The receipts to keep for a batch being written, as the JSON handed out.
-    fn kept_receipts(
+    /// The receipts of a batch's written drafts, proved against its signed
+    /// tree head (checked once for the batch).
+    fn issue(
         &self,
-        results: &[Result<Written, String>],
+        results: Vec<Result<Written, String>>,
         sth: &SignedTreeHead,
-        keep: &[Uuid],
-    ) -> Result<Vec<(Uuid, String)>, StoreError> {
+    ) -> Result<Vec<Result<Appended, String>>, StoreError> {
         let issuer = Receipt::issuer(&self.signer, &self.tree, sth)
-            .map_err(|e| StoreError::Corrupt(format!("the batch's tree head: {e}")))?;
-        let mut kept = Vec::new();
-        for (index, event_id, _, header_json) in results.iter().flatten() {
-            if !keep.contains(event_id) {
-                continue;
-            }
-            let receipt = issuer
-                .issue(*index, &event_id.to_string(), header_json)
-                .map_err(|e| StoreError::Corrupt(format!("receipt for entry {index}: {e}")))?;
-            kept.push((*event_id, receipt_json(&receipt)?));
-        }
-        Ok(kept)
-    }
-
-    /// Receipts for a committed batch.
-    pub fn receipts(&mut self, pending: PendingBatch) -> Result<BatchOutcome, StoreError> {
-        let PendingBatch { results, tree_head } = pending;
-        if let Some(h) = &tree_head {
-            self.committed = h.head.size;
-        }
-        // The batch's tree head is checked once, not once per receipt.
-        let issuer = tree_head
-            .as_ref()
-            .map(|sth| Receipt::issuer(&self.signer, &self.tree, sth))
-            .transpose()
             .map_err(|e| StoreError::Corrupt(format!("the batch's tree head: {e}")))?;
         let mut out = Vec::with_capacity(results.len());
         for r in results {
             out.push(match r {
                 Err(msg) => Err(msg),
                 Ok((index, event_id, kind, header_json)) => {
-                    let issuer = issuer
-                        .as_ref()
-                        .expect("a batch with entries has a tree head");
                     let receipt = issuer
                         .issue(index, &event_id.to_string(), &header_json)
                         .map_err(|e| {
@@ -453,10 +443,16 @@ impl LogWriter {
                 }
             });
         }
-        Ok(BatchOutcome {
-            results: out,
-            tree_head,
-        })
+        Ok(out)
+    }
+
+    /// Marks a batch committed and hands out its receipts. Call only after
+    /// the transaction it was written in has committed.
+    pub fn receipts(&mut self, pending: PendingBatch) -> BatchOutcome {
+        if let Some(h) = &pending.outcome.tree_head {
+            self.committed = h.head.size;
+        }
+        pending.outcome
     }
 }
 

@@ -230,13 +230,19 @@ pub struct Mirror {
     persons: RwLock<Table<PersonView>>,
     referrals: RwLock<Table<ReferralView>>,
     referral_index: RwLock<ReferralIndex>,
-    /// The highest log position of any change applied (u64::MAX: none yet);
-    /// the next refresh asks for changes after it.
-    seen_upto: AtomicU64,
     /// Refreshes run one at a time: see [`Mirror::refresh_all`].
     refreshes_begun: AtomicU64,
+    refreshed: Mutex<Refreshed>,
+}
+
+/// Where the last refresh left the mirror (held under its lock).
+#[derive(Default)]
+struct Refreshed {
     /// The number of the last refresh that finished (0: none yet).
-    refresh_done: Mutex<u64>,
+    number: u64,
+    /// The highest log position of any change applied; the next refresh
+    /// asks for changes after it.
+    upto: Option<u64>,
 }
 
 impl Default for Mirror {
@@ -248,9 +254,8 @@ impl Default for Mirror {
             persons: RwLock::default(),
             referrals: RwLock::default(),
             referral_index: RwLock::default(),
-            seen_upto: AtomicU64::new(u64::MAX),
             refreshes_begun: AtomicU64::new(0),
-            refresh_done: Mutex::new(0),
+            refreshed: Mutex::default(),
         }
     }
 }
@@ -282,7 +287,7 @@ impl Mirror {
         let mut t = table.write().map_err(|_| poisoned())?;
         for rec in mine {
             if t.last.is_some_and(|l| rec.updated_index <= l) {
-                continue; // another request applied it first
+                continue; // already applied
             }
             let v = T::parse(rec).map_err(WebError::Internal)?;
             let old = t.rows.get(&rec.id).cloned();
@@ -362,29 +367,30 @@ impl Mirror {
     /// trip, without ever showing a page older than its request.
     pub fn refresh_all(&self, store: &dyn Store) -> Result<(), WebError> {
         let arrived_after = self.refreshes_begun.load(Ordering::Acquire);
-        let mut done = self.refresh_done.lock().map_err(|_| poisoned())?;
-        if *done > arrived_after {
+        let mut last = self.refreshed.lock().map_err(|_| poisoned())?;
+        if last.number > arrived_after {
             return Ok(());
         }
         let this = self.refreshes_begun.fetch_add(1, Ordering::AcqRel) + 1;
-        self.refresh_now(store)?;
-        *done = this;
+        if let Some(highest) = self.refresh_now(store, last.upto)? {
+            last.upto = Some(highest);
+        }
+        last.number = this;
         Ok(())
     }
 
-    fn refresh_now(&self, store: &dyn Store) -> Result<(), WebError> {
-        let upto = Some(self.seen_upto.load(Ordering::Acquire)).filter(|&u| u != u64::MAX);
+    /// Applies the changes after `upto`; the highest position applied.
+    fn refresh_now(&self, store: &dyn Store, upto: Option<u64>) -> Result<Option<u64>, WebError> {
         let changed = store.entities_changed_since(&MIRRORED, upto)?;
         // Entries commit in log order, so every change at or below the
         // highest position returned has been returned too.
         let Some(highest) = changed.iter().map(|r| r.updated_index).max() else {
-            return Ok(());
+            return Ok(None);
         };
         self.apply_accounts(&changed)?;
         self.refresh_table(&changed, &self.persons, |_, _| {})?;
         self.apply_referrals(&changed)?;
-        self.seen_upto.store(highest, Ordering::Release);
-        Ok(())
+        Ok(Some(highest))
     }
 
     pub fn agency(&self, id: Uuid) -> Option<Arc<AgencyView>> {
