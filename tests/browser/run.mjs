@@ -217,10 +217,10 @@ try {
 
     await step('an administrator sees the accounts', async () => {
       const page = await newPage();
-      await firstSignIn(page, 'admin', process.env.ADMIN_PW);
+      await firstSignIn(page, 'ada.admin', process.env.ADMIN_PW);
       await page.click('nav >> text=Accounts');
       const table = await page.locator('table').innerText();
-      for (const u of ['tess.teacher', 'tariq.triage', 'sue.supervisor', 'aled.auditor', 'admin']) {
+      for (const u of ['tess.teacher', 'tariq.triage', 'sue.supervisor', 'aled.auditor', 'ada.admin']) {
         assert.ok(table.includes(u), u);
       }
       await shot(page, '10-accounts.png');

@@ -46,7 +46,7 @@ REFERRER_PW="$(one_time tess.teacher --role referrer --agency oakfield-academy -
 TRIAGE_PW="$(one_time tariq.triage --role triage --agency northshire-childrens-services --name 'Tariq Triage')"
 SUPERVISOR_PW="$(one_time sue.supervisor --role supervisor --agency northshire-childrens-services --name 'Sue Supervisor')"
 AUDITOR_PW="$(one_time aled.auditor --role auditor --agency northshire-childrens-services --name 'Aled Auditor')"
-ADMIN_PW="$(one_time admin --role administrator --name 'Ada Admin')"
+ADMIN_PW="$(one_time ada.admin --role partnership_administrator --name 'Ada Admin')"
 
 # Starts `vigil serve` on a free loopback port (optionally under faketime)
 # and sets BASE from the address it prints.

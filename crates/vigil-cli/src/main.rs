@@ -142,13 +142,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Create an account and print its one-time password (the first administrator: `user add admin --role administrator`).
+    /// Create an account and print its one-time password (the first administrator: `user add ada.admin --role partnership_administrator`).
     Add {
         username: String,
-        /// referrer, practitioner, triage, analyst, supervisor, auditor or administrator.
+        /// referrer, practitioner, triage, analyst, supervisor, auditor, administrator (of one agency) or partnership_administrator (every agency's accounts; only created here).
         #[arg(long)]
         role: String,
-        /// The agency's code (not needed for an administrator).
+        /// The agency's code (not given for a partnership administrator).
         #[arg(long)]
         agency: Option<String>,
         /// The person's name as colleagues know it.
@@ -232,7 +232,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             println!("  log id:     {}", key.log_id());
             println!(
-                "  next:       create the first administrator with `vigil --data {} user add admin --role administrator`",
+                "  next:       create the first administrator with `vigil --data {} user add ada.admin --role partnership_administrator`",
                 dir.path.display()
             );
         }

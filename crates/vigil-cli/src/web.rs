@@ -9,7 +9,7 @@ use std::sync::Arc;
 use vigil_model::codes::Role;
 use vigil_model::EntityKind;
 use vigil_store::Store;
-use vigil_web::users::{self, NewAccount, ADMIN_AGENCY_CODE};
+use vigil_web::users::{self, NewAccount};
 
 /// Options of `vigil serve`.
 pub struct ServeArgs<'a> {
@@ -110,7 +110,7 @@ pub fn add_user(dir: &DataDir, database: Option<&str>, args: &AddUserArgs<'_>) -
         .filter(|r| *r != Role::System)
         .ok_or_else(|| {
             anyhow!(
-                "'{}' is not a role; use one of referrer, practitioner, triage, analyst, supervisor, auditor, administrator",
+                "'{}' is not a role; use one of referrer, practitioner, triage, analyst, supervisor, auditor, administrator, partnership_administrator",
                 args.role
             )
         })?;
@@ -124,27 +124,22 @@ pub fn add_user(dir: &DataDir, database: Option<&str>, args: &AddUserArgs<'_>) -
     };
     let now = chrono::Utc::now();
     let agency_id = match (args.agency, role) {
+        (Some(_), Role::PartnershipAdministrator) => bail!(
+            "a partnership administrator works for the partnership, not one agency: leave out --agency"
+        ),
+        (None, Role::PartnershipAdministrator) => users::administration_agency(store.as_ref(), now)?,
         (Some(code), _) => find(code).ok_or_else(|| {
             anyhow!("there is no agency with the code '{code}'; agencies are recorded by agency.registered events (vigil import or vigil synth)")
         })?,
-        (None, Role::Administrator) => match find(ADMIN_AGENCY_CODE) {
-            Some(id) => id,
-            None => users::register_agency(
-                store.as_ref(),
-                ADMIN_AGENCY_CODE,
-                "Vigil administration",
-                vigil_model::codes::AgencyKind::Other,
-                now,
-            )?,
-        },
+        (None, Role::Administrator) => bail!(
+            "an administrator manages one agency's accounts: give the agency with --agency CODE, or create the partnership's administrator with --role partnership_administrator"
+        ),
         (None, _) => bail!("give the agency the user works for with --agency CODE"),
     };
     let password = vigil_web::auth::temporary_password();
-    let (actor, agency) = vigil_web::queue::system_actor();
     users::create_account(
         store.as_ref(),
-        &actor,
-        &agency,
+        &users::Granter::operator(),
         &NewAccount {
             username: username.clone(),
             name: args.name.unwrap_or(&username).to_owned(),

@@ -92,7 +92,13 @@ pub enum Role {
     Analyst,
     Supervisor,
     Auditor,
+    /// Manages the accounts of their own agency, in roles that reach no
+    /// further than that agency.
     Administrator,
+    /// Manages accounts at every agency, and alone may grant the roles that
+    /// read across agencies (triage, analyst, auditor, administrator).
+    /// Created only with `vigil user add`, by whoever runs the server.
+    PartnershipAdministrator,
     /// Vigil itself: rules that raise alerts and deadlines, imports, the generator.
     System,
 }
@@ -107,6 +113,7 @@ impl Role {
         Role::Supervisor,
         Role::Auditor,
         Role::Administrator,
+        Role::PartnershipAdministrator,
     ];
 
     /// The code as stored (`triage`).
@@ -119,6 +126,7 @@ impl Role {
             Role::Supervisor => "supervisor",
             Role::Auditor => "auditor",
             Role::Administrator => "administrator",
+            Role::PartnershipAdministrator => "partnership_administrator",
             Role::System => "system",
         }
     }
@@ -133,6 +141,7 @@ impl Role {
             Role::Supervisor => "Supervisor",
             Role::Auditor => "Auditor",
             Role::Administrator => "Administrator",
+            Role::PartnershipAdministrator => "Partnership administrator",
             Role::System => "Vigil (system)",
         }
     }

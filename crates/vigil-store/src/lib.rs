@@ -21,6 +21,7 @@
 //! modules.
 
 pub mod accounts;
+pub mod actors;
 pub mod copy;
 pub mod group;
 pub mod postgres;

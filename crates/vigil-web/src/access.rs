@@ -78,6 +78,8 @@ impl Action {
                 | Action::ViewReferral
                 | Action::DecideReferral
                 | Action::ViewPerson
+                | Action::ViewUsers
+                | Action::ManageUsers
         )
     }
 
@@ -178,7 +180,10 @@ const fn rule(role: Role, action: Action, agencies: Agencies, scope: Scope) -> R
 
 use Action::*;
 use Agencies::{All, Analysis, Mash, NotMash};
-use Role::{Administrator, Analyst, Auditor, Practitioner, Referrer, Supervisor, Triage};
+use Role::{
+    Administrator, Analyst, Auditor, PartnershipAdministrator, Practitioner, Referrer, Supervisor,
+    Triage,
+};
 use Scope::{Any, OwnAgency, OwnSubmission};
 
 /// The access table. Everything any user may do is one of these rows.
@@ -223,13 +228,21 @@ pub const RULES: &[Rule] = &[
     rule(Auditor, ViewAccessLog, All, Any),
     rule(Auditor, ViewUsers, All, Any),
     // Administrators manage accounts; they do not read children's records.
-    rule(Administrator, ViewUsers, All, Any),
-    rule(Administrator, ManageUsers, All, Any),
+    // An agency's administrator manages that agency's accounts only, and
+    // [`may_grant`] keeps them to roles that reach no further than it; the
+    // partnership administrator manages every agency's.
+    rule(Administrator, ViewUsers, All, OwnAgency),
+    rule(Administrator, ManageUsers, All, OwnAgency),
+    rule(PartnershipAdministrator, ViewUsers, All, Any),
+    rule(PartnershipAdministrator, ManageUsers, All, Any),
 ];
 
 /// The user asking, as far as access is concerned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Subject<'a> {
+    /// The account's id: what ownership of a submission is checked against
+    /// (with the agency), never the username as typed.
+    pub user_id: uuid::Uuid,
     pub username: &'a str,
     pub role: Role,
     /// The agency's code (`northshire-police`).
@@ -242,13 +255,16 @@ pub struct Subject<'a> {
 pub enum Resource<'a> {
     /// A page that is not about one record (a form, a list).
     Page,
-    /// A referral: who submitted it, for which agency.
+    /// A referral: the user id of whoever submitted it, and the agency they
+    /// submitted it for. A submission is the user's own only when both match.
     Referral {
-        submitted_by: &'a str,
+        submitted_by: uuid::Uuid,
         agency: &'a str,
     },
     /// A person's record: the agency that recorded it.
     Person { recorded_by_agency: &'a str },
+    /// An account: the agency it belongs to.
+    Account { agency: &'a str },
 }
 
 /// Why access was refused: a sentence for the person refused.
@@ -280,10 +296,15 @@ pub fn authorise(user: &Subject<'_>, action: Action, resource: Resource<'_>) -> 
         (Scope::OwnAgency, Resource::Person { recorded_by_agency }) => {
             recorded_by_agency == user.agency
         }
-        (Scope::OwnSubmission, Resource::Referral { submitted_by, .. }) => {
-            submitted_by == user.username
-        }
-        (Scope::OwnSubmission, Resource::Person { .. }) => false,
+        (Scope::OwnAgency, Resource::Account { agency }) => agency == user.agency,
+        (
+            Scope::OwnSubmission,
+            Resource::Referral {
+                submitted_by,
+                agency,
+            },
+        ) => submitted_by == user.user_id && agency == user.agency,
+        (Scope::OwnSubmission, Resource::Person { .. } | Resource::Account { .. }) => false,
     };
     if allowed {
         Ok(())
@@ -294,6 +315,70 @@ pub fn authorise(user: &Subject<'_>, action: Action, resource: Resource<'_>) -> 
             }
             _ => "This record belongs to another agency, and your role only reaches your own agency's records.".to_string(),
         }))
+    }
+}
+
+/// Whether a role at this kind of agency reaches records or lists beyond its
+/// own agency: some rule gives it `any` scope for an action other than
+/// raising a concern (whose scope reaches nobody's records). Derived from
+/// the table, so a rule added later is counted without anyone remembering to.
+pub fn reaches_beyond_own_agency(role: Role, kind: AgencyKind) -> bool {
+    Action::ALL
+        .iter()
+        .filter(|a| **a != Action::SubmitReferral)
+        .any(|a| scope_of(role, kind, *a) == Some(Scope::Any))
+}
+
+/// May `user` give an account the role `role` at an agency of kind `kind`
+/// (create it so, or change it to it)? Also asked for the role an account
+/// has now before it is changed, reset or disabled, so that an agency's
+/// administrator cannot take over an account that reaches further than
+/// they may grant (by resetting its password and signing in as it).
+///
+/// - A partnership administrator grants every account role except their
+///   own, which only `vigil user add` on the server gives.
+/// - An agency's administrator grants only roles that reach no further than
+///   the agency ([`reaches_beyond_own_agency`]) and never administrator: an
+///   administrator makes accounts, so granting it is granting that power.
+pub fn may_grant(user: &Subject<'_>, role: Role, kind: AgencyKind) -> Result<(), Denied> {
+    let refuse = |why: &str| {
+        Err(Denied(format!(
+            "Only a partnership administrator can give an account the {} role{why}.",
+            role.label().to_lowercase()
+        )))
+    };
+    match role {
+        Role::System => {
+            return Err(Denied(
+                "The system role is Vigil's own and cannot be given to an account.".into(),
+            ))
+        }
+        Role::PartnershipAdministrator => {
+            return Err(Denied(
+                "Partnership administrators are created only with `vigil user add` on the server."
+                    .into(),
+            ))
+        }
+        _ => {}
+    }
+    match scope_of(user.role, user.agency_kind, Action::ManageUsers) {
+        Some(Scope::Any) => Ok(()),
+        Some(_) if role == Role::Administrator => {
+            refuse(", because an administrator creates and changes accounts")
+        }
+        Some(_) if reaches_beyond_own_agency(role, kind) => refuse(&format!(
+            " at {} agency, because it reaches other agencies' records",
+            match kind {
+                AgencyKind::Other => "an \u{2018}other\u{2019}".to_owned(),
+                k => format!("a {}", k.label().to_lowercase()),
+            }
+        )),
+        Some(_) => Ok(()),
+        None => Err(Denied(format!(
+            "Your role ({}) does not allow you to {}.",
+            user.role.label().to_lowercase(),
+            Action::ManageUsers.describe()
+        ))),
     }
 }
 
@@ -349,8 +434,13 @@ pub fn markdown_table() -> String {
 mod tests {
     use super::*;
 
+    fn uid(name: &str) -> uuid::Uuid {
+        vigil_model::payload::user_id_for(name)
+    }
+
     fn user(role: Role, kind: AgencyKind) -> Subject<'static> {
         Subject {
+            user_id: uid("u"),
             username: "u",
             role,
             agency: "a",
@@ -378,7 +468,7 @@ mod tests {
             for kind in AgencyKind::ALL {
                 assert_eq!(
                     scope_of(*role, *kind, Action::ManageUsers).is_some(),
-                    *role == Role::Administrator
+                    matches!(*role, Role::Administrator | Role::PartnershipAdministrator)
                 );
             }
         }
@@ -388,6 +478,10 @@ mod tests {
             Action::ViewAccessLog,
         ] {
             assert_eq!(scope_of(Role::Administrator, AgencyKind::Police, a), None);
+            assert_eq!(
+                scope_of(Role::PartnershipAdministrator, AgencyKind::Other, a),
+                None
+            );
         }
     }
 
@@ -395,11 +489,11 @@ mod tests {
     fn scopes_are_checked_against_the_record() {
         let referrer = user(Role::Referrer, AgencyKind::Education);
         let mine = Resource::Referral {
-            submitted_by: "u",
+            submitted_by: uid("u"),
             agency: "a",
         };
         let colleagues = Resource::Referral {
-            submitted_by: "v",
+            submitted_by: uid("v"),
             agency: "a",
         };
         assert!(authorise(&referrer, Action::ViewReceipt, mine).is_ok());
@@ -408,7 +502,7 @@ mod tests {
         let practitioner = user(Role::Practitioner, AgencyKind::Education);
         assert!(authorise(&practitioner, Action::ViewReferral, colleagues).is_ok());
         let other_agency = Resource::Referral {
-            submitted_by: "v",
+            submitted_by: uid("v"),
             agency: "b",
         };
         let e = authorise(&practitioner, Action::ViewReferral, other_agency).unwrap_err();
@@ -441,5 +535,64 @@ mod tests {
             e.0,
             "Your role (referrer) does not allow you to see the triage queue."
         );
+    }
+
+    #[test]
+    fn a_submission_is_ones_own_only_at_the_same_agency() {
+        // The same user id at another agency (an actor name that an account
+        // elsewhere also carries) does not make a referral one's own.
+        let referrer = user(Role::Referrer, AgencyKind::YouthService);
+        let elsewhere = Resource::Referral {
+            submitted_by: uid("u"),
+            agency: "police",
+        };
+        assert!(authorise(&referrer, Action::ViewReceipt, elsewhere).is_err());
+    }
+
+    #[test]
+    fn agency_administrators_grant_only_roles_that_stay_within_their_agency() {
+        let admin = Subject {
+            agency_kind: AgencyKind::YouthService,
+            ..user(Role::Administrator, AgencyKind::YouthService)
+        };
+        for role in [
+            Role::Auditor,
+            Role::Administrator,
+            Role::PartnershipAdministrator,
+        ] {
+            assert!(
+                may_grant(&admin, role, AgencyKind::YouthService).is_err(),
+                "{role:?}"
+            );
+        }
+        for role in [Role::Triage, Role::Analyst, Role::Supervisor] {
+            assert!(
+                may_grant(&admin, role, AgencyKind::Police).is_err(),
+                "{role:?}"
+            );
+        }
+        for role in [Role::Referrer, Role::Practitioner, Role::Supervisor] {
+            assert!(
+                may_grant(&admin, role, AgencyKind::YouthService).is_ok(),
+                "{role:?}"
+            );
+        }
+        let partnership = user(Role::PartnershipAdministrator, AgencyKind::Other);
+        for role in Role::ACCOUNT_ROLES {
+            assert_eq!(
+                may_grant(&partnership, *role, AgencyKind::Police).is_ok(),
+                *role != Role::PartnershipAdministrator,
+                "{role:?}"
+            );
+        }
+        let referrer = user(Role::Referrer, AgencyKind::Police);
+        assert!(may_grant(&referrer, Role::Referrer, AgencyKind::Police).is_err());
+        // Accounts are scoped to the administrator's agency.
+        let own = Resource::Account { agency: "a" };
+        let other = Resource::Account { agency: "b" };
+        assert!(authorise(&admin, Action::ManageUsers, own).is_ok());
+        assert!(authorise(&admin, Action::ManageUsers, other).is_err());
+        assert!(authorise(&admin, Action::ViewUsers, other).is_err());
+        assert!(authorise(&partnership, Action::ManageUsers, other).is_ok());
     }
 }

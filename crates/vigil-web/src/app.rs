@@ -76,6 +76,7 @@ pub struct SignedIn {
 impl SignedIn {
     pub fn subject(&self) -> Subject<'_> {
         Subject {
+            user_id: self.user.id,
             username: &self.user.username,
             role: self.user.role,
             agency: &self.user.agency,

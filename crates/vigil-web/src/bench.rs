@@ -304,15 +304,13 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
             _ => front_door = Some(id),
         }
     }
-    let (actor, agency) = crate::queue::system_actor();
     for (username, role, agency_id) in [
         ("bench.referrer", Role::Referrer, school),
         ("bench.triage", Role::Triage, front_door),
     ] {
         users::create_account(
             store.as_ref(),
-            &actor,
-            &agency,
+            &users::Granter::operator(),
             &users::NewAccount {
                 username: username.into(),
                 name: username.into(),

@@ -32,6 +32,15 @@ pub struct Stamp {
     pub event_id: Uuid,
 }
 
+impl Stamp {
+    /// The account id of whoever did it. Usernames are never reused (an
+    /// account cannot take a name the log has seen), so this names one
+    /// person; ownership checks it together with [`Stamp::agency`].
+    pub fn user_id(&self) -> Uuid {
+        vigil_model::payload::user_id_for(&self.by)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct AgencyView {
     #[serde(skip)]
@@ -218,7 +227,8 @@ impl<T> Default for Table<T> {
 #[derive(Default)]
 struct ReferralIndex {
     awaiting: BTreeSet<Uuid>,
-    by_submitter: HashMap<String, Vec<Uuid>>,
+    /// Referrals by the (user id, agency) that submitted them.
+    by_submitter: HashMap<(Uuid, String), Vec<Uuid>>,
     by_child: HashMap<Uuid, Vec<Uuid>>,
 }
 
@@ -330,10 +340,15 @@ impl Mirror {
 
     fn apply_referrals(&self, changed: &[EntityRecord]) -> Result<(), WebError> {
         // (referral, awaiting a decision, (submitter, child) when new)
-        type Change = (Uuid, bool, Option<(String, Uuid)>);
+        type Change = (Uuid, bool, Option<((Uuid, String), Uuid)>);
         let mut changes: Vec<Change> = Vec::new();
         self.refresh_table(changed, &self.referrals, |r: &ReferralView, old| {
-            let new = old.is_none().then(|| (r.submitted.by.clone(), r.child_id));
+            let new = old.is_none().then(|| {
+                (
+                    (r.submitted.user_id(), r.submitted.agency.clone()),
+                    r.child_id,
+                )
+            });
             changes.push((r.id, r.awaiting_decision(), new));
         })?;
         if changes.is_empty() {
@@ -474,12 +489,13 @@ impl Mirror {
         self.referrals_by(ids)
     }
 
-    /// Referrals a user submitted, oldest first.
-    pub fn submitted_by(&self, username: &str) -> Vec<Arc<ReferralView>> {
+    /// Referrals a user submitted for their agency, oldest first.
+    pub fn submitted_by(&self, user_id: Uuid, agency: &str) -> Vec<Arc<ReferralView>> {
+        let key = (user_id, agency.to_owned());
         let ids: Vec<Uuid> = self
             .referral_index
             .read()
-            .map(|ix| ix.by_submitter.get(username).cloned().unwrap_or_default())
+            .map(|ix| ix.by_submitter.get(&key).cloned().unwrap_or_default())
             .unwrap_or_default();
         self.referrals_by(ids)
     }

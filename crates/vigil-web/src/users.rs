@@ -6,8 +6,14 @@
 //! These run on blocking threads (or the command line) and write through the
 //! store's one append path directly: account changes are rare, so they do
 //! not need the web service's group commit.
+//!
+//! Every change is made by a [`Granter`], and every function here asks the
+//! access table whether that granter may make it ([`access::may_grant`] and
+//! the `ManageUsers` scope): an agency's administrator changes only their
+//! agency's accounts, in roles that reach no further than it. The check is
+//! here rather than in the pages so that no front end can skip it.
 
-use crate::access::role_fits_agency;
+use crate::access::{self, role_fits_agency, Action, Resource, Subject};
 use crate::auth;
 use crate::form::sentence;
 use crate::queue::system_actor;
@@ -28,6 +34,9 @@ pub enum AccountError {
     /// The request breaks a rule; the sentence is for the person who asked.
     #[error("{0}")]
     Refused(String),
+    /// The access table does not allow this granter to make the change.
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -36,15 +45,79 @@ fn refused(msg: impl Into<String>) -> AccountError {
     AccountError::Refused(msg.into())
 }
 
+/// Who makes an account change: the event's actor, and what the access
+/// table allows them.
+#[derive(Clone, Debug)]
+pub struct Granter<'a> {
+    actor: Actor,
+    agency: AgencyId,
+    /// `None`: whoever runs the server (`vigil user add`, `vigil demo`, the
+    /// first administrator), who may grant every account role.
+    access: Option<Subject<'a>>,
+}
+
+impl<'a> Granter<'a> {
+    /// Whoever runs the server, recorded as Vigil itself.
+    pub fn operator() -> Granter<'static> {
+        let (actor, agency) = system_actor();
+        Granter {
+            actor,
+            agency,
+            access: None,
+        }
+    }
+
+    /// A signed-in user, who may do what the access table gives their role.
+    pub fn user(subject: Subject<'a>) -> Result<Granter<'a>, AccountError> {
+        let agency = AgencyId::new(subject.agency).map_err(AccountError::Refused)?;
+        Ok(Granter {
+            actor: Actor {
+                user: subject.username.to_owned(),
+                role: subject.role,
+            },
+            agency,
+            access: Some(subject),
+        })
+    }
+
+    /// May this granter manage accounts of `agency_code`, and give (or take
+    /// away) `role` at an agency of kind `kind`?
+    /// Whether this granter may change an account of `agency_code` that has
+    /// (or is to have) `role` at an agency of kind `kind`; for pages that
+    /// offer only what will be allowed.
+    pub fn may(&self, agency_code: &str, role: Role, kind: AgencyKind) -> bool {
+        self.check(agency_code, role, kind).is_ok()
+    }
+
+    fn check(&self, agency_code: &str, role: Role, kind: AgencyKind) -> Result<(), AccountError> {
+        let Some(who) = &self.access else {
+            return match role {
+                Role::System => Err(refused(
+                    "The system role is Vigil's own and cannot be given to an account.",
+                )),
+                _ => Ok(()),
+            };
+        };
+        access::authorise(
+            who,
+            Action::ManageUsers,
+            Resource::Account {
+                agency: agency_code,
+            },
+        )
+        .map_err(|d| AccountError::Forbidden(d.0))?;
+        access::may_grant(who, role, kind).map_err(|d| AccountError::Forbidden(d.0))
+    }
+}
+
 /// Appends one event and turns a refusal into a sentence.
 fn record(
     store: &dyn Store,
-    actor: &Actor,
-    agency: &AgencyId,
+    by: &Granter<'_>,
     body: EventPayload,
     now: DateTime<Utc>,
 ) -> Result<(), AccountError> {
-    let draft = crate::intake::prepare(actor, agency, OccurredAt::exact(now), body, now)
+    let draft = crate::intake::prepare(&by.actor, &by.agency, OccurredAt::exact(now), body, now)
         .map_err(AccountError::Refused)?;
     let out = store.append(vec![draft])?;
     match out.results.into_iter().next() {
@@ -87,6 +160,26 @@ pub fn role_misfit(role: Role, kind: AgencyKind) -> String {
     )
 }
 
+/// An existing account as the access checks need it.
+struct ExistingAccount {
+    role: Role,
+    agency_code: String,
+    agency_kind: AgencyKind,
+}
+
+fn existing(store: &dyn Store, user_id: Uuid) -> Result<ExistingAccount, AccountError> {
+    let rec = store
+        .entity(user_id)?
+        .filter(|e| e.kind == EntityKind::User)
+        .ok_or_else(|| refused("There is no such account."))?;
+    let s = |k: &str| rec.state.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    Ok(ExistingAccount {
+        role: Role::parse(s("role")).map_err(|e| refused(e.to_string()))?,
+        agency_code: s("agency").to_owned(),
+        agency_kind: AgencyKind::parse(s("agency_kind")).map_err(|e| refused(e.to_string()))?,
+    })
+}
+
 /// A new account.
 #[derive(Clone, Debug)]
 pub struct NewAccount {
@@ -97,25 +190,36 @@ pub struct NewAccount {
 }
 
 /// Creates an account: `user.registered` in the log, then its password hash.
+///
+/// Refused when the granter may not, and when the username has ever acted in
+/// the log (an import or another system's events may name actors that have
+/// no account): an account given that name would inherit their records.
 pub fn create_account(
     store: &dyn Store,
-    by: &Actor,
-    by_agency: &AgencyId,
+    by: &Granter<'_>,
     account: &NewAccount,
     password: &str,
     must_change: bool,
     now: DateTime<Utc>,
 ) -> Result<Uuid, AccountError> {
     check_username(&account.username).map_err(|e| refused(sentence(&e.to_string())))?;
-    let (kind, _) = agency_of(store, account.agency_id)?;
+    let (kind, code) = agency_of(store, account.agency_id)?;
     if !role_fits_agency(account.role, kind) {
         return Err(refused(role_misfit(account.role, kind)));
     }
+    by.check(&code, account.role, kind)?;
     let user_id = user_id_for(&account.username);
+    if store.entity(user_id)?.is_none() {
+        if let Some(at) = vigil_store::actors::first_act_of(store, &account.username)? {
+            return Err(refused(format!(
+                "The username \u{2018}{}\u{2019} has been used in the record before (first in entry {at}), so it cannot be given to a new account: choose another.",
+                account.username
+            )));
+        }
+    }
     record(
         store,
         by,
-        by_agency,
         EventPayload::UserRegistered(UserRegistered {
             user_id,
             username: account.username.clone(),
@@ -156,24 +260,26 @@ pub fn set_password(
     Ok(())
 }
 
-/// Gives an account (`user`: its id and its agency's id) another role, with a reason.
+/// Gives an account another role, with a reason. The granter must be
+/// allowed both the role the account has and the one it is given.
 pub fn change_role(
     store: &dyn Store,
-    by: &Actor,
-    by_agency: &AgencyId,
-    (user_id, agency_id): (Uuid, Uuid),
+    by: &Granter<'_>,
+    user_id: Uuid,
     role: Role,
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), AccountError> {
-    let (kind, _) = agency_of(store, agency_id)?;
+    let old = existing(store, user_id)?;
+    let kind = old.agency_kind;
     if !role_fits_agency(role, kind) {
         return Err(refused(role_misfit(role, kind)));
     }
+    by.check(&old.agency_code, old.role, kind)?;
+    by.check(&old.agency_code, role, kind)?;
     record(
         store,
         by,
-        by_agency,
         EventPayload::UserRoleChanged(UserRoleChanged {
             user_id,
             role,
@@ -185,19 +291,21 @@ pub fn change_role(
 
 /// Issues a temporary password (recorded in the log, without the password)
 /// and ends the account's sessions. Returns the password to hand over.
+/// The granter must be allowed to grant the account's role: resetting a
+/// password is how one would sign in as it.
 pub fn reset_password(
     store: &dyn Store,
-    by: &Actor,
-    by_agency: &AgencyId,
+    by: &Granter<'_>,
     user_id: Uuid,
     username: &str,
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<String, AccountError> {
+    let old = existing(store, user_id)?;
+    by.check(&old.agency_code, old.role, old.agency_kind)?;
     record(
         store,
         by,
-        by_agency,
         EventPayload::UserPasswordReset(UserPasswordReset {
             user_id,
             reason: reason.to_owned(),
@@ -213,16 +321,16 @@ pub fn reset_password(
 /// Disables an account (final) and ends its sessions.
 pub fn disable(
     store: &dyn Store,
-    by: &Actor,
-    by_agency: &AgencyId,
+    by: &Granter<'_>,
     user_id: Uuid,
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), AccountError> {
+    let old = existing(store, user_id)?;
+    by.check(&old.agency_code, old.role, old.agency_kind)?;
     record(
         store,
         by,
-        by_agency,
         EventPayload::UserDisabled(UserDisabled {
             user_id,
             reason: reason.to_owned(),
@@ -243,11 +351,9 @@ pub fn register_agency(
 ) -> Result<Uuid, AccountError> {
     let code = AgencyId::new(code).map_err(AccountError::Refused)?;
     let agency_id = Uuid::now_v7();
-    let (actor, agency) = system_actor();
     record(
         store,
-        &actor,
-        &agency,
+        &Granter::operator(),
         EventPayload::AgencyRegistered(AgencyRegistered {
             agency_id,
             code,
@@ -271,6 +377,25 @@ pub struct Bootstrap {
 /// Agency code of the administrators' own agency in a new data directory.
 pub const ADMIN_AGENCY_CODE: &str = "vigil-administration";
 
+/// The agency partnership administrators belong to
+/// ([`ADMIN_AGENCY_CODE`]), registered the first time it is needed.
+pub fn administration_agency(store: &dyn Store, now: DateTime<Utc>) -> Result<Uuid, AccountError> {
+    let found = store
+        .entities_changed_since(&[EntityKind::Agency], None)?
+        .into_iter()
+        .find(|a| a.state.get("code").and_then(|c| c.as_str()) == Some(ADMIN_AGENCY_CODE));
+    match found {
+        Some(a) => Ok(a.id),
+        None => register_agency(
+            store,
+            ADMIN_AGENCY_CODE,
+            "Vigil administration",
+            AgencyKind::Other,
+            now,
+        ),
+    }
+}
+
 /// Creates the first administrator (and the agency administrators belong
 /// to) in a store that has no accounts yet.
 pub fn bootstrap_admin(store: &dyn Store, username: &str) -> Result<Bootstrap, AccountError> {
@@ -283,23 +408,15 @@ pub fn bootstrap_admin(store: &dyn Store, username: &str) -> Result<Bootstrap, A
         ));
     }
     let now = Utc::now();
-    let agency_id = register_agency(
-        store,
-        ADMIN_AGENCY_CODE,
-        "Vigil administration",
-        AgencyKind::Other,
-        now,
-    )?;
+    let agency_id = administration_agency(store, now)?;
     let password = auth::temporary_password();
-    let (actor, agency) = system_actor();
     create_account(
         store,
-        &actor,
-        &agency,
+        &Granter::operator(),
         &NewAccount {
             username: username.to_owned(),
             name: "Vigil administrator".into(),
-            role: Role::Administrator,
+            role: Role::PartnershipAdministrator,
             agency_id,
         },
         &password,
@@ -325,15 +442,17 @@ pub struct DemoAccount {
 
 /// Creates one account for every role at every registered agency where the
 /// access table gives that role something to do, all with `password` (no
-/// change required: these are for demonstrations with synthetic data).
-/// Usernames are `ROLE.AGENCY-CODE` (shortened to fit). Accounts that exist
-/// already are left as they are and not returned.
+/// change required: these are for demonstrations with synthetic data), and
+/// one partnership administrator, at the Vigil administration agency
+/// (registered if need be). Usernames are `ROLE.AGENCY-CODE` (shortened to
+/// fit). Accounts that exist already are left as they are and not returned.
 pub fn create_demo_accounts(
     store: &dyn Store,
     password: &str,
 ) -> Result<Vec<DemoAccount>, AccountError> {
     let now = Utc::now();
-    let (actor, agency) = system_actor();
+    let granter = Granter::operator();
+    administration_agency(store, now)?;
     let mut agencies: Vec<(Uuid, String, String, AgencyKind)> = store
         .entities_changed_since(&[EntityKind::Agency], None)?
         .into_iter()
@@ -347,7 +466,8 @@ pub fn create_demo_accounts(
     let mut out = Vec::new();
     for (id, code, name, kind) in agencies {
         for role in Role::ACCOUNT_ROLES {
-            if !role_fits_agency(*role, kind) {
+            let partnership = *role == Role::PartnershipAdministrator;
+            if !role_fits_agency(*role, kind) || partnership != (code == ADMIN_AGENCY_CODE) {
                 continue;
             }
             let mut username = format!("{}.{}", role.code(), code);
@@ -358,8 +478,7 @@ pub fn create_demo_accounts(
             }
             create_account(
                 store,
-                &actor,
-                &agency,
+                &granter,
                 &NewAccount {
                     username: username.clone(),
                     name: format!("Demo {} ({})", role.code(), name),

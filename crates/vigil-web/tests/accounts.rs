@@ -154,7 +154,7 @@ async fn sessions_end_when_idle_or_signed_out_and_cookies_are_strict() {
 async fn an_administrator_creates_changes_and_disables_accounts_in_the_log() {
     let app = TestApp::start().await;
     let admin = app
-        .login(&app.username("administrator", "northshire-childrens-services"))
+        .login(&app.username("partnership_administrator", "vigil-administration"))
         .await;
     let school = app
         .state
@@ -304,7 +304,7 @@ async fn an_administrator_creates_changes_and_disables_accounts_in_the_log() {
     ));
 
     // An administrator cannot change their own account here.
-    let me = app.username("administrator", "northshire-childrens-services");
+    let me = app.username("partnership_administrator", "vigil-administration");
     let r = admin
         .post(
             &format!("/admin/users/{me}/disable"),

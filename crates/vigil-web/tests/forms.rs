@@ -253,7 +253,7 @@ async fn a_script_typed_into_any_field_comes_back_escaped() {
         "decision reason",
     );
     let admin = app
-        .login(&app.username("administrator", "northshire-childrens-services"))
+        .login(&app.username("administrator", "oakfield-academy"))
         .await;
     let agency = app
         .state

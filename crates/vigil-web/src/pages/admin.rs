@@ -1,7 +1,7 @@
 //! Accounts: the list, creating one, and changing, resetting or disabling one.
 
 use super::{page, page_with, read_form, see_other};
-use crate::access::{Action, Resource};
+use crate::access::{role_fits_agency, Action, Resource};
 use crate::app::{AppState, SignedIn};
 use crate::display;
 use crate::error::WebError;
@@ -12,7 +12,7 @@ use crate::html::{
 };
 use crate::readmodel::UserView;
 use crate::session::check_csrf;
-use crate::users::{self, AccountError, NewAccount};
+use crate::users::{self, AccountError, Granter, NewAccount};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
@@ -25,22 +25,40 @@ use vigil_model::codes::Role;
 use vigil_model::payload::check_username;
 use vigil_model::text::check_name;
 
-fn role_options() -> Vec<Opt> {
+/// The roles this user may give at some agency they manage (the form's
+/// choices; the change itself is checked again when it is made).
+fn role_options(st: &AppState, who: &SignedIn) -> Vec<Opt> {
+    let Ok(granter) = Granter::user(who.subject()) else {
+        return Vec::new();
+    };
+    let agencies = st.mirror.agencies();
     Role::ACCOUNT_ROLES
         .iter()
+        .filter(|r| {
+            agencies
+                .iter()
+                .any(|a| granter.may(&a.code, **r, a.kind) && role_fits_agency(**r, a.kind))
+        })
         .map(|r| Opt::new(r.code(), r.label()))
         .collect()
 }
 
+/// An account's agency, as the access table sees it.
+fn account(u: &UserView) -> Resource<'_> {
+    Resource::Account { agency: &u.agency }
+}
+
 pub async fn list(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
     who.authorise(Action::ViewUsers, Resource::Page)?;
+    let who2 = who.clone();
     let rows = st
-        .blocking(|st| {
+        .blocking(move |st| {
             st.mirror.refresh_accounts(st.store.as_ref())?;
             Ok(st
                 .mirror
                 .users()
                 .iter()
+                .filter(|u| who2.authorise(Action::ViewUsers, account(u)).is_ok())
                 .map(|u| UserRow {
                     username: u.username.clone(),
                     name: u.name.clone(),
@@ -73,6 +91,10 @@ fn new_page(
         .mirror
         .agencies()
         .iter()
+        .filter(|a| {
+            who.authorise(Action::ManageUsers, Resource::Account { agency: &a.code })
+                .is_ok()
+        })
         .map(|a| {
             Opt::new(
                 &a.id.to_string(),
@@ -89,7 +111,7 @@ fn new_page(
             chrome,
             form: FormView::new(form, errors),
             csrf: who.csrf.clone(),
-            roles: role_options(),
+            roles: role_options(st, who),
             agencies,
         },
     )
@@ -107,7 +129,7 @@ pub async fn new_form(
 
 fn account_error(e: AccountError, field: &str) -> Result<FieldError, WebError> {
     match e {
-        AccountError::Refused(m) => Ok(FieldError::new(field, m)),
+        AccountError::Refused(m) | AccountError::Forbidden(m) => Ok(FieldError::new(field, m)),
         AccountError::Store(s) => Err(s.into()),
     }
 }
@@ -155,20 +177,14 @@ pub async fn create(
         role: role.expect("checked"),
         agency_id: agency_id.expect("checked"),
     };
-    let (actor, agency) = who.actor()?;
     let password = crate::auth::temporary_password();
     let pw = password.clone();
+    let who2 = who.clone();
     let result = st
         .blocking(move |st| {
-            let r = users::create_account(
-                st.store.as_ref(),
-                &actor,
-                &agency,
-                &account,
-                &pw,
-                true,
-                st.now(),
-            );
+            let r = Granter::user(who2.subject()).and_then(|by| {
+                users::create_account(st.store.as_ref(), &by, &account, &pw, true, st.now())
+            });
             st.mirror.refresh_accounts(st.store.as_ref())?;
             Ok(r)
         })
@@ -183,24 +199,40 @@ pub async fn create(
         }),
         Err(e) => {
             let field = match &e {
+                AccountError::Forbidden(m) if m.contains("role") => "role",
+                AccountError::Forbidden(_) => "agency",
                 AccountError::Refused(m) if m.contains("access table") => "role",
                 AccountError::Refused(m) if m.contains("agency") => "agency",
                 _ => "username",
             };
+            let status = match e {
+                AccountError::Forbidden(_) => StatusCode::FORBIDDEN,
+                _ => StatusCode::BAD_REQUEST,
+            };
             let err = account_error(e, field)?;
-            new_page(&st, &who, StatusCode::BAD_REQUEST, form, vec![err])
+            new_page(&st, &who, status, form, vec![err])
         }
     }
 }
 
-async fn find_user(st: &Arc<AppState>, username: String) -> Result<Arc<UserView>, WebError> {
-    st.blocking(move |st| {
-        st.mirror.refresh_accounts(st.store.as_ref())?;
-        st.mirror
-            .user_by_name(&username)
-            .ok_or_else(|| WebError::NotFound("There is no account with that username.".into()))
-    })
-    .await
+/// An account `who` may reach for `action` (refused, like any record of
+/// another agency, with the reason).
+async fn find_user(
+    st: &Arc<AppState>,
+    who: &SignedIn,
+    action: Action,
+    username: String,
+) -> Result<Arc<UserView>, WebError> {
+    let u = st
+        .blocking(move |st| {
+            st.mirror.refresh_accounts(st.store.as_ref())?;
+            st.mirror
+                .user_by_name(&username)
+                .ok_or_else(|| WebError::NotFound("There is no account with that username.".into()))
+        })
+        .await?;
+    who.authorise(action, account(&u))?;
+    Ok(u)
 }
 
 #[derive(Deserialize, Default)]
@@ -287,9 +319,10 @@ fn user_page(
             lines,
             history,
             active: u.active(),
-            can_manage: who.may(Action::ManageUsers),
+            can_manage: Granter::user(who.subject())
+                .is_ok_and(|g| g.may(&u.agency, u.role, u.agency_kind)),
             is_self: who.user.id == u.id,
-            roles: role_options(),
+            roles: role_options(st, who),
             notice,
         },
     )
@@ -302,7 +335,7 @@ pub async fn show(
     Query(q): Query<UserQuery>,
 ) -> Result<Response, WebError> {
     who.authorise(Action::ViewUsers, Resource::Page)?;
-    let u = find_user(&st, username).await?;
+    let u = find_user(&st, &who, Action::ViewUsers, username).await?;
     let notice = match q.done.as_str() {
         "role" => Some("The role has been changed.".to_owned()),
         "disabled" => Some("The account has been disabled and its sessions ended.".to_owned()),
@@ -336,7 +369,7 @@ async fn change(
     let form = read_form(body)?;
     check_csrf(&who, &form)?;
     who.authorise(Action::ManageUsers, Resource::Page)?;
-    let u = find_user(&st, username).await?;
+    let u = find_user(&st, &who, Action::ManageUsers, username).await?;
     if who.user.id == u.id {
         return Err(WebError::Forbidden(
             "You cannot change your own account here; ask another administrator.".into(),
@@ -369,31 +402,22 @@ async fn change(
     if !errors.is_empty() {
         return user_page(&st, &who, StatusCode::BAD_REQUEST, &u, form, errors, None);
     }
-    let (actor, agency) = who.actor()?;
     let u2 = Arc::clone(&u);
+    let who2 = who.clone();
     let result = st
         .blocking(move |st| {
             let store = st.store.as_ref();
             let now = st.now();
-            let r = match what {
-                Change::Role => users::change_role(
-                    store,
-                    &actor,
-                    &agency,
-                    (u2.id, u2.agency_id),
-                    role.expect("checked"),
-                    &reason,
-                    now,
-                )
-                .map(|()| None),
+            let r = Granter::user(who2.subject()).and_then(|by| match what {
+                Change::Role => {
+                    users::change_role(store, &by, u2.id, role.expect("checked"), &reason, now)
+                        .map(|()| None)
+                }
                 Change::Reset => {
-                    users::reset_password(store, &actor, &agency, u2.id, &u2.username, &reason, now)
-                        .map(Some)
+                    users::reset_password(store, &by, u2.id, &u2.username, &reason, now).map(Some)
                 }
-                Change::Disable => {
-                    users::disable(store, &actor, &agency, u2.id, &reason, now).map(|()| None)
-                }
-            };
+                Change::Disable => users::disable(store, &by, u2.id, &reason, now).map(|()| None),
+            });
             st.mirror.refresh_accounts(store)?;
             Ok(r.map(|p| (p, matches!(what, Change::Role))))
         })
@@ -411,6 +435,7 @@ async fn change(
             "/admin/users/{}?done=disabled",
             u.username
         ))),
+        Err(AccountError::Forbidden(m)) => Err(WebError::Forbidden(m)),
         Err(e) => {
             let err = account_error(
                 e,

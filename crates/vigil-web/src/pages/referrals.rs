@@ -35,7 +35,7 @@ pub struct NewQuery {
 
 fn referral_resource(r: &ReferralView) -> Resource<'_> {
     Resource::Referral {
-        submitted_by: &r.submitted.by,
+        submitted_by: r.submitted.user_id(),
         agency: &r.submitted.agency,
     }
 }
@@ -303,11 +303,11 @@ fn my_row(st: &AppState, r: &ReferralView, child: String) -> MyRow {
 
 pub async fn mine(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
     who.authorise(Action::ListOwnReferrals, Resource::Page)?;
-    let username = who.user.username.clone();
+    let (user_id, agency) = (who.user.id, who.user.agency.clone());
     let rows = st
         .blocking(move |st| {
             st.mirror.refresh_persons(st.store.as_ref())?;
-            let mut list = st.mirror.submitted_by(&username);
+            let mut list = st.mirror.submitted_by(user_id, &agency);
             list.sort_by_key(|r| std::cmp::Reverse(r.submitted.at));
             Ok(list
                 .into_iter()

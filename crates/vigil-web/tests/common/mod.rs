@@ -86,11 +86,9 @@ fn setup(store: &dyn Store, now: DateTime<Utc>) -> Vec<users::DemoAccount> {
         .find(|a| a.state["code"] == "oakfield-academy")
         .unwrap()
         .id;
-    let (actor, agency) = vigil_web::queue::system_actor();
     users::create_account(
         store,
-        &actor,
-        &agency,
+        &users::Granter::operator(),
         &users::NewAccount {
             username: "second.teacher".into(),
             name: "Sam Second".into(),
