@@ -311,6 +311,11 @@ impl SealedEvent {
                 "the entry header is not in canonical form",
             ));
         }
+        if !header.subjects.windows(2).all(|w| w[0] < w[1]) {
+            return Err(ModelError::invalid(
+                "the entry header's subjects are not sorted and unique (by kind in declaration order, then id)",
+            ));
+        }
         let salt: [u8; SALT_LEN] = salt.try_into().map_err(|_| {
             ModelError::invalid(format!("the salt is {} bytes, not {SALT_LEN}", salt.len()))
         })?;
