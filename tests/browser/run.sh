@@ -28,9 +28,12 @@ fi
 
 WORK="$(mktemp -d)"
 SERVER_PID=""
+# The server runs in a process group of its own (setsid), led by
+# SERVER_PID: under faketime that PID is faketime's, and `vigil serve` is
+# its child, so the whole group is stopped, never just the wrapper.
 stop_server() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID"
+    kill -TERM -- "-$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
   fi
   SERVER_PID=""
@@ -54,7 +57,9 @@ start_server() {
   local log="$WORK/server-$1.log"
   shift
   : >"$log"
-  "$@" "$VIGIL" --data "$DATA" serve --addr 127.0.0.1:0 >"$log" 2>&1 &
+  # Not a process group leader (no job control in a script), so setsid
+  # runs the command in place: $! is the new group's leader.
+  setsid "$@" "$VIGIL" --data "$DATA" serve --addr 127.0.0.1:0 >"$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     BASE="$(sed -n 's/^Vigil is serving on \(http:[^ ]*\).*/\1/p' "$log")"

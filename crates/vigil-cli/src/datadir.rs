@@ -2,16 +2,25 @@
 //! by default, its SQLite database.
 //!
 //! ```text
-//! DIR/log-key.secret   Ed25519 secret key of the log (base64; mode 0600)
+//! DIR/log-key.secret   Ed25519 secret key of the log (base64)
 //! DIR/log-key.pub      the public key to hand to anyone who checks receipts
 //! DIR/vigil.sqlite     the database, unless --database / VIGIL_DATABASE_URL names another
+//!                      (with SQLite's -wal and -shm files beside it)
+//! DIR/tree-head.json   the latest signed tree head, kept outside the database
 //! ```
+//!
+//! The directory holds children's records and the log's signing key, so it
+//! is private to the account Vigil runs as: the directory mode 0700, every
+//! file 0600. `vigil init` makes it so (the process umask is 0077 from the
+//! start, see `main`, so files SQLite creates later are private too), and
+//! `vigil serve` warns when someone has widened it.
 
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use vigil_ledger::{LogKey, LogSigner};
+use vigil_store::head_file::TreeHeadFile;
 use vigil_store::{DatabaseUrl, Store};
 
 pub const SECRET_KEY_FILE: &str = "log-key.secret";
@@ -31,6 +40,11 @@ impl DataDir {
 
     pub fn public_key_path(&self) -> PathBuf {
         self.path.join(PUBLIC_KEY_FILE)
+    }
+
+    /// Where the latest signed tree head is kept outside the database.
+    pub fn tree_head_file(&self) -> TreeHeadFile {
+        TreeHeadFile::in_dir(&self.path)
     }
 
     /// The database to use: the explicit URL if given, else the SQLite file in the directory.
@@ -57,8 +71,74 @@ impl DataDir {
         fs::write(self.public_key_path(), key.to_text() + "\n")
             .with_context(|| format!("cannot write {}", self.public_key_path().display()))?;
         let url = self.database_url(database)?;
-        vigil_store::open(&url, signer)?;
+        drop(vigil_store::open_with_head_file(
+            &url,
+            signer,
+            self.tree_head_file(),
+        )?);
+        self.make_private()?;
         Ok((key, url))
+    }
+
+    /// Mode 0700 for the directory and 0600 for every file in it, whatever
+    /// the umask was when they were made.
+    #[cfg(unix)]
+    fn make_private(&self) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let set = |p: &Path, mode: u32| {
+            fs::set_permissions(p, fs::Permissions::from_mode(mode))
+                .with_context(|| format!("cannot make {} private", p.display()))
+        };
+        set(&self.path, 0o700)?;
+        for entry in fs::read_dir(&self.path)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                set(&entry.path(), 0o600)?;
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    fn make_private(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// One sentence for the directory and for each file in it that other
+    /// users of this machine may read or change.
+    #[cfg(unix)]
+    pub fn permission_warnings(&self) -> Vec<String> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| fs::metadata(p).ok().map(|m| m.permissions().mode() & 0o777);
+        let mut out = Vec::new();
+        if let Some(m) = mode(&self.path).filter(|m| m & 0o077 != 0) {
+            out.push(format!(
+                "the data directory {} is open to other users of this machine (mode {m:04o}); run `chmod 700 {}`",
+                self.path.display(),
+                self.path.display()
+            ));
+        }
+        let mut wide: Vec<(String, u32)> = fs::read_dir(&self.path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| Some((e.path(), mode(&e.path())?)))
+            .filter(|(_, m)| m & 0o077 != 0)
+            .map(|(p, m)| (p.display().to_string(), m))
+            .collect();
+        wide.sort();
+        for (p, m) in wide {
+            out.push(format!(
+                "{p} can be read by other users of this machine (mode {m:04o}); run `chmod 600 {p}`"
+            ));
+        }
+        out
+    }
+
+    #[cfg(not(unix))]
+    pub fn permission_warnings(&self) -> Vec<String> {
+        Vec::new()
     }
 
     /// Reads the signing key.
@@ -97,7 +177,23 @@ impl DataDir {
                 );
             }
         }
-        Ok(vigil_store::open(&url, signer)?)
+        Ok(vigil_store::open_with_head_file(
+            &url,
+            signer,
+            self.tree_head_file(),
+        )?)
+    }
+}
+
+/// Makes every file this process creates private to its owner (0600 files,
+/// 0700 directories), including those SQLite makes later (the -wal and -shm
+/// files). Called first thing in `main`.
+pub fn private_umask() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file mode creation mask; it
+    // cannot fail and touches no memory.
+    unsafe {
+        libc::umask(0o077);
     }
 }
 

@@ -19,8 +19,8 @@ use clap::{Parser, Subcommand};
 use datadir::DataDir;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use vigil_ledger::Receipt;
-use vigil_store::verify::{verify, VerifyOptions};
+use vigil_ledger::{LogKey, PublishedTreeHead, Receipt};
+use vigil_store::verify::{verify_against, VerifyOptions, Witness};
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +56,9 @@ enum Command {
         /// Check the log and signatures only, not the projections.
         #[arg(long)]
         ledger_only: bool,
+        /// Receipts submitters hold (files of one receipt, or one per line): each must be consistent with the log.
+        #[arg(long, num_args = 1.., value_name = "FILE")]
+        receipts: Vec<PathBuf>,
     },
     /// Receipts: check one offline with the log's public key.
     Receipt {
@@ -67,7 +70,7 @@ enum Command {
         /// Keep the data directory here instead of a temporary one.
         #[arg(long)]
         keep: Option<PathBuf>,
-        /// Where the web interface will serve (it arrives with issue 5).
+        /// Address the web interface serves on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
         /// Children in the synthetic borough.
@@ -165,6 +168,9 @@ enum ReceiptCommand {
         /// The log's public key: a file such as DATA/log-key.pub, or the key text itself.
         #[arg(long)]
         key: String,
+        /// The canonical payload the receipt's event was recorded with (as downloaded): checked against the receipt's salt and digest.
+        #[arg(long, value_name = "FILE")]
+        payload: Option<PathBuf>,
     },
 }
 
@@ -172,6 +178,8 @@ enum ReceiptCommand {
 struct Tampered;
 
 fn main() -> ExitCode {
+    // Before anything is opened or created: see `datadir`.
+    datadir::private_umask();
     // A bug must still end in one sentence, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let msg = info
@@ -251,14 +259,41 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
-        Command::Verify { ledger_only } => {
+        Command::Verify {
+            ledger_only,
+            receipts,
+        } => {
             let dir = data_dir(&cli)?;
             let store = dir.open(cli.database.as_deref())?;
-            let report = verify(
+            let key = store.log_key();
+            let head_file = dir.tree_head_file();
+            let mut witnesses = Vec::new();
+            match head_file.read(&key) {
+                Ok(Some(h)) => witnesses.push(Witness::tree_head(
+                    head_file.path().display().to_string(),
+                    h,
+                )),
+                Ok(None) => {}
+                Err(vigil_store::StoreError::Corrupt(m)) => {
+                    eprintln!("vigil: verification FAILED: {m}");
+                    return Err(Tampered.into());
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let file_head = witnesses.first().map(|w| w.head.clone());
+            let mut held = 0;
+            for file in receipts {
+                for (label, r) in read_receipts(file, &key)? {
+                    witnesses.push(Witness::receipt(label, &r).map_err(anyhow::Error::msg)?);
+                    held += 1;
+                }
+            }
+            let report = verify_against(
                 store.as_ref(),
                 VerifyOptions {
                     projections: !ledger_only,
                 },
+                &witnesses,
             )?;
             if let Some(p) = report.problem {
                 eprintln!("vigil: verification FAILED: {p}");
@@ -275,43 +310,64 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 },
                 hex_short(&report.root)
             );
+            match file_head {
+                Some(h) => println!(
+                    "  tree-head file {}: {} entries, root {}, signed {}; the log holds it",
+                    head_file.path().display(),
+                    h.head.size,
+                    hex_short(&h.head.root),
+                    PublishedTreeHead::new(&key, &h).timestamp
+                ),
+                None => eprintln!(
+                    "vigil: warning: there is no tree-head file {}, so a log cut back in the database could not be checked against it (it is written at the next append)",
+                    head_file.path().display()
+                ),
+            }
+            if held > 0 {
+                println!("  {held} receipts consistent with the log");
+            }
         }
         Command::Receipt {
-            command: ReceiptCommand::Verify { receipt, key },
+            command:
+                ReceiptCommand::Verify {
+                    receipt,
+                    key,
+                    payload,
+                },
         } => {
             let key = datadir::read_public_key(key)?;
-            let text = std::fs::read_to_string(receipt)
-                .with_context(|| format!("cannot read {}", receipt.display()))?;
-            let mut n = 0;
-            for (i, line) in receipt_documents(&text).into_iter().enumerate() {
-                let r: Receipt = serde_json::from_str(line).with_context(|| {
-                    format!(
-                        "receipt {} in {} is not a Vigil receipt",
-                        i + 1,
-                        receipt.display()
-                    )
-                })?;
-                if let Err(e) = r
-                    .verify(&key)
-                    .map_err(|e| e.to_string())
-                    .and_then(|()| entry_matches(&r))
-                {
+            let all = read_receipts(receipt, &key)?;
+            if let Some(p) = payload {
+                let [(_, r)] = all.as_slice() else {
+                    bail!(
+                        "{} holds {} receipts; --payload checks one receipt, so give a file with only that receipt",
+                        receipt.display(),
+                        all.len()
+                    );
+                };
+                let bytes =
+                    std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+                if let Err(e) = payload_matches(r, &bytes) {
                     eprintln!(
-                        "vigil: receipt {} (event {}) is NOT valid: {e}",
-                        i + 1,
+                        "vigil: {} is NOT the payload of event {}: {e}",
+                        p.display(),
                         r.event_id
                     );
                     return Err(Tampered.into());
                 }
-                n += 1;
+                println!(
+                    "valid: the receipt for event {} verifies against log {}, and {} is the payload that was recorded",
+                    r.event_id,
+                    key.log_id(),
+                    p.display()
+                );
+            } else {
+                println!(
+                    "valid: {} receipt(s) verified against log {}",
+                    all.len(),
+                    key.log_id()
+                );
             }
-            if n == 0 {
-                bail!("{} holds no receipt", receipt.display());
-            }
-            println!(
-                "valid: {n} receipt(s) verified against log {}",
-                key.log_id()
-            );
         }
         Command::Demo {
             keep,
@@ -389,6 +445,49 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench { command } => bench::run(command)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the receipts in `file` (one, or one per line) and verifies each
+/// with `key`; a receipt that does not verify ends the command with exit 1.
+/// Each comes with a label naming it for reports.
+fn read_receipts(file: &std::path::Path, key: &LogKey) -> Result<Vec<(String, Receipt)>> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let docs = receipt_documents(&text);
+    let mut out = Vec::with_capacity(docs.len());
+    for (i, doc) in docs.iter().enumerate() {
+        let label = if docs.len() == 1 {
+            file.display().to_string()
+        } else {
+            format!("receipt {} in {}", i + 1, file.display())
+        };
+        let r: Receipt =
+            serde_json::from_str(doc).with_context(|| format!("{label} is not a Vigil receipt"))?;
+        if let Err(e) = r
+            .verify(key)
+            .map_err(|e| e.to_string())
+            .and_then(|()| entry_matches(&r))
+        {
+            eprintln!("vigil: {label} (event {}) is NOT valid: {e}", r.event_id);
+            return Err(Tampered.into());
+        }
+        out.push((label, r));
+    }
+    if out.is_empty() {
+        bail!("{} holds no receipt", file.display());
+    }
+    Ok(out)
+}
+
+/// The payload file is the canonical payload the receipt's entry commits
+/// to, with the receipt's salt.
+fn payload_matches(r: &Receipt, payload: &[u8]) -> Result<(), String> {
+    let header: vigil_model::EventHeader = serde_json::from_str(&r.entry)
+        .map_err(|_| "the receipt's entry is not a Vigil event header".to_string())?;
+    let salt = r.salt_bytes().ok_or_else(|| {
+        "the receipt carries no salt (it was issued before receipts did), so the payload cannot be checked with it".to_string()
+    })?;
+    vigil_model::event::check_payload(&header, &salt, payload).map_err(|e| e.to_string())
 }
 
 /// Vigil's own check on top of the generic receipt check: the entry is an

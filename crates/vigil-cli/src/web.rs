@@ -20,6 +20,9 @@ pub struct ServeArgs<'a> {
 
 /// Serves the web interface until Ctrl-C (or SIGTERM).
 pub fn serve(dir: &DataDir, database: Option<&str>, args: &ServeArgs<'_>) -> Result<()> {
+    for w in dir.permission_warnings() {
+        eprintln!("vigil: warning: {w}");
+    }
     serve_store(Arc::from(dir.open(database)?), args)
 }
 

@@ -380,3 +380,314 @@ fn bench_web_reports_both_pages() {
     assert_eq!(o.status.code(), Some(2));
     assert_one_sentence(&o);
 }
+
+/// A data directory with `examples/events.jsonl` imported; returns the
+/// receipts printed (one per line).
+fn imported(data: &Path) -> String {
+    init(data);
+    let o = run(vigil()
+        .arg("--data")
+        .arg(data)
+        .arg("import")
+        .arg(examples()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// The reviewer's note, appended after the example story.
+fn forged_note_line() -> String {
+    let line = std::fs::read_to_string(examples())
+        .unwrap()
+        .lines()
+        .find(|l| l.contains("\"note.recorded\""))
+        .unwrap()
+        .to_owned();
+    let mut v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    v["id"] = serde_json::json!("018d0000-0000-7000-8000-0000000000ff");
+    v["payload"]["text"] =
+        serde_json::json!("Jade says the concerns were made up. No further contact needed.");
+    v.to_string()
+}
+
+/// Copies entry `idx` of database `from` into `to` with plain SQL: its
+/// ledger row, subject rows and the projection rows it changed.
+fn copy_entry_rows(from: &Path, to: &Path, idx: i64) {
+    let to_db = rusqlite::Connection::open(to).unwrap();
+    to_db
+        .execute("ATTACH DATABASE ?1 AS b", [from.to_str().unwrap()])
+        .unwrap();
+    to_db
+        .execute_batch(&format!(
+            "INSERT INTO ledger_entries SELECT * FROM b.ledger_entries WHERE idx = {idx};
+             INSERT INTO event_subjects SELECT * FROM b.event_subjects WHERE idx = {idx};
+             INSERT OR REPLACE INTO entities SELECT * FROM b.entities WHERE updated_idx = {idx};"
+        ))
+        .unwrap();
+}
+
+#[test]
+fn forged_entry_after_last_tree_head_is_reported_and_never_signed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    imported(&a);
+    imported(&b);
+    let extra = tmp.path().join("extra.jsonl");
+    std::fs::write(&extra, forged_note_line() + "\n").unwrap();
+    let o = run(vigil().arg("--data").arg(&b).arg("import").arg(&extra));
+    assert!(o.status.success(), "{}", stderr(&o));
+    copy_entry_rows(&b.join("vigil.sqlite"), &a.join("vigil.sqlite"), 82);
+
+    for args in [vec!["verify"], vec!["verify", "--ledger-only"]] {
+        let o = run(vigil().arg("--data").arg(&a).args(&args));
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert_one_sentence(&o);
+        let e = stderr(&o);
+        assert!(
+            e.contains("entry 82") && e.contains("018d0000-0000-7000-8000-0000000000ff"),
+            "{e}"
+        );
+    }
+    // One genuine event more: refused, so no tree head is ever signed over the forgery.
+    let genuine = tmp.path().join("genuine.jsonl");
+    std::fs::write(&genuine, person_line(1) + "\n").unwrap();
+    let o = run(vigil().arg("--data").arg(&a).arg("import").arg(&genuine));
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("entry 82"), "{}", stderr(&o));
+    let conn = rusqlite::Connection::open(a.join("vigil.sqlite")).unwrap();
+    let signed: i64 = conn
+        .query_row("SELECT max(size) FROM tree_heads", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(signed, 82);
+    let o = run(vigil()
+        .arg("--data")
+        .arg(&a)
+        .args(["verify", "--ledger-only"]));
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// Deletes entries from `from` on with their tree heads, subject rows and
+/// the projection rows they made.
+fn truncate_sqlite(db: &Path, from: i64) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(&format!(
+        "DELETE FROM ledger_entries WHERE idx >= {from}; DELETE FROM event_subjects WHERE idx >= {from};
+         DELETE FROM tree_heads WHERE size > {from}; DELETE FROM entities WHERE created_idx >= {from};"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn truncation_and_an_emptied_log_make_verify_exit_1_naming_the_entry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    imported(&data);
+    let more = tmp.path().join("more.jsonl");
+    std::fs::write(&more, format!("{}\n{}\n", person_line(1), person_line(2))).unwrap();
+    assert!(
+        run(vigil().arg("--data").arg(&data).arg("import").arg(&more))
+            .status
+            .success()
+    );
+    let o = run(vigil().arg("--data").arg(&data).arg("verify"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("tree-head.json") && out.contains("84 entries"),
+        "{out}"
+    );
+
+    // The newest batch cut off, with its tree head: a shorter log that is
+    // consistent with itself, but not with the tree-head file.
+    let db = data.join("vigil.sqlite");
+    let keep = tmp.path().join("kept.sqlite");
+    std::fs::copy(&db, &keep).unwrap();
+    truncate_sqlite(&db, 82);
+    let o = run(vigil()
+        .arg("--data")
+        .arg(&data)
+        .args(["verify", "--ledger-only"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_one_sentence(&o);
+    let e = stderr(&o);
+    assert!(
+        e.contains("entries 82 to 83") && e.contains("tree-head.json"),
+        "{e}"
+    );
+
+    // Every row deleted.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "DELETE FROM ledger_entries; DELETE FROM event_subjects; DELETE FROM tree_heads; DELETE FROM entities;",
+    )
+    .unwrap();
+    drop(conn);
+    let o = run(vigil().arg("--data").arg(&data).arg("verify"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("entries 0 to 83"), "{}", stderr(&o));
+    // And nothing is appended to it.
+    let o = run(vigil().arg("--data").arg(&data).arg("import").arg(&more));
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("tree-head.json"), "{}", stderr(&o));
+}
+
+#[test]
+fn verify_receipts_catches_a_log_cut_below_a_receipt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let receipts = imported(&data);
+    // One event more, in a batch of its own (so a cut back to the example
+    // story leaves a log with its own signed tree head at its end).
+    let one = tmp.path().join("one.jsonl");
+    std::fs::write(&one, person_line(1) + "\n").unwrap();
+    let o = run(vigil().arg("--data").arg(&data).arg("import").arg(&one));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let last = tmp.path().join("last.json");
+    std::fs::write(&last, &o.stdout).unwrap();
+    let all = tmp.path().join("all.jsonl");
+    std::fs::write(&all, &receipts).unwrap();
+    let o = run(vigil()
+        .arg("--data")
+        .arg(&data)
+        .args(["verify", "--receipts"])
+        .arg(&all)
+        .arg(&last));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("83 receipts"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+
+    // Cut the last entry, and remove the tree-head file too: the receipt
+    // still shows the cut.
+    truncate_sqlite(&data.join("vigil.sqlite"), 82);
+    std::fs::remove_file(data.join("tree-head.json")).unwrap();
+    let o = run(vigil()
+        .arg("--data")
+        .arg(&data)
+        .args(["verify", "--ledger-only"]));
+    assert!(o.status.success(), "without witnesses the cut is invisible");
+    let o = run(vigil()
+        .arg("--data")
+        .arg(&data)
+        .args(["verify", "--receipts"])
+        .arg(&last));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_one_sentence(&o);
+    let e = stderr(&o);
+    assert!(
+        e.contains("entry 82 is missing") && e.contains("last.json"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_receipt_holder_proves_the_payload_they_submitted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let receipts = imported(&data);
+    // The first receipt for a child's record.
+    let first = receipts
+        .lines()
+        .find(|l| l.contains("person.recorded"))
+        .unwrap();
+    let index = serde_json::from_str::<serde_json::Value>(first).unwrap()["leaf_index"]
+        .as_u64()
+        .unwrap();
+    let receipt: serde_json::Value = serde_json::from_str(first).unwrap();
+    assert!(receipt["salt"].is_string(), "{first}");
+    let file = tmp.path().join("r.json");
+    std::fs::write(&file, first).unwrap();
+    // The canonical payload, as the store hands it out.
+    let conn = rusqlite::Connection::open(data.join("vigil.sqlite")).unwrap();
+    let payload: String = conn
+        .query_row(
+            "SELECT payload FROM ledger_entries WHERE idx = ?1",
+            [index as i64],
+            |r| r.get(0),
+        )
+        .unwrap();
+    // The receipt itself holds no payload content.
+    let value = serde_json::from_str::<serde_json::Value>(&payload).unwrap();
+    let given = value
+        .pointer("/names/0/given")
+        .and_then(|v| v.as_str())
+        .expect("a person.recorded payload names the person");
+    assert!(
+        !first.contains(given) && !first.contains(&payload),
+        "{first}"
+    );
+    let p = tmp.path().join("payload.json");
+    std::fs::write(&p, &payload).unwrap();
+    let key = data.join("log-key.pub");
+    let check = |payload_file: &Path| {
+        run(vigil()
+            .args(["receipt", "verify"])
+            .arg(&file)
+            .arg("--key")
+            .arg(&key)
+            .arg("--payload")
+            .arg(payload_file))
+    };
+    let o = check(&p);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("payload"));
+
+    // Another payload, or the same one not in canonical form, is refused.
+    let changed = tmp.path().join("changed.json");
+    std::fs::write(&changed, payload.replacen("\":\"", "\":\"x", 1)).unwrap();
+    let o = check(&changed);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_one_sentence(&o);
+    let pretty = tmp.path().join("pretty.json");
+    std::fs::write(&pretty, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+    let o = check(&pretty);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("canonical"), "{}", stderr(&o));
+}
+
+#[cfg(unix)]
+#[test]
+fn init_makes_the_data_directory_private_and_serve_warns_when_it_is_not() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    imported(&data);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    let mut files = 0;
+    for e in std::fs::read_dir(&data).unwrap() {
+        let p = e.unwrap().path();
+        assert_eq!(mode(&p), 0o600, "{}", p.display());
+        files += 1;
+    }
+    assert!(files >= 4, "key, public key, database, tree-head file");
+
+    // Widened by hand: `vigil serve` says so on stderr, and still serves.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        data.join("vigil.sqlite"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let mut child = vigil()
+        .arg("--data")
+        .arg(&data)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(line.contains("serving"), "{line}{err}");
+    assert!(
+        err.contains("warning") && err.contains("0755") && err.contains("vigil.sqlite"),
+        "{err}"
+    );
+}

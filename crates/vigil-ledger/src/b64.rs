@@ -17,6 +17,11 @@ pub(crate) fn decode_array<const N: usize>(s: &str) -> Option<[u8; N]> {
     STANDARD.decode(s).ok()?.try_into().ok()
 }
 
+/// Decodes any length, or `None`. Callers bound the input's length first.
+pub(crate) fn decode_vec(s: &str) -> Option<Vec<u8>> {
+    STANDARD.decode(s).ok()
+}
+
 /// `#[serde(with = "crate::b64::array")]` for fixed-size byte arrays.
 pub(crate) mod array {
     use serde::de::Error;

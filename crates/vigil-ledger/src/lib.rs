@@ -33,6 +33,7 @@ mod b64;
 mod frontier;
 mod hash;
 mod proof;
+mod published;
 mod receipt;
 mod sign;
 mod tree;
@@ -40,6 +41,7 @@ mod tree;
 pub use frontier::Frontier;
 pub use hash::{empty_root, leaf_hash, node_hash, Hash};
 pub use proof::{verify_consistency, verify_inclusion, ProofError};
+pub use published::{PublishedHeadError, PublishedTreeHead, TREE_HEAD_FORMAT};
 pub use receipt::{Receipt, ReceiptError, ReceiptIssuer, RECEIPT_FORMAT};
 pub use sign::{
     KeyError, LogKey, LogSigner, SignatureError, SignedTreeHead, TreeHead, KEY_TEXT_TAG,

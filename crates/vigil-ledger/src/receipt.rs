@@ -45,6 +45,16 @@ pub struct Receipt {
     /// Base64 Ed25519 signature over
     /// `TreeHead { size: tree_size, root, timestamp_ms }.signing_input()`.
     pub signature: String,
+    /// Base64 of the salt the entry's payload digest was taken with, so the
+    /// holder can show which payload they submitted: with the payload bytes,
+    /// `SHA-256(salt || payload)` must equal the digest the entry commits to
+    /// (Vigil's `payload_sha256`). Not covered by the signature, and need not
+    /// be: it only opens a commitment that is. Absent in receipts issued
+    /// before it was added (the format string stays `vigil-receipt-v1`,
+    /// since every v1 field keeps its meaning and v1 readers ignore fields
+    /// they do not know).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
 }
 
 /// Why a receipt does not verify; each names the part that failed.
@@ -84,6 +94,42 @@ fn decode_hash(s: &str, field: &'static str) -> Result<Hash, ReceiptError> {
 }
 
 impl Receipt {
+    /// The receipt with the salt of its entry's payload digest (see
+    /// [`Receipt::salt`]).
+    pub fn with_salt(mut self, salt: &[u8]) -> Receipt {
+        self.salt = Some(b64::encode(salt));
+        self
+    }
+
+    /// The salt's bytes, if the receipt carries a readable one.
+    pub fn salt_bytes(&self) -> Option<Vec<u8>> {
+        let s = self.salt.as_deref()?;
+        // No salt is longer than 64 bytes; don't decode a flood.
+        if s.len() > 88 {
+            return None;
+        }
+        b64::decode_vec(s)
+    }
+
+    /// The signed tree head the receipt carries, its fields decoded (not
+    /// checked: [`Receipt::verify`] does that).
+    pub fn tree_head(&self) -> Result<SignedTreeHead, ReceiptError> {
+        Ok(SignedTreeHead {
+            head: TreeHead {
+                size: self.tree_size,
+                root: decode_hash(&self.root, "root")?,
+                timestamp_ms: self.timestamp_ms,
+            },
+            signature: b64::decode_array(&self.signature)
+                .ok_or(ReceiptError::BadField { field: "signature" })?,
+        })
+    }
+
+    /// The leaf hash the receipt carries, decoded.
+    pub fn leaf(&self) -> Result<Hash, ReceiptError> {
+        decode_hash(&self.leaf_hash, "leaf_hash")
+    }
+
     /// Builds the receipt for leaf `index`, proven against the signed tree
     /// head `sth`. Refuses (rather than hand out a receipt that would not
     /// verify) if `sth` is not signed by `signer`, is not a head of `tree`, or
@@ -225,6 +271,7 @@ impl ReceiptIssuer<'_> {
             timestamp_ms: self.timestamp_ms,
             inclusion_proof: proof.iter().map(|h| b64::encode(h)).collect(),
             signature: self.signature.clone(),
+            salt: None,
         })
     }
 }

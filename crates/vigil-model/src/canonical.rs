@@ -10,7 +10,11 @@
 //! Vigil's event payloads never contain floating-point numbers (coordinates and
 //! amounts are strings or integers), so the one hard part of RFC 8785, number
 //! serialisation, reduces to integers; a float is rejected rather than encoded
-//! in a way another implementation might not reproduce.
+//! in a way another implementation might not reproduce. Integers are limited
+//! to the range I-JSON (RFC 7493) and RFC 8785 allow, magnitude at most
+//! 2^53 - 1: beyond it RFC 8785 writes a number as an IEEE 754 double would
+//! print it (`9007199254740993` becomes `9007199254740992`), which our decimal
+//! output would not match, and many JSON parsers silently round it.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -25,7 +29,14 @@ pub enum CanonicalError {
     Float(String),
     #[error("the value could not be encoded: {0}")]
     Encode(String),
+    #[error(
+        "the number {0} is too large to be recorded exactly (the limit is 9007199254740991, 2^53 - 1); write it as text"
+    )]
+    TooLarge(String),
 }
+
+/// Largest integer magnitude canonical JSON holds: 2^53 - 1.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// Serialises `value` to RFC 8785 canonical JSON.
 pub fn to_canonical_string<T: Serialize + ?Sized>(value: &T) -> Result<String, CanonicalError> {
@@ -46,9 +57,12 @@ fn write_value(out: &mut String, value: &Value) -> Result<(), CanonicalError> {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
+                if i.unsigned_abs() > MAX_SAFE_INTEGER {
+                    return Err(CanonicalError::TooLarge(i.to_string()));
+                }
                 write!(out, "{i}").expect("writing to a String cannot fail");
             } else if let Some(u) = n.as_u64() {
-                write!(out, "{u}").expect("writing to a String cannot fail");
+                return Err(CanonicalError::TooLarge(u.to_string()));
             } else {
                 return Err(CanonicalError::Float(n.to_string()));
             }
@@ -148,8 +162,32 @@ mod tests {
     }
 
     #[test]
+    fn integers_beyond_2_pow_53_are_refused() {
+        let limit = MAX_SAFE_INTEGER as i64;
+        assert_eq!(
+            canonical_value(&json!([limit, -limit])).unwrap(),
+            "[9007199254740991,-9007199254740991]"
+        );
+        for too_large in [
+            json!(limit + 1),
+            json!(-limit - 1),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!({"a": {"b": [1, limit + 2]}}),
+        ] {
+            assert!(
+                matches!(
+                    canonical_value(&too_large),
+                    Err(CanonicalError::TooLarge(_))
+                ),
+                "{too_large} was accepted"
+            );
+        }
+    }
+
+    #[test]
     fn round_trips_through_serde_json() {
-        let v = json!({"name": "Zoë \"Z\" O'Neill", "n": [1, 2, 18446744073709551615u64, -9223372036854775808i64]});
+        let v = json!({"name": "Zoë \"Z\" O'Neill", "n": [1, 2, 9007199254740991u64, -9007199254740991i64]});
         let s = canonical_value(&v).unwrap();
         let back: Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back, v);

@@ -200,6 +200,28 @@ pub fn payload_digest(salt: &[u8], payload_json: &[u8]) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// Checks that `payload` is exactly the payload an entry's header commits to
+/// with `salt`: canonical JSON (RFC 8785), and `SHA-256(salt || payload)`
+/// equal to the header's `payload_sha256`. What a receipt holder runs to
+/// prove what they submitted.
+pub fn check_payload(header: &EventHeader, salt: &[u8], payload: &[u8]) -> Result<(), ModelError> {
+    let text = std::str::from_utf8(payload)
+        .map_err(|_| ModelError::invalid("the payload file is not UTF-8 text"))?;
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| ModelError::invalid(format!("the payload file is not JSON: {e}")))?;
+    if crate::canonical::canonical_value(&value)? != text {
+        return Err(ModelError::invalid(
+            "the payload file is not in canonical form (RFC 8785): it must be the exact bytes Vigil recorded, with no spaces, line breaks or reordering added",
+        ));
+    }
+    if hex::encode(payload_digest(salt, payload)) != header.payload_sha256 {
+        return Err(ModelError::invalid(
+            "the payload, with the receipt's salt, does not hash to the payload_sha256 of the receipt's entry: it is not the payload that was recorded",
+        ));
+    }
+    Ok(())
+}
+
 /// RFC 3339 in UTC with milliseconds, the one timestamp format of the log.
 pub fn format_timestamp(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -309,6 +331,11 @@ impl SealedEvent {
         if to_canonical_string(&header)? != header_json {
             return Err(ModelError::invalid(
                 "the entry header is not in canonical form",
+            ));
+        }
+        if !header.subjects.windows(2).all(|w| w[0] < w[1]) {
+            return Err(ModelError::invalid(
+                "the entry header's subjects are not sorted and unique (by kind in declaration order, then id)",
             ));
         }
         let salt: [u8; SALT_LEN] = salt.try_into().map_err(|_| {

@@ -15,6 +15,8 @@
 //! - [`verify`]: recomputes every leaf and the tree, checks every signed tree
 //!   head, and rebuilds the projections from the log to compare with the
 //!   stored rows, naming the first entry or row that is wrong.
+//! - [`head_file`]: the latest signed tree head, kept outside the database
+//!   too, so that a log cut back in the database is caught.
 //! - [`copy`]: moves a log verbatim from one store to another (`vigil migrate`).
 //!
 //! Depends on `vigil-model` and `vigil-ledger`; I/O is confined to the backend
@@ -24,6 +26,7 @@ pub mod accounts;
 pub mod actors;
 pub mod copy;
 pub mod group;
+pub mod head_file;
 pub mod postgres;
 pub mod sqlite;
 pub mod verify;
@@ -219,6 +222,12 @@ pub trait Store: Send + Sync + accounts::AccountStore {
     /// Whether an event id is already in the log, and where.
     fn event_index(&self, event_id: Uuid) -> Result<Option<u64>, StoreError>;
 
+    /// The canonical payload of an event, byte for byte as its header's
+    /// `payload_sha256` commits to it (with the salt in its receipt): what a
+    /// submitter downloads to prove what they sent. `None` if there is no
+    /// such event (or its payload was erased). Callers decide who may see it.
+    fn payload_of(&self, event_id: Uuid) -> Result<Option<String>, StoreError>;
+
     /// The public key that verifies this log's tree heads.
     fn log_key(&self) -> LogKey;
 
@@ -365,8 +374,29 @@ impl DatabaseUrl {
 
 /// Opens (creating if needed) the store at `url`, signing with `signer`.
 pub fn open(url: &DatabaseUrl, signer: LogSigner) -> Result<Box<dyn Store>, StoreError> {
+    open_with_writer(url, write::LogWriter::new(signer))
+}
+
+/// [`open`], keeping the latest signed tree head in `file` as well (what a
+/// data directory does: see [`head_file`]).
+pub fn open_with_head_file(
+    url: &DatabaseUrl,
+    signer: LogSigner,
+    file: head_file::TreeHeadFile,
+) -> Result<Box<dyn Store>, StoreError> {
+    open_with_writer(url, write::LogWriter::new(signer).with_head_file(file))
+}
+
+fn open_with_writer(
+    url: &DatabaseUrl,
+    writer: write::LogWriter,
+) -> Result<Box<dyn Store>, StoreError> {
     match url {
-        DatabaseUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, signer)?)),
-        DatabaseUrl::Postgres(u) => Ok(Box::new(postgres::PostgresStore::open(u, signer)?)),
+        DatabaseUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open_with_writer(
+            path, writer,
+        )?)),
+        DatabaseUrl::Postgres(u) => Ok(Box::new(postgres::PostgresStore::open_with_writer(
+            u, writer,
+        )?)),
     }
 }

@@ -54,7 +54,7 @@
 //! inside one. Call a [`PostgresStore`] from plain threads, or from async
 //! handlers through `tokio::task::spawn_blocking`.
 
-use crate::write::{LogWriter, WriteTx};
+use crate::write::{LogWriter, StoredLeaf, WriteTx};
 use crate::{entity_from_row, Batch, BatchOutcome, LogReader, Store, StoreError, StoredEntry};
 use postgres::config::{Host, SslMode};
 use postgres::error::SqlState;
@@ -527,6 +527,11 @@ impl PostgresStore {
     /// tables that are not Vigil's. On a read-only replica it opens for
     /// reading only (if the schema is current).
     pub fn open(url: &str, signer: LogSigner) -> Result<Self, StoreError> {
+        PostgresStore::open_with_writer(url, LogWriter::new(signer))
+    }
+
+    /// [`PostgresStore::open`] with a writer already set up (a tree-head file).
+    pub fn open_with_writer(url: &str, writer: LogWriter) -> Result<Self, StoreError> {
         let target = parse_target(url)?;
         let mut conn = connect(&target)?;
         let prepare_err = |e: StoreError| match e {
@@ -568,7 +573,7 @@ impl PostgresStore {
                 MIN_SERVER_VERSION / 10000
             )));
         }
-        let key = signer.public_key();
+        let key = writer.signer().public_key();
         let schema = match &target.schema {
             Some(s) => s.clone(),
             None => conn
@@ -599,7 +604,7 @@ impl PostgresStore {
             read_only,
             writer: Mutex::new(Writer {
                 conn: None,
-                log: LogWriter::new(signer),
+                log: writer,
             }),
             key,
         };
@@ -1054,6 +1059,8 @@ const WRITE_BATCH: &str = "WITH e AS (
        ON CONFLICT (event_id) DO UPDATE SET receipt = EXCLUDED.receipt)
      INSERT INTO tree_heads(size, root, timestamp_ms, signature) VALUES ($15, $16, $17, $18)";
 const LOG_SIZE: &str = "SELECT max(idx) FROM ledger_entries";
+const LATEST_TREE_HEAD: &str =
+    "SELECT size, root, timestamp_ms, signature FROM tree_heads ORDER BY size DESC LIMIT 1";
 
 impl PgTx<'_> {
     fn new(conn: &mut Conn, size: u64) -> PgTx<'_> {
@@ -1132,19 +1139,35 @@ impl WriteTx for PgTx<'_> {
         n.map(|n| index_of(n).map(|n| n + 1)).unwrap_or(Ok(0))
     }
 
-    fn leaf_hashes_from(&mut self, from: u64) -> Result<Vec<Hash>, StoreError> {
+    fn leaves_page(&mut self, from: u64, limit: u64) -> Result<Vec<StoredLeaf>, StoreError> {
         self.flush()?;
-        let s = self
+        let s = self.conn.stmt(
+            "SELECT idx, event_id, header, leaf_hash FROM ledger_entries WHERE idx >= $1 ORDER BY idx LIMIT $2",
+        )?;
+        let rows = self
             .conn
-            .stmt("SELECT leaf_hash FROM ledger_entries WHERE idx >= $1 ORDER BY idx")?;
-        let rows = self.conn.client.query(&s, &[&(from as i64)])?;
+            .client
+            .query(&s, &[&(from as i64), &(limit as i64)])?;
         rows.iter()
             .map(|r| {
-                let v: Vec<u8> = r.try_get(0)?;
-                v.try_into()
-                    .map_err(|_| StoreError::Corrupt("a stored leaf hash is not 32 bytes".into()))
+                Ok(StoredLeaf {
+                    index: index_of(r.try_get(0)?)?,
+                    event_id: r.try_get(1)?,
+                    header: r.try_get::<_, String>(2)?.into_bytes(),
+                    leaf_hash: r.try_get(3)?,
+                })
             })
             .collect()
+    }
+
+    fn latest_tree_head(&mut self) -> Result<Option<SignedTreeHead>, StoreError> {
+        self.flush()?;
+        let s = self.conn.stmt(LATEST_TREE_HEAD)?;
+        self.conn
+            .client
+            .query_opt(&s, &[])?
+            .map(|r| tree_head_row(&r))
+            .transpose()
     }
 
     fn event_index(&mut self, id: Uuid) -> Result<Option<u64>, StoreError> {
@@ -1435,16 +1458,21 @@ impl Store for PostgresStore {
         let done = w
             .log
             .append_verbatim_in(&mut tx, entries, heads)
-            .and_then(|()| tx.flush());
+            .and_then(|pending| tx.flush().map(|()| pending));
         drop(tx);
-        if let Err(e) = done {
-            self.finish(w, conn, true);
-            return Err(self.lost(
-                e,
-                "before the copy was committed; nothing of this part was recorded",
-            ));
-        }
-        self.commit(w, conn)
+        let pending = match done {
+            Ok(p) => p,
+            Err(e) => {
+                self.finish(w, conn, true);
+                return Err(self.lost(
+                    e,
+                    "before the copy was committed; nothing of this part was recorded",
+                ));
+            }
+        };
+        self.commit(w, conn)?;
+        w.log.receipts(pending);
+        Ok(())
     }
 
     fn log_size(&self) -> Result<u64, StoreError> {
@@ -1457,8 +1485,23 @@ impl Store for PostgresStore {
 
     fn latest_tree_head(&self) -> Result<Option<SignedTreeHead>, StoreError> {
         self.read(|c, _| {
-            let s = c.stmt("SELECT size, root, timestamp_ms, signature FROM tree_heads ORDER BY size DESC LIMIT 1")?;
-            c.client.query_opt(&s, &[])?.map(|r| tree_head_row(&r)).transpose()
+            let s = c.stmt(LATEST_TREE_HEAD)?;
+            c.client
+                .query_opt(&s, &[])?
+                .map(|r| tree_head_row(&r))
+                .transpose()
+        })
+    }
+
+    fn payload_of(&self, event_id: Uuid) -> Result<Option<String>, StoreError> {
+        let id = event_id.to_string();
+        self.read(|c, _| {
+            let s = c.stmt("SELECT payload FROM ledger_entries WHERE event_id = $1")?;
+            Ok(c.client
+                .query_opt(&s, &[&id])?
+                .map(|r| r.try_get::<_, Option<String>>(0))
+                .transpose()?
+                .flatten())
         })
     }
 

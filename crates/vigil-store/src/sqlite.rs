@@ -6,7 +6,7 @@
 //! `vigil import` waits on the busy timeout rather than failing), and the
 //! in-memory tree catches up with whatever another process appended.
 
-use crate::write::{LogWriter, WriteTx};
+use crate::write::{LogWriter, StoredLeaf, WriteTx};
 use crate::{
     entity_from_row, Batch, BatchOutcome, LogReader, RawEntry, Store, StoreError, StoredEntry,
 };
@@ -175,9 +175,14 @@ impl SqliteStore {
     /// Opens or creates the database. Refuses a database whose log was signed
     /// with another key (that would fork the log's identity).
     pub fn open(path: &Path, signer: LogSigner) -> Result<Self, StoreError> {
+        SqliteStore::open_with_writer(path, LogWriter::new(signer))
+    }
+
+    /// [`SqliteStore::open`] with a writer already set up (a tree-head file).
+    pub fn open_with_writer(path: &Path, writer: LogWriter) -> Result<Self, StoreError> {
         let mut conn = connect(path)?;
         migrate(&mut conn, path)?;
-        let key = signer.public_key();
+        let key = writer.signer().public_key();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let stored: Option<String> = tx
             .query_row("SELECT value FROM meta WHERE key = 'log_key'", [], |r| {
@@ -199,7 +204,7 @@ impl SqliteStore {
         tx.commit()?;
         Ok(SqliteStore {
             path: path.to_owned(),
-            writer: Mutex::new((conn, LogWriter::new(signer))),
+            writer: Mutex::new((conn, writer)),
             readers: Mutex::new(Vec::new()),
             key,
             _checkpoints: Checkpointer::start(path)?,
@@ -287,21 +292,22 @@ impl WriteTx for SqliteTx<'_> {
         Ok(n.map(|n| n as u64 + 1).unwrap_or(0))
     }
 
-    fn leaf_hashes_from(&mut self, from: u64) -> Result<Vec<Hash>, StoreError> {
-        let mut stmt = self
-            .tx
-            .prepare_cached("SELECT leaf_hash FROM ledger_entries WHERE idx >= ?1 ORDER BY idx")?;
-        let rows = stmt.query_map([from as i64], |r| r.get::<_, Vec<u8>>(0))?;
+    fn leaves_page(&mut self, from: u64, limit: u64) -> Result<Vec<StoredLeaf>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT idx, event_id, header, leaf_hash FROM ledger_entries WHERE idx >= ?1 ORDER BY idx LIMIT ?2",
+        )?;
+        let mut rows = stmt.query(params![from as i64, limit as i64])?;
         let mut out = Vec::new();
-        for r in rows {
-            let v = r?;
-            out.push(
-                v.try_into().map_err(|_| {
-                    StoreError::Corrupt("a stored leaf hash is not 32 bytes".into())
-                })?,
-            );
+        while let Some(r) = rows.next()? {
+            // Bytes as stored, whatever their type: see `entry_from_row`.
+            let e = entry_from_row_parts(r)?;
+            out.push(e);
         }
         Ok(out)
+    }
+
+    fn latest_tree_head(&mut self) -> Result<Option<SignedTreeHead>, StoreError> {
+        latest_tree_head(&self.tx)
     }
 
     fn event_index(&mut self, id: Uuid) -> Result<Option<u64>, StoreError> {
@@ -431,6 +437,37 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
 }
 
 const ENTRY_COLUMNS: &str = "idx, event_id, header, payload, salt, leaf_hash";
+
+/// A row of `idx, event_id, header, leaf_hash` for the writer's load, read
+/// as bytes without trusting its types (see [`entry_from_row`]).
+fn entry_from_row_parts(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredLeaf> {
+    use rusqlite::types::ValueRef;
+    let bytes = |i: usize| -> rusqlite::Result<Vec<u8>> {
+        Ok(match r.get_ref(i)? {
+            ValueRef::Text(t) | ValueRef::Blob(t) => t.to_vec(),
+            ValueRef::Integer(n) => n.to_string().into_bytes(),
+            ValueRef::Real(f) => f.to_string().into_bytes(),
+            ValueRef::Null => Vec::new(),
+        })
+    };
+    Ok(StoredLeaf {
+        index: r.get::<_, i64>(0)? as u64,
+        event_id: String::from_utf8_lossy(&bytes(1)?).into_owned(),
+        header: bytes(2)?,
+        leaf_hash: bytes(3)?,
+    })
+}
+
+fn latest_tree_head(c: &Connection) -> Result<Option<SignedTreeHead>, StoreError> {
+    let row = c
+        .query_row(
+            "SELECT size, root, timestamp_ms, signature FROM tree_heads ORDER BY size DESC LIMIT 1",
+            [],
+            tree_head_row,
+        )
+        .optional()?;
+    row.transpose()
+}
 
 /// Reads through one connection: for the store's own calls, and inside a
 /// read transaction for [`Store::read_snapshot`].
@@ -562,11 +599,20 @@ impl Store for SqliteStore {
         let mut stx = SqliteTx { tx };
         let done = writer
             .append_verbatim_in(&mut stx, entries, heads)
-            .and_then(|()| Ok(stx.tx.commit()?));
-        if done.is_err() {
-            writer.reset();
+            .and_then(|pending| {
+                stx.tx.commit()?;
+                Ok(pending)
+            });
+        match done {
+            Ok(pending) => {
+                writer.receipts(pending);
+                Ok(())
+            }
+            Err(e) => {
+                writer.reset();
+                Err(e)
+            }
         }
-        done
     }
 
     fn log_size(&self) -> Result<u64, StoreError> {
@@ -578,15 +624,19 @@ impl Store for SqliteStore {
     }
 
     fn latest_tree_head(&self) -> Result<Option<SignedTreeHead>, StoreError> {
+        self.read(|c| latest_tree_head(c))
+    }
+
+    fn payload_of(&self, event_id: Uuid) -> Result<Option<String>, StoreError> {
         self.read(|c| {
-            let row = c
+            let p: Option<Option<String>> = c
                 .query_row(
-                    "SELECT size, root, timestamp_ms, signature FROM tree_heads ORDER BY size DESC LIMIT 1",
-                    [],
-                    tree_head_row,
+                    "SELECT payload FROM ledger_entries WHERE event_id = ?1",
+                    [event_id.to_string()],
+                    |r| r.get(0),
                 )
                 .optional()?;
-            row.transpose()
+            Ok(p.flatten())
         })
     }
 

@@ -11,6 +11,16 @@
 //!    and every signature verifies with the log key (a rewrite that kept the
 //!    per-row hashes consistent);
 //! 6. no signed tree head covers entries that are not there (a truncated log);
+//! 7. every entry is covered by a signed tree head: entries and their head are
+//!    committed together, so an entry after the last head was put into the
+//!    database behind the program's back;
+//! 8. each header's subjects are sorted and unique (checked with the
+//!    projections, by [`SealedEvent::from_stored`]);
+//! 9. every [`Witness`] given (the tree-head file outside the database, the
+//!    receipts submitters hold) is consistent with the log: its tree head's
+//!    root equals the root recomputed at its size, so the log was neither
+//!    cut below it nor rewritten under it, and a receipt's entry is the one
+//!    at its position;
 //!
 //! and then, unless asked only for the ledger, rebuilds every projection row
 //! and the subject index from the log with the model's rules and compares them
@@ -20,9 +30,9 @@
 
 use crate::{LogReader, RawEntry, Store, StoreError};
 use serde::Deserialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
-use vigil_ledger::{leaf_hash, Frontier, Hash, SignedTreeHead};
+use vigil_ledger::{leaf_hash, Frontier, Hash, Receipt, SignedTreeHead};
 use vigil_model::event::payload_digest;
 use vigil_model::projection::{self, EntityRecord, MemoryProjection};
 use vigil_model::SealedEvent;
@@ -54,6 +64,48 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// Something held outside the database that the log must be consistent
+/// with: a signed tree head (the tree-head file, a witness's copy) and, for
+/// a receipt, the entry it was given for.
+#[derive(Clone, Debug)]
+pub struct Witness {
+    /// Where it came from, as named in reports (a file name).
+    pub label: String,
+    pub head: SignedTreeHead,
+    /// For a receipt: its leaf index and leaf hash.
+    pub leaf: Option<(u64, Hash)>,
+}
+
+impl Witness {
+    pub fn tree_head(label: String, head: SignedTreeHead) -> Witness {
+        Witness {
+            label,
+            head,
+            leaf: None,
+        }
+    }
+
+    /// A receipt's tree head and entry. The receipt's own checks (inclusion
+    /// proof, signature) are [`Receipt::verify`]'s; this only decodes.
+    pub fn receipt(label: String, r: &Receipt) -> Result<Witness, String> {
+        let head = r.tree_head().map_err(|e| format!("{label}: {e}"))?;
+        let leaf = r.leaf().map_err(|e| format!("{label}: {e}"))?;
+        Ok(Witness {
+            label,
+            head,
+            leaf: Some((r.leaf_index, leaf)),
+        })
+    }
+}
+
+/// A root the log must have at a size: a signed tree head of the database
+/// (`witness` None) or of a [`Witness`].
+struct Checkpoint<'w> {
+    size: u64,
+    root: Hash,
+    witness: Option<&'w str>,
+}
+
 /// What verification saw.
 #[derive(Clone, Debug)]
 pub struct VerifyReport {
@@ -76,10 +128,19 @@ struct HeaderPeek<'a> {
 /// Verifies the whole store, reading it in one snapshot
 /// ([`Store::read_snapshot`]) so that it can run beside live writers.
 pub fn verify(store: &dyn Store, opts: VerifyOptions) -> Result<VerifyReport, StoreError> {
+    verify_against(store, opts, &[])
+}
+
+/// [`verify`], and checks that the log is consistent with each witness.
+pub fn verify_against(
+    store: &dyn Store,
+    opts: VerifyOptions,
+    witnesses: &[Witness],
+) -> Result<VerifyReport, StoreError> {
     let key = store.log_key();
     let mut report = None;
     store.read_snapshot(&mut |view| {
-        report = Some(verify_view(view, &key, opts)?);
+        report = Some(verify_view(view, &key, opts, witnesses)?);
         Ok(())
     })?;
     let mut report = report
@@ -99,6 +160,7 @@ fn verify_view(
     store: &dyn LogReader,
     key: &vigil_ledger::LogKey,
     opts: VerifyOptions,
+    witnesses: &[Witness],
 ) -> Result<VerifyReport, StoreError> {
     let mut heads: Vec<SignedTreeHead> = Vec::new();
     let heads_read = store.for_each_tree_head(&mut |h| {
@@ -133,6 +195,26 @@ fn verify_view(
             return Ok(report);
         }
     }
+    for w in witnesses {
+        if key.verify_tree_head(&w.head).is_err() {
+            report.problem = Some(Problem {
+                entry: None,
+                message: format!(
+                    "the tree head in {} (size {}) does not carry a valid signature from this log's key",
+                    w.label, w.head.head.size
+                ),
+            });
+            return Ok(report);
+        }
+    }
+    let checkpoints = checkpoints(&heads, witnesses);
+    let signed = heads.iter().map(|h| h.head.size).max().unwrap_or(0);
+    let mut leaves: BTreeMap<u64, Vec<(&str, Hash)>> = BTreeMap::new();
+    for w in witnesses {
+        if let Some((i, h)) = w.leaf {
+            leaves.entry(i).or_default().push((&w.label, h));
+        }
+    }
 
     // Two stages on two threads: this one reads rows from the store and packs
     // their bytes into chunks; the checker hashes, checks and replays them in
@@ -140,9 +222,9 @@ fn verify_view(
     // pipeline roughly halves the time of a full check (see BENCHMARKS.md).
     let (chunks_tx, chunks_rx) = std::sync::mpsc::sync_channel::<Chunk>(8);
     let (outcome, read) = std::thread::scope(|scope| {
-        let heads = &heads;
+        let (checkpoints, leaves) = (&checkpoints, &leaves);
         let checker = scope.spawn(move || {
-            let mut c = Checker::new(heads, opts);
+            let mut c = Checker::new(checkpoints, leaves, signed, opts);
             for chunk in chunks_rx {
                 for row in &chunk.rows {
                     c.check(chunk.entry(row))?;
@@ -187,26 +269,51 @@ fn verify_view(
         next_head,
         rebuilt,
         subjects,
+        unsigned_event,
         ..
     } = checker;
     report.entries = frontier.size();
     report.root = frontier.root();
-    if let Some(h) = heads.get(next_head) {
-        let size = frontier.size();
+    let size = frontier.size();
+    if let Some(h) = checkpoints.get(next_head) {
         report.problem = Some(Problem {
             entry: Some(size),
-            message: if h.head.size > size {
+            message: if h.size <= size {
                 format!(
-                    "entries {size} to {} are missing: the signed tree head of size {} covers them",
-                    h.head.size - 1,
-                    h.head.size
+                    "the signed tree head of size {} does not match the log",
+                    h.size
+                )
+            } else if let Some(label) = h.witness {
+                format!(
+                    "{} missing: {label} holds a tree head of this log of size {}, so the log was cut back",
+                    missing(size, h.size),
+                    h.size
                 )
             } else {
                 format!(
-                    "the signed tree head of size {} does not match the log",
-                    h.head.size
+                    "{} missing: the signed tree head of size {} covers them",
+                    missing(size, h.size),
+                    h.size
                 )
             },
+        });
+        return Ok(report);
+    }
+    if size > signed {
+        let event = unsigned_event
+            .map(|e| format!(" (event {e})"))
+            .unwrap_or_default();
+        report.problem = Some(Problem {
+            entry: Some(signed),
+            message: format!(
+                "entry {signed}{event}{} covered by no signed tree head: entries are always committed with their tree head, so {} put into the database behind the program's back",
+                if size - signed > 1 {
+                    format!(" and the {} after it are", size - signed - 1)
+                } else {
+                    " is".into()
+                },
+                if size - signed > 1 { "they were" } else { "it was" }
+            ),
         });
         return Ok(report);
     }
@@ -216,6 +323,36 @@ fn verify_view(
         report.entities = rebuilt.records.len() as u64;
     }
     Ok(report)
+}
+
+/// "entry 6 is" / "entries 6 to 13 are": the entries from `size` up to `end`.
+fn missing(size: u64, end: u64) -> String {
+    if end - size == 1 {
+        format!("entry {size} is")
+    } else {
+        format!("entries {size} to {} are", end - 1)
+    }
+}
+
+/// The database's signed tree heads and the witnesses' heads, by size (a
+/// database head before a witness's of the same size, so that a rewrite is
+/// reported against the database's own head first).
+fn checkpoints<'w>(heads: &[SignedTreeHead], witnesses: &'w [Witness]) -> Vec<Checkpoint<'w>> {
+    let mut all: Vec<Checkpoint<'w>> = heads
+        .iter()
+        .map(|h| Checkpoint {
+            size: h.head.size,
+            root: h.head.root,
+            witness: None,
+        })
+        .chain(witnesses.iter().map(|w| Checkpoint {
+            size: w.head.head.size,
+            root: w.head.head.root,
+            witness: Some(w.label.as_str()),
+        }))
+        .collect();
+    all.sort_by_key(|c| (c.size, c.witness.is_some()));
+    all
 }
 
 /// Rows per chunk handed from the reader to the checker.
@@ -271,25 +408,39 @@ impl Chunk {
 
 /// The checks on each entry, in log order, and the state they build.
 struct Checker<'h> {
-    heads: &'h [SignedTreeHead],
+    heads: &'h [Checkpoint<'h>],
+    /// Leaf hashes receipts were given for, by index.
+    leaves: &'h BTreeMap<u64, Vec<(&'h str, Hash)>>,
+    /// Size of the largest signed tree head in the database.
+    signed: u64,
     opts: VerifyOptions,
     frontier: Frontier,
     next_head: usize,
     last_checked_size: u64,
     rebuilt: MemoryProjection,
     subjects: BTreeSet<(Uuid, u64)>,
+    /// The event id of entry `signed`, the first no tree head covers.
+    unsigned_event: Option<String>,
 }
 
 impl<'h> Checker<'h> {
-    fn new(heads: &'h [SignedTreeHead], opts: VerifyOptions) -> Self {
+    fn new(
+        heads: &'h [Checkpoint<'h>],
+        leaves: &'h BTreeMap<u64, Vec<(&'h str, Hash)>>,
+        signed: u64,
+        opts: VerifyOptions,
+    ) -> Self {
         Checker {
             heads,
+            leaves,
+            signed,
             opts,
             frontier: Frontier::new(),
             next_head: 0,
             last_checked_size: 0,
             rebuilt: MemoryProjection::default(),
             subjects: BTreeSet::new(),
+            unsigned_event: None,
         }
     }
 
@@ -355,18 +506,36 @@ impl<'h> Checker<'h> {
                 ));
             }
         }
-        self.frontier.push(leaf);
-        while self.next_head < self.heads.len()
-            && self.heads[self.next_head].head.size == self.frontier.size()
-        {
-            if self.heads[self.next_head].head.root != self.frontier.root() {
+        for (label, want) in self.leaves.get(&n).into_iter().flatten() {
+            if *want != leaf {
                 return Err(bad(
                     n,
-                    format!(
-                        "entries {} to {n} do not match the signed tree head of size {}: one of them was rewritten",
-                        self.last_checked_size,
-                        self.frontier.size()
-                    ),
+                    format!("entry {n} (event {event}) is not the entry {label} was given for: it was replaced"),
+                ));
+            }
+        }
+        if n == self.signed {
+            self.unsigned_event = Some(event.clone().into_owned());
+        }
+        self.frontier.push(leaf);
+        while self.next_head < self.heads.len()
+            && self.heads[self.next_head].size == self.frontier.size()
+        {
+            let h = &self.heads[self.next_head];
+            if h.root != self.frontier.root() {
+                return Err(bad(
+                    n,
+                    match h.witness {
+                        None => format!(
+                            "entries {} to {n} do not match the signed tree head of size {}: one of them was rewritten",
+                            self.last_checked_size,
+                            self.frontier.size()
+                        ),
+                        Some(label) => format!(
+                            "the first {} entries of the log do not match the tree head of that size in {label}: the log was rewritten after it was signed",
+                            self.frontier.size()
+                        ),
+                    },
                 ));
             }
             self.last_checked_size = self.frontier.size();

@@ -13,13 +13,27 @@
 //! - entries, projection rows and a signed tree head are written in the same
 //!   transaction, so after a crash either all of a batch is there or none is;
 //! - receipts are made with the batch, but handed out only once its
-//!   transaction has committed (a kept receipt is written in that transaction).
+//!   transaction has committed (a kept receipt is written in that transaction);
+//! - after the commit, the new signed tree head is also written to the
+//!   tree-head file outside the database ([`crate::head_file`]), when the
+//!   store has one.
+//!
+//! Because entries and their tree head are committed together, every entry
+//! an honest writer leaves in the database is covered by a signed tree head.
+//! So when the writer (re)loads the log it trusts nothing it reads: it
+//! recomputes each leaf hash from the stored header, and before signing
+//! anything new it checks that the latest signed tree head covers the whole
+//! log with the root it recomputed, and that the log holds the head in the
+//! tree-head file. An entry slipped into the database behind its back is
+//! refused, never signed over.
 
+use crate::head_file::TreeHeadFile;
 use crate::{Appended, Batch, BatchOutcome, StoreError, StoredEntry};
 use chrono::Utc;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 use vigil_ledger::{leaf_hash, Hash, LogSigner, MerkleTree, Receipt, SignedTreeHead, TreeHead};
+use vigil_model::event::SALT_LEN;
 use vigil_model::projection::{self, EntityRecord, ProjectionError, ProjectionState};
 use vigil_model::SealedEvent;
 
@@ -27,8 +41,11 @@ use vigil_model::SealedEvent;
 pub trait WriteTx {
     /// Number of entries committed in the log (seen from inside the transaction).
     fn log_size(&mut self) -> Result<u64, StoreError>;
-    /// Stored leaf hashes from index `from` to the end, in order.
-    fn leaf_hashes_from(&mut self, from: u64) -> Result<Vec<Hash>, StoreError>;
+    /// Up to `limit` stored entries from index `from` on, in index order,
+    /// as [`StoredLeaf`]s.
+    fn leaves_page(&mut self, from: u64, limit: u64) -> Result<Vec<StoredLeaf>, StoreError>;
+    /// The signed tree head of the largest size (seen from inside the transaction).
+    fn latest_tree_head(&mut self) -> Result<Option<SignedTreeHead>, StoreError>;
     fn event_index(&mut self, id: Uuid) -> Result<Option<u64>, StoreError>;
     fn entity(&mut self, id: Uuid) -> Result<Option<EntityRecord>, StoreError>;
     fn insert_entry(&mut self, event: &SealedEvent, leaf_hash: &Hash) -> Result<(), StoreError>;
@@ -47,11 +64,30 @@ pub trait WriteTx {
     }
 }
 
+/// What the writer reads of a stored entry when it (re)loads the log: the
+/// header, from which it recomputes the leaf hash, and the stored leaf hash,
+/// which it only compares.
+#[derive(Clone, Debug)]
+pub struct StoredLeaf {
+    pub index: u64,
+    pub event_id: String,
+    pub header: Vec<u8>,
+    pub leaf_hash: Vec<u8>,
+}
+
+/// Entries read per round trip when the writer (re)loads the log.
+const LOAD_PAGE: u64 = 10_000;
+
 /// The writer's memory between batches: the Merkle tree (for roots and
 /// receipts' inclusion proofs) and the signing key.
 pub struct LogWriter {
     tree: MerkleTree,
     signer: LogSigner,
+    /// Whether `tree` was loaded from the store and checked since the writer
+    /// was made or last reset.
+    loaded: bool,
+    /// Where the latest signed tree head is also kept, outside the database.
+    head_file: Option<TreeHeadFile>,
     /// Size of the log known to be committed: what this writer last loaded,
     /// or last committed itself (and issued receipts for).
     committed: u64,
@@ -63,8 +99,14 @@ pub struct LogWriter {
     floor: Option<(u64, Hash)>,
 }
 
-/// A draft written in a pending batch: its position, id, kind and header.
-type Written = (u64, Uuid, &'static str, String);
+/// A draft written in a pending batch.
+struct Written {
+    index: u64,
+    id: Uuid,
+    kind: &'static str,
+    header_json: String,
+    salt: [u8; SALT_LEN],
+}
 
 /// A batch written but not yet committed: its receipts are made, and are
 /// handed out by [`LogWriter::receipts`] only after the commit.
@@ -77,9 +119,18 @@ impl LogWriter {
         LogWriter {
             tree: MerkleTree::new(),
             signer,
+            loaded: false,
+            head_file: None,
             committed: 0,
             floor: None,
         }
+    }
+
+    /// Also keeps the latest signed tree head in `file` (see
+    /// [`crate::head_file`]), and refuses a log that does not hold it.
+    pub fn with_head_file(mut self, file: TreeHeadFile) -> Self {
+        self.head_file = Some(file);
+        self
     }
 
     pub fn signer(&self) -> &LogSigner {
@@ -95,9 +146,11 @@ impl LogWriter {
             }
         }
         self.tree = MerkleTree::new();
+        self.loaded = false;
     }
 
-    /// Brings the in-memory tree level with the committed log.
+    /// Brings the in-memory tree level with the committed log, checking
+    /// what it loads (see the module documentation).
     pub fn catch_up(&mut self, tx: &mut dyn WriteTx) -> Result<u64, StoreError> {
         let size = tx.log_size()?;
         if let Some((n, _)) = self.floor {
@@ -112,16 +165,13 @@ impl LogWriter {
                 self.tree.size()
             )));
         }
-        if size > self.tree.size() {
-            for h in tx.leaf_hashes_from(self.tree.size())? {
-                self.tree.push(h);
+        if size > self.tree.size() || !self.loaded {
+            if let Err(e) = self.load(tx, size) {
+                // Nothing loaded is kept: the next batch reads it all again.
+                self.reset();
+                return Err(e);
             }
-            if self.tree.size() != size {
-                return Err(StoreError::Corrupt(format!(
-                    "the log should have {size} entries but {} could be read; run `vigil verify`",
-                    self.tree.size()
-                )));
-            }
+            self.loaded = true;
         }
         if let Some((n, root)) = self.floor {
             if self.tree.root_at(n).ok() != Some(root) {
@@ -134,6 +184,112 @@ impl LogWriter {
         }
         self.committed = size;
         Ok(size)
+    }
+
+    /// Loads the entries from the tree's size up to `size`, recomputing
+    /// each leaf hash from its header, then checks the result against the
+    /// latest signed tree head and the tree-head file.
+    fn load(&mut self, tx: &mut dyn WriteTx, size: u64) -> Result<(), StoreError> {
+        let latest = tx.latest_tree_head()?;
+        let signed = latest.as_ref().map_or(0, |h| h.head.size);
+        // The first entry no signed tree head covers, if it is among those read.
+        let mut unsigned_event = None;
+        while self.tree.size() < size {
+            let page = tx.leaves_page(self.tree.size(), LOAD_PAGE)?;
+            if page.is_empty() {
+                break;
+            }
+            for leaf in page {
+                let n = self.tree.size();
+                if leaf.index != n {
+                    return Err(StoreError::Corrupt(format!(
+                        "entry {n} is missing from the log (the next entry present is {}); run `vigil verify`",
+                        leaf.index
+                    )));
+                }
+                let hash = leaf_hash(&leaf.header);
+                if leaf.leaf_hash != hash {
+                    return Err(StoreError::Corrupt(format!(
+                        "entry {n} (event {}) was altered: its header does not hash to its stored leaf hash; run `vigil verify`",
+                        leaf.event_id
+                    )));
+                }
+                if n == signed {
+                    unsigned_event = Some(leaf.event_id);
+                }
+                self.tree.push(hash);
+            }
+        }
+        if self.tree.size() != size {
+            return Err(StoreError::Corrupt(format!(
+                "the log should have {size} entries but {} could be read; run `vigil verify`",
+                self.tree.size()
+            )));
+        }
+        self.check_latest_head(latest.as_ref(), unsigned_event)?;
+        self.check_head_file()
+    }
+
+    /// The latest signed tree head must carry this log's signature and cover
+    /// the whole loaded tree with the same root.
+    fn check_latest_head(
+        &self,
+        latest: Option<&SignedTreeHead>,
+        unsigned_event: Option<String>,
+    ) -> Result<(), StoreError> {
+        let size = self.tree.size();
+        let signed = latest.map_or(0, |h| h.head.size);
+        if signed < size {
+            let event = unsigned_event
+                .map(|e| format!(" (event {e})"))
+                .unwrap_or_default();
+            return Err(StoreError::Corrupt(format!(
+                "entry {signed}{event} is covered by no signed tree head: it was put into the database behind Vigil's back (entries are always committed with their tree head), so nothing will be appended on top of it; run `vigil verify`"
+            )));
+        }
+        let Some(h) = latest else { return Ok(()) };
+        if self.signer.public_key().verify_tree_head(h).is_err() {
+            return Err(StoreError::Corrupt(format!(
+                "the latest signed tree head (size {signed}) does not carry a valid signature from this log's key; run `vigil verify`"
+            )));
+        }
+        if signed > size {
+            return Err(StoreError::Corrupt(format!(
+                "the latest signed tree head covers {signed} entries but the log has {size}: entries were removed; run `vigil verify`"
+            )));
+        }
+        if self.tree.root_at(size).ok() != Some(h.head.root) {
+            return Err(StoreError::Corrupt(format!(
+                "the log does not match its latest signed tree head (size {signed}): an entry was rewritten; run `vigil verify`"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The log must hold the head in the tree-head file: not be shorter than
+    /// it, and have the same root at its size.
+    fn check_head_file(&self) -> Result<(), StoreError> {
+        let Some(file) = &self.head_file else {
+            return Ok(());
+        };
+        let Some(h) = file.read(&self.signer.public_key())? else {
+            return Ok(());
+        };
+        let (size, at) = (self.tree.size(), h.head.size);
+        if at > size {
+            return Err(StoreError::Corrupt(format!(
+                "the log in the database has {size} entries but the tree head in {}, signed by this log, covers {at}: entries {size} to {} were removed (or the database is an older copy); run `vigil verify`",
+                file.path().display(),
+                at - 1
+            )));
+        }
+        if self.tree.root_at(at).ok() != Some(h.head.root) {
+            return Err(StoreError::Corrupt(format!(
+                "the first {at} entries in the database are not the ones the tree head in {} was signed over: the log was rewritten; run `vigil verify`",
+                file.path().display()
+            )));
+        }
+        Ok(())
     }
 
     /// Writes a batch inside `tx`. The caller commits, then calls
@@ -200,12 +356,13 @@ impl LogWriter {
                                     undo.push((k, changed.insert(k, v)));
                                 }
                                 let leaf = leaf_hash(sealed.header_json.as_bytes());
-                                results.push(Ok((
-                                    next,
+                                results.push(Ok(Written {
+                                    index: next,
                                     id,
-                                    sealed.payload.kind(),
-                                    sealed.header_json.clone(),
-                                )));
+                                    kind: sealed.payload.kind(),
+                                    header_json: sealed.header_json.clone(),
+                                    salt: sealed.salt,
+                                }));
                                 accepted.push((sealed, leaf));
                                 next += 1;
                                 None
@@ -311,7 +468,7 @@ impl LogWriter {
         tx: &mut dyn WriteTx,
         entries: Vec<StoredEntry>,
         heads: Vec<SignedTreeHead>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<PendingBatch, StoreError> {
         let start = self.catch_up(tx)?;
         if entries.is_empty() {
             return Err(StoreError::Config("there are no entries to copy".into()));
@@ -412,7 +569,12 @@ impl LogWriter {
                 self.tree.size()
             )));
         }
-        Ok(())
+        Ok(PendingBatch {
+            outcome: BatchOutcome {
+                results: Vec::new(),
+                tree_head: heads.last().cloned(),
+            },
+        })
     }
 
     /// The receipts of a batch's written drafts, proved against its signed
@@ -428,16 +590,17 @@ impl LogWriter {
         for r in results {
             out.push(match r {
                 Err(msg) => Err(msg),
-                Ok((index, event_id, kind, header_json)) => {
+                Ok(w) => {
                     let receipt = issuer
-                        .issue(index, &event_id.to_string(), &header_json)
+                        .issue(w.index, &w.id.to_string(), &w.header_json)
                         .map_err(|e| {
-                            StoreError::Corrupt(format!("receipt for entry {index}: {e}"))
-                        })?;
+                            StoreError::Corrupt(format!("receipt for entry {}: {e}", w.index))
+                        })?
+                        .with_salt(&w.salt);
                     Ok(Appended {
-                        index,
-                        event_id,
-                        kind,
+                        index: w.index,
+                        event_id: w.id,
+                        kind: w.kind,
                         receipt,
                     })
                 }
@@ -446,13 +609,29 @@ impl LogWriter {
         Ok(out)
     }
 
-    /// Marks a batch committed and hands out its receipts. Call only after
-    /// the transaction it was written in has committed.
+    /// Marks a batch committed, writes its tree head to the tree-head file
+    /// and hands out its receipts. Call only after the transaction it was
+    /// written in has committed.
     pub fn receipts(&mut self, pending: PendingBatch) -> BatchOutcome {
         if let Some(h) = &pending.outcome.tree_head {
             self.committed = h.head.size;
+            self.publish(h);
         }
         pending.outcome
+    }
+
+    /// Writes a committed head to the tree-head file. The batch is recorded
+    /// whatever happens here, so a failure is reported, not returned: the
+    /// next load of the log (another process, a restart) checks the file.
+    fn publish(&self, head: &SignedTreeHead) {
+        let Some(file) = &self.head_file else { return };
+        let holds = |h: &SignedTreeHead| self.tree.root_at(h.head.size).ok() == Some(h.head.root);
+        if let Err(e) = file.publish(&self.signer.public_key(), head, holds) {
+            eprintln!(
+                "vigil: warning: entries up to {} were recorded, but the tree-head file was not updated: {e}",
+                head.head.size
+            );
+        }
     }
 }
 
