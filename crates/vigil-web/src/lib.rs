@@ -29,12 +29,15 @@ pub mod candidates;
 pub mod display;
 pub mod error;
 pub mod form;
+pub mod guard;
 pub mod html;
 pub mod intake;
+pub mod limit;
 pub mod pages;
 pub mod queue;
-pub mod readmodel;
+pub use guard::readmodel;
 pub mod reference;
+pub mod routes;
 pub mod session;
 pub mod users;
 pub mod writer;
@@ -47,9 +50,8 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::Router;
-use pages::{account, admin, assets, audit, home, people, referrals, triage};
+use pages::account;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -72,46 +74,18 @@ pub fn app_state(store: Arc<dyn Store>, config: Config, clock: Clock) -> Arc<App
         rules: DeadlineRules::standard().clone(),
         policy: EscalationPolicy::default(),
         dummy_hash: auth::dummy_hash(),
+        referral_limit: limit::SlidingWindow::referrals(),
     })
 }
 
-/// Every route. Anything not listed is 404, and a listed path with another
-/// method (DELETE, PUT, ...) is 405: nothing deletes a referral.
+/// The service's router: every route of [`routes::ROUTES`], and 404 for
+/// anything else.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/", get(home::home))
-        .route("/login", get(account::login_form).post(account::login))
-        .route("/logout", post(account::logout))
-        .route(
-            "/account/password",
-            get(account::password_form).post(account::change_password),
-        )
-        .route(
-            "/referrals/new",
-            get(referrals::new_form).post(referrals::submit),
-        )
-        .route("/referrals/mine", get(referrals::mine))
-        .route("/referrals/{id}", get(referrals::view))
-        .route("/referrals/{id}/receipt", get(referrals::receipt))
-        .route("/referrals/{id}/receipt.json", get(referrals::receipt_file))
-        .route(
-            "/referrals/{id}/decide",
-            get(referrals::decide_form).post(referrals::decide),
-        )
-        .route("/triage", get(triage::triage))
-        .route("/overdue", get(triage::overdue))
-        .route("/people/{id}", get(people::person))
-        .route("/audit", get(audit::audit))
-        .route("/admin/users", get(admin::list))
-        .route("/admin/users/new", get(admin::new_form).post(admin::create))
-        .route("/admin/users/{username}", get(admin::show))
-        .route("/admin/users/{username}/role", post(admin::change_role))
-        .route("/admin/users/{username}/reset", post(admin::reset))
-        .route("/admin/users/{username}/disable", post(admin::disable))
-        .route("/static/vigil.css", get(assets::css))
-        .route("/static/vigil.js", get(assets::js))
-        .route("/log-key.pub", get(assets::log_key))
-        .route("/healthz", get(assets::health))
+    routes::ROUTES
+        .iter()
+        .fold(Router::new(), |r, route| {
+            r.route(route.path, route.handler())
+        })
         .fallback(account::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
