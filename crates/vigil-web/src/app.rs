@@ -37,6 +37,8 @@ pub struct Config {
     /// of `X-Forwarded-For` (only behind a proxy that sets it; otherwise a
     /// client could choose its own address).
     pub trust_forwarded_for: bool,
+    /// Referrals one account may send in any minute ([`crate::limit`]).
+    pub referrals_per_minute: usize,
 }
 
 impl Default for Config {
@@ -45,6 +47,7 @@ impl Default for Config {
             secure_cookies: true,
             escalation_check_seconds: 60,
             trust_forwarded_for: false,
+            referrals_per_minute: crate::limit::REFERRALS_PER_MINUTE,
         }
     }
 }

@@ -202,3 +202,48 @@ impl FromRequest<Arc<AppState>> for CsrfForm {
         Ok(CsrfForm { who, form })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &[u8]) -> Result<FormData, WebError> {
+        FormData::parse(s)
+    }
+
+    #[test]
+    fn a_form_is_read_as_written_and_refused_unless_it_is_utf8() {
+        let f = parse(b"a=1&a=2&b=x+y%2B%zz%4&c&=v&&d=%C3%A9\r").unwrap();
+        assert_eq!(f.raw("a"), "2", "the last of a repeated name");
+        assert_eq!(f.raw("b"), "x y+%zz%4", "a stray % is itself");
+        assert_eq!(f.raw("c"), "");
+        assert_eq!(f.raw(""), "v");
+        assert_eq!(f.raw("d"), "é\n", "line ends made plain");
+        assert_eq!(parse(b"").unwrap(), FormData::default());
+        for bad in [&b"a=%FF"[..], b"%C0%80=x", b"a=\xff", b"a=%ED%A0%80"] {
+            assert!(
+                matches!(parse(bad), Err(WebError::NotText)),
+                "{bad:?} is not UTF-8"
+            );
+        }
+    }
+
+    #[test]
+    fn only_url_encoded_utf8_forms_are_forms() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, v.parse().unwrap());
+            is_form(&h)
+        };
+        assert!(with("application/x-www-form-urlencoded"));
+        assert!(with(
+            "Application/X-WWW-Form-Urlencoded ; charset=\"UTF-8\""
+        ));
+        assert!(!with(
+            "application/x-www-form-urlencoded; charset=iso-8859-1"
+        ));
+        assert!(!with("multipart/form-data; boundary=x"));
+        assert!(!with("application/json"));
+        assert!(!is_form(&HeaderMap::new()));
+    }
+}

@@ -18,7 +18,7 @@
 //!   access-log row is durable ([`Shown::respond`]); files go through
 //!   [`Authorised::send`], which waits the same way;
 //! - people embedded in a page (the child, other people involved, possible
-//!   existing records) pass through [`embed`]: a person the user may not
+//!   existing records) pass through one rule (`embed`): a person the user may not
 //!   open is left out, and is not logged as read.
 
 #[path = "readmodel.rs"]

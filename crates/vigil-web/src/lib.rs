@@ -3,7 +3,9 @@
 //!
 //! What it does, and where:
 //! - [`access`]: the one table of who may see and do what, and
-//!   [`access::authorise`], which every handler calls;
+//!   [`access::authorise`]; [`guard`]: the only way to person-level data
+//!   (authorised and access-logged by construction); [`routes`]: every
+//!   route with its action;
 //! - [`auth`], [`session`]: Argon2id passwords, sessions (only a SHA-256 of
 //!   each token is stored), anti-forgery tokens, sign-in throttling;
 //! - [`intake`]: the referral form, checked field by field, and the events it
@@ -15,7 +17,9 @@
 //! - [`writer`]: group commit for events and access-log rows;
 //! - [`users`]: accounts (events in the log; password hashes beside it), the
 //!   first administrator, demo accounts;
-//! - [`pages`]: the handlers; [`html`]: the templates (templates/).
+//! - [`pages`]: the handlers; [`html`]: the templates (templates/);
+//!   [`form`]: forms, read only through the [`form::CsrfForm`] extractor;
+//!   [`limit`]: referrals per account per minute.
 //!
 //! The store is synchronous, so handlers call it through
 //! [`app::AppState::blocking`] (the PostgreSQL client must not run on an
@@ -65,6 +69,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The service's state over a store.
 pub fn app_state(store: Arc<dyn Store>, config: Config, clock: Clock) -> Arc<AppState> {
+    let referral_limit = limit::SlidingWindow::new(config.referrals_per_minute, 60_000);
     Arc::new(AppState {
         writers: writer::Writers::start(Arc::clone(&store)),
         store,
@@ -74,7 +79,7 @@ pub fn app_state(store: Arc<dyn Store>, config: Config, clock: Clock) -> Arc<App
         rules: DeadlineRules::standard().clone(),
         policy: EscalationPolicy::default(),
         dummy_hash: auth::dummy_hash(),
-        referral_limit: limit::SlidingWindow::referrals(),
+        referral_limit,
     })
 }
 

@@ -30,11 +30,6 @@ impl SlidingWindow {
         }
     }
 
-    /// The limit for referrals.
-    pub fn referrals() -> SlidingWindow {
-        SlidingWindow::new(REFERRALS_PER_MINUTE, 60_000)
-    }
-
     /// Counts one more for `account` at `now_ms` if it is within the limit;
     /// false (and nothing counted) if the account is at the limit.
     pub fn try_take(&self, account: Uuid, now_ms: i64) -> bool {

@@ -1,5 +1,6 @@
-//! The handlers: each parses the request, asks the access table, calls the
-//! domain, and renders a page. Nothing else.
+//! The handlers: each parses the request, gets what it shows from
+//! [`crate::guard`] (which asks the access table and writes the access log),
+//! calls the domain, and renders a page. Nothing else.
 
 pub mod account;
 pub mod admin;
