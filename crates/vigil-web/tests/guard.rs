@@ -282,3 +282,62 @@ async fn the_submitter_can_download_the_canonical_payload_of_their_referral() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(!r.body.contains("Seen getting into cars"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_open_them() {
+    use vigil_model::codes::{AgencyId, Role};
+    use vigil_model::payload::ReferralSubmitted;
+    use vigil_model::{Actor, EventPayload, OccurredAt};
+    let app = TestApp::start().await;
+    // Health records a child and another person ("Dez") with a referral.
+    let nurse = app
+        .login(&app.username("practitioner", "northshire-health"))
+        .await;
+    let mut form = about("Ava", "Sample", Some(("5", "5", "2011")));
+    form.push(("other1_name", "Dez".into()));
+    let health = submit_referral(&nurse, &form).await;
+    let dez = app.store.entity(health).unwrap().unwrap().state["others_involved"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let officer_name = app.username("practitioner", "northshire-police");
+    let officer = app.login(&officer_name).await;
+    let police = submit_referral(&officer, &about("Mia", "Example", None)).await;
+    let mia = child_of(&app, police);
+    // An imported police referral names health's person among others.
+    let id = Uuid::now_v7();
+    let now = app.state.now();
+    let draft = vigil_web::intake::prepare(
+        &Actor {
+            user: officer_name.clone(),
+            role: Role::Practitioner,
+        },
+        &AgencyId::new("northshire-police").unwrap(),
+        OccurredAt::exact(now),
+        EventPayload::ReferralSubmitted(ReferralSubmitted {
+            referral_id: id,
+            child_id: mia,
+            referrer: None,
+            concern: "Seen with an older man.".into(),
+            what_seen: None,
+            location_id: None,
+            location_text: None,
+            others_involved: vec![Uuid::parse_str(&dez).unwrap()],
+            immediate_danger: false,
+        }),
+        now,
+    )
+    .unwrap();
+    assert!(app.state.append(vec![draft]).await.unwrap()[0].is_ok());
+
+    let page = open_referral(&officer, id).await;
+    assert!(page.contains("Mia Example"), "their own agency's child");
+    assert!(
+        !page.contains("Dez") && !page.contains(&dez),
+        "health's person"
+    );
+    let triage = app
+        .login(&app.username("triage", "northshire-childrens-services"))
+        .await;
+    assert!(open_referral(&triage, id).await.contains("Dez"));
+}
