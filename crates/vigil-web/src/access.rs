@@ -1,7 +1,9 @@
 //! Who may see and do what: the one access table.
 //!
-//! Every handler calls [`authorise`] with the signed-in user, the action and
-//! the record it concerns, before it reads or changes anything. The rules
+//! [`authorise`] takes the signed-in user, the action and the record it
+//! concerns. Handlers do not call it for records: the loaders of
+//! [`crate::guard`] do, and every route says its action in
+//! [`crate::routes::ROUTES`]. The rules
 //! are the rows of [`RULES`] and nowhere else; docs/access.md shows the same
 //! table ([`markdown_table`] renders it, and a test holds the page to it).
 //!
@@ -281,7 +283,7 @@ pub fn scope_of(role: Role, agency_kind: AgencyKind, action: Action) -> Option<S
         .max()
 }
 
-/// May `user` do `action` on `resource`? The one question every handler asks.
+/// May `user` do `action` on `resource`? The one question of the table.
 pub fn authorise(user: &Subject<'_>, action: Action, resource: Resource<'_>) -> Result<(), Denied> {
     let Some(scope) = scope_of(user.role, user.agency_kind, action) else {
         return Err(Denied(format!(

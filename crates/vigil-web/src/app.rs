@@ -1,18 +1,18 @@
 //! The service's shared state and the helpers every handler uses: the clock,
 //! the store (called off the async threads), the read models, the writers,
-//! the access check and the access log.
+//! the access check for pages. Reads of person-level data and the access
+//! log are [`crate::guard`]'s.
 
 use crate::access::{self, Action, Resource, Subject};
 use crate::error::WebError;
 use crate::html::{Chrome, ChromeUser, NavLink};
 use crate::readmodel::{Mirror, UserView};
-use crate::writer::{Pending, Writers};
+use crate::writer::Writers;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use vigil_model::codes::AgencyId;
-use vigil_model::{Actor, SubjectRef};
+use vigil_model::Actor;
 use vigil_rules::{DeadlineRules, EscalationPolicy};
-use vigil_store::accounts::AccessRecord;
 use vigil_store::{Appended, Store};
 
 /// Where "now" comes from. Real time in service; tests set it to cross
@@ -37,6 +37,8 @@ pub struct Config {
     /// of `X-Forwarded-For` (only behind a proxy that sets it; otherwise a
     /// client could choose its own address).
     pub trust_forwarded_for: bool,
+    /// Referrals one account may send in any minute ([`crate::limit`]).
+    pub referrals_per_minute: usize,
 }
 
 impl Default for Config {
@@ -45,6 +47,7 @@ impl Default for Config {
             secure_cookies: true,
             escalation_check_seconds: 60,
             trust_forwarded_for: false,
+            referrals_per_minute: crate::limit::REFERRALS_PER_MINUTE,
         }
     }
 }
@@ -60,6 +63,8 @@ pub struct AppState {
     pub policy: EscalationPolicy,
     /// Checked against when a username is unknown, so refusals take as long.
     pub dummy_hash: String,
+    /// Referrals each account sent in the last minute (see [`crate::limit`]).
+    pub referral_limit: crate::limit::SlidingWindow,
 }
 
 /// A signed-in user on this request.
@@ -140,29 +145,6 @@ impl AppState {
         self.writers.append_keeping(drafts, keep_receipts).await
     }
 
-    /// Starts writing a read of person-level data to the access log. The
-    /// handler draws its page meanwhile, and sends it only after
-    /// [`Pending::durable`] says the row is on disk.
-    pub fn log_access(
-        &self,
-        who: &SignedIn,
-        action: &str,
-        subjects: Vec<SubjectRef>,
-    ) -> Result<Pending, WebError> {
-        let mut subjects = subjects;
-        subjects.sort();
-        subjects.dedup();
-        let record = AccessRecord {
-            at: vigil_model::event::format_timestamp(&self.now()),
-            user: who.user.username.clone(),
-            role: who.user.role,
-            agency: who.user.agency.clone(),
-            action: action.to_owned(),
-            subjects,
-        };
-        self.writers.log_access(vec![record])
-    }
-
     /// The frame of a page for a signed-in user: title, who, and the menu of
     /// what their role may do (from the access table).
     pub fn chrome(&self, who: &SignedIn, title: &str, current: &str) -> Chrome {
@@ -199,19 +181,5 @@ impl AppState {
             nav,
             csrf: who.csrf.clone(),
         }
-    }
-
-    /// How many referrals awaiting a decision are past their deadline now.
-    pub fn overdue_count(&self) -> usize {
-        let now = self.now();
-        self.mirror
-            .awaiting_decision()
-            .iter()
-            .filter(|r| {
-                self.rules
-                    .referral_decision_due(r.submitted.at)
-                    .is_overdue(now)
-            })
-            .count()
     }
 }

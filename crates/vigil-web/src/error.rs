@@ -27,6 +27,15 @@ pub enum WebError {
     /// The request body was larger than any form needs (413).
     #[error("What you sent is larger than any form accepts (over 1 MB), so nothing was saved. Go back and shorten the longest answer.")]
     TooLarge,
+    /// A POST whose body is not a URL-encoded form (415).
+    #[error("Vigil only accepts forms sent from its own pages, and this was not one, so nothing was saved. Go back, reload the page and try again.")]
+    NotAForm,
+    /// A form whose text is not UTF-8 (400): refused rather than guessed at.
+    #[error("What you sent is not plain text (some of it is not in the UTF-8 character set), so nothing was saved. Go back, reload the page and type it again.")]
+    NotText,
+    /// Too many referrals from one account in a minute (429).
+    #[error("You have sent a lot of referrals in the last minute. Wait a minute, then send this one again.")]
+    TooMany,
 }
 
 impl From<StoreError> for WebError {
@@ -52,6 +61,9 @@ impl WebError {
             WebError::Unavailable(_) => 503,
             WebError::Internal(_) => 500,
             WebError::TooLarge => 413,
+            WebError::NotAForm => 415,
+            WebError::NotText => 400,
+            WebError::TooMany => 429,
         }
     }
 
@@ -63,6 +75,8 @@ impl WebError {
             WebError::Unavailable(_) => "Sorry, the service is unavailable",
             WebError::Internal(_) => "Sorry, there is a problem with the service",
             WebError::TooLarge => "What you sent is too large",
+            WebError::NotAForm | WebError::NotText => "What you sent could not be read",
+            WebError::TooMany => "Wait a minute",
         }
     }
 }

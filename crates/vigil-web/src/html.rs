@@ -1,8 +1,14 @@
 //! The pages, as askama templates compiled into the binary (templates/).
 //! Every value is HTML-escaped by askama unless a template says otherwise,
 //! and none does.
+//!
+//! A page that shows a child's details has a [`Read`] field: only
+//! [`crate::guard::Authorised::show`] hands one out, so such a page can be
+//! built only from data the guard authorised, and is sent only once the
+//! read is in the access log.
 
 use crate::form::{FieldError, FormData};
+use crate::guard::Read;
 use askama::Template;
 
 /// What every page's frame needs.
@@ -260,6 +266,8 @@ pub struct HomePage {
 #[template(path = "referral_form.html")]
 pub struct ReferralFormPage {
     pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
     pub form: FormView,
     pub csrf: String,
     /// An existing record chosen: its id and name.
@@ -273,6 +281,8 @@ pub struct ReferralFormPage {
 #[template(path = "receipt.html")]
 pub struct ReceiptPage {
     pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
     pub id: String,
     pub reference: String,
     pub just_sent: bool,
@@ -297,12 +307,16 @@ pub struct MyRow {
     pub status: String,
     pub status_class: &'static str,
     pub decided: String,
+    /// The user may open the referral in full (a link), not only see it listed.
+    pub can_open: bool,
 }
 
 #[derive(Template)]
 #[template(path = "my_referrals.html")]
 pub struct MyReferralsPage {
     pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
     pub rows: Vec<MyRow>,
 }
 
@@ -326,6 +340,8 @@ pub struct QueueRow {
 #[template(path = "triage.html")]
 pub struct TriagePage {
     pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
     /// Referrals awaiting a decision, listed or not.
     pub total: usize,
     pub rows: Vec<QueueRow>,
@@ -340,6 +356,8 @@ pub struct TriagePage {
 #[template(path = "overdue.html")]
 pub struct OverduePage {
     pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
     pub rows: Vec<QueueRow>,
     pub can_decide: bool,
 }
@@ -381,6 +399,8 @@ pub struct HistoryRow {
 #[template(path = "referral.html")]
 pub struct ReferralPage {
     pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
     pub id: String,
     pub reference: String,
     pub notice: Option<String>,
@@ -394,6 +414,8 @@ pub struct ReferralPage {
     pub child: PersonLink,
     pub others: Vec<PersonLink>,
     pub candidates: Vec<PersonLink>,
+    /// Some records are out of this user's reach: the front door will check them.
+    pub search_limited: bool,
     pub history: Vec<HistoryRow>,
     pub can_decide: bool,
 }
@@ -402,6 +424,8 @@ pub struct ReferralPage {
 #[template(path = "decide.html")]
 pub struct DecidePage {
     pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
     pub form: FormView,
     pub csrf: String,
     pub id: String,
@@ -415,13 +439,14 @@ pub struct DecidePage {
 #[template(path = "person.html")]
 pub struct PersonPage {
     pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
     pub id: String,
     pub name: String,
     pub lines: Vec<Line>,
     pub places: Vec<Line>,
     pub referrals: Vec<MyRow>,
     pub can_refer: bool,
-    pub can_open_referrals: bool,
 }
 
 #[derive(Clone, Debug)]

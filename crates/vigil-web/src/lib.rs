@@ -3,7 +3,9 @@
 //!
 //! What it does, and where:
 //! - [`access`]: the one table of who may see and do what, and
-//!   [`access::authorise`], which every handler calls;
+//!   [`access::authorise`]; [`guard`]: the only way to person-level data
+//!   (authorised and access-logged by construction); [`routes`]: every
+//!   route with its action;
 //! - [`auth`], [`session`]: Argon2id passwords, sessions (only a SHA-256 of
 //!   each token is stored), anti-forgery tokens, sign-in throttling;
 //! - [`intake`]: the referral form, checked field by field, and the events it
@@ -15,7 +17,9 @@
 //! - [`writer`]: group commit for events and access-log rows;
 //! - [`users`]: accounts (events in the log; password hashes beside it), the
 //!   first administrator, demo accounts;
-//! - [`pages`]: the handlers; [`html`]: the templates (templates/).
+//! - [`pages`]: the handlers; [`html`]: the templates (templates/);
+//!   [`form`]: forms, read only through the [`form::CsrfForm`] extractor;
+//!   [`limit`]: referrals per account per minute.
 //!
 //! The store is synchronous, so handlers call it through
 //! [`app::AppState::blocking`] (the PostgreSQL client must not run on an
@@ -29,12 +33,15 @@ pub mod candidates;
 pub mod display;
 pub mod error;
 pub mod form;
+pub mod guard;
 pub mod html;
 pub mod intake;
+pub mod limit;
 pub mod pages;
 pub mod queue;
-pub mod readmodel;
+pub use guard::readmodel;
 pub mod reference;
+pub mod routes;
 pub mod session;
 pub mod users;
 pub mod writer;
@@ -47,9 +54,8 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::Router;
-use pages::{account, admin, assets, audit, home, people, referrals, triage};
+use pages::account;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,6 +69,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The service's state over a store.
 pub fn app_state(store: Arc<dyn Store>, config: Config, clock: Clock) -> Arc<AppState> {
+    let referral_limit = limit::SlidingWindow::new(config.referrals_per_minute, 60_000);
     Arc::new(AppState {
         writers: writer::Writers::start(Arc::clone(&store)),
         store,
@@ -72,46 +79,18 @@ pub fn app_state(store: Arc<dyn Store>, config: Config, clock: Clock) -> Arc<App
         rules: DeadlineRules::standard().clone(),
         policy: EscalationPolicy::default(),
         dummy_hash: auth::dummy_hash(),
+        referral_limit,
     })
 }
 
-/// Every route. Anything not listed is 404, and a listed path with another
-/// method (DELETE, PUT, ...) is 405: nothing deletes a referral.
+/// The service's router: every route of [`routes::ROUTES`], and 404 for
+/// anything else.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/", get(home::home))
-        .route("/login", get(account::login_form).post(account::login))
-        .route("/logout", post(account::logout))
-        .route(
-            "/account/password",
-            get(account::password_form).post(account::change_password),
-        )
-        .route(
-            "/referrals/new",
-            get(referrals::new_form).post(referrals::submit),
-        )
-        .route("/referrals/mine", get(referrals::mine))
-        .route("/referrals/{id}", get(referrals::view))
-        .route("/referrals/{id}/receipt", get(referrals::receipt))
-        .route("/referrals/{id}/receipt.json", get(referrals::receipt_file))
-        .route(
-            "/referrals/{id}/decide",
-            get(referrals::decide_form).post(referrals::decide),
-        )
-        .route("/triage", get(triage::triage))
-        .route("/overdue", get(triage::overdue))
-        .route("/people/{id}", get(people::person))
-        .route("/audit", get(audit::audit))
-        .route("/admin/users", get(admin::list))
-        .route("/admin/users/new", get(admin::new_form).post(admin::create))
-        .route("/admin/users/{username}", get(admin::show))
-        .route("/admin/users/{username}/role", post(admin::change_role))
-        .route("/admin/users/{username}/reset", post(admin::reset))
-        .route("/admin/users/{username}/disable", post(admin::disable))
-        .route("/static/vigil.css", get(assets::css))
-        .route("/static/vigil.js", get(assets::js))
-        .route("/log-key.pub", get(assets::log_key))
-        .route("/healthz", get(assets::health))
+    routes::ROUTES
+        .iter()
+        .fold(Router::new(), |r, route| {
+            r.route(route.path, route.handler())
+        })
         .fallback(account::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(

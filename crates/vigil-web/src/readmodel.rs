@@ -8,6 +8,10 @@
 //! one indexed query that is usually empty. Log positions are assigned in
 //! commit order, so "changed after position N" never misses a row, and
 //! several servers on one database each stay current the same way.
+//!
+//! This module is a child of [`crate::guard`]: the accessors that return
+//! people and referrals are visible only there, so every read of them goes
+//! through the guard's access check and access log.
 
 use crate::error::WebError;
 use chrono::{DateTime, Utc};
@@ -453,12 +457,12 @@ impl Mirror {
         v
     }
 
-    pub fn person(&self, id: Uuid) -> Option<Arc<PersonView>> {
+    pub(in crate::guard) fn person(&self, id: Uuid) -> Option<Arc<PersonView>> {
         self.persons.read().ok()?.rows.get(&id).cloned()
     }
 
     /// Runs `f` over every person (for finding possible matches).
-    pub fn for_each_person(&self, mut f: impl FnMut(&PersonView)) {
+    pub(in crate::guard) fn for_each_person(&self, mut f: impl FnMut(&PersonView)) {
         if let Ok(t) = self.persons.read() {
             for p in t.rows.values() {
                 f(p);
@@ -466,7 +470,7 @@ impl Mirror {
         }
     }
 
-    pub fn referral(&self, id: Uuid) -> Option<Arc<ReferralView>> {
+    pub(in crate::guard) fn referral(&self, id: Uuid) -> Option<Arc<ReferralView>> {
         self.referrals.read().ok()?.rows.get(&id).cloned()
     }
 
@@ -480,7 +484,7 @@ impl Mirror {
     }
 
     /// Every referral awaiting a decision (unordered).
-    pub fn awaiting_decision(&self) -> Vec<Arc<ReferralView>> {
+    pub(in crate::guard) fn awaiting_decision(&self) -> Vec<Arc<ReferralView>> {
         let ids: Vec<Uuid> = self
             .referral_index
             .read()
@@ -490,7 +494,11 @@ impl Mirror {
     }
 
     /// Referrals a user submitted for their agency, oldest first.
-    pub fn submitted_by(&self, user_id: Uuid, agency: &str) -> Vec<Arc<ReferralView>> {
+    pub(in crate::guard) fn submitted_by(
+        &self,
+        user_id: Uuid,
+        agency: &str,
+    ) -> Vec<Arc<ReferralView>> {
         let key = (user_id, agency.to_owned());
         let ids: Vec<Uuid> = self
             .referral_index
@@ -501,7 +509,7 @@ impl Mirror {
     }
 
     /// Referrals about a child, oldest first.
-    pub fn about_child(&self, child: Uuid) -> Vec<Arc<ReferralView>> {
+    pub(in crate::guard) fn about_child(&self, child: Uuid) -> Vec<Arc<ReferralView>> {
         let ids: Vec<Uuid> = self
             .referral_index
             .read()
@@ -511,7 +519,10 @@ impl Mirror {
     }
 
     /// Finds referrals whose human reference is `reference` (normally one).
-    pub fn referrals_with_reference(&self, reference: &str) -> Vec<Arc<ReferralView>> {
+    pub(in crate::guard) fn referrals_with_reference(
+        &self,
+        reference: &str,
+    ) -> Vec<Arc<ReferralView>> {
         let Ok(t) = self.referrals.read() else {
             return Vec::new();
         };

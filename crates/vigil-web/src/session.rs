@@ -204,12 +204,3 @@ pub fn start(
     })?;
     Ok(set_cookie(state, session_cookie(state), &token, None))
 }
-
-/// Checks a form's anti-forgery token against the session's.
-pub fn check_csrf(who: &SignedIn, form: &crate::form::FormData) -> Result<(), WebError> {
-    if auth::same_secret(form.raw("csrf"), &who.csrf) {
-        Ok(())
-    } else {
-        Err(WebError::Csrf)
-    }
-}

@@ -28,14 +28,10 @@ async fn every_role_at_every_agency_gets_exactly_the_pages_the_table_allows() {
         .login(&app.username("referrer", "oakfield-academy"))
         .await;
     let referral = submit_referral(&teacher, &referral_form()).await;
-    let child = app.state.mirror.referral(referral).map(|r| r.child_id);
-    let child = match child {
-        Some(c) => c,
-        None => {
-            app.state.mirror.refresh_all(app.store.as_ref()).unwrap();
-            app.state.mirror.referral(referral).unwrap().child_id
-        }
-    };
+    let child = app.store.entity(referral).unwrap().unwrap().state["child_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let by = app.username("referrer", "oakfield-academy");
     let on_referral = Resource::Referral {
         submitted_by: vigil_model::payload::user_id_for(&by),
@@ -78,6 +74,11 @@ async fn every_role_at_every_agency_gets_exactly_the_pages_the_table_allows() {
         ),
         (
             format!("/referrals/{referral}/receipt.json"),
+            Action::ViewReceipt,
+            on_referral,
+        ),
+        (
+            format!("/referrals/{referral}/payload.json"),
             Action::ViewReceipt,
             on_referral,
         ),
@@ -305,4 +306,104 @@ async fn a_referral_can_never_be_deleted_or_changed_by_other_methods() {
             .count(),
         1
     );
+}
+
+/// A GET, or a POST of an empty form with this client's token.
+async fn send(c: &common::Client, method: &Method, path: &str) -> common::Response {
+    if *method == Method::POST {
+        c.post(path, &[]).await
+    } else {
+        c.get(path).await
+    }
+}
+
+/// The routes that need no rule of the access table, and why.
+const WITHOUT_A_RULE: &[(&str, &str, &str)] = &[
+    (
+        "GET",
+        "/",
+        "the home page lists what the user's role may do",
+    ),
+    ("GET", "/login", "signing in"),
+    ("POST", "/login", "signing in"),
+    ("POST", "/logout", "one's own session"),
+    ("GET", "/account/password", "one's own password"),
+    ("POST", "/account/password", "one's own password"),
+    ("GET", "/static/vigil.css", "a static file"),
+    ("GET", "/static/vigil.js", "a static file"),
+    (
+        "GET",
+        "/log-key.pub",
+        "the log's public key, for checking receipts",
+    ),
+    ("GET", "/healthz", "for the load balancer"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_has_a_rule_in_the_access_table_and_enforces_it() {
+    use vigil_web::access::{scope_of, RULES};
+    use vigil_web::routes::{Gate, ROUTES};
+    let app = TestApp::start().await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
+    let referral = submit_referral(&teacher, &referral_form()).await;
+    let child = app.store.entity(referral).unwrap().unwrap().state["child_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let anonymous = app.client();
+    let mut refused = 0;
+    for route in ROUTES {
+        let method = route.method.as_str();
+        let what = format!("{method} {}", route.path);
+        let path = route
+            .path
+            .replace(
+                "{id}",
+                &if route.path.starts_with("/people") {
+                    child.clone()
+                } else {
+                    referral.to_string()
+                },
+            )
+            .replace("{username}", "second.teacher");
+        let r = send(&anonymous, &route.method, &path).await;
+        let to_sign_in = r.status == StatusCode::SEE_OTHER && r.location.starts_with("/login");
+        match route.gate {
+            Gate::Public | Gate::SignedIn => {
+                assert!(
+                    WITHOUT_A_RULE
+                        .iter()
+                        .any(|(m, p, _)| *m == method && *p == route.path),
+                    "{what} has no rule in the access table: give it Gate::Action"
+                );
+                assert_eq!(to_sign_in, route.gate == Gate::SignedIn, "{what}");
+            }
+            Gate::Action(action) => {
+                assert!(
+                    RULES.iter().any(|r| r.action == action),
+                    "{what} is {action:?}, which has no rule in the access table"
+                );
+                assert!(to_sign_in, "{what} without signing in: {}", r.status);
+                // Someone whose role has no rule for it is refused.
+                let outsider = app
+                    .accounts
+                    .iter()
+                    .find(|a| scope_of(a.role, kind_of(&a.agency_code), action).is_none())
+                    .unwrap_or_else(|| panic!("every role may {action:?}?"));
+                let c = app.login(&outsider.username).await;
+                let r = send(&c, &route.method, &path).await;
+                assert_eq!(
+                    r.status,
+                    StatusCode::FORBIDDEN,
+                    "{what} by {} ({:?})",
+                    outsider.username,
+                    outsider.role
+                );
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused >= 20, "{refused}");
 }

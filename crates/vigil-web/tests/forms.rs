@@ -9,6 +9,8 @@ use reqwest::StatusCode;
 
 const SCRIPT: &str = "<script>alert(1)</script>";
 const ESCAPED: &str = "&#60;script&#62;alert(1)&#60;/script&#62;";
+/// What a form with bytes that are not text is told.
+const NOT_TEXT: &str = "not plain text";
 
 fn assert_escaped(body: &str, what: &str) {
     assert!(
@@ -402,14 +404,12 @@ async fn bad_empty_huge_and_hostile_input_gets_clear_errors_and_loses_nothing() 
             &r.body[..2000.min(r.body.len())]
         );
     }
-    // Bytes that are not UTF-8 are read as replacement characters, not a crash.
+    // Bytes that are not UTF-8 are refused with a sentence, not guessed at.
     let mut raw = serde_urlencoded::to_string([("csrf", teacher.csrf.as_str())]).unwrap();
     raw.push_str("&concern=%FF%FE&immediate_danger=%C0");
     let r = teacher.post_body("/referrals/new", raw).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r
-        .body
-        .contains("Say whether the child is in immediate danger."));
+    assert!(r.body.contains(NOT_TEXT), "{}", r.body);
     assert_eq!(
         app.store.log_size().unwrap(),
         before,
@@ -461,4 +461,152 @@ async fn immediate_danger_shows_the_emergency_instruction_first() {
         .await
         .body
         .contains("Immediate danger"));
+}
+
+/// POSTs `body` with this Content-Type (None: no Content-Type at all).
+async fn post_typed(
+    c: &Client,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> common::Response {
+    let mut req = c.http.post(format!("{}{path}", c.base)).body(body);
+    if let Some(t) = content_type {
+        req = req.header("content-type", t);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    common::Response {
+        status,
+        location: String::new(),
+        headers: r.headers().clone(),
+        body: r.text().await.unwrap_or_default(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn form_bodies_that_are_not_url_encoded_text_are_refused() {
+    let app = TestApp::start().await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
+    let before = app.store.log_size().unwrap();
+    let mut good = referral_form();
+    good.push(("csrf", teacher.csrf.clone()));
+    let encoded = serde_urlencoded::to_string(&good).unwrap();
+
+    // A well-formed form with the right token, under any other type: 415.
+    for t in [
+        None,
+        Some("application/json"),
+        Some("text/plain"),
+        Some("multipart/form-data; boundary=x"),
+        Some("application/x-www-form-urlencodedx"),
+        Some(""),
+    ] {
+        let r = post_typed(&teacher, "/referrals/new", t, encoded.clone().into_bytes()).await;
+        assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{t:?}");
+        assert!(
+            r.body.contains("Vigil only accepts forms"),
+            "{t:?}: {}",
+            r.body
+        );
+    }
+    // Parameters of the right type are fine (browsers may add a charset).
+    let r = post_typed(
+        &teacher,
+        "/referrals/new",
+        Some("Application/X-WWW-Form-Urlencoded; charset=UTF-8"),
+        encoded.clone().into_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let after_one = app.store.log_size().unwrap();
+    assert!(after_one > before);
+
+    // Invalid UTF-8, raw or percent-encoded, anywhere: 400 and a sentence.
+    let form = "application/x-www-form-urlencoded";
+    let token = format!("csrf={}", teacher.csrf);
+    for body in [
+        format!("{token}&concern=%FF%FE").into_bytes(),
+        format!("{token}&immediate_danger=%C0").into_bytes(),
+        format!("{token}&%FF=x").into_bytes(),
+        [format!("{token}&concern=").as_bytes(), &[0xff, 0xfe]].concat(),
+        [&[0xc0, 0x80][..], format!("&{token}").as_bytes()].concat(),
+    ] {
+        let r = post_typed(&teacher, "/referrals/new", Some(form), body.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body:?}");
+        assert!(r.body.contains(NOT_TEXT), "{}", r.body);
+    }
+    // Empty: no token, so nothing comes of it.
+    let r = post_typed(&teacher, "/referrals/new", Some(form), Vec::new()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Huge: larger than any form.
+    let r = post_typed(
+        &teacher,
+        "/referrals/new",
+        Some(form),
+        format!("{token}&concern={}", "z".repeat(2 * 1024 * 1024)).into_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // Hostile but valid: stray percent signs, repeated names, odd pairs are
+    // read as written, and the form's own checks answer.
+    let body = format!("{token}&concern=100%25+sure%&concern=%zz&=&&immediate_danger");
+    let r = post_typed(&teacher, "/referrals/new", Some(form), body.into_bytes()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body.contains("%zz"),
+        "the last value of a repeated name is kept"
+    );
+    // The same rules for every form: signing out, too.
+    let r = post_typed(
+        &teacher,
+        "/logout",
+        Some("text/plain"),
+        token.clone().into_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        app.store.log_size().unwrap(),
+        after_one,
+        "only the one form went in"
+    );
+    assert_eq!(teacher.get("/referrals/mine").await.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_than_thirty_referrals_a_minute_from_one_account_are_held_back_with_what_was_typed() {
+    let app = TestApp::start().await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
+    let form = referral_form();
+    for _ in 0..30 {
+        submit_referral(&teacher, &form).await;
+    }
+    let before = app.store.log_size().unwrap();
+    let mut typed = form.clone();
+    typed.retain(|(k, _)| *k != "concern");
+    typed.push(("concern", "The thirty-first concern, typed in full.".into()));
+    let pairs: Vec<(&str, &str)> = typed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = teacher.post("/referrals/new", &pairs).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("Wait a minute"), "{}", r.body);
+    assert!(r.body.contains("The thirty-first concern, typed in full."));
+    assert!(r.body.contains(r#"value="no" checked"#));
+    assert_eq!(
+        app.store.log_size().unwrap(),
+        before,
+        "nothing was recorded"
+    );
+
+    // Someone else at the same school is not held back.
+    let colleague = app.login("second.teacher").await;
+    submit_referral(&colleague, &form).await;
+
+    // A minute after the first, the window has moved on.
+    app.set_now(common::monday_morning() + chrono::Duration::seconds(61));
+    submit_referral(&teacher, &typed).await;
 }

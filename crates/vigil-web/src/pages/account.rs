@@ -5,11 +5,9 @@ use crate::app::{AppState, SignedIn};
 use crate::auth::{self, ACCOUNT_LIMIT, ADDRESS_LIMIT, WINDOW_MINUTES};
 use crate::display;
 use crate::error::WebError;
-use crate::form::{FieldError, FormData};
+use crate::form::{CsrfForm, FieldError, FormData};
 use crate::html::{Chrome, FormView, LoginPage, PasswordPage};
-use crate::session::{
-    self, check_csrf, cookie, login_cookie, safe_next, session_cookie, set_cookie,
-};
+use crate::session::{self, cookie, login_cookie, safe_next, session_cookie, set_cookie};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Query, State};
@@ -235,11 +233,8 @@ pub async fn login(
 
 pub async fn logout(
     State(st): State<Arc<AppState>>,
-    who: SignedIn,
-    body: Result<Bytes, BytesRejection>,
+    CsrfForm { who, .. }: CsrfForm,
 ) -> Result<Response, WebError> {
-    let form = read_form(body)?;
-    check_csrf(&who, &form)?;
     let hash = who.token_sha256;
     st.blocking(move |st| Ok(st.store.delete_session(&hash)?))
         .await?;
@@ -264,11 +259,8 @@ pub async fn password_form(
 
 pub async fn change_password(
     State(st): State<Arc<AppState>>,
-    who: SignedIn,
-    body: Result<Bytes, BytesRejection>,
+    CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
-    let form = read_form(body)?;
-    check_csrf(&who, &form)?;
     let (current, new, confirm) = (
         form.raw("current").to_owned(),
         form.raw("new").to_owned(),

@@ -1,20 +1,17 @@
 //! Accounts: the list, creating one, and changing, resetting or disabling one.
 
-use super::{page, page_with, read_form, see_other};
+use super::{page, page_with, see_other};
 use crate::access::{role_fits_agency, Action, Resource};
 use crate::app::{AppState, SignedIn};
 use crate::display;
 use crate::error::WebError;
-use crate::form::{sentence, FieldError, FormData};
+use crate::form::{sentence, CsrfForm, FieldError, FormData};
 use crate::html::{
     FormView, HistoryRow, Line, NewUserPage, Opt, TemporaryPasswordPage, UserPage, UserRow,
     UsersPage,
 };
 use crate::readmodel::UserView;
-use crate::session::check_csrf;
 use crate::users::{self, AccountError, Granter, NewAccount};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -136,11 +133,8 @@ fn account_error(e: AccountError, field: &str) -> Result<FieldError, WebError> {
 
 pub async fn create(
     State(st): State<Arc<AppState>>,
-    who: SignedIn,
-    body: Result<Bytes, BytesRejection>,
+    CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
-    let form = read_form(body)?;
-    check_csrf(&who, &form)?;
     who.authorise(Action::ManageUsers, Resource::Page)?;
     let mut errors = Vec::new();
     let name = form.get("name").to_owned();
@@ -363,11 +357,9 @@ async fn change(
     st: Arc<AppState>,
     who: SignedIn,
     username: String,
-    body: Result<Bytes, BytesRejection>,
+    form: FormData,
     what: Change,
 ) -> Result<Response, WebError> {
-    let form = read_form(body)?;
-    check_csrf(&who, &form)?;
     who.authorise(Action::ManageUsers, Resource::Page)?;
     let u = find_user(&st, &who, Action::ManageUsers, username).await?;
     if who.user.id == u.id {
@@ -460,27 +452,24 @@ async fn change(
 
 pub async fn change_role(
     State(st): State<Arc<AppState>>,
-    who: SignedIn,
     Path(username): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
-    change(st, who, username, body, Change::Role).await
+    change(st, who, username, form, Change::Role).await
 }
 
 pub async fn reset(
     State(st): State<Arc<AppState>>,
-    who: SignedIn,
     Path(username): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
-    change(st, who, username, body, Change::Reset).await
+    change(st, who, username, form, Change::Reset).await
 }
 
 pub async fn disable(
     State(st): State<Arc<AppState>>,
-    who: SignedIn,
     Path(username): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
-    change(st, who, username, body, Change::Disable).await
+    change(st, who, username, form, Change::Disable).await
 }

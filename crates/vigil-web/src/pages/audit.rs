@@ -50,13 +50,10 @@ pub async fn audit(
         Some(id)
     } else if let Some(reference) = normalise(&record) {
         let found = st
-            .blocking(move |st| {
-                st.mirror.refresh_referrals(st.store.as_ref())?;
-                Ok(st.mirror.referrals_with_reference(&reference))
-            })
+            .blocking(move |st| crate::guard::referrals_with_reference(st, &reference))
             .await?;
         match found.first() {
-            Some(r) => Some(r.id),
+            Some(id) => Some(*id),
             None => {
                 errors.push(FieldError::new("person", "No referral has that reference."));
                 None

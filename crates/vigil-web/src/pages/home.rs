@@ -13,7 +13,7 @@ pub async fn home(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Resp
     let (awaiting, overdue) = st
         .blocking(|st| {
             st.mirror.refresh_referrals(st.store.as_ref())?;
-            Ok((st.mirror.awaiting_decision().len(), st.overdue_count()))
+            Ok((st.awaiting_count(), st.overdue_count()))
         })
         .await?;
     let mut tasks = Vec::new();

@@ -162,6 +162,7 @@ impl TestApp {
             secure_cookies: false,
             escalation_check_seconds: 3600,
             trust_forwarded_for: false,
+            ..Config::default()
         };
         let state = vigil_web::app_state(
             Arc::clone(&store),

@@ -1,0 +1,805 @@
+//! The one way to person-level data: loaders that authorise the user and
+//! write the read to the access log, and hand back an [`Authorised`] value.
+//!
+//! Before this module, every handler had to remember to call the access
+//! check and to log the read, and some did not (a re-shown form, a refused
+//! decision, "possible existing records" of other agencies). Now:
+//!
+//! - the read model's person-level accessors are visible only here
+//!   ([`readmodel`] is a child of this module, its accessors
+//!   `pub(in crate::guard)`), so a handler cannot get a child's record,
+//!   a referral or the queue except through a loader below;
+//! - every loader calls [`access::authorise`] and starts the access-log
+//!   write itself, and returns [`Authorised<T>`], which only this module
+//!   can build;
+//! - the pages that show a child's details (the template structs in
+//!   `html`) hold a [`Read`], which only [`Authorised::show`] hands out,
+//!   and the page it builds is a [`Shown`], which is sent only after the
+//!   access-log row is durable ([`Shown::respond`]); files go through
+//!   [`Authorised::send`], which waits the same way;
+//! - people embedded in a page (the child, other people involved, possible
+//!   existing records) pass through one rule (`embed`): a person the user may not
+//!   open is left out, and is not logged as read.
+
+#[path = "readmodel.rs"]
+pub mod readmodel;
+
+use crate::access::{self, Action, Resource, Scope};
+use crate::app::{AppState, SignedIn};
+use crate::candidates;
+use crate::display;
+use crate::error::WebError;
+use crate::html::PersonLink;
+use crate::queue::{self, QueueItem};
+use crate::writer::Pending;
+use axum::http::StatusCode;
+use axum::response::Response;
+use readmodel::{PersonView, ReferralView};
+use serde_json::Value;
+use std::ops::Deref;
+use std::sync::Arc;
+use uuid::Uuid;
+use vigil_model::codes::LinkKind;
+use vigil_model::{EntityKind, SubjectRef};
+use vigil_store::accounts::AccessRecord;
+
+/// Person-level data this user may see, whose reading has been sent to the
+/// access log. Only the loaders of this module make one.
+#[must_use = "an authorised read must be shown (or sent) so the access log is awaited"]
+pub struct Authorised<T> {
+    value: T,
+    logged: Logged,
+}
+
+/// The access-log write of one response, not yet known to be durable.
+struct Logged(Pending);
+
+/// Proof, held by a page, that it was built from an [`Authorised`] value.
+/// Only [`Authorised::show`] makes one.
+#[derive(Debug)]
+pub struct Read(());
+
+/// A page built from authorised data: sent only once its read is logged.
+#[must_use = "a page is sent with respond()"]
+pub struct Shown<P> {
+    page: P,
+    logged: Logged,
+}
+
+impl<T> Deref for Authorised<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> Authorised<T> {
+    /// Builds the page that shows this value.
+    pub fn show<P: askama::Template>(self, page: impl FnOnce(T, Read) -> P) -> Shown<P> {
+        Shown {
+            page: page(self.value, Read(())),
+            logged: self.logged,
+        }
+    }
+
+    /// Sends a response that is not a page (a file), once the read is logged.
+    pub async fn send(
+        self,
+        response: impl FnOnce(T) -> Result<Response, WebError>,
+    ) -> Result<Response, WebError> {
+        let r = response(self.value);
+        self.logged.0.durable().await?;
+        r
+    }
+}
+
+impl<P: askama::Template> Shown<P> {
+    /// Draws the page (meanwhile the access-log row is written) and sends it
+    /// once the row is on disk; if it cannot be written, nothing is shown.
+    pub async fn respond(self, status: StatusCode) -> Result<Response, WebError> {
+        let r = crate::pages::page_with(status, self.page);
+        self.logged.0.durable().await?;
+        r
+    }
+}
+
+/// Starts writing a read to the access log: who, what, and the records shown.
+fn log(
+    st: &AppState,
+    who: &SignedIn,
+    what: &str,
+    mut subjects: Vec<SubjectRef>,
+) -> Result<Logged, WebError> {
+    subjects.sort();
+    subjects.dedup();
+    let record = AccessRecord {
+        at: vigil_model::event::format_timestamp(&st.now()),
+        user: who.user.username.clone(),
+        role: who.user.role,
+        agency: who.user.agency.clone(),
+        action: what.to_owned(),
+        subjects,
+    };
+    Ok(Logged(st.writers.log_access(vec![record])?))
+}
+
+fn authorised<T>(
+    st: &AppState,
+    who: &SignedIn,
+    what: &str,
+    subjects: Vec<SubjectRef>,
+    value: T,
+) -> Result<Authorised<T>, WebError> {
+    Ok(Authorised {
+        value,
+        logged: log(st, who, what, subjects)?,
+    })
+}
+
+/// A value that shows no one (a blank form): nothing to log.
+fn unlogged<T>(st: &AppState, value: T) -> Result<Authorised<T>, WebError> {
+    Ok(Authorised {
+        value,
+        logged: Logged(st.writers.log_access(Vec::new())?),
+    })
+}
+
+/// The record of the access table a referral is.
+pub fn referral_resource(r: &ReferralView) -> Resource<'_> {
+    Resource::Referral {
+        submitted_by: r.submitted.user_id(),
+        agency: &r.submitted.agency,
+    }
+}
+
+fn person_resource(p: &PersonView) -> Resource<'_> {
+    Resource::Person {
+        recorded_by_agency: &p.recorded.agency,
+    }
+}
+
+fn may(who: &SignedIn, action: Action, resource: Resource<'_>) -> bool {
+    access::authorise(&who.subject(), action, resource).is_ok()
+}
+
+fn check(who: &SignedIn, action: Action, resource: Resource<'_>) -> Result<(), WebError> {
+    access::authorise(&who.subject(), action, resource).map_err(|d| WebError::Forbidden(d.0))
+}
+
+fn person_subject(id: Uuid) -> SubjectRef {
+    SubjectRef::new(EntityKind::Person, id)
+}
+
+fn referral_subject(id: Uuid) -> SubjectRef {
+    SubjectRef::new(EntityKind::Referral, id)
+}
+
+/// An agency's name from its code (the code when it is not known).
+fn agency_name(st: &AppState, code: &str) -> String {
+    st.mirror
+        .agency_by_code(code)
+        .map(|a| a.name.clone())
+        .unwrap_or_else(|| code.to_owned())
+}
+
+/// A person as a page may show them, if this user may be shown them: when
+/// they may open the person's record, or when the person is named in a
+/// referral they may see and was recorded by the agency that sent it (what
+/// the referrer's own agency told Vigil). Anyone else is left out.
+fn embed(
+    st: &AppState,
+    who: &SignedIn,
+    p: &PersonView,
+    in_referral: Option<&ReferralView>,
+) -> Option<PersonLink> {
+    let can_open = may(who, Action::ViewPerson, person_resource(p));
+    let senders = in_referral.is_some_and(|r| r.submitted.agency == p.recorded.agency);
+    if !(can_open || senders) {
+        return None;
+    }
+    let today = vigil_rules::london::local_date(st.now());
+    Some(PersonLink {
+        id: p.id.to_string(),
+        name: p.display_name(),
+        detail: p
+            .date_of_birth
+            .as_ref()
+            .map(|d| display::age(d, today))
+            .or_else(|| p.description.clone())
+            .unwrap_or_default(),
+        recorded: format!(
+            "{}, {}",
+            agency_name(st, &p.recorded.agency),
+            display::date(vigil_rules::london::local_date(p.recorded.at))
+        ),
+        reasons: String::new(),
+        can_open,
+    })
+}
+
+/// Subjects of the people a page shows.
+fn shown_people<'a>(people: impl IntoIterator<Item = &'a PersonLink>) -> Vec<SubjectRef> {
+    people
+        .into_iter()
+        .filter_map(|p| Uuid::parse_str(&p.id).ok())
+        .map(person_subject)
+        .collect()
+}
+
+/// A referral and its child (when this user may be shown them).
+pub struct ReferralRecord {
+    pub referral: Arc<ReferralView>,
+    pub child: Option<PersonLink>,
+}
+
+impl ReferralRecord {
+    /// Whether this user may also do `action` on the referral.
+    pub fn allows(&self, who: &SignedIn, action: Action) -> bool {
+        may(who, action, referral_resource(&self.referral))
+    }
+
+    /// The child's name as pages say it.
+    pub fn child_name(&self) -> String {
+        self.child
+            .as_ref()
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| WITHHELD_CHILD.to_owned())
+    }
+}
+
+/// What a page says instead of a child it may not show.
+pub const WITHHELD_CHILD: &str = "(a child whose record another agency holds)";
+
+/// Why a referral is read, which decides the rule and the log's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// Its receipt page.
+    Receipt,
+    /// Its signed receipt file.
+    ReceiptFile,
+    /// The canonical payload the submitter sent.
+    Payload,
+    /// To decide it (the form, and the decision sent).
+    Decide,
+}
+
+impl Reading {
+    fn action(self) -> Action {
+        match self {
+            Reading::Receipt | Reading::ReceiptFile | Reading::Payload => Action::ViewReceipt,
+            Reading::Decide => Action::DecideReferral,
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Reading::Receipt => "opened a referral's receipt",
+            Reading::ReceiptFile => "downloaded a referral's receipt",
+            Reading::Payload => "downloaded what a referral sent",
+            Reading::Decide => "opened a referral to decide it",
+        }
+    }
+}
+
+fn not_found() -> WebError {
+    WebError::NotFound("There is no referral at this address.".into())
+}
+
+/// A referral (and its child), refreshed from the store; not yet authorised.
+fn find_referral(st: &AppState, id: Uuid) -> Result<Arc<ReferralView>, WebError> {
+    st.mirror.refresh_all(st.store.as_ref())?;
+    st.mirror.referral(id).ok_or_else(not_found)
+}
+
+/// A referral, for `reading`.
+pub async fn referral(
+    st: &Arc<AppState>,
+    who: &SignedIn,
+    reading: Reading,
+    id: Uuid,
+) -> Result<Authorised<ReferralRecord>, WebError> {
+    let who2 = who.clone();
+    st.blocking(move |st| {
+        let r = find_referral(st, id)?;
+        check(&who2, reading.action(), referral_resource(&r))?;
+        let child = st
+            .mirror
+            .person(r.child_id)
+            .and_then(|c| embed(st, &who2, &c, Some(&r)));
+        let mut subjects = vec![referral_subject(r.id)];
+        subjects.extend(shown_people(&child));
+        authorised(
+            st,
+            &who2,
+            reading.words(),
+            subjects,
+            ReferralRecord { referral: r, child },
+        )
+    })
+    .await
+}
+
+/// The canonical payload of the `referral.submitted` event: the bytes its
+/// header's `payload_sha256` covers (with the salt).
+///
+/// Read from the entries about the referral until the store has a function
+/// for one event's payload; this is the one place that does it.
+fn submitted_payload(st: &AppState, r: &ReferralView) -> Result<Option<String>, WebError> {
+    let event = r.submitted.event_id.to_string();
+    Ok(st
+        .store
+        .entries_about(r.id)?
+        .into_iter()
+        .find(|e| e.event_id == event)
+        .and_then(|e| e.payload_json))
+}
+
+/// What a referral sent, as the log holds it, for whoever may see its receipt.
+pub struct SubmittedPayload {
+    pub referral: Arc<ReferralView>,
+    pub json: String,
+}
+
+pub async fn payload(
+    st: &Arc<AppState>,
+    who: &SignedIn,
+    id: Uuid,
+) -> Result<Authorised<SubmittedPayload>, WebError> {
+    let who2 = who.clone();
+    st.blocking(move |st| {
+        let r = find_referral(st, id)?;
+        check(&who2, Reading::Payload.action(), referral_resource(&r))?;
+        let json = submitted_payload(st, &r)?.ok_or_else(|| {
+            WebError::NotFound("What this referral sent is not held on this server.".into())
+        })?;
+        // The payload names the child and everyone else the referral does.
+        let mut subjects = vec![referral_subject(r.id), person_subject(r.child_id)];
+        subjects.extend(r.others_involved.iter().copied().map(person_subject));
+        authorised(
+            st,
+            &who2,
+            Reading::Payload.words(),
+            subjects,
+            SubmittedPayload { referral: r, json },
+        )
+    })
+    .await
+}
+
+/// A referral in full, as the referral page shows it.
+pub struct ReferralInFull {
+    pub record: ReferralRecord,
+    /// Other people involved whom this user may be shown.
+    pub others: Vec<PersonLink>,
+    /// Possible existing records of the child among those this user may open.
+    pub candidates: Vec<PersonLink>,
+    /// Whether some records are out of this user's reach (so the page says
+    /// the front door will check; never whether any were found).
+    pub search_limited: bool,
+    /// When it happened, in words (from the event's header).
+    pub occurred: Option<String>,
+    /// Who sent it, with their agency's name.
+    pub from: String,
+    /// The name of the agency that decided it.
+    pub decided_by_agency: Option<String>,
+}
+
+/// The possible existing records of `child` that this user may open, best first.
+fn possible_matches(st: &AppState, who: &SignedIn, child: &PersonView) -> Vec<PersonLink> {
+    let mut reachable = Vec::new();
+    st.mirror.for_each_person(|p| {
+        if may(who, Action::ViewPerson, person_resource(p)) {
+            reachable.push(p.clone());
+        }
+    });
+    candidates::find(child, reachable.iter())
+        .into_iter()
+        .filter_map(|c| {
+            let p = reachable.iter().find(|p| p.id == c.person_id)?;
+            Some(PersonLink {
+                reasons: c.reasons.join("; "),
+                ..embed(st, who, p, None)?
+            })
+        })
+        .collect()
+}
+
+pub async fn referral_in_full(
+    st: &Arc<AppState>,
+    who: &SignedIn,
+    id: Uuid,
+) -> Result<Authorised<ReferralInFull>, WebError> {
+    let who = who.clone();
+    st.blocking(move |st| {
+        let r = find_referral(st, id)?;
+        check(&who, Action::ViewReferral, referral_resource(&r))?;
+        let child_view = st.mirror.person(r.child_id);
+        let child = child_view
+            .as_ref()
+            .and_then(|c| embed(st, &who, c, Some(&r)));
+        let others: Vec<PersonLink> = r
+            .others_involved
+            .iter()
+            .filter_map(|o| st.mirror.person(*o))
+            .filter_map(|p| embed(st, &who, &p, Some(&r)))
+            .collect();
+        let candidates = match (&child_view, &child) {
+            (Some(c), Some(_)) => possible_matches(st, &who, c),
+            _ => Vec::new(),
+        };
+        let search_limited =
+            access::scope_of(who.user.role, who.user.agency_kind, Action::ViewPerson)
+                != Some(Scope::Any);
+        let event = r.submitted.event_id.to_string();
+        let occurred = st
+            .store
+            .entries_about(r.id)?
+            .into_iter()
+            .find(|e| e.event_id == event)
+            .and_then(|e| serde_json::from_str::<vigil_model::EventHeader>(&e.header_json).ok())
+            .map(|h| display::occurred(&h.occurred_at));
+        let from = format!(
+            "{} ({})",
+            r.submitted.by,
+            agency_name(st, &r.submitted.agency)
+        );
+        let decided_by_agency = r.decided.as_ref().map(|d| agency_name(st, &d.agency));
+        let mut subjects = vec![referral_subject(r.id)];
+        subjects.extend(shown_people(child.iter().chain(&others).chain(&candidates)));
+        authorised(
+            st,
+            &who,
+            "opened a referral",
+            subjects,
+            ReferralInFull {
+                record: ReferralRecord { referral: r, child },
+                others,
+                candidates,
+                search_limited,
+                occurred,
+                from,
+                decided_by_agency,
+            },
+        )
+    })
+    .await
+}
+
+/// A person's record, as the person page shows it.
+pub struct PersonRecord {
+    pub person: Arc<PersonView>,
+    pub link: PersonLink,
+    /// The referrals about them this user may see (and whether they may
+    /// open each in full); others are left out.
+    pub referrals: Vec<(Arc<ReferralView>, bool)>,
+    /// Places linked to them: label, words, the place's id.
+    pub places: Vec<(String, String, Uuid)>,
+}
+
+/// A place in words: name, address lines, town and postcode.
+fn place_words(state: &Value) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(n) = state.get("name").and_then(Value::as_str) {
+        parts.push(n.to_owned());
+    }
+    if let Some(lines) = state.get("address_lines").and_then(Value::as_array) {
+        parts.extend(lines.iter().filter_map(Value::as_str).map(str::to_owned));
+    }
+    for k in ["town", "postcode"] {
+        if let Some(v) = state.get(k).and_then(Value::as_str) {
+            parts.push(v.to_owned());
+        }
+    }
+    parts.join(", ")
+}
+
+/// The places a person's active links lead to.
+fn places_of(st: &AppState, id: Uuid) -> Result<Vec<(String, String, Uuid)>, WebError> {
+    let mut places = Vec::new();
+    for e in st.store.entries_about(id)? {
+        let Ok(h) = serde_json::from_str::<vigil_model::EventHeader>(&e.header_json) else {
+            continue;
+        };
+        if h.kind != "link.recorded" {
+            continue;
+        }
+        let Some(link) = h.subjects.iter().find(|s| s.kind == EntityKind::Link) else {
+            continue;
+        };
+        let Some(l) = st.store.entity(link.id)? else {
+            continue;
+        };
+        let from = l
+            .state
+            .get("from")
+            .and_then(|f| f.get("id"))
+            .and_then(Value::as_str);
+        if from != Some(id.to_string().as_str())
+            || l.state.get("status").and_then(Value::as_str) != Some("active")
+        {
+            continue;
+        }
+        let to = l
+            .state
+            .get("to")
+            .and_then(|t| t.get("id"))
+            .and_then(Value::as_str)
+            .and_then(|t| Uuid::parse_str(t).ok());
+        let kind = l
+            .state
+            .get("kind")
+            .and_then(Value::as_str)
+            .and_then(|k| LinkKind::parse(k).ok());
+        if let (Some(to), Some(kind)) = (to, kind) {
+            if let Some(loc) = st
+                .store
+                .entity(to)?
+                .filter(|e| e.kind == EntityKind::Location)
+            {
+                let mut label = kind.label().to_owned();
+                if let Some(first) = label.get_mut(0..1) {
+                    first.make_ascii_uppercase();
+                }
+                places.push((label, place_words(&loc.state), to));
+            }
+        }
+    }
+    Ok(places)
+}
+
+pub async fn person(
+    st: &Arc<AppState>,
+    who: &SignedIn,
+    id: Uuid,
+) -> Result<Authorised<PersonRecord>, WebError> {
+    let who = who.clone();
+    st.blocking(move |st| {
+        st.mirror.refresh_all(st.store.as_ref())?;
+        let p = st
+            .mirror
+            .person(id)
+            .ok_or_else(|| WebError::NotFound("There is no person at this address.".into()))?;
+        check(&who, Action::ViewPerson, person_resource(&p))?;
+        let link = embed(st, &who, &p, None)
+            .ok_or_else(|| WebError::Internal("an openable person was not shown".into()))?;
+        let mut referrals: Vec<(Arc<ReferralView>, bool)> = st
+            .mirror
+            .about_child(id)
+            .into_iter()
+            .filter_map(|r| {
+                let open = may(&who, Action::ViewReferral, referral_resource(&r));
+                let listed = open || may(&who, Action::ViewReceipt, referral_resource(&r));
+                listed.then_some((r, open))
+            })
+            .collect();
+        referrals.sort_by_key(|(r, _)| std::cmp::Reverse(r.submitted.at));
+        let places = places_of(st, id)?;
+        let mut subjects = vec![person_subject(p.id)];
+        subjects.extend(referrals.iter().map(|(r, _)| referral_subject(r.id)));
+        subjects.extend(
+            places
+                .iter()
+                .map(|(_, _, l)| SubjectRef::new(EntityKind::Location, *l)),
+        );
+        authorised(
+            st,
+            &who,
+            "opened a person's record",
+            subjects,
+            PersonRecord {
+                person: p,
+                link,
+                referrals,
+                places,
+            },
+        )
+    })
+    .await
+}
+
+/// The existing child a new referral is about, if the form names one (by
+/// `?child=` or its hidden `child_id`); the user must be allowed to open
+/// that record, and showing it on the form is a logged read.
+pub async fn chosen_child(
+    st: &Arc<AppState>,
+    who: &SignedIn,
+    id: &str,
+) -> Result<Authorised<Option<PersonLink>>, WebError> {
+    let id = id.trim();
+    let id = if id.is_empty() {
+        None
+    } else {
+        Some(
+            Uuid::parse_str(id)
+                .map_err(|_| WebError::NotFound("There is no such person.".into()))?,
+        )
+    };
+    let who = who.clone();
+    st.blocking(move |st| {
+        check(&who, Action::SubmitReferral, Resource::Page)?;
+        let Some(id) = id else {
+            return unlogged(st, None);
+        };
+        st.mirror.refresh_all(st.store.as_ref())?;
+        let p = st
+            .mirror
+            .person(id)
+            .ok_or_else(|| WebError::NotFound("There is no such person.".into()))?;
+        check(&who, Action::ViewPerson, person_resource(&p))?;
+        let link = embed(st, &who, &p, None);
+        authorised(
+            st,
+            &who,
+            "opened a person's record to raise a concern",
+            vec![person_subject(p.id)],
+            link,
+        )
+    })
+    .await
+}
+
+/// One referral of a list, with its child when this user may be shown them.
+pub struct Listed<T> {
+    pub item: T,
+    pub child: Option<PersonLink>,
+}
+
+/// "My referrals": what this user submitted, newest first.
+pub async fn my_referrals(
+    st: &Arc<AppState>,
+    who: &SignedIn,
+) -> Result<Authorised<Vec<Listed<Arc<ReferralView>>>>, WebError> {
+    let who = who.clone();
+    st.blocking(move |st| {
+        check(&who, Action::ListOwnReferrals, Resource::Page)?;
+        st.mirror.refresh_all(st.store.as_ref())?;
+        let mut list: Vec<Listed<Arc<ReferralView>>> = st
+            .mirror
+            .submitted_by(who.user.id, &who.user.agency)
+            .into_iter()
+            .filter(|r| may(&who, Action::ListOwnReferrals, referral_resource(r)))
+            .map(|r| Listed {
+                child: st
+                    .mirror
+                    .person(r.child_id)
+                    .and_then(|c| embed(st, &who, &c, Some(&r))),
+                item: r,
+            })
+            .collect();
+        list.sort_by_key(|l| std::cmp::Reverse(l.item.submitted.at));
+        let subjects = shown_people(list.iter().filter_map(|l| l.child.as_ref()));
+        authorised(st, &who, "listed my referrals", subjects, list)
+    })
+    .await
+}
+
+/// The queue at this moment, after recording any escalation it calls for.
+/// Used by the pages (through [`queue_for`]) and by the server's periodic
+/// check, so an overdue referral is escalated even if nobody opens the queue.
+async fn current_queue(st: &Arc<AppState>) -> Result<Vec<QueueItem>, WebError> {
+    let compute = |st: &AppState| -> Result<Vec<QueueItem>, WebError> {
+        st.mirror.refresh_all(st.store.as_ref())?;
+        Ok(queue::compute(
+            st.mirror.awaiting_decision(),
+            &st.rules,
+            &st.policy,
+            st.now(),
+        ))
+    };
+    let items = st.blocking(compute).await?;
+    let due = queue::escalations_due(&items, st.now());
+    if due.is_empty() {
+        return Ok(items);
+    }
+    // Refusals here mean another server raised the same escalation first.
+    st.append(due).await?;
+    st.blocking(compute).await
+}
+
+/// Records the escalations due now; returns how many referrals are overdue.
+pub async fn escalate(st: &Arc<AppState>) -> Result<usize, WebError> {
+    Ok(current_queue(st)
+        .await?
+        .iter()
+        .filter(|i| i.overdue())
+        .count())
+}
+
+/// A list of the queue, as the triage and overdue pages show it.
+pub struct QueueList {
+    pub rows: Vec<Listed<QueueItem>>,
+    /// Referrals awaiting a decision, listed or not.
+    pub total: usize,
+    pub overdue: usize,
+    pub due_today: usize,
+}
+
+/// Which list of the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueView {
+    /// The triage queue: the oldest deadlines first, at most `limit`.
+    Triage { limit: usize },
+    /// Only the overdue ones.
+    Overdue,
+}
+
+pub async fn queue_for(
+    st: &Arc<AppState>,
+    who: &SignedIn,
+    view: QueueView,
+) -> Result<Authorised<QueueList>, WebError> {
+    let (action, words) = match view {
+        QueueView::Triage { .. } => (Action::ViewTriageQueue, "listed the triage queue"),
+        QueueView::Overdue => (Action::ViewOverdue, "listed overdue referrals"),
+    };
+    check(who, action, Resource::Page)?;
+    let mut items = current_queue(st).await?;
+    let total = items.len();
+    let overdue = items.iter().filter(|i| i.overdue()).count();
+    let due_today = items.iter().filter(|i| i.due_today()).count();
+    match view {
+        QueueView::Triage { limit } => items.truncate(limit),
+        QueueView::Overdue => items.retain(|i| i.overdue()),
+    }
+    let who = who.clone();
+    st.blocking(move |st| {
+        let rows: Vec<Listed<QueueItem>> = items
+            .into_iter()
+            .map(|i| Listed {
+                child: st
+                    .mirror
+                    .person(i.referral.child_id)
+                    .and_then(|c| embed(st, &who, &c, Some(&i.referral))),
+                item: i,
+            })
+            .collect();
+        let subjects = shown_people(rows.iter().filter_map(|l| l.child.as_ref()));
+        authorised(
+            st,
+            &who,
+            words,
+            subjects,
+            QueueList {
+                rows,
+                total,
+                overdue,
+                due_today,
+            },
+        )
+    })
+    .await
+}
+
+/// The ids of referrals with this human reference (normally one): ids
+/// only, so finding one shows nothing of it.
+pub fn referrals_with_reference(st: &AppState, reference: &str) -> Result<Vec<Uuid>, WebError> {
+    st.mirror.refresh_all(st.store.as_ref())?;
+    Ok(st
+        .mirror
+        .referrals_with_reference(reference)
+        .iter()
+        .map(|r| r.id)
+        .collect())
+}
+
+impl AppState {
+    /// How many referrals awaiting a decision are past their deadline now
+    /// (a number, shown to those who may see the overdue list).
+    pub fn overdue_count(&self) -> usize {
+        let now = self.now();
+        self.mirror
+            .awaiting_decision()
+            .iter()
+            .filter(|r| {
+                self.rules
+                    .referral_decision_due(r.submitted.at)
+                    .is_overdue(now)
+            })
+            .count()
+    }
+
+    /// How many referrals await a decision (a number, for the home page).
+    pub fn awaiting_count(&self) -> usize {
+        self.mirror.awaiting_decision().len()
+    }
+}
