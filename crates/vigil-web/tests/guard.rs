@@ -12,6 +12,22 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use vigil_store::accounts::AccessQuery;
 
+/// A test on SQLite, and on PostgreSQL when `VIGIL_TEST_POSTGRES_URL` is set.
+macro_rules! on_both_backends {
+    ($body:ident: $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $sqlite() {
+            $body(&TestApp::start().await).await
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $postgres() {
+            if let Some(app) = TestApp::start_postgres().await {
+                $body(&app).await
+            }
+        }
+    };
+}
+
 /// A referral form about a child with these names (and nothing else about them).
 fn about(
     given: &str,
@@ -30,27 +46,32 @@ fn about(
     f
 }
 
+/// Runs store work off the async threads (the PostgreSQL client must not
+/// run on them).
+fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
 /// The child a referral is about (from the store, not the web's read model).
 fn child_of(app: &TestApp, referral: Uuid) -> Uuid {
-    let e = app
-        .store
-        .entity(referral)
-        .unwrap()
-        .expect("the referral exists");
+    let e = blocking(|| {
+        app.store
+            .entity(referral)
+            .unwrap()
+            .expect("the referral exists")
+    });
     Uuid::parse_str(e.state["child_id"].as_str().unwrap()).unwrap()
 }
 
 /// How many access-log rows by `username` name `subject`.
 fn reads_of(app: &TestApp, username: &str, subject: Uuid) -> usize {
-    app.store
-        .access_entries(&AccessQuery {
-            subject: Some(subject),
-            user: Some(username.to_owned()),
-            before_seq: None,
-            limit: 1000,
-        })
-        .unwrap()
-        .len()
+    let query = AccessQuery {
+        subject: Some(subject),
+        user: Some(username.to_owned()),
+        before_seq: None,
+        limit: 1000,
+    };
+    blocking(|| app.store.access_entries(&query).unwrap().len())
 }
 
 /// A police record of a child, made by a police officer raising a concern.
@@ -68,9 +89,7 @@ async fn open_referral(c: &Client, id: Uuid) -> String {
     r.body
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn possible_existing_records_never_show_people_the_user_may_not_open() {
-    let app = TestApp::start().await;
+async fn possible_existing_records_never_show_people_the_user_may_not_open_on(app: &TestApp) {
     let daniel = police_record(&app, "Daniel", "Fletcher", ("14", "3", "2013")).await;
     let chloe = police_record(&app, "Chloe", "Jacksan", ("1", "1", "2008")).await;
 
@@ -122,9 +141,9 @@ async fn possible_existing_records_never_show_people_the_user_may_not_open() {
     assert!(page.contains("Northshire Police"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn other_people_and_other_agencies_referrals_are_not_shown_to_who_may_not_open_them() {
-    let app = TestApp::start().await;
+async fn other_people_and_other_agencies_referrals_are_not_shown_to_who_may_not_open_them_on(
+    app: &TestApp,
+) {
     let officer = app
         .login(&app.username("practitioner", "northshire-police"))
         .await;
@@ -175,9 +194,7 @@ async fn other_people_and_other_agencies_referrals_are_not_shown_to_who_may_not_
     assert!(page.contains("Dez"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn choosing_an_existing_child_for_a_referral_is_in_the_access_log() {
-    let app = TestApp::start().await;
+async fn choosing_an_existing_child_for_a_referral_is_in_the_access_log_on(app: &TestApp) {
     let mia = police_record(&app, "Mia", "Example", ("2", "2", "2012")).await;
     let who = app.username("triage", "northshire-childrens-services");
     let triage = app.login(&who).await;
@@ -199,9 +216,7 @@ async fn choosing_an_existing_child_for_a_referral_is_in_the_access_log() {
     assert_eq!(reads_of(&app, &who, mia), before + 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_decision_that_shows_the_child_again_is_in_the_access_log() {
-    let app = TestApp::start().await;
+async fn a_refused_decision_that_shows_the_child_again_is_in_the_access_log_on(app: &TestApp) {
     let teacher = app
         .login(&app.username("referrer", "oakfield-academy"))
         .await;
@@ -230,9 +245,7 @@ fn digest(salt: &[u8], payload: &[u8]) -> String {
     hex::encode(h.finalize())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_submitter_can_download_the_canonical_payload_of_their_referral() {
-    let app = TestApp::start().await;
+async fn the_submitter_can_download_the_canonical_payload_of_their_referral_on(app: &TestApp) {
     let who = app.username("referrer", "oakfield-academy");
     let teacher = app.login(&who).await;
     let id = submit_referral(&teacher, &referral_form()).await;
@@ -255,10 +268,7 @@ async fn the_submitter_can_download_the_canonical_payload_of_their_referral() {
         .unwrap()
         .contains("attachment"));
     // Exactly the bytes the log's digest covers.
-    let entry = app
-        .store
-        .entries_about(id)
-        .unwrap()
+    let entry = blocking(|| app.store.entries_about(id).unwrap())
         .into_iter()
         .find(|e| e.header_json.contains("\"referral.submitted\""))
         .unwrap();
@@ -283,12 +293,12 @@ async fn the_submitter_can_download_the_canonical_payload_of_their_referral() {
     assert!(!r.body.contains("Seen getting into cars"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_open_them() {
+async fn another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_open_them_on(
+    app: &TestApp,
+) {
     use vigil_model::codes::{AgencyId, Role};
     use vigil_model::payload::ReferralSubmitted;
     use vigil_model::{Actor, EventPayload, OccurredAt};
-    let app = TestApp::start().await;
     // Health records a child and another person ("Dez") with a referral.
     let nurse = app
         .login(&app.username("practitioner", "northshire-health"))
@@ -296,7 +306,7 @@ async fn another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_
     let mut form = about("Ava", "Sample", Some(("5", "5", "2011")));
     form.push(("other1_name", "Dez".into()));
     let health = submit_referral(&nurse, &form).await;
-    let dez = app.store.entity(health).unwrap().unwrap().state["others_involved"][0]
+    let dez = blocking(|| app.store.entity(health).unwrap().unwrap()).state["others_involved"][0]
         .as_str()
         .unwrap()
         .to_owned();
@@ -341,3 +351,10 @@ async fn another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_
         .await;
     assert!(open_referral(&triage, id).await.contains("Dez"));
 }
+
+on_both_backends!(possible_existing_records_never_show_people_the_user_may_not_open_on: possible_existing_records_never_show_people_the_user_may_not_open, possible_existing_records_never_show_people_the_user_may_not_open_on_postgres);
+on_both_backends!(other_people_and_other_agencies_referrals_are_not_shown_to_who_may_not_open_them_on: other_people_and_other_agencies_referrals_are_not_shown_to_who_may_not_open_them, other_people_and_other_agencies_referrals_are_not_shown_to_who_may_not_open_them_on_postgres);
+on_both_backends!(choosing_an_existing_child_for_a_referral_is_in_the_access_log_on: choosing_an_existing_child_for_a_referral_is_in_the_access_log, choosing_an_existing_child_for_a_referral_is_in_the_access_log_on_postgres);
+on_both_backends!(a_refused_decision_that_shows_the_child_again_is_in_the_access_log_on: a_refused_decision_that_shows_the_child_again_is_in_the_access_log, a_refused_decision_that_shows_the_child_again_is_in_the_access_log_on_postgres);
+on_both_backends!(the_submitter_can_download_the_canonical_payload_of_their_referral_on: the_submitter_can_download_the_canonical_payload_of_their_referral, the_submitter_can_download_the_canonical_payload_of_their_referral_on_postgres);
+on_both_backends!(another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_open_them_on: another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_open_them, another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_open_them_on_postgres);
