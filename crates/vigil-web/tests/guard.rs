@@ -90,8 +90,8 @@ async fn open_referral(c: &Client, id: Uuid) -> String {
 }
 
 async fn possible_existing_records_never_show_people_the_user_may_not_open_on(app: &TestApp) {
-    let daniel = police_record(&app, "Daniel", "Fletcher", ("14", "3", "2013")).await;
-    let chloe = police_record(&app, "Chloe", "Jacksan", ("1", "1", "2008")).await;
+    let daniel = police_record(app, "Daniel", "Fletcher", ("14", "3", "2013")).await;
+    let chloe = police_record(app, "Chloe", "Jacksan", ("1", "1", "2008")).await;
 
     // A licensing practitioner raises a concern about "Daniel Fletcher"
     // (no date of birth) and opens their own agency's referral.
@@ -130,7 +130,7 @@ async fn possible_existing_records_never_show_people_the_user_may_not_open_on(ap
     }
     // Neither read of a record they were not shown is in the access log.
     let who = app.username("practitioner", "riverside-youth-project");
-    assert_eq!(reads_of(&app, &who, chloe), 0);
+    assert_eq!(reads_of(app, &who, chloe), 0);
 
     // The front door does see both possible matches.
     let triage = app
@@ -152,7 +152,7 @@ async fn other_people_and_other_agencies_referrals_are_not_shown_to_who_may_not_
     form.push(("other1_name", "Dez".into()));
     form.push(("other1_details", "About 30, silver car".into()));
     let police_referral = submit_referral(&officer, &form).await;
-    let mia = child_of(&app, police_referral);
+    let mia = child_of(app, police_referral);
 
     // A triage officer at social care raises a second concern about the
     // same (police-recorded) child, from the child's record.
@@ -195,14 +195,14 @@ async fn other_people_and_other_agencies_referrals_are_not_shown_to_who_may_not_
 }
 
 async fn choosing_an_existing_child_for_a_referral_is_in_the_access_log_on(app: &TestApp) {
-    let mia = police_record(&app, "Mia", "Example", ("2", "2", "2012")).await;
+    let mia = police_record(app, "Mia", "Example", ("2", "2", "2012")).await;
     let who = app.username("triage", "northshire-childrens-services");
     let triage = app.login(&who).await;
-    let before = reads_of(&app, &who, mia);
+    let before = reads_of(app, &who, mia);
     let r = triage.get(&format!("/referrals/new?child={mia}")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("Mia Example"));
-    assert_eq!(reads_of(&app, &who, mia), before + 1);
+    assert_eq!(reads_of(app, &who, mia), before + 1);
 
     // The same form shown again with its errors shows the child again.
     let r = triage
@@ -213,7 +213,7 @@ async fn choosing_an_existing_child_for_a_referral_is_in_the_access_log_on(app: 
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("Mia Example"));
-    assert_eq!(reads_of(&app, &who, mia), before + 2);
+    assert_eq!(reads_of(app, &who, mia), before + 2);
 }
 
 async fn a_refused_decision_that_shows_the_child_again_is_in_the_access_log_on(app: &TestApp) {
@@ -221,10 +221,10 @@ async fn a_refused_decision_that_shows_the_child_again_is_in_the_access_log_on(a
         .login(&app.username("referrer", "oakfield-academy"))
         .await;
     let id = submit_referral(&teacher, &referral_form()).await;
-    let child = child_of(&app, id);
+    let child = child_of(app, id);
     let who = app.username("triage", "northshire-childrens-services");
     let triage = app.login(&who).await;
-    let before = reads_of(&app, &who, child);
+    let before = reads_of(app, &who, child);
     let r = triage
         .post(
             &format!("/referrals/{id}/decide"),
@@ -233,8 +233,8 @@ async fn a_refused_decision_that_shows_the_child_again_is_in_the_access_log_on(a
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("Jade Example") && r.body.contains("Seen getting into cars"));
-    assert_eq!(reads_of(&app, &who, child), before + 1);
-    assert_eq!(reads_of(&app, &who, id), before + 1, "the referral too");
+    assert_eq!(reads_of(app, &who, child), before + 1);
+    assert_eq!(reads_of(app, &who, id), before + 1, "the referral too");
 }
 
 /// SHA-256(salt ‖ payload) as the header carries it.
@@ -256,7 +256,7 @@ async fn the_submitter_can_download_the_canonical_payload_of_their_referral_on(a
             .contains(&format!("href=\"/referrals/{id}/payload.json\"")),
         "the receipt page links to it"
     );
-    let before = reads_of(&app, &who, id);
+    let before = reads_of(app, &who, id);
     let r = teacher.get(&format!("/referrals/{id}/payload.json")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.headers["content-type"]
@@ -278,11 +278,7 @@ async fn the_submitter_can_download_the_canonical_payload_of_their_referral_on(a
         header["payload_sha256"].as_str().unwrap()
     );
     assert!(r.body.contains("Seen getting into cars"));
-    assert_eq!(
-        reads_of(&app, &who, id),
-        before + 1,
-        "an access-logged read"
-    );
+    assert_eq!(reads_of(app, &who, id), before + 1, "an access-logged read");
 
     // Whoever may not see the receipt may not download it either.
     let colleague = app.login("second.teacher").await;
@@ -313,7 +309,7 @@ async fn another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_
     let officer_name = app.username("practitioner", "northshire-police");
     let officer = app.login(&officer_name).await;
     let police = submit_referral(&officer, &about("Mia", "Example", None)).await;
-    let mia = child_of(&app, police);
+    let mia = child_of(app, police);
     // An imported police referral names health's person among others.
     let id = Uuid::now_v7();
     let now = app.state.now();
