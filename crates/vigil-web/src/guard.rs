@@ -474,6 +474,9 @@ pub struct PersonRecord {
     pub referrals: Vec<(Arc<ReferralView>, bool)>,
     /// Places linked to them: label, words, the place's id.
     pub places: Vec<(String, String, Uuid)>,
+    /// Whether this user's role reaches only some referrals (so the page
+    /// says others may exist, whether or not they do).
+    pub referrals_limited: bool,
 }
 
 /// A place in words: name, address lines, town and postcode.
@@ -591,6 +594,11 @@ pub async fn person(
                 link,
                 referrals,
                 places,
+                referrals_limited: access::scope_of(
+                    who.user.role,
+                    who.user.agency_kind,
+                    Action::ViewReferral,
+                ) != Some(Scope::Any),
             },
         )
     })

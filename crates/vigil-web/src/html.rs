@@ -446,6 +446,8 @@ pub struct PersonPage {
     pub lines: Vec<Line>,
     pub places: Vec<Line>,
     pub referrals: Vec<MyRow>,
+    /// Some referrals are out of this user's reach (so not listed).
+    pub referrals_limited: bool,
     pub can_refer: bool,
 }
 

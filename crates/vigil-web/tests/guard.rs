@@ -12,6 +12,22 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use vigil_store::accounts::AccessQuery;
 
+/// A test on SQLite, and on PostgreSQL when `VIGIL_TEST_POSTGRES_URL` is set.
+macro_rules! on_both_backends {
+    ($body:ident: $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $sqlite() {
+            $body(&TestApp::start().await).await
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $postgres() {
+            if let Some(app) = TestApp::start_postgres().await {
+                $body(&app).await
+            }
+        }
+    };
+}
+
 /// A referral form about a child with these names (and nothing else about them).
 fn about(
     given: &str,
@@ -30,27 +46,32 @@ fn about(
     f
 }
 
+/// Runs store work off the async threads (the PostgreSQL client must not
+/// run on them).
+fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
 /// The child a referral is about (from the store, not the web's read model).
 fn child_of(app: &TestApp, referral: Uuid) -> Uuid {
-    let e = app
-        .store
-        .entity(referral)
-        .unwrap()
-        .expect("the referral exists");
+    let e = blocking(|| {
+        app.store
+            .entity(referral)
+            .unwrap()
+            .expect("the referral exists")
+    });
     Uuid::parse_str(e.state["child_id"].as_str().unwrap()).unwrap()
 }
 
 /// How many access-log rows by `username` name `subject`.
 fn reads_of(app: &TestApp, username: &str, subject: Uuid) -> usize {
-    app.store
-        .access_entries(&AccessQuery {
-            subject: Some(subject),
-            user: Some(username.to_owned()),
-            before_seq: None,
-            limit: 1000,
-        })
-        .unwrap()
-        .len()
+    let query = AccessQuery {
+        subject: Some(subject),
+        user: Some(username.to_owned()),
+        before_seq: None,
+        limit: 1000,
+    };
+    blocking(|| app.store.access_entries(&query).unwrap().len())
 }
 
 /// A police record of a child, made by a police officer raising a concern.
@@ -68,11 +89,9 @@ async fn open_referral(c: &Client, id: Uuid) -> String {
     r.body
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn possible_existing_records_never_show_people_the_user_may_not_open() {
-    let app = TestApp::start().await;
-    let daniel = police_record(&app, "Daniel", "Fletcher", ("14", "3", "2013")).await;
-    let chloe = police_record(&app, "Chloe", "Jacksan", ("1", "1", "2008")).await;
+async fn possible_existing_records_never_show_people_the_user_may_not_open_on(app: &TestApp) {
+    let daniel = police_record(app, "Daniel", "Fletcher", ("14", "3", "2013")).await;
+    let chloe = police_record(app, "Chloe", "Jacksan", ("1", "1", "2008")).await;
 
     // A licensing practitioner raises a concern about "Daniel Fletcher"
     // (no date of birth) and opens their own agency's referral.
@@ -111,7 +130,7 @@ async fn possible_existing_records_never_show_people_the_user_may_not_open() {
     }
     // Neither read of a record they were not shown is in the access log.
     let who = app.username("practitioner", "riverside-youth-project");
-    assert_eq!(reads_of(&app, &who, chloe), 0);
+    assert_eq!(reads_of(app, &who, chloe), 0);
 
     // The front door does see both possible matches.
     let triage = app
@@ -122,9 +141,9 @@ async fn possible_existing_records_never_show_people_the_user_may_not_open() {
     assert!(page.contains("Northshire Police"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn other_people_and_other_agencies_referrals_are_not_shown_to_who_may_not_open_them() {
-    let app = TestApp::start().await;
+async fn other_people_and_other_agencies_referrals_are_not_shown_to_who_may_not_open_them_on(
+    app: &TestApp,
+) {
     let officer = app
         .login(&app.username("practitioner", "northshire-police"))
         .await;
@@ -133,7 +152,7 @@ async fn other_people_and_other_agencies_referrals_are_not_shown_to_who_may_not_
     form.push(("other1_name", "Dez".into()));
     form.push(("other1_details", "About 30, silver car".into()));
     let police_referral = submit_referral(&officer, &form).await;
-    let mia = child_of(&app, police_referral);
+    let mia = child_of(app, police_referral);
 
     // A triage officer at social care raises a second concern about the
     // same (police-recorded) child, from the child's record.
@@ -175,17 +194,15 @@ async fn other_people_and_other_agencies_referrals_are_not_shown_to_who_may_not_
     assert!(page.contains("Dez"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn choosing_an_existing_child_for_a_referral_is_in_the_access_log() {
-    let app = TestApp::start().await;
-    let mia = police_record(&app, "Mia", "Example", ("2", "2", "2012")).await;
+async fn choosing_an_existing_child_for_a_referral_is_in_the_access_log_on(app: &TestApp) {
+    let mia = police_record(app, "Mia", "Example", ("2", "2", "2012")).await;
     let who = app.username("triage", "northshire-childrens-services");
     let triage = app.login(&who).await;
-    let before = reads_of(&app, &who, mia);
+    let before = reads_of(app, &who, mia);
     let r = triage.get(&format!("/referrals/new?child={mia}")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("Mia Example"));
-    assert_eq!(reads_of(&app, &who, mia), before + 1);
+    assert_eq!(reads_of(app, &who, mia), before + 1);
 
     // The same form shown again with its errors shows the child again.
     let r = triage
@@ -196,20 +213,18 @@ async fn choosing_an_existing_child_for_a_referral_is_in_the_access_log() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("Mia Example"));
-    assert_eq!(reads_of(&app, &who, mia), before + 2);
+    assert_eq!(reads_of(app, &who, mia), before + 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_decision_that_shows_the_child_again_is_in_the_access_log() {
-    let app = TestApp::start().await;
+async fn a_refused_decision_that_shows_the_child_again_is_in_the_access_log_on(app: &TestApp) {
     let teacher = app
         .login(&app.username("referrer", "oakfield-academy"))
         .await;
     let id = submit_referral(&teacher, &referral_form()).await;
-    let child = child_of(&app, id);
+    let child = child_of(app, id);
     let who = app.username("triage", "northshire-childrens-services");
     let triage = app.login(&who).await;
-    let before = reads_of(&app, &who, child);
+    let before = reads_of(app, &who, child);
     let r = triage
         .post(
             &format!("/referrals/{id}/decide"),
@@ -218,8 +233,8 @@ async fn a_refused_decision_that_shows_the_child_again_is_in_the_access_log() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("Jade Example") && r.body.contains("Seen getting into cars"));
-    assert_eq!(reads_of(&app, &who, child), before + 1);
-    assert_eq!(reads_of(&app, &who, id), before + 1, "the referral too");
+    assert_eq!(reads_of(app, &who, child), before + 1);
+    assert_eq!(reads_of(app, &who, id), before + 1, "the referral too");
 }
 
 /// SHA-256(salt ‖ payload) as the header carries it.
@@ -230,9 +245,7 @@ fn digest(salt: &[u8], payload: &[u8]) -> String {
     hex::encode(h.finalize())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_submitter_can_download_the_canonical_payload_of_their_referral() {
-    let app = TestApp::start().await;
+async fn the_submitter_can_download_the_canonical_payload_of_their_referral_on(app: &TestApp) {
     let who = app.username("referrer", "oakfield-academy");
     let teacher = app.login(&who).await;
     let id = submit_referral(&teacher, &referral_form()).await;
@@ -243,7 +256,7 @@ async fn the_submitter_can_download_the_canonical_payload_of_their_referral() {
             .contains(&format!("href=\"/referrals/{id}/payload.json\"")),
         "the receipt page links to it"
     );
-    let before = reads_of(&app, &who, id);
+    let before = reads_of(app, &who, id);
     let r = teacher.get(&format!("/referrals/{id}/payload.json")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.headers["content-type"]
@@ -255,10 +268,7 @@ async fn the_submitter_can_download_the_canonical_payload_of_their_referral() {
         .unwrap()
         .contains("attachment"));
     // Exactly the bytes the log's digest covers.
-    let entry = app
-        .store
-        .entries_about(id)
-        .unwrap()
+    let entry = blocking(|| app.store.entries_about(id).unwrap())
         .into_iter()
         .find(|e| e.header_json.contains("\"referral.submitted\""))
         .unwrap();
@@ -268,11 +278,7 @@ async fn the_submitter_can_download_the_canonical_payload_of_their_referral() {
         header["payload_sha256"].as_str().unwrap()
     );
     assert!(r.body.contains("Seen getting into cars"));
-    assert_eq!(
-        reads_of(&app, &who, id),
-        before + 1,
-        "an access-logged read"
-    );
+    assert_eq!(reads_of(app, &who, id), before + 1, "an access-logged read");
 
     // Whoever may not see the receipt may not download it either.
     let colleague = app.login("second.teacher").await;
@@ -283,12 +289,12 @@ async fn the_submitter_can_download_the_canonical_payload_of_their_referral() {
     assert!(!r.body.contains("Seen getting into cars"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_open_them() {
+async fn another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_open_them_on(
+    app: &TestApp,
+) {
     use vigil_model::codes::{AgencyId, Role};
     use vigil_model::payload::ReferralSubmitted;
     use vigil_model::{Actor, EventPayload, OccurredAt};
-    let app = TestApp::start().await;
     // Health records a child and another person ("Dez") with a referral.
     let nurse = app
         .login(&app.username("practitioner", "northshire-health"))
@@ -296,14 +302,14 @@ async fn another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_
     let mut form = about("Ava", "Sample", Some(("5", "5", "2011")));
     form.push(("other1_name", "Dez".into()));
     let health = submit_referral(&nurse, &form).await;
-    let dez = app.store.entity(health).unwrap().unwrap().state["others_involved"][0]
+    let dez = blocking(|| app.store.entity(health).unwrap().unwrap()).state["others_involved"][0]
         .as_str()
         .unwrap()
         .to_owned();
     let officer_name = app.username("practitioner", "northshire-police");
     let officer = app.login(&officer_name).await;
     let police = submit_referral(&officer, &about("Mia", "Example", None)).await;
-    let mia = child_of(&app, police);
+    let mia = child_of(app, police);
     // An imported police referral names health's person among others.
     let id = Uuid::now_v7();
     let now = app.state.now();
@@ -341,3 +347,10 @@ async fn another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_
         .await;
     assert!(open_referral(&triage, id).await.contains("Dez"));
 }
+
+on_both_backends!(possible_existing_records_never_show_people_the_user_may_not_open_on: possible_existing_records_never_show_people_the_user_may_not_open, possible_existing_records_never_show_people_the_user_may_not_open_on_postgres);
+on_both_backends!(other_people_and_other_agencies_referrals_are_not_shown_to_who_may_not_open_them_on: other_people_and_other_agencies_referrals_are_not_shown_to_who_may_not_open_them, other_people_and_other_agencies_referrals_are_not_shown_to_who_may_not_open_them_on_postgres);
+on_both_backends!(choosing_an_existing_child_for_a_referral_is_in_the_access_log_on: choosing_an_existing_child_for_a_referral_is_in_the_access_log, choosing_an_existing_child_for_a_referral_is_in_the_access_log_on_postgres);
+on_both_backends!(a_refused_decision_that_shows_the_child_again_is_in_the_access_log_on: a_refused_decision_that_shows_the_child_again_is_in_the_access_log, a_refused_decision_that_shows_the_child_again_is_in_the_access_log_on_postgres);
+on_both_backends!(the_submitter_can_download_the_canonical_payload_of_their_referral_on: the_submitter_can_download_the_canonical_payload_of_their_referral, the_submitter_can_download_the_canonical_payload_of_their_referral_on_postgres);
+on_both_backends!(another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_open_them_on: another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_open_them, another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_open_them_on_postgres);

@@ -92,6 +92,7 @@ pub async fn person(
                     }
                 })
                 .collect(),
+            referrals_limited: rec.referrals_limited,
             can_refer,
         })
         .respond(StatusCode::OK)
