@@ -320,18 +320,9 @@ pub async fn referral(
 }
 
 /// The canonical payload of the `referral.submitted` event: the bytes its
-/// header's `payload_sha256` covers (with the salt).
-///
-/// Read from the entries about the referral until the store has a function
-/// for one event's payload; this is the one place that does it.
+/// header's `payload_sha256` covers (with the salt in the receipt).
 fn submitted_payload(st: &AppState, r: &ReferralView) -> Result<Option<String>, WebError> {
-    let event = r.submitted.event_id.to_string();
-    Ok(st
-        .store
-        .entries_about(r.id)?
-        .into_iter()
-        .find(|e| e.event_id == event)
-        .and_then(|e| e.payload_json))
+    Ok(st.store.payload_of(r.submitted.event_id)?)
 }
 
 /// What a referral sent, as the log holds it, for whoever may see its receipt.
