@@ -59,6 +59,9 @@ enum Command {
         /// Receipts submitters hold (files of one receipt, or one per line): each must be consistent with the log.
         #[arg(long, num_args = 1.., value_name = "FILE")]
         receipts: Vec<PathBuf>,
+        /// Copies of a tree-head file kept elsewhere (DATA/tree-head.json at some moment): the log must hold each.
+        #[arg(long = "tree-head", num_args = 1.., value_name = "FILE")]
+        tree_heads: Vec<PathBuf>,
     },
     /// Receipts: check one offline with the log's public key.
     Receipt {
@@ -262,6 +265,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify {
             ledger_only,
             receipts,
+            tree_heads,
         } => {
             let dir = data_dir(&cli)?;
             let store = dir.open(cli.database.as_deref())?;
@@ -281,6 +285,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Err(e) => return Err(e.into()),
             }
             let file_head = witnesses.first().map(|w| w.head.clone());
+            for copy in tree_heads {
+                let copy = vigil_store::head_file::TreeHeadFile::at(copy);
+                match copy.read(&key)? {
+                    Some(h) => {
+                        witnesses.push(Witness::tree_head(copy.path().display().to_string(), h))
+                    }
+                    None => bail!("there is no tree-head file {}", copy.path().display()),
+                }
+            }
             let mut held = 0;
             for file in receipts {
                 for (label, r) in read_receipts(file, &key)? {
