@@ -312,8 +312,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 eprintln!("vigil: verification FAILED: {p}");
                 return Err(Tampered.into());
             }
+            // One line that starts with the counts and ends with the root
+            // (scripts read both ends); what was checked against in between.
+            let mut against = String::new();
+            match &file_head {
+                Some(h) => against.push_str(&format!(
+                    ", tree-head file {} ({} entries, signed {}) held",
+                    head_file.path().display(),
+                    h.head.size,
+                    PublishedTreeHead::new(&key, h).timestamp
+                )),
+                None => eprintln!(
+                    "vigil: warning: there is no tree-head file {}, so a log cut back in the database could not be checked against it (it is written at the next append)",
+                    head_file.path().display()
+                ),
+            }
+            if held > 0 {
+                against.push_str(&format!(", {held} receipts consistent"));
+            }
+            if !tree_heads.is_empty() {
+                against.push_str(&format!(", {} tree-head copies held", tree_heads.len()));
+            }
             println!(
-                "intact: {} entries, {} signed tree heads, {} projection rows; root {}",
+                "intact: {} entries, {} signed tree heads, {} projection rows{against}; root {}",
                 report.entries,
                 report.tree_heads,
                 if *ledger_only {
@@ -323,22 +344,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 },
                 hex_short(&report.root)
             );
-            match file_head {
-                Some(h) => println!(
-                    "  tree-head file {}: {} entries, root {}, signed {}; the log holds it",
-                    head_file.path().display(),
-                    h.head.size,
-                    hex_short(&h.head.root),
-                    PublishedTreeHead::new(&key, &h).timestamp
-                ),
-                None => eprintln!(
-                    "vigil: warning: there is no tree-head file {}, so a log cut back in the database could not be checked against it (it is written at the next append)",
-                    head_file.path().display()
-                ),
-            }
-            if held > 0 {
-                println!("  {held} receipts consistent with the log");
-            }
         }
         Command::Receipt {
             command:
