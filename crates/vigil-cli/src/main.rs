@@ -59,6 +59,9 @@ enum Command {
         /// Receipts submitters hold (files of one receipt, or one per line): each must be consistent with the log.
         #[arg(long, num_args = 1.., value_name = "FILE")]
         receipts: Vec<PathBuf>,
+        /// Copies of a tree-head file kept elsewhere (DATA/tree-head.json at some moment): the log must hold each.
+        #[arg(long = "tree-head", num_args = 1.., value_name = "FILE")]
+        tree_heads: Vec<PathBuf>,
     },
     /// Receipts: check one offline with the log's public key.
     Receipt {
@@ -262,6 +265,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify {
             ledger_only,
             receipts,
+            tree_heads,
         } => {
             let dir = data_dir(&cli)?;
             let store = dir.open(cli.database.as_deref())?;
@@ -281,6 +285,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Err(e) => return Err(e.into()),
             }
             let file_head = witnesses.first().map(|w| w.head.clone());
+            for copy in tree_heads {
+                let copy = vigil_store::head_file::TreeHeadFile::at(copy);
+                match copy.read(&key)? {
+                    Some(h) => {
+                        witnesses.push(Witness::tree_head(copy.path().display().to_string(), h))
+                    }
+                    None => bail!("there is no tree-head file {}", copy.path().display()),
+                }
+            }
             let mut held = 0;
             for file in receipts {
                 for (label, r) in read_receipts(file, &key)? {
@@ -299,8 +312,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 eprintln!("vigil: verification FAILED: {p}");
                 return Err(Tampered.into());
             }
+            // One line that starts with the counts and ends with the root
+            // (scripts read both ends); what was checked against in between.
+            let mut against = String::new();
+            match &file_head {
+                Some(h) => against.push_str(&format!(
+                    ", tree-head file {} ({} entries, signed {}) held",
+                    head_file.path().display(),
+                    h.head.size,
+                    PublishedTreeHead::new(&key, h).timestamp
+                )),
+                None => eprintln!(
+                    "vigil: warning: there is no tree-head file {}, so a log cut back in the database could not be checked against it (it is written at the next append)",
+                    head_file.path().display()
+                ),
+            }
+            if held > 0 {
+                against.push_str(&format!(", {held} receipts consistent"));
+            }
+            if !tree_heads.is_empty() {
+                against.push_str(&format!(", {} tree-head copies held", tree_heads.len()));
+            }
             println!(
-                "intact: {} entries, {} signed tree heads, {} projection rows; root {}",
+                "intact: {} entries, {} signed tree heads, {} projection rows{against}; root {}",
                 report.entries,
                 report.tree_heads,
                 if *ledger_only {
@@ -310,22 +344,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 },
                 hex_short(&report.root)
             );
-            match file_head {
-                Some(h) => println!(
-                    "  tree-head file {}: {} entries, root {}, signed {}; the log holds it",
-                    head_file.path().display(),
-                    h.head.size,
-                    hex_short(&h.head.root),
-                    PublishedTreeHead::new(&key, &h).timestamp
-                ),
-                None => eprintln!(
-                    "vigil: warning: there is no tree-head file {}, so a log cut back in the database could not be checked against it (it is written at the next append)",
-                    head_file.path().display()
-                ),
-            }
-            if held > 0 {
-                println!("  {held} receipts consistent with the log");
-            }
         }
         Command::Receipt {
             command:

@@ -560,8 +560,18 @@ fn verify_receipts_catches_a_log_cut_below_a_receipt() {
 
     // Cut the last entry, and remove the tree-head file too: the receipt
     // still shows the cut.
+    let copy = tmp.path().join("tree-head-copy.json");
+    std::fs::copy(data.join("tree-head.json"), &copy).unwrap();
     truncate_sqlite(&data.join("vigil.sqlite"), 82);
     std::fs::remove_file(data.join("tree-head.json")).unwrap();
+    // A copy of the tree-head file kept elsewhere shows it too.
+    let o = run(vigil()
+        .arg("--data")
+        .arg(&data)
+        .args(["verify", "--tree-head"])
+        .arg(&copy));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("tree-head-copy.json"), "{}", stderr(&o));
     let o = run(vigil()
         .arg("--data")
         .arg(&data)

@@ -49,6 +49,13 @@ impl TreeHeadFile {
         }
     }
 
+    /// A copy kept elsewhere (`vigil verify --tree-head FILE`).
+    pub fn at(path: &Path) -> TreeHeadFile {
+        TreeHeadFile {
+            path: path.to_owned(),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

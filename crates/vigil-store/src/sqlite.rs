@@ -624,7 +624,7 @@ impl Store for SqliteStore {
     }
 
     fn latest_tree_head(&self) -> Result<Option<SignedTreeHead>, StoreError> {
-        self.read(|c| latest_tree_head(c))
+        self.read(latest_tree_head)
     }
 
     fn payload_of(&self, event_id: Uuid) -> Result<Option<String>, StoreError> {

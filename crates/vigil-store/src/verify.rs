@@ -506,7 +506,12 @@ impl<'h> Checker<'h> {
                 ));
             }
         }
-        for (label, want) in self.leaves.get(&n).into_iter().flatten() {
+        let receipts = if self.leaves.is_empty() {
+            None
+        } else {
+            self.leaves.get(&n)
+        };
+        for (label, want) in receipts.into_iter().flatten() {
             if *want != leaf {
                 return Err(bad(
                     n,
