@@ -135,6 +135,18 @@ try {
       assert.match(out, /^valid: 1 receipt\(s\) verified/);
       const receipt = JSON.parse(readFileSync(file, 'utf8'));
       assert.match(receipt.entry, /"kind":"referral.submitted"/);
+      // The receipt holds no detail of the child: those are in the payload,
+      // which the referrer downloads separately and proves against it.
+      assert.doesNotMatch(readFileSync(file, 'utf8'), /Jade|Example/);
+      const [sent] = await Promise.all([
+        page.waitForEvent('download'),
+        page.click('text=Download what you sent'),
+      ]);
+      const payload = join(WORK, 'payload.json');
+      await sent.saveAs(payload);
+      assert.match(readFileSync(payload, 'utf8'), /Jade/);
+      const proved = execFileSync(VIGIL, ['receipt', 'verify', file, '--key', join(DATA, 'log-key.pub'), '--payload', payload]).toString();
+      assert.match(proved, /^valid: .* is the payload that was recorded/);
     });
 
     let urgent;
