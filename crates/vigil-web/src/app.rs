@@ -154,10 +154,12 @@ impl AppState {
         let record = AccessRecord {
             at: vigil_model::event::format_timestamp(&self.now()),
             user: who.user.username.clone(),
-            role: who.user.role,
+            role: Some(who.user.role),
             agency: who.user.agency.clone(),
             action: action.to_owned(),
             subjects,
+            address: None,
+            session: None,
         };
         self.writers.log_access(vec![record])
     }

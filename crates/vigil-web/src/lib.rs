@@ -36,6 +36,7 @@ pub mod queue;
 pub mod readmodel;
 pub mod reference;
 pub mod session;
+pub mod signin;
 pub mod users;
 pub mod writer;
 
