@@ -329,7 +329,10 @@ pub trait AccountStore: Send + Sync {
     fn forget_login_attempt(&self, attempt: &LoginAttempt) -> Result<(), StoreError>;
     /// Attempts for `key` since `since_ms`: how many, and the latest.
     fn login_failures(&self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>), StoreError>;
-    fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
+    /// Forgets the attempts against `key` made before `before_ms` (after a
+    /// right password: earlier failures are forgiven, attempts under way
+    /// at the same moment still count).
+    fn clear_login_failures(&self, key: &str, before_ms: i64) -> Result<(), StoreError>;
 
     fn receipt(&self, event_id: Uuid) -> Result<Option<String>, StoreError>;
 

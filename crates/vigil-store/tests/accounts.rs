@@ -227,7 +227,13 @@ fn credentials_sessions_and_failures_round_trip(b: Backend) {
         store.login_failures("user:triage.01", 150).unwrap(),
         (2, Some(300))
     );
-    store.clear_login_failures("user:triage.01").unwrap();
+    store.clear_login_failures("user:triage.01", 300).unwrap();
+    assert_eq!(
+        store.login_failures("user:triage.01", 0).unwrap(),
+        (1, Some(300)),
+        "only those before the moment given"
+    );
+    store.clear_login_failures("user:triage.01", 301).unwrap();
     assert_eq!(
         store.login_failures("user:triage.01", 0).unwrap(),
         (0, None)

@@ -339,6 +339,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
             secure_cookies: false,
             escalation_check_seconds: 3600,
             trust_forwarded_for: false,
+            ..crate::Config::default()
         },
         crate::system_clock(),
     );

@@ -80,8 +80,12 @@ pub fn check_password(
     };
     match cred {
         Some(c) if right => {
+            // Earlier failures against the account are forgiven, and this
+            // attempt was no failure. Attempts made at the same moment still
+            // count, so a burst gets at most the limit of wrong guesses
+            // checked even when one of its guesses is right.
             st.store.forget_login_attempt(&attempt)?;
-            st.store.clear_login_failures(&user_key)?;
+            st.store.clear_login_failures(&user_key, attempt.at_ms)?;
             Ok(Checked::Right(c))
         }
         other => Ok(Checked::Wrong(other.map(|c| c.user_id))),

@@ -250,9 +250,12 @@ impl AccountStore for PostgresStore {
         Ok((r.try_get::<_, i64>(0)? as u32, r.try_get(1)?))
     }
 
-    fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+    fn clear_login_failures(&self, key: &str, before_ms: i64) -> Result<(), StoreError> {
         self.write_refused()?;
-        self.exec("DELETE FROM login_failures WHERE key = $1", &[&key])?;
+        self.exec(
+            "DELETE FROM login_failures WHERE key = $1 AND at_ms < $2",
+            &[&key, &before_ms],
+        )?;
         Ok(())
     }
 

@@ -262,10 +262,10 @@ impl AccountStore for SqliteStore {
         })
     }
 
-    fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+    fn clear_login_failures(&self, key: &str, before_ms: i64) -> Result<(), StoreError> {
         self.read(|conn| {
-            conn.prepare_cached("DELETE FROM login_failures WHERE key = ?1")?
-                .execute([key])?;
+            conn.prepare_cached("DELETE FROM login_failures WHERE key = ?1 AND at_ms < ?2")?
+                .execute(params![key, before_ms])?;
             Ok(())
         })
     }
