@@ -44,6 +44,7 @@ pub mod writer;
 
 pub use app::{system_clock, AppState, Clock, Config, ServerLimits};
 pub use error::WebError;
+pub use resources::raise_fd_limit;
 pub use users::{bootstrap_admin, create_demo_accounts, Bootstrap, DemoAccount};
 
 use axum::extract::{DefaultBodyLimit, Request};
