@@ -74,6 +74,34 @@ pub enum BenchCommand {
         #[arg(long)]
         database: Option<String>,
     },
+    /// Sign-ins sent all at once to a `vigil serve` process on loopback: its peak and final resident memory, and how they were answered.
+    Signins {
+        /// Accounts signing in at once (each from its own forwarded address).
+        #[arg(long, default_value_t = 200)]
+        users: usize,
+        /// Bursts, one after the other (memory should not grow from one to the next).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
+    /// Connections that never finish their headers (slowloris) against a `vigil serve` process on loopback, and how long /healthz takes meanwhile.
+    Slowloris {
+        /// Half-open connections to open (spread over helper processes of 10,000 each).
+        #[arg(long, default_value_t = 20_000)]
+        connections: usize,
+        /// Times /healthz is asked while they are open.
+        #[arg(long, default_value_t = 10)]
+        probes: usize,
+    },
+    /// (Used by `bench slowloris`.) Holds half-open connections to ADDR for a while.
+    #[command(hide = true)]
+    SlowlorisHold {
+        #[arg(long)]
+        addr: std::net::SocketAddr,
+        #[arg(long)]
+        connections: usize,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
 }
 
 /// A synthetic person event (invented name, numbered).
@@ -313,8 +341,224 @@ fn fill(store: &dyn Store, events: u64, batch: usize, progress: bool) -> Result<
     Ok(spent)
 }
 
+/// A `vigil serve` child process on loopback over a fresh data directory.
+struct ServerProcess {
+    child: std::process::Child,
+    base: String,
+    addr: std::net::SocketAddr,
+    _tmp: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Initialises a data directory, lets `prepare` fill its store, then
+    /// starts `vigil serve` on 127.0.0.1:0 with `extra` options.
+    fn start(prepare: impl FnOnce(&dyn Store) -> Result<()>, extra: &[&str]) -> Result<Self> {
+        use std::io::BufRead as _;
+        let tmp = tempfile::tempdir()?;
+        let data = tmp.path().join("data");
+        let dir = DataDir::new(&data);
+        dir.init(None)?;
+        prepare(dir.open(None)?.as_ref())?;
+        let mut child = std::process::Command::new(std::env::current_exe()?)
+            .arg("--data")
+            .arg(&data)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let out = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no output"))?;
+        let mut line = String::new();
+        std::io::BufReader::new(out).read_line(&mut line)?;
+        let Some(base) = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .map(str::to_owned)
+        else {
+            let _ = child.kill();
+            bail!("the benchmark server did not start: {line}");
+        };
+        let addr = base.trim_start_matches("http://").parse()?;
+        Ok(ServerProcess {
+            child,
+            base,
+            addr,
+            _tmp: tmp,
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn memory(&self) -> (f64, f64) {
+        vigil_web::bench::resident_mb(self.pid()).unwrap_or((0.0, 0.0))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client_runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+fn bench_signins(users: usize, rounds: usize) -> Result<()> {
+    let mut names = Vec::new();
+    let server = ServerProcess::start(
+        |store| {
+            names = vigil_web::bench::signin_accounts(store, users).map_err(anyhow::Error::msg)?;
+            Ok(())
+        },
+        &["--trust-forwarded-for"],
+    )?;
+    let rt = client_runtime()?;
+    rt.block_on(vigil_web::bench::time_healthz(&server.base, 1));
+    let (_, idle) = server.memory();
+    println!(
+        "signins: {users} accounts signing in at once, {rounds} bursts, against `vigil serve` (pid {}) on {}",
+        server.pid(),
+        server.addr
+    );
+    println!("  resident before: {idle:.0} MB");
+    println!(
+        "  {:<6} {:>10} {:>6} {:>6} {:>8} {:>14} {:>12} {:>12}",
+        "burst", "signed in", "503", "other", "seconds", "peak RSS MB", "RSS MB", "RSS 2 s on"
+    );
+    for round in 1..=rounds {
+        let a = rt
+            .block_on(vigil_web::bench::signins_at_once(&server.base, &names))
+            .map_err(anyhow::Error::msg)?;
+        let (peak, now) = server.memory();
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let (_, later) = server.memory();
+        println!(
+            "  {round:<6} {:>10} {:>6} {:>6} {:>8.2} {peak:>14.0} {now:>12.0} {later:>12.0}",
+            a.signed_in, a.busy, a.other, a.seconds
+        );
+    }
+    Ok(())
+}
+
+fn bench_slowloris(connections: usize, probes: usize) -> Result<()> {
+    use std::io::BufRead as _;
+    let server = ServerProcess::start(|_| Ok(()), &[])?;
+    let rt = client_runtime()?;
+    let before = rt.block_on(vigil_web::bench::time_healthz(&server.base, 3));
+    println!(
+        "slowloris: {connections} connections that never finish their headers, against `vigil serve` (pid {}) on {}",
+        server.pid(),
+        server.addr
+    );
+    println!(
+        "  /healthz before: worst {:.1} ms",
+        before
+            .iter()
+            .max()
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1000.0
+    );
+    // One process cannot hold them all (its descriptor limit): helpers of
+    // at most 10,000 each.
+    let t = Instant::now();
+    let mut holders = Vec::new();
+    let mut left = connections;
+    while left > 0 {
+        let n = left.min(10_000);
+        left -= n;
+        let child = std::process::Command::new(std::env::current_exe()?)
+            .args(["bench", "slowloris-hold", "--addr"])
+            .arg(server.addr.to_string())
+            .args(["--connections", &n.to_string(), "--seconds", "30"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()?;
+        holders.push(child);
+    }
+    let (mut opened, mut failed) = (0usize, 0usize);
+    for h in &mut holders {
+        let mut line = String::new();
+        if let Some(out) = h.stdout.take() {
+            std::io::BufReader::new(out).read_line(&mut line)?;
+        }
+        let nums: Vec<usize> = line
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        opened += nums.first().copied().unwrap_or(0);
+        failed += nums.get(1).copied().unwrap_or(0);
+    }
+    let open_secs = t.elapsed().as_secs_f64();
+    let fds = vigil_web::bench::open_descriptors(server.pid()).unwrap_or(0);
+    let mut during = rt.block_on(vigil_web::bench::time_healthz(&server.base, probes));
+    let fds_after = vigil_web::bench::open_descriptors(server.pid()).unwrap_or(0);
+    for mut h in holders {
+        let _ = h.kill();
+        let _ = h.wait();
+    }
+    during.sort();
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    println!("  opened {opened} ({failed} could not connect) in {open_secs:.1} s; the server then had {fds} descriptors open ({fds_after} after the probes)");
+    println!(
+        "  /healthz meanwhile ({probes} probes, each on a new connection): median {:.1} ms, worst {:.1} ms",
+        ms(during[during.len() / 2]),
+        ms(*during.last().unwrap_or(&std::time::Duration::ZERO))
+    );
+    let (peak, now) = server.memory();
+    println!("  server resident: peak {peak:.0} MB, now {now:.0} MB");
+    Ok(())
+}
+
+fn slowloris_hold(addr: std::net::SocketAddr, connections: usize, seconds: u64) -> Result<()> {
+    if !addr.ip().is_loopback() {
+        bail!("the slowloris benchmark only runs against a loopback address");
+    }
+    vigil_web::raise_fd_limit();
+    let rt = client_runtime()?;
+    rt.block_on(async {
+        let (open, failed) = vigil_web::bench::half_open_connections(addr, connections, 500).await;
+        println!("{} {failed}", open.len());
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        tokio::time::sleep(std::time::Duration::from_secs(seconds.min(120))).await;
+        drop(open);
+    });
+    Ok(())
+}
+
 pub fn run(c: &BenchCommand) -> Result<()> {
     match c {
+        BenchCommand::Signins { users, rounds } => {
+            if *users == 0 || *users > 10_000 || *rounds == 0 {
+                bail!("--users must be from 1 to 10,000 and --rounds at least 1");
+            }
+            bench_signins(*users, *rounds)?
+        }
+        BenchCommand::Slowloris {
+            connections,
+            probes,
+        } => {
+            if *connections == 0 || *connections > 50_000 || *probes == 0 {
+                bail!("--connections must be from 1 to 50,000 and --probes at least 1");
+            }
+            bench_slowloris(*connections, *probes)?
+        }
+        BenchCommand::SlowlorisHold {
+            addr,
+            connections,
+            seconds,
+        } => slowloris_hold(*addr, *connections, *seconds)?,
         BenchCommand::Web {
             users,
             seconds,

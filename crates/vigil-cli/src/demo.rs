@@ -136,6 +136,7 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
                 addr: a.addr,
                 secure_cookies: false,
                 trust_forwarded_for: false,
+                public_url: None,
             },
         )?;
     } else {

@@ -133,6 +133,9 @@ enum Command {
         /// Take the client address for sign-in throttling from X-Forwarded-For (only behind a proxy that sets it).
         #[arg(long)]
         trust_forwarded_for: bool,
+        /// The address people's browsers use, like https://vigil.example.org (needed behind a TLS proxy or on 0.0.0.0): forms sent from any other site are refused.
+        #[arg(long)]
+        public_url: Option<String>,
     },
     /// Accounts: create one with a one-time password.
     User {
@@ -433,6 +436,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             addr,
             secure_cookies,
             trust_forwarded_for,
+            public_url,
         } => web::serve(
             &data_dir(&cli)?,
             cli.database.as_deref(),
@@ -440,6 +444,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 addr,
                 secure_cookies: *secure_cookies,
                 trust_forwarded_for: *trust_forwarded_for,
+                public_url: public_url.as_deref(),
             },
         )?,
         Command::User {

@@ -16,6 +16,9 @@ pub struct ServeArgs<'a> {
     pub addr: &'a str,
     pub secure_cookies: bool,
     pub trust_forwarded_for: bool,
+    /// The origin browsers use (`https://vigil.example.org`); needed behind
+    /// a TLS-terminating proxy and when listening on every address.
+    pub public_url: Option<&'a str>,
 }
 
 /// Serves the web interface until Ctrl-C (or SIGTERM).
@@ -38,6 +41,7 @@ pub fn serve_store(store: Arc<dyn Store>, args: &ServeArgs<'_>) -> Result<()> {
     let mut config = vigil_web::config_for(&addr);
     config.secure_cookies |= args.secure_cookies;
     config.trust_forwarded_for = args.trust_forwarded_for;
+    config.public_origin = args.public_url.map(str::to_owned);
     let secure = config.secure_cookies;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

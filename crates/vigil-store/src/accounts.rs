@@ -66,15 +66,29 @@ pub struct SessionRow {
 pub struct AccessRecord {
     /// When (RFC 3339, UTC, milliseconds).
     pub at: String,
-    /// Who: the username, role and agency code at the time.
+    /// Who: the username, role and agency code at the time. For a refused
+    /// sign-in to an account that does not exist, the username as typed
+    /// (bounded and escaped by the web service), with no role and no agency.
     pub user: String,
-    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
     pub agency: String,
-    /// What was done, in words (`opened person record`, `listed triage queue`).
+    /// What was done, in words (`opened person record`, `listed triage queue`,
+    /// `signed in`, `sign-in refused`, `signed out`).
     pub action: String,
     /// The entities shown (people, referrals).
     pub subjects: Vec<SubjectRef>,
+    /// Sign-ins, refusals and sign-outs: the client's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Sign-ins and sign-outs: which session, as the hex SHA-256 of the
+    /// stored token hash (the token itself is never written anywhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
+
+/// The actions [`AccessQuery::sign_ins`] selects.
+pub const SIGN_IN_ACTIONS: &[&str] = &["signed in", "sign-in refused", "signed out"];
 
 /// The hashed form of a row: the record and its position.
 #[derive(Serialize)]
@@ -108,6 +122,8 @@ pub struct AccessQuery {
     pub subject: Option<Uuid>,
     /// Only rows by this username.
     pub user: Option<String>,
+    /// Only sign-ins, refused sign-ins and sign-outs ([`SIGN_IN_ACTIONS`]).
+    pub sign_ins: bool,
     /// Only rows before this position (for paging back).
     pub before_seq: Option<u64>,
     pub limit: u32,
@@ -210,6 +226,67 @@ pub(crate) fn chain(
     Ok(out)
 }
 
+/// A count a password check must stay under: attempts against `key`
+/// (`user:NAME`, `ip:ADDR`) within the window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttemptLimit {
+    pub key: String,
+    pub limit: u32,
+}
+
+/// A password check that was counted before it was made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginAttempt {
+    pub keys: Vec<String>,
+    pub at_ms: i64,
+}
+
+/// What [`AccountStore::reserve_login_attempt`] decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reserved {
+    /// Counted: the password may be checked now.
+    Admitted(LoginAttempt),
+    /// `limits[limit]` is reached: wait until `until_ms`; nothing was counted.
+    Waiting { limit: usize, until_ms: i64 },
+}
+
+/// Shortest and longest wait once a limit is reached.
+pub const FIRST_WAIT_MS: i64 = 30_000;
+pub const LONGEST_WAIT_MS: i64 = 15 * 60_000;
+
+/// Until when a key with `count` attempts in the window, the latest at
+/// `last_ms`, must wait: from the `limit`th attempt, 30 seconds after the
+/// latest, doubling with each further one, up to 15 minutes.
+pub fn login_wait_until(count: u32, last_ms: Option<i64>, limit: u32) -> Option<i64> {
+    let last = last_ms?;
+    if count < limit {
+        return None;
+    }
+    let doublings = (count - limit).min(20);
+    let wait = (FIRST_WAIT_MS << doublings).min(LONGEST_WAIT_MS);
+    Some(last + wait)
+}
+
+/// The decision for one reservation, given each limit's (count, latest).
+pub(crate) fn reservation(
+    limits: &[AttemptLimit],
+    counts: &[(u32, Option<i64>)],
+    now_ms: i64,
+) -> Reserved {
+    for (i, (l, (n, last))) in limits.iter().zip(counts).enumerate() {
+        if let Some(until) = login_wait_until(*n, *last, l.limit).filter(|u| *u > now_ms) {
+            return Reserved::Waiting {
+                limit: i,
+                until_ms: until,
+            };
+        }
+    }
+    Reserved::Admitted(LoginAttempt {
+        keys: limits.iter().map(|l| l.key.clone()).collect(),
+        at_ms: now_ms,
+    })
+}
+
 /// The hash before the first row.
 pub const ACCESS_GENESIS: [u8; 32] = [0u8; 32];
 
@@ -236,11 +313,26 @@ pub trait AccountStore: Send + Sync {
     /// Forgets sessions that expired before `now_ms` and failures before `failures_before_ms`.
     fn purge_expired(&self, now_ms: i64, failures_before_ms: i64) -> Result<(), StoreError>;
 
-    /// Records one failed sign-in against each key (`user:NAME`, `ip:ADDR`).
-    fn record_login_failure(&self, keys: &[String], at_ms: i64) -> Result<(), StoreError>;
-    /// Failures for `key` since `since_ms`: how many, and the latest.
+    /// Counts a password check before it is made: in one transaction that
+    /// every server on the database serialises on, checks each limit over
+    /// the attempts since `since_ms` (failures and checks still under way)
+    /// and, if none makes the caller wait, records the attempt against
+    /// every key at `now_ms`. So attempts sent at once cannot all slip
+    /// under a limit: the one that reaches it waits, unchecked.
+    fn reserve_login_attempt(
+        &self,
+        limits: &[AttemptLimit],
+        now_ms: i64,
+        since_ms: i64,
+    ) -> Result<Reserved, StoreError>;
+    /// Forgets a reserved attempt that turned out right (one row per key).
+    fn forget_login_attempt(&self, attempt: &LoginAttempt) -> Result<(), StoreError>;
+    /// Attempts for `key` since `since_ms`: how many, and the latest.
     fn login_failures(&self, key: &str, since_ms: i64) -> Result<(u32, Option<i64>), StoreError>;
-    fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
+    /// Forgets the attempts against `key` made before `before_ms` (after a
+    /// right password: earlier failures are forgiven, attempts under way
+    /// at the same moment still count).
+    fn clear_login_failures(&self, key: &str, before_ms: i64) -> Result<(), StoreError>;
 
     fn receipt(&self, event_id: Uuid) -> Result<Option<String>, StoreError>;
 
@@ -488,10 +580,12 @@ mod tests {
         let r = AccessRecord {
             at: "2025-03-01T10:00:00.000Z".into(),
             user: "triage.01".into(),
-            role: Role::Triage,
+            role: Some(Role::Triage),
             agency: "northshire-childrens-services".into(),
             action: "opened person record".into(),
             subjects: vec![SubjectRef::new(EntityKind::Person, Uuid::from_u128(1))],
+            address: None,
+            session: None,
         };
         let rows = chain(0, ACCESS_GENESIS.to_vec(), &[r.clone(), r.clone()]).unwrap();
         assert_eq!(rows[0].0, 0);
@@ -501,5 +595,17 @@ mod tests {
             rows[0].1,
             r#"{"action":"opened person record","agency":"northshire-childrens-services","at":"2025-03-01T10:00:00.000Z","role":"triage","seq":0,"subjects":[{"id":"00000000-0000-0000-0000-000000000001","type":"person"}],"user":"triage.01"}"#
         );
+    }
+
+    #[test]
+    fn waits_double_from_the_limit_and_stop_growing() {
+        assert_eq!(login_wait_until(4, Some(1_000), 5), None);
+        assert_eq!(login_wait_until(5, Some(1_000), 5), Some(31_000));
+        assert_eq!(login_wait_until(6, Some(1_000), 5), Some(61_000));
+        assert_eq!(
+            login_wait_until(50, Some(1_000), 5),
+            Some(1_000 + 15 * 60_000)
+        );
+        assert_eq!(login_wait_until(9, None, 5), None);
     }
 }

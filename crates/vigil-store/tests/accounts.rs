@@ -11,7 +11,10 @@ use common::{draft, fill_fixture, person, Backend, TestDb};
 use uuid::Uuid;
 use vigil_ledger::LogSigner;
 use vigil_model::{EntityKind, SubjectRef};
-use vigil_store::accounts::{verify_access_log, AccessQuery, AccessRecord, Credential, SessionRow};
+use vigil_store::accounts::{
+    verify_access_log, AccessQuery, AccessRecord, AttemptLimit, Credential, LoginAttempt, Reserved,
+    SessionRow,
+};
 
 on_both_backends!(
     credentials_sessions_and_failures_round_trip,
@@ -19,7 +22,141 @@ on_both_backends!(
     rows_cut_off_the_end_of_the_access_log_are_found_by_its_anchors,
     read_models_ask_what_changed_since_a_position,
     kept_receipts_are_written_with_their_events,
+    attempts_from_two_servers_at_once_are_counted_before_the_check,
+    a_right_password_forgets_its_reserved_attempt,
+    sign_in_records_keep_address_and_session_and_are_listed_apart,
 );
+
+fn limit(key: &str, limit: u32) -> AttemptLimit {
+    AttemptLimit {
+        key: key.into(),
+        limit,
+    }
+}
+
+/// Forty attempts at once, from two store handles (as two servers on one
+/// database): at most the limit are admitted to a password check.
+fn attempts_from_two_servers_at_once_are_counted_before_the_check(b: Backend) {
+    let Some(db) = TestDb::new(b) else { return };
+    let secret = LogSigner::generate().secret_bytes();
+    let stores: Vec<std::sync::Arc<dyn vigil_store::Store>> =
+        vec![db.open(&secret).into(), db.open(&secret).into()];
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(40));
+    let admitted: usize = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..40)
+            .map(|i| {
+                let store = std::sync::Arc::clone(&stores[i % 2]);
+                let barrier = std::sync::Arc::clone(&barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    let limits = [
+                        limit("user:pc.005", 5),
+                        limit(&format!("ip:10.0.0.{i}"), 20),
+                    ];
+                    matches!(
+                        store.reserve_login_attempt(&limits, 1_000, 0).unwrap(),
+                        Reserved::Admitted(_)
+                    ) as usize
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(admitted, 5, "exactly the limit is admitted");
+    match stores[0]
+        .reserve_login_attempt(&[limit("user:pc.005", 5)], 2_000, 0)
+        .unwrap()
+    {
+        Reserved::Waiting { limit, until_ms } => {
+            assert_eq!((limit, until_ms), (0, 31_000));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(stores[1].login_failures("user:pc.005", 0).unwrap().0, 5);
+}
+
+/// A right password forgets only its own reservation, so many staff
+/// signing in through one office gateway never add up to a wait.
+fn a_right_password_forgets_its_reserved_attempt(b: Backend) {
+    let Some(db) = TestDb::new(b) else { return };
+    let store = db.open(&LogSigner::generate().secret_bytes());
+    let gateway = limit("ip:192.0.2.1", 3);
+    for (i, at) in [(1, 100), (2, 100), (3, 100), (4, 200)] {
+        let Reserved::Admitted(a) = store
+            .reserve_login_attempt(&[limit(&format!("user:u{i}"), 5), gateway.clone()], at, 0)
+            .unwrap()
+        else {
+            panic!("signing in through one gateway must not wait");
+        };
+        assert_eq!(a.at_ms, at);
+        store.forget_login_attempt(&a).unwrap();
+    }
+    assert_eq!(store.login_failures("ip:192.0.2.1", 0).unwrap().0, 0);
+    // Only one row of several with the same key and time goes.
+    let a = LoginAttempt {
+        keys: vec!["user:u9".into()],
+        at_ms: 5,
+    };
+    let l = [limit("user:u9", 9)];
+    store.reserve_login_attempt(&l, 5, 0).unwrap();
+    store.reserve_login_attempt(&l, 5, 0).unwrap();
+    store.forget_login_attempt(&a).unwrap();
+    assert_eq!(store.login_failures("user:u9", 0).unwrap(), (1, Some(5)));
+}
+
+/// Sign-in rows carry the address and a hash of the session, stay in the
+/// chain, and the sign-in filter lists only them.
+fn sign_in_records_keep_address_and_session_and_are_listed_apart(b: Backend) {
+    let Some(db) = TestDb::new(b) else { return };
+    let store = db.open(&LogSigner::generate().secret_bytes());
+    let signed_in = AccessRecord {
+        action: "signed in".into(),
+        subjects: vec![],
+        address: Some("192.0.2.7".into()),
+        session: Some("ab".repeat(32)),
+        ..access("triage.01", 1)
+    };
+    let refused = AccessRecord {
+        action: "sign-in refused".into(),
+        subjects: vec![],
+        role: None,
+        agency: String::new(),
+        user: "nobody\\n".into(),
+        address: Some("192.0.2.7".into()),
+        session: None,
+        ..access("x", 1)
+    };
+    store
+        .append_access(&[
+            access("triage.01", 1),
+            signed_in.clone(),
+            refused.clone(),
+            access("triage.01", 2),
+        ])
+        .unwrap();
+    let listed: Vec<AccessRecord> = store
+        .access_entries(&AccessQuery {
+            sign_ins: true,
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.record())
+        .collect();
+    assert_eq!(listed, vec![refused, signed_in.clone()]);
+    let mine = store
+        .access_entries(&AccessQuery {
+            sign_ins: true,
+            user: Some("triage.01".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(mine.len(), 1);
+    assert!(mine[0].record_json.contains(r#""address":"192.0.2.7""#));
+    assert_eq!(verify_access_log(store.as_ref()).unwrap(), (4, None));
+}
 
 fn credentials_sessions_and_failures_round_trip(b: Backend) {
     let Some(db) = TestDb::new(b) else { return };
@@ -75,9 +212,12 @@ fn credentials_sessions_and_failures_round_trip(b: Backend) {
     assert_eq!(store.delete_sessions_of(id).unwrap(), 1);
     assert!(store.session(&[9u8; 32]).unwrap().is_none());
 
-    let keys = vec!["user:triage.01".to_string(), "ip:127.0.0.1".to_string()];
+    let limits = [limit("user:triage.01", 10), limit("ip:127.0.0.1", 10)];
     for at in [100, 200, 300] {
-        store.record_login_failure(&keys, at).unwrap();
+        assert!(matches!(
+            store.reserve_login_attempt(&limits, at, 0).unwrap(),
+            Reserved::Admitted(_)
+        ));
     }
     assert_eq!(
         store.login_failures("user:triage.01", 0).unwrap(),
@@ -87,7 +227,13 @@ fn credentials_sessions_and_failures_round_trip(b: Backend) {
         store.login_failures("user:triage.01", 150).unwrap(),
         (2, Some(300))
     );
-    store.clear_login_failures("user:triage.01").unwrap();
+    store.clear_login_failures("user:triage.01", 300).unwrap();
+    assert_eq!(
+        store.login_failures("user:triage.01", 0).unwrap(),
+        (1, Some(300)),
+        "only those before the moment given"
+    );
+    store.clear_login_failures("user:triage.01", 301).unwrap();
     assert_eq!(
         store.login_failures("user:triage.01", 0).unwrap(),
         (0, None)
@@ -137,10 +283,12 @@ fn access(user: &str, person: u128) -> AccessRecord {
     AccessRecord {
         at: "2025-03-01T10:00:00.000Z".into(),
         user: user.into(),
-        role: vigil_model::codes::Role::Triage,
+        role: Some(vigil_model::codes::Role::Triage),
         agency: "northshire-childrens-services".into(),
         action: "opened person record".into(),
         subjects: vec![SubjectRef::new(EntityKind::Person, Uuid::from_u128(person))],
+        address: None,
+        session: None,
     }
 }
 

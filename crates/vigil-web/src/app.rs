@@ -39,6 +39,14 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Referrals one account may send in any minute ([`crate::limit`]).
     pub referrals_per_minute: usize,
+    /// The origin people's browsers use for Vigil (`https://vigil.example.org`):
+    /// a POST whose `Origin` header names anything else is refused. When
+    /// None, it is worked out from the address served on, which works only
+    /// over plain HTTP (`http://127.0.0.1:8080`); behind a TLS-terminating
+    /// proxy it must be given (`vigil serve --public-url`).
+    pub public_origin: Option<String>,
+    /// Timeouts and the connection limit (slow or too many connections).
+    pub limits: ServerLimits,
 }
 
 impl Default for Config {
@@ -48,6 +56,35 @@ impl Default for Config {
             escalation_check_seconds: 60,
             trust_forwarded_for: false,
             referrals_per_minute: crate::limit::REFERRALS_PER_MINUTE,
+            public_origin: None,
+            limits: ServerLimits::default(),
+        }
+    }
+}
+
+/// What keeps the server answering when connections are slow (a client
+/// that never finishes its headers or body) or too many.
+#[derive(Clone, Debug)]
+pub struct ServerLimits {
+    /// From a connection's first byte of a request to the end of its headers.
+    pub header_read_timeout: std::time::Duration,
+    /// From the end of the headers to the end of the body.
+    pub body_read_timeout: std::time::Duration,
+    /// From the end of the headers to the response (a handler, the database).
+    pub request_timeout: std::time::Duration,
+    /// Open connections at most (0: as many as the process's file
+    /// descriptor limit allows after [`crate::FD_RESERVE`]). At the limit, a
+    /// new connection closes the oldest one with no request under way.
+    pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_read_timeout: std::time::Duration::from_secs(10),
+            request_timeout: std::time::Duration::from_secs(30),
+            max_connections: 0,
         }
     }
 }
@@ -65,6 +102,9 @@ pub struct AppState {
     pub dummy_hash: String,
     /// Referrals each account sent in the last minute (see [`crate::limit`]).
     pub referral_limit: crate::limit::SlidingWindow,
+    /// The origin POSTs must come from ([`crate::public_origin`]), set when
+    /// serving starts. Unset, every POST that names an origin is refused.
+    pub public_origin: std::sync::OnceLock<String>,
 }
 
 /// A signed-in user on this request.

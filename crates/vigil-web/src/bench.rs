@@ -340,6 +340,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
             // The bench measures the server, not a person: one account sends
             // far more than a person could.
             referrals_per_minute: usize::MAX,
+            ..crate::Config::default()
         },
         crate::system_clock(),
     );
@@ -463,4 +464,195 @@ fn count_heads(store: &dyn Store) -> Result<u64, String> {
         })
         .map_err(err)?;
     Ok(n)
+}
+
+// ---------------------------------------------------------------------------
+// `vigil bench signins` and `vigil bench slowloris`: the client side. The
+// command line runs the server as a separate `vigil serve` process (so its
+// memory and descriptors are measured alone) and calls these.
+
+/// Registers an agency and `n` referrer accounts (`bench.user.0` ...) with
+/// the benchmark password; returns their usernames.
+pub fn signin_accounts(store: &dyn Store, n: usize) -> Result<Vec<String>, String> {
+    let now = chrono::Utc::now();
+    let school = users::register_agency(
+        store,
+        "bench-school",
+        "Bench Academy",
+        AgencyKind::Education,
+        now,
+    )
+    .map_err(err)?;
+    let names: Vec<String> = (0..n).map(|i| format!("bench.user.{i}")).collect();
+    let granter = users::Granter::operator();
+    for username in &names {
+        users::create_account(
+            store,
+            &granter,
+            &users::NewAccount {
+                username: username.clone(),
+                name: username.clone(),
+                role: Role::Referrer,
+                agency_id: school,
+            },
+            PASSWORD,
+            false,
+            now,
+        )
+        .map_err(err)?;
+    }
+    Ok(names)
+}
+
+/// How a burst of sign-ins was answered.
+#[derive(Clone, Debug, Default)]
+pub struct SigninAnswers {
+    pub signed_in: usize,
+    /// 503 "busy": no turn to check the password within the wait.
+    pub busy: usize,
+    pub other: usize,
+    /// From the first POST to the last answer.
+    pub seconds: f64,
+}
+
+/// Signs every account in at once: each fetches the form first, then all
+/// POST together (each from its own `X-Forwarded-For` address, so the
+/// per-address throttle, which the server trusts only when told to, does
+/// not turn the burst away before it reaches the password check).
+pub async fn signins_at_once(base: &str, usernames: &[String]) -> Result<SigninAnswers, String> {
+    let mut ready = Vec::new();
+    for (i, u) in usernames.iter().enumerate() {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(err)?;
+        let page = http
+            .get(format!("{base}/login"))
+            .send()
+            .await
+            .map_err(err)?
+            .text()
+            .await
+            .map_err(err)?;
+        let nonce = hidden(&page, "nonce").ok_or("the sign-in page has no form token")?;
+        ready.push((
+            http,
+            nonce,
+            u.clone(),
+            format!("10.{}.{}.1", i / 250, i % 250),
+        ));
+    }
+    let start = Arc::new(tokio::sync::Barrier::new(ready.len()));
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for (http, nonce, username, from) in ready {
+        let (base, start) = (base.to_owned(), Arc::clone(&start));
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            http.post(format!("{base}/login"))
+                .header("x-forwarded-for", from)
+                .form(&[
+                    ("nonce", nonce.as_str()),
+                    ("next", "/"),
+                    ("username", username.as_str()),
+                    ("password", PASSWORD),
+                ])
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }));
+    }
+    let mut a = SigninAnswers::default();
+    for t in tasks {
+        match t.await.map_err(err)? {
+            303 => a.signed_in += 1,
+            503 => a.busy += 1,
+            _ => a.other += 1,
+        }
+    }
+    a.seconds = t0.elapsed().as_secs_f64();
+    Ok(a)
+}
+
+/// Opens `n` connections to `addr` that each send the start of a request
+/// and never finish its headers; at most `in_flight` connects at a time.
+/// Returns the open connections (hold them to keep them open) and how many
+/// could not be opened.
+pub async fn half_open_connections(
+    addr: std::net::SocketAddr,
+    n: usize,
+    in_flight: usize,
+) -> (Vec<tokio::net::TcpStream>, usize) {
+    use tokio::io::AsyncWriteExt;
+    let gate = Arc::new(tokio::sync::Semaphore::new(in_flight.max(1)));
+    let mut tasks = Vec::with_capacity(n);
+    for _ in 0..n {
+        let gate = Arc::clone(&gate);
+        tasks.push(tokio::spawn(async move {
+            let _turn = gate.acquire_owned().await.ok()?;
+            let connect = tokio::net::TcpStream::connect(addr);
+            let mut s = tokio::time::timeout(Duration::from_secs(5), connect)
+                .await
+                .ok()?
+                .ok()?;
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: vigil\r\nX-Slow: ")
+                .await
+                .ok()?;
+            Some(s)
+        }));
+    }
+    let mut open = Vec::with_capacity(n);
+    let mut failed = 0;
+    for t in tasks {
+        match t.await.ok().flatten() {
+            Some(s) => open.push(s),
+            None => failed += 1,
+        }
+    }
+    (open, failed)
+}
+
+/// Times `times` requests for `/healthz`, each on a new connection, with a
+/// 10-second limit each; a failure counts as the limit.
+pub async fn time_healthz(base: &str, times: usize) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(times);
+    for _ in 0..times {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(10))
+            .build();
+        let t = Instant::now();
+        let ok = match http {
+            Ok(h) => h
+                .get(format!("{base}/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success()),
+            Err(_) => false,
+        };
+        out.push(if ok {
+            t.elapsed()
+        } else {
+            Duration::from_secs(10)
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    out
+}
+
+/// A process's resident memory from /proc: (peak, now) in MB.
+pub fn resident_mb(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb = |field: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(field))?;
+        line.split_whitespace().nth(1)?.parse::<f64>().ok()
+    };
+    Some((kb("VmHWM:")? / 1024.0, kb("VmRSS:")? / 1024.0))
+}
+
+/// How many file descriptors a process has open (from /proc).
+pub fn open_descriptors(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
 }

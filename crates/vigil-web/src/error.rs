@@ -24,6 +24,9 @@ pub enum WebError {
     /// Something that should not happen (500); the detail goes to the server log.
     #[error("Something went wrong on the server and nothing was saved. Try again; if it happens again, tell your administrator.")]
     Internal(String),
+    /// Too many passwords are being checked at once (503, with Retry-After).
+    #[error("{0}")]
+    Busy(#[from] crate::auth::Busy),
     /// The request body was larger than any form needs (413).
     #[error("What you sent is larger than any form accepts (over 1 MB), so nothing was saved. Go back and shorten the longest answer.")]
     TooLarge,
@@ -58,7 +61,7 @@ impl WebError {
         match self {
             WebError::Forbidden(_) | WebError::Csrf => 403,
             WebError::NotFound(_) => 404,
-            WebError::Unavailable(_) => 503,
+            WebError::Unavailable(_) | WebError::Busy(_) => 503,
             WebError::Internal(_) => 500,
             WebError::TooLarge => 413,
             WebError::NotAForm => 415,
@@ -73,6 +76,7 @@ impl WebError {
             WebError::Forbidden(_) | WebError::Csrf => "You cannot do this",
             WebError::NotFound(_) => "Page not found",
             WebError::Unavailable(_) => "Sorry, the service is unavailable",
+            WebError::Busy(_) => "Sorry, the service is busy",
             WebError::Internal(_) => "Sorry, there is a problem with the service",
             WebError::TooLarge => "What you sent is too large",
             WebError::NotAForm | WebError::NotText => "What you sent could not be read",

@@ -115,10 +115,12 @@ fn log(
     let record = AccessRecord {
         at: vigil_model::event::format_timestamp(&st.now()),
         user: who.user.username.clone(),
-        role: who.user.role,
+        role: Some(who.user.role),
         agency: who.user.agency.clone(),
         action: what.to_owned(),
         subjects,
+        address: None,
+        session: None,
     };
     Ok(Logged(st.writers.log_access(vec![record])?))
 }

@@ -472,6 +472,8 @@ pub struct AuditPage {
     pub rows: Vec<AuditRow>,
     pub older: Option<String>,
     pub filtered: bool,
+    /// Only sign-ins, refused sign-ins and sign-outs.
+    pub sign_ins: bool,
 }
 
 #[derive(Clone, Debug)]

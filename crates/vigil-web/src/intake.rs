@@ -147,6 +147,16 @@ impl Checker<'_> {
             );
             return None;
         };
+        if year < EARLIEST_YEAR {
+            self.fail(
+                &format!("{prefix}_year"),
+                format!(
+                    "The year of {} must be {EARLIEST_YEAR} or later: check the year.",
+                    what.to_lowercase()
+                ),
+            );
+            return None;
+        }
         if m.is_empty() {
             if !d.is_empty() {
                 self.fail(
@@ -185,6 +195,18 @@ impl Checker<'_> {
         }
     }
 }
+
+/// The earliest year any date on the form may have. Nobody alive was born
+/// before it and nothing a referral describes happened before it, so an
+/// earlier year (`0001`, `1025`) is a typing slip; chrono and the model would
+/// accept it and show a child aged two thousand.
+pub const EARLIEST_YEAR: u32 = 1900;
+
+/// The ages (in whole years) the form accepts instead of a date of birth:
+/// from 1 (a child under one is better known by their date of birth, and
+/// "0" is what an empty number box becomes by mistake) to 17 (Vigil records
+/// concerns about children: under 18).
+pub const CHILD_AGES: std::ops::RangeInclusive<u32> = 1..=17;
 
 fn value_for(d: NaiveDate, p: Precision) -> String {
     match p {
@@ -270,8 +292,6 @@ pub fn check(form: &FormData, now: DateTime<Utc>) -> Result<Intake, Vec<FieldErr
                     c.fail("dob_day", "The date of birth must be in the past.");
                 } else if age_on(latest, today) >= 18 {
                     c.fail("dob_year", "The date of birth makes the child 18 or older. Vigil records concerns about children: check the year.");
-                } else if d.year() < 1900 {
-                    c.fail("dob_year", "The date of birth must be after 1900.");
                 } else {
                     dob = Some(DateOfBirth {
                         value: value_for(d, p),
@@ -281,7 +301,11 @@ pub fn check(form: &FormData, now: DateTime<Utc>) -> Result<Intake, Vec<FieldErr
             }
             if let Some(age) = form.opt("child_age") {
                 match age.parse::<u32>() {
-                    Ok(a) if a < 18 => {
+                    Ok(0) => c.fail(
+                        "child_age",
+                        "If the child is under a year old, enter their date of birth instead of an age.",
+                    ),
+                    Ok(a) if CHILD_AGES.contains(&a) => {
                         if dob.is_none() && !c.errors.iter().any(|e| e.field.starts_with("dob_")) {
                             let born = today - Duration::days(i64::from(a) * 365 + 182);
                             dob = Some(DateOfBirth {
@@ -789,5 +813,56 @@ mod tests {
             panic!()
         };
         assert_eq!(date_of_birth.unwrap().precision, Precision::Approximate);
+    }
+}
+
+#[cfg(test)]
+mod date_bounds {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 6, 2, 10, 0, 0).unwrap()
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> FormData {
+        let mut f = FormData::from_pairs([
+            ("immediate_danger", "no"),
+            ("child_given", "Jade"),
+            ("concern", "Seen getting into cars with older men."),
+            ("when_month", "5"),
+            ("when_year", "2025"),
+        ]);
+        for (k, v) in pairs {
+            f.set(k, v);
+        }
+        f
+    }
+
+    fn error_on(f: FormData, field: &str) -> Option<String> {
+        check(&f, now())
+            .err()?
+            .into_iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message)
+    }
+
+    #[test]
+    fn a_date_in_year_0001_or_before_1900_is_refused() {
+        let e = error_on(form(&[("when_year", "0001")]), "when_year").expect("refused");
+        assert!(e.contains("1900"), "{e}");
+        assert!(error_on(form(&[("when_year", "1899")]), "when_year").is_some());
+        let e = error_on(form(&[("dob_year", "0001")]), "dob_year").expect("refused");
+        assert!(e.contains("1900"), "{e}");
+        assert!(check(&form(&[("when_year", "1990")]), now()).is_ok());
+    }
+
+    #[test]
+    fn an_age_of_0_is_refused_with_what_to_do_instead() {
+        let e = error_on(form(&[("child_age", "0")]), "child_age").expect("refused");
+        assert!(e.contains("date of birth"), "{e}");
+        assert!(error_on(form(&[("child_age", "18")]), "child_age").is_some());
+        assert!(check(&form(&[("child_age", "1")]), now()).is_ok());
+        assert!(check(&form(&[("child_age", "17")]), now()).is_ok());
     }
 }

@@ -30,6 +30,7 @@ pub mod app;
 pub mod auth;
 pub mod bench;
 pub mod candidates;
+mod connections;
 pub mod display;
 pub mod error;
 pub mod form;
@@ -41,13 +42,16 @@ pub mod pages;
 pub mod queue;
 pub use guard::readmodel;
 pub mod reference;
+mod resources;
 pub mod routes;
 pub mod session;
+pub mod signin;
 pub mod users;
 pub mod writer;
 
-pub use app::{system_clock, AppState, Clock, Config};
+pub use app::{system_clock, AppState, Clock, Config, ServerLimits};
 pub use error::WebError;
+pub use resources::raise_fd_limit;
 pub use users::{bootstrap_admin, create_demo_accounts, Bootstrap, DemoAccount};
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -67,6 +71,10 @@ use vigil_store::Store;
 /// than would hurt the server.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// File descriptors kept back from connections, for the database, the
+/// data directory and the sockets the server opens itself.
+pub const FD_RESERVE: usize = 256;
+
 /// The service's state over a store.
 pub fn app_state(store: Arc<dyn Store>, config: Config, clock: Clock) -> Arc<AppState> {
     let referral_limit = limit::SlidingWindow::new(config.referrals_per_minute, 60_000);
@@ -80,6 +88,7 @@ pub fn app_state(store: Arc<dyn Store>, config: Config, clock: Clock) -> Arc<App
         policy: EscalationPolicy::default(),
         dummy_hash: auth::dummy_hash(),
         referral_limit,
+        public_origin: std::sync::OnceLock::new(),
     })
 }
 
@@ -100,8 +109,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Whether a POST's `Origin` (when the browser sends one) is this site.
-fn same_origin(req: &Request) -> bool {
+/// Whether a POST's `Origin` (when the browser sends one) is this site:
+/// scheme, host and port compared with the configured public origin, never
+/// with the request's own `Host` header (which the sender chooses).
+fn same_origin(req: &Request, public: Option<&str>) -> bool {
     // "null" is what a browser sends when it will not say (privacy
     // settings); the anti-forgery token still decides.
     let Some(origin) = req
@@ -112,15 +123,56 @@ fn same_origin(req: &Request) -> bool {
     else {
         return true;
     };
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    origin
-        .split_once("://")
-        .map(|(_, rest)| rest.trim_end_matches('/'))
-        == Some(host)
+    match (normal_origin(origin), public) {
+        (Ok(o), Some(p)) => o == p,
+        _ => false,
+    }
+}
+
+/// An origin in the form compared: `scheme://host[:port]`, lower case, the
+/// scheme's default port left out, no path. Refuses anything else with a
+/// sentence (for `--public-url`).
+pub fn normal_origin(url: &str) -> Result<String, String> {
+    let bad =
+        || format!("'{url}' is not the address of a site; write it like https://vigil.example.org");
+    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => ":443",
+        "http" => ":80",
+        _ => return Err(bad()),
+    };
+    let host = rest.strip_suffix('/').unwrap_or(rest).to_ascii_lowercase();
+    let ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    if !ok {
+        return Err(bad());
+    }
+    let host = host.strip_suffix(default_port).unwrap_or(&host);
+    Ok(format!("{scheme}://{host}"))
+}
+
+/// The origin to compare POSTs with: the configured one, or over plain
+/// HTTP the address served on. Behind TLS the address served on is the
+/// proxy's back door, not what browsers use, so it must be configured.
+pub fn public_origin(config: &Config, bound: SocketAddr) -> std::io::Result<String> {
+    let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
+    if let Some(o) = &config.public_origin {
+        return normal_origin(o).map_err(invalid);
+    }
+    if config.secure_cookies {
+        return Err(invalid(format!(
+            "give --public-url, the address people's browsers use for Vigil (like https://vigil.example.org): with secure cookies Vigil is behind TLS, and {bound} is not that address"
+        )));
+    }
+    if bound.ip().is_unspecified() {
+        return Err(invalid(format!(
+            "give --public-url, the address people's browsers use for Vigil: {bound} listens on every address, so Vigil cannot tell which one they use"
+        )));
+    }
+    normal_origin(&format!("http://{bound}")).map_err(invalid)
 }
 
 /// Headers on every response: a strict content security policy (scripts,
@@ -133,11 +185,18 @@ async fn security_headers(
     req: Request,
     next: Next,
 ) -> Response {
-    if req.method() == Method::POST && !same_origin(&req) {
+    if req.method() == Method::POST
+        && !same_origin(&req, st.public_origin.get().map(String::as_str))
+    {
         return WebError::Csrf.into_response();
     }
     let mut r = next.run(req).await;
+    let busy = r.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE;
     let h = r.headers_mut();
+    if busy && !h.contains_key(header::RETRY_AFTER) {
+        // Busy hashing, or the database: a few seconds is enough either way.
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    }
     let set = |h: &mut axum::http::HeaderMap, k: &'static str, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
@@ -236,18 +295,95 @@ fn start_background(state: &Arc<AppState>) -> tokio::task::JoinHandle<()> {
 }
 
 /// Serves on an already bound listener until `shutdown` completes.
+///
+/// The accept loop is written out (rather than `axum::serve`) for the
+/// limits of [`ServerLimits`]: a header-read timeout (hyper), body-read and
+/// request timeouts (tower-http), and a bound on open connections that,
+/// when reached, closes the oldest connection with no request under way
+/// (a client holding connections open without finishing a request, as in
+/// slowloris, loses them first) so that `/healthz` and real users still get
+/// in. The bound leaves [`FD_RESERVE`] file descriptors for the database
+/// and the data directory. Handlers see the peer's address as
+/// `ConnectInfo<SocketAddr>`, as with `into_make_service_with_connect_info`.
 pub async fn serve_listener(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let origin = public_origin(&state.config, listener.local_addr()?)?;
+    let _ = state.public_origin.set(origin);
+    let fds = resources::raise_fd_limit();
+    resources::return_large_allocations();
+    let limits = state.config.limits.clone();
+    let max = match limits.max_connections {
+        0 => fds.saturating_sub(FD_RESERVE as u64).max(16) as usize,
+        n => n,
+    };
     let background = start_background(&state);
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let r = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let app = router(state)
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.body_read_timeout,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
+        ));
+    let conns = connections::Connections::new(max);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of descriptors or a connection reset before it
+                    // was accepted: wait a moment rather than spin.
+                    eprintln!("vigil-web: accepting a connection failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Some(slot) = conns.admit() else {
+            continue; // every connection is busy: this one is closed
+        };
+        let app = app.clone();
+        let in_flight = slot.requests();
+        let svc = tower::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            let app = app.clone();
+            let busy = connections::Busy::start(&in_flight);
+            async move {
+                let r = tower::ServiceExt::oneshot(app, req.map(axum::body::Body::new)).await;
+                drop(busy);
+                r
+            }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .serve_connection(
+                hyper_util::rt::TokioIo::new(stream),
+                hyper_util::service::TowerToHyperService::new(svc),
+            );
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = conn => {}
+                _ = slot.evicted() => {}
+            }
+        });
+    }
+    drop(listener);
+    // In-flight requests finish (idle connections close at once), for a while.
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+    }
     background.abort();
-    r
+    Ok(())
 }
 
 /// The configuration `serve` uses for an address: cookies are marked
@@ -274,6 +410,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    public_origin(&config, listener.local_addr()?)?;
     on_bound(listener.local_addr()?);
     let state = app_state(store, config, system_clock());
     serve_listener(listener, state, shutdown).await

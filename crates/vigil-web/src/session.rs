@@ -101,13 +101,67 @@ pub fn urlencode(s: &str) -> String {
 }
 
 /// A path to come back to after signing in: only this site's own paths.
+///
+/// Browsers and URL parsers are lenient in ways that turn a harmless-looking
+/// path into another site: they drop tabs and newlines (`/\t/evil.example`
+/// becomes `//evil.example`), read `\` as `/`, and some decode `%2F`. So a
+/// path is followed only if it is printable ASCII without backslashes and,
+/// after percent-decoding (repeatedly, for double encoding), still has no
+/// control characters, backslashes or non-ASCII bytes and does not begin
+/// with `//` (which would name a host). Anything else sends the user home.
 pub fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() < 500
-    {
+    if is_own_path(next) {
         next.to_owned()
     } else {
         "/".to_owned()
     }
+}
+
+/// Longest `next` followed (the site's own addresses are far shorter).
+const MAX_NEXT_BYTES: usize = 500;
+
+fn is_own_path(next: &str) -> bool {
+    let plain = |b: &[u8], space: bool| {
+        b.iter()
+            .all(|c| (0x21..=0x7e).contains(c) && *c != b'\\' || (space && *c == b' '))
+    };
+    if next.len() >= MAX_NEXT_BYTES || !next.starts_with('/') || !plain(next.as_bytes(), false) {
+        return false;
+    }
+    let mut text = next.as_bytes().to_vec();
+    for _ in 0..3 {
+        if !text.contains(&b'%') {
+            break;
+        }
+        match percent_decode(&text) {
+            Some(d) if plain(&d, true) => text = d,
+            _ => return false,
+        }
+    }
+    let path = text
+        .split(|c| *c == b'?' || *c == b'#')
+        .next()
+        .unwrap_or(&[]);
+    !text.contains(&b'%') && path.starts_with(b"/") && !path.starts_with(b"//")
+}
+
+/// `%XX` decoded once; None if a `%` is not followed by two hex digits.
+fn percent_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' {
+            let hex = s
+                .get(i + 1..i + 3)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))?;
+            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    Some(out)
 }
 
 impl FromRequestParts<Arc<AppState>> for SignedIn {
@@ -185,16 +239,17 @@ impl FromRequestParts<Arc<AppState>> for SignedIn {
     }
 }
 
-/// Starts a session for a user: the cookie to set.
+/// Starts a session for a user: the cookie to set, and the token's stored hash.
 pub fn start(
     state: &AppState,
     user_id: uuid::Uuid,
     restricted: bool,
-) -> Result<HeaderValue, WebError> {
+) -> Result<(HeaderValue, [u8; 32]), WebError> {
     let token = auth::new_token();
     let now = state.now().timestamp_millis();
+    let token_sha256 = auth::token_hash(&token);
     state.store.insert_session(&SessionRow {
-        token_sha256: auth::token_hash(&token),
+        token_sha256,
         user_id,
         csrf: auth::new_token(),
         restricted,
@@ -202,5 +257,59 @@ pub fn start(
         last_seen_ms: now,
         expires_ms: now + IDLE_MINUTES * 60_000,
     })?;
-    Ok(set_cookie(state, session_cookie(state), &token, None))
+    Ok((
+        set_cookie(state, session_cookie(state), &token, None),
+        token_sha256,
+    ))
+}
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_same_origin_paths_are_followed_after_sign_in() {
+        let long = format!("/{}", "a".repeat(600));
+        let hostile = [
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/\n/evil.example",
+            "/%0a/evil.example",
+            "/%0D%0A/evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/\\/evil.example",
+            "/%2F/evil.example",
+            "/%2f%2fevil.example",
+            "%2F%2Fevil.example",
+            "/%5Cevil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "evil.example",
+            "/\u{0}x",
+            "/%00x",
+            "/\u{7f}x",
+            "/\u{85}x",
+            "/\u{2028}x",
+            "/\u{ff0f}\u{ff0f}evil.example",
+            "/%E2%80%A8x",
+            "/%ZZ",
+            "/ /evil.example",
+            "/x#//evil.example\\",
+            long.as_str(),
+            "",
+        ];
+        for h in hostile {
+            assert_eq!(safe_next(h), "/", "{h:?} must not be followed");
+        }
+        for good in [
+            "/",
+            "/triage",
+            "/referrals/mine",
+            "/people/0190c3f0-0000-7000-8000-000000000001",
+            "/audit?person=REF-7K3M-9Q2P&user=triage.01",
+            "/audit?user=a%20b",
+        ] {
+            assert_eq!(safe_next(good), good, "{good:?} is this site's own page");
+        }
+    }
 }

@@ -249,7 +249,7 @@ pub fn set_password(
     must_change: bool,
     now: DateTime<Utc>,
 ) -> Result<(), AccountError> {
-    let phc = auth::hash_password(password).map_err(AccountError::Refused)?;
+    let phc = auth::hash_password(password).map_err(|e| AccountError::Refused(e.to_string()))?;
     store.put_credential(&Credential {
         user_id,
         username: username.to_owned(),

@@ -438,9 +438,10 @@ async fn every_read_of_a_childs_record_is_in_the_access_log_and_an_auditor_can_s
         .contains("Enter a record&#39;s id, or a referral reference"));
 
     // Anchored in the ledger: once, and again only when it has grown.
+    // Three reads and the three sign-ins before them.
     assert_eq!(
         vigil_web::checkpoint_access_log(&app.state).await.unwrap(),
-        Some(3)
+        Some(6)
     );
     assert_eq!(
         vigil_web::checkpoint_access_log(&app.state).await.unwrap(),
@@ -448,7 +449,10 @@ async fn every_read_of_a_childs_record_is_in_the_access_log_and_an_auditor_can_s
     );
     assert!(app.kinds().iter().any(|k| k == "access_log.checkpointed"));
     let (rows, problem) = verify_access_log(app.store.as_ref()).unwrap();
-    assert_eq!(rows, 3, "the referral, the person, the referrer's list");
+    assert_eq!(
+        rows, 6,
+        "three sign-ins, the referral, the person, the referrer's list"
+    );
     assert_eq!(problem, None);
     // Refused reads are not shown, so they are not logged as reads.
     let colleague = app.login("second.teacher").await;

@@ -70,6 +70,7 @@ fn reads_of(app: &TestApp, username: &str, subject: Uuid) -> usize {
         user: Some(username.to_owned()),
         before_seq: None,
         limit: 1000,
+        sign_ins: false,
     };
     blocking(|| app.store.access_entries(&query).unwrap().len())
 }

@@ -8,8 +8,8 @@
 
 use super::{entity_row, PostgresStore, LOCK_TIMEOUT};
 use crate::accounts::{
-    chain, rows_about, subject_ranges, AccessEntry, AccessQuery, AccessRecord, AccountStore,
-    Credential, SessionRow, ACCESS_GENESIS,
+    chain, reservation, rows_about, subject_ranges, AccessEntry, AccessQuery, AccessRecord,
+    AccountStore, AttemptLimit, Credential, LoginAttempt, Reserved, SessionRow, ACCESS_GENESIS,
 };
 use crate::StoreError;
 use postgres::types::ToSql;
@@ -20,6 +20,8 @@ use vigil_model::EntityKind;
 
 /// First half of the access-log advisory lock key: "VigA" in ASCII.
 pub const ACCESS_LOCK_CLASS: i32 = 0x5669_6741;
+/// First half of the sign-in throttling advisory lock key: "VigT" in ASCII.
+pub const LOGIN_LOCK_CLASS: i32 = 0x5669_6754;
 
 const ACCESS_LAST: &str = "SELECT seq, hash FROM access_log ORDER BY seq DESC LIMIT 1";
 /// A batch of access-log rows and their subject index, in one statement.
@@ -179,12 +181,61 @@ impl AccountStore for PostgresStore {
         Ok(())
     }
 
-    fn record_login_failure(&self, keys: &[String], at_ms: i64) -> Result<(), StoreError> {
+    fn reserve_login_attempt(
+        &self,
+        limits: &[AttemptLimit],
+        now_ms: i64,
+        since_ms: i64,
+    ) -> Result<Reserved, StoreError> {
         self.write_refused()?;
-        self.exec(
-            "INSERT INTO login_failures(key, at_ms) SELECT k, $2 FROM unnest($1::text[]) AS k",
-            &[&keys, &at_ms],
-        )?;
+        // One advisory lock per schema serialises reservations from every
+        // server: count, decide and record with nobody counting in between.
+        let begin = format!(
+            "BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SELECT pg_advisory_xact_lock({LOGIN_LOCK_CLASS}, {})",
+            self.lock_key
+        );
+        self.read(|conn, sent| {
+            let decided = (|| {
+                conn.client.batch_execute(&begin)?;
+                let count = conn.stmt(
+                    "SELECT count(*), max(at_ms) FROM login_failures WHERE key = $1 AND at_ms >= $2",
+                )?;
+                let mut counts = Vec::with_capacity(limits.len());
+                for l in limits {
+                    let r = conn.client.query_one(&count, &[&l.key, &since_ms])?;
+                    counts.push((r.try_get::<_, i64>(0)? as u32, r.try_get(1)?));
+                }
+                let decided = reservation(limits, &counts, now_ms);
+                if let Reserved::Admitted(a) = &decided {
+                    let ins = conn.stmt(
+                        "INSERT INTO login_failures(key, at_ms) SELECT k, $2 FROM unnest($1::text[]) AS k",
+                    )?;
+                    conn.client.execute(&ins, &[&a.keys, &a.at_ms])?;
+                }
+                Ok::<Reserved, StoreError>(decided)
+            })();
+            let decided = match decided {
+                Ok(d) => d,
+                Err(e) => {
+                    let _ = conn.client.batch_execute("ROLLBACK");
+                    return Err(e);
+                }
+            };
+            *sent = true;
+            conn.client.batch_execute("COMMIT")?;
+            Ok(decided)
+        })
+    }
+
+    fn forget_login_attempt(&self, attempt: &LoginAttempt) -> Result<(), StoreError> {
+        self.write_refused()?;
+        for k in &attempt.keys {
+            self.exec(
+                "DELETE FROM login_failures WHERE ctid IN
+                   (SELECT ctid FROM login_failures WHERE key = $1 AND at_ms = $2 LIMIT 1)",
+                &[k, &attempt.at_ms],
+            )?;
+        }
         Ok(())
     }
 
@@ -199,9 +250,12 @@ impl AccountStore for PostgresStore {
         Ok((r.try_get::<_, i64>(0)? as u32, r.try_get(1)?))
     }
 
-    fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+    fn clear_login_failures(&self, key: &str, before_ms: i64) -> Result<(), StoreError> {
         self.write_refused()?;
-        self.exec("DELETE FROM login_failures WHERE key = $1", &[&key])?;
+        self.exec(
+            "DELETE FROM login_failures WHERE key = $1 AND at_ms < $2",
+            &[&key, &before_ms],
+        )?;
         Ok(())
     }
 
@@ -293,8 +347,11 @@ impl AccountStore for PostgresStore {
             let rows = self.rows(
                 "SELECT seq, record, prev_hash, hash FROM access_log
                  WHERE seq < $1 AND ($3::text IS NULL OR username = $3)
+                   AND (NOT $4 OR record LIKE '%\"action\":\"signed in\",%'
+                        OR record LIKE '%\"action\":\"sign-in refused\",%'
+                        OR record LIKE '%\"action\":\"signed out\",%')
                  ORDER BY seq DESC LIMIT $2",
-                &[&before, &limit, &q.user],
+                &[&before, &limit, &q.user, &q.sign_ins],
             )?;
             return rows.iter().map(access_row).collect();
         };

@@ -9,8 +9,8 @@
 
 use super::{row_strings, SqliteStore};
 use crate::accounts::{
-    chain, rows_about, subject_ranges, AccessEntry, AccessQuery, AccessRecord, AccountStore,
-    Credential, SessionRow, ACCESS_GENESIS,
+    chain, reservation, rows_about, subject_ranges, AccessEntry, AccessQuery, AccessRecord,
+    AccountStore, AttemptLimit, Credential, LoginAttempt, Reserved, SessionRow, ACCESS_GENESIS,
 };
 use crate::entity_from_row;
 use crate::StoreError;
@@ -206,13 +206,47 @@ impl AccountStore for SqliteStore {
         })
     }
 
-    fn record_login_failure(&self, keys: &[String], at_ms: i64) -> Result<(), StoreError> {
+    fn reserve_login_attempt(
+        &self,
+        limits: &[AttemptLimit],
+        now_ms: i64,
+        since_ms: i64,
+    ) -> Result<Reserved, StoreError> {
+        // BEGIN IMMEDIATE takes the database's write lock before counting,
+        // so no other attempt (thread or process) counts in between.
         self.read(|conn| {
             write_tx(conn, |t| {
-                let mut stmt =
-                    t.prepare_cached("INSERT INTO login_failures(key, at_ms) VALUES (?1, ?2)")?;
-                for k in keys {
-                    stmt.execute(params![k, at_ms])?;
+                let mut count = t.prepare_cached(
+                    "SELECT count(*), max(at_ms) FROM login_failures WHERE key = ?1 AND at_ms >= ?2",
+                )?;
+                let mut counts = Vec::with_capacity(limits.len());
+                for l in limits {
+                    let (n, last): (i64, Option<i64>) = count
+                        .query_row(params![l.key, since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    counts.push((n as u32, last));
+                }
+                let decided = reservation(limits, &counts, now_ms);
+                if let Reserved::Admitted(a) = &decided {
+                    let mut ins =
+                        t.prepare_cached("INSERT INTO login_failures(key, at_ms) VALUES (?1, ?2)")?;
+                    for k in &a.keys {
+                        ins.execute(params![k, a.at_ms])?;
+                    }
+                }
+                Ok(decided)
+            })
+        })
+    }
+
+    fn forget_login_attempt(&self, attempt: &LoginAttempt) -> Result<(), StoreError> {
+        self.read(|conn| {
+            write_tx(conn, |t| {
+                let mut del = t.prepare_cached(
+                    "DELETE FROM login_failures WHERE rowid IN
+                       (SELECT rowid FROM login_failures WHERE key = ?1 AND at_ms = ?2 LIMIT 1)",
+                )?;
+                for k in &attempt.keys {
+                    del.execute(params![k, attempt.at_ms])?;
                 }
                 Ok(())
             })
@@ -228,10 +262,10 @@ impl AccountStore for SqliteStore {
         })
     }
 
-    fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+    fn clear_login_failures(&self, key: &str, before_ms: i64) -> Result<(), StoreError> {
         self.read(|conn| {
-            conn.prepare_cached("DELETE FROM login_failures WHERE key = ?1")?
-                .execute([key])?;
+            conn.prepare_cached("DELETE FROM login_failures WHERE key = ?1 AND at_ms < ?2")?
+                .execute(params![key, before_ms])?;
             Ok(())
         })
     }
@@ -283,9 +317,12 @@ impl AccountStore for SqliteStore {
                 let mut stmt = conn.prepare_cached(
                     "SELECT seq, record, prev_hash, hash FROM access_log
                      WHERE seq < ?1 AND (?3 IS NULL OR username = ?3)
+                       AND (?4 = 0 OR record LIKE '%\"action\":\"signed in\",%'
+                            OR record LIKE '%\"action\":\"sign-in refused\",%'
+                            OR record LIKE '%\"action\":\"signed out\",%')
                      ORDER BY seq DESC LIMIT ?2",
                 )?;
-                let rows = stmt.query_map(params![before, limit, user], access_row)?;
+                let rows = stmt.query_map(params![before, limit, user, q.sign_ins], access_row)?;
                 Ok(rows.collect::<Result<Vec<_>, _>>()?)
             });
         };

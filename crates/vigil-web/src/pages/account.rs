@@ -2,12 +2,13 @@
 
 use super::{page, page_with, read_form, see_other};
 use crate::app::{AppState, SignedIn};
-use crate::auth::{self, ACCOUNT_LIMIT, ADDRESS_LIMIT, WINDOW_MINUTES};
+use crate::auth::{self, PasswordOwner};
 use crate::display;
 use crate::error::WebError;
 use crate::form::{CsrfForm, FieldError, FormData};
 use crate::html::{Chrome, FormView, LoginPage, PasswordPage};
 use crate::session::{self, cookie, login_cookie, safe_next, session_cookie, set_cookie};
+use crate::signin::{self, Checked};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Query, State};
@@ -16,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use vigil_model::codes::Role;
 use vigil_store::accounts::Credential;
 
 #[derive(Deserialize, Default)]
@@ -87,6 +89,31 @@ enum Outcome {
     Disabled,
 }
 
+/// The sentence for a wait after too many attempts.
+fn locked_words(until: i64, account: bool) -> String {
+    let when =
+        display::time_of_day(chrono::DateTime::from_timestamp_millis(until).unwrap_or_default());
+    if account {
+        format!("There have been too many failed sign-ins to this account. Try again after {when}, or ask your administrator to reset your password.")
+    } else {
+        format!(
+            "There have been too many failed sign-ins from your network. Try again after {when}."
+        )
+    }
+}
+
+/// Who a sign-in record names: the account if it exists, else the name as typed.
+fn account_of(
+    st: &AppState,
+    id: Option<uuid::Uuid>,
+    typed: &str,
+) -> (String, Option<Role>, String) {
+    match id.and_then(|id| st.mirror.user(id)) {
+        Some(u) => (u.username.clone(), Some(u.role), u.agency.clone()),
+        None => (signin::typed_username(typed), None, String::new()),
+    }
+}
+
 /// The address a request came from, for throttling.
 fn client_address(st: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
     if st.config.trust_forwarded_for {
@@ -122,8 +149,9 @@ pub async fn login(
             &next,
         )
     };
-    let nonce_ok = cookie(&headers, login_cookie(&st))
-        .is_some_and(|c| auth::same_secret(&c, form.raw("nonce")));
+    let nonce = form.raw("nonce");
+    let nonce_ok = auth::is_token(nonce)
+        && cookie(&headers, login_cookie(&st)).is_some_and(|c| auth::same_secret(&c, nonce));
     if !nonce_ok {
         return fail(
             vec![FieldError::new(
@@ -147,45 +175,57 @@ pub async fn login(
     let old = cookie(&headers, session_cookie(&st));
     let outcome = st
         .blocking(move |st| {
-            let now = st.now().timestamp_millis();
-            let since = now - WINDOW_MINUTES * 60_000;
-            let user_key = format!("user:{username}");
-            let ip_key = format!("ip:{address}");
-            for (key, limit, account) in [
-                (&user_key, ACCOUNT_LIMIT, true),
-                (&ip_key, ADDRESS_LIMIT, false),
-            ] {
-                let (n, last) = st.store.login_failures(key, since)?;
-                if let Some(until) = auth::wait_until(n, last, limit).filter(|u| *u > now) {
-                    return Ok(Outcome::Locked(until, account));
+            let cred = match signin::check_password(st, &username, &password, &address)? {
+                Checked::Right(c) => c,
+                Checked::Wrong(id) => {
+                    st.mirror.refresh_accounts(st.store.as_ref())?;
+                    let (user, role, agency) = account_of(st, id, &username);
+                    let who = signin::Account {
+                        username: &user,
+                        role,
+                        agency: &agency,
+                    };
+                    let w = signin::record(st, who, signin::REFUSED, &address, None)?;
+                    return Ok((Outcome::Wrong, Some(w)));
                 }
-            }
-            let cred = st.store.credential(&username)?;
-            let ok = match &cred {
-                Some(c) => auth::verify_password(&c.phc, &password),
-                None => {
-                    auth::verify_password(&st.dummy_hash, &password);
-                    false
+                Checked::Waiting { until_ms, account } => {
+                    return Ok((Outcome::Locked(until_ms, account), None))
                 }
             };
-            if !ok {
-                st.store.record_login_failure(&[user_key, ip_key], now)?;
-                return Ok(Outcome::Wrong);
-            }
-            let cred = cred.expect("a matching password has a credential");
             st.mirror.refresh_accounts(st.store.as_ref())?;
-            match st.mirror.user(cred.user_id) {
-                Some(u) if u.active() => {}
-                _ => return Ok(Outcome::Disabled),
-            }
-            st.store.clear_login_failures(&user_key)?;
+            let user = match st.mirror.user(cred.user_id) {
+                Some(u) if u.active() => u,
+                other => {
+                    let (user, role, agency) = match &other {
+                        Some(u) => (u.username.clone(), Some(u.role), u.agency.clone()),
+                        None => (cred.username.clone(), None, String::new()),
+                    };
+                    let who = signin::Account {
+                        username: &user,
+                        role,
+                        agency: &agency,
+                    };
+                    let w = signin::record(st, who, signin::REFUSED, &address, None)?;
+                    return Ok((Outcome::Disabled, Some(w)));
+                }
+            };
             if let Some(old) = old {
                 st.store.delete_session(&auth::token_hash(&old))?;
             }
-            let c = session::start(st, cred.user_id, cred.must_change)?;
-            Ok(Outcome::SignedIn(c, cred.must_change))
+            let (c, token_sha256) = session::start(st, cred.user_id, cred.must_change)?;
+            let who = signin::Account {
+                username: &user.username,
+                role: Some(user.role),
+                agency: &user.agency,
+            };
+            let w = signin::record(st, who, signin::SIGNED_IN, &address, Some(&token_sha256))?;
+            Ok((Outcome::SignedIn(c, cred.must_change), Some(w)))
         })
         .await?;
+    let (outcome, written) = outcome;
+    if let Some(w) = written {
+        w.durable().await?;
+    }
     match outcome {
         Outcome::SignedIn(c, must_change) => {
             let mut r = see_other(if must_change {
@@ -214,36 +254,44 @@ pub async fn login(
             )],
             StatusCode::FORBIDDEN,
         ),
-        Outcome::Locked(until, account) => {
-            let when = display::time_of_day(
-                chrono::DateTime::from_timestamp_millis(until).unwrap_or_default(),
-            );
-            let msg = if account {
-                format!("There have been too many failed sign-ins to this account. Try again after {when}, or ask your administrator to reset your password.")
-            } else {
-                format!("There have been too many failed sign-ins from your network. Try again after {when}.")
-            };
-            fail(
-                vec![FieldError::new("username", msg)],
-                StatusCode::TOO_MANY_REQUESTS,
-            )
-        }
+        Outcome::Locked(until, account) => fail(
+            vec![FieldError::new("username", locked_words(until, account))],
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
     }
 }
 
 pub async fn logout(
     State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     CsrfForm { who, .. }: CsrfForm,
 ) -> Result<Response, WebError> {
-    let hash = who.token_sha256;
-    st.blocking(move |st| Ok(st.store.delete_session(&hash)?))
-        .await?;
+    signed_out(&st, &who, client_address(&st, &headers, peer)).await?;
     let mut r = see_other("/login?notice=signed_out");
     r.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(&st, session_cookie(&st), "", Some(0)),
     );
     Ok(r)
+}
+
+/// Ends the session and records the sign-out.
+async fn signed_out(st: &Arc<AppState>, who: &SignedIn, address: String) -> Result<(), WebError> {
+    let hash = who.token_sha256;
+    let user = Arc::clone(&who.user);
+    let written = st
+        .blocking(move |st| {
+            st.store.delete_session(&hash)?;
+            let who = signin::Account {
+                username: &user.username,
+                role: Some(user.role),
+                agency: &user.agency,
+            };
+            signin::record(st, who, signin::SIGNED_OUT, &address, Some(&hash))
+        })
+        .await?;
+    written.durable().await
 }
 
 pub async fn password_form(
@@ -259,6 +307,8 @@ pub async fn password_form(
 
 pub async fn change_password(
     State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
     let (current, new, confirm) = (
@@ -270,7 +320,13 @@ pub async fn change_password(
     if current.is_empty() {
         errors.push(FieldError::new("current", "Enter your current password."));
     }
-    if let Err(e) = auth::check_new_password(&new, &who.user.username) {
+    let owner = PasswordOwner {
+        username: &who.user.username,
+        name: &who.user.name,
+        agency_name: &who.agency_name,
+        agency_code: &who.user.agency,
+    };
+    if let Err(e) = auth::check_new_password(&new, &owner) {
         errors.push(FieldError::new("new", e));
     } else if new != confirm {
         errors.push(FieldError::new(
@@ -286,22 +342,29 @@ pub async fn change_password(
     let user = Arc::clone(&who.user);
     let old = who.token_sha256;
     let check_current = errors.iter().all(|e| e.field != "current");
+    let address = client_address(&st, &headers, peer);
     let result = st
         .blocking(move |st| {
-            let cred = st.store.credential(&user.username)?;
-            let current_ok = cred
-                .as_ref()
-                .is_some_and(|c| auth::verify_password(&c.phc, &current));
-            if check_current && !current_ok {
-                errors.insert(
-                    0,
-                    FieldError::new("current", "Your current password is not right."),
-                );
+            if check_current {
+                match signin::check_password(st, &user.username, &current, &address)? {
+                    Checked::Right(_) => {}
+                    Checked::Wrong(_) => errors.insert(
+                        0,
+                        FieldError::new("current", "Your current password is not right."),
+                    ),
+                    Checked::Waiting { until_ms, account } => {
+                        let e = FieldError::new("current", locked_words(until_ms, account));
+                        return Ok(Err((StatusCode::TOO_MANY_REQUESTS, vec![e])));
+                    }
+                }
             }
             if !errors.is_empty() {
-                return Ok(Err(errors));
+                return Ok(Err((StatusCode::BAD_REQUEST, errors)));
             }
-            let phc = auth::hash_password(&new).map_err(WebError::Internal)?;
+            let phc = auth::hash_password(&new).map_err(|e| match e {
+                auth::HashError::Busy(b) => WebError::Busy(b),
+                auth::HashError::Failed(m) => WebError::Internal(m),
+            })?;
             st.store.put_credential(&Credential {
                 user_id: user.id,
                 username: user.username.clone(),
@@ -312,7 +375,7 @@ pub async fn change_password(
             // Every other session of this account ends; this one is replaced.
             st.store.delete_sessions_of(user.id)?;
             st.store.delete_session(&old)?;
-            Ok(Ok(session::start(st, user.id, false)?))
+            Ok(Ok(session::start(st, user.id, false)?.0))
         })
         .await?;
     match result {
@@ -321,12 +384,12 @@ pub async fn change_password(
             r.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(r)
         }
-        Err(errors) => {
+        Err((status, errors)) => {
             let chrome = st
                 .chrome(&who, "Change your password", "")
                 .with_errors(&errors);
             page_with(
-                StatusCode::BAD_REQUEST,
+                status,
                 PasswordPage {
                     chrome,
                     form: FormView::new(FormData::default(), errors),

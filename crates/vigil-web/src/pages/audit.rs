@@ -33,6 +33,26 @@ pub struct AuditQuery {
     user: String,
     #[serde(default)]
     before: Option<u64>,
+    /// `sign-ins`: only sign-ins, refused sign-ins and sign-outs.
+    #[serde(default)]
+    show: String,
+}
+
+/// What a row did, in words; for sign-ins and sign-outs with where from and
+/// which session (the start of its hash, enough to pair a sign-in with its
+/// sign-out).
+fn action_words(r: &vigil_store::accounts::AccessRecord) -> String {
+    let mut words = r.action.clone();
+    if let Some(a) = &r.address {
+        words.push_str(&format!(" from {a}"));
+    }
+    if let Some(s) = &r.session {
+        words.push_str(&format!(
+            ", session {}",
+            s.chars().take(12).collect::<String>()
+        ));
+    }
+    words
 }
 
 pub async fn audit(
@@ -66,9 +86,11 @@ pub async fn audit(
         ));
         None
     };
+    let sign_ins = q.show == "sign-ins";
     let query = AccessQuery {
         subject,
         user: (!user.is_empty()).then(|| user.clone()),
+        sign_ins,
         before_seq: q.before,
         limit: PAGE_ROWS,
     };
@@ -88,9 +110,9 @@ pub async fn audit(
                     .map(|t| display::datetime(t.with_timezone(&chrono::Utc)))
                     .unwrap_or(r.at.clone()),
                 user: r.user.clone(),
-                role: r.role.label().to_owned(),
+                role: r.role.map_or("no such account", |r| r.label()).to_owned(),
                 agency: r.agency.clone(),
-                action: r.action.clone(),
+                action: action_words(&r),
                 subjects: r
                     .subjects
                     .iter()
@@ -125,9 +147,10 @@ pub async fn audit(
         .flatten()
         .map(|seq| {
             format!(
-                "/audit?person={}&user={}&before={seq}",
+                "/audit?person={}&user={}&show={}&before={seq}",
                 urlencode(&record),
-                urlencode(&user)
+                urlencode(&user),
+                if sign_ins { "sign-ins" } else { "" }
             )
         });
     let mut values = FormData::default();
@@ -140,5 +163,6 @@ pub async fn audit(
         rows,
         older,
         filtered: !record.is_empty() || !user.is_empty(),
+        sign_ins,
     })
 }

@@ -152,18 +152,37 @@ impl TestApp {
         schema: Option<vigil_store::postgres::ScratchSchema>,
         now: DateTime<Utc>,
     ) -> TestApp {
-        let s = Arc::clone(&store);
-        let accounts = tokio::task::spawn_blocking(move || setup(s.as_ref(), now))
-            .await
-            .unwrap();
-        let clock = Arc::new(Mutex::new(now));
-        let c = Arc::clone(&clock);
         let config = Config {
             secure_cookies: false,
             escalation_check_seconds: 3600,
             trust_forwarded_for: false,
             ..Config::default()
         };
+        Self::start_with(store, dir, schema, now, config).await
+    }
+
+    /// [`TestApp::start`] with a configuration of the test's own.
+    pub async fn start_with_config(config: Config) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("vigil.sqlite"), LogSigner::generate()).unwrap(),
+        );
+        Self::start_with(store, dir, None, monday_morning(), config).await
+    }
+
+    async fn start_with(
+        store: Arc<dyn Store>,
+        dir: tempfile::TempDir,
+        schema: Option<vigil_store::postgres::ScratchSchema>,
+        now: DateTime<Utc>,
+        config: Config,
+    ) -> TestApp {
+        let s = Arc::clone(&store);
+        let accounts = tokio::task::spawn_blocking(move || setup(s.as_ref(), now))
+            .await
+            .unwrap();
+        let clock = Arc::new(Mutex::new(now));
+        let c = Arc::clone(&clock);
         let state = vigil_web::app_state(
             Arc::clone(&store),
             config,
