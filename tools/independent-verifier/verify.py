@@ -642,8 +642,10 @@ def verify_log(data_dir: str, key_bytes: bytes, key: Ed25519PublicKey, log_id: s
 
     # 7.6 (section 3): every entry covered by a signed tree head
     largest = max((s for s, _, _ in head_list), default=0)
-    for i in range(largest, n):
-        rep.problem(f"entry {i}: after the largest signed tree head ({largest}): put into the database behind Vigil's back")
+    if largest < n:
+        which = f"entry {largest}" if n - largest == 1 else f"entries {largest} to {n - 1}"
+        after = f"after the largest signed tree head ({largest})" if head_list else "covered by no signed tree head at all"
+        rep.problem(f"{which}: {after}: put into the database behind Vigil's back")
 
     # 7.7: the tree-head file, copies of it, receipts
     by_size = {s: (r, ts) for s, r, ts in head_list}
