@@ -194,6 +194,32 @@ expect "last batch cut and tree-head file removed: verify.py cannot tell (sectio
 tail -n 1 "$W/receipts-b.jsonl" >"$W/r-last.json"
 expect "... but a receipt from the cut batch shows it: verify.py exits 1" 1 "entry $PREV onwards missing" -- iv "$LASTCOPY" "$KEY.b" --receipt "$W/r-last.json"
 expect "... and vigil verify --receipts agrees" 1 "" -- "$VIGIL" --data "$LASTCOPY" verify --receipts "$W/r-last.json"
+# The same cut, the tree-head file put back to the previous head (made here from
+# the database's own signed row at that size): only a copy kept elsewhere shows it.
+cp "$B/tree-head.json" "$W/tree-head-copy.json"
+expect "intact batched log against a copy of its tree-head file: verify.py exits 0" 0 "intact" -- iv "$B" "$KEY.b" --tree-head "$W/tree-head-copy.json"
+T="$W/cut-older-file"
+cp -r "$B" "$T"
+"$PY" - "$T" "$PREV" "$HERE" <<'EOF'
+import sqlite3, sys, json, base64, hashlib, os
+sys.path.insert(0, sys.argv[3])
+import verify as v
+d, prev = sys.argv[1], int(sys.argv[2])
+c = sqlite3.connect(os.path.join(d, "vigil.sqlite"))
+size, root, ts, sig = c.execute("SELECT size, root, timestamp_ms, signature FROM tree_heads WHERE size = ?", (prev,)).fetchone()
+key = base64.b64decode(c.execute("SELECT value FROM meta WHERE key = 'log_key'").fetchone()[0])
+c.executescript(f"DELETE FROM ledger_entries WHERE idx >= {prev}; DELETE FROM tree_heads WHERE size > {prev}")
+c.commit()
+json.dump({"format": "vigil-tree-head-v1", "log_id": hashlib.sha256(key).hexdigest(), "size": size,
+           "root": base64.b64encode(root).decode(), "timestamp": v.rfc3339_ms(ts), "timestamp_ms": ts,
+           "signature": base64.b64encode(sig).decode()}, open(os.path.join(d, "tree-head.json"), "w"), indent=2)
+EOF
+expect "last batch cut, tree-head file put back to the previous head: verify.py cannot tell (section 8)" 0 "tree-head file at size $PREV" -- iv "$T" "$KEY.b"
+expect "... vigil verify --ledger-only cannot either" 0 "intact" -- "$VIGIL" --data "$T" verify --ledger-only
+expect "... (full vigil verify does: the projection rows outlive the cut)" 1 "projection row" -- "$VIGIL" --data "$T" verify
+expect "... but with a copy of the file kept elsewhere: verify.py exits 1" 1 "tree-head copy" -- iv "$T" "$KEY.b" --tree-head "$W/tree-head-copy.json"
+expect "... and vigil verify --tree-head agrees" 1 "" -- "$VIGIL" --data "$T" verify --tree-head "$W/tree-head-copy.json"
+
 tamper "a tree head's signature altered" "$B" "tree head $PREV:" \
   "UPDATE tree_heads SET signature = zeroblob(64) WHERE size = $PREV"
 # Entry 3's header rewritten (still canonical), its stored leaf_hash recomputed to match.
