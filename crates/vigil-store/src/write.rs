@@ -277,10 +277,14 @@ impl LogWriter {
         };
         let (size, at) = (self.tree.size(), h.head.size);
         if at > size {
+            let removed = if at - size == 1 {
+                format!("entry {size} was")
+            } else {
+                format!("entries {size} to {} were", at - 1)
+            };
             return Err(StoreError::Corrupt(format!(
-                "the log in the database has {size} entries but the tree head in {}, signed by this log, covers {at}: entries {size} to {} were removed (or the database is an older copy); run `vigil verify`",
+                "the log in the database has {size} entries but the tree head in {}, signed by this log, covers {at}: {removed} removed (or the database is an older copy); run `vigil verify`",
                 file.path().display(),
-                at - 1
             )));
         }
         if self.tree.root_at(at).ok() != Some(h.head.root) {
