@@ -285,8 +285,11 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
         DatabaseUrl::Sqlite(_) => "SQLite".to_owned(),
         DatabaseUrl::Postgres(_) => "PostgreSQL".to_owned(),
     };
-    let store: Arc<dyn Store> =
-        Arc::from(vigil_store::open(&url, LogSigner::generate()).map_err(err)?);
+    // As `vigil serve` does: every commit also writes the tree-head file.
+    let head_file = vigil_store::head_file::TreeHeadFile::in_dir(tmp.path());
+    let store: Arc<dyn Store> = Arc::from(
+        vigil_store::open_with_head_file(&url, LogSigner::generate(), head_file).map_err(err)?,
+    );
     let now = chrono::Utc::now();
     let mut school = None;
     let mut front_door = None;
