@@ -42,7 +42,9 @@ pub fn check_password(
     address: &str,
 ) -> Result<Checked, WebError> {
     let now = st.now().timestamp_millis();
-    let user_key = format!("user:{username}");
+    // No username is longer than 64 characters, so a longer one typed is
+    // unknown anyway: its count is kept under its first 100.
+    let user_key = format!("user:{}", username.chars().take(100).collect::<String>());
     let limits = [
         AttemptLimit {
             key: user_key.clone(),

@@ -65,3 +65,31 @@ fn origins_are_compared_in_one_form() {
     assert!(normal_origin("https://vigil.example.org/path").is_err());
     assert!(normal_origin("ftp://vigil.example.org").is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serving_behind_tls_or_on_every_address_needs_the_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: std::sync::Arc<dyn vigil_store::Store> = std::sync::Arc::new(
+        vigil_store::sqlite::SqliteStore::open(
+            &dir.path().join("vigil.sqlite"),
+            vigil_ledger::LogSigner::generate(),
+        )
+        .unwrap(),
+    );
+    for (addr, secure) in [("0.0.0.0:0", false), ("127.0.0.1:0", true)] {
+        let config = vigil_web::Config {
+            secure_cookies: secure,
+            ..vigil_web::Config::default()
+        };
+        let e = vigil_web::serve(
+            std::sync::Arc::clone(&store),
+            addr.parse().unwrap(),
+            config,
+            |_| panic!("must not start"),
+            async {},
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("--public-url"), "{e}");
+    }
+}
