@@ -87,7 +87,9 @@ pub fn check_password(
             // count, so a burst gets at most the limit of wrong guesses
             // checked even when one of its guesses is right.
             st.store.forget_login_attempt(&attempt)?;
-            st.store.clear_login_failures(&user_key, attempt.at_ms)?;
+            if attempt.before.first().is_some_and(|n| *n > 0) {
+                st.store.clear_login_failures(&user_key, attempt.at_ms)?;
+            }
             Ok(Checked::Right(c))
         }
         other => Ok(Checked::Wrong(other.map(|c| c.user_id))),
