@@ -34,6 +34,12 @@ async fn a_post_from_another_scheme_or_a_forged_host_is_refused() {
     let own = app.base.clone();
     let hostport = own.trim_start_matches("http://").to_owned();
     assert_eq!(sign_in_with(&app, &own, None).await, StatusCode::SEE_OTHER);
+    let port = hostport.rsplit(':').next().unwrap();
+    assert_eq!(
+        sign_in_with(&app, &format!("http://localhost:{port}"), None).await,
+        StatusCode::SEE_OTHER,
+        "on loopback, localhost is the same machine and port"
+    );
     assert_eq!(
         sign_in_with(&app, &format!("https://{hostport}"), None).await,
         StatusCode::FORBIDDEN,
