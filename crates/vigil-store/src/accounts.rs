@@ -239,6 +239,8 @@ pub struct AttemptLimit {
 pub struct LoginAttempt {
     pub keys: Vec<String>,
     pub at_ms: i64,
+    /// Attempts already in the window for each key, before this one.
+    pub before: Vec<u32>,
 }
 
 /// What [`AccountStore::reserve_login_attempt`] decided.
@@ -284,6 +286,7 @@ pub(crate) fn reservation(
     Reserved::Admitted(LoginAttempt {
         keys: limits.iter().map(|l| l.key.clone()).collect(),
         at_ms: now_ms,
+        before: counts.iter().map(|(n, _)| *n).collect(),
     })
 }
 

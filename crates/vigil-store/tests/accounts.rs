@@ -89,6 +89,7 @@ fn a_right_password_forgets_its_reserved_attempt(b: Backend) {
             panic!("signing in through one gateway must not wait");
         };
         assert_eq!(a.at_ms, at);
+        assert_eq!(a.before, [0, 0], "each forgot its attempt");
         store.forget_login_attempt(&a).unwrap();
     }
     assert_eq!(store.login_failures("ip:192.0.2.1", 0).unwrap().0, 0);
@@ -96,6 +97,7 @@ fn a_right_password_forgets_its_reserved_attempt(b: Backend) {
     let a = LoginAttempt {
         keys: vec!["user:u9".into()],
         at_ms: 5,
+        before: vec![0],
     };
     let l = [limit("user:u9", 9)];
     store.reserve_login_attempt(&l, 5, 0).unwrap();

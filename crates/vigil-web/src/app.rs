@@ -102,9 +102,9 @@ pub struct AppState {
     pub dummy_hash: String,
     /// Referrals each account sent in the last minute (see [`crate::limit`]).
     pub referral_limit: crate::limit::SlidingWindow,
-    /// The origin POSTs must come from ([`crate::public_origin`]), set when
+    /// The origins POSTs may come from ([`crate::public_origins`]), set when
     /// serving starts. Unset, every POST that names an origin is refused.
-    pub public_origin: std::sync::OnceLock<String>,
+    pub public_origins: std::sync::OnceLock<Vec<String>>,
 }
 
 /// A signed-in user on this request.

@@ -449,6 +449,7 @@ mod deny_list {
         for strong in [
             "purple kettle orbit",
             "blue pencil harbour",
+            "maple lantern river 42",
             "a new long passphrase",
             "correct horse battery staple",
         ] {

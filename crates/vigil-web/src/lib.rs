@@ -88,7 +88,7 @@ pub fn app_state(store: Arc<dyn Store>, config: Config, clock: Clock) -> Arc<App
         policy: EscalationPolicy::default(),
         dummy_hash: auth::dummy_hash(),
         referral_limit,
-        public_origin: std::sync::OnceLock::new(),
+        public_origins: std::sync::OnceLock::new(),
     })
 }
 
@@ -112,7 +112,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// Whether a POST's `Origin` (when the browser sends one) is this site:
 /// scheme, host and port compared with the configured public origin, never
 /// with the request's own `Host` header (which the sender chooses).
-fn same_origin(req: &Request, public: Option<&str>) -> bool {
+fn same_origin(req: &Request, public: &[String]) -> bool {
     // "null" is what a browser sends when it will not say (privacy
     // settings); the anti-forgery token still decides.
     let Some(origin) = req
@@ -123,10 +123,7 @@ fn same_origin(req: &Request, public: Option<&str>) -> bool {
     else {
         return true;
     };
-    match (normal_origin(origin), public) {
-        (Ok(o), Some(p)) => o == p,
-        _ => false,
-    }
+    normal_origin(origin).is_ok_and(|o| public.contains(&o))
 }
 
 /// An origin in the form compared: `scheme://host[:port]`, lower case, the
@@ -154,13 +151,15 @@ pub fn normal_origin(url: &str) -> Result<String, String> {
     Ok(format!("{scheme}://{host}"))
 }
 
-/// The origin to compare POSTs with: the configured one, or over plain
-/// HTTP the address served on. Behind TLS the address served on is the
-/// proxy's back door, not what browsers use, so it must be configured.
-pub fn public_origin(config: &Config, bound: SocketAddr) -> std::io::Result<String> {
+/// The origins to compare POSTs with: the configured one, or over plain
+/// HTTP the address served on (and, on a loopback address, the same port as
+/// `localhost`, which people type: only this machine can reach either).
+/// Behind TLS the address served on is the proxy's back door, not what
+/// browsers use, so it must be configured.
+pub fn public_origins(config: &Config, bound: SocketAddr) -> std::io::Result<Vec<String>> {
     let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
     if let Some(o) = &config.public_origin {
-        return normal_origin(o).map_err(invalid);
+        return Ok(vec![normal_origin(o).map_err(invalid)?]);
     }
     if config.secure_cookies {
         return Err(invalid(format!(
@@ -172,7 +171,11 @@ pub fn public_origin(config: &Config, bound: SocketAddr) -> std::io::Result<Stri
             "give --public-url, the address people's browsers use for Vigil: {bound} listens on every address, so Vigil cannot tell which one they use"
         )));
     }
-    normal_origin(&format!("http://{bound}")).map_err(invalid)
+    let mut out = vec![normal_origin(&format!("http://{bound}")).map_err(invalid)?];
+    if bound.ip().is_loopback() {
+        out.push(format!("http://localhost:{}", bound.port()));
+    }
+    Ok(out)
 }
 
 /// Headers on every response: a strict content security policy (scripts,
@@ -186,7 +189,7 @@ async fn security_headers(
     next: Next,
 ) -> Response {
     if req.method() == Method::POST
-        && !same_origin(&req, st.public_origin.get().map(String::as_str))
+        && !same_origin(&req, st.public_origins.get().map_or(&[], Vec::as_slice))
     {
         return WebError::Csrf.into_response();
     }
@@ -310,8 +313,8 @@ pub async fn serve_listener(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let origin = public_origin(&state.config, listener.local_addr()?)?;
-    let _ = state.public_origin.set(origin);
+    let origins = public_origins(&state.config, listener.local_addr()?)?;
+    let _ = state.public_origins.set(origins);
     let fds = resources::raise_fd_limit();
     resources::return_large_allocations();
     let limits = state.config.limits.clone();
@@ -410,7 +413,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    public_origin(&config, listener.local_addr()?)?;
+    public_origins(&config, listener.local_addr()?)?;
     on_bound(listener.local_addr()?);
     let state = app_state(store, config, system_clock());
     serve_listener(listener, state, shutdown).await

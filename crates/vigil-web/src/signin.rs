@@ -42,7 +42,9 @@ pub fn check_password(
     address: &str,
 ) -> Result<Checked, WebError> {
     let now = st.now().timestamp_millis();
-    let user_key = format!("user:{username}");
+    // No username is longer than 64 characters, so a longer one typed is
+    // unknown anyway: its count is kept under its first 100.
+    let user_key = format!("user:{}", username.chars().take(100).collect::<String>());
     let limits = [
         AttemptLimit {
             key: user_key.clone(),
@@ -85,7 +87,9 @@ pub fn check_password(
             // count, so a burst gets at most the limit of wrong guesses
             // checked even when one of its guesses is right.
             st.store.forget_login_attempt(&attempt)?;
-            st.store.clear_login_failures(&user_key, attempt.at_ms)?;
+            if attempt.before.first().is_some_and(|n| *n > 0) {
+                st.store.clear_login_failures(&user_key, attempt.at_ms)?;
+            }
             Ok(Checked::Right(c))
         }
         other => Ok(Checked::Wrong(other.map(|c| c.user_id))),

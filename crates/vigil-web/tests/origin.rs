@@ -34,6 +34,12 @@ async fn a_post_from_another_scheme_or_a_forged_host_is_refused() {
     let own = app.base.clone();
     let hostport = own.trim_start_matches("http://").to_owned();
     assert_eq!(sign_in_with(&app, &own, None).await, StatusCode::SEE_OTHER);
+    let port = hostport.rsplit(':').next().unwrap();
+    assert_eq!(
+        sign_in_with(&app, &format!("http://localhost:{port}"), None).await,
+        StatusCode::SEE_OTHER,
+        "on loopback, localhost is the same machine and port"
+    );
     assert_eq!(
         sign_in_with(&app, &format!("https://{hostport}"), None).await,
         StatusCode::FORBIDDEN,
@@ -64,4 +70,32 @@ fn origins_are_compared_in_one_form() {
     assert!(normal_origin("vigil.example.org").is_err());
     assert!(normal_origin("https://vigil.example.org/path").is_err());
     assert!(normal_origin("ftp://vigil.example.org").is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serving_behind_tls_or_on_every_address_needs_the_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: std::sync::Arc<dyn vigil_store::Store> = std::sync::Arc::new(
+        vigil_store::sqlite::SqliteStore::open(
+            &dir.path().join("vigil.sqlite"),
+            vigil_ledger::LogSigner::generate(),
+        )
+        .unwrap(),
+    );
+    for (addr, secure) in [("0.0.0.0:0", false), ("127.0.0.1:0", true)] {
+        let config = vigil_web::Config {
+            secure_cookies: secure,
+            ..vigil_web::Config::default()
+        };
+        let e = vigil_web::serve(
+            std::sync::Arc::clone(&store),
+            addr.parse().unwrap(),
+            config,
+            |_| panic!("must not start"),
+            async {},
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("--public-url"), "{e}");
+    }
 }

@@ -68,6 +68,10 @@ async fn connections_that_never_finish_their_headers_are_closed() {
     for _ in 0..50 {
         conns.push(half_open(&addr).await);
     }
+    // And connections that send nothing at all.
+    for _ in 0..10 {
+        conns.push(TcpStream::connect(&addr).await.unwrap());
+    }
     for (i, c) in conns.iter_mut().enumerate() {
         assert!(
             closed_within(c, Duration::from_secs(3)).await,
