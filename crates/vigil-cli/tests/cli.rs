@@ -701,3 +701,84 @@ fn init_makes_the_data_directory_private_and_serve_warns_when_it_is_not() {
         "{err}"
     );
 }
+
+/// `vigil user add` (the operator's way to make accounts) for `data`.
+fn add_user(data: &Path, args: &[&str]) -> Output {
+    run(vigil()
+        .arg("--data")
+        .arg(data)
+        .arg("user")
+        .arg("add")
+        .args(args))
+}
+
+/// The partnership administrator is made only here, never by a web page
+/// (review item 6), and never under a name that has acted in the log (item 7).
+#[test]
+fn user_add_creates_partnership_administrators_and_refuses_names_the_log_has_seen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    assert!(run(vigil().arg("--data").arg(&data).arg("init"))
+        .status
+        .success());
+    let o = run(vigil()
+        .arg("--data")
+        .arg(&data)
+        .arg("import")
+        .arg(examples()));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // `admin` registered the example's agencies: it acted, so it is taken.
+    let o = add_user(&data, &["admin", "--role", "partnership_administrator"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("used in the record before"), "{e}");
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    // So is a name that only ever acted for another agency.
+    let o = add_user(
+        &data,
+        &[
+            "youth.worker.3",
+            "--role",
+            "referrer",
+            "--agency",
+            "oakfield-academy",
+        ],
+    );
+    assert!(!o.status.success(), "{}", stderr(&o));
+
+    // An agency's administrator needs its agency; the partnership's has none.
+    let o = add_user(&data, &["ada.admin", "--role", "administrator"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--agency"), "{}", stderr(&o));
+    let o = add_user(
+        &data,
+        &[
+            "ada.admin",
+            "--role",
+            "partnership_administrator",
+            "--agency",
+            "northshire-police",
+        ],
+    );
+    assert!(!o.status.success());
+    let o = add_user(&data, &["ada.admin", "--role", "partnership_administrator"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("partnership administrator"), "{out}");
+    assert!(out.contains("one-time password: "), "{out}");
+    let o = add_user(
+        &data,
+        &[
+            "p.admin",
+            "--role",
+            "administrator",
+            "--agency",
+            "northshire-police",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(run(vigil().arg("--data").arg(&data).arg("verify"))
+        .status
+        .success());
+}
