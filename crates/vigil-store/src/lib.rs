@@ -76,6 +76,9 @@ pub struct StoredEntry {
     pub payload_json: Option<String>,
     pub salt: Option<Vec<u8>>,
     pub leaf_hash: Vec<u8>,
+    /// The `kind` column, kept beside the header for queries; verification
+    /// checks it says what the header says.
+    pub kind: String,
 }
 
 /// An event that was written, with the receipt that proves it.
@@ -278,6 +281,7 @@ pub trait LogReader {
                 payload: e.payload_json.as_deref().map(str::as_bytes),
                 salt: e.salt.as_deref(),
                 leaf_hash: &e.leaf_hash,
+                kind: e.kind.as_bytes(),
             })
         })
     }
@@ -307,6 +311,8 @@ pub struct RawEntry<'a> {
     pub payload: Option<&'a [u8]>,
     pub salt: Option<&'a [u8]>,
     pub leaf_hash: &'a [u8],
+    /// The `kind` column (not hashed: it must equal the header's `kind`).
+    pub kind: &'a [u8],
 }
 
 /// Parses a stored entity row; a row that does not parse is reported as

@@ -1302,8 +1302,9 @@ impl WriteTx for PgTx<'_> {
     }
 }
 
-const ENTRY_COLUMNS_SQL: &str = "SELECT idx, event_id, header, payload, salt, leaf_hash FROM ledger_entries WHERE idx >= $1 ORDER BY idx";
-const ENTRIES_ABOUT: &str = "SELECT e.idx, e.event_id, e.header, e.payload, e.salt, e.leaf_hash
+const ENTRY_COLUMNS_SQL: &str = "SELECT idx, event_id, header, payload, salt, leaf_hash, kind FROM ledger_entries WHERE idx >= $1 ORDER BY idx";
+const ENTRIES_ABOUT: &str =
+    "SELECT e.idx, e.event_id, e.header, e.payload, e.salt, e.leaf_hash, e.kind
      FROM event_subjects s JOIN ledger_entries e ON e.idx = s.idx
      WHERE s.subject_id = $1 ORDER BY s.idx";
 
@@ -1315,6 +1316,7 @@ fn entry_row(r: &Row) -> Result<StoredEntry, StoreError> {
         payload_json: r.try_get(3)?,
         salt: r.try_get(4)?,
         leaf_hash: r.try_get(5)?,
+        kind: r.try_get(6)?,
     })
 }
 

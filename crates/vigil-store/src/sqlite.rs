@@ -433,10 +433,11 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
         payload_json: text(3)?,
         salt: bytes(r.get_ref(4)?),
         leaf_hash: bytes(r.get_ref(5)?).unwrap_or_default(),
+        kind: text(6)?.unwrap_or_default(),
     })
 }
 
-const ENTRY_COLUMNS: &str = "idx, event_id, header, payload, salt, leaf_hash";
+const ENTRY_COLUMNS: &str = "idx, event_id, header, payload, salt, leaf_hash, kind";
 
 /// A row of `idx, event_id, header, leaf_hash` for the writer's load, read
 /// as bytes without trusting its types (see [`entry_from_row`]).
@@ -515,6 +516,7 @@ impl LogReader for SqliteView<'_> {
                 payload: bytes(r.get_ref(3)?),
                 salt: bytes(r.get_ref(4)?),
                 leaf_hash: bytes(r.get_ref(5)?).unwrap_or_default(),
+                kind: bytes(r.get_ref(6)?).unwrap_or_default(),
             })?;
         }
         Ok(())

@@ -5,7 +5,9 @@
 //!
 //! 1. every index from 0 is present (a deleted row is a gap);
 //! 2. each header hashes to the stored leaf hash (an altered header or hash);
-//! 3. each header names its own index and event id (a moved or swapped row);
+//! 3. each header names its own index and event id (a moved or swapped row),
+//!    and the row's `event_id` and `kind` columns, which queries select on,
+//!    say what its header says (a row relabelled for queries);
 //! 4. each payload hashes, with its salt, to the digest in its header;
 //! 5. the Merkle root at every signed tree head's size equals the signed root,
 //!    and every signature verifies with the log key (a rewrite that kept the
@@ -122,6 +124,7 @@ pub struct VerifyReport {
 struct HeaderPeek<'a> {
     index: u64,
     id: &'a str,
+    kind: &'a str,
     payload_sha256: &'a str,
 }
 
@@ -366,6 +369,7 @@ struct RowSpans {
     payload: Option<std::ops::Range<usize>>,
     salt: Option<std::ops::Range<usize>>,
     leaf_hash: std::ops::Range<usize>,
+    kind: std::ops::Range<usize>,
 }
 
 /// Rows copied out of the store's buffers into one allocation.
@@ -390,6 +394,7 @@ impl Chunk {
             payload: e.payload.map(|p| self.put(p)),
             salt: e.salt.map(|p| self.put(p)),
             leaf_hash: self.put(e.leaf_hash),
+            kind: self.put(e.kind),
         };
         self.rows.push(row);
     }
@@ -402,6 +407,7 @@ impl Chunk {
             payload: r.payload.clone().map(|x| &self.data[x]),
             salt: r.salt.clone().map(|x| &self.data[x]),
             leaf_hash: &self.data[r.leaf_hash.clone()],
+            kind: &self.data[r.kind.clone()],
         }
     }
 }
@@ -490,6 +496,16 @@ impl<'h> Checker<'h> {
                 ),
             ));
         }
+        if peek.kind != e.kind {
+            return Err(bad(
+                n,
+                format!(
+                    "entry {n} (event {event}): the stored kind {} is not the kind in its header ({}): the row was relabelled",
+                    String::from_utf8_lossy(e.kind),
+                    String::from_utf8_lossy(peek.kind)
+                ),
+            ));
+        }
         match (e.payload, e.salt) {
             (Some(p), Some(s)) => {
                 if !hex_eq(&payload_digest(s, p), peek.payload_sha256) {
@@ -572,10 +588,11 @@ impl<'h> Checker<'h> {
 struct Peek<'a> {
     index: u64,
     id: &'a [u8],
+    kind: &'a [u8],
     payload_sha256: &'a [u8],
 }
 
-/// Finds `index`, `id` and `payload_sha256` in a header without parsing all
+/// Finds `index`, `id`, `kind` and `payload_sha256` in a header without parsing all
 /// of it. Sound because headers are canonical JSON with a fixed schema: the
 /// top-level keys are sorted (`actor`, `agency`, `id`, `index`, ...), nothing
 /// before `id` has a key of that name, and a quote inside a string value is
@@ -591,6 +608,7 @@ fn peek_header(h: &[u8]) -> Option<Peek<'_>> {
     }
     let fast = (|| {
         let id = string_after(h, b"\"id\":\"")?;
+        let kind = string_after(h, b"\"kind\":\"")?;
         let sha = string_after(h, b"\"payload_sha256\":\"")?;
         let at = memchr::memmem::find(h, b"\"index\":")? + 8;
         let digits = h[at..].iter().take_while(|b| b.is_ascii_digit()).count();
@@ -601,6 +619,7 @@ fn peek_header(h: &[u8]) -> Option<Peek<'_>> {
         Some(Peek {
             index,
             id,
+            kind,
             payload_sha256: sha,
         })
     })();
@@ -608,11 +627,13 @@ fn peek_header(h: &[u8]) -> Option<Peek<'_>> {
         let p: HeaderPeek<'_> = serde_json::from_slice(h).ok()?;
         // Borrowed strings without escapes point into `h`; find them there.
         let id = memchr::memmem::find(h, p.id.as_bytes()).map(|i| &h[i..i + p.id.len()])?;
+        let kind = memchr::memmem::find(h, p.kind.as_bytes()).map(|i| &h[i..i + p.kind.len()])?;
         let sha = memchr::memmem::find(h, p.payload_sha256.as_bytes())
             .map(|i| &h[i..i + p.payload_sha256.len()])?;
         Some(Peek {
             index: p.index,
             id,
+            kind,
             payload_sha256: sha,
         })
     })
