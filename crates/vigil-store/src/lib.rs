@@ -48,6 +48,11 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Config(String),
+    /// The database belongs to a log signed with another key than the one
+    /// it was opened with (`meta.log_key` differs): for `vigil verify` a
+    /// failed verification, not a failure to run.
+    #[error("{0}")]
+    OtherKey(String),
     /// The database cannot be reached or the connection was lost; nothing
     /// was acknowledged. Worth retrying later (a web server answers 503).
     #[error("{0}")]
@@ -297,6 +302,16 @@ pub trait LogReader {
         &self,
         f: &mut dyn FnMut(Uuid, u64) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// Streams the receipts kept for submitters to download again, as
+    /// (`event_id` column, receipt text), by event id. Text as stored, even
+    /// if it is not a receipt: verification says what is wrong with it.
+    fn for_each_kept_receipt(
+        &self,
+        f: &mut dyn FnMut(String, String) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// The log key the database says it belongs to (`meta.log_key`, base64),
+    /// if it holds one.
+    fn stored_log_key(&self) -> Result<Option<String>, StoreError>;
 }
 
 /// One log entry as the database holds it, borrowed (see

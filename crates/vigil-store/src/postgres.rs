@@ -913,7 +913,7 @@ fn prepare_schema(
 }
 
 fn other_key(schema: &str, t: &Target) -> StoreError {
-    StoreError::Config(format!(
+    StoreError::OtherKey(format!(
         "the PostgreSQL database at {} (schema {schema}) belongs to a log signed with another key; use that data directory's key",
         t.address
     ))
@@ -1426,6 +1426,34 @@ impl LogReader for PgView<'_, '_> {
                 f(id, index_of(r.try_get(1)?)?)
             },
         )
+    }
+
+    fn for_each_kept_receipt(
+        &self,
+        f: &mut dyn FnMut(String, String) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.stream(
+            "SELECT event_id, receipt FROM receipts ORDER BY event_id",
+            &[],
+            &mut |r| {
+                let event_id: Option<String> = r.try_get(0)?;
+                let receipt: Option<String> = r.try_get(1)?;
+                f(event_id.unwrap_or_default(), receipt.unwrap_or_default())
+            },
+        )
+    }
+
+    fn stored_log_key(&self) -> Result<Option<String>, StoreError> {
+        let mut key = None;
+        self.stream(
+            "SELECT value FROM meta WHERE key = 'log_key'",
+            &[],
+            &mut |r| {
+                key = r.try_get(0)?;
+                Ok(())
+            },
+        )?;
+        Ok(key)
     }
 }
 

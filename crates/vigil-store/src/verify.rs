@@ -34,7 +34,7 @@ use crate::{LogReader, RawEntry, Store, StoreError};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
-use vigil_ledger::{leaf_hash, Frontier, Hash, Receipt, SignedTreeHead};
+use vigil_ledger::{leaf_hash, Frontier, Hash, LogKey, Receipt, SignedTreeHead};
 use vigil_model::event::payload_digest;
 use vigil_model::projection::{self, EntityRecord, MemoryProjection};
 use vigil_model::SealedEvent;
@@ -140,10 +140,22 @@ pub fn verify_against(
     opts: VerifyOptions,
     witnesses: &[Witness],
 ) -> Result<VerifyReport, StoreError> {
-    let key = store.log_key();
+    verify_with_key(store, &store.log_key(), opts, witnesses)
+}
+
+/// [`verify_against`] with the log's public key given by the caller (one
+/// held outside the data directory): the database must name that key and
+/// every signature must verify with it. Someone who replaced the data
+/// directory's key, the database's and every signature is caught only so.
+pub fn verify_with_key(
+    store: &dyn Store,
+    key: &LogKey,
+    opts: VerifyOptions,
+    witnesses: &[Witness],
+) -> Result<VerifyReport, StoreError> {
     let mut report = None;
     store.read_snapshot(&mut |view| {
-        report = Some(verify_view(view, &key, opts, witnesses)?);
+        report = Some(verify_view(view, key, opts, witnesses)?);
         Ok(())
     })?;
     let mut report = report
@@ -161,24 +173,34 @@ pub fn verify_against(
 
 fn verify_view(
     store: &dyn LogReader,
-    key: &vigil_ledger::LogKey,
+    key: &LogKey,
     opts: VerifyOptions,
-    witnesses: &[Witness],
+    given: &[Witness],
 ) -> Result<VerifyReport, StoreError> {
+    let failed = |p: Problem| VerifyReport {
+        entries: 0,
+        tree_heads: 0,
+        entities: 0,
+        root: vigil_ledger::empty_root(),
+        problem: Some(p),
+    };
+    if let Some(p) = other_key(store, key)? {
+        return Ok(failed(p));
+    }
     let mut heads: Vec<SignedTreeHead> = Vec::new();
     let heads_read = store.for_each_tree_head(&mut |h| {
         heads.push(h);
         Ok(())
     });
     if let Some(p) = corrupt_as_problem(heads_read)? {
-        return Ok(VerifyReport {
-            entries: 0,
-            tree_heads: 0,
-            entities: 0,
-            root: vigil_ledger::empty_root(),
-            problem: Some(p),
-        });
+        return Ok(failed(p));
     }
+    let mut witnesses = given.to_vec();
+    match kept_receipts(store, key)? {
+        Ok(kept) => witnesses.extend(kept),
+        Err(p) => return Ok(failed(p)),
+    }
+    let witnesses = witnesses.as_slice();
     let mut report = VerifyReport {
         entries: 0,
         tree_heads: heads.len() as u64,
@@ -326,6 +348,81 @@ fn verify_view(
         report.entities = rebuilt.records.len() as u64;
     }
     Ok(report)
+}
+
+/// The database must say it belongs to the log of `key` (`meta.log_key`).
+fn other_key(store: &dyn LogReader, key: &LogKey) -> Result<Option<Problem>, StoreError> {
+    let want = key.to_base64();
+    let message = match store.stored_log_key()? {
+        Some(k) if k == want => return Ok(None),
+        Some(k) => format!(
+            "the database says it belongs to the log of another key (meta.log_key is {k}, not {want}, the key of log {})",
+            key.log_id()
+        ),
+        None => "the database names no log key (meta.log_key is missing)".to_string(),
+    };
+    Ok(Some(Problem {
+        entry: None,
+        message,
+    }))
+}
+
+/// The receipts the store keeps for submitters to download again, as
+/// witnesses: a submitter who downloads one must get a valid receipt of
+/// this log for that event, whose entry is the stored header at its
+/// position and whose tree head the log holds (the last two are checked
+/// with the other witnesses, in the pass over the log).
+fn kept_receipts(
+    store: &dyn LogReader,
+    key: &LogKey,
+) -> Result<Result<Vec<Witness>, Problem>, StoreError> {
+    let mut kept = Vec::new();
+    let mut problem = None;
+    let read = store.for_each_kept_receipt(&mut |event_id, text| {
+        if problem.is_none() {
+            match kept_receipt(&event_id, &text, key) {
+                Ok(w) => kept.push(w),
+                Err(message) => {
+                    problem = Some(Problem {
+                        entry: None,
+                        message,
+                    })
+                }
+            }
+        }
+        Ok(())
+    });
+    if let Some(p) = corrupt_as_problem(read)? {
+        return Ok(Err(p));
+    }
+    Ok(problem.map_or(Ok(kept), Err))
+}
+
+/// One kept receipt checked on its own, as §5 of docs/ledger-format.md says
+/// a submitter checks it, and for the event it is kept under.
+fn kept_receipt(event_id: &str, text: &str, key: &LogKey) -> Result<Witness, String> {
+    let label = format!("the stored receipt of event {event_id}");
+    let r: Receipt = serde_json::from_str(text)
+        .map_err(|_| format!("{label} is not a Vigil receipt: it was altered"))?;
+    r.verify(key).map_err(|e| {
+        format!("{label} does not verify with this log's key ({e}): it was altered")
+    })?;
+    if r.event_id != event_id {
+        return Err(format!(
+            "{label} is the receipt of event {}: it was replaced",
+            r.event_id
+        ));
+    }
+    match peek_header(r.entry.as_bytes()) {
+        Some(p) if p.index == r.leaf_index && p.id == event_id.as_bytes() => {}
+        _ => {
+            return Err(format!(
+                "{label} does not hold the header of event {event_id} at entry {}: it was altered",
+                r.leaf_index
+            ))
+        }
+    }
+    Witness::receipt(label, &r)
 }
 
 /// "entry 6 is" / "entries 6 to 13 are": the entries from `size` up to `end`.
