@@ -794,3 +794,17 @@ fn verify_with_a_key_held_elsewhere_catches_a_log_re_signed_with_a_new_key() {
     assert_one_sentence(&o);
     assert!(stderr(&o).contains("key"), "{}", stderr(&o));
 }
+
+/// docs/ledger-format.md §3: the public key file is one line and a newline.
+#[test]
+fn the_public_key_file_is_one_line_and_a_newline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    init(&data);
+    let text = std::fs::read_to_string(data.join("log-key.pub")).unwrap();
+    let line = text.strip_suffix('\n').expect("ends with a newline");
+    assert!(
+        line.starts_with("vigil-log-key-v1 ") && !line.contains('\n'),
+        "{text:?}"
+    );
+}
