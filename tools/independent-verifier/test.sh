@@ -289,8 +289,8 @@ T="$W/kind"
 cp -r "$D" "$T"
 q "$T" "UPDATE ledger_entries SET kind = 'referral.submitted' WHERE idx = 2"
 expect "kind column differs from the header's kind: verify.py exits 1" 1 "entry 2: kind column" -- iv "$T" "$KEY"
-"$VIGIL" --data "$T" verify >/dev/null 2>&1
-echo "     (vigil verify exits $? on it: it does not compare the kind column with the header)"
+expect "kind column differs from the header's kind: vigil verify exits 1 naming the entry" 1 "entry 2 " -- "$VIGIL" --data "$T" verify
+expect "kind column differs from the header's kind: ... naming the kind" 1 "kind" -- "$VIGIL" --data "$T" verify
 
 # The receipts table keeps receipts for download again (section 6): one kept
 # intact, one whose root was altered.
@@ -306,13 +306,16 @@ for r in (good, altered):
     c.execute("INSERT INTO receipts (event_id, receipt) VALUES (?, ?)", (r["event_id"], json.dumps(r, indent=2)))
 c.commit()
 EOF
-expect "a stored receipt altered: verify.py exits 1" 1 "stored receipt for $(sed -n 5p "$W/receipts.jsonl" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["event_id"])')" -- iv "$T" "$KEY"
-q "$T" "DELETE FROM receipts WHERE event_id = '$(sed -n 5p "$W/receipts.jsonl" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["event_id"])')'"
+ALTERED="$(sed -n 5p "$W/receipts.jsonl" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["event_id"])')"
+KEPT="$(sed -n 4p "$W/receipts.jsonl" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["event_id"])')"
+expect "a stored receipt altered: verify.py exits 1" 1 "stored receipt for $ALTERED" -- iv "$T" "$KEY"
+expect "a stored receipt altered: vigil verify exits 1 naming its event" 1 "stored receipt of event $ALTERED" -- "$VIGIL" --data "$T" verify
+q "$T" "DELETE FROM receipts WHERE event_id = '$ALTERED'"
 expect "an intact stored receipt: verify.py exits 0" 0 "1 stored receipt(s)" -- iv "$T" "$KEY"
+expect "an intact stored receipt: vigil verify exits 0" 0 "intact" -- "$VIGIL" --data "$T" verify
 q "$T" "UPDATE receipts SET receipt = replace(receipt, '\"tree_size\": 82', '\"tree_size\": 81')" >/dev/null
 expect "a stored receipt's tree_size altered: verify.py exits 1" 1 "stored receipt for" -- iv "$T" "$KEY"
-"$VIGIL" --data "$T" verify >/dev/null 2>&1
-echo "     (vigil verify exits $? with an altered stored receipt: it does not check the receipts table)"
+expect "a stored receipt's tree_size altered: vigil verify exits 1 naming its event" 1 "stored receipt of event $KEPT" -- "$VIGIL" --data "$T" verify
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -68,7 +68,7 @@ impl DataDir {
         let signer = LogSigner::generate();
         write_secret(&self.path.join(SECRET_KEY_FILE), &signer)?;
         let key = signer.public_key();
-        fs::write(self.public_key_path(), key.to_text() + "\n")
+        fs::write(self.public_key_path(), key.to_text())
             .with_context(|| format!("cannot write {}", self.public_key_path().display()))?;
         let url = self.database_url(database)?;
         drop(vigil_store::open_with_head_file(

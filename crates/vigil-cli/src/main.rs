@@ -20,7 +20,7 @@ use datadir::DataDir;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vigil_ledger::{LogKey, PublishedTreeHead, Receipt};
-use vigil_store::verify::{verify_against, VerifyOptions, Witness};
+use vigil_store::verify::{verify_with_key, VerifyOptions, Witness};
 
 #[derive(Parser)]
 #[command(
@@ -62,6 +62,9 @@ enum Command {
         /// Copies of a tree-head file kept elsewhere (DATA/tree-head.json at some moment): the log must hold each.
         #[arg(long = "tree-head", num_args = 1.., value_name = "FILE")]
         tree_heads: Vec<PathBuf>,
+        /// The log's public key held outside the data directory (a copy of DATA/log-key.pub): verify against it, not the directory's key.
+        #[arg(long, value_name = "FILE")]
+        key: Option<String>,
     },
     /// Receipts: check one offline with the log's public key.
     Receipt {
@@ -269,10 +272,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ledger_only,
             receipts,
             tree_heads,
+            key,
         } => {
             let dir = data_dir(&cli)?;
-            let store = dir.open(cli.database.as_deref())?;
-            let key = store.log_key();
+            let store = match dir.open(cli.database.as_deref()) {
+                Ok(s) => s,
+                Err(e) => match e.downcast_ref::<vigil_store::StoreError>() {
+                    // The database is another log's: that is what verify finds.
+                    Some(vigil_store::StoreError::OtherKey(m)) => {
+                        eprintln!("vigil: verification FAILED: {m}");
+                        return Err(Tampered.into());
+                    }
+                    _ => return Err(e),
+                },
+            };
+            let key = match key {
+                Some(k) => datadir::read_public_key(k)?,
+                None => store.log_key(),
+            };
             let head_file = dir.tree_head_file();
             let mut witnesses = Vec::new();
             match head_file.read(&key) {
@@ -304,8 +321,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     held += 1;
                 }
             }
-            let report = verify_against(
+            let report = verify_with_key(
                 store.as_ref(),
+                &key,
                 VerifyOptions {
                     projections: !ledger_only,
                 },

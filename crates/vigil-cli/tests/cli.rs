@@ -782,3 +782,110 @@ fn user_add_creates_partnership_administrators_and_refuses_names_the_log_has_see
         .status
         .success());
 }
+
+/// A key of another log, in the `meta.log_key` form (base64).
+fn another_log_key() -> String {
+    vigil_ledger::LogSigner::generate().public_key().to_base64()
+}
+
+#[test]
+fn verify_exits_1_when_the_database_names_another_log_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    imported(&data);
+    let conn = rusqlite::Connection::open(data.join("vigil.sqlite")).unwrap();
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'log_key'",
+        [another_log_key()],
+    )
+    .unwrap();
+    drop(conn);
+    let o = run(vigil().arg("--data").arg(&data).arg("verify"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_one_sentence(&o);
+    assert!(stderr(&o).contains("another key"), "{}", stderr(&o));
+}
+
+/// Someone with the data directory replaces the log's key everywhere it is
+/// kept there (the secret, log-key.pub, meta.log_key), re-signs every tree
+/// head and removes the tree-head file: the result is consistent with
+/// itself, and only a key held elsewhere (`vigil verify --key`) shows it.
+#[test]
+fn verify_with_a_key_held_elsewhere_catches_a_log_re_signed_with_a_new_key() {
+    use base64::Engine as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    imported(&data);
+    let kept = tmp.path().join("kept.pub");
+    std::fs::copy(data.join("log-key.pub"), &kept).unwrap();
+    let o = run(vigil()
+        .arg("--data")
+        .arg(&data)
+        .arg("verify")
+        .arg("--key")
+        .arg(&kept));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let new = vigil_ledger::LogSigner::generate();
+    std::fs::write(
+        data.join("log-key.secret"),
+        base64::engine::general_purpose::STANDARD.encode(new.secret_bytes()),
+    )
+    .unwrap();
+    std::fs::write(data.join("log-key.pub"), new.public_key().to_text()).unwrap();
+    std::fs::remove_file(data.join("tree-head.json")).unwrap();
+    let conn = rusqlite::Connection::open(data.join("vigil.sqlite")).unwrap();
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'log_key'",
+        [new.public_key().to_base64()],
+    )
+    .unwrap();
+    let heads: Vec<(i64, Vec<u8>, i64)> = conn
+        .prepare("SELECT size, root, timestamp_ms FROM tree_heads")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!heads.is_empty());
+    for (size, root, timestamp_ms) in heads {
+        let signed = new.sign_tree_head(&vigil_ledger::TreeHead {
+            size: size as u64,
+            root: root.try_into().unwrap(),
+            timestamp_ms,
+        });
+        conn.execute(
+            "UPDATE tree_heads SET signature = ?1 WHERE size = ?2",
+            rusqlite::params![&signed.signature[..], size],
+        )
+        .unwrap();
+    }
+    drop(conn);
+
+    // Consistent with itself: the data directory alone cannot tell.
+    let o = run(vigil().arg("--data").arg(&data).arg("verify"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(vigil()
+        .arg("--data")
+        .arg(&data)
+        .arg("verify")
+        .arg("--key")
+        .arg(&kept));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_one_sentence(&o);
+    assert!(stderr(&o).contains("key"), "{}", stderr(&o));
+}
+
+/// docs/ledger-format.md §3: the public key file is one line and a newline.
+#[test]
+fn the_public_key_file_is_one_line_and_a_newline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    init(&data);
+    let text = std::fs::read_to_string(data.join("log-key.pub")).unwrap();
+    let line = text.strip_suffix('\n').expect("ends with a newline");
+    assert!(
+        line.starts_with("vigil-log-key-v1 ") && !line.contains('\n'),
+        "{text:?}"
+    );
+}

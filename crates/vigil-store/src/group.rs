@@ -150,6 +150,7 @@ fn same_error(e: &StoreError) -> StoreError {
         StoreError::Schema(a, b) => StoreError::Schema(a.clone(), b.clone()),
         StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
         StoreError::Config(m) => StoreError::Config(m.clone()),
+        StoreError::OtherKey(m) => StoreError::OtherKey(m.clone()),
         StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
     }
 }

@@ -48,6 +48,11 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Config(String),
+    /// The database belongs to a log signed with another key than the one
+    /// it was opened with (`meta.log_key` differs): for `vigil verify` a
+    /// failed verification, not a failure to run.
+    #[error("{0}")]
+    OtherKey(String),
     /// The database cannot be reached or the connection was lost; nothing
     /// was acknowledged. Worth retrying later (a web server answers 503).
     #[error("{0}")]
@@ -76,6 +81,9 @@ pub struct StoredEntry {
     pub payload_json: Option<String>,
     pub salt: Option<Vec<u8>>,
     pub leaf_hash: Vec<u8>,
+    /// The `kind` column, kept beside the header for queries; verification
+    /// checks it says what the header says.
+    pub kind: String,
 }
 
 /// An event that was written, with the receipt that proves it.
@@ -278,6 +286,7 @@ pub trait LogReader {
                 payload: e.payload_json.as_deref().map(str::as_bytes),
                 salt: e.salt.as_deref(),
                 leaf_hash: &e.leaf_hash,
+                kind: e.kind.as_bytes(),
             })
         })
     }
@@ -293,6 +302,16 @@ pub trait LogReader {
         &self,
         f: &mut dyn FnMut(Uuid, u64) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// Streams the receipts kept for submitters to download again, as
+    /// (`event_id` column, receipt text), by event id. Text as stored, even
+    /// if it is not a receipt: verification says what is wrong with it.
+    fn for_each_kept_receipt(
+        &self,
+        f: &mut dyn FnMut(String, String) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// The log key the database says it belongs to (`meta.log_key`, base64),
+    /// if it holds one.
+    fn stored_log_key(&self) -> Result<Option<String>, StoreError>;
 }
 
 /// One log entry as the database holds it, borrowed (see
@@ -307,6 +326,8 @@ pub struct RawEntry<'a> {
     pub payload: Option<&'a [u8]>,
     pub salt: Option<&'a [u8]>,
     pub leaf_hash: &'a [u8],
+    /// The `kind` column (not hashed: it must equal the header's `kind`).
+    pub kind: &'a [u8],
 }
 
 /// Parses a stored entity row; a row that does not parse is reported as

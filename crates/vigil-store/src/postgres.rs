@@ -913,7 +913,7 @@ fn prepare_schema(
 }
 
 fn other_key(schema: &str, t: &Target) -> StoreError {
-    StoreError::Config(format!(
+    StoreError::OtherKey(format!(
         "the PostgreSQL database at {} (schema {schema}) belongs to a log signed with another key; use that data directory's key",
         t.address
     ))
@@ -1302,8 +1302,9 @@ impl WriteTx for PgTx<'_> {
     }
 }
 
-const ENTRY_COLUMNS_SQL: &str = "SELECT idx, event_id, header, payload, salt, leaf_hash FROM ledger_entries WHERE idx >= $1 ORDER BY idx";
-const ENTRIES_ABOUT: &str = "SELECT e.idx, e.event_id, e.header, e.payload, e.salt, e.leaf_hash
+const ENTRY_COLUMNS_SQL: &str = "SELECT idx, event_id, header, payload, salt, leaf_hash, kind FROM ledger_entries WHERE idx >= $1 ORDER BY idx";
+const ENTRIES_ABOUT: &str =
+    "SELECT e.idx, e.event_id, e.header, e.payload, e.salt, e.leaf_hash, e.kind
      FROM event_subjects s JOIN ledger_entries e ON e.idx = s.idx
      WHERE s.subject_id = $1 ORDER BY s.idx";
 
@@ -1315,6 +1316,7 @@ fn entry_row(r: &Row) -> Result<StoredEntry, StoreError> {
         payload_json: r.try_get(3)?,
         salt: r.try_get(4)?,
         leaf_hash: r.try_get(5)?,
+        kind: r.try_get(6)?,
     })
 }
 
@@ -1424,6 +1426,34 @@ impl LogReader for PgView<'_, '_> {
                 f(id, index_of(r.try_get(1)?)?)
             },
         )
+    }
+
+    fn for_each_kept_receipt(
+        &self,
+        f: &mut dyn FnMut(String, String) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.stream(
+            "SELECT event_id, receipt FROM receipts ORDER BY event_id",
+            &[],
+            &mut |r| {
+                let event_id: Option<String> = r.try_get(0)?;
+                let receipt: Option<String> = r.try_get(1)?;
+                f(event_id.unwrap_or_default(), receipt.unwrap_or_default())
+            },
+        )
+    }
+
+    fn stored_log_key(&self) -> Result<Option<String>, StoreError> {
+        let mut key = None;
+        self.stream(
+            "SELECT value FROM meta WHERE key = 'log_key'",
+            &[],
+            &mut |r| {
+                key = r.try_get(0)?;
+                Ok(())
+            },
+        )?;
+        Ok(key)
     }
 }
 

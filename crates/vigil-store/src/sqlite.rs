@@ -195,7 +195,7 @@ impl SqliteStore {
             }
             Some(k) if k == key.to_base64() => {}
             Some(_) => {
-                return Err(StoreError::Config(format!(
+                return Err(StoreError::OtherKey(format!(
                     "the database {} belongs to a log signed with another key; use that data directory's key",
                     path.display()
                 )))
@@ -433,10 +433,11 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
         payload_json: text(3)?,
         salt: bytes(r.get_ref(4)?),
         leaf_hash: bytes(r.get_ref(5)?).unwrap_or_default(),
+        kind: text(6)?.unwrap_or_default(),
     })
 }
 
-const ENTRY_COLUMNS: &str = "idx, event_id, header, payload, salt, leaf_hash";
+const ENTRY_COLUMNS: &str = "idx, event_id, header, payload, salt, leaf_hash, kind";
 
 /// A row of `idx, event_id, header, leaf_hash` for the writer's load, read
 /// as bytes without trusting its types (see [`entry_from_row`]).
@@ -515,6 +516,7 @@ impl LogReader for SqliteView<'_> {
                 payload: bytes(r.get_ref(3)?),
                 salt: bytes(r.get_ref(4)?),
                 leaf_hash: bytes(r.get_ref(5)?).unwrap_or_default(),
+                kind: bytes(r.get_ref(6)?).unwrap_or_default(),
             })?;
         }
         Ok(())
@@ -566,6 +568,46 @@ impl LogReader for SqliteView<'_> {
         }
         Ok(())
     }
+
+    fn for_each_kept_receipt(
+        &self,
+        f: &mut dyn FnMut(String, String) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .0
+            .prepare("SELECT event_id, receipt FROM receipts ORDER BY event_id")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            f(
+                lossy_text(r, 0)?.unwrap_or_default(),
+                lossy_text(r, 1)?.unwrap_or_default(),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn stored_log_key(&self) -> Result<Option<String>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare("SELECT value FROM meta WHERE key = 'log_key'")?;
+        let mut rows = stmt.query([])?;
+        match rows.next()? {
+            Some(r) => Ok(lossy_text(r, 0)?),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Column `i` as text whatever type SQLite holds it as (None for NULL): a
+/// tampered value is still read, and reported by the check that reads it.
+fn lossy_text(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<String>> {
+    use rusqlite::types::ValueRef;
+    Ok(match r.get_ref(i)? {
+        ValueRef::Null => None,
+        ValueRef::Integer(n) => Some(n.to_string()),
+        ValueRef::Real(x) => Some(x.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+    })
 }
 
 impl Store for SqliteStore {

@@ -5,7 +5,9 @@
 //!
 //! 1. every index from 0 is present (a deleted row is a gap);
 //! 2. each header hashes to the stored leaf hash (an altered header or hash);
-//! 3. each header names its own index and event id (a moved or swapped row);
+//! 3. each header names its own index and event id (a moved or swapped row),
+//!    and the row's `event_id` and `kind` columns, which queries select on,
+//!    say what its header says (a row relabelled for queries);
 //! 4. each payload hashes, with its salt, to the digest in its header;
 //! 5. the Merkle root at every signed tree head's size equals the signed root,
 //!    and every signature verifies with the log key (a rewrite that kept the
@@ -32,7 +34,7 @@ use crate::{LogReader, RawEntry, Store, StoreError};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
-use vigil_ledger::{leaf_hash, Frontier, Hash, Receipt, SignedTreeHead};
+use vigil_ledger::{leaf_hash, Frontier, Hash, LogKey, Receipt, SignedTreeHead};
 use vigil_model::event::payload_digest;
 use vigil_model::projection::{self, EntityRecord, MemoryProjection};
 use vigil_model::SealedEvent;
@@ -122,6 +124,7 @@ pub struct VerifyReport {
 struct HeaderPeek<'a> {
     index: u64,
     id: &'a str,
+    kind: &'a str,
     payload_sha256: &'a str,
 }
 
@@ -137,10 +140,22 @@ pub fn verify_against(
     opts: VerifyOptions,
     witnesses: &[Witness],
 ) -> Result<VerifyReport, StoreError> {
-    let key = store.log_key();
+    verify_with_key(store, &store.log_key(), opts, witnesses)
+}
+
+/// [`verify_against`] with the log's public key given by the caller (one
+/// held outside the data directory): the database must name that key and
+/// every signature must verify with it. Someone who replaced the data
+/// directory's key, the database's and every signature is caught only so.
+pub fn verify_with_key(
+    store: &dyn Store,
+    key: &LogKey,
+    opts: VerifyOptions,
+    witnesses: &[Witness],
+) -> Result<VerifyReport, StoreError> {
     let mut report = None;
     store.read_snapshot(&mut |view| {
-        report = Some(verify_view(view, &key, opts, witnesses)?);
+        report = Some(verify_view(view, key, opts, witnesses)?);
         Ok(())
     })?;
     let mut report = report
@@ -158,24 +173,34 @@ pub fn verify_against(
 
 fn verify_view(
     store: &dyn LogReader,
-    key: &vigil_ledger::LogKey,
+    key: &LogKey,
     opts: VerifyOptions,
-    witnesses: &[Witness],
+    given: &[Witness],
 ) -> Result<VerifyReport, StoreError> {
+    let failed = |p: Problem| VerifyReport {
+        entries: 0,
+        tree_heads: 0,
+        entities: 0,
+        root: vigil_ledger::empty_root(),
+        problem: Some(p),
+    };
+    if let Some(p) = other_key(store, key)? {
+        return Ok(failed(p));
+    }
     let mut heads: Vec<SignedTreeHead> = Vec::new();
     let heads_read = store.for_each_tree_head(&mut |h| {
         heads.push(h);
         Ok(())
     });
     if let Some(p) = corrupt_as_problem(heads_read)? {
-        return Ok(VerifyReport {
-            entries: 0,
-            tree_heads: 0,
-            entities: 0,
-            root: vigil_ledger::empty_root(),
-            problem: Some(p),
-        });
+        return Ok(failed(p));
     }
+    let mut witnesses = given.to_vec();
+    match kept_receipts(store, key)? {
+        Ok(kept) => witnesses.extend(kept),
+        Err(p) => return Ok(failed(p)),
+    }
+    let witnesses = witnesses.as_slice();
     let mut report = VerifyReport {
         entries: 0,
         tree_heads: heads.len() as u64,
@@ -325,6 +350,81 @@ fn verify_view(
     Ok(report)
 }
 
+/// The database must say it belongs to the log of `key` (`meta.log_key`).
+fn other_key(store: &dyn LogReader, key: &LogKey) -> Result<Option<Problem>, StoreError> {
+    let want = key.to_base64();
+    let message = match store.stored_log_key()? {
+        Some(k) if k == want => return Ok(None),
+        Some(k) => format!(
+            "the database says it belongs to the log of another key (meta.log_key is {k}, not {want}, the key of log {})",
+            key.log_id()
+        ),
+        None => "the database names no log key (meta.log_key is missing)".to_string(),
+    };
+    Ok(Some(Problem {
+        entry: None,
+        message,
+    }))
+}
+
+/// The receipts the store keeps for submitters to download again, as
+/// witnesses: a submitter who downloads one must get a valid receipt of
+/// this log for that event, whose entry is the stored header at its
+/// position and whose tree head the log holds (the last two are checked
+/// with the other witnesses, in the pass over the log).
+fn kept_receipts(
+    store: &dyn LogReader,
+    key: &LogKey,
+) -> Result<Result<Vec<Witness>, Problem>, StoreError> {
+    let mut kept = Vec::new();
+    let mut problem = None;
+    let read = store.for_each_kept_receipt(&mut |event_id, text| {
+        if problem.is_none() {
+            match kept_receipt(&event_id, &text, key) {
+                Ok(w) => kept.push(w),
+                Err(message) => {
+                    problem = Some(Problem {
+                        entry: None,
+                        message,
+                    })
+                }
+            }
+        }
+        Ok(())
+    });
+    if let Some(p) = corrupt_as_problem(read)? {
+        return Ok(Err(p));
+    }
+    Ok(problem.map_or(Ok(kept), Err))
+}
+
+/// One kept receipt checked on its own, as §5 of docs/ledger-format.md says
+/// a submitter checks it, and for the event it is kept under.
+fn kept_receipt(event_id: &str, text: &str, key: &LogKey) -> Result<Witness, String> {
+    let label = format!("the stored receipt of event {event_id}");
+    let r: Receipt = serde_json::from_str(text)
+        .map_err(|_| format!("{label} is not a Vigil receipt: it was altered"))?;
+    r.verify(key).map_err(|e| {
+        format!("{label} does not verify with this log's key ({e}): it was altered")
+    })?;
+    if r.event_id != event_id {
+        return Err(format!(
+            "{label} is the receipt of event {}: it was replaced",
+            r.event_id
+        ));
+    }
+    match peek_header(r.entry.as_bytes()) {
+        Some(p) if p.index == r.leaf_index && p.id == event_id.as_bytes() => {}
+        _ => {
+            return Err(format!(
+                "{label} does not hold the header of event {event_id} at entry {}: it was altered",
+                r.leaf_index
+            ))
+        }
+    }
+    Witness::receipt(label, &r)
+}
+
 /// "entry 6 is" / "entries 6 to 13 are": the entries from `size` up to `end`.
 fn missing(size: u64, end: u64) -> String {
     if end - size == 1 {
@@ -366,6 +466,7 @@ struct RowSpans {
     payload: Option<std::ops::Range<usize>>,
     salt: Option<std::ops::Range<usize>>,
     leaf_hash: std::ops::Range<usize>,
+    kind: std::ops::Range<usize>,
 }
 
 /// Rows copied out of the store's buffers into one allocation.
@@ -390,6 +491,7 @@ impl Chunk {
             payload: e.payload.map(|p| self.put(p)),
             salt: e.salt.map(|p| self.put(p)),
             leaf_hash: self.put(e.leaf_hash),
+            kind: self.put(e.kind),
         };
         self.rows.push(row);
     }
@@ -402,6 +504,7 @@ impl Chunk {
             payload: r.payload.clone().map(|x| &self.data[x]),
             salt: r.salt.clone().map(|x| &self.data[x]),
             leaf_hash: &self.data[r.leaf_hash.clone()],
+            kind: &self.data[r.kind.clone()],
         }
     }
 }
@@ -490,6 +593,16 @@ impl<'h> Checker<'h> {
                 ),
             ));
         }
+        if peek.kind != e.kind {
+            return Err(bad(
+                n,
+                format!(
+                    "entry {n} (event {event}): the stored kind {} is not the kind in its header ({}): the row was relabelled",
+                    String::from_utf8_lossy(e.kind),
+                    String::from_utf8_lossy(peek.kind)
+                ),
+            ));
+        }
         match (e.payload, e.salt) {
             (Some(p), Some(s)) => {
                 if !hex_eq(&payload_digest(s, p), peek.payload_sha256) {
@@ -572,10 +685,11 @@ impl<'h> Checker<'h> {
 struct Peek<'a> {
     index: u64,
     id: &'a [u8],
+    kind: &'a [u8],
     payload_sha256: &'a [u8],
 }
 
-/// Finds `index`, `id` and `payload_sha256` in a header without parsing all
+/// Finds `index`, `id`, `kind` and `payload_sha256` in a header without parsing all
 /// of it. Sound because headers are canonical JSON with a fixed schema: the
 /// top-level keys are sorted (`actor`, `agency`, `id`, `index`, ...), nothing
 /// before `id` has a key of that name, and a quote inside a string value is
@@ -591,6 +705,7 @@ fn peek_header(h: &[u8]) -> Option<Peek<'_>> {
     }
     let fast = (|| {
         let id = string_after(h, b"\"id\":\"")?;
+        let kind = string_after(h, b"\"kind\":\"")?;
         let sha = string_after(h, b"\"payload_sha256\":\"")?;
         let at = memchr::memmem::find(h, b"\"index\":")? + 8;
         let digits = h[at..].iter().take_while(|b| b.is_ascii_digit()).count();
@@ -601,6 +716,7 @@ fn peek_header(h: &[u8]) -> Option<Peek<'_>> {
         Some(Peek {
             index,
             id,
+            kind,
             payload_sha256: sha,
         })
     })();
@@ -608,11 +724,13 @@ fn peek_header(h: &[u8]) -> Option<Peek<'_>> {
         let p: HeaderPeek<'_> = serde_json::from_slice(h).ok()?;
         // Borrowed strings without escapes point into `h`; find them there.
         let id = memchr::memmem::find(h, p.id.as_bytes()).map(|i| &h[i..i + p.id.len()])?;
+        let kind = memchr::memmem::find(h, p.kind.as_bytes()).map(|i| &h[i..i + p.kind.len()])?;
         let sha = memchr::memmem::find(h, p.payload_sha256.as_bytes())
             .map(|i| &h[i..i + p.payload_sha256.len()])?;
         Some(Peek {
             index: p.index,
             id,
+            kind,
             payload_sha256: sha,
         })
     })

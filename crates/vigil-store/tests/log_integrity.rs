@@ -11,7 +11,7 @@ use common::{draft, fill_fixture, note, person, person_id, Backend, RawSql, Test
 use vigil_ledger::{leaf_hash, LogSigner, MerkleTree, TreeHead};
 use vigil_store::head_file::TreeHeadFile;
 use vigil_store::verify::{verify, verify_against, VerifyOptions, Witness};
-use vigil_store::StoreError;
+use vigil_store::{Batch, StoreError};
 
 on_both_backends!(
     forged_entry_after_last_tree_head_is_reported,
@@ -25,6 +25,7 @@ on_both_backends!(
     a_receipt_for_an_entry_that_was_replaced_is_reported,
     the_payload_and_salt_prove_what_was_submitted,
     unsorted_subjects_in_a_signed_header_are_reported,
+    an_altered_stored_receipt_is_reported,
 );
 
 /// Copies entry `idx` of `from` into `to` as a tamperer with plain SQL would:
@@ -415,4 +416,62 @@ fn unsorted_subjects_in_a_signed_header_are_reported(b: Backend) {
         .expect("unsorted subjects are reported");
     assert_eq!(p.entry, Some(13), "{p}");
     assert!(p.message.contains("subjects"), "{p}");
+}
+
+/// The receipts the store keeps for submitters to download again are
+/// checked like receipts given on the command line: each must verify with
+/// the log key, name the event it is stored under and be consistent with
+/// the log.
+fn an_altered_stored_receipt_is_reported(b: Backend) {
+    let Some(db) = TestDb::new(b) else { return };
+    let secret = fill_fixture(&db);
+    let store = db.open(&secret);
+    let (a, c) = (draft(&person(700, 700)), draft(&person(701, 701)));
+    let (a_id, c_id) = (a.id.to_string(), c.id.to_string());
+    let mut batch = Batch::of_drafts(vec![a, c]);
+    batch.keep_receipts([a_id.parse().unwrap(), c_id.parse().unwrap()]);
+    store.append_batch(batch).unwrap();
+    let kept = db.sql().count("SELECT count(*) FROM receipts");
+    assert_eq!(kept, 2);
+    let fine = verify(store.as_ref(), VerifyOptions::default()).unwrap();
+    assert_eq!(fine.problem, None);
+    drop(store);
+    let tampered: [(&str, String); 4] = [
+        (
+            "its signed time changed",
+            format!("UPDATE receipts SET receipt = replace(receipt, '\"timestamp_ms\": ', '\"timestamp_ms\": 1') WHERE event_id = '{a_id}'"),
+        ),
+        (
+            "another event's receipt stored under it",
+            format!("UPDATE receipts SET receipt = (SELECT receipt FROM receipts WHERE event_id = '{c_id}') WHERE event_id = '{a_id}'"),
+        ),
+        (
+            "not a receipt at all",
+            format!("UPDATE receipts SET receipt = 'not json' WHERE event_id = '{a_id}'"),
+        ),
+        (
+            "its entry changed",
+            format!("UPDATE receipts SET receipt = replace(receipt, '\\\"index\\\":', '\\\"index\\\":1') WHERE event_id = '{a_id}'"),
+        ),
+    ];
+    for (what, sql) in tampered {
+        let copy = db.copy();
+        let before = copy.sql().text(&format!(
+            "SELECT receipt FROM receipts WHERE event_id = '{a_id}'"
+        ));
+        copy.sql().exec(&sql);
+        let after = copy.sql().text(&format!(
+            "SELECT receipt FROM receipts WHERE event_id = '{a_id}'"
+        ));
+        assert_ne!(before, after, "{what}: the tampering changed nothing");
+        let store = copy.open(&secret);
+        let p = verify(store.as_ref(), VerifyOptions { projections: false })
+            .unwrap()
+            .problem
+            .unwrap_or_else(|| panic!("a stored receipt with {what} went unnoticed"));
+        assert!(
+            p.message.contains(&a_id) && p.message.contains("receipt"),
+            "{what}: {p}"
+        );
+    }
 }

@@ -22,6 +22,7 @@ on_both_backends!(
     truncating_the_log_is_caught,
     an_altered_tree_head_is_caught,
     altered_deleted_or_invented_projection_rows_are_named,
+    a_row_relabelled_in_the_kind_column_is_named,
 );
 
 struct Fixture {
@@ -279,4 +280,27 @@ fn altered_deleted_or_invented_projection_rows_are_named(b: Backend) {
     })
     .expect("noticed");
     assert!(p.message.contains("subject index"), "{p}");
+}
+
+fn a_row_relabelled_in_the_kind_column_is_named(b: Backend) {
+    // The header (and so every hash) is untouched; only the `kind` column
+    // that queries select on says something else.
+    let Some(f) = fixture(b) else { return };
+    for i in [0, f.entries / 2, f.entries - 1] {
+        let p = verify_after(&f, |c| {
+            let kinds = c.texts("SELECT DISTINCT kind FROM ledger_entries ORDER BY kind");
+            let mine = c.text(&format!("SELECT kind FROM ledger_entries WHERE idx = {i}"));
+            let other = kinds.iter().find(|k| **k != mine).expect("two kinds");
+            let lit = c.text_literal(other.as_bytes());
+            c.exec(&format!(
+                "UPDATE ledger_entries SET kind = {lit} WHERE idx = {i}"
+            ));
+        })
+        .unwrap_or_else(|| panic!("relabelling entry {i} went unnoticed"));
+        assert_eq!(p.entry, Some(i), "{p}");
+        assert!(
+            p.message.contains(&format!("entry {i}")) && p.message.contains("kind"),
+            "{p}"
+        );
+    }
 }
