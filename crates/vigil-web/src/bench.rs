@@ -151,7 +151,9 @@ fn hidden(body: &str, name: &str) -> Option<String> {
     Some(body[i..j].to_owned())
 }
 
-async fn sign_in(base: &str, username: &str) -> Result<User, String> {
+/// A client with its own cookie jar that has fetched the sign-in form: the
+/// client and the form's nonce (its double-submit cookie is in the jar).
+async fn sign_in_form(base: &str) -> Result<(reqwest::Client, String), String> {
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -167,6 +169,11 @@ async fn sign_in(base: &str, username: &str) -> Result<User, String> {
         .await
         .map_err(err)?;
     let nonce = hidden(&page, "nonce").ok_or("the sign-in page has no form token")?;
+    Ok((http, nonce))
+}
+
+async fn sign_in(base: &str, username: &str) -> Result<User, String> {
+    let (http, nonce) = sign_in_form(base).await?;
     let r = http
         .post(format!("{base}/login"))
         .form(&[
@@ -525,20 +532,7 @@ pub struct SigninAnswers {
 pub async fn signins_at_once(base: &str, usernames: &[String]) -> Result<SigninAnswers, String> {
     let mut ready = Vec::new();
     for (i, u) in usernames.iter().enumerate() {
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(err)?;
-        let page = http
-            .get(format!("{base}/login"))
-            .send()
-            .await
-            .map_err(err)?
-            .text()
-            .await
-            .map_err(err)?;
-        let nonce = hidden(&page, "nonce").ok_or("the sign-in page has no form token")?;
+        let (http, nonce) = sign_in_form(base).await?;
         ready.push((
             http,
             nonce,
