@@ -15,6 +15,12 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+/// The version of the projection rules: what the stored projection tables
+/// were built by. Bump it in the same commit as any change to a rule or to the
+/// shape of a projected row; a store built by another version is rebuilt from
+/// the log (`vigil rebuild`) rather than reported as corrupt.
+pub const PROJECTION_VERSION: u32 = 1;
+
 /// The projected state of one entity.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EntityRecord {
