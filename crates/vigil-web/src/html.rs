@@ -377,16 +377,7 @@ impl Line {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct PersonLink {
-    pub id: String,
-    pub name: String,
-    pub detail: String,
-    /// When and by which agency the record was first made.
-    pub recorded: String,
-    pub reasons: String,
-    pub can_open: bool,
-}
+pub use vigil_app::guard::PersonLink;
 
 #[derive(Clone, Debug)]
 pub struct HistoryRow {

@@ -6,6 +6,7 @@ use crate::display;
 use crate::error::WebError;
 use crate::guard;
 use crate::html::{Line, MyRow, PersonPage};
+use crate::pages::Respond;
 use crate::reference::reference_for;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -55,7 +56,7 @@ pub async fn person(
 ) -> Result<Response, WebError> {
     let id = Uuid::parse_str(&id)
         .map_err(|_| WebError::NotFound("There is no person at this address.".into()))?;
-    let record = guard::person(&st, &who, id).await?;
+    let record = guard::person(&st.app, &who, id).await?;
     let today = vigil_rules::london::local_date(st.now());
     let chrome = st.chrome(&who, &record.link.name, "");
     let can_refer = who.may(crate::access::Action::SubmitReferral);

@@ -25,15 +25,12 @@
 pub mod readmodel;
 
 use crate::access::{self, Action, Resource, Scope};
-use crate::app::{AppState, SignedIn};
 use crate::candidates;
 use crate::display;
-use crate::error::WebError;
-use crate::html::PersonLink;
 use crate::queue::{self, QueueItem};
 use crate::writer::Pending;
-use axum::http::StatusCode;
-use axum::response::Response;
+use crate::AppError;
+use crate::{App, Caller};
 use readmodel::{PersonView, ReferralView};
 use serde_json::Value;
 use std::ops::Deref;
@@ -74,8 +71,8 @@ impl<T> Deref for Authorised<T> {
 }
 
 impl<T> Authorised<T> {
-    /// Builds the page that shows this value.
-    pub fn show<P: askama::Template>(self, page: impl FnOnce(T, Read) -> P) -> Shown<P> {
+    /// Builds the page (or any other rendering) that shows this value.
+    pub fn show<P>(self, page: impl FnOnce(T, Read) -> P) -> Shown<P> {
         Shown {
             page: page(self.value, Read(())),
             logged: self.logged,
@@ -83,21 +80,25 @@ impl<T> Authorised<T> {
     }
 
     /// Sends a response that is not a page (a file), once the read is logged.
-    pub async fn send(
+    pub async fn send<R, E: From<AppError>>(
         self,
-        response: impl FnOnce(T) -> Result<Response, WebError>,
-    ) -> Result<Response, WebError> {
+        response: impl FnOnce(T) -> Result<R, E>,
+    ) -> Result<R, E> {
         let r = response(self.value);
         self.logged.0.durable().await?;
         r
     }
 }
 
-impl<P: askama::Template> Shown<P> {
-    /// Draws the page (meanwhile the access-log row is written) and sends it
-    /// once the row is on disk; if it cannot be written, nothing is shown.
-    pub async fn respond(self, status: StatusCode) -> Result<Response, WebError> {
-        let r = crate::pages::page_with(status, self.page);
+impl<P> Shown<P> {
+    /// Renders the page (meanwhile the access-log row is written) and hands
+    /// the rendering over once the row is on disk; if it cannot be written,
+    /// nothing is shown.
+    pub async fn deliver<R, E: From<AppError>>(
+        self,
+        render: impl FnOnce(P) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let r = render(self.page);
         self.logged.0.durable().await?;
         r
     }
@@ -105,11 +106,11 @@ impl<P: askama::Template> Shown<P> {
 
 /// Starts writing a read to the access log: who, what, and the records shown.
 fn log(
-    st: &AppState,
-    who: &SignedIn,
+    st: &App,
+    who: &Caller,
     what: &str,
     mut subjects: Vec<SubjectRef>,
-) -> Result<Logged, WebError> {
+) -> Result<Logged, AppError> {
     subjects.sort();
     subjects.dedup();
     let record = AccessRecord {
@@ -126,12 +127,12 @@ fn log(
 }
 
 fn authorised<T>(
-    st: &AppState,
-    who: &SignedIn,
+    st: &App,
+    who: &Caller,
     what: &str,
     subjects: Vec<SubjectRef>,
     value: T,
-) -> Result<Authorised<T>, WebError> {
+) -> Result<Authorised<T>, AppError> {
     Ok(Authorised {
         value,
         logged: log(st, who, what, subjects)?,
@@ -139,7 +140,7 @@ fn authorised<T>(
 }
 
 /// A value that shows no one (a blank form): nothing to log.
-fn unlogged<T>(st: &AppState, value: T) -> Result<Authorised<T>, WebError> {
+fn unlogged<T>(st: &App, value: T) -> Result<Authorised<T>, AppError> {
     Ok(Authorised {
         value,
         logged: Logged(st.writers.log_access(Vec::new())?),
@@ -160,12 +161,12 @@ fn person_resource(p: &PersonView) -> Resource<'_> {
     }
 }
 
-fn may(who: &SignedIn, action: Action, resource: Resource<'_>) -> bool {
+fn may(who: &Caller, action: Action, resource: Resource<'_>) -> bool {
     access::authorise(&who.subject(), action, resource).is_ok()
 }
 
-fn check(who: &SignedIn, action: Action, resource: Resource<'_>) -> Result<(), WebError> {
-    access::authorise(&who.subject(), action, resource).map_err(|d| WebError::Forbidden(d.0))
+fn check(who: &Caller, action: Action, resource: Resource<'_>) -> Result<(), AppError> {
+    access::authorise(&who.subject(), action, resource).map_err(|d| AppError::Forbidden(d.0))
 }
 
 fn person_subject(id: Uuid) -> SubjectRef {
@@ -177,7 +178,7 @@ fn referral_subject(id: Uuid) -> SubjectRef {
 }
 
 /// An agency's name from its code (the code when it is not known).
-fn agency_name(st: &AppState, code: &str) -> String {
+fn agency_name(st: &App, code: &str) -> String {
     st.mirror
         .agency_by_code(code)
         .map(|a| a.name.clone())
@@ -189,8 +190,8 @@ fn agency_name(st: &AppState, code: &str) -> String {
 /// referral they may see and was recorded by the agency that sent it (what
 /// the referrer's own agency told Vigil). Anyone else is left out.
 fn embed(
-    st: &AppState,
-    who: &SignedIn,
+    st: &App,
+    who: &Caller,
     p: &PersonView,
     in_referral: Option<&ReferralView>,
 ) -> Option<PersonLink> {
@@ -219,6 +220,21 @@ fn embed(
     })
 }
 
+/// A person as a list or page shows them: the name, an age (or what is
+/// known), which agency recorded them and when, why they were suggested
+/// (possible existing records), and whether this user may open the record.
+/// Made only by this module, for people the user may be shown.
+#[derive(Clone, Debug)]
+pub struct PersonLink {
+    pub id: String,
+    pub name: String,
+    pub detail: String,
+    /// When and by which agency the record was first made.
+    pub recorded: String,
+    pub reasons: String,
+    pub can_open: bool,
+}
+
 /// Subjects of the people a page shows.
 fn shown_people<'a>(people: impl IntoIterator<Item = &'a PersonLink>) -> Vec<SubjectRef> {
     people
@@ -236,7 +252,7 @@ pub struct ReferralRecord {
 
 impl ReferralRecord {
     /// Whether this user may also do `action` on the referral.
-    pub fn allows(&self, who: &SignedIn, action: Action) -> bool {
+    pub fn allows(&self, who: &Caller, action: Action) -> bool {
         may(who, action, referral_resource(&self.referral))
     }
 
@@ -283,23 +299,23 @@ impl Reading {
     }
 }
 
-fn not_found() -> WebError {
-    WebError::NotFound("There is no referral at this address.".into())
+fn not_found() -> AppError {
+    AppError::NotFound("There is no referral at this address.".into())
 }
 
 /// A referral (and its child), refreshed from the store; not yet authorised.
-fn find_referral(st: &AppState, id: Uuid) -> Result<Arc<ReferralView>, WebError> {
+fn find_referral(st: &App, id: Uuid) -> Result<Arc<ReferralView>, AppError> {
     st.mirror.refresh_all(st.store.as_ref())?;
     st.mirror.referral(id).ok_or_else(not_found)
 }
 
 /// A referral, for `reading`.
 pub async fn referral(
-    st: &Arc<AppState>,
-    who: &SignedIn,
+    st: &Arc<App>,
+    who: &Caller,
     reading: Reading,
     id: Uuid,
-) -> Result<Authorised<ReferralRecord>, WebError> {
+) -> Result<Authorised<ReferralRecord>, AppError> {
     let who2 = who.clone();
     st.blocking(move |st| {
         let r = find_referral(st, id)?;
@@ -323,7 +339,7 @@ pub async fn referral(
 
 /// The canonical payload of the `referral.submitted` event: the bytes its
 /// header's `payload_sha256` covers (with the salt in the receipt).
-fn submitted_payload(st: &AppState, r: &ReferralView) -> Result<Option<String>, WebError> {
+fn submitted_payload(st: &App, r: &ReferralView) -> Result<Option<String>, AppError> {
     Ok(st.store.payload_of(r.submitted.event_id)?)
 }
 
@@ -334,16 +350,16 @@ pub struct SubmittedPayload {
 }
 
 pub async fn payload(
-    st: &Arc<AppState>,
-    who: &SignedIn,
+    st: &Arc<App>,
+    who: &Caller,
     id: Uuid,
-) -> Result<Authorised<SubmittedPayload>, WebError> {
+) -> Result<Authorised<SubmittedPayload>, AppError> {
     let who2 = who.clone();
     st.blocking(move |st| {
         let r = find_referral(st, id)?;
         check(&who2, Reading::Payload.action(), referral_resource(&r))?;
         let json = submitted_payload(st, &r)?.ok_or_else(|| {
-            WebError::NotFound("What this referral sent is not held on this server.".into())
+            AppError::NotFound("What this referral sent is not held on this server.".into())
         })?;
         // The payload names the child and everyone else the referral does.
         let mut subjects = vec![referral_subject(r.id), person_subject(r.child_id)];
@@ -378,7 +394,7 @@ pub struct ReferralInFull {
 }
 
 /// The possible existing records of `child` that this user may open, best first.
-fn possible_matches(st: &AppState, who: &SignedIn, child: &PersonView) -> Vec<PersonLink> {
+fn possible_matches(st: &App, who: &Caller, child: &PersonView) -> Vec<PersonLink> {
     let mut reachable = Vec::new();
     st.mirror.for_each_person(|p| {
         if may(who, Action::ViewPerson, person_resource(p)) {
@@ -398,10 +414,10 @@ fn possible_matches(st: &AppState, who: &SignedIn, child: &PersonView) -> Vec<Pe
 }
 
 pub async fn referral_in_full(
-    st: &Arc<AppState>,
-    who: &SignedIn,
+    st: &Arc<App>,
+    who: &Caller,
     id: Uuid,
-) -> Result<Authorised<ReferralInFull>, WebError> {
+) -> Result<Authorised<ReferralInFull>, AppError> {
     let who = who.clone();
     st.blocking(move |st| {
         let r = find_referral(st, id)?;
@@ -490,7 +506,7 @@ fn place_words(state: &Value) -> String {
 }
 
 /// The places a person's active links lead to.
-fn places_of(st: &AppState, id: Uuid) -> Result<Vec<(String, String, Uuid)>, WebError> {
+fn places_of(st: &App, id: Uuid) -> Result<Vec<(String, String, Uuid)>, AppError> {
     let mut places = Vec::new();
     for e in st.store.entries_about(id)? {
         let Ok(h) = serde_json::from_str::<vigil_model::EventHeader>(&e.header_json) else {
@@ -544,20 +560,20 @@ fn places_of(st: &AppState, id: Uuid) -> Result<Vec<(String, String, Uuid)>, Web
 }
 
 pub async fn person(
-    st: &Arc<AppState>,
-    who: &SignedIn,
+    st: &Arc<App>,
+    who: &Caller,
     id: Uuid,
-) -> Result<Authorised<PersonRecord>, WebError> {
+) -> Result<Authorised<PersonRecord>, AppError> {
     let who = who.clone();
     st.blocking(move |st| {
         st.mirror.refresh_all(st.store.as_ref())?;
         let p = st
             .mirror
             .person(id)
-            .ok_or_else(|| WebError::NotFound("There is no person at this address.".into()))?;
+            .ok_or_else(|| AppError::NotFound("There is no person at this address.".into()))?;
         check(&who, Action::ViewPerson, person_resource(&p))?;
         let link = embed(st, &who, &p, None)
-            .ok_or_else(|| WebError::Internal("an openable person was not shown".into()))?;
+            .ok_or_else(|| AppError::Internal("an openable person was not shown".into()))?;
         let mut referrals: Vec<(Arc<ReferralView>, bool)> = st
             .mirror
             .about_child(id)
@@ -602,17 +618,17 @@ pub async fn person(
 /// `?child=` or its hidden `child_id`); the user must be allowed to open
 /// that record, and showing it on the form is a logged read.
 pub async fn chosen_child(
-    st: &Arc<AppState>,
-    who: &SignedIn,
+    st: &Arc<App>,
+    who: &Caller,
     id: &str,
-) -> Result<Authorised<Option<PersonLink>>, WebError> {
+) -> Result<Authorised<Option<PersonLink>>, AppError> {
     let id = id.trim();
     let id = if id.is_empty() {
         None
     } else {
         Some(
             Uuid::parse_str(id)
-                .map_err(|_| WebError::NotFound("There is no such person.".into()))?,
+                .map_err(|_| AppError::NotFound("There is no such person.".into()))?,
         )
     };
     let who = who.clone();
@@ -625,7 +641,7 @@ pub async fn chosen_child(
         let p = st
             .mirror
             .person(id)
-            .ok_or_else(|| WebError::NotFound("There is no such person.".into()))?;
+            .ok_or_else(|| AppError::NotFound("There is no such person.".into()))?;
         check(&who, Action::ViewPerson, person_resource(&p))?;
         let link = embed(st, &who, &p, None);
         authorised(
@@ -647,9 +663,9 @@ pub struct Listed<T> {
 
 /// "My referrals": what this user submitted, newest first.
 pub async fn my_referrals(
-    st: &Arc<AppState>,
-    who: &SignedIn,
-) -> Result<Authorised<Vec<Listed<Arc<ReferralView>>>>, WebError> {
+    st: &Arc<App>,
+    who: &Caller,
+) -> Result<Authorised<Vec<Listed<Arc<ReferralView>>>>, AppError> {
     let who = who.clone();
     st.blocking(move |st| {
         check(&who, Action::ListOwnReferrals, Resource::Page)?;
@@ -677,8 +693,8 @@ pub async fn my_referrals(
 /// The queue at this moment, after recording any escalation it calls for.
 /// Used by the pages (through [`queue_for`]) and by the server's periodic
 /// check, so an overdue referral is escalated even if nobody opens the queue.
-async fn current_queue(st: &Arc<AppState>) -> Result<Vec<QueueItem>, WebError> {
-    let compute = |st: &AppState| -> Result<Vec<QueueItem>, WebError> {
+async fn current_queue(st: &Arc<App>) -> Result<Vec<QueueItem>, AppError> {
+    let compute = |st: &App| -> Result<Vec<QueueItem>, AppError> {
         st.mirror.refresh_all(st.store.as_ref())?;
         Ok(queue::compute(
             st.mirror.awaiting_decision(),
@@ -698,7 +714,7 @@ async fn current_queue(st: &Arc<AppState>) -> Result<Vec<QueueItem>, WebError> {
 }
 
 /// Records the escalations due now; returns how many referrals are overdue.
-pub async fn escalate(st: &Arc<AppState>) -> Result<usize, WebError> {
+pub async fn escalate(st: &Arc<App>) -> Result<usize, AppError> {
     Ok(current_queue(st)
         .await?
         .iter()
@@ -725,10 +741,10 @@ pub enum QueueView {
 }
 
 pub async fn queue_for(
-    st: &Arc<AppState>,
-    who: &SignedIn,
+    st: &Arc<App>,
+    who: &Caller,
     view: QueueView,
-) -> Result<Authorised<QueueList>, WebError> {
+) -> Result<Authorised<QueueList>, AppError> {
     let (action, words) = match view {
         QueueView::Triage { .. } => (Action::ViewTriageQueue, "listed the triage queue"),
         QueueView::Overdue => (Action::ViewOverdue, "listed overdue referrals"),
@@ -773,7 +789,7 @@ pub async fn queue_for(
 
 /// The ids of referrals with this human reference (normally one): ids
 /// only, so finding one shows nothing of it.
-pub fn referrals_with_reference(st: &AppState, reference: &str) -> Result<Vec<Uuid>, WebError> {
+pub fn referrals_with_reference(st: &App, reference: &str) -> Result<Vec<Uuid>, AppError> {
     st.mirror.refresh_all(st.store.as_ref())?;
     Ok(st
         .mirror
@@ -783,7 +799,7 @@ pub fn referrals_with_reference(st: &AppState, reference: &str) -> Result<Vec<Uu
         .collect())
 }
 
-impl AppState {
+impl App {
     /// How many referrals awaiting a decision are past their deadline now
     /// (a number, shown to those who may see the overdue list).
     pub fn overdue_count(&self) -> usize {

@@ -13,7 +13,7 @@
 //! people and referrals are visible only there, so every read of them goes
 //! through the guard's access check and access log.
 
-use crate::error::WebError;
+use crate::AppError;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
@@ -282,8 +282,8 @@ const MIRRORED: [EntityKind; 4] = [
     ReferralView::KIND,
 ];
 
-fn poisoned() -> WebError {
-    WebError::Internal("a read model lock was poisoned by an earlier failure".into())
+fn poisoned() -> AppError {
+    AppError::Internal("a read model lock was poisoned by an earlier failure".into())
 }
 
 impl Mirror {
@@ -293,7 +293,7 @@ impl Mirror {
         changed: &[EntityRecord],
         table: &RwLock<Table<T>>,
         mut on_row: impl FnMut(&T, Option<&T>),
-    ) -> Result<(), WebError> {
+    ) -> Result<(), AppError> {
         let mut mine = changed.iter().filter(|r| r.kind == T::KIND).peekable();
         if mine.peek().is_none() {
             return Ok(());
@@ -303,7 +303,7 @@ impl Mirror {
             if t.last.is_some_and(|l| rec.updated_index <= l) {
                 continue; // already applied
             }
-            let v = T::parse(rec).map_err(WebError::Internal)?;
+            let v = T::parse(rec).map_err(AppError::Internal)?;
             let old = t.rows.get(&rec.id).cloned();
             on_row(&v, old.as_deref());
             t.rows.insert(rec.id, Arc::new(v));
@@ -313,11 +313,11 @@ impl Mirror {
     }
 
     /// Brings agencies and users up to date.
-    pub fn refresh_accounts(&self, store: &dyn Store) -> Result<(), WebError> {
+    pub fn refresh_accounts(&self, store: &dyn Store) -> Result<(), AppError> {
         self.refresh_all(store)
     }
 
-    fn apply_accounts(&self, changed: &[EntityRecord]) -> Result<(), WebError> {
+    fn apply_accounts(&self, changed: &[EntityRecord]) -> Result<(), AppError> {
         self.refresh_table(changed, &self.agencies, |_, _| {})?;
         let mut names = Vec::new();
         self.refresh_table(changed, &self.users, |u: &UserView, _| {
@@ -333,16 +333,16 @@ impl Mirror {
     }
 
     /// Brings people up to date.
-    pub fn refresh_persons(&self, store: &dyn Store) -> Result<(), WebError> {
+    pub fn refresh_persons(&self, store: &dyn Store) -> Result<(), AppError> {
         self.refresh_all(store)
     }
 
     /// Brings referrals up to date.
-    pub fn refresh_referrals(&self, store: &dyn Store) -> Result<(), WebError> {
+    pub fn refresh_referrals(&self, store: &dyn Store) -> Result<(), AppError> {
         self.refresh_all(store)
     }
 
-    fn apply_referrals(&self, changed: &[EntityRecord]) -> Result<(), WebError> {
+    fn apply_referrals(&self, changed: &[EntityRecord]) -> Result<(), AppError> {
         // (referral, awaiting a decision, (submitter, child) when new)
         type Change = (Uuid, bool, Option<((Uuid, String), Uuid)>);
         let mut changes: Vec<Change> = Vec::new();
@@ -384,7 +384,7 @@ impl Mirror {
     /// arrived" is "numbered above the count I read on arrival". Under load
     /// this turns one refresh per request into about two per database round
     /// trip, without ever showing a page older than its request.
-    pub fn refresh_all(&self, store: &dyn Store) -> Result<(), WebError> {
+    pub fn refresh_all(&self, store: &dyn Store) -> Result<(), AppError> {
         let arrived_after = self.refreshes_begun.load(Ordering::Acquire);
         let mut last = self.refreshed.lock().map_err(|_| poisoned())?;
         if last.number > arrived_after {
@@ -399,7 +399,7 @@ impl Mirror {
     }
 
     /// Applies the changes after `upto`; the highest position applied.
-    fn refresh_now(&self, store: &dyn Store, upto: Option<u64>) -> Result<Option<u64>, WebError> {
+    fn refresh_now(&self, store: &dyn Store, upto: Option<u64>) -> Result<Option<u64>, AppError> {
         let changed = store.entities_changed_since(&MIRRORED, upto)?;
         // Entries commit in log order, so every change at or below the
         // highest position returned has been returned too.
