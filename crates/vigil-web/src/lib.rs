@@ -38,6 +38,7 @@ mod resources;
 pub mod routes;
 pub mod session;
 pub mod signin;
+pub mod timeline;
 
 pub use app::{system_clock, AppState, Clock, Config, ServerLimits};
 // The application layer's modules, under the names the handlers use.
