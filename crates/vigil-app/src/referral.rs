@@ -84,6 +84,7 @@ pub fn prepare(
         actor: actor.clone(),
         agency: agency.clone(),
         occurred_at,
+        source: None,
         body,
     }
     .prepare(now, salt())

@@ -32,7 +32,8 @@ pub mod text;
 pub mod time;
 
 pub use event::{
-    Actor, EntityKind, EventDraft, EventHeader, EventInput, ModelError, SealedEvent, SubjectRef,
+    Actor, EntityKind, EventDraft, EventHeader, EventInput, ModelError, SealedEvent, SourceRecord,
+    SubjectRef,
 };
 pub use payload::EventPayload;
 pub use pole::{Grading, Location, Object, Person, PersonName};

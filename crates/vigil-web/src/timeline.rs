@@ -251,7 +251,10 @@ mod tests {
         ];
         let s = svg(&marks, d(2024, 1, 1), d(2024, 12, 31));
         assert_eq!(s.matches("<title>x</title>").count(), 3);
-        assert!(s.contains("v-tl-open"), "an open placement is drawn as open");
+        assert!(
+            s.contains("v-tl-open"),
+            "an open placement is drawn as open"
+        );
         assert!(s.contains("1 referrals, 1 missing episodes, 1 placements"));
         assert!(s.starts_with("<svg") && s.ends_with("</svg>"));
     }
@@ -277,7 +280,10 @@ mod tests {
             .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
             .filter_map(|t| t.parse::<f64>().ok())
         {
-            assert!((-1.0..=2100.0).contains(&num), "coordinate {num} is off the drawing");
+            assert!(
+                (-1.0..=2100.0).contains(&num),
+                "coordinate {num} is off the drawing"
+            );
         }
     }
 
