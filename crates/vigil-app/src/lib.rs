@@ -8,7 +8,8 @@
 //!   the user against the one access table ([`access`]), builds the events
 //!   ([`referral::prepare`] is the one constructor of an event draft) and
 //!   appends them as one all-or-nothing unit through the group committer
-//!   ([`writer`]); [`referral`] (submitting a concern), [`users`] (accounts:
+//!   ([`writer`]); [`events::draft`] makes every event draft, for commands
+//!   and imports alike; [`referral`] (submitting a concern), [`users`] (accounts:
 //!   every change asks [`users::Granter`]), [`queue`] (the escalations an
 //!   overdue referral calls for);
 //! - **queries** read it: each takes the signed-in [`Caller`], returns only
@@ -32,6 +33,7 @@ pub mod auth;
 pub mod candidates;
 pub mod display;
 mod error;
+pub mod events;
 pub mod guard;
 pub mod queue;
 pub mod reference;

@@ -10,11 +10,9 @@
 
 use crate::sentence;
 use chrono::{DateTime, Utc};
-use rand::RngCore;
 use uuid::Uuid;
 use vigil_model::codes::{AgencyId, LinkKind, LocationKind, NameKind, Sex};
 use vigil_model::dates::DateOfBirth;
-use vigil_model::event::SALT_LEN;
 use vigil_model::payload::{LinkRecorded, ReferralSubmitted, Referrer};
 use vigil_model::pole::LocationDetails;
 use vigil_model::time::OccurredAt;
@@ -65,13 +63,10 @@ pub struct Drafts {
     pub child_id: Uuid,
 }
 
-fn salt() -> [u8; SALT_LEN] {
-    let mut s = [0u8; SALT_LEN];
-    rand::rngs::OsRng.fill_bytes(&mut s);
-    s
-}
-
-/// Validates one event for the log; a refusal is a sentence.
+/// Validates one event of a command for the log; a refusal is a sentence.
+/// Every command builds its events here (and imports through
+/// [`crate::events::draft`]), so all of them get their salt, id and
+/// receipt time the same way.
 pub fn prepare(
     actor: &Actor,
     agency: &AgencyId,
@@ -79,16 +74,18 @@ pub fn prepare(
     body: EventPayload,
     now: DateTime<Utc>,
 ) -> Result<EventDraft, String> {
-    EventInput {
-        id: None,
-        actor: actor.clone(),
-        agency: agency.clone(),
-        occurred_at,
-        source: None,
-        body,
-    }
-    .prepare(now, salt())
-    .map_err(|e| sentence(&e.to_string()))
+    crate::events::draft(
+        EventInput {
+            id: None,
+            actor: actor.clone(),
+            agency: agency.clone(),
+            occurred_at,
+            source: None,
+            body,
+        },
+        now,
+    )
+    .map_err(|e| sentence(&e))
 }
 
 impl Intake {
