@@ -36,7 +36,7 @@ mod error;
 pub mod events;
 pub mod guard;
 pub mod queue;
-pub mod reference;
+pub use vigil_model::reference;
 pub mod referral;
 pub mod users;
 pub mod writer;
