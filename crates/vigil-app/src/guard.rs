@@ -23,6 +23,8 @@
 
 #[path = "readmodel.rs"]
 pub mod readmodel;
+#[path = "record.rs"]
+pub mod record;
 
 use crate::access::{self, Action, Resource, Scope};
 use crate::candidates;
@@ -303,10 +305,55 @@ fn not_found() -> AppError {
     AppError::NotFound("There is no referral at this address.".into())
 }
 
-/// A referral (and its child), refreshed from the store; not yet authorised.
+/// A referral, from the store; not yet authorised.
 fn find_referral(st: &App, id: Uuid) -> Result<Arc<ReferralView>, AppError> {
-    st.mirror.refresh_all(st.store.as_ref())?;
-    st.mirror.referral(id).ok_or_else(not_found)
+    match st.store.entity(id)? {
+        Some(r) if r.kind == EntityKind::Referral => Ok(Arc::new(
+            ReferralView::from_record(&r).map_err(AppError::Internal)?,
+        )),
+        _ => Err(not_found()),
+    }
+}
+
+/// A person, from the store; not yet authorised.
+fn person_of(st: &App, id: Uuid) -> Result<Option<PersonView>, AppError> {
+    match st.store.entity(id)? {
+        Some(r) if r.kind == EntityKind::Person => Ok(Some(
+            PersonView::from_record(&r).map_err(AppError::Internal)?,
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// The people with these ids, from the store in one query (those that exist).
+fn people_of(
+    st: &App,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, PersonView>, AppError> {
+    let mut out = std::collections::HashMap::new();
+    for r in st.store.entities(ids)? {
+        if r.kind == EntityKind::Person {
+            let p = PersonView::from_record(&r).map_err(AppError::Internal)?;
+            out.insert(p.id, p);
+        }
+    }
+    Ok(out)
+}
+
+/// Referrals from the store, parsed.
+fn referrals_where(
+    st: &App,
+    q: vigil_store::index::ReferralQuery,
+) -> Result<Vec<Arc<ReferralView>>, AppError> {
+    st.store
+        .referrals(q)?
+        .iter()
+        .map(|r| {
+            ReferralView::from_record(r)
+                .map(Arc::new)
+                .map_err(AppError::Internal)
+        })
+        .collect()
 }
 
 /// A referral, for `reading`.
@@ -320,10 +367,7 @@ pub async fn referral(
     st.blocking(move |st| {
         let r = find_referral(st, id)?;
         check(&who2, reading.action(), referral_resource(&r))?;
-        let child = st
-            .mirror
-            .person(r.child_id)
-            .and_then(|c| embed(st, &who2, &c, Some(&r)));
+        let child = person_of(st, r.child_id)?.and_then(|c| embed(st, &who2, &c, Some(&r)));
         let mut subjects = vec![referral_subject(r.id)];
         subjects.extend(shown_people(&child));
         authorised(
@@ -394,14 +438,51 @@ pub struct ReferralInFull {
 }
 
 /// The possible existing records of `child` that this user may open, best first.
-fn possible_matches(st: &App, who: &Caller, child: &PersonView) -> Vec<PersonLink> {
-    let mut reachable = Vec::new();
-    st.mirror.for_each_person(|p| {
-        if may(who, Action::ViewPerson, person_resource(p)) {
-            reachable.push(p.clone());
+///
+/// The people compared are found through the name index (each of the
+/// child's names, and their date of birth), among the records this user may
+/// open, so no process scans everyone; [`candidates::find`] then decides.
+fn possible_matches(
+    st: &App,
+    who: &Caller,
+    child: &PersonView,
+) -> Result<Vec<PersonLink>, AppError> {
+    let visible = match access::scope_of(who.user.role, who.user.agency_kind, Action::ViewPerson) {
+        Some(Scope::Any) => None,
+        Some(_) => Some(vec![who.user.agency.clone()]),
+        None => return Ok(Vec::new()),
+    };
+    // Each name word on its own (a family name and an initial must still
+    // find the family), and the date of birth.
+    let mut queries: Vec<String> = child
+        .names
+        .iter()
+        .flat_map(|n| vigil_model::names::normalise_tokens(&n.display()))
+        .filter(|t| t.chars().count() > 1)
+        .collect();
+    queries.sort();
+    queries.dedup();
+    if let Some(d) = &child.date_of_birth {
+        queries.push(d.value.clone());
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for q in queries {
+        let parsed = vigil_model::names::parse_query(&q);
+        if parsed.is_empty() {
+            continue;
         }
-    });
-    candidates::find(child, reachable.iter())
+        for h in st.store.find_people(&parsed, visible.as_deref(), 50)? {
+            if h.person_id != child.id {
+                ids.insert(h.person_id);
+            }
+        }
+    }
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    let reachable: Vec<PersonView> = people_of(st, &ids)?
+        .into_values()
+        .filter(|p| may(who, Action::ViewPerson, person_resource(p)))
+        .collect();
+    Ok(candidates::find(child, reachable.iter())
         .into_iter()
         .filter_map(|c| {
             let p = reachable.iter().find(|p| p.id == c.person_id)?;
@@ -410,7 +491,7 @@ fn possible_matches(st: &App, who: &Caller, child: &PersonView) -> Vec<PersonLin
                 ..embed(st, who, p, None)?
             })
         })
-        .collect()
+        .collect())
 }
 
 pub async fn referral_in_full(
@@ -422,18 +503,19 @@ pub async fn referral_in_full(
     st.blocking(move |st| {
         let r = find_referral(st, id)?;
         check(&who, Action::ViewReferral, referral_resource(&r))?;
-        let child_view = st.mirror.person(r.child_id);
+        let child_view = person_of(st, r.child_id)?;
         let child = child_view
             .as_ref()
             .and_then(|c| embed(st, &who, c, Some(&r)));
+        let others_found = people_of(st, &r.others_involved)?;
         let others: Vec<PersonLink> = r
             .others_involved
             .iter()
-            .filter_map(|o| st.mirror.person(*o))
-            .filter_map(|p| embed(st, &who, &p, Some(&r)))
+            .filter_map(|o| others_found.get(o))
+            .filter_map(|p| embed(st, &who, p, Some(&r)))
             .collect();
         let candidates = match (&child_view, &child) {
-            (Some(c), Some(_)) => possible_matches(st, &who, c),
+            (Some(c), Some(_)) => possible_matches(st, &who, c)?,
             _ => Vec::new(),
         };
         let search_limited =
@@ -472,20 +554,6 @@ pub async fn referral_in_full(
         )
     })
     .await
-}
-
-/// A person's record, as the person page shows it.
-pub struct PersonRecord {
-    pub person: Arc<PersonView>,
-    pub link: PersonLink,
-    /// The referrals about them this user may see (and whether they may
-    /// open each in full); others are left out.
-    pub referrals: Vec<(Arc<ReferralView>, bool)>,
-    /// Places linked to them: label, words, the place's id.
-    pub places: Vec<(String, String, Uuid)>,
-    /// Whether this user's role reaches only some referrals (so the page
-    /// says others may exist, whether or not they do).
-    pub referrals_limited: bool,
 }
 
 /// A place in words: name, address lines, town and postcode.
@@ -559,61 +627,6 @@ fn places_of(st: &App, id: Uuid) -> Result<Vec<(String, String, Uuid)>, AppError
     Ok(places)
 }
 
-pub async fn person(
-    st: &Arc<App>,
-    who: &Caller,
-    id: Uuid,
-) -> Result<Authorised<PersonRecord>, AppError> {
-    let who = who.clone();
-    st.blocking(move |st| {
-        st.mirror.refresh_all(st.store.as_ref())?;
-        let p = st
-            .mirror
-            .person(id)
-            .ok_or_else(|| AppError::NotFound("There is no person at this address.".into()))?;
-        check(&who, Action::ViewPerson, person_resource(&p))?;
-        let link = embed(st, &who, &p, None)
-            .ok_or_else(|| AppError::Internal("an openable person was not shown".into()))?;
-        let mut referrals: Vec<(Arc<ReferralView>, bool)> = st
-            .mirror
-            .about_child(id)
-            .into_iter()
-            .filter_map(|r| {
-                let open = may(&who, Action::ViewReferral, referral_resource(&r));
-                let listed = open || may(&who, Action::ViewReceipt, referral_resource(&r));
-                listed.then_some((r, open))
-            })
-            .collect();
-        referrals.sort_by_key(|(r, _)| std::cmp::Reverse(r.submitted.at));
-        let places = places_of(st, id)?;
-        let mut subjects = vec![person_subject(p.id)];
-        subjects.extend(referrals.iter().map(|(r, _)| referral_subject(r.id)));
-        subjects.extend(
-            places
-                .iter()
-                .map(|(_, _, l)| SubjectRef::new(EntityKind::Location, *l)),
-        );
-        authorised(
-            st,
-            &who,
-            "opened a person's record",
-            subjects,
-            PersonRecord {
-                person: p,
-                link,
-                referrals,
-                places,
-                referrals_limited: access::scope_of(
-                    who.user.role,
-                    who.user.agency_kind,
-                    Action::ViewReferral,
-                ) != Some(Scope::Any),
-            },
-        )
-    })
-    .await
-}
-
 /// The existing child a new referral is about, if the form names one (by
 /// `?child=` or its hidden `child_id`); the user must be allowed to open
 /// that record, and showing it on the form is a logged read.
@@ -637,10 +650,7 @@ pub async fn chosen_child(
         let Some(id) = id else {
             return unlogged(st, None);
         };
-        st.mirror.refresh_all(st.store.as_ref())?;
-        let p = st
-            .mirror
-            .person(id)
+        let p = person_of(st, id)?
             .ok_or_else(|| AppError::NotFound("There is no such person.".into()))?;
         check(&who, Action::ViewPerson, person_resource(&p))?;
         let link = embed(st, &who, &p, None);
@@ -669,17 +679,21 @@ pub async fn my_referrals(
     let who = who.clone();
     st.blocking(move |st| {
         check(&who, Action::ListOwnReferrals, Resource::Page)?;
-        st.mirror.refresh_all(st.store.as_ref())?;
-        let mut list: Vec<Listed<Arc<ReferralView>>> = st
-            .mirror
-            .submitted_by(who.user.id, &who.user.agency)
+        let mine = referrals_where(
+            st,
+            vigil_store::index::ReferralQuery::SubmittedBy {
+                user_id: who.user.username.clone(),
+                agency: who.user.agency.clone(),
+            },
+        )?;
+        let children = people_of(st, &mine.iter().map(|r| r.child_id).collect::<Vec<_>>())?;
+        let mut list: Vec<Listed<Arc<ReferralView>>> = mine
             .into_iter()
             .filter(|r| may(&who, Action::ListOwnReferrals, referral_resource(r)))
             .map(|r| Listed {
-                child: st
-                    .mirror
-                    .person(r.child_id)
-                    .and_then(|c| embed(st, &who, &c, Some(&r))),
+                child: children
+                    .get(&r.child_id)
+                    .and_then(|c| embed(st, &who, c, Some(&r))),
                 item: r,
             })
             .collect();
@@ -760,13 +774,19 @@ pub async fn queue_for(
     }
     let who = who.clone();
     st.blocking(move |st| {
+        let children = people_of(
+            st,
+            &items
+                .iter()
+                .map(|i| i.referral.child_id)
+                .collect::<Vec<_>>(),
+        )?;
         let rows: Vec<Listed<QueueItem>> = items
             .into_iter()
             .map(|i| Listed {
-                child: st
-                    .mirror
-                    .person(i.referral.child_id)
-                    .and_then(|c| embed(st, &who, &c, Some(&i.referral))),
+                child: children
+                    .get(&i.referral.child_id)
+                    .and_then(|c| embed(st, &who, c, Some(&i.referral))),
                 item: i,
             })
             .collect();
@@ -790,10 +810,11 @@ pub async fn queue_for(
 /// The ids of referrals with this human reference (normally one): ids
 /// only, so finding one shows nothing of it.
 pub fn referrals_with_reference(st: &App, reference: &str) -> Result<Vec<Uuid>, AppError> {
-    st.mirror.refresh_all(st.store.as_ref())?;
     Ok(st
-        .mirror
-        .referrals_with_reference(reference)
+        .store
+        .referrals(vigil_store::index::ReferralQuery::WithReference(
+            reference.to_owned(),
+        ))?
         .iter()
         .map(|r| r.id)
         .collect())

@@ -115,12 +115,10 @@ pub(crate) fn rebuild_in(
                     changed.extend(touched);
                     chronology.extend(rows);
                 }
-                Err(msg) => {
-                    return Err(StoreError::Corrupt(format!(
-                        "entry {} (event {}) cannot be replayed: the projection rules refuse it: {msg}",
-                        s.header.index, s.header.id
-                    )))
-                }
+                Err(msg) => return Err(StoreError::Corrupt(format!(
+                    "entry {} (event {}) cannot be replayed: the projection rules refuse it: {msg}",
+                    s.header.index, s.header.id
+                ))),
             }
             tx.insert_subjects(s)?;
         }

@@ -138,6 +138,7 @@ impl AppState {
         link("/", "Home", Action::ListOwnReferrals);
         link("/referrals/new", "Raise a concern", Action::SubmitReferral);
         link("/referrals/mine", "My referrals", Action::ListOwnReferrals);
+        link("/search", "Find a person", Action::ViewPerson);
         link("/triage", "Triage queue", Action::ViewTriageQueue);
         link("/overdue", "Overdue", Action::ViewOverdue);
         link("/audit", "Access log", Action::ViewAccessLog);
