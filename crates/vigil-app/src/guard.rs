@@ -573,58 +573,35 @@ fn place_words(state: &Value) -> String {
     parts.join(", ")
 }
 
-/// The places a person's active links lead to.
+/// The places a person's active links lead to, from the edge table (one
+/// indexed query) and the places' records (one batch).
 fn places_of(st: &App, id: Uuid) -> Result<Vec<(String, String, Uuid)>, AppError> {
-    let mut places = Vec::new();
-    for e in st.store.entries_about(id)? {
-        let Ok(h) = serde_json::from_str::<vigil_model::EventHeader>(&e.header_json) else {
+    let edges: Vec<_> = st
+        .store
+        .edges_of(id)?
+        .into_iter()
+        .filter(|e| e.active && e.from.id == id && e.to.kind == EntityKind::Location)
+        .collect();
+    let ids: Vec<Uuid> = edges.iter().map(|e| e.to.id).collect();
+    let places: std::collections::HashMap<Uuid, Value> = st
+        .store
+        .entities(&ids)?
+        .into_iter()
+        .filter(|r| r.kind == EntityKind::Location)
+        .map(|r| (r.id, r.state))
+        .collect();
+    let mut out = Vec::new();
+    for e in edges {
+        let (Some(loc), Ok(kind)) = (places.get(&e.to.id), LinkKind::parse(&e.kind)) else {
             continue;
         };
-        if h.kind != "link.recorded" {
-            continue;
+        let mut label = kind.label().to_owned();
+        if let Some(first) = label.get_mut(0..1) {
+            first.make_ascii_uppercase();
         }
-        let Some(link) = h.subjects.iter().find(|s| s.kind == EntityKind::Link) else {
-            continue;
-        };
-        let Some(l) = st.store.entity(link.id)? else {
-            continue;
-        };
-        let from = l
-            .state
-            .get("from")
-            .and_then(|f| f.get("id"))
-            .and_then(Value::as_str);
-        if from != Some(id.to_string().as_str())
-            || l.state.get("status").and_then(Value::as_str) != Some("active")
-        {
-            continue;
-        }
-        let to = l
-            .state
-            .get("to")
-            .and_then(|t| t.get("id"))
-            .and_then(Value::as_str)
-            .and_then(|t| Uuid::parse_str(t).ok());
-        let kind = l
-            .state
-            .get("kind")
-            .and_then(Value::as_str)
-            .and_then(|k| LinkKind::parse(k).ok());
-        if let (Some(to), Some(kind)) = (to, kind) {
-            if let Some(loc) = st
-                .store
-                .entity(to)?
-                .filter(|e| e.kind == EntityKind::Location)
-            {
-                let mut label = kind.label().to_owned();
-                if let Some(first) = label.get_mut(0..1) {
-                    first.make_ascii_uppercase();
-                }
-                places.push((label, place_words(&loc.state), to));
-            }
-        }
+        out.push((label, place_words(loc), e.to.id));
     }
-    Ok(places)
+    Ok(out)
 }
 
 /// The existing child a new referral is about, if the form names one (by

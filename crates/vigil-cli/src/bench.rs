@@ -70,6 +70,12 @@ pub enum BenchCommand {
         /// Referrals awaiting a decision (what the queue page lists).
         #[arg(long, default_value_t = 50)]
         queue: usize,
+        /// Chronology items of the child whose page is loaded (0: the child page is not measured).
+        #[arg(long, default_value_t = 1000)]
+        chronology: usize,
+        /// Person records search looks through (0: search is not measured).
+        #[arg(long, default_value_t = 10_000)]
+        people: usize,
         /// Database to use (default: SQLite in a temporary directory); with postgres:// the SQLite peer runs too.
         #[arg(long)]
         database: Option<String>,
@@ -565,6 +571,8 @@ pub fn run(c: &BenchCommand) -> Result<()> {
             warmup,
             think_ms,
             queue,
+            chronology,
+            people,
             database,
         } => {
             if *users == 0 || *seconds < 2 {
@@ -581,6 +589,8 @@ pub fn run(c: &BenchCommand) -> Result<()> {
                     warmup: *warmup,
                     think_ms: *think_ms,
                     queue: *queue,
+                    chronology: *chronology,
+                    people: *people,
                     database: db,
                 };
                 let report = vigil_web::bench::run(&opts)
