@@ -5,6 +5,12 @@
 //! take `BEGIN IMMEDIATE`, which serialises writers across processes (a second
 //! `vigil import` waits on the busy timeout rather than failing), and the
 //! in-memory tree catches up with whatever another process appended.
+//!
+//! Connections: one writer and a bounded pool of readers
+//! ([`default_max_readers`], two per core; [`SqliteStore::with_max_readers`]),
+//! opened when first needed. A reader waits for a free connection rather
+//! than opening another, so a burst of requests cannot open a connection
+//! (and a page cache) each.
 
 use crate::write::{LogWriter, StoredLeaf, WriteTx};
 use crate::{
@@ -14,7 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 use vigil_ledger::{Hash, LogKey, LogSigner, SignedTreeHead, TreeHead};
 use vigil_model::projection::EntityRecord;
@@ -87,9 +93,109 @@ mod accounts;
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<(Connection, LogWriter)>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Readers,
     key: LogKey,
     _checkpoints: Checkpointer,
+}
+
+/// How long a reader waits for a free pooled connection.
+const POOL_WAIT: Duration = Duration::from_secs(30);
+
+/// Read connections a store opens at most unless told otherwise: two per
+/// core (SQLite reads are CPU-bound once the pages are cached, and more
+/// connections than that only add page caches).
+pub fn default_max_readers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+}
+
+/// The bounded pool of read connections.
+struct Readers {
+    state: Mutex<ReadersState>,
+    freed: Condvar,
+    max: usize,
+}
+
+struct ReadersState {
+    idle: Vec<Connection>,
+    /// Connections that exist (idle, handed out, or being opened).
+    open: usize,
+    /// The most that ever existed at once.
+    peak: usize,
+}
+
+impl Readers {
+    fn new(max: usize) -> Self {
+        Readers {
+            state: Mutex::new(ReadersState {
+                idle: Vec::new(),
+                open: 0,
+                peak: 0,
+            }),
+            freed: Condvar::new(),
+            max,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ReadersState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// An idle connection, a new one if fewer than `max` exist, or the
+    /// first one given back within [`POOL_WAIT`].
+    fn get(&self, path: &Path) -> Result<Connection, StoreError> {
+        let deadline = Instant::now() + POOL_WAIT;
+        let mut st = self.lock();
+        loop {
+            if let Some(c) = st.idle.pop() {
+                return Ok(c);
+            }
+            if st.open < self.max {
+                st.open += 1;
+                st.peak = st.peak.max(st.open);
+                drop(st);
+                return connect(path).inspect_err(|_| self.lost());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(StoreError::Unavailable(format!(
+                    "all {} read connections to {} stayed busy for {} s",
+                    self.max,
+                    path.display(),
+                    POOL_WAIT.as_secs()
+                )));
+            }
+            st = self
+                .freed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    fn put(&self, conn: Connection) {
+        self.lock().idle.push(conn);
+        self.freed.notify_one();
+    }
+
+    /// A connection that could not be opened no longer counts.
+    fn lost(&self) {
+        self.lock().open -= 1;
+        self.freed.notify_one();
+    }
+}
+
+/// A connection out of the pool, given back when dropped (even if the read
+/// panicked), so the pool never loses a place.
+struct Lease<'a>(&'a Readers, Option<Connection>);
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.1.take() {
+            self.0.put(c);
+        }
+    }
 }
 
 /// How often the background thread copies the write-ahead log into the
@@ -205,27 +311,35 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_owned(),
             writer: Mutex::new((conn, writer)),
-            readers: Mutex::new(Vec::new()),
+            readers: Readers::new(default_max_readers()),
             key,
             _checkpoints: Checkpointer::start(path)?,
         })
     }
 
-    /// Runs `f` with a read connection from the small pool.
+    /// At most `n` (at least 1) read connections instead of
+    /// [`default_max_readers`]. Call before the first read.
+    pub fn with_max_readers(mut self, n: usize) -> Self {
+        self.readers = Readers::new(n.max(1));
+        self
+    }
+
+    /// The most read connections that were ever open at once.
+    pub fn peak_readers(&self) -> usize {
+        self.readers.lock().peak
+    }
+
+    /// Runs `f` with a read connection from the bounded pool, waiting for
+    /// one if all are in use.
     fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let conn = match self.readers.lock().expect("reader pool poisoned").pop() {
-            Some(c) => c,
-            None => connect(&self.path)?,
-        };
-        let out = f(&conn);
-        self.readers
-            .lock()
-            .expect("reader pool poisoned")
-            .push(conn);
-        out
+        let lease = Lease(&self.readers, Some(self.readers.get(&self.path)?));
+        f(lease
+            .1
+            .as_ref()
+            .expect("a lease holds its connection until dropped"))
     }
 }
 
@@ -611,6 +725,10 @@ fn lossy_text(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<String
 }
 
 impl Store for SqliteStore {
+    fn writer_held_hashes(&self) -> usize {
+        self.writer.lock().expect("writer poisoned").1.held_hashes()
+    }
+
     fn append_batch(&self, batch: Batch) -> Result<BatchOutcome, StoreError> {
         let mut guard = self.writer.lock().expect("writer poisoned");
         let (conn, writer) = &mut *guard;
