@@ -155,7 +155,7 @@ impl Readers {
                 st.open += 1;
                 st.peak = st.peak.max(st.open);
                 drop(st);
-                return connect(path).inspect_err(|_| self.lost());
+                return connect(path, Mmap::On).inspect_err(|_| self.lost());
             }
             let now = Instant::now();
             if now >= deadline {
@@ -219,7 +219,7 @@ struct Checkpointer {
 
 impl Checkpointer {
     fn start(path: &Path) -> Result<Checkpointer, StoreError> {
-        let conn = connect(path)?;
+        let conn = connect(path, Mmap::Off)?;
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
@@ -260,7 +260,14 @@ impl Drop for Checkpointer {
     }
 }
 
-fn connect(path: &Path) -> Result<Connection, StoreError> {
+/// Whether a connection reads through memory-mapped pages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mmap {
+    On,
+    Off,
+}
+
+fn connect(path: &Path, mmap: Mmap) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)
         .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(Duration::from_secs(30))?;
@@ -273,7 +280,9 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     // full verification reads every page of the log. (SQLite caps the map at
     // its compile-time maximum, 2 GiB in the bundled build; beyond that it
     // reads as usual. Writes are unaffected.)
-    conn.pragma_update(None, "mmap_size", 1i64 << 31)?;
+    if mmap == Mmap::On {
+        conn.pragma_update(None, "mmap_size", 1i64 << 31)?;
+    }
     Ok(conn)
 }
 
@@ -286,7 +295,10 @@ impl SqliteStore {
 
     /// [`SqliteStore::open`] with a writer already set up (a tree-head file).
     pub fn open_with_writer(path: &Path, writer: LogWriter) -> Result<Self, StoreError> {
-        let mut conn = connect(path)?;
+        // The writer reads the whole log only when it (re)loads it, once;
+        // through a memory map those pages would stay counted in the
+        // process's resident memory, growing with the log.
+        let mut conn = connect(path, Mmap::Off)?;
         migrate(&mut conn, path)?;
         let key = writer.signer().public_key();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
