@@ -695,9 +695,24 @@ pub fn memory_accounts(store: &dyn Store) -> Result<(), String> {
     Ok(())
 }
 
+/// [`sign_in`], trying again for up to a minute while the server answers
+/// 503 (a new server over a large log is still building its read model).
+async fn sign_in_patiently(base: &str, username: &str) -> Result<User, String> {
+    let mut tries = 0;
+    loop {
+        match sign_in(base, username).await {
+            Err(e) if e.contains("503") && tries < 60 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Sends `n` referrals as `bench.referrer` (each writes two events durably).
 pub async fn send_referrals(base: &str, n: usize) -> Result<(), String> {
-    let referrer = sign_in(base, "bench.referrer").await?;
+    let referrer = sign_in_patiently(base, "bench.referrer").await?;
     for i in 0..n {
         let r = referrer
             .http
@@ -729,7 +744,7 @@ pub struct PageLoad {
 /// opens the queue, a referral in it and its child, whatever the store
 /// holds; a path like `/search?q=Sample` needs none.
 pub async fn load_pages(base: &str, paths: &[String]) -> Result<Vec<PageLoad>, String> {
-    let triage = sign_in(base, "bench.triage").await?;
+    let triage = sign_in_patiently(base, "bench.triage").await?;
     let mut seen: Vec<String> = Vec::new();
     let mut out = Vec::new();
     for p in paths {
