@@ -326,7 +326,15 @@ def check_header(idx: int, header_bytes: bytes, rep: Report) -> dict | None:
             rep.problem(f"{name}: header `{field}` is not an integer")
         elif typ is not int and not isinstance(h[field], typ):
             rep.problem(f"{name}: header `{field}` is not a {typ.__name__}")
-    extra = sorted(set(h) - set(HEADER_FIELDS))
+    src = h.get("source")
+    if "source" in h:
+        if not isinstance(src, dict) or not isinstance(src.get("system"), str) \
+                or not isinstance(src.get("recorded_at"), str) \
+                or set(src) - {"system", "recorded_at", "reference"}:
+            rep.problem(f"{name}: header `source` is not {{system, recorded_at[, reference]}}")
+        elif not RFC3339_MS_UTC_RE.match(src["recorded_at"]):
+            rep.problem(f"{name}: header `source.recorded_at` is not RFC 3339 UTC with milliseconds")
+    extra = sorted(set(h) - set(HEADER_FIELDS) - {"source"})
     if extra:
         rep.note(f"{name}: header has fields the format does not list: {', '.join(extra)}")
     if h.get("v") != 1 and isinstance(h.get("v"), int):

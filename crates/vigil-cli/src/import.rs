@@ -10,9 +10,7 @@
 
 use anyhow::{Context, Result};
 use chrono::Utc;
-use rand::RngCore;
 use std::io::{BufRead, Write};
-use vigil_model::event::SALT_LEN;
 use vigil_model::{EventDraft, EventInput};
 use vigil_store::{Appended, Store};
 
@@ -26,18 +24,12 @@ pub struct ImportSummary {
     pub rejected: u64,
 }
 
-/// A fresh random salt for a payload digest.
-pub fn new_salt() -> [u8; SALT_LEN] {
-    let mut s = [0u8; SALT_LEN];
-    rand::rngs::OsRng.fill_bytes(&mut s);
-    s
-}
+pub use vigil_app::events::salt as new_salt;
 
-/// Validates one input, giving it an id, receipt time and salt.
+/// Validates one input, giving it an id, receipt time and salt (the
+/// application layer's one constructor of event drafts).
 pub fn prepare(input: EventInput) -> Result<EventDraft, String> {
-    input
-        .prepare(Utc::now(), new_salt())
-        .map_err(|e| e.to_string())
+    vigil_app::events::draft(input, Utc::now())
 }
 
 /// Parses one line of JSON Lines into an input.

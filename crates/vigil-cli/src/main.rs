@@ -3,14 +3,18 @@
 //! calls into the library crates; the work itself lives there.
 //!
 //! Errors are one sentence on stderr and a non-zero exit, never a panic trace:
-//! `vigil verify` exits 1 when the store fails verification and 2 on any other
-//! error, so a script can tell "tampered" from "could not check".
+//! `vigil verify` exits 1 when the store fails verification, 3 when the
+//! ledger is intact but the projections were built by another version of
+//! the projection rules (nothing is wrong that `vigil rebuild` does not put
+//! right, so it must not raise a tampering alarm), and 2 on any other error,
+//! so a script can tell "tampered" from "stale" from "could not check".
 
 mod bench;
 mod datadir;
 mod demo;
 mod import;
 mod migrate;
+mod rebuild;
 mod synth;
 mod web;
 
@@ -51,7 +55,9 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         batch: usize,
     },
-    /// Check that nothing in the store was altered, removed or reordered. Exit 0 intact, 1 otherwise.
+    /// Rebuild every projection table from the log (after an upgrade that changed the projection rules). Refused while a server runs.
+    Rebuild,
+    /// Check that nothing in the store was altered, removed or reordered. Exit 0 intact, 1 tampered, 3 projections stale (run `vigil rebuild`).
     Verify {
         /// Check the log and signatures only, not the projections.
         #[arg(long)]
@@ -333,6 +339,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 eprintln!("vigil: verification FAILED: {p}");
                 return Err(Tampered.into());
             }
+            if let Some(stale) = &report.stale {
+                println!(
+                    "ledger intact: {} entries, {} signed tree heads; root {}",
+                    report.entries,
+                    report.tree_heads,
+                    hex_short(&report.root)
+                );
+                eprintln!("vigil: projections STALE: {stale}");
+                return Ok(ExitCode::from(3));
+            }
             // One line that starts with the counts and ends with the root
             // (scripts read both ends); what was checked against in between.
             let mut against = String::new();
@@ -447,6 +463,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let report = synth::run(store.as_ref(), &cfg, truth.as_deref(), *batch)?;
             print!("{}", synth::summary(&report));
         }
+        Command::Rebuild => rebuild::run(&data_dir(&cli)?, cli.database.as_deref())?,
         Command::Migrate { to, batch } => {
             migrate::run(&data_dir(&cli)?, cli.database.as_deref(), to, *batch)?
         }

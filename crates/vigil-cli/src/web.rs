@@ -43,6 +43,8 @@ pub fn serve_store(store: Arc<dyn Store>, args: &ServeArgs<'_>) -> Result<()> {
     config.trust_forwarded_for = args.trust_forwarded_for;
     config.public_origin = args.public_url.map(str::to_owned);
     let secure = config.secure_cookies;
+    // Held until the server stops: `vigil rebuild` is refused meanwhile.
+    let _serving = store.hold_serving_lock()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

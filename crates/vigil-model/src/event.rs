@@ -120,9 +120,59 @@ pub struct EventInput {
     pub actor: Actor,
     pub agency: AgencyId,
     pub occurred_at: OccurredAt,
+    /// Where an imported record came from, when it was first recorded
+    /// elsewhere (a council's or force's previous system). The chronology
+    /// shows the source system's recorded time beside Vigil's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRecord>,
     /// `kind` and `payload` (adjacently tagged).
     #[serde(flatten)]
     pub body: EventPayload,
+}
+
+/// The system an imported record was first made in, its reference there,
+/// and when that system recorded it (RFC 3339; kept as the log writes
+/// timestamps: UTC, milliseconds).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceRecord {
+    pub system: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub recorded_at: String,
+}
+
+impl SourceRecord {
+    /// Checks the fields and writes the time in the log's one format.
+    /// The source cannot have recorded it after Vigil received it.
+    fn checked(mut self, now: DateTime<Utc>) -> Result<SourceRecord, ModelError> {
+        crate::text::check_line("the source system's name", &self.system, 100)?;
+        if let Some(r) = &self.reference {
+            crate::text::check_line("the source reference", r, 200)?;
+        }
+        let at = DateTime::parse_from_rfc3339(&self.recorded_at)
+            .map_err(|_| {
+                ModelError::invalid(format!(
+                    "the source's recorded time '{}' is not an RFC 3339 time like 2019-03-04T10:15:00Z",
+                    crate::time::truncate(&self.recorded_at)
+                ))
+            })?
+            .with_timezone(&Utc);
+        if at > now {
+            return Err(ModelError::invalid(
+                "the source's recorded time is later than now",
+            ));
+        }
+        self.recorded_at = format_timestamp(&at);
+        Ok(self)
+    }
+
+    /// The source's recorded time.
+    pub fn recorded(&self) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(&self.recorded_at)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
 }
 
 /// The header of a sealed event: exactly what the Merkle leaf commits to.
@@ -148,6 +198,10 @@ pub struct EventHeader {
     pub subjects: Vec<SubjectRef>,
     /// Lower-case hex SHA-256 of the 16 salt bytes followed by the canonical payload.
     pub payload_sha256: String,
+    /// For imported history: the system it came from and when that system
+    /// recorded it. Absent for everything recorded in Vigil.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRecord>,
 }
 
 /// Why an event could not be accepted. Messages are for the person who sent it.
@@ -179,6 +233,7 @@ pub struct EventDraft {
     /// Canonical JSON of the payload.
     pub payload_json: String,
     pub payload_sha256: [u8; 32],
+    pub source: Option<SourceRecord>,
 }
 
 /// An event with its log position: the form that is stored and hashed.
@@ -247,6 +302,7 @@ impl EventInput {
         }
         self.occurred_at.validate(now)?;
         self.body.validate(&self.occurred_at, now)?;
+        let source = self.source.map(|s| s.checked(now)).transpose()?;
         let payload_json = self.body.payload_json()?;
         if payload_json.len() > MAX_PAYLOAD_BYTES {
             return Err(ModelError::invalid(format!(
@@ -273,6 +329,7 @@ impl EventInput {
             salt,
             payload_json,
             payload_sha256,
+            source,
         })
     }
 }
@@ -304,6 +361,7 @@ impl EventDraft {
             occurred_at: self.occurred_at,
             subjects: self.subjects,
             payload_sha256: hex::encode(self.payload_sha256),
+            source: self.source,
         };
         let header_json = to_canonical_string(&header)?;
         Ok(SealedEvent {
@@ -355,5 +413,103 @@ impl SealedEvent {
             payload_json: payload_json.to_owned(),
             salt,
         })
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+    use crate::codes::Role;
+
+    fn input(source: Option<SourceRecord>) -> EventInput {
+        let body: EventPayload = serde_json::from_value(serde_json::json!({
+            "kind": "agency.registered",
+            "payload": {"agency_id": "0190a1b2-0000-7000-8000-000000000001", "code": "northshire-police", "name": "Northshire Police", "kind": "police"}
+        }))
+        .unwrap();
+        EventInput {
+            id: None,
+            actor: Actor {
+                user: "importer".into(),
+                role: Role::Administrator,
+            },
+            agency: AgencyId::new("northshire-police").unwrap(),
+            occurred_at: crate::time::OccurredAt::exact(now()),
+            source,
+            body,
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-06-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn source(at: &str) -> Option<SourceRecord> {
+        Some(SourceRecord {
+            system: "Northshire CareFirst".into(),
+            reference: Some("CF-1234".into()),
+            recorded_at: at.into(),
+        })
+    }
+
+    #[test]
+    fn the_source_time_is_kept_in_the_header_in_the_log_format() {
+        let sealed = input(source("2019-03-04T10:15:00+01:00"))
+            .prepare(now(), [7; 16])
+            .unwrap()
+            .seal(0)
+            .unwrap();
+        let s = sealed.header.source.as_ref().unwrap();
+        assert_eq!(s.recorded_at, "2019-03-04T09:15:00.000Z");
+        assert!(sealed.header_json.contains("\"source\":{\"recorded_at\":\"2019-03-04T09:15:00.000Z\",\"reference\":\"CF-1234\",\"system\":\"Northshire CareFirst\"}"));
+        let back =
+            SealedEvent::from_stored(&sealed.header_json, &sealed.payload_json, &sealed.salt)
+                .unwrap();
+        assert_eq!(back.header, sealed.header);
+    }
+
+    #[test]
+    fn a_header_without_a_source_is_as_before() {
+        let sealed = input(None)
+            .prepare(now(), [7; 16])
+            .unwrap()
+            .seal(0)
+            .unwrap();
+        assert!(!sealed.header_json.contains("source"));
+    }
+
+    #[test]
+    fn bad_sources_are_refused_with_a_sentence() {
+        for (at, words) in [
+            ("yesterday", "not an RFC 3339 time"),
+            ("", "not an RFC 3339 time"),
+            ("2027-01-01T00:00:00Z", "later than now"),
+        ] {
+            let e = input(source(at)).prepare(now(), [7; 16]).unwrap_err();
+            assert!(e.to_string().contains(words), "{at}: {e}");
+        }
+        let mut s = source("2019-03-04T10:15:00Z").unwrap();
+        s.system = "line one\nline two".into();
+        assert!(input(Some(s)).prepare(now(), [7; 16]).is_err());
+        let mut s = source("2019-03-04T10:15:00Z").unwrap();
+        s.system = "x".repeat(10_000);
+        assert!(input(Some(s)).prepare(now(), [7; 16]).is_err());
+        let mut s = source("2019-03-04T10:15:00Z").unwrap();
+        s.system = "  ".into();
+        assert!(input(Some(s)).prepare(now(), [7; 16]).is_err());
+    }
+
+    #[test]
+    fn an_import_line_may_carry_a_source_and_nothing_else_unknown() {
+        let line = r#"{"actor":{"user":"importer","role":"administrator"},"agency":"northshire-police","occurred_at":{"value":"2019-03-04","precision":"day"},"source":{"system":"Old system","recorded_at":"2019-03-05T09:00:00Z"},"kind":"agency.registered","payload":{"agency_id":"0190a1b2-0000-7000-8000-000000000001","code":"northshire-police","name":"Northshire Police","kind":"police"}}"#;
+        let i: EventInput = serde_json::from_str(line).unwrap();
+        assert_eq!(i.source.unwrap().system, "Old system");
+        let bad = line.replace(
+            "\"system\":\"Old system\"",
+            "\"system\":\"Old system\",\"extra\":1",
+        );
+        assert!(serde_json::from_str::<EventInput>(&bad).is_err());
     }
 }

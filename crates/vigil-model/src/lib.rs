@@ -19,20 +19,28 @@
 //! - [`event`], [`projection`], [`canonical`]: the envelope, the projection
 //!   machinery and canonical JSON;
 //! - [`time`], [`dates`], [`text`]: dates with precision, timestamps, and the
-//!   checks on text fields.
+//!   checks on text fields;
+//! - [`index`]: the secondary projections (chronology, edges, name keys,
+//!   referrals) derived from events and state;
+//! - [`names`]: search keys (names, dates of birth, postcodes, references)
+//!   and the search query parser; [`reference`]: referrals' human references.
 
 pub mod canonical;
 pub mod codes;
 pub mod dates;
 pub mod event;
+pub mod index;
+pub mod names;
 pub mod payload;
 pub mod pole;
 pub mod projection;
+pub mod reference;
 pub mod text;
 pub mod time;
 
 pub use event::{
-    Actor, EntityKind, EventDraft, EventHeader, EventInput, ModelError, SealedEvent, SubjectRef,
+    Actor, EntityKind, EventDraft, EventHeader, EventInput, ModelError, SealedEvent, SourceRecord,
+    SubjectRef,
 };
 pub use payload::EventPayload;
 pub use pole::{Grading, Location, Object, Person, PersonName};

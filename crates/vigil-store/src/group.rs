@@ -152,5 +152,6 @@ fn same_error(e: &StoreError) -> StoreError {
         StoreError::Config(m) => StoreError::Config(m.clone()),
         StoreError::OtherKey(m) => StoreError::OtherKey(m.clone()),
         StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Stale(m) => StoreError::Stale(m.clone()),
     }
 }

@@ -27,15 +27,20 @@ pub mod actors;
 pub mod copy;
 pub mod group;
 pub mod head_file;
+pub mod index;
 pub mod postgres;
+pub mod rebuild;
 pub mod sqlite;
 pub mod verify;
 pub mod write;
 
+use index::{ChronologyPage, ChronologyQuery, PersonHit, ReferralQuery};
 use uuid::Uuid;
 use vigil_ledger::{LogKey, LogSigner, Receipt, SignedTreeHead};
+use vigil_model::index::{ChronologyRow, EdgeRow, NameKeyRow, ReferralRow};
+use vigil_model::names::NameQuery;
 use vigil_model::projection::EntityRecord;
-use vigil_model::EventDraft;
+use vigil_model::{EntityKind, EventDraft};
 
 /// What went wrong in the store. Messages are one sentence for an operator.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +62,12 @@ pub enum StoreError {
     /// was acknowledged. Worth retrying later (a web server answers 503).
     #[error("{0}")]
     Unavailable(String),
+    /// The projections were built by another version of the projection
+    /// rules (or before versions were recorded): the log is fine, the
+    /// derived tables must be rebuilt (`vigil rebuild`) before anything is
+    /// appended.
+    #[error("{0}")]
+    Stale(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -263,6 +274,47 @@ pub trait Store: Send + Sync + accounts::AccountStore {
         &self,
         f: &mut dyn FnMut(&dyn LogReader) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+
+    /// A page of a person's chronology: rows the visibility rule lets
+    /// through, filtered by agency and kind, ordered by when things happened
+    /// (occurred-at sort key, then log index), with the total and the facet
+    /// counts. `limit` is capped at [`index::MAX_PAGE`].
+    fn chronology(&self, person: Uuid, q: &ChronologyQuery) -> Result<ChronologyPage, StoreError>;
+
+    /// Person records matching a key of every group of the query, best
+    /// first (see [`vigil_model::names::score`]), at most `limit`; only
+    /// keys whose source record is owned by one of `visible_agencies` count
+    /// when it is given.
+    fn find_people(
+        &self,
+        q: &NameQuery,
+        visible_agencies: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<PersonHit>, StoreError>;
+
+    /// Every link from or to an entity, by link id.
+    fn edges_of(&self, entity: Uuid) -> Result<Vec<EdgeRow>, StoreError>;
+
+    /// Referrals, as their entity rows (see [`ReferralQuery`] for the order).
+    fn referrals(&self, q: ReferralQuery) -> Result<Vec<EntityRecord>, StoreError>;
+
+    /// Every entity of a kind, by id: for the small kinds (agencies, users).
+    fn entities_of_kind(&self, kind: EntityKind) -> Result<Vec<EntityRecord>, StoreError>;
+
+    /// The entities with these ids that exist, by id.
+    fn entities(&self, ids: &[Uuid]) -> Result<Vec<EntityRecord>, StoreError>;
+
+    /// Drops and rebuilds every projection table from the log in one write
+    /// transaction, page by page (see [`rebuild`]); refused while a server
+    /// holds the serving lock. `progress(done, total)` is called after each page.
+    fn rebuild_projections(
+        &self,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<rebuild::RebuildReport, StoreError>;
+
+    /// Takes the serving lock, shared, for as long as the guard lives: what
+    /// a server holds so that `vigil rebuild` is refused while it runs.
+    fn hold_serving_lock(&self) -> Result<rebuild::ServingLock, StoreError>;
 }
 
 /// The bulk reads of a store, as seen through one read transaction
@@ -317,6 +369,28 @@ pub trait LogReader {
     /// The log key the database says it belongs to (`meta.log_key`, base64),
     /// if it holds one.
     fn stored_log_key(&self) -> Result<Option<String>, StoreError>;
+    /// The projection version recorded in `meta`, if any.
+    fn projection_version(&self) -> Result<Option<u32>, StoreError>;
+    /// Streams the chronology table, by log index then person.
+    fn for_each_chronology(
+        &self,
+        f: &mut dyn FnMut(ChronologyRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Streams the edges table, by link id.
+    fn for_each_edge(
+        &self,
+        f: &mut dyn FnMut(EdgeRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Streams the name keys, by source, person, kind name and key.
+    fn for_each_name_key(
+        &self,
+        f: &mut dyn FnMut(NameKeyRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Streams the referrals table, by referral id.
+    fn for_each_referral(
+        &self,
+        f: &mut dyn FnMut(ReferralRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
 }
 
 /// One log entry as the database holds it, borrowed (see

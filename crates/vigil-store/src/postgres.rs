@@ -54,7 +54,11 @@
 //! inside one. Call a [`PostgresStore`] from plain threads, or from async
 //! handlers through `tokio::task::spawn_blocking`.
 
-use crate::write::{LogWriter, StoredLeaf, WriteTx};
+use crate::index::{
+    ChronologyPage, ChronologyQuery, ChronologyRow, EntityRows, PersonHit, ReferralQuery,
+};
+use crate::rebuild::{serving_refusal, RebuildReport, ServingLock, SERVING_LOCK_CLASS};
+use crate::write::{LogWriter, RebuildTx, StoredLeaf, WriteTx};
 use crate::{entity_from_row, Batch, BatchOutcome, LogReader, Store, StoreError, StoredEntry};
 use postgres::config::{Host, SslMode};
 use postgres::error::SqlState;
@@ -68,7 +72,10 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 use vigil_ledger::{Hash, LogKey, LogSigner, SignedTreeHead, TreeHead};
+use vigil_model::index::{EdgeRow, NameKeyRow, ReferralRow};
+use vigil_model::names::NameQuery;
 use vigil_model::projection::EntityRecord;
+use vigil_model::EntityKind;
 use vigil_model::SealedEvent;
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
@@ -136,9 +143,12 @@ INSERT INTO access_subject_ranges(subject_id, last_seq, first_seq)
     SELECT subject_id, seq, seq FROM access_subjects;
 DROP TABLE access_subjects;
 "#,
+    // 4: the secondary projections (see `crate::index`).
+    index::MIGRATION,
 ];
 
 mod accounts;
+mod index;
 
 /// First half of the advisory lock key: "Vigl" in ASCII.
 pub const LOCK_CLASS: i32 = 0x5669_676c;
@@ -738,7 +748,7 @@ impl PostgresStore {
 
     /// A writer connection inside `BEGIN` holding the advisory lock, and the
     /// size of the log as seen under the lock (same round trip).
-    fn begin_write(&self, w: &mut Writer) -> Result<(Conn, u64), StoreError> {
+    fn begin_write(&self, w: &mut Writer) -> Result<(Conn, u64, Option<Option<u32>>), StoreError> {
         if self.read_only {
             return Err(StoreError::Config(format!(
                 "the PostgreSQL server at {} is a read-only replica; point Vigil's writers at the primary",
@@ -746,7 +756,7 @@ impl PostgresStore {
             )));
         }
         let begin = format!(
-            "BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SELECT pg_advisory_xact_lock({LOCK_CLASS}, {}); {LOG_SIZE}",
+            "BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SELECT pg_advisory_xact_lock({LOCK_CLASS}, {}); {SIZE_AND_VERSION}",
             self.lock_key
         );
         let mut retried = false;
@@ -763,11 +773,19 @@ impl PostgresStore {
             };
             match conn.client.simple_query(&begin) {
                 Ok(messages) => {
-                    // The last row is max(idx) (NULL for an empty log).
-                    let max = messages.iter().rev().find_map(|m| match m {
-                        postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_owned)),
+                    // The last row is max(idx) (NULL for an empty log) and
+                    // the projection version (NULL if none is recorded).
+                    let last = messages.iter().rev().find_map(|m| match m {
+                        postgres::SimpleQueryMessage::Row(r) => {
+                            Some((r.get(0).map(str::to_owned), r.get(1).map(str::to_owned)))
+                        }
                         _ => None,
                     });
+                    let (max, version) = match last {
+                        Some((m, v)) => (Some(m), v),
+                        None => (None, None),
+                    };
+                    let version = index::parse_version(version)?;
                     let size = match max.flatten() {
                         None => 0,
                         Some(t) => {
@@ -781,7 +799,7 @@ impl PostgresStore {
                                 + 1
                         }
                     };
-                    return Ok((conn, size));
+                    return Ok((conn, size, Some(version)));
                 }
                 Err(e) => {
                     let e = StoreError::from(e);
@@ -1003,6 +1021,10 @@ struct PgTx<'a> {
     entities: EntityColumns,
     /// Receipts to keep: (event id, receipt JSON).
     receipts: (Vec<String>, Vec<String>),
+    /// The secondary projections' rows.
+    index: index::IndexColumns,
+    /// The projection version read with the lock.
+    known_version: Option<Option<u32>>,
 }
 
 #[derive(Default)]
@@ -1044,21 +1066,27 @@ const PREFETCH: &str = "SELECT false, event_id, idx, NULL::text, NULL::text, NUL
      UNION ALL
      SELECT true, id, created_idx, kind, state, updated_idx FROM entities WHERE id = ANY($2)";
 /// A batch's rows and its signed tree head, in one statement (one round trip).
-const WRITE_BATCH: &str = "WITH e AS (
+const WRITE_BATCH: &str = concat!(
+    index::write_index_ctes!(),
+    ",
+     e AS (
        INSERT INTO ledger_entries(idx, event_id, kind, header, payload, salt, leaf_hash)
-       SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bytea[])),
+       SELECT * FROM unnest($40::int8[], $41::text[], $42::text[], $43::text[], $44::text[], $45::bytea[], $46::bytea[])),
      s AS (
-       INSERT INTO event_subjects(subject_id, idx) SELECT * FROM unnest($8::text[], $9::int8[])),
+       INSERT INTO event_subjects(subject_id, idx) SELECT * FROM unnest($47::text[], $48::int8[])),
      n AS (
        INSERT INTO entities(id, kind, state, created_idx, updated_idx)
-       SELECT * FROM unnest($10::text[], $11::text[], $12::text[], $13::int8[], $14::int8[])
+       SELECT * FROM unnest($49::text[], $50::text[], $51::text[], $52::int8[], $53::int8[])
        ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, state = excluded.state,
          created_idx = excluded.created_idx, updated_idx = excluded.updated_idx),
      r AS (
-       INSERT INTO receipts(event_id, receipt) SELECT * FROM unnest($19::text[], $20::text[])
+       INSERT INTO receipts(event_id, receipt) SELECT * FROM unnest($58::text[], $59::text[])
        ON CONFLICT (event_id) DO UPDATE SET receipt = EXCLUDED.receipt)
-     INSERT INTO tree_heads(size, root, timestamp_ms, signature) VALUES ($15, $16, $17, $18)";
+     INSERT INTO tree_heads(size, root, timestamp_ms, signature) VALUES ($54, $55, $56, $57)"
+);
 const LOG_SIZE: &str = "SELECT max(idx) FROM ledger_entries";
+/// The log size and the projection version, read with the writers' lock.
+const SIZE_AND_VERSION: &str = "SELECT max(idx), (SELECT value FROM meta WHERE key = 'projection_version') FROM ledger_entries";
 const LATEST_TREE_HEAD: &str =
     "SELECT size, root, timestamp_ms, signature FROM tree_heads ORDER BY size DESC LIMIT 1";
 
@@ -1073,6 +1101,8 @@ impl PgTx<'_> {
             subjects: (Vec::new(), Vec::new()),
             entities: EntityColumns::default(),
             receipts: (Vec::new(), Vec::new()),
+            index: index::IndexColumns::default(),
+            known_version: None,
         }
     }
 
@@ -1108,6 +1138,11 @@ impl PgTx<'_> {
                 .client
                 .execute(&s, &[&e.id, &e.kind, &e.state, &e.created, &e.updated])?;
             self.known_entities.clear();
+        }
+        if !self.index.is_empty() {
+            let s = self.conn.stmt(index::WRITE_INDEX)?;
+            let cols = std::mem::take(&mut self.index);
+            self.conn.client.execute(&s, &cols.params())?;
         }
         Ok(())
     }
@@ -1265,40 +1300,120 @@ impl WriteTx for PgTx<'_> {
         Ok(())
     }
 
+    fn projection_version(&mut self) -> Result<Option<u32>, StoreError> {
+        if let Some(v) = self.known_version.take() {
+            return Ok(v);
+        }
+        self.flush()?;
+        let s = self.conn.stmt(index::PROJECTION_VERSION)?;
+        let v: Option<String> = self
+            .conn
+            .client
+            .query_opt(&s, &[])?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        index::parse_version(v)
+    }
+
+    fn set_projection_version(&mut self, version: u32) -> Result<(), StoreError> {
+        self.flush()?;
+        let s = self.conn.stmt(index::SET_PROJECTION_VERSION)?;
+        self.conn.client.execute(&s, &[&version.to_string()])?;
+        Ok(())
+    }
+
+    fn insert_chronology(&mut self, rows: &[ChronologyRow]) -> Result<(), StoreError> {
+        self.index.push_chronology(rows);
+        Ok(())
+    }
+
+    fn replace_entity_rows(&mut self, rows: &EntityRows) -> Result<(), StoreError> {
+        self.index.push_entity_rows(rows);
+        Ok(())
+    }
+
+    fn place_links(&mut self, place: Uuid) -> Result<Vec<Uuid>, StoreError> {
+        self.flush()?;
+        let s = self.conn.stmt(index::PLACE_LINKS)?;
+        self.conn
+            .client
+            .query(&s, &[&place])?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+    }
+
     fn insert_tree_head(&mut self, sth: &SignedTreeHead) -> Result<(), StoreError> {
         let s = self.conn.stmt(WRITE_BATCH)?;
         let e = std::mem::take(&mut self.entries);
         let (sid, sidx) = std::mem::take(&mut self.subjects);
         let n = std::mem::take(&mut self.entities);
         let (rid, rjson) = std::mem::take(&mut self.receipts);
-        self.conn.client.execute(
-            &s,
-            &[
-                &e.idx,
-                &e.event_id,
-                &e.kind,
-                &e.header,
-                &e.payload,
-                &e.salt,
-                &e.leaf,
-                &sid,
-                &sidx,
-                &n.id,
-                &n.kind,
-                &n.state,
-                &n.created,
-                &n.updated,
-                &(sth.head.size as i64),
-                &&sth.head.root[..],
-                &sth.head.timestamp_ms,
-                &&sth.signature[..],
-                &rid,
-                &rjson,
-            ],
-        )?;
+        let cols = std::mem::take(&mut self.index);
+        let mut params = cols.params();
+        let tail: [&(dyn ToSql + Sync); 20] = [
+            &e.idx,
+            &e.event_id,
+            &e.kind,
+            &e.header,
+            &e.payload,
+            &e.salt,
+            &e.leaf,
+            &sid,
+            &sidx,
+            &n.id,
+            &n.kind,
+            &n.state,
+            &n.created,
+            &n.updated,
+            &(sth.head.size as i64),
+            &&sth.head.root[..],
+            &sth.head.timestamp_ms,
+            &&sth.signature[..],
+            &rid,
+            &rjson,
+        ];
+        params.extend_from_slice(&tail);
+        self.conn.client.execute(&s, &params)?;
         self.known_events.clear();
         self.known_entities.clear();
         Ok(())
+    }
+}
+
+impl RebuildTx for PgTx<'_> {
+    fn clear_projections(&mut self) -> Result<(), StoreError> {
+        self.flush()?;
+        self.conn.client.batch_execute(
+            "TRUNCATE entities, event_subjects, chronology, edges, name_keys, referrals",
+        )?;
+        self.known_entities.clear();
+        Ok(())
+    }
+
+    fn entries_page(&mut self, from: u64, limit: u64) -> Result<Vec<StoredEntry>, StoreError> {
+        self.flush()?;
+        let s = self.conn.stmt(
+            "SELECT idx, event_id, header, payload, salt, leaf_hash, kind FROM ledger_entries WHERE idx >= $1 ORDER BY idx LIMIT $2",
+        )?;
+        self.conn
+            .client
+            .query(&s, &[&(from as i64), &(limit as i64)])?
+            .iter()
+            .map(entry_row)
+            .collect()
+    }
+
+    fn insert_subjects(&mut self, e: &SealedEvent) -> Result<(), StoreError> {
+        for s in &e.header.subjects {
+            self.subjects.0.push(s.id.to_string());
+            self.subjects.1.push(e.header.index as i64);
+        }
+        Ok(())
+    }
+
+    fn flush_rows(&mut self) -> Result<(), StoreError> {
+        self.flush()
     }
 }
 
@@ -1455,6 +1570,49 @@ impl LogReader for PgView<'_, '_> {
         )?;
         Ok(key)
     }
+
+    fn projection_version(&self) -> Result<Option<u32>, StoreError> {
+        let mut v = None;
+        self.stream(index::PROJECTION_VERSION, &[], &mut |r| {
+            v = r.try_get(0)?;
+            Ok(())
+        })?;
+        index::parse_version(v)
+    }
+
+    fn for_each_chronology(
+        &self,
+        f: &mut dyn FnMut(ChronologyRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.stream(index::CHRONOLOGY_COLUMNS, &[], &mut |r| {
+            f(index::chronology_row(r)?)
+        })
+    }
+
+    fn for_each_edge(
+        &self,
+        f: &mut dyn FnMut(EdgeRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.stream(index::EDGES_ALL, &[], &mut |r| f(index::edge_row(r)?))
+    }
+
+    fn for_each_name_key(
+        &self,
+        f: &mut dyn FnMut(NameKeyRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.stream(index::NAME_KEYS_ALL, &[], &mut |r| {
+            f(index::name_key_row(r)?)
+        })
+    }
+
+    fn for_each_referral(
+        &self,
+        f: &mut dyn FnMut(ReferralRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.stream(index::REFERRALS_ALL, &[], &mut |r| {
+            f(index::referral_row(r)?)
+        })
+    }
 }
 
 impl Store for PostgresStore {
@@ -1465,8 +1623,9 @@ impl Store for PostgresStore {
     fn append_batch(&self, batch: Batch) -> Result<BatchOutcome, StoreError> {
         let mut guard = self.writer();
         let w = &mut *guard;
-        let (mut conn, size) = self.begin_write(w)?;
+        let (mut conn, size, version) = self.begin_write(w)?;
         let mut tx = PgTx::new(&mut conn, size);
+        tx.known_version = version;
         let pending = match w.log.append_in(&mut tx, batch) {
             Ok(p) => p,
             Err(e) => {
@@ -1487,8 +1646,9 @@ impl Store for PostgresStore {
     ) -> Result<(), StoreError> {
         let mut guard = self.writer();
         let w = &mut *guard;
-        let (mut conn, size) = self.begin_write(w)?;
+        let (mut conn, size, version) = self.begin_write(w)?;
         let mut tx = PgTx::new(&mut conn, size);
+        tx.known_version = version;
         let done = w
             .log
             .append_verbatim_in(&mut tx, entries, heads)
@@ -1607,6 +1767,89 @@ impl Store for PostgresStore {
 
     fn log_key(&self) -> LogKey {
         self.key.clone()
+    }
+
+    fn chronology(&self, person: Uuid, q: &ChronologyQuery) -> Result<ChronologyPage, StoreError> {
+        self.read(|c, _| index::chronology(c, person, q))
+    }
+
+    fn find_people(
+        &self,
+        q: &NameQuery,
+        visible_agencies: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<PersonHit>, StoreError> {
+        self.read(|c, _| index::find_people(c, q, visible_agencies, limit))
+    }
+
+    fn edges_of(&self, entity: Uuid) -> Result<Vec<EdgeRow>, StoreError> {
+        self.read(|c, _| index::edges_of(c, entity))
+    }
+
+    fn referrals(&self, q: ReferralQuery) -> Result<Vec<EntityRecord>, StoreError> {
+        self.read(|c, _| index::referrals(c, &q))
+    }
+
+    fn entities_of_kind(&self, kind: EntityKind) -> Result<Vec<EntityRecord>, StoreError> {
+        self.read(|c, _| index::entities_of_kind(c, kind))
+    }
+
+    fn entities(&self, ids: &[Uuid]) -> Result<Vec<EntityRecord>, StoreError> {
+        self.read(|c, _| index::entities(c, ids))
+    }
+
+    fn rebuild_projections(
+        &self,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<RebuildReport, StoreError> {
+        let mut guard = self.writer();
+        let w = &mut *guard;
+        let (mut conn, size, version) = self.begin_write(w)?;
+        let free: bool = match conn.client.query_one(
+            "SELECT pg_try_advisory_xact_lock($1, $2)",
+            &[&SERVING_LOCK_CLASS, &self.lock_key],
+        ) {
+            Ok(r) => r.get(0),
+            Err(e) => {
+                self.finish(w, conn, false);
+                return Err(e.into());
+            }
+        };
+        if !free {
+            self.finish(w, conn, false);
+            return Err(serving_refusal(&format!(
+                "a server holds the serving lock of schema {} in the PostgreSQL database at {}",
+                self.schema, self.target.address
+            )));
+        }
+        let mut tx = PgTx::new(&mut conn, size);
+        tx.known_version = version;
+        let done = (|| {
+            let size = w.log.catch_up(&mut tx)?;
+            crate::rebuild::rebuild_in(&mut tx, size, progress)
+        })();
+        drop(tx);
+        match done {
+            Ok(report) => {
+                self.commit(w, conn)?;
+                Ok(report)
+            }
+            Err(e) => {
+                self.finish(w, conn, true);
+                Err(self.lost(e, "while rebuilding; nothing was changed"))
+            }
+        }
+    }
+
+    fn hold_serving_lock(&self) -> Result<ServingLock, StoreError> {
+        // A connection of its own for the life of the server: the lock is
+        // the session's, and goes when the process (or its connection) does.
+        let mut conn = connect(&self.target)?;
+        conn.client.execute(
+            "SELECT pg_advisory_lock_shared($1, $2)",
+            &[&SERVING_LOCK_CLASS, &self.lock_key],
+        )?;
+        Ok(ServingLock::new(Box::new(conn.client)))
     }
 }
 

@@ -12,7 +12,11 @@
 //! than opening another, so a burst of requests cannot open a connection
 //! (and a page cache) each.
 
-use crate::write::{LogWriter, StoredLeaf, WriteTx};
+use crate::index::{
+    ChronologyPage, ChronologyQuery, ChronologyRow, EntityRows, PersonHit, ReferralQuery,
+};
+use crate::rebuild::{serving_refusal, RebuildReport, ServingLock};
+use crate::write::{LogWriter, RebuildTx, StoredLeaf, WriteTx};
 use crate::{
     entity_from_row, Batch, BatchOutcome, LogReader, RawEntry, Store, StoreError, StoredEntry,
 };
@@ -23,7 +27,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 use vigil_ledger::{Hash, LogKey, LogSigner, SignedTreeHead, TreeHead};
+use vigil_model::index::{EdgeRow, NameKeyRow, ReferralRow};
+use vigil_model::names::NameQuery;
 use vigil_model::projection::EntityRecord;
+use vigil_model::EntityKind;
 use vigil_model::SealedEvent;
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
@@ -86,9 +93,73 @@ INSERT INTO access_subject_ranges(subject_id, last_seq, first_seq)
     SELECT subject_id, seq, seq FROM access_subjects;
 DROP TABLE access_subjects;
 "#,
+    // 4: the secondary projections (see `crate::index`). Ids are 16-byte
+    // blobs. A store that already holds a log gets empty tables and no
+    // `projection_version`, so it refuses appends until `vigil rebuild`.
+    SQLITE_INDEX_MIGRATION,
 ];
 
+const SQLITE_INDEX_MIGRATION: &str = r#"
+CREATE TABLE chronology (
+    idx                INTEGER NOT NULL,
+    person_id          BLOB NOT NULL,
+    event_id           BLOB NOT NULL,
+    kind               TEXT NOT NULL,
+    agency             TEXT NOT NULL,
+    actor              TEXT NOT NULL,
+    occurred_value     TEXT NOT NULL,
+    occurred_precision TEXT NOT NULL,
+    occurred_sort      INTEGER NOT NULL,
+    recorded_at        TEXT NOT NULL,
+    record_id          BLOB NOT NULL,
+    record_kind        TEXT NOT NULL,
+    record_agency      TEXT NOT NULL,
+    record_user        TEXT NOT NULL,
+    role               TEXT NOT NULL,
+    PRIMARY KEY (idx, person_id)
+) WITHOUT ROWID;
+CREATE INDEX chronology_person ON chronology(person_id, occurred_sort, idx);
+CREATE TABLE edges (
+    link_id    BLOB PRIMARY KEY,
+    from_kind  TEXT NOT NULL,
+    from_id    BLOB NOT NULL,
+    to_kind    TEXT NOT NULL,
+    to_id      BLOB NOT NULL,
+    kind       TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen  TEXT NOT NULL,
+    active     INTEGER NOT NULL,
+    agency     TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX edges_from ON edges(from_id);
+CREATE INDEX edges_to ON edges(to_id, kind);
+CREATE TABLE name_keys (
+    source_id BLOB NOT NULL,
+    person_id BLOB NOT NULL,
+    kind      TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    agency    TEXT NOT NULL,
+    PRIMARY KEY (source_id, person_id, kind, key)
+) WITHOUT ROWID;
+CREATE INDEX name_keys_key ON name_keys(kind, key);
+CREATE TABLE referrals (
+    referral_id      BLOB PRIMARY KEY,
+    child_id         BLOB NOT NULL,
+    submitted_by     TEXT NOT NULL,
+    submitted_agency TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    submitted_at     TEXT NOT NULL,
+    decided_at       TEXT,
+    reference        TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX referrals_status ON referrals(status, submitted_at);
+CREATE INDEX referrals_submitter ON referrals(submitted_by, submitted_agency, submitted_at);
+CREATE INDEX referrals_child ON referrals(child_id, submitted_at);
+CREATE INDEX referrals_reference ON referrals(reference);
+"#;
+
 mod accounts;
+mod index;
 
 pub struct SqliteStore {
     path: PathBuf,
@@ -341,6 +412,13 @@ impl SqliteStore {
         self.readers.lock().peak
     }
 
+    /// The serving lock's file: `DB.serving` beside the database.
+    fn serving_lock_path(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".serving");
+        PathBuf::from(name)
+    }
+
     /// Runs `f` with a read connection from the bounded pool, waiting for
     /// one if all are in use.
     fn read<T>(
@@ -499,6 +577,26 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn projection_version(&mut self) -> Result<Option<u32>, StoreError> {
+        index::projection_version(&self.tx)
+    }
+
+    fn set_projection_version(&mut self, version: u32) -> Result<(), StoreError> {
+        index::set_projection_version(&self.tx, version)
+    }
+
+    fn insert_chronology(&mut self, rows: &[ChronologyRow]) -> Result<(), StoreError> {
+        index::insert_chronology(&self.tx, rows)
+    }
+
+    fn replace_entity_rows(&mut self, rows: &EntityRows) -> Result<(), StoreError> {
+        index::replace_entity_rows(&self.tx, rows)
+    }
+
+    fn place_links(&mut self, place: Uuid) -> Result<Vec<Uuid>, StoreError> {
+        index::place_links(&self.tx, place)
+    }
+
     fn insert_tree_head(&mut self, sth: &SignedTreeHead) -> Result<(), StoreError> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO tree_heads(size, root, timestamp_ms, signature) VALUES (?1, ?2, ?3, ?4)",
@@ -509,6 +607,38 @@ impl WriteTx for SqliteTx<'_> {
             sth.head.timestamp_ms,
             &sth.signature[..]
         ])?;
+        Ok(())
+    }
+}
+
+impl RebuildTx for SqliteTx<'_> {
+    fn clear_projections(&mut self) -> Result<(), StoreError> {
+        self.tx.execute_batch(
+            "DELETE FROM entities; DELETE FROM event_subjects; DELETE FROM chronology;
+             DELETE FROM edges; DELETE FROM name_keys; DELETE FROM referrals;",
+        )?;
+        Ok(())
+    }
+
+    fn entries_page(&mut self, from: u64, limit: u64) -> Result<Vec<StoredEntry>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idx >= ?1 ORDER BY idx LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![from as i64, limit as i64], entry_from_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    fn insert_subjects(&mut self, e: &SealedEvent) -> Result<(), StoreError> {
+        let mut subj = self
+            .tx
+            .prepare_cached("INSERT INTO event_subjects(subject_id, idx) VALUES (?1, ?2)")?;
+        for s in &e.header.subjects {
+            subj.execute(params![s.id.to_string(), e.header.index as i64])?;
+        }
+        Ok(())
+    }
+
+    fn flush_rows(&mut self) -> Result<(), StoreError> {
         Ok(())
     }
 }
@@ -722,6 +852,38 @@ impl LogReader for SqliteView<'_> {
             None => Ok(None),
         }
     }
+
+    fn projection_version(&self) -> Result<Option<u32>, StoreError> {
+        index::projection_version(self.0)
+    }
+
+    fn for_each_chronology(
+        &self,
+        f: &mut dyn FnMut(ChronologyRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        index::for_each_chronology(self.0, f)
+    }
+
+    fn for_each_edge(
+        &self,
+        f: &mut dyn FnMut(EdgeRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        index::for_each_edge(self.0, f)
+    }
+
+    fn for_each_name_key(
+        &self,
+        f: &mut dyn FnMut(NameKeyRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        index::for_each_name_key(self.0, f)
+    }
+
+    fn for_each_referral(
+        &self,
+        f: &mut dyn FnMut(ReferralRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        index::for_each_referral(self.0, f)
+    }
 }
 
 /// Column `i` as text whatever type SQLite holds it as (None for NULL): a
@@ -892,6 +1054,96 @@ impl Store for SqliteStore {
     fn log_key(&self) -> LogKey {
         self.key.clone()
     }
+
+    fn chronology(&self, person: Uuid, q: &ChronologyQuery) -> Result<ChronologyPage, StoreError> {
+        self.read(|c| index::chronology(c, person, q))
+    }
+
+    fn find_people(
+        &self,
+        q: &NameQuery,
+        visible_agencies: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<PersonHit>, StoreError> {
+        self.read(|c| index::find_people(c, q, visible_agencies, limit))
+    }
+
+    fn edges_of(&self, entity: Uuid) -> Result<Vec<EdgeRow>, StoreError> {
+        self.read(|c| index::edges_of(c, entity))
+    }
+
+    fn referrals(&self, q: ReferralQuery) -> Result<Vec<EntityRecord>, StoreError> {
+        self.read(|c| index::referrals(c, q))
+    }
+
+    fn entities_of_kind(&self, kind: EntityKind) -> Result<Vec<EntityRecord>, StoreError> {
+        self.read(|c| index::entities_of_kind(c, kind))
+    }
+
+    fn entities(&self, ids: &[Uuid]) -> Result<Vec<EntityRecord>, StoreError> {
+        self.read(|c| index::entities(c, ids))
+    }
+
+    fn rebuild_projections(
+        &self,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<RebuildReport, StoreError> {
+        let lock_path = self.serving_lock_path();
+        let lock = open_serving_lock(&lock_path)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(serving_refusal(&format!(
+                    "it holds {}",
+                    lock_path.display()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StoreError::Database(format!(
+                    "cannot lock {}: {e}",
+                    lock_path.display()
+                )))
+            }
+        }
+        let mut guard = self.writer.lock().expect("writer poisoned");
+        let (conn, writer) = &mut *guard;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut stx = SqliteTx { tx };
+        let done = (|| {
+            let size = writer.catch_up(&mut stx)?;
+            let report = crate::rebuild::rebuild_in(&mut stx, size, progress)?;
+            Ok::<_, StoreError>(report)
+        })();
+        match done {
+            Ok(report) => {
+                stx.tx.commit()?;
+                drop(lock);
+                Ok(report)
+            }
+            Err(e) => {
+                writer.reset();
+                Err(e)
+            }
+        }
+    }
+
+    fn hold_serving_lock(&self) -> Result<ServingLock, StoreError> {
+        let path = self.serving_lock_path();
+        let file = open_serving_lock(&path)?;
+        file.lock_shared()
+            .map_err(|e| StoreError::Database(format!("cannot lock {}: {e}", path.display())))?;
+        Ok(ServingLock::new(Box::new(file)))
+    }
+}
+
+/// Opens (creating) the serving lock file beside the database.
+fn open_serving_lock(path: &Path) -> Result<std::fs::File, StoreError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))
 }
 
 fn tree_head_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<SignedTreeHead, StoreError>> {

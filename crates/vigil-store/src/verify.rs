@@ -36,7 +36,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 use vigil_ledger::{leaf_hash, Frontier, Hash, LogKey, Receipt, SignedTreeHead};
 use vigil_model::event::payload_digest;
-use vigil_model::projection::{self, EntityRecord, MemoryProjection};
+use vigil_model::index::{
+    chronology_rows, edge_row, name_key_order, name_key_rows, referral_row, EdgeRow, NameKeyRow,
+    ReferralRow,
+};
+use vigil_model::projection::{self, EntityRecord, MemoryProjection, PROJECTION_VERSION};
 use vigil_model::SealedEvent;
 
 /// What to check.
@@ -116,6 +120,11 @@ pub struct VerifyReport {
     pub entities: u64,
     pub root: Hash,
     pub problem: Option<Problem>,
+    /// Set when the ledger is intact but the projections were built by
+    /// another version of the rules (or before versions were recorded, and
+    /// do not match version 1): they were not compared, and `vigil rebuild`
+    /// is the remedy. Never set when `problem` is.
+    pub stale: Option<String>,
 }
 
 /// The fields of a header that the fast path needs, read without building the
@@ -183,6 +192,7 @@ fn verify_view(
         entities: 0,
         root: vigil_ledger::empty_root(),
         problem: Some(p),
+        stale: None,
     };
     if let Some(p) = other_key(store, key)? {
         return Ok(failed(p));
@@ -207,6 +217,7 @@ fn verify_view(
         entities: 0,
         root: vigil_ledger::empty_root(),
         problem: None,
+        stale: None,
     };
     for h in &heads {
         if key.verify_tree_head(h).is_err() {
@@ -231,6 +242,17 @@ fn verify_view(
             });
             return Ok(report);
         }
+    }
+    // Projections built by other rules are not compared (they would differ
+    // everywhere): the ledger is still verified, and the report says so.
+    let stored_version = match corrupt_as_problem_value(store.projection_version())? {
+        Ok(v) => v,
+        Err(p) => return Ok(failed(p)),
+    };
+    let mut opts = opts;
+    if opts.projections && stored_version.is_some_and(|v| v != PROJECTION_VERSION) {
+        report.stale = Some(crate::index::stale_message(stored_version));
+        opts.projections = false;
     }
     let checkpoints = checkpoints(&heads, witnesses);
     let signed = heads.iter().map(|h| h.head.size).max().unwrap_or(0);
@@ -292,8 +314,9 @@ fn verify_view(
     let Checker {
         frontier,
         next_head,
-        rebuilt,
+        mut rebuilt,
         subjects,
+        chronology,
         unsigned_event,
         ..
     } = checker;
@@ -345,9 +368,207 @@ fn verify_view(
 
     if opts.projections {
         report.problem = compare_projections(store, &rebuilt, &subjects)?;
+        if report.problem.is_none() {
+            report.problem = compare_secondary(store, &mut rebuilt, &chronology)?;
+        }
         report.entities = rebuilt.records.len() as u64;
+        // A store from before projection versions counts as version 1 if
+        // its tables match; if they do not, it is stale, not corrupt.
+        if stored_version.is_none() && report.entries > 0 {
+            if let Some(p) = report.problem.take() {
+                report.stale = Some(format!(
+                    "{} (the first difference: {p})",
+                    crate::index::stale_message(None)
+                ));
+            }
+        }
     }
     Ok(report)
+}
+
+/// A chronology row rebuilt from the log, kept small: its key and a hash of
+/// the whole row.
+type ChronologyDigest = (u64, Uuid, u64);
+
+fn row_hash(row: &impl std::fmt::Debug) -> u64 {
+    use std::hash::{Hash as _, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    format!("{row:?}").hash(&mut h);
+    h.finish()
+}
+
+/// Compares the chronology, edges, referrals and name keys with what the
+/// rebuilt state produces, naming the first difference.
+fn compare_secondary(
+    store: &dyn LogReader,
+    rebuilt: &mut MemoryProjection,
+    chronology: &[ChronologyDigest],
+) -> Result<Option<Problem>, StoreError> {
+    let problem = |entry: Option<u64>, message: String| Some(Problem { entry, message });
+    let mut found: Option<Problem> = None;
+    let mut want = chronology.iter();
+    let read = store.for_each_chronology(&mut |row| {
+        if found.is_some() {
+            return Ok(());
+        }
+        let (idx, person) = (row.log_index, row.person_id);
+        found = match want.next() {
+            Some(&(wi, wp, wh)) if wi == idx && wp == person => (wh != row_hash(&row)).then(|| Problem {
+                entry: Some(idx),
+                message: format!("the chronology row of person {person} for entry {idx} differs from what the log produces"),
+            }),
+            Some(&(wi, wp, _)) if (wi, wp) < (idx, person) => problem(
+                Some(wi),
+                format!("the chronology row of person {wp} for entry {wi} is missing"),
+            ),
+            _ => problem(
+                Some(idx),
+                format!("the chronology row of person {person} for entry {idx} is not produced by the log: it was added behind the program's back"),
+            ),
+        };
+        Ok(())
+    });
+    if let Some(p) = corrupt_as_problem(read)? {
+        return Ok(Some(p));
+    }
+    if found.is_none() {
+        if let Some(&(wi, wp, _)) = want.next() {
+            found = problem(
+                Some(wi),
+                format!("the chronology row of person {wp} for entry {wi} is missing"),
+            );
+        }
+    }
+    if found.is_some() {
+        return Ok(found);
+    }
+
+    let records: Vec<&EntityRecord> = rebuilt.records.values().collect();
+    let edges: Vec<EdgeRow> = records.iter().filter_map(|r| edge_row(r)).collect();
+    let referrals: Vec<ReferralRow> = records.iter().filter_map(|r| referral_row(r)).collect();
+    if let Some(p) = compare_rows("edge", "link", &edges, |r| r.link_id, &mut |f| {
+        store.for_each_edge(f)
+    })? {
+        return Ok(Some(p));
+    }
+    if let Some(p) = compare_rows(
+        "referral",
+        "referral",
+        &referrals,
+        |r| r.referral_id,
+        &mut |f| store.for_each_referral(f),
+    )? {
+        return Ok(Some(p));
+    }
+    // Name keys, made source by source as the stored rows come (sorted by
+    // source id, as the records are).
+    let ids: Vec<Uuid> = rebuilt.records.keys().copied().collect();
+    let mut next_id = ids.into_iter();
+    let mut pending: std::collections::VecDeque<NameKeyRow> = Default::default();
+    let mut next_expected =
+        |rebuilt: &mut MemoryProjection| -> Result<Option<NameKeyRow>, StoreError> {
+            while pending.is_empty() {
+                let Some(id) = next_id.next() else {
+                    return Ok(None);
+                };
+                let rec = rebuilt.records[&id].clone();
+                let rows = name_key_rows(&rec, rebuilt)
+                    .map_err(|e| StoreError::Database(e.to_string()))?;
+                pending.extend(rows);
+            }
+            Ok(pending.pop_front())
+        };
+    let describe = |r: &NameKeyRow| {
+        format!(
+            "the name key {} '{}' of person {} (from {})",
+            r.kind, r.key, r.person_id, r.source_id
+        )
+    };
+    let read = store.for_each_name_key(&mut |row| {
+        if found.is_some() {
+            return Ok(());
+        }
+        found = match next_expected(rebuilt)? {
+            Some(w) if w == row => None,
+            Some(w) if name_key_order(&w) < name_key_order(&row) => {
+                problem(None, format!("{} is missing", describe(&w)))
+            }
+            Some(w) if name_key_order(&w) == name_key_order(&row) => problem(
+                None,
+                format!("{} differs from what the log produces", describe(&w)),
+            ),
+            _ => problem(
+                None,
+                format!(
+                    "{} is not produced by the log: it was added behind the program's back",
+                    describe(&row)
+                ),
+            ),
+        };
+        Ok(())
+    });
+    if let Some(p) = corrupt_as_problem(read)? {
+        return Ok(Some(p));
+    }
+    if found.is_none() {
+        if let Some(w) = next_expected(rebuilt)? {
+            found = problem(None, format!("{} is missing", describe(&w)));
+        }
+    }
+    Ok(found)
+}
+
+/// Walks stored rows and expected rows (both by id) together, naming the first difference.
+fn compare_rows<T: PartialEq>(
+    what: &str,
+    entity: &str,
+    expected: &[T],
+    id: impl Fn(&T) -> Uuid,
+    stream: &mut dyn FnMut(&mut dyn FnMut(T) -> Result<(), StoreError>) -> Result<(), StoreError>,
+) -> Result<Option<Problem>, StoreError> {
+    let mut want = expected.iter();
+    let mut found: Option<Problem> = None;
+    let problem = |message: String| {
+        Some(Problem {
+            entry: None,
+            message,
+        })
+    };
+    let read = stream(&mut |row| {
+        if found.is_some() {
+            return Ok(());
+        }
+        let rid = id(&row);
+        found = match want.next() {
+            Some(w) if id(w) == rid => (*w != row).then(|| Problem {
+                entry: None,
+                message: format!("the {what} row of {entity} {rid} differs from what the log produces"),
+            }),
+            Some(w) if id(w) < rid => problem(format!("the {what} row of {entity} {} is missing", id(w))),
+            _ => problem(format!("the {what} row of {entity} {rid} is not produced by the log: it was added behind the program's back")),
+        };
+        Ok(())
+    });
+    if let Some(p) = corrupt_as_problem(read)? {
+        return Ok(Some(p));
+    }
+    if found.is_none() {
+        if let Some(w) = want.next() {
+            found = problem(format!("the {what} row of {entity} {} is missing", id(w)));
+        }
+    }
+    Ok(found)
+}
+
+fn corrupt_as_problem_value<T>(r: Result<T, StoreError>) -> Result<Result<T, Problem>, StoreError> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(StoreError::Corrupt(message)) => Ok(Err(Problem {
+            entry: None,
+            message,
+        })),
+        Err(e) => Err(e),
+    }
 }
 
 /// The database must say it belongs to the log of `key` (`meta.log_key`).
@@ -522,6 +743,8 @@ struct Checker<'h> {
     last_checked_size: u64,
     rebuilt: MemoryProjection,
     subjects: BTreeSet<(Uuid, u64)>,
+    /// The chronology the log produces, by entry then person.
+    chronology: Vec<ChronologyDigest>,
     /// The event id of entry `signed`, the first no tree head covers.
     unsigned_event: Option<String>,
 }
@@ -543,6 +766,7 @@ impl<'h> Checker<'h> {
             last_checked_size: 0,
             rebuilt: MemoryProjection::default(),
             subjects: BTreeSet::new(),
+            chronology: Vec::new(),
             unsigned_event: None,
         }
     }
@@ -670,12 +894,19 @@ impl<'h> Checker<'h> {
             for s in &sealed.header.subjects {
                 self.subjects.insert((s.id, n));
             }
-            projection::apply(&sealed, &mut self.rebuilt).map_err(|err| {
-                bad(
-                    n,
-                    format!("entry {n} (event {event}) cannot be replayed: {err}"),
-                )
-            })?;
+            projection::apply(&sealed, &mut self.rebuilt)
+                .and_then(|()| chronology_rows(&sealed, &mut self.rebuilt))
+                .map(|mut rows| {
+                    rows.sort_by_key(|r| r.person_id);
+                    self.chronology
+                        .extend(rows.iter().map(|r| (r.log_index, r.person_id, row_hash(r))));
+                })
+                .map_err(|err| {
+                    bad(
+                        n,
+                        format!("entry {n} (event {event}) cannot be replayed: {err}"),
+                    )
+                })?;
         }
         Ok(())
     }

@@ -42,6 +42,7 @@
 //! update overtakes two others).
 
 use crate::head_file::{Published, TreeHeadFile};
+use crate::index::{changed_places, derive_entity_rows, stale_message, ChronologyRow, EntityRows};
 use crate::{Appended, Batch, BatchOutcome, StoreError, StoredEntry};
 use chrono::Utc;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -50,7 +51,9 @@ use vigil_ledger::{
     leaf_hash, Frontier, Hash, LogSigner, MerkleTree, Receipt, SignedTreeHead, TreeHead,
 };
 use vigil_model::event::SALT_LEN;
-use vigil_model::projection::{self, EntityRecord, ProjectionError, ProjectionState};
+use vigil_model::projection::{
+    self, EntityRecord, ProjectionError, ProjectionState, PROJECTION_VERSION,
+};
 use vigil_model::SealedEvent;
 
 /// What the append path needs from a backend's open write transaction.
@@ -78,6 +81,30 @@ pub trait WriteTx {
     fn prefetch(&mut self, _event_ids: &[Uuid], _entity_ids: &[Uuid]) -> Result<(), StoreError> {
         Ok(())
     }
+    /// The projection version recorded in `meta` (None: none recorded).
+    fn projection_version(&mut self) -> Result<Option<u32>, StoreError>;
+    fn set_projection_version(&mut self, version: u32) -> Result<(), StoreError>;
+    /// Appends chronology rows (see [`crate::index`]).
+    fn insert_chronology(&mut self, rows: &[ChronologyRow]) -> Result<(), StoreError>;
+    /// Replaces the edge and referral rows given (by id), and every name key
+    /// of each of `rows.name_sources` by those in `rows.names`.
+    fn replace_entity_rows(&mut self, rows: &EntityRows) -> Result<(), StoreError>;
+    /// The committed links from a person to this place whose name keys
+    /// follow the place's postcode (`lives_at`, `stays_at`), from the edges table.
+    fn place_links(&mut self, place: Uuid) -> Result<Vec<Uuid>, StoreError>;
+}
+
+/// What `vigil rebuild` needs besides the append path's transaction.
+pub trait RebuildTx: WriteTx {
+    /// Empties every projection table (entities, subject index, chronology,
+    /// edges, name keys, referrals).
+    fn clear_projections(&mut self) -> Result<(), StoreError>;
+    /// Up to `limit` stored entries from index `from` on, in index order.
+    fn entries_page(&mut self, from: u64, limit: u64) -> Result<Vec<StoredEntry>, StoreError>;
+    /// Writes an entry's rows of the subject index.
+    fn insert_subjects(&mut self, event: &SealedEvent) -> Result<(), StoreError>;
+    /// Sends whatever is buffered.
+    fn flush_rows(&mut self) -> Result<(), StoreError>;
 }
 
 /// What the writer reads of a stored entry when it (re)loads the log: the
@@ -416,6 +443,8 @@ impl LogWriter {
     ) -> Result<PendingBatch, StoreError> {
         let (drafts, units, keep_receipts) = batch.into_parts();
         let mut next = self.catch_up(tx)?;
+        check_projection_version(tx, next)?;
+        let first_new = next;
         let ids: Vec<Uuid> = drafts.iter().map(|d| d.id).collect();
         let mut subjects: Vec<Uuid> = drafts
             .iter()
@@ -428,6 +457,7 @@ impl LogWriter {
         let mut changed: HashMap<Uuid, EntityRecord> = HashMap::new();
         let mut ids_in_batch: HashSet<Uuid> = HashSet::new();
         let mut accepted: Vec<(SealedEvent, Hash)> = Vec::new();
+        let mut chronology: Vec<Vec<ChronologyRow>> = Vec::new();
 
         let mut drafts = drafts.into_iter();
         for size in units {
@@ -455,7 +485,8 @@ impl LogWriter {
                         Err(e) => Some(e.to_string()),
                         Ok(sealed) => match project(&mut *tx, &changed, &sealed)? {
                             Err(msg) => Some(msg),
-                            Ok(touched) => {
+                            Ok((touched, rows)) => {
+                                chronology.push(rows);
                                 for (k, v) in touched {
                                     undo.push((k, changed.insert(k, v)));
                                 }
@@ -495,6 +526,7 @@ impl LogWriter {
                 ids_in_batch.remove(&id);
             }
             accepted.truncate(first_accepted);
+            chronology.truncate(first_accepted);
             next = first_position;
             for (i, r) in results.iter_mut().enumerate().skip(first_result) {
                 if i != refused_at {
@@ -522,11 +554,8 @@ impl LogWriter {
         for (event, leaf) in &accepted {
             tx.insert_entry(event, leaf)?;
         }
-        let mut records: Vec<&EntityRecord> = changed.values().collect();
-        records.sort_by_key(|r| r.id);
-        for r in records {
-            tx.upsert_entity(r)?;
-        }
+        let rows: Vec<ChronologyRow> = chronology.into_iter().flatten().collect();
+        write_projections(tx, &changed, &rows, first_new)?;
         for (_, leaf) in &accepted {
             self.tree.push(*leaf);
         }
@@ -574,6 +603,7 @@ impl LogWriter {
         heads: Vec<SignedTreeHead>,
     ) -> Result<PendingBatch, StoreError> {
         let start = self.catch_up(tx)?;
+        check_projection_version(tx, start)?;
         if entries.is_empty() {
             return Err(StoreError::Config("there are no entries to copy".into()));
         }
@@ -584,6 +614,7 @@ impl LogWriter {
         tx.prefetch(&ids, &[])?;
         let mut changed: HashMap<Uuid, EntityRecord> = HashMap::new();
         let mut accepted: Vec<(SealedEvent, Hash)> = Vec::with_capacity(entries.len());
+        let mut chronology: Vec<ChronologyRow> = Vec::new();
         for (next, e) in (start..).zip(entries) {
             let n = e.index;
             if n != next {
@@ -623,7 +654,10 @@ impl LogWriter {
                 return Err(bad("the event appears twice".into()));
             }
             match project(&mut *tx, &changed, &sealed)? {
-                Ok(touched) => changed.extend(touched),
+                Ok((touched, rows)) => {
+                    changed.extend(touched);
+                    chronology.extend(rows);
+                }
                 Err(msg) => return Err(bad(format!("the projection rules refuse it: {msg}"))),
             }
             accepted.push((sealed, leaf));
@@ -631,11 +665,7 @@ impl LogWriter {
         for (event, leaf) in &accepted {
             tx.insert_entry(event, leaf)?;
         }
-        let mut records: Vec<&EntityRecord> = changed.values().collect();
-        records.sort_by_key(|r| r.id);
-        for r in records {
-            tx.upsert_entity(r)?;
-        }
+        write_projections(tx, &changed, &chronology, start)?;
         for (_, leaf) in &accepted {
             self.tree.push(*leaf);
         }
@@ -762,28 +792,71 @@ fn lost_entries(size: u64, committed: u64) -> StoreError {
     ))
 }
 
+/// The entity rows a batch changed and its chronology rows, then the edge,
+/// referral and name-key rows of the entities it changed (and of committed
+/// links to places it changed), all in the write transaction.
+pub(crate) fn write_projections(
+    tx: &mut dyn WriteTx,
+    changed: &HashMap<Uuid, EntityRecord>,
+    chronology: &[ChronologyRow],
+    first_new: u64,
+) -> Result<(), StoreError> {
+    let mut records: Vec<&EntityRecord> = changed.values().collect();
+    records.sort_by_key(|r| r.id);
+    for r in records {
+        tx.upsert_entity(r)?;
+    }
+    if !chronology.is_empty() {
+        tx.insert_chronology(chronology)?;
+    }
+    let mut place_links = Vec::new();
+    for place in changed_places(changed, first_new) {
+        place_links.extend(tx.place_links(place)?);
+    }
+    let rows = derive_entity_rows(changed, &place_links, &mut |id| tx.entity(id))?;
+    if !rows.is_empty() {
+        tx.replace_entity_rows(&rows)?;
+    }
+    Ok(())
+}
+
+/// Refuses to write on projections built by other rules (they would mix
+/// two versions' rows). An empty log takes this build's version.
+pub(crate) fn check_projection_version(tx: &mut dyn WriteTx, size: u64) -> Result<(), StoreError> {
+    match tx.projection_version()? {
+        Some(v) if v == PROJECTION_VERSION => Ok(()),
+        None if size == 0 => tx.set_projection_version(PROJECTION_VERSION),
+        other => Err(StoreError::Stale(stale_message(other))),
+    }
+}
+
+/// What one event did to the projections: the entity rows it changed and
+/// its chronology rows.
+type Projected = (HashMap<Uuid, EntityRecord>, Vec<ChronologyRow>);
+
 /// Runs the projection rules for one sealed event over the batch's changes
-/// and the committed rows: `Ok(Ok(rows it changed))`, `Ok(Err(why the rules
+/// and the committed rows: `Ok(Ok(what it changed))`, `Ok(Err(why the rules
 /// refuse it))`, or `Err` if the store failed.
-fn project(
+pub(crate) fn project(
     tx: &mut dyn WriteTx,
     batch: &HashMap<Uuid, EntityRecord>,
     sealed: &SealedEvent,
-) -> Result<Result<HashMap<Uuid, EntityRecord>, String>, StoreError> {
+) -> Result<Result<Projected, String>, StoreError> {
     let mut overlay = Overlay {
         tx,
         batch,
         event: HashMap::new(),
         failed: None,
     };
-    let outcome = projection::apply(sealed, &mut overlay);
+    let outcome = projection::apply(sealed, &mut overlay)
+        .and_then(|()| vigil_model::index::chronology_rows(sealed, &mut overlay));
     // A store failure keeps its own kind (an unreachable database stays
     // "unavailable"), not the rules' string form of it.
     if let Some(e) = overlay.failed {
         return Err(e);
     }
     match outcome {
-        Ok(()) => Ok(Ok(overlay.event)),
+        Ok(rows) => Ok(Ok((overlay.event, rows))),
         Err(ProjectionError::Rejected(msg)) => Ok(Err(msg)),
         Err(ProjectionError::Store(msg)) => Err(StoreError::Database(msg)),
     }

@@ -212,7 +212,8 @@ fn an_emptied_log_is_reported_against_the_tree_head_file(b: Backend) {
         return;
     };
     db.sql().exec(
-        "DELETE FROM ledger_entries; DELETE FROM event_subjects; DELETE FROM tree_heads; DELETE FROM entities;",
+        "DELETE FROM ledger_entries; DELETE FROM event_subjects; DELETE FROM tree_heads; DELETE FROM entities;
+         DELETE FROM chronology; DELETE FROM edges; DELETE FROM name_keys; DELETE FROM referrals;",
     );
     let store = db.open(&secret);
     assert_eq!(

@@ -441,6 +441,7 @@ impl Recorder<'_> {
             actor: Actor { user, role },
             agency,
             occurred_at,
+            source: None,
             body,
         });
         id

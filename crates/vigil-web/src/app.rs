@@ -1,28 +1,15 @@
-//! The service's shared state and the helpers every handler uses: the clock,
-//! the store (called off the async threads), the read models, the writers,
-//! the access check for pages. Reads of person-level data and the access
-//! log are [`crate::guard`]'s.
+//! The service's shared state: the application layer ([`vigil_app::App`],
+//! which alone reads the store) and what only the web needs (configuration,
+//! the sign-in dummy hash, the referral rate limit, the allowed origins).
 
-use crate::access::{self, Action, Resource, Subject};
 use crate::error::WebError;
 use crate::html::{Chrome, ChromeUser, NavLink};
-use crate::readmodel::{Mirror, UserView};
-use crate::writer::Writers;
-use chrono::{DateTime, Utc};
+use std::ops::Deref;
 use std::sync::Arc;
-use vigil_model::codes::AgencyId;
-use vigil_model::Actor;
-use vigil_rules::{DeadlineRules, EscalationPolicy};
-use vigil_store::{Appended, Store};
+use vigil_app::access::Action;
+use vigil_app::{App, Caller};
 
-/// Where "now" comes from. Real time in service; tests set it to cross
-/// weekends and bank holidays without waiting for them.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
-
-/// The real clock.
-pub fn system_clock() -> Clock {
-    Arc::new(Utc::now)
-}
+pub use vigil_app::{system_clock, Clock};
 
 /// How the service is set up.
 #[derive(Clone, Debug)]
@@ -91,13 +78,8 @@ impl Default for ServerLimits {
 
 /// Everything handlers share.
 pub struct AppState {
-    pub store: Arc<dyn Store>,
+    pub app: Arc<App>,
     pub config: Config,
-    pub clock: Clock,
-    pub mirror: Mirror,
-    pub writers: Writers,
-    pub rules: DeadlineRules,
-    pub policy: EscalationPolicy,
     /// Checked against when a username is unknown, so refusals take as long.
     pub dummy_hash: String,
     /// Referrals each account sent in the last minute (see [`crate::limit`]).
@@ -107,82 +89,41 @@ pub struct AppState {
     pub public_origins: std::sync::OnceLock<Vec<String>>,
 }
 
-/// A signed-in user on this request.
+/// Handlers reach the application layer's clock and rules through the state.
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
+}
+
+/// A signed-in user on this request: the application layer's [`Caller`]
+/// and what the session adds.
 #[derive(Clone, Debug)]
 pub struct SignedIn {
-    pub user: Arc<UserView>,
-    pub agency_name: String,
+    pub caller: Caller,
     pub csrf: String,
     pub token_sha256: [u8; 32],
     /// Signed in with a temporary password: may only change it.
     pub restricted: bool,
 }
 
-impl SignedIn {
-    pub fn subject(&self) -> Subject<'_> {
-        Subject {
-            user_id: self.user.id,
-            username: &self.user.username,
-            role: self.user.role,
-            agency: &self.user.agency,
-            agency_kind: self.user.agency_kind,
-        }
-    }
-
-    /// May this user do `action` on `resource`? Refusal is a 403 with the reason.
-    pub fn authorise(&self, action: Action, resource: Resource<'_>) -> Result<(), WebError> {
-        access::authorise(&self.subject(), action, resource).map_err(|d| WebError::Forbidden(d.0))
-    }
-
-    /// Whether the user may do `action` on some records (for links and menus).
-    pub fn may(&self, action: Action) -> bool {
-        access::scope_of(self.user.role, self.user.agency_kind, action).is_some()
-    }
-
-    /// The envelope actor and agency of events this user records.
-    pub fn actor(&self) -> Result<(Actor, AgencyId), WebError> {
-        let agency = AgencyId::new(&self.user.agency).map_err(WebError::Internal)?;
-        Ok((
-            Actor {
-                user: self.user.username.clone(),
-                role: self.user.role,
-            },
-            agency,
-        ))
+impl Deref for SignedIn {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
     }
 }
 
 impl AppState {
-    pub fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
-    }
-
-    /// Runs blocking store work off the async threads (the PostgreSQL
-    /// client must never run on them).
+    /// Runs blocking work of the web's own (sessions, sign-in) off the
+    /// async threads.
     pub async fn blocking<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&AppState) -> Result<T, WebError> + Send + 'static,
     ) -> Result<T, WebError> {
         let st = Arc::clone(self);
         tokio::task::spawn_blocking(move || f(&st)).await?
-    }
-
-    /// Appends one request's events durably (group-committed with others).
-    pub async fn append(
-        &self,
-        drafts: Vec<vigil_model::EventDraft>,
-    ) -> Result<Vec<Result<Appended, String>>, WebError> {
-        self.writers.append(drafts).await
-    }
-
-    /// [`AppState::append`], keeping the receipts of the events named in
-    /// `keep_receipts` with them (a referral's, downloadable again).
-    pub async fn append_keeping(
-        &self,
-        drafts: Vec<vigil_model::EventDraft>,
-        keep_receipts: Vec<uuid::Uuid>,
-    ) -> Result<Vec<Result<Appended, String>>, WebError> {
-        self.writers.append_keeping(drafts, keep_receipts).await
     }
 
     /// The frame of a page for a signed-in user: title, who, and the menu of
@@ -197,6 +138,7 @@ impl AppState {
         link("/", "Home", Action::ListOwnReferrals);
         link("/referrals/new", "Raise a concern", Action::SubmitReferral);
         link("/referrals/mine", "My referrals", Action::ListOwnReferrals);
+        link("/search", "Find a person", Action::ViewPerson);
         link("/triage", "Triage queue", Action::ViewTriageQueue);
         link("/overdue", "Overdue", Action::ViewOverdue);
         link("/audit", "Access log", Action::ViewAccessLog);

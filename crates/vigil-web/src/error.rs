@@ -26,7 +26,7 @@ pub enum WebError {
     Internal(String),
     /// Too many passwords are being checked at once (503, with Retry-After).
     #[error("{0}")]
-    Busy(#[from] crate::auth::Busy),
+    Busy(#[from] vigil_app::auth::Busy),
     /// The request body was larger than any form needs (413).
     #[error("What you sent is larger than any form accepts (over 1 MB), so nothing was saved. Go back and shorten the longest answer.")]
     TooLarge,
@@ -46,6 +46,19 @@ impl From<StoreError> for WebError {
         match e {
             StoreError::Unavailable(m) => WebError::Unavailable(m),
             other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<vigil_app::AppError> for WebError {
+    fn from(e: vigil_app::AppError) -> Self {
+        use vigil_app::AppError as A;
+        match e {
+            A::Forbidden(m) => WebError::Forbidden(m),
+            A::NotFound(m) => WebError::NotFound(m),
+            A::Unavailable(m) => WebError::Unavailable(m),
+            A::Internal(m) => WebError::Internal(m),
+            A::Busy(b) => WebError::Busy(b),
         }
     }
 }

@@ -377,16 +377,7 @@ impl Line {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct PersonLink {
-    pub id: String,
-    pub name: String,
-    pub detail: String,
-    /// When and by which agency the record was first made.
-    pub recorded: String,
-    pub reasons: String,
-    pub can_open: bool,
-}
+pub use vigil_app::guard::PersonLink;
 
 #[derive(Clone, Debug)]
 pub struct HistoryRow {
@@ -444,11 +435,83 @@ pub struct PersonPage {
     pub id: String,
     pub name: String,
     pub lines: Vec<Line>,
+    /// Agency name and how many items it holds.
+    pub agencies: Vec<Line>,
     pub places: Vec<Line>,
     pub referrals: Vec<MyRow>,
     /// Some referrals are out of this user's reach (so not listed).
     pub referrals_limited: bool,
+    /// Missing episodes, placements, workers.
+    pub periods: Vec<PeriodSection>,
+    /// The timeline, drawn on the server ([`crate::timeline`]); escaped there.
+    pub timeline_svg: String,
+    pub items: Vec<ChronologyLine>,
+    pub total: u64,
+    pub filtered: bool,
+    pub limited: bool,
+    pub agency_choices: Vec<Choice>,
+    pub kind_choices: Vec<Choice>,
+    pub page: u64,
+    pub pages: u64,
+    pub prev_href: Option<String>,
+    pub next_href: Option<String>,
+    pub print_href: String,
     pub can_refer: bool,
+}
+
+/// A list of periods on a person's page.
+#[derive(Clone, Debug)]
+pub struct PeriodSection {
+    pub title: String,
+    /// E.g. "3 in the last 12 months".
+    pub note: String,
+    pub rows: Vec<PeriodRow>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PeriodRow {
+    pub from: String,
+    pub to: String,
+    pub what: String,
+    pub detail: String,
+}
+
+/// One line of the chronology.
+#[derive(Clone, Debug)]
+pub struct ChronologyLine {
+    pub when: String,
+    /// "Date known to the month", ... (empty when exact or to the day).
+    pub precision: String,
+    pub what: String,
+    pub detail: String,
+    pub role: String,
+    pub href: Option<String>,
+    pub agency: String,
+    pub actor: String,
+    pub recorded: String,
+}
+
+/// A checkbox of a filter.
+#[derive(Clone, Debug)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub count: u64,
+    pub checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+pub struct SearchPage {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    pub query: String,
+    pub searched: bool,
+    pub understood: Vec<String>,
+    pub results: Vec<PersonLink>,
+    pub limited: bool,
+    pub limit: usize,
 }
 
 #[derive(Clone, Debug)]

@@ -12,61 +12,16 @@
 
 use crate::form::{sentence, FieldError, FormData};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
-use rand::RngCore;
 use uuid::Uuid;
-use vigil_model::codes::{AgencyId, LinkKind, LocationKind, NameKind, Sex};
+pub use vigil_app::referral::{Child, Intake, OTHER_ROWS};
+use vigil_model::codes::{NameKind, Sex};
 use vigil_model::dates::DateOfBirth;
-use vigil_model::event::SALT_LEN;
-use vigil_model::payload::{LinkRecorded, ReferralSubmitted, Referrer};
-use vigil_model::pole::{check_phone_number, check_postcode, LocationDetails};
+use vigil_model::payload::Referrer;
+use vigil_model::pole::{check_phone_number, check_postcode};
 use vigil_model::text::{check_line, check_name, check_text, MAX_LONG_CHARS, MAX_SHORT_CHARS};
 use vigil_model::time::{age_on, OccurredAt, Precision};
-use vigil_model::{
-    Actor, EntityKind, EventDraft, EventInput, EventPayload, Location, Person, PersonName,
-    SubjectRef,
-};
+use vigil_model::PersonName;
 use vigil_rules::london;
-
-/// How many other people the form has rows for.
-pub const OTHER_ROWS: usize = 3;
-
-/// The child the referral is about.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Child {
-    /// A record that already exists (chosen from the person's page).
-    Existing(Uuid),
-    /// A new record.
-    New {
-        names: Vec<PersonName>,
-        date_of_birth: Option<DateOfBirth>,
-        sex: Option<Sex>,
-    },
-}
-
-/// A referral form that passed every check.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Intake {
-    pub immediate_danger: bool,
-    pub child: Child,
-    pub home: Option<(Vec<String>, Option<String>)>,
-    pub school: Option<String>,
-    pub concern: String,
-    pub what_seen: Option<String>,
-    pub occurred: OccurredAt,
-    pub where_text: Option<String>,
-    /// Name or nickname, and what else is known.
-    pub others: Vec<(String, Option<String>)>,
-    pub referrer: Option<Referrer>,
-}
-
-/// The events of one referral and the ids that matter afterwards.
-pub struct Drafts {
-    pub drafts: Vec<EventDraft>,
-    pub referral_id: Uuid,
-    /// The `referral.submitted` event's id: its receipt is the referrer's.
-    pub referral_event: Uuid,
-    pub child_id: Uuid,
-}
 
 struct Checker<'a> {
     form: &'a FormData,
@@ -507,149 +462,6 @@ pub fn check(form: &FormData, now: DateTime<Utc>) -> Result<Intake, Vec<FieldErr
     })
 }
 
-fn salt() -> [u8; SALT_LEN] {
-    let mut s = [0u8; SALT_LEN];
-    rand::rngs::OsRng.fill_bytes(&mut s);
-    s
-}
-
-/// Validates one event for the log; a refusal is a sentence.
-pub fn prepare(
-    actor: &Actor,
-    agency: &AgencyId,
-    occurred_at: OccurredAt,
-    body: EventPayload,
-    now: DateTime<Utc>,
-) -> Result<EventDraft, String> {
-    EventInput {
-        id: None,
-        actor: actor.clone(),
-        agency: agency.clone(),
-        occurred_at,
-        body,
-    }
-    .prepare(now, salt())
-    .map_err(|e| sentence(&e.to_string()))
-}
-
-impl Intake {
-    /// The events this referral becomes, for `actor` of `agency`, received `now`.
-    pub fn drafts(
-        &self,
-        actor: &Actor,
-        agency: &AgencyId,
-        now: DateTime<Utc>,
-    ) -> Result<Drafts, String> {
-        let today = OccurredAt::day(london::local_date(now));
-        let mut drafts = Vec::new();
-        let mut ev = |occurred: OccurredAt, body: EventPayload| -> Result<(), String> {
-            drafts.push(prepare(actor, agency, occurred, body, now)?);
-            Ok(())
-        };
-        let child_id = match &self.child {
-            Child::Existing(id) => *id,
-            Child::New {
-                names,
-                date_of_birth,
-                sex,
-            } => {
-                let id = Uuid::now_v7();
-                let mut p = Person::named(id, "", "");
-                p.names = names.clone();
-                p.date_of_birth = date_of_birth.clone();
-                p.sex = *sex;
-                ev(today.clone(), EventPayload::PersonRecorded(p))?;
-                id
-            }
-        };
-        let mut place =
-            |kind: LocationKind, details: LocationDetails, link: LinkKind| -> Result<(), String> {
-                let location_id = Uuid::now_v7();
-                ev(
-                    today.clone(),
-                    EventPayload::LocationRecorded(Location {
-                        location_id,
-                        kind,
-                        details,
-                    }),
-                )?;
-                ev(
-                    today.clone(),
-                    EventPayload::LinkRecorded(LinkRecorded {
-                        link_id: Uuid::now_v7(),
-                        kind: link,
-                        from: SubjectRef::new(EntityKind::Person, child_id),
-                        to: SubjectRef::new(EntityKind::Location, location_id),
-                        since: None,
-                        until: None,
-                        grading: None,
-                        note: Some("Given by the referrer.".into()),
-                    }),
-                )
-            };
-        if let Some((lines, postcode)) = &self.home {
-            place(
-                LocationKind::Home,
-                LocationDetails {
-                    address_lines: lines.clone(),
-                    postcode: postcode.clone(),
-                    ..Default::default()
-                },
-                LinkKind::LivesAt,
-            )?;
-        }
-        if let Some(school) = &self.school {
-            place(
-                LocationKind::School,
-                LocationDetails {
-                    name: Some(school.clone()),
-                    ..Default::default()
-                },
-                LinkKind::Attends,
-            )?;
-        }
-        let mut others = Vec::new();
-        for (name, details) in &self.others {
-            let id = Uuid::now_v7();
-            let mut p = Person::named(id, "", "");
-            p.names = vec![PersonName {
-                given: Some(name.clone()),
-                family: None,
-                kind: NameKind::Alias,
-            }];
-            p.description = details.clone();
-            ev(today.clone(), EventPayload::PersonRecorded(p))?;
-            others.push(id);
-        }
-        let referral_id = Uuid::now_v7();
-        ev(
-            self.occurred.clone(),
-            EventPayload::ReferralSubmitted(ReferralSubmitted {
-                referral_id,
-                child_id,
-                referrer: self.referrer.clone(),
-                concern: self.concern.clone(),
-                what_seen: self.what_seen.clone(),
-                location_id: None,
-                location_text: self.where_text.clone(),
-                others_involved: others,
-                immediate_danger: self.immediate_danger,
-            }),
-        )?;
-        let referral_event = drafts
-            .iter()
-            .find(|d| matches!(d.payload, EventPayload::ReferralSubmitted(_)))
-            .map(|d| d.id)
-            .ok_or("the referral itself was not among the events")?;
-        Ok(Drafts {
-            drafts,
-            referral_id,
-            referral_event,
-            child_id,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -706,12 +518,16 @@ mod tests {
             vec!["1 Sample Street", "Northshire"]
         );
         assert_eq!(i.home.as_ref().unwrap().1.as_deref(), Some("NS1 4AB"));
-        let actor = Actor {
+        let actor = vigil_model::Actor {
             user: "teacher.dsl".into(),
             role: vigil_model::codes::Role::Referrer,
         };
         let d = i
-            .drafts(&actor, &AgencyId::new("oakfield-academy").unwrap(), now())
+            .drafts(
+                &actor,
+                &vigil_model::codes::AgencyId::new("oakfield-academy").unwrap(),
+                now(),
+            )
             .unwrap();
         let kinds: Vec<&str> = d.drafts.iter().map(|d| d.payload.kind()).collect();
         assert_eq!(

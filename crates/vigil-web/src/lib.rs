@@ -25,34 +25,29 @@
 //! [`app::AppState::blocking`] (the PostgreSQL client must not run on an
 //! async thread). Static files and templates are compiled into the binary.
 
-pub mod access;
 pub mod app;
-pub mod auth;
 pub mod bench;
-pub mod candidates;
 mod connections;
-pub mod display;
 pub mod error;
 pub mod form;
-pub mod guard;
 pub mod html;
 pub mod intake;
 pub mod limit;
 pub mod pages;
-pub mod queue;
-pub use guard::readmodel;
-pub mod reference;
 mod resources;
 pub mod routes;
 pub mod session;
 pub mod signin;
-pub mod users;
-pub mod writer;
+pub mod timeline;
 
 pub use app::{system_clock, AppState, Clock, Config, ServerLimits};
+// The application layer's modules, under the names the handlers use.
 pub use error::WebError;
 pub use resources::raise_fd_limit;
 pub use users::{bootstrap_admin, create_demo_accounts, Bootstrap, DemoAccount};
+pub use vigil_app::{
+    access, auth, candidates, display, guard, queue, readmodel, reference, users, writer,
+};
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderValue, Method};
@@ -64,7 +59,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use vigil_rules::{DeadlineRules, EscalationPolicy};
 use vigil_store::Store;
 
 /// Largest request body accepted: far more than any form needs, far less
@@ -79,13 +73,8 @@ pub const FD_RESERVE: usize = 256;
 pub fn app_state(store: Arc<dyn Store>, config: Config, clock: Clock) -> Arc<AppState> {
     let referral_limit = limit::SlidingWindow::new(config.referrals_per_minute, 60_000);
     Arc::new(AppState {
-        writers: writer::Writers::start(Arc::clone(&store)),
-        store,
+        app: Arc::new(vigil_app::App::new(store, clock)),
         config,
-        clock,
-        mirror: readmodel::Mirror::default(),
-        rules: DeadlineRules::standard().clone(),
-        policy: EscalationPolicy::default(),
         dummy_hash: auth::dummy_hash(),
         referral_limit,
         public_origins: std::sync::OnceLock::new(),
@@ -220,51 +209,9 @@ async fn security_headers(
     r
 }
 
-/// Anchors the access log in the ledger: records `access_log.checkpointed`
-/// with its current length and last hash, if it has grown since the last
-/// anchor. Afterwards, cutting rows off the end of the access log is found
-/// by `vigil verify` like any other change. Returns the rows anchored.
+/// Anchors the access log in the ledger ([`vigil_app::App::checkpoint_access_log`]).
 pub async fn checkpoint_access_log(st: &Arc<AppState>) -> Result<Option<u64>, WebError> {
-    use vigil_model::payload::{access_log_id, AccessLogCheckpointed};
-    let draft = st
-        .blocking(|st| {
-            let Some((seq, hash)) = vigil_store::accounts::access_head(st.store.as_ref())? else {
-                return Ok(None);
-            };
-            let rows = seq + 1;
-            let anchored = st
-                .store
-                .entity(access_log_id())?
-                .and_then(|e| e.state.get("rows").and_then(|r| r.as_u64()))
-                .unwrap_or(0);
-            if rows <= anchored {
-                return Ok(None);
-            }
-            let (actor, agency) = queue::system_actor();
-            let now = st.now();
-            let body = vigil_model::EventPayload::AccessLogCheckpointed(AccessLogCheckpointed {
-                rows,
-                head_sha256: hex::encode(hash),
-            });
-            intake::prepare(
-                &actor,
-                &agency,
-                vigil_model::OccurredAt::exact(now),
-                body,
-                now,
-            )
-            .map(|d| Some((rows, d)))
-            .map_err(WebError::Internal)
-        })
-        .await?;
-    let Some((rows, draft)) = draft else {
-        return Ok(None);
-    };
-    match st.append(vec![draft]).await?.into_iter().next() {
-        Some(Ok(_)) => Ok(Some(rows)),
-        // Another server anchored as far or further first.
-        Some(Err(_)) | None => Ok(None),
-    }
+    Ok(st.app.checkpoint_access_log().await?)
 }
 
 /// Starts the periodic check that escalates overdue referrals even when
@@ -285,7 +232,7 @@ fn start_background(state: &Arc<AppState>) -> tokio::task::JoinHandle<()> {
             let r = st
                 .blocking(move |st| {
                     Ok(st
-                        .store
+                        .accounts()
                         .purge_expired(now, now - auth::WINDOW_MINUTES * 120_000)?)
                 })
                 .await;

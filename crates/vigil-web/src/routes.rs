@@ -75,6 +75,7 @@ pub const ROUTES: &[Route] = &[
     route!(GET "/triage" => triage::triage, Gate::Action(ViewTriageQueue)),
     route!(GET "/overdue" => triage::overdue, Gate::Action(ViewOverdue)),
     route!(GET "/people/{id}" => people::person, Gate::Action(ViewPerson)),
+    route!(GET "/search" => people::search, Gate::Action(ViewPerson)),
     route!(GET "/audit" => audit::audit, Gate::Action(ViewAccessLog)),
     route!(GET "/admin/users" => admin::list, Gate::Action(ViewUsers)),
     route!(GET "/admin/users/new" => admin::new_form, Gate::Action(ManageUsers)),

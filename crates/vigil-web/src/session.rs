@@ -187,28 +187,28 @@ impl FromRequestParts<Arc<AppState>> for SignedIn {
         let hash = auth::token_hash(&token);
         let found = state
             .blocking(move |st| {
-                let Some(s) = st.store.session(&hash)? else {
+                let Some(s) = st.accounts().session(&hash)? else {
                     return Ok(Err("ended"));
                 };
                 let now = st.now().timestamp_millis();
                 if now >= s.expires_ms || now - s.created_ms > MAX_HOURS * 3_600_000 {
-                    st.store.delete_session(&hash)?;
+                    st.accounts().delete_session(&hash)?;
                     return Ok(Err("ended"));
                 }
-                st.mirror.refresh_accounts(st.store.as_ref())?;
-                let user = match st.mirror.user(s.user_id) {
+                st.refresh_accounts()?;
+                let user = match st.user(s.user_id) {
                     Some(u) if u.active() => u,
                     _ => {
-                        st.store.delete_session(&hash)?;
+                        st.accounts().delete_session(&hash)?;
                         return Ok(Err("disabled"));
                     }
                 };
                 if now - s.last_seen_ms > TOUCH_EVERY_MS {
-                    st.store
+                    st.accounts()
                         .touch_session(&hash, now, now + IDLE_MINUTES * 60_000)?;
                 }
                 let agency_name = st
-                    .mirror
+                    .app
                     .agency(user.agency_id)
                     .map(|a| a.name.clone())
                     .unwrap_or_else(|| user.agency.clone());
@@ -230,8 +230,7 @@ impl FromRequestParts<Arc<AppState>> for SignedIn {
             return Err(NotSignedIn::ChangePassword);
         }
         Ok(SignedIn {
-            user,
-            agency_name,
+            caller: vigil_app::Caller { user, agency_name },
             csrf: s.csrf,
             token_sha256: hash,
             restricted,
@@ -248,7 +247,7 @@ pub fn start(
     let token = auth::new_token();
     let now = state.now().timestamp_millis();
     let token_sha256 = auth::token_hash(&token);
-    state.store.insert_session(&SessionRow {
+    state.accounts().insert_session(&SessionRow {
         token_sha256,
         user_id,
         csrf: auth::new_token(),

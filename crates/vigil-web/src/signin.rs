@@ -57,7 +57,7 @@ pub fn check_password(
     ];
     let attempt =
         match st
-            .store
+            .accounts()
             .reserve_login_attempt(&limits, now, now - WINDOW_MINUTES * 60_000)?
         {
             Reserved::Admitted(a) => a,
@@ -68,7 +68,7 @@ pub fn check_password(
                 })
             }
         };
-    let cred = st.store.credential(username)?;
+    let cred = st.accounts().credential(username)?;
     let phc = cred
         .as_ref()
         .map_or(st.dummy_hash.as_str(), |c| c.phc.as_str());
@@ -76,7 +76,7 @@ pub fn check_password(
         Ok(ok) => ok && cred.is_some(),
         Err(busy) => {
             // Not checked after all: a busy server must not lock accounts.
-            st.store.forget_login_attempt(&attempt)?;
+            st.accounts().forget_login_attempt(&attempt)?;
             return Err(busy.into());
         }
     };
@@ -86,9 +86,10 @@ pub fn check_password(
             // attempt was no failure. Attempts made at the same moment still
             // count, so a burst gets at most the limit of wrong guesses
             // checked even when one of its guesses is right.
-            st.store.forget_login_attempt(&attempt)?;
+            st.accounts().forget_login_attempt(&attempt)?;
             if attempt.before.first().is_some_and(|n| *n > 0) {
-                st.store.clear_login_failures(&user_key, attempt.at_ms)?;
+                st.accounts()
+                    .clear_login_failures(&user_key, attempt.at_ms)?;
             }
             Ok(Checked::Right(c))
         }
@@ -129,7 +130,7 @@ pub fn record(
     address: &str,
     session: Option<&[u8; 32]>,
 ) -> Result<Pending, WebError> {
-    st.writers.log_access(vec![AccessRecord {
+    Ok(st.log_access(vec![AccessRecord {
         at: vigil_model::event::format_timestamp(&st.now()),
         user: who.username.to_owned(),
         role: who.role,
@@ -138,7 +139,7 @@ pub fn record(
         subjects: Vec::new(),
         address: Some(address.to_owned()),
         session: session.map(auth::session_reference),
-    }])
+    }])?)
 }
 
 /// The action words of the three kinds of record.

@@ -158,14 +158,12 @@ async fn an_administrator_creates_changes_and_disables_accounts_in_the_log() {
         .await;
     let school = app
         .state
-        .mirror
         .agency_by_code("oakfield-academy")
         .unwrap()
         .id
         .to_string();
     let licensing = app
         .state
-        .mirror
         .agency_by_code("northshire-licensing")
         .unwrap()
         .id

@@ -20,11 +20,10 @@ const POLICE: &str = "northshire-police";
 
 async fn agency_id(app: &TestApp, code: &str) -> String {
     let st = Arc::clone(&app.state);
-    tokio::task::spawn_blocking(move || st.mirror.refresh_accounts(st.store.as_ref()).unwrap())
+    tokio::task::spawn_blocking(move || st.refresh_accounts().unwrap())
         .await
         .unwrap();
     app.state
-        .mirror
         .agency_by_code(code)
         .unwrap_or_else(|| panic!("no agency {code}"))
         .id
@@ -108,10 +107,7 @@ async fn agency_administrators_cannot_reach_beyond_their_agency(app: TestApp) {
         .await;
     assert_ne!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(count(&app, "user.role_changed").await, 0);
-    assert_eq!(
-        app.state.mirror.user_by_name(&triage).unwrap().role,
-        Role::Triage
-    );
+    assert_eq!(app.state.user_by_name(&triage).unwrap().role, Role::Triage);
     // Other agencies' accounts are not listed, or shown.
     let list = admin.get("/admin/users").await;
     assert_eq!(list.status, StatusCode::OK);
@@ -194,7 +190,7 @@ async fn a_submission_is_owned_by_user_id_and_agency(app: TestApp) {
     let now = app.state.now();
     tokio::task::spawn_blocking(move || {
         let (actor, agency) = vigil_web::queue::system_actor();
-        let draft = intake::prepare(
+        let draft = vigil_app::referral::prepare(
             &actor,
             &agency,
             OccurredAt::exact(now),

@@ -259,7 +259,6 @@ async fn a_script_typed_into_any_field_comes_back_escaped() {
         .await;
     let agency = app
         .state
-        .mirror
         .agency_by_code("oakfield-academy")
         .unwrap()
         .id

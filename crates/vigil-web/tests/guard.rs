@@ -314,7 +314,7 @@ async fn another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_
     // An imported police referral names health's person among others.
     let id = Uuid::now_v7();
     let now = app.state.now();
-    let draft = vigil_web::intake::prepare(
+    let draft = vigil_app::referral::prepare(
         &Actor {
             user: officer_name.clone(),
             role: Role::Practitioner,

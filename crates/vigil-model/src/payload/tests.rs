@@ -941,6 +941,7 @@ impl World {
             },
             agency: AgencyId::new("northshire-police").unwrap(),
             occurred_at: occurred,
+            source: None,
             body: payload,
         };
         let draft = input.prepare(now(), [7u8; 16]).map_err(|e| e.to_string())?;
@@ -1433,6 +1434,7 @@ proptest! {
             actor: Actor { user: "tester".into(), role: Role::Practitioner },
             agency: AgencyId::new("northshire-police").unwrap(),
             occurred_at: day("2025-06-01"),
+            source: None,
             body: payload,
         };
         if let Ok(draft) = input.prepare(now(), [1; 16]) {

@@ -108,7 +108,7 @@ fn account_of(
     id: Option<uuid::Uuid>,
     typed: &str,
 ) -> (String, Option<Role>, String) {
-    match id.and_then(|id| st.mirror.user(id)) {
+    match id.and_then(|id| st.user(id)) {
         Some(u) => (u.username.clone(), Some(u.role), u.agency.clone()),
         None => (signin::typed_username(typed), None, String::new()),
     }
@@ -178,7 +178,7 @@ pub async fn login(
             let cred = match signin::check_password(st, &username, &password, &address)? {
                 Checked::Right(c) => c,
                 Checked::Wrong(id) => {
-                    st.mirror.refresh_accounts(st.store.as_ref())?;
+                    st.refresh_accounts()?;
                     let (user, role, agency) = account_of(st, id, &username);
                     let who = signin::Account {
                         username: &user,
@@ -192,8 +192,8 @@ pub async fn login(
                     return Ok((Outcome::Locked(until_ms, account), None))
                 }
             };
-            st.mirror.refresh_accounts(st.store.as_ref())?;
-            let user = match st.mirror.user(cred.user_id) {
+            st.refresh_accounts()?;
+            let user = match st.user(cred.user_id) {
                 Some(u) if u.active() => u,
                 other => {
                     let (user, role, agency) = match &other {
@@ -210,7 +210,7 @@ pub async fn login(
                 }
             };
             if let Some(old) = old {
-                st.store.delete_session(&auth::token_hash(&old))?;
+                st.accounts().delete_session(&auth::token_hash(&old))?;
             }
             let (c, token_sha256) = session::start(st, cred.user_id, cred.must_change)?;
             let who = signin::Account {
@@ -282,7 +282,7 @@ async fn signed_out(st: &Arc<AppState>, who: &SignedIn, address: String) -> Resu
     let user = Arc::clone(&who.user);
     let written = st
         .blocking(move |st| {
-            st.store.delete_session(&hash)?;
+            st.accounts().delete_session(&hash)?;
             let who = signin::Account {
                 username: &user.username,
                 role: Some(user.role),
@@ -291,7 +291,7 @@ async fn signed_out(st: &Arc<AppState>, who: &SignedIn, address: String) -> Resu
             signin::record(st, who, signin::SIGNED_OUT, &address, Some(&hash))
         })
         .await?;
-    written.durable().await
+    Ok(written.durable().await?)
 }
 
 pub async fn password_form(
@@ -365,7 +365,7 @@ pub async fn change_password(
                 auth::HashError::Busy(b) => WebError::Busy(b),
                 auth::HashError::Failed(m) => WebError::Internal(m),
             })?;
-            st.store.put_credential(&Credential {
+            st.accounts().put_credential(&Credential {
                 user_id: user.id,
                 username: user.username.clone(),
                 phc,
@@ -373,8 +373,8 @@ pub async fn change_password(
                 set_at_ms: st.now().timestamp_millis(),
             })?;
             // Every other session of this account ends; this one is replaced.
-            st.store.delete_sessions_of(user.id)?;
-            st.store.delete_session(&old)?;
+            st.accounts().delete_sessions_of(user.id)?;
+            st.accounts().delete_session(&old)?;
             Ok(Ok(session::start(st, user.id, false)?.0))
         })
         .await?;

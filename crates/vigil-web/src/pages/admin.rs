@@ -11,7 +11,7 @@ use crate::html::{
     UsersPage,
 };
 use crate::readmodel::UserView;
-use crate::users::{self, AccountError, Granter, NewAccount};
+use crate::users::{AccountError, Granter, NewAccount};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -28,7 +28,7 @@ fn role_options(st: &AppState, who: &SignedIn) -> Vec<Opt> {
     let Ok(granter) = Granter::user(who.subject()) else {
         return Vec::new();
     };
-    let agencies = st.mirror.agencies();
+    let agencies = st.agencies();
     Role::ACCOUNT_ROLES
         .iter()
         .filter(|r| {
@@ -50,9 +50,8 @@ pub async fn list(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Resp
     let who2 = who.clone();
     let rows = st
         .blocking(move |st| {
-            st.mirror.refresh_accounts(st.store.as_ref())?;
+            st.refresh_accounts()?;
             Ok(st
-                .mirror
                 .users()
                 .iter()
                 .filter(|u| who2.authorise(Action::ViewUsers, account(u)).is_ok())
@@ -61,7 +60,6 @@ pub async fn list(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Resp
                     name: u.name.clone(),
                     role: u.role.label().to_owned(),
                     agency: st
-                        .mirror
                         .agency(u.agency_id)
                         .map(|a| a.name.clone())
                         .unwrap_or_else(|| u.agency.clone()),
@@ -85,7 +83,6 @@ fn new_page(
     errors: Vec<FieldError>,
 ) -> Result<Response, WebError> {
     let agencies = st
-        .mirror
         .agencies()
         .iter()
         .filter(|a| {
@@ -119,8 +116,7 @@ pub async fn new_form(
     who: SignedIn,
 ) -> Result<Response, WebError> {
     who.authorise(Action::ManageUsers, Resource::Page)?;
-    st.blocking(|st| st.mirror.refresh_accounts(st.store.as_ref()))
-        .await?;
+    st.blocking(|st| Ok(st.refresh_accounts()?)).await?;
     new_page(&st, &who, StatusCode::OK, FormData::default(), Vec::new())
 }
 
@@ -176,11 +172,10 @@ pub async fn create(
     let who2 = who.clone();
     let result = st
         .blocking(move |st| {
-            let r = Granter::user(who2.subject()).and_then(|by| {
-                users::create_account(st.store.as_ref(), &by, &account, &pw, true, st.now())
-            });
-            st.mirror.refresh_accounts(st.store.as_ref())?;
-            Ok(r)
+            Ok(match Granter::user(who2.subject()) {
+                Ok(by) => st.create_account(&by, &account, &pw)?,
+                Err(e) => Err(e),
+            })
         })
         .await?;
     match result {
@@ -219,9 +214,8 @@ async fn find_user(
 ) -> Result<Arc<UserView>, WebError> {
     let u = st
         .blocking(move |st| {
-            st.mirror.refresh_accounts(st.store.as_ref())?;
-            st.mirror
-                .user_by_name(&username)
+            st.refresh_accounts()?;
+            st.user_by_name(&username)
                 .ok_or_else(|| WebError::NotFound("There is no account with that username.".into()))
         })
         .await?;
@@ -245,7 +239,6 @@ fn user_page(
     notice: Option<String>,
 ) -> Result<Response, WebError> {
     let agency = st
-        .mirror
         .agency(u.agency_id)
         .map(|a| format!("{} ({})", a.name, a.kind.label()))
         .unwrap_or_else(|| u.agency.clone());
@@ -398,19 +391,18 @@ async fn change(
     let who2 = who.clone();
     let result = st
         .blocking(move |st| {
-            let store = st.store.as_ref();
-            let now = st.now();
-            let r = Granter::user(who2.subject()).and_then(|by| match what {
-                Change::Role => {
-                    users::change_role(store, &by, u2.id, role.expect("checked"), &reason, now)
-                        .map(|()| None)
-                }
-                Change::Reset => {
-                    users::reset_password(store, &by, u2.id, &u2.username, &reason, now).map(Some)
-                }
-                Change::Disable => users::disable(store, &by, u2.id, &reason, now).map(|()| None),
-            });
-            st.mirror.refresh_accounts(store)?;
+            let r = match Granter::user(who2.subject()) {
+                Err(e) => Err(e),
+                Ok(by) => match what {
+                    Change::Role => st
+                        .change_role(&by, u2.id, role.expect("checked"), &reason)?
+                        .map(|()| None),
+                    Change::Reset => st
+                        .reset_password(&by, u2.id, &u2.username, &reason)?
+                        .map(Some),
+                    Change::Disable => st.disable(&by, u2.id, &reason)?.map(|()| None),
+                },
+            };
             Ok(r.map(|p| (p, matches!(what, Change::Role))))
         })
         .await?;

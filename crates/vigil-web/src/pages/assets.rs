@@ -41,7 +41,7 @@ pub async fn log_key(State(st): State<Arc<AppState>>) -> Response {
                 "attachment; filename=\"log-key.pub\"",
             ),
         ],
-        st.store.log_key().to_text() + "\n",
+        st.log_key().to_text() + "\n",
     )
         .into_response()
 }

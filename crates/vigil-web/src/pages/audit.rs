@@ -70,7 +70,7 @@ pub async fn audit(
         Some(id)
     } else if let Some(reference) = normalise(&record) {
         let found = st
-            .blocking(move |st| crate::guard::referrals_with_reference(st, &reference))
+            .blocking(move |st| Ok(crate::guard::referrals_with_reference(st, &reference)?))
             .await?;
         match found.first() {
             Some(id) => Some(*id),
@@ -96,7 +96,7 @@ pub async fn audit(
     };
     let show = errors.is_empty();
     let entries = if show {
-        st.blocking(move |st| Ok(st.store.access_entries(&query)?))
+        st.blocking(move |st| Ok(st.accounts().access_entries(&query)?))
             .await?
     } else {
         Vec::new()

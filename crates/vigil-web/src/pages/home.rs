@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub async fn home(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
     let (awaiting, overdue) = st
         .blocking(|st| {
-            st.mirror.refresh_referrals(st.store.as_ref())?;
+            st.refresh_referrals()?;
             Ok((st.awaiting_count(), st.overdue_count()))
         })
         .await?;

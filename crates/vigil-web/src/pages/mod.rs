@@ -35,6 +35,24 @@ pub fn page_with(status: StatusCode, t: impl Template) -> Result<Response, WebEr
     Ok((status, Html(html)).into_response())
 }
 
+/// Sending a page built from authorised data ([`vigil_app::guard::Shown`]):
+/// drawn while its access-log row is written, sent once the row is durable.
+pub trait Respond {
+    fn respond(
+        self,
+        status: StatusCode,
+    ) -> impl std::future::Future<Output = Result<Response, WebError>> + Send;
+}
+
+impl<P: Template + Send> Respond for vigil_app::guard::Shown<P> {
+    fn respond(
+        self,
+        status: StatusCode,
+    ) -> impl std::future::Future<Output = Result<Response, WebError>> + Send {
+        self.deliver(move |p| page_with(status, p))
+    }
+}
+
 /// The sign-in form's body (kept as it is until sign-in moves to
 /// [`crate::form::PlainForm`]); the same parser as every other form.
 pub fn read_form(body: Result<Bytes, BytesRejection>) -> Result<FormData, WebError> {

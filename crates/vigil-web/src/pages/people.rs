@@ -1,17 +1,27 @@
-//! A person's record. Opening it is written to the access log first (the
-//! guard does it).
+//! A person's whole record and search. Each reads through the
+//! application layer's queries (`vigil_app::guard::record`), which check the
+//! access table and write the read to the access log before anything is
+//! shown; these handlers parse the request and render.
 
 use crate::app::{AppState, SignedIn};
 use crate::display;
 use crate::error::WebError;
-use crate::guard;
-use crate::html::{Line, MyRow, PersonPage};
+use crate::html::{
+    Choice, ChronologyLine, Line, MyRow, PeriodRow, PeriodSection, PersonPage, SearchPage,
+};
+use crate::pages::Respond;
 use crate::reference::reference_for;
-use axum::extract::{Path, State};
+use crate::timeline::{self, Lane, Mark};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use std::sync::Arc;
 use uuid::Uuid;
+use vigil_app::guard::record::{
+    self, kind_words, ChildRecord, ChronologyFilter, Period, TimelineLane,
+};
+use vigil_model::time::Precision;
+use vigil_rules::london::local_date;
 
 /// The person's details as lines: names, age, sex, description, first recorded.
 fn lines(p: &crate::readmodel::PersonView, today: chrono::NaiveDate) -> Vec<Line> {
@@ -36,6 +46,7 @@ fn lines(p: &crate::readmodel::PersonView, today: chrono::NaiveDate) -> Vec<Line
     if let Some(d) = &p.description {
         lines.push(Line::new("Description", d.clone()));
     }
+    lines.push(Line::new("Vigil reference", p.id.to_string()));
     lines.push(Line::new(
         "First recorded",
         format!(
@@ -48,53 +59,335 @@ fn lines(p: &crate::readmodel::PersonView, today: chrono::NaiveDate) -> Vec<Line
     lines
 }
 
+/// The query string's repeated `agency` and `kind` and its `page` and
+/// `print`, read forgivingly: anything else is ignored, a bad page number
+/// is page 1, and at most 50 values of each are kept.
+fn chronology_filter(raw: Option<&str>) -> (ChronologyFilter, bool) {
+    let mut f = ChronologyFilter {
+        page: 1,
+        ..ChronologyFilter::default()
+    };
+    let mut print = false;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
+    for (k, v) in pairs {
+        let v: String = v.trim().chars().take(100).collect();
+        match k.as_str() {
+            "agency" if !v.is_empty() && f.agencies.len() < 50 => f.agencies.push(v),
+            "kind" if !v.is_empty() && f.kinds.len() < 50 => f.kinds.push(v),
+            "page" => f.page = v.parse().ok().filter(|p| *p >= 1).unwrap_or(1),
+            "print" => print = v == "1",
+            _ => {}
+        }
+    }
+    f.agencies.sort();
+    f.agencies.dedup();
+    f.kinds.sort();
+    f.kinds.dedup();
+    (f, print)
+}
+
+/// The address of a page of the chronology with the same filter.
+fn href(id: Uuid, f: &ChronologyFilter, page: Option<u64>, print: bool) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    for a in &f.agencies {
+        pairs.push(("agency", a.clone()));
+    }
+    for k in &f.kinds {
+        pairs.push(("kind", k.clone()));
+    }
+    if let Some(p) = page {
+        pairs.push(("page", p.to_string()));
+    }
+    if print {
+        pairs.push(("print", "1".into()));
+    }
+    let q = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    if q.is_empty() {
+        format!("/people/{id}#chronology")
+    } else {
+        format!("/people/{id}?{q}#chronology")
+    }
+}
+
+fn precision_words(p: Precision) -> &'static str {
+    match p {
+        Precision::Exact | Precision::Day => "",
+        Precision::Month => "date known to the month",
+        Precision::Year => "date known to the year",
+        Precision::Approximate => "approximate date",
+    }
+}
+
+fn period_rows(list: &[Period]) -> Vec<PeriodRow> {
+    let day = |t: Option<chrono::DateTime<chrono::Utc>>, open: &str| {
+        t.map(|t| display::date(local_date(t)))
+            .unwrap_or_else(|| open.to_owned())
+    };
+    list.iter()
+        .map(|p| PeriodRow {
+            from: day(p.from, "not known"),
+            to: day(p.to, "not ended"),
+            what: p.what.clone(),
+            detail: p.detail.clone(),
+        })
+        .collect()
+}
+
+fn lane(l: TimelineLane) -> Lane {
+    match l {
+        TimelineLane::Referrals => Lane::Referrals,
+        TimelineLane::Missing => Lane::Missing,
+        TimelineLane::Placements => Lane::Placements,
+        TimelineLane::Workers => Lane::Workers,
+        TimelineLane::Police => Lane::Police,
+        TimelineLane::Other => Lane::Other,
+    }
+}
+
+/// The timeline's window: from the first item (at least a year before
+/// today) to today.
+fn timeline_svg(rec: &ChildRecord, today: chrono::NaiveDate) -> String {
+    let marks: Vec<Mark> = rec
+        .timeline
+        .iter()
+        .map(|e| Mark {
+            lane: lane(e.lane),
+            from: e.from,
+            to: e.to,
+            period: e.period,
+            imprecise: e.imprecise,
+            label: e.label.clone(),
+        })
+        .collect();
+    let year_ago = today - chrono::Duration::days(365);
+    let start = marks
+        .iter()
+        .map(|m| m.from)
+        .min()
+        .unwrap_or(year_ago)
+        .min(year_ago);
+    timeline::svg(&marks, start, today)
+}
+
+fn page_of(
+    rec: ChildRecord,
+    read: vigil_app::guard::Read,
+    chrome: crate::html::Chrome,
+    today: chrono::NaiveDate,
+    can_refer: bool,
+    print: bool,
+) -> PersonPage {
+    let id = rec.person.id;
+    let f = rec.filter.clone();
+    let chosen = |list: &[String], v: &str| list.iter().any(|x| x == v);
+    let periods = vec![
+        PeriodSection {
+            title: "Missing episodes".into(),
+            note: format!("{} in all", rec.missing.len()),
+            rows: period_rows(&rec.missing),
+        },
+        PeriodSection {
+            title: "Placements".into(),
+            note: format!("{} in the last 12 months", rec.placements_12m),
+            rows: period_rows(&rec.placements),
+        },
+        PeriodSection {
+            title: "Allocated workers".into(),
+            note: format!("{} in the last 12 months", rec.workers_12m),
+            rows: period_rows(&rec.workers),
+        },
+    ];
+    PersonPage {
+        timeline_svg: timeline_svg(&rec, today),
+        chrome,
+        read,
+        id: id.to_string(),
+        lines: lines(&rec.person, today),
+        name: rec.link.name.clone(),
+        agencies: rec
+            .agencies
+            .iter()
+            .map(|(name, n)| {
+                Line::new(
+                    name,
+                    format!("{n} {}", if *n == 1 { "item" } else { "items" }),
+                )
+            })
+            .collect(),
+        places: rec
+            .places
+            .iter()
+            .map(|(label, words, _)| Line::new(label, words.clone()))
+            .collect(),
+        referrals: rec
+            .referrals
+            .iter()
+            .map(|(r, can_open)| {
+                let (status, status_class) = super::status_of(r);
+                MyRow {
+                    id: r.id.to_string(),
+                    reference: reference_for(r.id),
+                    child: String::new(),
+                    sent: display::datetime(r.submitted.at),
+                    status,
+                    status_class,
+                    decided: r
+                        .decided
+                        .as_ref()
+                        .map(|d| display::datetime(d.at))
+                        .unwrap_or_default(),
+                    can_open: *can_open,
+                }
+            })
+            .collect(),
+        referrals_limited: rec.referrals_limited,
+        periods,
+        items: rec
+            .items
+            .iter()
+            .map(|i| ChronologyLine {
+                when: display::occurred(&i.occurred_at),
+                precision: precision_words(i.occurred_at.precision).to_owned(),
+                what: kind_words(&i.kind),
+                detail: i.detail.clone(),
+                role: i.role.clone(),
+                href: i.href.clone(),
+                agency: i.agency.clone(),
+                actor: i.actor.clone(),
+                recorded: display::datetime(i.recorded_at),
+            })
+            .collect(),
+        total: rec.total,
+        filtered: !f.agencies.is_empty() || !f.kinds.is_empty(),
+        limited: rec.limited,
+        agency_choices: rec
+            .agency_choices
+            .iter()
+            .map(|(code, name, n)| Choice {
+                value: code.clone(),
+                label: name.clone(),
+                count: *n,
+                checked: chosen(&f.agencies, code),
+            })
+            .collect(),
+        kind_choices: rec
+            .kind_choices
+            .iter()
+            .map(|(k, n)| Choice {
+                value: k.clone(),
+                label: kind_words(k),
+                count: *n,
+                checked: chosen(&f.kinds, k),
+            })
+            .collect(),
+        page: rec.page,
+        pages: if print { 1 } else { rec.pages },
+        prev_href: (rec.page > 1).then(|| href(id, &f, Some(rec.page - 1), false)),
+        next_href: (rec.page < rec.pages).then(|| href(id, &f, Some(rec.page + 1), false)),
+        print_href: href(id, &f, None, true),
+        can_refer,
+    }
+}
+
 pub async fn person(
     State(st): State<Arc<AppState>>,
     who: SignedIn,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, WebError> {
     let id = Uuid::parse_str(&id)
         .map_err(|_| WebError::NotFound("There is no person at this address.".into()))?;
-    let record = guard::person(&st, &who, id).await?;
-    let today = vigil_rules::london::local_date(st.now());
+    let (filter, print) = chronology_filter(raw.as_deref());
+    let record = record::child_record(&st.app, &who, id, filter, print).await?;
+    let today = local_date(st.now());
     let chrome = st.chrome(&who, &record.link.name, "");
     let can_refer = who.may(crate::access::Action::SubmitReferral);
     record
-        .show(|rec, read| PersonPage {
+        .show(|rec, read| page_of(rec, read, chrome, today, can_refer, print))
+        .respond(StatusCode::OK)
+        .await
+}
+
+pub async fn search(
+    State(st): State<Arc<AppState>>,
+    who: SignedIn,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
+    let q = pairs
+        .into_iter()
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let searched = !q.trim().is_empty();
+    let found = record::search(&st.app, &who, &q).await?;
+    let chrome = st.chrome(&who, "Find a child or adult", "/search");
+    found
+        .show(|s, read| SearchPage {
             chrome,
             read,
-            id: rec.person.id.to_string(),
-            lines: lines(&rec.person, today),
-            name: rec.link.name,
-            places: rec
-                .places
-                .into_iter()
-                .map(|(label, words, _)| Line::new(&label, words))
-                .collect(),
-            referrals: rec
-                .referrals
-                .iter()
-                .map(|(r, can_open)| {
-                    let (status, status_class) = super::status_of(r);
-                    MyRow {
-                        id: r.id.to_string(),
-                        reference: reference_for(r.id),
-                        child: String::new(),
-                        sent: display::datetime(r.submitted.at),
-                        status,
-                        status_class,
-                        decided: r
-                            .decided
-                            .as_ref()
-                            .map(|d| display::datetime(d.at))
-                            .unwrap_or_default(),
-                        can_open: *can_open,
-                    }
-                })
-                .collect(),
-            referrals_limited: rec.referrals_limited,
-            can_refer,
+            query: s.query,
+            searched,
+            understood: s.understood,
+            results: s.results,
+            limited: s.limited,
+            limit: record::SEARCH_LIMIT,
         })
         .respond(StatusCode::OK)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_filter_is_read_forgivingly() {
+        let (f, print) = chronology_filter(Some(
+            "agency=northshire-police&agency=northshire-police&kind=referral.decided&page=x&print=1&junk=%FF",
+        ));
+        assert_eq!(f.agencies, vec!["northshire-police"]);
+        assert_eq!(f.kinds, vec!["referral.decided"]);
+        assert_eq!(f.page, 1);
+        assert!(print);
+        let (f, _) = chronology_filter(Some("page=0"));
+        assert_eq!(f.page, 1);
+        let (f, _) = chronology_filter(Some("%%%%&&&==="));
+        assert_eq!(
+            f,
+            ChronologyFilter {
+                page: 1,
+                ..Default::default()
+            }
+        );
+        let many = (0..500)
+            .map(|i| format!("kind=k{i}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        let (f, _) = chronology_filter(Some(&many));
+        assert_eq!(f.kinds.len(), 50);
+        let huge = format!("agency={}", "a".repeat(100_000));
+        let (f, _) = chronology_filter(Some(&huge));
+        assert_eq!(f.agencies[0].len(), 100);
+    }
+
+    #[test]
+    fn page_addresses_keep_the_filter() {
+        let id = Uuid::nil();
+        let f = ChronologyFilter {
+            agencies: vec!["a b".into()],
+            kinds: vec!["referral.decided".into()],
+            page: 2,
+        };
+        assert_eq!(
+            href(id, &f, Some(3), false),
+            "/people/00000000-0000-0000-0000-000000000000?agency=a+b&kind=referral.decided&page=3#chronology"
+        );
+        assert_eq!(
+            href(id, &ChronologyFilter::default(), None, false),
+            "/people/00000000-0000-0000-0000-000000000000#chronology"
+        );
+    }
 }

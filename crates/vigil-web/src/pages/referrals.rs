@@ -14,6 +14,7 @@ use crate::html::{
     ReferralFormPage, ReferralPage,
 };
 use crate::intake::{self, OTHER_ROWS};
+use crate::pages::Respond;
 use crate::readmodel::ReferralView;
 use crate::reference::reference_for;
 use axum::extract::{Path, Query, State};
@@ -22,9 +23,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 use uuid::Uuid;
+use vigil_app::referral::DecisionRefused;
 use vigil_model::codes::ReferralDecision;
-use vigil_model::payload::ReferralDecided;
-use vigil_model::{EventPayload, OccurredAt};
 
 #[derive(Deserialize, Default)]
 pub struct NewQuery {
@@ -69,7 +69,7 @@ pub async fn new_form(
     who: SignedIn,
     Query(q): Query<NewQuery>,
 ) -> Result<Response, WebError> {
-    let child = guard::chosen_child(&st, &who, &q.child).await?;
+    let child = guard::chosen_child(&st.app, &who, &q.child).await?;
     form_page(
         &st,
         &who,
@@ -85,20 +85,12 @@ pub async fn submit(
     State(st): State<Arc<AppState>>,
     CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
-    let child = guard::chosen_child(&st, &who, form.get("child_id")).await?;
+    let child = guard::chosen_child(&st.app, &who, form.get("child_id")).await?;
     let now = st.now();
     let intake = match intake::check(&form, now) {
         Ok(i) => i,
         Err(errors) => {
             return form_page(&st, &who, StatusCode::BAD_REQUEST, form, errors, child).await
-        }
-    };
-    let (actor, agency) = who.actor()?;
-    let drafts = match intake.drafts(&actor, &agency, now) {
-        Ok(d) => d,
-        Err(msg) => {
-            let errors = vec![FieldError::new("", msg)];
-            return form_page(&st, &who, StatusCode::BAD_REQUEST, form, errors, child).await;
         }
     };
     if !st
@@ -116,14 +108,13 @@ pub async fn submit(
         )
         .await;
     }
-    let referral_id = drafts.referral_id;
-    let results = st
-        .append_keeping(drafts.drafts, vec![drafts.referral_event])
-        .await?;
-    if let Some(Err(msg)) = results.iter().find(|r| r.is_err()) {
-        let errors = vec![FieldError::new("", sentence(msg))];
-        return form_page(&st, &who, StatusCode::CONFLICT, form, errors, child).await;
-    }
+    let referral_id = match st.app.submit_referral(&who, &intake).await? {
+        Ok(s) => s.referral_id,
+        Err(msg) => {
+            let errors = vec![FieldError::new("", msg)];
+            return form_page(&st, &who, StatusCode::CONFLICT, form, errors, child).await;
+        }
+    };
     // Its receipt was kept in the same transaction; the receipt page shows it.
     // (The chosen child was not shown: the redirect is sent once logged.)
     child
@@ -149,10 +140,10 @@ pub async fn receipt(
     Path(id): Path<String>,
     Query(q): Query<SentQuery>,
 ) -> Result<Response, WebError> {
-    let rec = guard::referral(&st, &who, Reading::Receipt, parse_id(&id)?).await?;
+    let rec = guard::referral(&st.app, &who, Reading::Receipt, parse_id(&id)?).await?;
     let event_id = rec.referral.submitted.event_id;
     let stored = st
-        .blocking(move |st| Ok(st.store.receipt(event_id)?))
+        .blocking(move |st| Ok(st.accounts().receipt(event_id)?))
         .await?;
     let (entry, log_id) = stored
         .as_deref()
@@ -212,10 +203,10 @@ pub async fn receipt_file(
     who: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let rec = guard::referral(&st, &who, Reading::ReceiptFile, parse_id(&id)?).await?;
+    let rec = guard::referral(&st.app, &who, Reading::ReceiptFile, parse_id(&id)?).await?;
     let event_id = rec.referral.submitted.event_id;
     let json = st
-        .blocking(move |st| Ok(st.store.receipt(event_id)?))
+        .blocking(move |st| Ok(st.accounts().receipt(event_id)?))
         .await?
         .ok_or_else(|| {
             WebError::NotFound(
@@ -232,7 +223,7 @@ pub async fn payload_file(
     who: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let sent = guard::payload(&st, &who, parse_id(&id)?).await?;
+    let sent = guard::payload(&st.app, &who, parse_id(&id)?).await?;
     sent.send(|p| json_file("payload", &p.referral, p.json))
         .await
 }
@@ -259,7 +250,7 @@ fn my_row(st: &AppState, r: &ReferralView, child: String) -> MyRow {
 }
 
 pub async fn mine(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
-    let list = guard::my_referrals(&st, &who).await?;
+    let list = guard::my_referrals(&st.app, &who).await?;
     let chrome = st.chrome(&who, "My referrals", "/referrals/mine");
     list.show(|list, read| MyReferralsPage {
         chrome,
@@ -367,7 +358,7 @@ pub async fn view(
     Path(id): Path<String>,
     Query(q): Query<SentQuery>,
 ) -> Result<Response, WebError> {
-    let full = guard::referral_in_full(&st, &who, parse_id(&id)?).await?;
+    let full = guard::referral_in_full(&st.app, &who, parse_id(&id)?).await?;
     let now = st.now();
     let can_decide = full.record.referral.awaiting_decision()
         && full.record.allows(&who, Action::DecideReferral);
@@ -454,7 +445,7 @@ pub async fn decide_form(
     who: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let rec = guard::referral(&st, &who, Reading::Decide, parse_id(&id)?).await?;
+    let rec = guard::referral(&st.app, &who, Reading::Decide, parse_id(&id)?).await?;
     if !rec.referral.awaiting_decision() {
         return Err(already_decided(&rec.referral));
     }
@@ -474,7 +465,7 @@ pub async fn decide(
     Path(id): Path<String>,
     CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
-    let rec = guard::referral(&st, &who, Reading::Decide, parse_id(&id)?).await?;
+    let rec = guard::referral(&st.app, &who, Reading::Decide, parse_id(&id)?).await?;
     if !rec.referral.awaiting_decision() {
         return Err(already_decided(&rec.referral));
     }
@@ -488,26 +479,11 @@ pub async fn decide(
     };
     let reason = form.raw("reason").trim().to_owned();
     let reason = (!reason.is_empty()).then_some(reason);
-    let now = st.now();
-    let (actor, agency) = who.actor()?;
-    let mut draft = None;
-    if let Some(d) = decision {
-        let body = EventPayload::ReferralDecided(ReferralDecided {
-            referral_id: rec.referral.id,
-            decision: d,
-            reason: reason.clone(),
-        });
-        match intake::prepare(&actor, &agency, OccurredAt::exact(now), body, now) {
-            Ok(x) => draft = Some(x),
-            Err(msg) => errors.push(FieldError::new("reason", msg)),
-        }
-    }
-    let Some(draft) = draft.filter(|_| errors.is_empty()) else {
+    let Some(decision) = decision.filter(|_| errors.is_empty()) else {
         return decide_page(&st, &who, StatusCode::BAD_REQUEST, rec, form, errors).await;
     };
-    let results = st.append(vec![draft]).await?;
-    match results.into_iter().next() {
-        Some(Ok(_)) => {
+    match st.app.decide_referral(&who, &rec, decision, reason).await? {
+        Ok(()) => {
             rec.send(|rec| {
                 Ok(see_other(&format!(
                     "/referrals/{}?decided=1",
@@ -516,10 +492,13 @@ pub async fn decide(
             })
             .await
         }
-        Some(Err(msg)) => {
-            let errors = vec![FieldError::new("", sentence(&msg))];
+        Err(DecisionRefused::Reason(msg)) => {
+            let errors = vec![FieldError::new("reason", msg)];
+            decide_page(&st, &who, StatusCode::BAD_REQUEST, rec, form, errors).await
+        }
+        Err(DecisionRefused::Conflict(msg)) => {
+            let errors = vec![FieldError::new("", msg)];
             decide_page(&st, &who, StatusCode::CONFLICT, rec, form, errors).await
         }
-        None => Err(WebError::Internal("the decision was not written".into())),
     }
 }

@@ -6,6 +6,7 @@ use crate::display;
 use crate::error::WebError;
 use crate::guard::{self, Listed, QueueView};
 use crate::html::{OverduePage, QueueRow, TriagePage};
+use crate::pages::Respond;
 use crate::queue::QueueItem;
 use crate::reference::{normalise, reference_for};
 use axum::extract::{Query, State};
@@ -21,7 +22,7 @@ pub const QUEUE_ROWS: usize = 100;
 /// Records the escalations due now; returns how many referrals are overdue
 /// (the server's periodic check).
 pub async fn escalate(st: &Arc<AppState>) -> Result<usize, WebError> {
-    guard::escalate(st).await
+    Ok(guard::escalate(&st.app).await?)
 }
 
 fn rows(st: &AppState, list: &[Listed<QueueItem>]) -> Vec<QueueRow> {
@@ -37,7 +38,6 @@ fn rows(st: &AppState, list: &[Listed<QueueItem>]) -> Vec<QueueRow> {
                 ("On time", "v-tag--blue")
             };
             let from = st
-                .mirror
                 .agency_by_code(&r.submitted.agency)
                 .map(|a| a.name.clone())
                 .unwrap_or_else(|| r.submitted.agency.clone());
@@ -98,7 +98,7 @@ pub async fn triage(
             }
             Some(reference) => {
                 let found = st
-                    .blocking(move |st| guard::referrals_with_reference(st, &reference))
+                    .blocking(move |st| Ok(guard::referrals_with_reference(st, &reference)?))
                     .await?;
                 match found.as_slice() {
                     [one] => return Ok(super::see_other(&format!("/referrals/{one}"))),
@@ -115,7 +115,7 @@ pub async fn triage(
             }
         }
     }
-    let list = guard::queue_for(&st, &who, QueueView::Triage { limit: QUEUE_ROWS }).await?;
+    let list = guard::queue_for(&st.app, &who, QueueView::Triage { limit: QUEUE_ROWS }).await?;
     let chrome = st.chrome(&who, "Triage queue", "/triage");
     let can_decide = who.may(Action::DecideReferral);
     list.show(|list, read| TriagePage {
@@ -134,7 +134,7 @@ pub async fn triage(
 }
 
 pub async fn overdue(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
-    let list = guard::queue_for(&st, &who, QueueView::Overdue).await?;
+    let list = guard::queue_for(&st.app, &who, QueueView::Overdue).await?;
     let chrome = st.chrome(&who, "Overdue referrals", "/overdue");
     let can_decide = who.may(Action::DecideReferral);
     list.show(|list, read| OverduePage {

@@ -115,7 +115,7 @@ pub fn escalations_due(items: &[QueueItem], now: DateTime<Utc>) -> Vec<EventDraf
         });
         // When the deadline passed: the moment the escalation became due.
         let occurred = OccurredAt::exact(item.deadline.due_at.min(now));
-        if let Ok(d) = crate::intake::prepare(&actor, &agency, occurred, body, now) {
+        if let Ok(d) = crate::referral::prepare(&actor, &agency, occurred, body, now) {
             out.push(d);
         }
     }

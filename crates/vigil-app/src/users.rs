@@ -15,8 +15,8 @@
 
 use crate::access::{self, role_fits_agency, Action, Resource, Subject};
 use crate::auth;
-use crate::form::sentence;
 use crate::queue::system_actor;
+use crate::sentence;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use vigil_model::codes::{AgencyId, AgencyKind, Role};
@@ -117,7 +117,7 @@ fn record(
     body: EventPayload,
     now: DateTime<Utc>,
 ) -> Result<(), AccountError> {
-    let draft = crate::intake::prepare(&by.actor, &by.agency, OccurredAt::exact(now), body, now)
+    let draft = crate::referral::prepare(&by.actor, &by.agency, OccurredAt::exact(now), body, now)
         .map_err(AccountError::Refused)?;
     let out = store.append(vec![draft])?;
     match out.results.into_iter().next() {
@@ -499,4 +499,63 @@ pub fn create_demo_accounts(
         }
     }
     Ok(out)
+}
+
+/// The account commands as the web's administration pages call them: each
+/// asks the [`Granter`], appends its event, and brings the accounts the
+/// session check reads up to date.
+impl crate::App {
+    pub fn create_account(
+        &self,
+        by: &Granter<'_>,
+        account: &NewAccount,
+        password: &str,
+    ) -> Result<Result<Uuid, AccountError>, crate::AppError> {
+        let r = create_account(self.store.as_ref(), by, account, password, true, self.now());
+        self.refresh_accounts()?;
+        Ok(r)
+    }
+
+    pub fn change_role(
+        &self,
+        by: &Granter<'_>,
+        user_id: Uuid,
+        role: Role,
+        reason: &str,
+    ) -> Result<Result<(), AccountError>, crate::AppError> {
+        let r = change_role(self.store.as_ref(), by, user_id, role, reason, self.now());
+        self.refresh_accounts()?;
+        Ok(r)
+    }
+
+    /// Returns the temporary password.
+    pub fn reset_password(
+        &self,
+        by: &Granter<'_>,
+        user_id: Uuid,
+        username: &str,
+        reason: &str,
+    ) -> Result<Result<String, AccountError>, crate::AppError> {
+        let r = reset_password(
+            self.store.as_ref(),
+            by,
+            user_id,
+            username,
+            reason,
+            self.now(),
+        );
+        self.refresh_accounts()?;
+        Ok(r)
+    }
+
+    pub fn disable(
+        &self,
+        by: &Granter<'_>,
+        user_id: Uuid,
+        reason: &str,
+    ) -> Result<Result<(), AccountError>, crate::AppError> {
+        let r = disable(self.store.as_ref(), by, user_id, reason, self.now());
+        self.refresh_accounts()?;
+        Ok(r)
+    }
 }

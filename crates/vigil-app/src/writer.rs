@@ -17,7 +17,7 @@
 //! names it), and the store runs the projection rules over the batch in
 //! order, so a later event of the batch sees the earlier ones.
 
-use crate::error::WebError;
+use crate::AppError;
 use std::sync::mpsc;
 use std::sync::Arc;
 use tokio::sync::oneshot;
@@ -32,18 +32,18 @@ const MAX_BATCH_ACCESS: usize = 2_000;
 
 struct SideJob {
     records: Vec<AccessRecord>,
-    reply: oneshot::Sender<Result<(), WebError>>,
+    reply: oneshot::Sender<Result<(), AppError>>,
 }
 /// A write sent to the side writer, not yet known to be durable.
-pub struct Pending(Option<oneshot::Receiver<Result<(), WebError>>>);
+pub struct Pending(Option<oneshot::Receiver<Result<(), AppError>>>);
 
 impl Pending {
     /// Waits until the write is on disk (or failed).
-    pub async fn durable(self) -> Result<(), WebError> {
+    pub async fn durable(self) -> Result<(), AppError> {
         match self.0 {
             None => Ok(()),
             Some(rx) => rx.await.map_err(|_| {
-                WebError::Internal("the access-log writer stopped mid-write".into())
+                AppError::Internal("the access-log writer stopped mid-write".into())
             })?,
         }
     }
@@ -56,10 +56,10 @@ pub struct Writers {
 }
 
 /// A store error for every job in a failed batch (errors are not `Clone`).
-fn shared(e: &StoreError) -> WebError {
+fn shared(e: &StoreError) -> AppError {
     match e {
-        StoreError::Unavailable(m) => WebError::Unavailable(m.clone()),
-        other => WebError::Internal(other.to_string()),
+        StoreError::Unavailable(m) => AppError::Unavailable(m.clone()),
+        other => AppError::Internal(other.to_string()),
     }
 }
 
@@ -80,7 +80,7 @@ impl Writers {
     pub async fn append(
         &self,
         drafts: Vec<EventDraft>,
-    ) -> Result<Vec<Result<Appended, String>>, WebError> {
+    ) -> Result<Vec<Result<Appended, String>>, AppError> {
         self.append_keeping(drafts, Vec::new()).await
     }
 
@@ -90,7 +90,7 @@ impl Writers {
         &self,
         drafts: Vec<EventDraft>,
         keep_receipts: Vec<Uuid>,
-    ) -> Result<Vec<Result<Appended, String>>, WebError> {
+    ) -> Result<Vec<Result<Appended, String>>, AppError> {
         let group = Arc::clone(&self.events);
         let mut batch = Batch::new();
         batch.push_unit(drafts).keep_receipts(keep_receipts);
@@ -101,14 +101,14 @@ impl Writers {
     /// Starts writing access-log rows; [`Pending::durable`] waits until
     /// they are on disk. Sending first lets a handler draw its page while
     /// the rows are written, and still send it only once they are.
-    pub fn log_access(&self, records: Vec<AccessRecord>) -> Result<Pending, WebError> {
+    pub fn log_access(&self, records: Vec<AccessRecord>) -> Result<Pending, AppError> {
         if records.is_empty() {
             return Ok(Pending(None));
         }
         let (reply, rx) = oneshot::channel();
         self.side
             .send(SideJob { records, reply })
-            .map_err(|_| WebError::Internal("the access-log writer has stopped".into()))?;
+            .map_err(|_| AppError::Internal("the access-log writer has stopped".into()))?;
         Ok(Pending(Some(rx)))
     }
 }

@@ -1,5 +1,8 @@
 //! Human references for referrals: `REF-7K3M-9Q2P`.
 //!
+//! Here in the model (not the web) because the name index and the referral
+//! table key referrals by reference, and every front end reads them.
+//!
 //! A referral's id is a UUID, which nobody can read out over the phone. The
 //! reference is derived from it (so it never needs storing and is the same
 //! on every server): the first 40 bits of SHA-256(`vigil referral ` || id

@@ -23,17 +23,16 @@
 
 #[path = "readmodel.rs"]
 pub mod readmodel;
+#[path = "record.rs"]
+pub mod record;
 
 use crate::access::{self, Action, Resource, Scope};
-use crate::app::{AppState, SignedIn};
 use crate::candidates;
 use crate::display;
-use crate::error::WebError;
-use crate::html::PersonLink;
 use crate::queue::{self, QueueItem};
 use crate::writer::Pending;
-use axum::http::StatusCode;
-use axum::response::Response;
+use crate::AppError;
+use crate::{App, Caller};
 use readmodel::{PersonView, ReferralView};
 use serde_json::Value;
 use std::ops::Deref;
@@ -74,8 +73,8 @@ impl<T> Deref for Authorised<T> {
 }
 
 impl<T> Authorised<T> {
-    /// Builds the page that shows this value.
-    pub fn show<P: askama::Template>(self, page: impl FnOnce(T, Read) -> P) -> Shown<P> {
+    /// Builds the page (or any other rendering) that shows this value.
+    pub fn show<P>(self, page: impl FnOnce(T, Read) -> P) -> Shown<P> {
         Shown {
             page: page(self.value, Read(())),
             logged: self.logged,
@@ -83,21 +82,25 @@ impl<T> Authorised<T> {
     }
 
     /// Sends a response that is not a page (a file), once the read is logged.
-    pub async fn send(
+    pub async fn send<R, E: From<AppError>>(
         self,
-        response: impl FnOnce(T) -> Result<Response, WebError>,
-    ) -> Result<Response, WebError> {
+        response: impl FnOnce(T) -> Result<R, E>,
+    ) -> Result<R, E> {
         let r = response(self.value);
         self.logged.0.durable().await?;
         r
     }
 }
 
-impl<P: askama::Template> Shown<P> {
-    /// Draws the page (meanwhile the access-log row is written) and sends it
-    /// once the row is on disk; if it cannot be written, nothing is shown.
-    pub async fn respond(self, status: StatusCode) -> Result<Response, WebError> {
-        let r = crate::pages::page_with(status, self.page);
+impl<P> Shown<P> {
+    /// Renders the page (meanwhile the access-log row is written) and hands
+    /// the rendering over once the row is on disk; if it cannot be written,
+    /// nothing is shown.
+    pub async fn deliver<R, E: From<AppError>>(
+        self,
+        render: impl FnOnce(P) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let r = render(self.page);
         self.logged.0.durable().await?;
         r
     }
@@ -105,11 +108,11 @@ impl<P: askama::Template> Shown<P> {
 
 /// Starts writing a read to the access log: who, what, and the records shown.
 fn log(
-    st: &AppState,
-    who: &SignedIn,
+    st: &App,
+    who: &Caller,
     what: &str,
     mut subjects: Vec<SubjectRef>,
-) -> Result<Logged, WebError> {
+) -> Result<Logged, AppError> {
     subjects.sort();
     subjects.dedup();
     let record = AccessRecord {
@@ -126,12 +129,12 @@ fn log(
 }
 
 fn authorised<T>(
-    st: &AppState,
-    who: &SignedIn,
+    st: &App,
+    who: &Caller,
     what: &str,
     subjects: Vec<SubjectRef>,
     value: T,
-) -> Result<Authorised<T>, WebError> {
+) -> Result<Authorised<T>, AppError> {
     Ok(Authorised {
         value,
         logged: log(st, who, what, subjects)?,
@@ -139,7 +142,7 @@ fn authorised<T>(
 }
 
 /// A value that shows no one (a blank form): nothing to log.
-fn unlogged<T>(st: &AppState, value: T) -> Result<Authorised<T>, WebError> {
+fn unlogged<T>(st: &App, value: T) -> Result<Authorised<T>, AppError> {
     Ok(Authorised {
         value,
         logged: Logged(st.writers.log_access(Vec::new())?),
@@ -160,12 +163,12 @@ fn person_resource(p: &PersonView) -> Resource<'_> {
     }
 }
 
-fn may(who: &SignedIn, action: Action, resource: Resource<'_>) -> bool {
+fn may(who: &Caller, action: Action, resource: Resource<'_>) -> bool {
     access::authorise(&who.subject(), action, resource).is_ok()
 }
 
-fn check(who: &SignedIn, action: Action, resource: Resource<'_>) -> Result<(), WebError> {
-    access::authorise(&who.subject(), action, resource).map_err(|d| WebError::Forbidden(d.0))
+fn check(who: &Caller, action: Action, resource: Resource<'_>) -> Result<(), AppError> {
+    access::authorise(&who.subject(), action, resource).map_err(|d| AppError::Forbidden(d.0))
 }
 
 fn person_subject(id: Uuid) -> SubjectRef {
@@ -177,7 +180,7 @@ fn referral_subject(id: Uuid) -> SubjectRef {
 }
 
 /// An agency's name from its code (the code when it is not known).
-fn agency_name(st: &AppState, code: &str) -> String {
+fn agency_name(st: &App, code: &str) -> String {
     st.mirror
         .agency_by_code(code)
         .map(|a| a.name.clone())
@@ -189,8 +192,8 @@ fn agency_name(st: &AppState, code: &str) -> String {
 /// referral they may see and was recorded by the agency that sent it (what
 /// the referrer's own agency told Vigil). Anyone else is left out.
 fn embed(
-    st: &AppState,
-    who: &SignedIn,
+    st: &App,
+    who: &Caller,
     p: &PersonView,
     in_referral: Option<&ReferralView>,
 ) -> Option<PersonLink> {
@@ -219,6 +222,21 @@ fn embed(
     })
 }
 
+/// A person as a list or page shows them: the name, an age (or what is
+/// known), which agency recorded them and when, why they were suggested
+/// (possible existing records), and whether this user may open the record.
+/// Made only by this module, for people the user may be shown.
+#[derive(Clone, Debug)]
+pub struct PersonLink {
+    pub id: String,
+    pub name: String,
+    pub detail: String,
+    /// When and by which agency the record was first made.
+    pub recorded: String,
+    pub reasons: String,
+    pub can_open: bool,
+}
+
 /// Subjects of the people a page shows.
 fn shown_people<'a>(people: impl IntoIterator<Item = &'a PersonLink>) -> Vec<SubjectRef> {
     people
@@ -236,7 +254,7 @@ pub struct ReferralRecord {
 
 impl ReferralRecord {
     /// Whether this user may also do `action` on the referral.
-    pub fn allows(&self, who: &SignedIn, action: Action) -> bool {
+    pub fn allows(&self, who: &Caller, action: Action) -> bool {
         may(who, action, referral_resource(&self.referral))
     }
 
@@ -283,31 +301,73 @@ impl Reading {
     }
 }
 
-fn not_found() -> WebError {
-    WebError::NotFound("There is no referral at this address.".into())
+fn not_found() -> AppError {
+    AppError::NotFound("There is no referral at this address.".into())
 }
 
-/// A referral (and its child), refreshed from the store; not yet authorised.
-fn find_referral(st: &AppState, id: Uuid) -> Result<Arc<ReferralView>, WebError> {
-    st.mirror.refresh_all(st.store.as_ref())?;
-    st.mirror.referral(id).ok_or_else(not_found)
+/// A referral, from the store; not yet authorised.
+fn find_referral(st: &App, id: Uuid) -> Result<Arc<ReferralView>, AppError> {
+    match st.store.entity(id)? {
+        Some(r) if r.kind == EntityKind::Referral => Ok(Arc::new(
+            ReferralView::from_record(&r).map_err(AppError::Internal)?,
+        )),
+        _ => Err(not_found()),
+    }
+}
+
+/// A person, from the store; not yet authorised.
+fn person_of(st: &App, id: Uuid) -> Result<Option<PersonView>, AppError> {
+    match st.store.entity(id)? {
+        Some(r) if r.kind == EntityKind::Person => Ok(Some(
+            PersonView::from_record(&r).map_err(AppError::Internal)?,
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// The people with these ids, from the store in one query (those that exist).
+fn people_of(
+    st: &App,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, PersonView>, AppError> {
+    let mut out = std::collections::HashMap::new();
+    for r in st.store.entities(ids)? {
+        if r.kind == EntityKind::Person {
+            let p = PersonView::from_record(&r).map_err(AppError::Internal)?;
+            out.insert(p.id, p);
+        }
+    }
+    Ok(out)
+}
+
+/// Referrals from the store, parsed.
+fn referrals_where(
+    st: &App,
+    q: vigil_store::index::ReferralQuery,
+) -> Result<Vec<Arc<ReferralView>>, AppError> {
+    st.store
+        .referrals(q)?
+        .iter()
+        .map(|r| {
+            ReferralView::from_record(r)
+                .map(Arc::new)
+                .map_err(AppError::Internal)
+        })
+        .collect()
 }
 
 /// A referral, for `reading`.
 pub async fn referral(
-    st: &Arc<AppState>,
-    who: &SignedIn,
+    st: &Arc<App>,
+    who: &Caller,
     reading: Reading,
     id: Uuid,
-) -> Result<Authorised<ReferralRecord>, WebError> {
+) -> Result<Authorised<ReferralRecord>, AppError> {
     let who2 = who.clone();
     st.blocking(move |st| {
         let r = find_referral(st, id)?;
         check(&who2, reading.action(), referral_resource(&r))?;
-        let child = st
-            .mirror
-            .person(r.child_id)
-            .and_then(|c| embed(st, &who2, &c, Some(&r)));
+        let child = person_of(st, r.child_id)?.and_then(|c| embed(st, &who2, &c, Some(&r)));
         let mut subjects = vec![referral_subject(r.id)];
         subjects.extend(shown_people(&child));
         authorised(
@@ -323,7 +383,7 @@ pub async fn referral(
 
 /// The canonical payload of the `referral.submitted` event: the bytes its
 /// header's `payload_sha256` covers (with the salt in the receipt).
-fn submitted_payload(st: &AppState, r: &ReferralView) -> Result<Option<String>, WebError> {
+fn submitted_payload(st: &App, r: &ReferralView) -> Result<Option<String>, AppError> {
     Ok(st.store.payload_of(r.submitted.event_id)?)
 }
 
@@ -334,16 +394,16 @@ pub struct SubmittedPayload {
 }
 
 pub async fn payload(
-    st: &Arc<AppState>,
-    who: &SignedIn,
+    st: &Arc<App>,
+    who: &Caller,
     id: Uuid,
-) -> Result<Authorised<SubmittedPayload>, WebError> {
+) -> Result<Authorised<SubmittedPayload>, AppError> {
     let who2 = who.clone();
     st.blocking(move |st| {
         let r = find_referral(st, id)?;
         check(&who2, Reading::Payload.action(), referral_resource(&r))?;
         let json = submitted_payload(st, &r)?.ok_or_else(|| {
-            WebError::NotFound("What this referral sent is not held on this server.".into())
+            AppError::NotFound("What this referral sent is not held on this server.".into())
         })?;
         // The payload names the child and everyone else the referral does.
         let mut subjects = vec![referral_subject(r.id), person_subject(r.child_id)];
@@ -378,14 +438,51 @@ pub struct ReferralInFull {
 }
 
 /// The possible existing records of `child` that this user may open, best first.
-fn possible_matches(st: &AppState, who: &SignedIn, child: &PersonView) -> Vec<PersonLink> {
-    let mut reachable = Vec::new();
-    st.mirror.for_each_person(|p| {
-        if may(who, Action::ViewPerson, person_resource(p)) {
-            reachable.push(p.clone());
+///
+/// The people compared are found through the name index (each of the
+/// child's names, and their date of birth), among the records this user may
+/// open, so no process scans everyone; [`candidates::find`] then decides.
+fn possible_matches(
+    st: &App,
+    who: &Caller,
+    child: &PersonView,
+) -> Result<Vec<PersonLink>, AppError> {
+    let visible = match access::scope_of(who.user.role, who.user.agency_kind, Action::ViewPerson) {
+        Some(Scope::Any) => None,
+        Some(_) => Some(vec![who.user.agency.clone()]),
+        None => return Ok(Vec::new()),
+    };
+    // Each name word on its own (a family name and an initial must still
+    // find the family), and the date of birth.
+    let mut queries: Vec<String> = child
+        .names
+        .iter()
+        .flat_map(|n| vigil_model::names::normalise_tokens(&n.display()))
+        .filter(|t| t.chars().count() > 1)
+        .collect();
+    queries.sort();
+    queries.dedup();
+    if let Some(d) = &child.date_of_birth {
+        queries.push(d.value.clone());
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for q in queries {
+        let parsed = vigil_model::names::parse_query(&q);
+        if parsed.is_empty() {
+            continue;
         }
-    });
-    candidates::find(child, reachable.iter())
+        for h in st.store.find_people(&parsed, visible.as_deref(), 50)? {
+            if h.person_id != child.id {
+                ids.insert(h.person_id);
+            }
+        }
+    }
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    let reachable: Vec<PersonView> = people_of(st, &ids)?
+        .into_values()
+        .filter(|p| may(who, Action::ViewPerson, person_resource(p)))
+        .collect();
+    Ok(candidates::find(child, reachable.iter())
         .into_iter()
         .filter_map(|c| {
             let p = reachable.iter().find(|p| p.id == c.person_id)?;
@@ -394,30 +491,31 @@ fn possible_matches(st: &AppState, who: &SignedIn, child: &PersonView) -> Vec<Pe
                 ..embed(st, who, p, None)?
             })
         })
-        .collect()
+        .collect())
 }
 
 pub async fn referral_in_full(
-    st: &Arc<AppState>,
-    who: &SignedIn,
+    st: &Arc<App>,
+    who: &Caller,
     id: Uuid,
-) -> Result<Authorised<ReferralInFull>, WebError> {
+) -> Result<Authorised<ReferralInFull>, AppError> {
     let who = who.clone();
     st.blocking(move |st| {
         let r = find_referral(st, id)?;
         check(&who, Action::ViewReferral, referral_resource(&r))?;
-        let child_view = st.mirror.person(r.child_id);
+        let child_view = person_of(st, r.child_id)?;
         let child = child_view
             .as_ref()
             .and_then(|c| embed(st, &who, c, Some(&r)));
+        let others_found = people_of(st, &r.others_involved)?;
         let others: Vec<PersonLink> = r
             .others_involved
             .iter()
-            .filter_map(|o| st.mirror.person(*o))
-            .filter_map(|p| embed(st, &who, &p, Some(&r)))
+            .filter_map(|o| others_found.get(o))
+            .filter_map(|p| embed(st, &who, p, Some(&r)))
             .collect();
         let candidates = match (&child_view, &child) {
-            (Some(c), Some(_)) => possible_matches(st, &who, c),
+            (Some(c), Some(_)) => possible_matches(st, &who, c)?,
             _ => Vec::new(),
         };
         let search_limited =
@@ -458,20 +556,6 @@ pub async fn referral_in_full(
     .await
 }
 
-/// A person's record, as the person page shows it.
-pub struct PersonRecord {
-    pub person: Arc<PersonView>,
-    pub link: PersonLink,
-    /// The referrals about them this user may see (and whether they may
-    /// open each in full); others are left out.
-    pub referrals: Vec<(Arc<ReferralView>, bool)>,
-    /// Places linked to them: label, words, the place's id.
-    pub places: Vec<(String, String, Uuid)>,
-    /// Whether this user's role reaches only some referrals (so the page
-    /// says others may exist, whether or not they do).
-    pub referrals_limited: bool,
-}
-
 /// A place in words: name, address lines, town and postcode.
 fn place_words(state: &Value) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -490,7 +574,7 @@ fn place_words(state: &Value) -> String {
 }
 
 /// The places a person's active links lead to.
-fn places_of(st: &AppState, id: Uuid) -> Result<Vec<(String, String, Uuid)>, WebError> {
+fn places_of(st: &App, id: Uuid) -> Result<Vec<(String, String, Uuid)>, AppError> {
     let mut places = Vec::new();
     for e in st.store.entries_about(id)? {
         let Ok(h) = serde_json::from_str::<vigil_model::EventHeader>(&e.header_json) else {
@@ -543,76 +627,21 @@ fn places_of(st: &AppState, id: Uuid) -> Result<Vec<(String, String, Uuid)>, Web
     Ok(places)
 }
 
-pub async fn person(
-    st: &Arc<AppState>,
-    who: &SignedIn,
-    id: Uuid,
-) -> Result<Authorised<PersonRecord>, WebError> {
-    let who = who.clone();
-    st.blocking(move |st| {
-        st.mirror.refresh_all(st.store.as_ref())?;
-        let p = st
-            .mirror
-            .person(id)
-            .ok_or_else(|| WebError::NotFound("There is no person at this address.".into()))?;
-        check(&who, Action::ViewPerson, person_resource(&p))?;
-        let link = embed(st, &who, &p, None)
-            .ok_or_else(|| WebError::Internal("an openable person was not shown".into()))?;
-        let mut referrals: Vec<(Arc<ReferralView>, bool)> = st
-            .mirror
-            .about_child(id)
-            .into_iter()
-            .filter_map(|r| {
-                let open = may(&who, Action::ViewReferral, referral_resource(&r));
-                let listed = open || may(&who, Action::ViewReceipt, referral_resource(&r));
-                listed.then_some((r, open))
-            })
-            .collect();
-        referrals.sort_by_key(|(r, _)| std::cmp::Reverse(r.submitted.at));
-        let places = places_of(st, id)?;
-        let mut subjects = vec![person_subject(p.id)];
-        subjects.extend(referrals.iter().map(|(r, _)| referral_subject(r.id)));
-        subjects.extend(
-            places
-                .iter()
-                .map(|(_, _, l)| SubjectRef::new(EntityKind::Location, *l)),
-        );
-        authorised(
-            st,
-            &who,
-            "opened a person's record",
-            subjects,
-            PersonRecord {
-                person: p,
-                link,
-                referrals,
-                places,
-                referrals_limited: access::scope_of(
-                    who.user.role,
-                    who.user.agency_kind,
-                    Action::ViewReferral,
-                ) != Some(Scope::Any),
-            },
-        )
-    })
-    .await
-}
-
 /// The existing child a new referral is about, if the form names one (by
 /// `?child=` or its hidden `child_id`); the user must be allowed to open
 /// that record, and showing it on the form is a logged read.
 pub async fn chosen_child(
-    st: &Arc<AppState>,
-    who: &SignedIn,
+    st: &Arc<App>,
+    who: &Caller,
     id: &str,
-) -> Result<Authorised<Option<PersonLink>>, WebError> {
+) -> Result<Authorised<Option<PersonLink>>, AppError> {
     let id = id.trim();
     let id = if id.is_empty() {
         None
     } else {
         Some(
             Uuid::parse_str(id)
-                .map_err(|_| WebError::NotFound("There is no such person.".into()))?,
+                .map_err(|_| AppError::NotFound("There is no such person.".into()))?,
         )
     };
     let who = who.clone();
@@ -621,11 +650,8 @@ pub async fn chosen_child(
         let Some(id) = id else {
             return unlogged(st, None);
         };
-        st.mirror.refresh_all(st.store.as_ref())?;
-        let p = st
-            .mirror
-            .person(id)
-            .ok_or_else(|| WebError::NotFound("There is no such person.".into()))?;
+        let p = person_of(st, id)?
+            .ok_or_else(|| AppError::NotFound("There is no such person.".into()))?;
         check(&who, Action::ViewPerson, person_resource(&p))?;
         let link = embed(st, &who, &p, None);
         authorised(
@@ -647,23 +673,27 @@ pub struct Listed<T> {
 
 /// "My referrals": what this user submitted, newest first.
 pub async fn my_referrals(
-    st: &Arc<AppState>,
-    who: &SignedIn,
-) -> Result<Authorised<Vec<Listed<Arc<ReferralView>>>>, WebError> {
+    st: &Arc<App>,
+    who: &Caller,
+) -> Result<Authorised<Vec<Listed<Arc<ReferralView>>>>, AppError> {
     let who = who.clone();
     st.blocking(move |st| {
         check(&who, Action::ListOwnReferrals, Resource::Page)?;
-        st.mirror.refresh_all(st.store.as_ref())?;
-        let mut list: Vec<Listed<Arc<ReferralView>>> = st
-            .mirror
-            .submitted_by(who.user.id, &who.user.agency)
+        let mine = referrals_where(
+            st,
+            vigil_store::index::ReferralQuery::SubmittedBy {
+                user_id: who.user.username.clone(),
+                agency: who.user.agency.clone(),
+            },
+        )?;
+        let children = people_of(st, &mine.iter().map(|r| r.child_id).collect::<Vec<_>>())?;
+        let mut list: Vec<Listed<Arc<ReferralView>>> = mine
             .into_iter()
             .filter(|r| may(&who, Action::ListOwnReferrals, referral_resource(r)))
             .map(|r| Listed {
-                child: st
-                    .mirror
-                    .person(r.child_id)
-                    .and_then(|c| embed(st, &who, &c, Some(&r))),
+                child: children
+                    .get(&r.child_id)
+                    .and_then(|c| embed(st, &who, c, Some(&r))),
                 item: r,
             })
             .collect();
@@ -677,8 +707,8 @@ pub async fn my_referrals(
 /// The queue at this moment, after recording any escalation it calls for.
 /// Used by the pages (through [`queue_for`]) and by the server's periodic
 /// check, so an overdue referral is escalated even if nobody opens the queue.
-async fn current_queue(st: &Arc<AppState>) -> Result<Vec<QueueItem>, WebError> {
-    let compute = |st: &AppState| -> Result<Vec<QueueItem>, WebError> {
+async fn current_queue(st: &Arc<App>) -> Result<Vec<QueueItem>, AppError> {
+    let compute = |st: &App| -> Result<Vec<QueueItem>, AppError> {
         st.mirror.refresh_all(st.store.as_ref())?;
         Ok(queue::compute(
             st.mirror.awaiting_decision(),
@@ -698,7 +728,7 @@ async fn current_queue(st: &Arc<AppState>) -> Result<Vec<QueueItem>, WebError> {
 }
 
 /// Records the escalations due now; returns how many referrals are overdue.
-pub async fn escalate(st: &Arc<AppState>) -> Result<usize, WebError> {
+pub async fn escalate(st: &Arc<App>) -> Result<usize, AppError> {
     Ok(current_queue(st)
         .await?
         .iter()
@@ -725,10 +755,10 @@ pub enum QueueView {
 }
 
 pub async fn queue_for(
-    st: &Arc<AppState>,
-    who: &SignedIn,
+    st: &Arc<App>,
+    who: &Caller,
     view: QueueView,
-) -> Result<Authorised<QueueList>, WebError> {
+) -> Result<Authorised<QueueList>, AppError> {
     let (action, words) = match view {
         QueueView::Triage { .. } => (Action::ViewTriageQueue, "listed the triage queue"),
         QueueView::Overdue => (Action::ViewOverdue, "listed overdue referrals"),
@@ -744,13 +774,19 @@ pub async fn queue_for(
     }
     let who = who.clone();
     st.blocking(move |st| {
+        let children = people_of(
+            st,
+            &items
+                .iter()
+                .map(|i| i.referral.child_id)
+                .collect::<Vec<_>>(),
+        )?;
         let rows: Vec<Listed<QueueItem>> = items
             .into_iter()
             .map(|i| Listed {
-                child: st
-                    .mirror
-                    .person(i.referral.child_id)
-                    .and_then(|c| embed(st, &who, &c, Some(&i.referral))),
+                child: children
+                    .get(&i.referral.child_id)
+                    .and_then(|c| embed(st, &who, c, Some(&i.referral))),
                 item: i,
             })
             .collect();
@@ -773,17 +809,18 @@ pub async fn queue_for(
 
 /// The ids of referrals with this human reference (normally one): ids
 /// only, so finding one shows nothing of it.
-pub fn referrals_with_reference(st: &AppState, reference: &str) -> Result<Vec<Uuid>, WebError> {
-    st.mirror.refresh_all(st.store.as_ref())?;
+pub fn referrals_with_reference(st: &App, reference: &str) -> Result<Vec<Uuid>, AppError> {
     Ok(st
-        .mirror
-        .referrals_with_reference(reference)
+        .store
+        .referrals(vigil_store::index::ReferralQuery::WithReference(
+            reference.to_owned(),
+        ))?
         .iter()
         .map(|r| r.id)
         .collect())
 }
 
-impl AppState {
+impl App {
     /// How many referrals awaiting a decision are past their deadline now
     /// (a number, shown to those who may see the overdue list).
     pub fn overdue_count(&self) -> usize {

@@ -13,10 +13,10 @@
 //! people and referrals are visible only there, so every read of them goes
 //! through the guard's access check and access log.
 
-use crate::error::WebError;
+use crate::AppError;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use uuid::Uuid;
@@ -161,6 +161,20 @@ impl ReferralView {
     }
 }
 
+impl PersonView {
+    /// A person's view from their projected record.
+    pub fn from_record(rec: &EntityRecord) -> Result<Self, String> {
+        <Self as View>::parse(rec)
+    }
+}
+
+impl ReferralView {
+    /// A referral's view from its projected record.
+    pub fn from_record(rec: &EntityRecord) -> Result<Self, String> {
+        <Self as View>::parse(rec)
+    }
+}
+
 /// What each kind's records become in memory.
 trait View: Sized {
     const KIND: EntityKind;
@@ -227,23 +241,14 @@ impl<T> Default for Table<T> {
     }
 }
 
-/// Indexes over referrals.
-#[derive(Default)]
-struct ReferralIndex {
-    awaiting: BTreeSet<Uuid>,
-    /// Referrals by the (user id, agency) that submitted them.
-    by_submitter: HashMap<(Uuid, String), Vec<Uuid>>,
-    by_child: HashMap<Uuid, Vec<Uuid>>,
-}
-
 /// The in-memory mirror of the projections the pages read.
 pub struct Mirror {
     agencies: RwLock<Table<AgencyView>>,
     users: RwLock<Table<UserView>>,
     users_by_name: RwLock<HashMap<String, Uuid>>,
-    persons: RwLock<Table<PersonView>>,
-    referrals: RwLock<Table<ReferralView>>,
-    referral_index: RwLock<ReferralIndex>,
+    /// Only the referrals awaiting a decision: bounded by the work waiting,
+    /// not by the log (the queue and the overdue count on every page).
+    awaiting: RwLock<Table<ReferralView>>,
     /// Refreshes run one at a time: see [`Mirror::refresh_all`].
     refreshes_begun: AtomicU64,
     refreshed: Mutex<Refreshed>,
@@ -265,25 +270,19 @@ impl Default for Mirror {
             agencies: RwLock::default(),
             users: RwLock::default(),
             users_by_name: RwLock::default(),
-            persons: RwLock::default(),
-            referrals: RwLock::default(),
-            referral_index: RwLock::default(),
+            awaiting: RwLock::default(),
             refreshes_begun: AtomicU64::new(0),
             refreshed: Mutex::default(),
         }
     }
 }
 
-/// The kinds the pages read, asked for together.
-const MIRRORED: [EntityKind; 4] = [
-    AgencyView::KIND,
-    UserView::KIND,
-    PersonView::KIND,
-    ReferralView::KIND,
-];
+/// The kinds mirrored, asked for together. People and decided referrals
+/// are not: they are read from the store when a page needs them.
+const MIRRORED: [EntityKind; 3] = [AgencyView::KIND, UserView::KIND, ReferralView::KIND];
 
-fn poisoned() -> WebError {
-    WebError::Internal("a read model lock was poisoned by an earlier failure".into())
+fn poisoned() -> AppError {
+    AppError::Internal("a read model lock was poisoned by an earlier failure".into())
 }
 
 impl Mirror {
@@ -293,7 +292,7 @@ impl Mirror {
         changed: &[EntityRecord],
         table: &RwLock<Table<T>>,
         mut on_row: impl FnMut(&T, Option<&T>),
-    ) -> Result<(), WebError> {
+    ) -> Result<(), AppError> {
         let mut mine = changed.iter().filter(|r| r.kind == T::KIND).peekable();
         if mine.peek().is_none() {
             return Ok(());
@@ -303,7 +302,7 @@ impl Mirror {
             if t.last.is_some_and(|l| rec.updated_index <= l) {
                 continue; // already applied
             }
-            let v = T::parse(rec).map_err(WebError::Internal)?;
+            let v = T::parse(rec).map_err(AppError::Internal)?;
             let old = t.rows.get(&rec.id).cloned();
             on_row(&v, old.as_deref());
             t.rows.insert(rec.id, Arc::new(v));
@@ -313,11 +312,11 @@ impl Mirror {
     }
 
     /// Brings agencies and users up to date.
-    pub fn refresh_accounts(&self, store: &dyn Store) -> Result<(), WebError> {
+    pub fn refresh_accounts(&self, store: &dyn Store) -> Result<(), AppError> {
         self.refresh_all(store)
     }
 
-    fn apply_accounts(&self, changed: &[EntityRecord]) -> Result<(), WebError> {
+    fn apply_accounts(&self, changed: &[EntityRecord]) -> Result<(), AppError> {
         self.refresh_table(changed, &self.agencies, |_, _| {})?;
         let mut names = Vec::new();
         self.refresh_table(changed, &self.users, |u: &UserView, _| {
@@ -332,43 +331,32 @@ impl Mirror {
         Ok(())
     }
 
-    /// Brings people up to date.
-    pub fn refresh_persons(&self, store: &dyn Store) -> Result<(), WebError> {
-        self.refresh_all(store)
-    }
-
     /// Brings referrals up to date.
-    pub fn refresh_referrals(&self, store: &dyn Store) -> Result<(), WebError> {
+    pub fn refresh_referrals(&self, store: &dyn Store) -> Result<(), AppError> {
         self.refresh_all(store)
     }
 
-    fn apply_referrals(&self, changed: &[EntityRecord]) -> Result<(), WebError> {
-        // (referral, awaiting a decision, (submitter, child) when new)
-        type Change = (Uuid, bool, Option<((Uuid, String), Uuid)>);
-        let mut changes: Vec<Change> = Vec::new();
-        self.refresh_table(changed, &self.referrals, |r: &ReferralView, old| {
-            let new = old.is_none().then(|| {
-                (
-                    (r.submitted.user_id(), r.submitted.agency.clone()),
-                    r.child_id,
-                )
-            });
-            changes.push((r.id, r.awaiting_decision(), new));
-        })?;
-        if changes.is_empty() {
+    /// Keeps the referrals awaiting a decision; a decided one leaves.
+    fn apply_referrals(&self, changed: &[EntityRecord]) -> Result<(), AppError> {
+        let mut mine = changed
+            .iter()
+            .filter(|r| r.kind == ReferralView::KIND)
+            .peekable();
+        if mine.peek().is_none() {
             return Ok(());
         }
-        let mut ix = self.referral_index.write().map_err(|_| poisoned())?;
-        for (id, awaiting, new) in changes {
-            if awaiting {
-                ix.awaiting.insert(id);
+        let mut t = self.awaiting.write().map_err(|_| poisoned())?;
+        for rec in mine {
+            if t.last.is_some_and(|l| rec.updated_index <= l) {
+                continue; // already applied
+            }
+            let v = ReferralView::parse(rec).map_err(AppError::Internal)?;
+            if v.awaiting_decision() {
+                t.rows.insert(rec.id, Arc::new(v));
             } else {
-                ix.awaiting.remove(&id);
+                t.rows.remove(&rec.id);
             }
-            if let Some((by, child)) = new {
-                ix.by_submitter.entry(by).or_default().push(id);
-                ix.by_child.entry(child).or_default().push(id);
-            }
+            t.last = Some(rec.updated_index);
         }
         Ok(())
     }
@@ -384,7 +372,7 @@ impl Mirror {
     /// arrived" is "numbered above the count I read on arrival". Under load
     /// this turns one refresh per request into about two per database round
     /// trip, without ever showing a page older than its request.
-    pub fn refresh_all(&self, store: &dyn Store) -> Result<(), WebError> {
+    pub fn refresh_all(&self, store: &dyn Store) -> Result<(), AppError> {
         let arrived_after = self.refreshes_begun.load(Ordering::Acquire);
         let mut last = self.refreshed.lock().map_err(|_| poisoned())?;
         if last.number > arrived_after {
@@ -399,7 +387,7 @@ impl Mirror {
     }
 
     /// Applies the changes after `upto`; the highest position applied.
-    fn refresh_now(&self, store: &dyn Store, upto: Option<u64>) -> Result<Option<u64>, WebError> {
+    fn refresh_now(&self, store: &dyn Store, upto: Option<u64>) -> Result<Option<u64>, AppError> {
         let changed = store.entities_changed_since(&MIRRORED, upto)?;
         // Entries commit in log order, so every change at or below the
         // highest position returned has been returned too.
@@ -407,7 +395,6 @@ impl Mirror {
             return Ok(None);
         };
         self.apply_accounts(&changed)?;
-        self.refresh_table(&changed, &self.persons, |_, _| {})?;
         self.apply_referrals(&changed)?;
         Ok(Some(highest))
     }
@@ -457,79 +444,11 @@ impl Mirror {
         v
     }
 
-    pub(in crate::guard) fn person(&self, id: Uuid) -> Option<Arc<PersonView>> {
-        self.persons.read().ok()?.rows.get(&id).cloned()
-    }
-
-    /// Runs `f` over every person (for finding possible matches).
-    pub(in crate::guard) fn for_each_person(&self, mut f: impl FnMut(&PersonView)) {
-        if let Ok(t) = self.persons.read() {
-            for p in t.rows.values() {
-                f(p);
-            }
-        }
-    }
-
-    pub(in crate::guard) fn referral(&self, id: Uuid) -> Option<Arc<ReferralView>> {
-        self.referrals.read().ok()?.rows.get(&id).cloned()
-    }
-
-    fn referrals_by(&self, ids: impl IntoIterator<Item = Uuid>) -> Vec<Arc<ReferralView>> {
-        let Ok(t) = self.referrals.read() else {
-            return Vec::new();
-        };
-        ids.into_iter()
-            .filter_map(|id| t.rows.get(&id).cloned())
-            .collect()
-    }
-
     /// Every referral awaiting a decision (unordered).
     pub(in crate::guard) fn awaiting_decision(&self) -> Vec<Arc<ReferralView>> {
-        let ids: Vec<Uuid> = self
-            .referral_index
+        self.awaiting
             .read()
-            .map(|ix| ix.awaiting.iter().copied().collect())
-            .unwrap_or_default();
-        self.referrals_by(ids)
-    }
-
-    /// Referrals a user submitted for their agency, oldest first.
-    pub(in crate::guard) fn submitted_by(
-        &self,
-        user_id: Uuid,
-        agency: &str,
-    ) -> Vec<Arc<ReferralView>> {
-        let key = (user_id, agency.to_owned());
-        let ids: Vec<Uuid> = self
-            .referral_index
-            .read()
-            .map(|ix| ix.by_submitter.get(&key).cloned().unwrap_or_default())
-            .unwrap_or_default();
-        self.referrals_by(ids)
-    }
-
-    /// Referrals about a child, oldest first.
-    pub(in crate::guard) fn about_child(&self, child: Uuid) -> Vec<Arc<ReferralView>> {
-        let ids: Vec<Uuid> = self
-            .referral_index
-            .read()
-            .map(|ix| ix.by_child.get(&child).cloned().unwrap_or_default())
-            .unwrap_or_default();
-        self.referrals_by(ids)
-    }
-
-    /// Finds referrals whose human reference is `reference` (normally one).
-    pub(in crate::guard) fn referrals_with_reference(
-        &self,
-        reference: &str,
-    ) -> Vec<Arc<ReferralView>> {
-        let Ok(t) = self.referrals.read() else {
-            return Vec::new();
-        };
-        t.rows
-            .values()
-            .filter(|r| crate::reference::reference_for(r.id) == reference)
-            .cloned()
-            .collect()
+            .map(|t| t.rows.values().cloned().collect())
+            .unwrap_or_default()
     }
 }

@@ -1,0 +1,702 @@
+//! A child's whole record, their multi-agency chronology, and search.
+//!
+//! A child of [`crate::guard`], so these queries use its one access check,
+//! its one access-log write and its one rule for showing people:
+//!
+//! - [`search`]: people by any recorded name (typos, transliterations,
+//!   nicknames), date of birth (full, year, day and month swapped),
+//!   referral reference or postcode, through the name index; only records
+//!   the user may open are searched, and each result says why it matched;
+//! - [`child_record`]: everything about one person the user may see: every
+//!   recorded name, the agencies that hold records, referrals, places,
+//!   missing episodes, placements and allocated workers, and one page of
+//!   the chronology generated from the events (never typed), with the
+//!   timeline of the whole chronology.
+//!
+//! Who sees which chronology items: a user sees the items of records they
+//! may open. The access table's scope for opening a person's record
+//! decides it: an auditor, the front door and analysts (scope *any*) see
+//! every item; a practitioner or a supervisor outside the front door
+//! (scope *own agency*) sees the items of records their agency made.
+//! Referrals follow their own rule (the referral list on the page).
+
+use super::{authorised, check, embed, may, person_resource, referral_resource, PersonLink};
+use crate::access::{self, Action, Scope};
+use crate::readmodel::{PersonView, ReferralView};
+use crate::{App, AppError, Caller};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use uuid::Uuid;
+use vigil_model::index::ChronologyRow;
+use vigil_model::names::{self, KeyKind, NameQuery};
+use vigil_model::time::{OccurredAt, Precision};
+use vigil_model::{EntityKind, SubjectRef};
+use vigil_store::index::{ChronologyQuery, Visibility};
+
+/// Most results a search shows.
+pub const SEARCH_LIMIT: usize = 20;
+
+/// Chronology items per page.
+pub const PAGE_ITEMS: u64 = 50;
+
+/// The longest search text read (anything longer is cut, not refused).
+pub const MAX_QUERY_CHARS: usize = 200;
+
+// ---------------------------------------------------------------------------
+// Search
+// ---------------------------------------------------------------------------
+
+/// What a search found.
+pub struct Search {
+    /// The text searched for, as read (trimmed, cut to [`MAX_QUERY_CHARS`]).
+    pub query: String,
+    /// How the text was read: one phrase per part ("name jade", "born in 2010").
+    pub understood: Vec<String>,
+    /// Best first; each person's `reasons` say why they matched.
+    pub results: Vec<PersonLink>,
+    /// Whether the user's role searches only some records (so the page says
+    /// others may exist).
+    pub limited: bool,
+}
+
+/// The agencies whose records this user may open (`None`: every agency).
+fn visible_agencies(who: &Caller) -> Result<Option<Vec<String>>, AppError> {
+    match access::scope_of(who.user.role, who.user.agency_kind, Action::ViewPerson) {
+        Some(Scope::Any) => Ok(None),
+        Some(_) => Ok(Some(vec![who.user.agency.clone()])),
+        None => Err(AppError::Forbidden(
+            "Your role cannot open people's records, so it cannot search them.".into(),
+        )),
+    }
+}
+
+/// The chronology rule that follows from [`visible_agencies`].
+fn chronology_visibility(who: &Caller) -> Result<Visibility, AppError> {
+    Ok(match visible_agencies(who)? {
+        None => Visibility::All,
+        Some(a) => Visibility::Agencies(a),
+    })
+}
+
+fn key_words(kind: KeyKind, key: &str) -> String {
+    match kind {
+        KeyKind::Name => format!("name “{key}”"),
+        KeyKind::Nickname => format!("a name that is short for “{key}”"),
+        KeyKind::Phonetic => "a name that sounds the same".into(),
+        KeyKind::Skeleton => "a name spelt another way".into(),
+        KeyKind::Dob => format!("date of birth {key}"),
+        KeyKind::DobSwapped => format!("date of birth {key} with day and month swapped"),
+        KeyKind::DobYear => format!("born in {key}"),
+        KeyKind::DobDayMonth => format!("birthday {key}"),
+        KeyKind::Postcode => format!("postcode {key}"),
+        KeyKind::PostcodeOutward => format!("postcode area {key}"),
+        KeyKind::Reference => format!("referral {key}"),
+    }
+}
+
+/// How the query was read, for the page ("Searched for: …").
+fn understood(q: &NameQuery) -> Vec<String> {
+    q.groups
+        .iter()
+        .filter_map(|g| g.keys.first().map(|k| key_words(k.kind, &k.key)))
+        .collect()
+}
+
+pub async fn search(
+    app: &Arc<App>,
+    who: &Caller,
+    text: &str,
+) -> Result<super::Authorised<Search>, AppError> {
+    let query: String = text.trim().chars().take(MAX_QUERY_CHARS).collect();
+    let who = who.clone();
+    app.blocking(move |st| {
+        let visible = visible_agencies(&who)?;
+        let parsed = names::parse_query(&query);
+        let mut results = Vec::new();
+        if !parsed.is_empty() {
+            let hits = st
+                .store
+                .find_people(&parsed, visible.as_deref(), SEARCH_LIMIT)?;
+            let ids: Vec<Uuid> = hits.iter().map(|h| h.person_id).collect();
+            let people: HashMap<Uuid, PersonView> = st
+                .store
+                .entities(&ids)?
+                .iter()
+                .filter_map(|r| PersonView::from_record(r).ok())
+                .map(|p| (p.id, p))
+                .collect();
+            for h in &hits {
+                let Some(p) = people.get(&h.person_id) else {
+                    continue;
+                };
+                // The index filtered by agency; the access table decides.
+                if !may(&who, Action::ViewPerson, person_resource(p)) {
+                    continue;
+                }
+                let mut reasons: Vec<String> = h
+                    .matched
+                    .iter()
+                    .map(|k| key_words(k.kind, &k.key))
+                    .collect();
+                reasons.dedup();
+                if let Some(link) = embed(st, &who, p, None) {
+                    results.push(PersonLink {
+                        reasons: reasons.join("; "),
+                        ..link
+                    });
+                }
+            }
+        }
+        let subjects = super::shown_people(&results);
+        let words = format!(
+            "searched for people: “{}”",
+            query.chars().take(100).collect::<String>()
+        );
+        authorised(
+            st,
+            &who,
+            &words,
+            subjects,
+            Search {
+                understood: understood(&parsed),
+                query,
+                results,
+                limited: visible.is_some(),
+            },
+        )
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------
+// The child's record
+// ---------------------------------------------------------------------------
+
+/// Which part of the chronology to show.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChronologyFilter {
+    /// Only items recorded by these agencies (codes); empty: all.
+    pub agencies: Vec<String>,
+    /// Only these kinds of event; empty: all.
+    pub kinds: Vec<String>,
+    /// 1-based.
+    pub page: u64,
+}
+
+/// One line of the chronology.
+#[derive(Clone, Debug)]
+pub struct ChronologyItem {
+    pub occurred_at: OccurredAt,
+    /// When Vigil (or, for imported history, the source system) recorded it.
+    pub recorded_at: DateTime<Utc>,
+    pub kind: String,
+    /// The agency's name.
+    pub agency: String,
+    pub agency_code: String,
+    pub actor: String,
+    /// The record it belongs to.
+    pub record_id: Uuid,
+    pub record_kind: String,
+    /// The person's part in it (child, other person involved, victim, ...).
+    pub role: String,
+    /// A short account of what the record says, where there is one.
+    pub detail: String,
+    /// Where to read the record in full, if this user may.
+    pub href: Option<String>,
+    pub log_index: u64,
+}
+
+/// A period or event on the timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub lane: TimelineLane,
+    pub from: NaiveDate,
+    /// `None`: still open.
+    pub to: Option<NaiveDate>,
+    pub period: bool,
+    pub imprecise: bool,
+    pub label: String,
+}
+
+/// The timeline's lanes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TimelineLane {
+    Referrals,
+    Missing,
+    Placements,
+    Workers,
+    Police,
+    Other,
+}
+
+/// A missing episode, a placement or an allocation, as the record lists it.
+#[derive(Clone, Debug)]
+pub struct Period {
+    pub id: Uuid,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// What it was (episode kind, placement type, the worker).
+    pub what: String,
+    /// Where (found at, the placement's place).
+    pub detail: String,
+}
+
+/// A person's whole record, as far as this user may see it.
+pub struct ChildRecord {
+    pub person: PersonView,
+    pub link: PersonLink,
+    /// Agencies holding records about the person that this user may see,
+    /// with how many chronology items each (names, most first).
+    pub agencies: Vec<(String, u64)>,
+    /// The referrals about them this user may see (and whether they may
+    /// open each in full).
+    pub referrals: Vec<(Arc<ReferralView>, bool)>,
+    pub referrals_limited: bool,
+    pub places: Vec<(String, String, Uuid)>,
+    pub missing: Vec<Period>,
+    pub placements: Vec<Period>,
+    pub workers: Vec<Period>,
+    /// Placements and workers that started in the last twelve months.
+    pub placements_12m: usize,
+    pub workers_12m: usize,
+    /// The page of the chronology asked for.
+    pub items: Vec<ChronologyItem>,
+    /// Items matching the filter, all pages.
+    pub total: u64,
+    pub page: u64,
+    pub pages: u64,
+    /// Filter choices: (code, name, count).
+    pub agency_choices: Vec<(String, String, u64)>,
+    pub kind_choices: Vec<(String, u64)>,
+    pub filter: ChronologyFilter,
+    /// The whole chronology as a timeline (not only this page).
+    pub timeline: Vec<TimelineEntry>,
+    /// Whether the user sees only some agencies' items.
+    pub limited: bool,
+}
+
+/// An event kind in words, for the chronology and its filter.
+pub fn kind_words(kind: &str) -> String {
+    let words = match kind {
+        "person.recorded" => "Person recorded",
+        "person.amended" => "Person's details changed",
+        "link.recorded" => "Link recorded",
+        "link.ended" => "Link ended",
+        "referral.submitted" => "Referral received",
+        "referral.decided" => "Referral decided",
+        "referral.escalated" => "Referral escalated (not decided in time)",
+        "assessment.completed" => "Assessment completed",
+        "missing_episode.recorded" => "Missing",
+        "missing_episode.returned" => "Returned from missing",
+        "placement.started" => "Placement started",
+        "placement.ended" => "Placement ended",
+        "allocation.recorded" => "Worker allocated",
+        "allocation.ended" => "Worker allocation ended",
+        "intelligence.recorded" => "Intelligence",
+        "offence.recorded" => "Offence recorded",
+        "offence.outcome_recorded" => "Offence outcome",
+        "meeting.recorded" => "Meeting",
+        "case.opened" => "Case opened",
+        "case.level_changed" => "Case stepped up or down",
+        "case.closed" => "Case closed",
+        "note.recorded" => "Note",
+        other => return other.replace(['.', '_'], " "),
+    };
+    words.to_owned()
+}
+
+fn lane_of(kind: &str) -> TimelineLane {
+    match kind.split('.').next().unwrap_or("") {
+        "referral" | "assessment" => TimelineLane::Referrals,
+        "missing_episode" => TimelineLane::Missing,
+        "placement" => TimelineLane::Placements,
+        "allocation" => TimelineLane::Workers,
+        "offence" | "intelligence" => TimelineLane::Police,
+        _ => TimelineLane::Other,
+    }
+}
+
+/// The days an occurred-at covers: (first, last, imprecise).
+/// A month-only date covers its month, a year-only date its year; an
+/// approximate date is drawn over a fortnight either side.
+fn days_of(o: &OccurredAt) -> Option<(NaiveDate, NaiveDate, bool)> {
+    let first = o.earliest_day().ok()?;
+    Some(match o.precision {
+        Precision::Exact | Precision::Day => (first, first, false),
+        Precision::Month => {
+            let next = first.checked_add_months(chrono::Months::new(1))?;
+            (first, next.pred_opt()?, true)
+        }
+        Precision::Year => {
+            let next = first.checked_add_months(chrono::Months::new(12))?;
+            (first, next.pred_opt()?, true)
+        }
+        Precision::Approximate => (
+            first - chrono::Duration::days(14),
+            first + chrono::Duration::days(14),
+            true,
+        ),
+    })
+}
+
+/// A time or a date (`YYYY-MM-DD`, read as its midnight) from a state.
+fn when(state: &Value, key: &str) -> Option<DateTime<Utc>> {
+    let v = state.get(key).and_then(Value::as_str)?;
+    DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+        })
+}
+
+fn text(state: &Value, key: &str) -> Option<String> {
+    state.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// What a period's record says, read from its state (one place, to be
+/// read from the typed state structs).
+fn period_of(kind: EntityKind, rec: &vigil_model::projection::EntityRecord) -> Period {
+    let s = &rec.state;
+    let (from, to, what, detail) = match kind {
+        EntityKind::MissingEpisode => (
+            when(s, "started_at"),
+            when(s, "ended_at"),
+            match text(s, "missing_type").as_deref() {
+                Some("A") => "Away without authorisation".to_owned(),
+                _ => "Missing".to_owned(),
+            },
+            text(s, "circumstances").unwrap_or_default(),
+        ),
+        EntityKind::Placement => (
+            when(s, "started_on"),
+            when(s, "ended_on"),
+            text(s, "placement_type")
+                .map(|t| format!("Placement {t}"))
+                .unwrap_or_else(|| "Placement".into()),
+            text(s, "reason").unwrap_or_default(),
+        ),
+        _ => (
+            when(s, "started_on"),
+            when(s, "ended_on"),
+            text(s, "worker").unwrap_or_else(|| "Worker".into()),
+            text(s, "team").unwrap_or_default(),
+        ),
+    };
+    Period {
+        id: rec.id,
+        from,
+        to,
+        what,
+        detail,
+    }
+}
+
+/// Every chronology row of a person this user may see, in order, page by
+/// page (a child with thousands of items is read in a few queries).
+fn whole_chronology(
+    st: &App,
+    person: Uuid,
+    visibility: &Visibility,
+) -> Result<Vec<ChronologyRow>, AppError> {
+    let mut all = Vec::new();
+    loop {
+        let page = st.store.chronology(
+            person,
+            &ChronologyQuery {
+                visibility: visibility.clone(),
+                offset: all.len() as u64,
+                limit: vigil_store::index::MAX_PAGE,
+                ..ChronologyQuery::default()
+            },
+        )?;
+        let n = page.rows.len();
+        all.extend(page.rows);
+        if n == 0 || all.len() as u64 >= page.total {
+            return Ok(all);
+        }
+    }
+}
+
+/// The timeline from the whole chronology: periods from their start and
+/// end events (paired by record), single events as marks.
+fn timeline(rows: &[ChronologyRow], periods: &HashMap<Uuid, Period>) -> Vec<TimelineEntry> {
+    let mut out = Vec::new();
+    let mut seen_periods = std::collections::HashSet::new();
+    for r in rows {
+        let lane = lane_of(&r.kind);
+        let is_period_kind = matches!(
+            r.kind.as_str(),
+            "missing_episode.recorded" | "placement.started" | "allocation.recorded"
+        );
+        if is_period_kind {
+            if let Some(p) = periods.get(&r.record_id) {
+                if !seen_periods.insert(p.id) {
+                    continue;
+                }
+                let Some(from) = p.from.or_else(|| {
+                    days_of(&r.occurred_at)
+                        .map(|(d, _, _)| d.and_hms_opt(0, 0, 0).unwrap().and_utc())
+                }) else {
+                    continue;
+                };
+                out.push(TimelineEntry {
+                    lane,
+                    from: vigil_rules::london::local_date(from),
+                    to: p.to.map(vigil_rules::london::local_date),
+                    period: true,
+                    imprecise: false,
+                    label: format!(
+                        "{}: {}{}",
+                        p.what,
+                        crate::display::date(vigil_rules::london::local_date(from)),
+                        p.to.map(|t| format!(
+                            " to {}",
+                            crate::display::date(vigil_rules::london::local_date(t))
+                        ))
+                        .unwrap_or_else(|| " (not ended)".into())
+                    ),
+                });
+                continue;
+            }
+        }
+        if matches!(
+            r.kind.as_str(),
+            "missing_episode.returned" | "placement.ended" | "allocation.ended"
+        ) && periods.contains_key(&r.record_id)
+        {
+            continue; // drawn as the end of its period
+        }
+        if r.kind == "person.recorded" || r.kind == "person.amended" {
+            continue;
+        }
+        let Some((from, to, imprecise)) = days_of(&r.occurred_at) else {
+            continue;
+        };
+        out.push(TimelineEntry {
+            lane,
+            from,
+            to: Some(to),
+            period: false,
+            imprecise,
+            label: format!(
+                "{}: {}",
+                kind_words(&r.kind),
+                crate::display::occurred(&r.occurred_at)
+            ),
+        });
+    }
+    out
+}
+
+/// Where a record is read in full, if there is a page for it and this user may.
+fn href_of(kind: &str, id: Uuid, referrals: &HashMap<Uuid, bool>) -> Option<String> {
+    match kind {
+        "referral" => referrals
+            .get(&id)
+            .copied()
+            .unwrap_or(false)
+            .then(|| format!("/referrals/{id}")),
+        _ => None,
+    }
+}
+
+pub async fn child_record(
+    app: &Arc<App>,
+    who: &Caller,
+    id: Uuid,
+    filter: ChronologyFilter,
+    all_on_one_page: bool,
+) -> Result<super::Authorised<ChildRecord>, AppError> {
+    let who = who.clone();
+    app.blocking(move |st| {
+        let rec = st
+            .store
+            .entity(id)?
+            .filter(|r| r.kind == EntityKind::Person)
+            .ok_or_else(|| AppError::NotFound("There is no person at this address.".into()))?;
+        let person = PersonView::from_record(&rec).map_err(AppError::Internal)?;
+        check(&who, Action::ViewPerson, person_resource(&person))?;
+        let link = embed(st, &who, &person, None)
+            .ok_or_else(|| AppError::Internal("an openable person was not shown".into()))?;
+        let visibility = chronology_visibility(&who)?;
+
+        // Referrals about them, by the referral rule.
+        let mut referrals: Vec<(Arc<ReferralView>, bool)> = st
+            .store
+            .referrals(vigil_store::index::ReferralQuery::AboutChild(id))?
+            .iter()
+            .filter_map(|r| ReferralView::from_record(r).ok())
+            .filter_map(|r| {
+                let open = may(&who, Action::ViewReferral, referral_resource(&r));
+                let listed = open || may(&who, Action::ViewReceipt, referral_resource(&r));
+                listed.then_some((Arc::new(r), open))
+            })
+            .collect();
+        referrals.sort_by_key(|(r, _)| std::cmp::Reverse(r.submitted.at));
+        let openable: HashMap<Uuid, bool> =
+            referrals.iter().map(|(r, open)| (r.id, *open)).collect();
+
+        // The whole visible chronology: the timeline and the period lists.
+        let rows = whole_chronology(st, id, &visibility)?;
+        let period_ids: Vec<Uuid> = rows
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.record_kind.as_str(),
+                    "missing_episode" | "placement" | "allocation"
+                )
+            })
+            .map(|r| r.record_id)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut periods = HashMap::new();
+        let (mut missing, mut placements, mut workers) = (Vec::new(), Vec::new(), Vec::new());
+        for r in st.store.entities(&period_ids)? {
+            let p = period_of(r.kind, &r);
+            match r.kind {
+                EntityKind::MissingEpisode => missing.push(p.clone()),
+                EntityKind::Placement => placements.push(p.clone()),
+                EntityKind::Allocation => workers.push(p.clone()),
+                _ => continue,
+            }
+            periods.insert(r.id, p);
+        }
+        for list in [&mut missing, &mut placements, &mut workers] {
+            list.sort_by_key(|p| std::cmp::Reverse(p.from));
+        }
+        let year_ago = st.now() - chrono::Duration::days(365);
+        let recent = |l: &[Period]| {
+            l.iter()
+                .filter(|p| p.from.is_some_and(|f| f >= year_ago))
+                .count()
+        };
+        let timeline = timeline(&rows, &periods);
+
+        // The page asked for.
+        // Printing takes every matching item, up to the store's page bound.
+        let (page_no, per_page) = if all_on_one_page {
+            (1, vigil_store::index::MAX_PAGE)
+        } else {
+            (filter.page.max(1), PAGE_ITEMS)
+        };
+        let page = st.store.chronology(
+            id,
+            &ChronologyQuery {
+                agencies: filter.agencies.clone(),
+                kinds: filter.kinds.clone(),
+                visibility: visibility.clone(),
+                offset: (page_no - 1).saturating_mul(per_page),
+                limit: per_page,
+            },
+        )?;
+        let agency_name = |code: &str| super::agency_name(st, code);
+        let items: Vec<ChronologyItem> = page
+            .rows
+            .iter()
+            .map(|r| ChronologyItem {
+                occurred_at: r.occurred_at.clone(),
+                recorded_at: DateTime::parse_from_rfc3339(&r.recorded_at)
+                    .map(|t| t.with_timezone(&Utc))
+                    .unwrap_or_default(),
+                kind: r.kind.clone(),
+                agency: agency_name(&r.agency),
+                agency_code: r.agency.clone(),
+                actor: r.actor.clone(),
+                record_id: r.record_id,
+                record_kind: r.record_kind.clone(),
+                role: r.role.as_str().replace('_', " "),
+                detail: periods
+                    .get(&r.record_id)
+                    .map(|p| {
+                        if p.detail.is_empty() {
+                            p.what.clone()
+                        } else {
+                            format!("{}: {}", p.what, p.detail)
+                        }
+                    })
+                    .unwrap_or_default(),
+                href: href_of(&r.record_kind, r.record_id, &openable),
+                log_index: r.log_index,
+            })
+            .collect();
+        let mut agencies: Vec<(String, u64)> = page
+            .agencies
+            .iter()
+            .map(|(code, n)| (agency_name(code), *n))
+            .collect();
+        agencies.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let agency_choices = page
+            .agencies
+            .iter()
+            .map(|(code, n)| (code.clone(), agency_name(code), *n))
+            .collect();
+        let pages = page.total.div_ceil(per_page).max(1);
+        let places = super::places_of(st, id)?;
+
+        let mut subjects = vec![SubjectRef::new(EntityKind::Person, id)];
+        subjects.extend(
+            referrals
+                .iter()
+                .map(|(r, _)| SubjectRef::new(EntityKind::Referral, r.id)),
+        );
+        subjects.extend(
+            places
+                .iter()
+                .map(|(_, _, l)| SubjectRef::new(EntityKind::Location, *l)),
+        );
+        let mut shown_records: BTreeMap<Uuid, EntityKind> = BTreeMap::new();
+        for r in &page.rows {
+            if let Some(k) = EntityKind::parse(&r.record_kind) {
+                shown_records.insert(r.record_id, k);
+            }
+        }
+        for (rid, k) in shown_records {
+            subjects.push(SubjectRef::new(k, rid));
+        }
+        let words = if page_no > 1 || !filter.agencies.is_empty() || !filter.kinds.is_empty() {
+            "opened a person's record (chronology filtered or paged)"
+        } else {
+            "opened a person's record"
+        };
+        authorised(
+            st,
+            &who,
+            words,
+            subjects,
+            ChildRecord {
+                link,
+                agencies,
+                referrals_limited: access::scope_of(
+                    who.user.role,
+                    who.user.agency_kind,
+                    Action::ViewReferral,
+                ) != Some(Scope::Any),
+                referrals,
+                places,
+                placements_12m: recent(&placements),
+                workers_12m: recent(&workers),
+                missing,
+                placements,
+                workers,
+                items,
+                total: page.total,
+                page: page_no,
+                pages,
+                agency_choices,
+                kind_choices: page.kinds.clone(),
+                filter,
+                timeline,
+                limited: !matches!(visibility, Visibility::All),
+                person,
+            },
+        )
+    })
+    .await
+}

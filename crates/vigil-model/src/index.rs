@@ -1,0 +1,593 @@
+//! The secondary projections: rows derived from events and entity state that
+//! reading needs beside the one-row-per-entity state, computed here once
+//! (pure functions, no I/O) and written by the store in the append
+//! transaction, rebuilt by `vigil rebuild` and compared by `vigil verify`.
+//!
+//! - **Chronology** ([`chronology_rows`]): for each sealed event, one row per
+//!   person it concerns. Append-only: a row is made when its event is
+//!   sealed, from the event and the projected state *after* it.
+//! - **Edges** ([`edge_row`]): one row per `link` entity, a function of the
+//!   link's state, replaced whenever the link changes.
+//! - **Name keys** ([`name_key_rows`]): search keys ([`crate::names`]) of a
+//!   person record (names, date of birth), of a referral (its reference,
+//!   for the child) and of a link from a person to a place where they live
+//!   or stay (the place's postcode); replaced whenever that source entity
+//!   changes (and, for a link, whenever its place changes).
+//! - **Referrals** ([`referral_row`]): one row per referral (child, submitter,
+//!   status, dates, reference), replaced whenever the referral changes.
+//!
+//! ## Who each kind of event concerns
+//!
+//! The record of a row is the entity the event creates or changes; its
+//! owner (agency and user) is who created that record. A follow-up that
+//! does not name the child finds the child in the state of the record it
+//! changes.
+//!
+//! | kind | record | people (role) |
+//! |---|---|---|
+//! | `person.recorded`, `person.amended` | the person | the person (`subject`) |
+//! | `link.recorded`, `link.ended` | the link | each end that is a person: `victim`/`suspect`/`witness` for `victim_in`/`suspect_in`/`witness_in`, else `linked` |
+//! | `referral.submitted` | the referral | the child (`child`), each other person involved (`other_person`) |
+//! | `referral.decided`, `referral.escalated`, `assessment.completed` | the referral | the referral's child (`child`) |
+//! | `missing_episode.recorded`, `missing_episode.returned` | the episode | the episode's child |
+//! | `placement.started`, `placement.ended` | the placement | the placement's child |
+//! | `allocation.recorded`, `allocation.ended` | the allocation | the allocation's child |
+//! | `intelligence.recorded` | the report | each person among its subjects (`subject`) |
+//! | `offence.recorded` | the offence | victims (`victim`), suspects (`suspect`) |
+//! | `offence.outcome_recorded` | the offence | the offence's victims; the suspect named, or every suspect if none is |
+//! | `meeting.recorded` | the meeting | the child |
+//! | `case.opened`, `case.level_changed`, `case.closed` | the case | the child |
+//! | `note.recorded` | the note itself (record kind `note`, id the event's id, owned by its author) | each person among its subjects (`subject`); the child of each referral, episode, placement, allocation, meeting or case among them (`child`) |
+//! | `agency.registered`, `object.*`, `location.*`, `user.*`, `access_log.checkpointed` | | nobody |
+//!
+//! A person who appears twice in one event (a note about a child and about
+//! the child's referral) has one row, with the first role in the order above.
+//!
+//! ## When things happened
+//!
+//! A row keeps the envelope's occurred-at with its precision, and a sort key:
+//! the first instant the value can mean (the instant itself, or midnight UTC
+//! at the start of the day, month or year), in milliseconds, so a month-only
+//! date sorts before the days of that month and an approximate day as that
+//! day; ties are broken by log index. Recorded-at is the envelope's, as
+//! stored.
+//!
+//! ## State accessors
+//!
+//! Every read of entity state is in [`state`], a handful of small functions,
+//! so that the shape of state can change in one place.
+
+use crate::event::{EntityKind, SealedEvent, SubjectRef};
+use crate::names::{self, Key, KeyKind};
+use crate::payload::EventPayload;
+use crate::projection::{EntityRecord, ProjectionError, ProjectionState};
+use crate::time::{OccurredAt, Precision};
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+/// A person's part in an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// The event is about the person's own record (or names them as a subject).
+    Subject,
+    /// The child a referral, episode, placement, allocation, meeting or case is about.
+    Child,
+    /// Another person involved in a referral.
+    OtherPerson,
+    Victim,
+    Suspect,
+    Witness,
+    /// An end of a link of another kind.
+    Linked,
+}
+
+impl Role {
+    pub const ALL: &'static [Role] = &[
+        Role::Subject,
+        Role::Child,
+        Role::OtherPerson,
+        Role::Victim,
+        Role::Suspect,
+        Role::Witness,
+        Role::Linked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Subject => "subject",
+            Role::Child => "child",
+            Role::OtherPerson => "other_person",
+            Role::Victim => "victim",
+            Role::Suspect => "suspect",
+            Role::Witness => "witness",
+            Role::Linked => "linked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.iter().copied().find(|r| r.as_str() == s)
+    }
+}
+
+/// The record kind of a note's chronology rows (notes are not entities).
+pub const NOTE_RECORD: &str = "note";
+
+/// One line of a person's chronology.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChronologyRow {
+    pub person_id: Uuid,
+    pub log_index: u64,
+    pub event_id: Uuid,
+    /// Event kind (`referral.decided`, ...).
+    pub kind: String,
+    /// The envelope's agency.
+    pub agency: String,
+    /// The envelope's actor (user id).
+    pub actor: String,
+    pub occurred_at: OccurredAt,
+    /// Milliseconds since 1970 of the first instant `occurred_at` can mean.
+    pub occurred_sort: i64,
+    /// The envelope's recorded-at (RFC 3339, UTC, milliseconds).
+    pub recorded_at: String,
+    pub record_id: Uuid,
+    /// An [`EntityKind`] name, or [`NOTE_RECORD`].
+    pub record_kind: String,
+    /// Agency and user that created the record.
+    pub record_agency: String,
+    pub record_user: String,
+    pub role: Role,
+}
+
+/// One link between two entities.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EdgeRow {
+    pub link_id: Uuid,
+    pub from: SubjectRef,
+    pub to: SubjectRef,
+    /// A link kind name (`lives_at`, ...).
+    pub kind: String,
+    /// First day the link is known to hold: its `since`, else the day it was recorded.
+    pub first_seen: NaiveDate,
+    /// Last day it is known to hold: its `until`, else the day it was ended,
+    /// else the later of `first_seen` and the day it was recorded.
+    pub last_seen: NaiveDate,
+    /// Not ended.
+    pub active: bool,
+    /// The agency that recorded the link.
+    pub agency: String,
+}
+
+/// One search key of one person record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameKeyRow {
+    /// The entity the key comes from (the person, a referral, a link).
+    pub source_id: Uuid,
+    pub person_id: Uuid,
+    pub kind: KeyKind,
+    pub key: String,
+    /// The agency that owns the source record (for filtering by access).
+    pub agency: String,
+}
+
+/// One referral, for the queues and lookups that must not scan them all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReferralRow {
+    pub referral_id: Uuid,
+    pub child_id: Uuid,
+    pub submitted_by: String,
+    pub submitted_agency: String,
+    /// `awaiting_decision`, `decided`, `assessed`.
+    pub status: String,
+    pub submitted_at: String,
+    pub decided_at: Option<String>,
+    pub reference: String,
+}
+
+/// Referral status of one awaiting a decision.
+pub const AWAITING_DECISION: &str = "awaiting_decision";
+
+/// Reads of entity state: the only place this module looks inside it.
+pub mod state {
+    use super::*;
+    use crate::dates::DateOfBirth;
+    use crate::pole::PersonName;
+    use serde::de::DeserializeOwned;
+    use serde_json::Value;
+
+    fn get<T: DeserializeOwned>(r: &EntityRecord, key: &str) -> Option<T> {
+        r.state
+            .get(key)
+            .filter(|v| !v.is_null())
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
+    /// Who did something and when, as the rules stamp it.
+    #[derive(Clone, Debug, Default, PartialEq, Eq)]
+    pub struct Stamp {
+        pub at: String,
+        pub by: String,
+        pub agency: String,
+    }
+
+    fn stamp(r: &EntityRecord, key: &str) -> Option<Stamp> {
+        let s = r.state.get(key)?;
+        let text = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_owned);
+        Some(Stamp {
+            at: text("at")?,
+            by: text("by").unwrap_or_default(),
+            agency: text("agency").unwrap_or_default(),
+        })
+    }
+
+    /// Who created the record (the stamp of its creating event).
+    pub fn created(r: &EntityRecord) -> Stamp {
+        ["submitted", "recorded", "opened", "registered"]
+            .iter()
+            .find_map(|k| stamp(r, k))
+            .unwrap_or_default()
+    }
+
+    /// The child a referral, episode, placement, allocation, meeting or case is about.
+    pub fn child_of(r: &EntityRecord) -> Option<Uuid> {
+        get(r, "child_id")
+    }
+
+    /// A link's ends and kind.
+    pub fn link_ends(r: &EntityRecord) -> Option<(SubjectRef, SubjectRef, String)> {
+        Some((get(r, "from")?, get(r, "to")?, get(r, "kind")?))
+    }
+
+    /// A link's dates: since, until, and when it was recorded and ended.
+    pub fn link_dates(
+        r: &EntityRecord,
+    ) -> (
+        Option<OccurredAt>,
+        Option<OccurredAt>,
+        Option<Stamp>,
+        Option<Stamp>,
+    ) {
+        (
+            get(r, "since"),
+            get(r, "until"),
+            stamp(r, "recorded"),
+            stamp(r, "ended"),
+        )
+    }
+
+    /// Whether a link, allocation, placement, ... has ended.
+    pub fn ended(r: &EntityRecord) -> bool {
+        r.state.get("status").and_then(Value::as_str) == Some("ended")
+    }
+
+    /// An offence's victims and suspects.
+    pub fn offence_people(r: &EntityRecord) -> (Vec<Uuid>, Vec<Uuid>) {
+        (
+            get(r, "victim_ids").unwrap_or_default(),
+            get(r, "suspect_ids").unwrap_or_default(),
+        )
+    }
+
+    /// A person's recorded names and date of birth.
+    pub fn person_identity(r: &EntityRecord) -> (Vec<PersonName>, Option<DateOfBirth>) {
+        (get(r, "names").unwrap_or_default(), get(r, "date_of_birth"))
+    }
+
+    /// A location's postcode.
+    pub fn postcode(r: &EntityRecord) -> Option<String> {
+        r.state
+            .get("details")
+            .and_then(|d| d.get("postcode"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
+    /// A referral's status, submission and decision stamps.
+    pub fn referral_progress(r: &EntityRecord) -> (String, Option<Stamp>, Option<Stamp>) {
+        (
+            get(r, "status").unwrap_or_default(),
+            stamp(r, "submitted"),
+            stamp(r, "decided"),
+        )
+    }
+}
+
+fn store_err(e: impl std::fmt::Display) -> ProjectionError {
+    ProjectionError::Store(e.to_string())
+}
+
+/// Milliseconds of the first instant an occurred-at can mean.
+pub fn occurred_sort_key(o: &OccurredAt) -> Option<i64> {
+    if o.precision == Precision::Exact {
+        return DateTime::parse_from_rfc3339(&o.value)
+            .ok()
+            .map(|t| t.with_timezone(&Utc).timestamp_millis());
+    }
+    let d = o.earliest_day().ok()?;
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
+}
+
+fn recorded_millis(recorded_at: &str) -> i64 {
+    DateTime::parse_from_rfc3339(recorded_at)
+        .map(|t| t.timestamp_millis())
+        .unwrap_or(0)
+}
+
+fn day_of(timestamp: &str) -> Option<NaiveDate> {
+    DateTime::parse_from_rfc3339(timestamp)
+        .ok()
+        .map(|t| t.with_timezone(&Utc).date_naive())
+}
+
+/// The entity an event creates or changes (`None` for a note, and for
+/// events that concern nobody's chronology).
+fn record_of(p: &EventPayload) -> Option<(EntityKind, Uuid)> {
+    use EventPayload as E;
+    Some(match p {
+        E::PersonRecorded(x) => (EntityKind::Person, x.person_id),
+        E::PersonAmended(x) => (EntityKind::Person, x.person_id),
+        E::LinkRecorded(x) => (EntityKind::Link, x.link_id),
+        E::LinkEnded(x) => (EntityKind::Link, x.link_id),
+        E::ReferralSubmitted(x) => (EntityKind::Referral, x.referral_id),
+        E::ReferralDecided(x) => (EntityKind::Referral, x.referral_id),
+        E::ReferralEscalated(x) => (EntityKind::Referral, x.referral_id),
+        E::AssessmentCompleted(x) => (EntityKind::Referral, x.referral_id),
+        E::MissingEpisodeRecorded(x) => (EntityKind::MissingEpisode, x.episode_id),
+        E::MissingEpisodeReturned(x) => (EntityKind::MissingEpisode, x.episode_id),
+        E::PlacementStarted(x) => (EntityKind::Placement, x.placement_id),
+        E::PlacementEnded(x) => (EntityKind::Placement, x.placement_id),
+        E::AllocationRecorded(x) => (EntityKind::Allocation, x.allocation_id),
+        E::AllocationEnded(x) => (EntityKind::Allocation, x.allocation_id),
+        E::IntelligenceRecorded(x) => (EntityKind::Intelligence, x.intelligence_id),
+        E::OffenceRecorded(x) => (EntityKind::Offence, x.offence_id),
+        E::OffenceOutcomeRecorded(x) => (EntityKind::Offence, x.offence_id),
+        E::MeetingRecorded(x) => (EntityKind::Meeting, x.meeting_id),
+        E::CaseOpened(x) => (EntityKind::Case, x.case_id),
+        E::CaseLevelChanged(x) => (EntityKind::Case, x.case_id),
+        E::CaseClosed(x) => (EntityKind::Case, x.case_id),
+        E::NoteRecorded(_)
+        | E::AgencyRegistered(_)
+        | E::ObjectRecorded(_)
+        | E::ObjectAmended(_)
+        | E::LocationRecorded(_)
+        | E::LocationAmended(_)
+        | E::UserRegistered(_)
+        | E::UserRoleChanged(_)
+        | E::UserDisabled(_)
+        | E::UserPasswordReset(_)
+        | E::AccessLogCheckpointed(_) => return None,
+    })
+}
+
+fn link_role(kind: &str, end_is_from: bool) -> Role {
+    match (kind, end_is_from) {
+        ("victim_in", true) => Role::Victim,
+        ("suspect_in", true) => Role::Suspect,
+        ("witness_in", true) => Role::Witness,
+        _ => Role::Linked,
+    }
+}
+
+fn read(state: &mut dyn ProjectionState, id: Uuid) -> Result<EntityRecord, ProjectionError> {
+    state
+        .get(id)?
+        .ok_or_else(|| store_err(format!("{id} is not in the projections after its event")))
+}
+
+/// The chronology rows of one sealed event, from the event and the
+/// projected state after it (see the module documentation). `state` must
+/// already hold the event's own changes.
+pub fn chronology_rows(
+    event: &SealedEvent,
+    state: &mut dyn ProjectionState,
+) -> Result<Vec<ChronologyRow>, ProjectionError> {
+    use EventPayload as E;
+    let h = &event.header;
+    let mut people: Vec<(Uuid, Role)> = Vec::new();
+    let (record_kind, record_id, owner) = match record_of(&event.payload) {
+        Some((kind, id)) => {
+            let rec = read(state, id)?;
+            let owner = state::created(&rec);
+            let child = || state::child_of(&rec);
+            match &event.payload {
+                E::PersonRecorded(_) | E::PersonAmended(_) => people.push((id, Role::Subject)),
+                E::LinkRecorded(_) | E::LinkEnded(_) => {
+                    if let Some((from, to, kind)) = state::link_ends(&rec) {
+                        for (end, is_from) in [(from, true), (to, false)] {
+                            if end.kind == EntityKind::Person {
+                                people.push((end.id, link_role(&kind, is_from)));
+                            }
+                        }
+                    }
+                }
+                E::ReferralSubmitted(x) => {
+                    people.push((x.child_id, Role::Child));
+                    people.extend(x.others_involved.iter().map(|p| (*p, Role::OtherPerson)));
+                }
+                E::IntelligenceRecorded(x) => people.extend(
+                    x.subjects
+                        .iter()
+                        .filter(|s| s.kind == EntityKind::Person)
+                        .map(|s| (s.id, Role::Subject)),
+                ),
+                E::OffenceRecorded(x) => {
+                    people.extend(x.victim_ids.iter().map(|p| (*p, Role::Victim)));
+                    people.extend(x.suspect_ids.iter().map(|p| (*p, Role::Suspect)));
+                }
+                E::OffenceOutcomeRecorded(x) => {
+                    let (victims, suspects) = state::offence_people(&rec);
+                    people.extend(victims.into_iter().map(|p| (p, Role::Victim)));
+                    match x.suspect_id {
+                        Some(s) => people.push((s, Role::Suspect)),
+                        None => people.extend(suspects.into_iter().map(|p| (p, Role::Suspect))),
+                    }
+                }
+                // Every other kind with a record belongs to one child.
+                _ => people.extend(child().map(|c| (c, Role::Child))),
+            }
+            (kind.as_str().to_owned(), id, owner)
+        }
+        None => {
+            let E::NoteRecorded(note) = &event.payload else {
+                return Ok(Vec::new());
+            };
+            for s in &note.subjects {
+                if s.kind == EntityKind::Person {
+                    people.push((s.id, Role::Subject));
+                } else if let Some(c) = state.get(s.id)?.as_ref().and_then(state::child_of) {
+                    people.push((c, Role::Child));
+                }
+            }
+            let owner = state::Stamp {
+                at: h.recorded_at.clone(),
+                by: h.actor.user.clone(),
+                agency: h.agency.to_string(),
+            };
+            (NOTE_RECORD.to_owned(), h.id, owner)
+        }
+    };
+    let sort = occurred_sort_key(&h.occurred_at).unwrap_or_else(|| recorded_millis(&h.recorded_at));
+    let mut seen = std::collections::HashSet::new();
+    Ok(people
+        .into_iter()
+        .filter(|(p, _)| seen.insert(*p))
+        .map(|(person_id, role)| ChronologyRow {
+            person_id,
+            log_index: h.index,
+            event_id: h.id,
+            kind: h.kind.clone(),
+            agency: h.agency.to_string(),
+            actor: h.actor.user.clone(),
+            occurred_at: h.occurred_at.clone(),
+            occurred_sort: sort,
+            recorded_at: h.recorded_at.clone(),
+            record_id,
+            record_kind: record_kind.clone(),
+            record_agency: owner.agency.clone(),
+            record_user: owner.by.clone(),
+            role,
+        })
+        .collect())
+}
+
+/// The edge row of a link entity (`None` for any other kind).
+pub fn edge_row(rec: &EntityRecord) -> Option<EdgeRow> {
+    if rec.kind != EntityKind::Link {
+        return None;
+    }
+    let (from, to, kind) = state::link_ends(rec)?;
+    let (since, until, recorded, ended) = state::link_dates(rec);
+    let recorded_day = recorded.as_ref().and_then(|s| day_of(&s.at));
+    let first_seen = since
+        .as_ref()
+        .and_then(|s| s.earliest_day().ok())
+        .or(recorded_day)?;
+    let last_seen = until
+        .as_ref()
+        .and_then(|u| crate::dates::latest_day(&u.value, u.precision).ok())
+        .or_else(|| ended.as_ref().and_then(|e| day_of(&e.at)))
+        .unwrap_or_else(|| recorded_day.map_or(first_seen, |d| d.max(first_seen)));
+    Some(EdgeRow {
+        link_id: rec.id,
+        from,
+        to,
+        kind,
+        first_seen,
+        last_seen,
+        active: !state::ended(rec),
+        agency: recorded.map(|s| s.agency).unwrap_or_default(),
+    })
+}
+
+/// The referral row of a referral entity (`None` for any other kind).
+pub fn referral_row(rec: &EntityRecord) -> Option<ReferralRow> {
+    if rec.kind != EntityKind::Referral {
+        return None;
+    }
+    let (status, submitted, decided) = state::referral_progress(rec);
+    let submitted = submitted.unwrap_or_default();
+    Some(ReferralRow {
+        referral_id: rec.id,
+        child_id: state::child_of(rec)?,
+        submitted_by: submitted.by,
+        submitted_agency: submitted.agency,
+        status,
+        submitted_at: submitted.at,
+        decided_at: decided.map(|d| d.at),
+        reference: crate::reference::reference_for(rec.id),
+    })
+}
+
+/// Link kinds whose postcode becomes a search key of the person at the
+/// `from` end: where they live or stay.
+pub const POSTCODE_LINKS: &[&str] = &["lives_at", "stays_at"];
+
+/// The search keys an entity is the source of, sorted and unique: a
+/// person's names and date of birth; a referral's reference (a key of its
+/// child); a person's `lives_at`/`stays_at` link's place's postcode (a key
+/// of that person). `state` is read for the place of a link.
+pub fn name_key_rows(
+    rec: &EntityRecord,
+    state: &mut dyn ProjectionState,
+) -> Result<Vec<NameKeyRow>, ProjectionError> {
+    let (person, agency, keys): (Uuid, String, Vec<Key>) = match rec.kind {
+        EntityKind::Person => {
+            let (names, dob) = state::person_identity(rec);
+            let mut keys = Vec::new();
+            for n in &names {
+                for part in [&n.given, &n.family].into_iter().flatten() {
+                    keys.extend(names::name_keys(part));
+                }
+            }
+            if let Some(d) = &dob {
+                keys.extend(names::dob_keys(d));
+            }
+            (rec.id, state::created(rec).agency, keys)
+        }
+        EntityKind::Referral => {
+            let Some(child) = state::child_of(rec) else {
+                return Ok(Vec::new());
+            };
+            let key = Key {
+                kind: KeyKind::Reference,
+                key: crate::reference::reference_for(rec.id),
+            };
+            (child, state::created(rec).agency, vec![key])
+        }
+        EntityKind::Link => {
+            let Some((from, to, kind)) = state::link_ends(rec) else {
+                return Ok(Vec::new());
+            };
+            if from.kind != EntityKind::Person
+                || to.kind != EntityKind::Location
+                || !POSTCODE_LINKS.contains(&kind.as_str())
+            {
+                return Ok(Vec::new());
+            }
+            let keys = match state.get(to.id)?.as_ref().and_then(state::postcode) {
+                Some(p) => names::postcode_keys(&p),
+                None => Vec::new(),
+            };
+            (from.id, state::created(rec).agency, keys)
+        }
+        _ => return Ok(Vec::new()),
+    };
+    let mut rows: Vec<NameKeyRow> = keys
+        .into_iter()
+        .map(|k| NameKeyRow {
+            source_id: rec.id,
+            person_id: person,
+            kind: k.kind,
+            key: k.key,
+            agency: agency.clone(),
+        })
+        .collect();
+    // In the order the store lists them: by source, person, kind name, key.
+    rows.sort_by(|a, b| name_key_order(a).cmp(&name_key_order(b)));
+    rows.dedup();
+    Ok(rows)
+}
+
+/// The order name key rows are listed in (by the kind's name, as stored).
+pub fn name_key_order(r: &NameKeyRow) -> (Uuid, Uuid, &'static str, &str) {
+    (r.source_id, r.person_id, r.kind.as_str(), r.key.as_str())
+}

@@ -1,0 +1,266 @@
+//! The secondary projection tables: what the store keeps beside entity
+//! state so that reading never scans (see `vigil_model::index` for how each
+//! row is derived, and docs/architecture.md, "Projections").
+//!
+//! | table | one row per | written |
+//! |---|---|---|
+//! | `chronology` | (person, event) | appended with the event |
+//! | `edges` | link | replaced when the link changes |
+//! | `name_keys` | (source entity, person, key kind, key) | replaced when the source changes (a `lives_at`/`stays_at` link's rows also when its place changes) |
+//! | `referrals` | referral | replaced when the referral changes |
+//!
+//! This module holds the query types of the `Store` methods that read them,
+//! and [`derive_entity_rows`], which the append path and `vigil rebuild`
+//! share so both write exactly what verification recomputes.
+
+use crate::StoreError;
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+use vigil_model::index::{edge_row, name_key_rows, referral_row, EdgeRow, NameKeyRow, ReferralRow};
+use vigil_model::names::Key;
+use vigil_model::projection::{EntityRecord, ProjectionError, ProjectionState};
+use vigil_model::EntityKind;
+
+pub use vigil_model::index::ChronologyRow;
+
+/// Whose records a reader may see, applied to the owner of each row's
+/// record (the agency and user that created it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// Every row (an auditor; a query that has authorised the whole record).
+    All,
+    /// Rows whose record is owned by one of these agencies.
+    Agencies(Vec<String>),
+    /// Rows whose record this user submitted, in this agency.
+    Submitter { user_id: String, agency: String },
+}
+
+/// A page of a person's chronology.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChronologyQuery {
+    /// Only events recorded by these agencies (the envelope's); empty: all.
+    pub agencies: Vec<String>,
+    /// Only these kinds of event; empty: all.
+    pub kinds: Vec<String>,
+    pub visibility: Visibility,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+impl Default for ChronologyQuery {
+    fn default() -> Self {
+        ChronologyQuery {
+            agencies: Vec::new(),
+            kinds: Vec::new(),
+            visibility: Visibility::All,
+            offset: 0,
+            limit: 100,
+        }
+    }
+}
+
+/// Most rows one chronology page returns.
+pub const MAX_PAGE: u64 = 1000;
+
+/// One page, with what the filter controls need.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChronologyPage {
+    /// Ordered by occurred-at sort key, then log index.
+    pub rows: Vec<ChronologyRow>,
+    /// Rows matching every filter (all pages).
+    pub total: u64,
+    /// Rows the reader may see, by agency and by kind (before the agency
+    /// and kind filters), sorted by name.
+    pub agencies: Vec<(String, u64)>,
+    pub kinds: Vec<(String, u64)>,
+}
+
+/// A person record found by a search, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonHit {
+    pub person_id: Uuid,
+    /// Sum over the query's groups of the best weight matched.
+    pub score: u32,
+    /// For each group of the query, in order, the key that matched.
+    pub matched: Vec<Key>,
+}
+
+/// Which referrals to list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReferralQuery {
+    /// Awaiting a decision (the triage queue), oldest first.
+    AwaitingDecision,
+    /// Submitted by this user in this agency, newest first.
+    SubmittedBy { user_id: String, agency: String },
+    /// About this child, newest first.
+    AboutChild(Uuid),
+    /// With this human reference (typed forgivingly).
+    WithReference(String),
+}
+
+/// The replaced rows of the entities a batch (or a rebuild page) changed.
+#[derive(Debug, Default)]
+pub struct EntityRows {
+    pub edges: Vec<EdgeRow>,
+    pub referrals: Vec<ReferralRow>,
+    /// Sources whose name keys are replaced by `names`.
+    pub name_sources: Vec<Uuid>,
+    pub names: Vec<NameKeyRow>,
+}
+
+impl EntityRows {
+    pub fn is_empty(&self) -> bool {
+        self.edges.is_empty() && self.referrals.is_empty() && self.name_sources.is_empty()
+    }
+}
+
+/// State as seen after a batch: its changes over the committed rows.
+pub(crate) struct AfterBatch<'a, F: FnMut(Uuid) -> Result<Option<EntityRecord>, StoreError>> {
+    pub changed: &'a HashMap<Uuid, EntityRecord>,
+    pub read: F,
+    pub failed: Option<StoreError>,
+}
+
+impl<F: FnMut(Uuid) -> Result<Option<EntityRecord>, StoreError>> ProjectionState
+    for AfterBatch<'_, F>
+{
+    fn get(&mut self, id: Uuid) -> Result<Option<EntityRecord>, ProjectionError> {
+        if let Some(r) = self.changed.get(&id) {
+            return Ok(Some(r.clone()));
+        }
+        (self.read)(id).map_err(|e| {
+            let msg = e.to_string();
+            self.failed = Some(e);
+            ProjectionError::Store(msg)
+        })
+    }
+    fn put(&mut self, _: EntityRecord) -> Result<(), ProjectionError> {
+        Err(ProjectionError::Store(
+            "the secondary projections do not change entity state".into(),
+        ))
+    }
+}
+
+/// The edge, referral and name-key rows of the entities in `changed`, plus
+/// those of `place_links` (links to a place that changed, which the caller
+/// found in the edges table: their postcode keys follow the place).
+/// `read` reads committed entity state.
+pub(crate) fn derive_entity_rows(
+    changed: &HashMap<Uuid, EntityRecord>,
+    place_links: &[Uuid],
+    read: &mut dyn FnMut(Uuid) -> Result<Option<EntityRecord>, StoreError>,
+) -> Result<EntityRows, StoreError> {
+    let mut view = AfterBatch {
+        changed,
+        read,
+        failed: None,
+    };
+    // Sorted by id, so the rows are written in one order every time.
+    let mut sources: BTreeMap<Uuid, EntityRecord> = changed
+        .iter()
+        .filter(|(_, r)| {
+            matches!(
+                r.kind,
+                EntityKind::Person | EntityKind::Referral | EntityKind::Link
+            )
+        })
+        .map(|(id, r)| (*id, r.clone()))
+        .collect();
+    // Links in this batch to a place in this batch are in `changed`; those
+    // already committed come from the caller.
+    for id in place_links {
+        if !sources.contains_key(id) {
+            if let Some(r) = view.get(*id).map_err(|e| from_projection(e, &mut view))? {
+                sources.insert(*id, r);
+            }
+        }
+    }
+    let mut out = EntityRows::default();
+    for rec in sources.values() {
+        if let Some(e) = edge_row(rec) {
+            out.edges.push(e);
+        }
+        if let Some(r) = referral_row(rec) {
+            out.referrals.push(r);
+        }
+        out.name_sources.push(rec.id);
+        let rows = name_key_rows(rec, &mut view).map_err(|e| from_projection(e, &mut view))?;
+        out.names.extend(rows);
+    }
+    Ok(out)
+}
+
+fn from_projection<F: FnMut(Uuid) -> Result<Option<EntityRecord>, StoreError>>(
+    e: ProjectionError,
+    view: &mut AfterBatch<'_, F>,
+) -> StoreError {
+    view.failed
+        .take()
+        .unwrap_or_else(|| StoreError::Database(e.to_string()))
+}
+
+/// The places among changed entities that existed before (a place created
+/// in this batch has no committed links).
+pub(crate) fn changed_places(changed: &HashMap<Uuid, EntityRecord>, first_new: u64) -> Vec<Uuid> {
+    let mut v: Vec<Uuid> = changed
+        .values()
+        .filter(|r| r.kind == EntityKind::Location && r.created_index < first_new)
+        .map(|r| r.id)
+        .collect();
+    v.sort();
+    v
+}
+
+/// Ranks people by the keys each was found to have (the one ranking rule,
+/// [`vigil_model::names::score`]): best score first, then by id.
+pub(crate) fn rank(
+    q: &vigil_model::names::NameQuery,
+    has: HashMap<Uuid, Vec<(vigil_model::names::KeyKind, String)>>,
+    limit: usize,
+) -> Vec<PersonHit> {
+    let mut hits: Vec<PersonHit> = has
+        .into_iter()
+        .filter_map(|(person_id, keys)| {
+            let (score, matched) = vigil_model::names::score(q, |k, key| {
+                keys.iter().any(|(hk, hkey)| *hk == k && hkey == key)
+            })?;
+            Some(PersonHit {
+                person_id,
+                score,
+                matched,
+            })
+        })
+        .collect();
+    hits.sort_by(|a, b| b.score.cmp(&a.score).then(a.person_id.cmp(&b.person_id)));
+    hits.truncate(limit);
+    hits
+}
+
+/// The message when the stored projections were built by other rules.
+pub fn stale_message(stored: Option<u32>) -> String {
+    let now = vigil_model::projection::PROJECTION_VERSION;
+    match stored {
+        Some(v) => format!(
+            "the projections in this store were built by projection version {v} and this build of Vigil uses version {now}; run `vigil rebuild` to rebuild them from the log"
+        ),
+        None => format!(
+            "the projections in this store were built before projection versions were recorded (this build uses version {now}); run `vigil rebuild` to rebuild them from the log"
+        ),
+    }
+}
+
+/// How a precision is stored (`exact`, `day`, ...).
+pub(crate) fn precision_name(p: vigil_model::Precision) -> &'static str {
+    use vigil_model::Precision as P;
+    match p {
+        P::Exact => "exact",
+        P::Day => "day",
+        P::Month => "month",
+        P::Year => "year",
+        P::Approximate => "approximate",
+    }
+}
+
+pub(crate) fn parse_precision(s: &str) -> Option<vigil_model::Precision> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+}

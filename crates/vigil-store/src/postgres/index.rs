@@ -1,0 +1,596 @@
+//! The secondary projection tables on PostgreSQL (see [`crate::index`]):
+//! `uuid` ids, `date` days, `COLLATE "C"` wherever rows are listed in
+//! order, so the order is byte order as on SQLite and as verification
+//! expects. The append path sends a batch's index rows in the same statement
+//! as its entries and tree head ([`write_index_ctes`]).
+
+use super::{entity_row, index_of, Conn};
+use crate::index::{
+    parse_precision, precision_name, ChronologyPage, ChronologyQuery, ChronologyRow, EntityRows,
+    PersonHit, ReferralQuery, Visibility,
+};
+use crate::StoreError;
+use postgres::types::ToSql;
+use postgres::Row;
+use std::collections::HashMap;
+use uuid::Uuid;
+use vigil_model::index::{EdgeRow, NameKeyRow, ReferralRow, Role};
+use vigil_model::names::{KeyKind, NameQuery};
+use vigil_model::projection::EntityRecord;
+use vigil_model::{EntityKind, OccurredAt, SubjectRef};
+
+pub(crate) const MIGRATION: &str = r#"
+CREATE TABLE chronology (
+    idx                BIGINT NOT NULL,
+    person_id          UUID NOT NULL,
+    event_id           UUID NOT NULL,
+    kind               TEXT COLLATE "C" NOT NULL,
+    agency             TEXT COLLATE "C" NOT NULL,
+    actor              TEXT NOT NULL,
+    occurred_value     TEXT NOT NULL,
+    occurred_precision TEXT NOT NULL,
+    occurred_sort      BIGINT NOT NULL,
+    recorded_at        TEXT NOT NULL,
+    record_id          UUID NOT NULL,
+    record_kind        TEXT NOT NULL,
+    record_agency      TEXT NOT NULL,
+    record_user        TEXT NOT NULL,
+    role               TEXT NOT NULL,
+    PRIMARY KEY (idx, person_id)
+);
+CREATE INDEX chronology_person ON chronology(person_id, occurred_sort, idx);
+CREATE TABLE edges (
+    link_id    UUID PRIMARY KEY,
+    from_kind  TEXT NOT NULL,
+    from_id    UUID NOT NULL,
+    to_kind    TEXT NOT NULL,
+    to_id      UUID NOT NULL,
+    kind       TEXT NOT NULL,
+    first_seen DATE NOT NULL,
+    last_seen  DATE NOT NULL,
+    active     BOOLEAN NOT NULL,
+    agency     TEXT NOT NULL
+);
+CREATE INDEX edges_from ON edges(from_id);
+CREATE INDEX edges_to ON edges(to_id, kind);
+-- No unique key: a batch deletes a source's keys and inserts its new ones in
+-- one statement, whose parts all see the table as it was before it.
+CREATE TABLE name_keys (
+    source_id UUID NOT NULL,
+    person_id UUID NOT NULL,
+    kind      TEXT COLLATE "C" NOT NULL,
+    key       TEXT COLLATE "C" NOT NULL,
+    agency    TEXT NOT NULL
+);
+CREATE INDEX name_keys_source ON name_keys(source_id, person_id, kind, key);
+CREATE INDEX name_keys_key ON name_keys(kind, key);
+CREATE TABLE referrals (
+    referral_id      UUID PRIMARY KEY,
+    child_id         UUID NOT NULL,
+    submitted_by     TEXT NOT NULL,
+    submitted_agency TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    submitted_at     TEXT COLLATE "C" NOT NULL,
+    decided_at       TEXT,
+    reference        TEXT NOT NULL
+);
+CREATE INDEX referrals_status ON referrals(status, submitted_at);
+CREATE INDEX referrals_submitter ON referrals(submitted_by, submitted_agency, submitted_at);
+CREATE INDEX referrals_child ON referrals(child_id, submitted_at);
+CREATE INDEX referrals_reference ON referrals(reference);
+"#;
+
+/// The index rows of a batch as statement parameters `$1` to `$39`, as
+/// data-modifying CTEs (the caller adds the rest of the statement).
+macro_rules! write_index_ctes {
+    () => {
+        "WITH c AS (
+       INSERT INTO chronology(idx, person_id, event_id, kind, agency, actor, occurred_value,
+         occurred_precision, occurred_sort, recorded_at, record_id, record_kind, record_agency,
+         record_user, role)
+       SELECT * FROM unnest($1::int8[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
+         $6::text[], $7::text[], $8::text[], $9::int8[], $10::text[], $11::uuid[], $12::text[],
+         $13::text[], $14::text[], $15::text[])),
+     g AS (
+       INSERT INTO edges(link_id, from_kind, from_id, to_kind, to_id, kind, first_seen,
+         last_seen, active, agency)
+       SELECT * FROM unnest($16::uuid[], $17::text[], $18::uuid[], $19::text[], $20::uuid[],
+         $21::text[], $22::text[]::date[], $23::text[]::date[], $24::bool[], $25::text[])
+       ON CONFLICT (link_id) DO UPDATE SET from_kind = excluded.from_kind,
+         from_id = excluded.from_id, to_kind = excluded.to_kind, to_id = excluded.to_id,
+         kind = excluded.kind, first_seen = excluded.first_seen,
+         last_seen = excluded.last_seen, active = excluded.active, agency = excluded.agency),
+     f AS (
+       INSERT INTO referrals(referral_id, child_id, submitted_by, submitted_agency, status,
+         submitted_at, decided_at, reference)
+       SELECT * FROM unnest($26::uuid[], $27::uuid[], $28::text[], $29::text[], $30::text[],
+         $31::text[], $32::text[], $33::text[])
+       ON CONFLICT (referral_id) DO UPDATE SET child_id = excluded.child_id,
+         submitted_by = excluded.submitted_by, submitted_agency = excluded.submitted_agency,
+         status = excluded.status, submitted_at = excluded.submitted_at,
+         decided_at = excluded.decided_at, reference = excluded.reference),
+     d AS (DELETE FROM name_keys WHERE source_id = ANY($34::uuid[])),
+     k AS (
+       INSERT INTO name_keys(source_id, person_id, kind, key, agency)
+       SELECT * FROM unnest($35::uuid[], $36::uuid[], $37::text[], $38::text[], $39::text[]))"
+    };
+}
+pub(crate) use write_index_ctes;
+
+/// The index rows alone (a rebuild page, or before a read in a batch).
+pub(super) const WRITE_INDEX: &str = concat!(write_index_ctes!(), " SELECT 1");
+
+/// A batch's index rows, buffered as the columns of [`write_index_ctes`].
+#[derive(Default)]
+pub(super) struct IndexColumns {
+    c_idx: Vec<i64>,
+    c_person: Vec<Uuid>,
+    c_event: Vec<Uuid>,
+    c_kind: Vec<String>,
+    c_agency: Vec<String>,
+    c_actor: Vec<String>,
+    c_value: Vec<String>,
+    c_precision: Vec<String>,
+    c_sort: Vec<i64>,
+    c_recorded: Vec<String>,
+    c_record: Vec<Uuid>,
+    c_record_kind: Vec<String>,
+    c_record_agency: Vec<String>,
+    c_record_user: Vec<String>,
+    c_role: Vec<String>,
+    g_link: Vec<Uuid>,
+    g_from_kind: Vec<String>,
+    g_from: Vec<Uuid>,
+    g_to_kind: Vec<String>,
+    g_to: Vec<Uuid>,
+    g_kind: Vec<String>,
+    g_first: Vec<String>,
+    g_last: Vec<String>,
+    g_active: Vec<bool>,
+    g_agency: Vec<String>,
+    f_id: Vec<Uuid>,
+    f_child: Vec<Uuid>,
+    f_by: Vec<String>,
+    f_agency: Vec<String>,
+    f_status: Vec<String>,
+    f_at: Vec<String>,
+    f_decided: Vec<Option<String>>,
+    f_reference: Vec<String>,
+    d_sources: Vec<Uuid>,
+    k_source: Vec<Uuid>,
+    k_person: Vec<Uuid>,
+    k_kind: Vec<String>,
+    k_key: Vec<String>,
+    k_agency: Vec<String>,
+}
+
+impl IndexColumns {
+    pub(super) fn is_empty(&self) -> bool {
+        self.c_idx.is_empty()
+            && self.g_link.is_empty()
+            && self.f_id.is_empty()
+            && self.d_sources.is_empty()
+    }
+
+    pub(super) fn push_chronology(&mut self, rows: &[ChronologyRow]) {
+        for r in rows {
+            self.c_idx.push(r.log_index as i64);
+            self.c_person.push(r.person_id);
+            self.c_event.push(r.event_id);
+            self.c_kind.push(r.kind.clone());
+            self.c_agency.push(r.agency.clone());
+            self.c_actor.push(r.actor.clone());
+            self.c_value.push(r.occurred_at.value.clone());
+            self.c_precision
+                .push(precision_name(r.occurred_at.precision).to_owned());
+            self.c_sort.push(r.occurred_sort);
+            self.c_recorded.push(r.recorded_at.clone());
+            self.c_record.push(r.record_id);
+            self.c_record_kind.push(r.record_kind.clone());
+            self.c_record_agency.push(r.record_agency.clone());
+            self.c_record_user.push(r.record_user.clone());
+            self.c_role.push(r.role.as_str().to_owned());
+        }
+    }
+
+    pub(super) fn push_entity_rows(&mut self, rows: &EntityRows) {
+        for e in &rows.edges {
+            self.g_link.push(e.link_id);
+            self.g_from_kind.push(e.from.kind.as_str().to_owned());
+            self.g_from.push(e.from.id);
+            self.g_to_kind.push(e.to.kind.as_str().to_owned());
+            self.g_to.push(e.to.id);
+            self.g_kind.push(e.kind.clone());
+            self.g_first.push(e.first_seen.to_string());
+            self.g_last.push(e.last_seen.to_string());
+            self.g_active.push(e.active);
+            self.g_agency.push(e.agency.clone());
+        }
+        for r in &rows.referrals {
+            self.f_id.push(r.referral_id);
+            self.f_child.push(r.child_id);
+            self.f_by.push(r.submitted_by.clone());
+            self.f_agency.push(r.submitted_agency.clone());
+            self.f_status.push(r.status.clone());
+            self.f_at.push(r.submitted_at.clone());
+            self.f_decided.push(r.decided_at.clone());
+            self.f_reference.push(r.reference.clone());
+        }
+        self.d_sources.extend(&rows.name_sources);
+        for k in &rows.names {
+            self.k_source.push(k.source_id);
+            self.k_person.push(k.person_id);
+            self.k_kind.push(k.kind.as_str().to_owned());
+            self.k_key.push(k.key.clone());
+            self.k_agency.push(k.agency.clone());
+        }
+    }
+
+    /// The 39 parameters, in statement order.
+    pub(super) fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        vec![
+            &self.c_idx,
+            &self.c_person,
+            &self.c_event,
+            &self.c_kind,
+            &self.c_agency,
+            &self.c_actor,
+            &self.c_value,
+            &self.c_precision,
+            &self.c_sort,
+            &self.c_recorded,
+            &self.c_record,
+            &self.c_record_kind,
+            &self.c_record_agency,
+            &self.c_record_user,
+            &self.c_role,
+            &self.g_link,
+            &self.g_from_kind,
+            &self.g_from,
+            &self.g_to_kind,
+            &self.g_to,
+            &self.g_kind,
+            &self.g_first,
+            &self.g_last,
+            &self.g_active,
+            &self.g_agency,
+            &self.f_id,
+            &self.f_child,
+            &self.f_by,
+            &self.f_agency,
+            &self.f_status,
+            &self.f_at,
+            &self.f_decided,
+            &self.f_reference,
+            &self.d_sources,
+            &self.k_source,
+            &self.k_person,
+            &self.k_kind,
+            &self.k_key,
+            &self.k_agency,
+        ]
+    }
+}
+
+pub(super) const PROJECTION_VERSION: &str =
+    "SELECT value FROM meta WHERE key = 'projection_version'";
+
+pub(super) fn parse_version(v: Option<String>) -> Result<Option<u32>, StoreError> {
+    v.map(|t| {
+        t.parse().map_err(|_| {
+            StoreError::Corrupt(format!("meta.projection_version '{t}' is not a number"))
+        })
+    })
+    .transpose()
+}
+
+pub(super) const SET_PROJECTION_VERSION: &str =
+    "INSERT INTO meta(key, value) VALUES ('projection_version', $1)
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+pub(super) const PLACE_LINKS: &str =
+    "SELECT link_id FROM edges WHERE to_id = $1 AND kind IN ('lives_at', 'stays_at')";
+
+pub(super) const CHRONOLOGY_COLUMNS: &str =
+    "SELECT idx, person_id, event_id, kind, agency, actor, occurred_value,
+    occurred_precision, occurred_sort, recorded_at, record_id, record_kind, record_agency,
+    record_user, role FROM chronology ORDER BY idx, person_id";
+pub(super) const EDGES_ALL: &str =
+    "SELECT link_id, from_kind, from_id, to_kind, to_id, kind, first_seen::text,
+    last_seen::text, active, agency FROM edges ORDER BY link_id";
+pub(super) const NAME_KEYS_ALL: &str =
+    "SELECT source_id, person_id, kind, key, agency FROM name_keys
+    ORDER BY source_id, person_id, kind, key";
+pub(super) const REFERRALS_ALL: &str =
+    "SELECT referral_id, child_id, submitted_by, submitted_agency, status,
+    submitted_at, decided_at, reference FROM referrals ORDER BY referral_id";
+
+pub(super) fn chronology_row(r: &Row) -> Result<ChronologyRow, StoreError> {
+    let idx: i64 = r.try_get(0)?;
+    let bad = |what: &str| StoreError::Corrupt(format!("chronology row for entry {idx}: {what}"));
+    let precision: String = r.try_get(7)?;
+    let role: String = r.try_get(14)?;
+    Ok(ChronologyRow {
+        log_index: index_of(idx)?,
+        person_id: r.try_get(1)?,
+        event_id: r.try_get(2)?,
+        kind: r.try_get(3)?,
+        agency: r.try_get(4)?,
+        actor: r.try_get(5)?,
+        occurred_at: OccurredAt {
+            value: r.try_get(6)?,
+            precision: parse_precision(&precision).ok_or_else(|| bad("unknown precision"))?,
+        },
+        occurred_sort: r.try_get(8)?,
+        recorded_at: r.try_get(9)?,
+        record_id: r.try_get(10)?,
+        record_kind: r.try_get(11)?,
+        record_agency: r.try_get(12)?,
+        record_user: r.try_get(13)?,
+        role: Role::parse(&role).ok_or_else(|| bad("unknown role"))?,
+    })
+}
+
+pub(super) fn edge_row(r: &Row) -> Result<EdgeRow, StoreError> {
+    let bad = || StoreError::Corrupt("a row of the edges table is not readable".into());
+    let kind = |i: usize| -> Result<EntityKind, StoreError> {
+        EntityKind::parse(&r.try_get::<_, String>(i)?).ok_or_else(bad)
+    };
+    let day = |i: usize| -> Result<chrono::NaiveDate, StoreError> {
+        chrono::NaiveDate::parse_from_str(&r.try_get::<_, String>(i)?, "%Y-%m-%d")
+            .map_err(|_| bad())
+    };
+    Ok(EdgeRow {
+        link_id: r.try_get(0)?,
+        from: SubjectRef::new(kind(1)?, r.try_get(2)?),
+        to: SubjectRef::new(kind(3)?, r.try_get(4)?),
+        kind: r.try_get(5)?,
+        first_seen: day(6)?,
+        last_seen: day(7)?,
+        active: r.try_get(8)?,
+        agency: r.try_get(9)?,
+    })
+}
+
+pub(super) fn name_key_row(r: &Row) -> Result<NameKeyRow, StoreError> {
+    let kind: String = r.try_get(2)?;
+    Ok(NameKeyRow {
+        source_id: r.try_get(0)?,
+        person_id: r.try_get(1)?,
+        kind: KeyKind::parse(&kind).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "a row of the name_keys table has the unknown kind '{kind}'"
+            ))
+        })?,
+        key: r.try_get(3)?,
+        agency: r.try_get(4)?,
+    })
+}
+
+pub(super) fn referral_row(r: &Row) -> Result<ReferralRow, StoreError> {
+    Ok(ReferralRow {
+        referral_id: r.try_get(0)?,
+        child_id: r.try_get(1)?,
+        submitted_by: r.try_get(2)?,
+        submitted_agency: r.try_get(3)?,
+        status: r.try_get(4)?,
+        submitted_at: r.try_get(5)?,
+        decided_at: r.try_get(6)?,
+        reference: r.try_get(7)?,
+    })
+}
+
+// The visibility rule in the queries below: `$1` person, `$2` "every
+// agency", `$3` the agencies, `$4`/`$5` the submitter (NULL: anyone).
+
+const CHRONOLOGY_FACETS: &str = "SELECT 'a', agency, count(*) FROM chronology WHERE person_id = $1 AND ($2 OR record_agency = ANY($3))
+     AND ($4::text IS NULL OR (record_user = $4 AND record_agency = $5)) GROUP BY agency
+   UNION ALL
+   SELECT 'k', kind, count(*) FROM chronology WHERE person_id = $1 AND ($2 OR record_agency = ANY($3))
+     AND ($4::text IS NULL OR (record_user = $4 AND record_agency = $5)) GROUP BY kind";
+
+const CHRONOLOGY_PAGE: &str =
+    "SELECT idx, person_id, event_id, kind, agency, actor, occurred_value,
+    occurred_precision, occurred_sort, recorded_at, record_id, record_kind, record_agency,
+    record_user, role, count(*) OVER () FROM chronology
+   WHERE person_id = $1 AND ($2 OR record_agency = ANY($3))
+     AND ($4::text IS NULL OR (record_user = $4 AND record_agency = $5))
+     AND (cardinality($6::text[]) = 0 OR agency = ANY($6))
+     AND (cardinality($7::text[]) = 0 OR kind = ANY($7))
+   ORDER BY occurred_sort, idx LIMIT $8 OFFSET $9";
+
+const CHRONOLOGY_COUNT: &str = "SELECT count(*) FROM chronology
+   WHERE person_id = $1 AND ($2 OR record_agency = ANY($3))
+     AND ($4::text IS NULL OR (record_user = $4 AND record_agency = $5))
+     AND (cardinality($6::text[]) = 0 OR agency = ANY($6))
+     AND (cardinality($7::text[]) = 0 OR kind = ANY($7))";
+
+pub(super) fn chronology(
+    c: &mut Conn,
+    person: Uuid,
+    q: &ChronologyQuery,
+) -> Result<ChronologyPage, StoreError> {
+    let (all, agencies, user, agency): (bool, Vec<String>, Option<String>, Option<String>) =
+        match &q.visibility {
+            Visibility::All => (true, Vec::new(), None, None),
+            Visibility::Agencies(list) => (false, list.clone(), None, None),
+            Visibility::Submitter { user_id, agency } => (
+                true,
+                Vec::new(),
+                Some(user_id.clone()),
+                Some(agency.clone()),
+            ),
+        };
+    let s = c.stmt(CHRONOLOGY_FACETS)?;
+    let mut page = ChronologyPage::default();
+    for r in c
+        .client
+        .query(&s, &[&person, &all, &agencies, &user, &agency])?
+    {
+        let which: String = r.try_get(0)?;
+        let name: String = r.try_get(1)?;
+        let n = r.try_get::<_, i64>(2)? as u64;
+        if which == "a" {
+            page.agencies.push((name, n));
+        } else {
+            page.kinds.push((name, n));
+        }
+    }
+    page.agencies.sort();
+    page.kinds.sort();
+    let limit = q.limit.min(crate::index::MAX_PAGE) as i64;
+    let offset = q.offset.min(i64::MAX as u64) as i64;
+    let s = c.stmt(CHRONOLOGY_PAGE)?;
+    let rows = c.client.query(
+        &s,
+        &[
+            &person,
+            &all,
+            &agencies,
+            &user,
+            &agency,
+            &q.agencies,
+            &q.kinds,
+            &limit,
+            &offset,
+        ],
+    )?;
+    page.total = match rows.first() {
+        Some(r) => r.try_get::<_, i64>(15)? as u64,
+        // Past the last page (or nothing): count without the page.
+        None => {
+            let s = c.stmt(CHRONOLOGY_COUNT)?;
+            let r = c.client.query_one(
+                &s,
+                &[
+                    &person,
+                    &all,
+                    &agencies,
+                    &user,
+                    &agency,
+                    &q.agencies,
+                    &q.kinds,
+                ],
+            )?;
+            r.try_get::<_, i64>(0)? as u64
+        }
+    };
+    for r in &rows {
+        page.rows.push(chronology_row(r)?);
+    }
+    Ok(page)
+}
+
+const FIND_KEYS: &str = "SELECT person_id, kind, key, agency FROM name_keys
+   WHERE (kind, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))";
+
+pub(super) fn find_people(
+    c: &mut Conn,
+    q: &NameQuery,
+    visible: Option<&[String]>,
+    limit: usize,
+) -> Result<Vec<PersonHit>, StoreError> {
+    if q.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let keys = q.all_keys();
+    let kinds: Vec<String> = keys.iter().map(|(k, _)| k.as_str().to_owned()).collect();
+    let texts: Vec<String> = keys.iter().map(|(_, k)| k.clone()).collect();
+    let s = c.stmt(FIND_KEYS)?;
+    let mut has: HashMap<Uuid, Vec<(KeyKind, String)>> = HashMap::new();
+    for r in c.client.query(&s, &[&kinds, &texts])? {
+        let agency: String = r.try_get(3)?;
+        if visible.is_some_and(|list| !list.contains(&agency)) {
+            continue;
+        }
+        let kind: String = r.try_get(1)?;
+        let Some(kind) = KeyKind::parse(&kind) else {
+            continue;
+        };
+        has.entry(r.try_get(0)?)
+            .or_default()
+            .push((kind, r.try_get(2)?));
+    }
+    Ok(crate::index::rank(q, has, limit))
+}
+
+const EDGES_OF: &str = "SELECT link_id, from_kind, from_id, to_kind, to_id, kind, first_seen::text,
+    last_seen::text, active, agency FROM edges WHERE from_id = $1
+   UNION SELECT link_id, from_kind, from_id, to_kind, to_id, kind, first_seen::text,
+    last_seen::text, active, agency FROM edges WHERE to_id = $1 ORDER BY 1";
+
+pub(super) fn edges_of(c: &mut Conn, entity: Uuid) -> Result<Vec<EdgeRow>, StoreError> {
+    let s = c.stmt(EDGES_OF)?;
+    c.client
+        .query(&s, &[&entity])?
+        .iter()
+        .map(edge_row)
+        .collect()
+}
+
+const REFERRALS_AWAITING: &str = "SELECT e.id, e.kind, e.state, e.created_idx, e.updated_idx
+   FROM referrals r JOIN entities e ON e.id = r.referral_id::text
+   WHERE r.status = $1 ORDER BY r.submitted_at, r.referral_id";
+const REFERRALS_BY: &str = "SELECT e.id, e.kind, e.state, e.created_idx, e.updated_idx
+   FROM referrals r JOIN entities e ON e.id = r.referral_id::text
+   WHERE r.submitted_by = $1 AND r.submitted_agency = $2
+   ORDER BY r.submitted_at DESC, r.referral_id";
+const REFERRALS_ABOUT: &str = "SELECT e.id, e.kind, e.state, e.created_idx, e.updated_idx
+   FROM referrals r JOIN entities e ON e.id = r.referral_id::text
+   WHERE r.child_id = $1 ORDER BY r.submitted_at DESC, r.referral_id";
+const REFERRALS_REF: &str = "SELECT e.id, e.kind, e.state, e.created_idx, e.updated_idx
+   FROM referrals r JOIN entities e ON e.id = r.referral_id::text
+   WHERE r.reference = $1 ORDER BY r.referral_id";
+
+pub(super) fn referrals(c: &mut Conn, q: &ReferralQuery) -> Result<Vec<EntityRecord>, StoreError> {
+    let rows = match q {
+        ReferralQuery::AwaitingDecision => {
+            let s = c.stmt(REFERRALS_AWAITING)?;
+            c.client
+                .query(&s, &[&vigil_model::index::AWAITING_DECISION])?
+        }
+        ReferralQuery::SubmittedBy { user_id, agency } => {
+            let s = c.stmt(REFERRALS_BY)?;
+            c.client.query(&s, &[user_id, agency])?
+        }
+        ReferralQuery::AboutChild(child) => {
+            let s = c.stmt(REFERRALS_ABOUT)?;
+            c.client.query(&s, &[child])?
+        }
+        ReferralQuery::WithReference(typed) => {
+            let Some(r) = vigil_model::reference::normalise(typed) else {
+                return Ok(Vec::new());
+            };
+            let s = c.stmt(REFERRALS_REF)?;
+            c.client.query(&s, &[&r])?
+        }
+    };
+    rows.iter().map(entity_row).collect()
+}
+
+const OF_KIND: &str = "SELECT id, kind, state, created_idx, updated_idx FROM entities
+   WHERE kind = $1 ORDER BY id";
+const BY_IDS: &str = "SELECT id, kind, state, created_idx, updated_idx FROM entities
+   WHERE id = ANY($1) ORDER BY id";
+
+pub(super) fn entities_of_kind(
+    c: &mut Conn,
+    kind: EntityKind,
+) -> Result<Vec<EntityRecord>, StoreError> {
+    let s = c.stmt(OF_KIND)?;
+    c.client
+        .query(&s, &[&kind.as_str()])?
+        .iter()
+        .map(entity_row)
+        .collect()
+}
+
+pub(super) fn entities(c: &mut Conn, ids: &[Uuid]) -> Result<Vec<EntityRecord>, StoreError> {
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let s = c.stmt(BY_IDS)?;
+    c.client
+        .query(&s, &[&ids])?
+        .iter()
+        .map(entity_row)
+        .collect()
+}

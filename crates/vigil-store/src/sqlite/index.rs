@@ -1,0 +1,507 @@
+//! The secondary projection tables on SQLite (see [`crate::index`]): ids
+//! are 16-byte blobs, dates and times text.
+
+use super::{entity_from_row, row_strings};
+use crate::index::{
+    parse_precision, precision_name, ChronologyPage, ChronologyQuery, EntityRows, PersonHit,
+    ReferralQuery, Visibility,
+};
+use crate::StoreError;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use std::collections::HashMap;
+use uuid::Uuid;
+use vigil_model::index::{ChronologyRow, EdgeRow, NameKeyRow, ReferralRow, Role};
+use vigil_model::names::{KeyKind, NameQuery};
+use vigil_model::projection::EntityRecord;
+use vigil_model::{EntityKind, OccurredAt, SubjectRef};
+
+pub(super) fn projection_version(c: &Connection) -> Result<Option<u32>, StoreError> {
+    let v: Option<String> = c
+        .prepare_cached("SELECT value FROM meta WHERE key = 'projection_version'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    v.map(|t| {
+        t.parse().map_err(|_| {
+            StoreError::Corrupt(format!("meta.projection_version '{t}' is not a number"))
+        })
+    })
+    .transpose()
+}
+
+pub(super) fn set_projection_version(c: &Connection, v: u32) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO meta(key, value) VALUES ('projection_version', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [v.to_string()],
+    )?;
+    Ok(())
+}
+
+pub(super) fn insert_chronology(c: &Connection, rows: &[ChronologyRow]) -> Result<(), StoreError> {
+    let mut stmt = c.prepare_cached(
+        "INSERT INTO chronology(idx, person_id, event_id, kind, agency, actor, occurred_value,
+           occurred_precision, occurred_sort, recorded_at, record_id, record_kind, record_agency,
+           record_user, role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?;
+    for r in rows {
+        stmt.execute(params![
+            r.log_index as i64,
+            &r.person_id.as_bytes()[..],
+            &r.event_id.as_bytes()[..],
+            r.kind,
+            r.agency,
+            r.actor,
+            r.occurred_at.value,
+            precision_name(r.occurred_at.precision),
+            r.occurred_sort,
+            r.recorded_at,
+            &r.record_id.as_bytes()[..],
+            r.record_kind,
+            r.record_agency,
+            r.record_user,
+            r.role.as_str(),
+        ])?;
+    }
+    Ok(())
+}
+
+pub(super) fn replace_entity_rows(c: &Connection, rows: &EntityRows) -> Result<(), StoreError> {
+    let mut edge = c.prepare_cached(
+        "INSERT OR REPLACE INTO edges(link_id, from_kind, from_id, to_kind, to_id, kind,
+           first_seen, last_seen, active, agency)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for e in &rows.edges {
+        edge.execute(params![
+            &e.link_id.as_bytes()[..],
+            e.from.kind.as_str(),
+            &e.from.id.as_bytes()[..],
+            e.to.kind.as_str(),
+            &e.to.id.as_bytes()[..],
+            e.kind,
+            e.first_seen.to_string(),
+            e.last_seen.to_string(),
+            e.active,
+            e.agency,
+        ])?;
+    }
+    let mut referral = c.prepare_cached(
+        "INSERT OR REPLACE INTO referrals(referral_id, child_id, submitted_by, submitted_agency,
+           status, submitted_at, decided_at, reference)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for r in &rows.referrals {
+        referral.execute(params![
+            &r.referral_id.as_bytes()[..],
+            &r.child_id.as_bytes()[..],
+            r.submitted_by,
+            r.submitted_agency,
+            r.status,
+            r.submitted_at,
+            r.decided_at,
+            r.reference,
+        ])?;
+    }
+    let mut clear = c.prepare_cached("DELETE FROM name_keys WHERE source_id = ?1")?;
+    for s in &rows.name_sources {
+        clear.execute([&s.as_bytes()[..]])?;
+    }
+    let mut key = c.prepare_cached(
+        "INSERT OR IGNORE INTO name_keys(source_id, person_id, kind, key, agency)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for k in &rows.names {
+        key.execute(params![
+            &k.source_id.as_bytes()[..],
+            &k.person_id.as_bytes()[..],
+            k.kind.as_str(),
+            k.key,
+            k.agency,
+        ])?;
+    }
+    Ok(())
+}
+
+pub(super) fn place_links(c: &Connection, place: Uuid) -> Result<Vec<Uuid>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT link_id FROM edges WHERE to_id = ?1 AND kind IN ('lives_at', 'stays_at')",
+    )?;
+    let rows = stmt.query_map([&place.as_bytes()[..]], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut out = Vec::new();
+    for b in rows {
+        out.push(uuid_of(&b?, "edges")?);
+    }
+    Ok(out)
+}
+
+fn uuid_of(b: &[u8], table: &str) -> Result<Uuid, StoreError> {
+    Uuid::from_slice(b).map_err(|_| {
+        StoreError::Corrupt(format!(
+            "a row of the {table} table holds an id that is not 16 bytes"
+        ))
+    })
+}
+
+fn blob(r: &Row<'_>, i: usize, table: &str) -> Result<Uuid, StoreError> {
+    use rusqlite::types::ValueRef;
+    match r.get_ref(i)? {
+        ValueRef::Blob(b) => uuid_of(b, table),
+        _ => Err(StoreError::Corrupt(format!(
+            "a row of the {table} table holds an id that is not a blob"
+        ))),
+    }
+}
+
+fn text(r: &Row<'_>, i: usize) -> Result<String, StoreError> {
+    Ok(super::lossy_text(r, i)?.unwrap_or_default())
+}
+
+const CHRONOLOGY_COLUMNS: &str = "idx, person_id, event_id, kind, agency, actor, occurred_value,
+    occurred_precision, occurred_sort, recorded_at, record_id, record_kind, record_agency,
+    record_user, role";
+
+fn chronology_row(r: &Row<'_>) -> Result<ChronologyRow, StoreError> {
+    let t = "chronology";
+    let idx: i64 = r.get(0)?;
+    let bad = |what: &str| StoreError::Corrupt(format!("chronology row for entry {idx}: {what}"));
+    Ok(ChronologyRow {
+        log_index: u64::try_from(idx).map_err(|_| bad("negative index"))?,
+        person_id: blob(r, 1, t)?,
+        event_id: blob(r, 2, t)?,
+        kind: text(r, 3)?,
+        agency: text(r, 4)?,
+        actor: text(r, 5)?,
+        occurred_at: OccurredAt {
+            value: text(r, 6)?,
+            precision: parse_precision(&text(r, 7)?).ok_or_else(|| bad("unknown precision"))?,
+        },
+        occurred_sort: r.get(8)?,
+        recorded_at: text(r, 9)?,
+        record_id: blob(r, 10, t)?,
+        record_kind: text(r, 11)?,
+        record_agency: text(r, 12)?,
+        record_user: text(r, 13)?,
+        role: Role::parse(&text(r, 14)?).ok_or_else(|| bad("unknown role"))?,
+    })
+}
+
+fn edge_row(r: &Row<'_>) -> Result<EdgeRow, StoreError> {
+    let t = "edges";
+    let bad = || StoreError::Corrupt("a row of the edges table is not readable".into());
+    let kind = |i: usize| -> Result<EntityKind, StoreError> {
+        EntityKind::parse(&text(r, i)?).ok_or_else(bad)
+    };
+    let day = |i: usize| -> Result<chrono::NaiveDate, StoreError> {
+        chrono::NaiveDate::parse_from_str(&text(r, i)?, "%Y-%m-%d").map_err(|_| bad())
+    };
+    Ok(EdgeRow {
+        link_id: blob(r, 0, t)?,
+        from: SubjectRef::new(kind(1)?, blob(r, 2, t)?),
+        to: SubjectRef::new(kind(3)?, blob(r, 4, t)?),
+        kind: text(r, 5)?,
+        first_seen: day(6)?,
+        last_seen: day(7)?,
+        active: r.get::<_, i64>(8)? != 0,
+        agency: text(r, 9)?,
+    })
+}
+
+const EDGE_COLUMNS: &str =
+    "link_id, from_kind, from_id, to_kind, to_id, kind, first_seen, last_seen, active, agency";
+
+fn name_key_row(r: &Row<'_>) -> Result<NameKeyRow, StoreError> {
+    let t = "name_keys";
+    let kind = text(r, 2)?;
+    Ok(NameKeyRow {
+        source_id: blob(r, 0, t)?,
+        person_id: blob(r, 1, t)?,
+        kind: KeyKind::parse(&kind).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "a row of the name_keys table has the unknown kind '{kind}'"
+            ))
+        })?,
+        key: text(r, 3)?,
+        agency: text(r, 4)?,
+    })
+}
+
+fn referral_row(r: &Row<'_>) -> Result<ReferralRow, StoreError> {
+    let t = "referrals";
+    Ok(ReferralRow {
+        referral_id: blob(r, 0, t)?,
+        child_id: blob(r, 1, t)?,
+        submitted_by: text(r, 2)?,
+        submitted_agency: text(r, 3)?,
+        status: text(r, 4)?,
+        submitted_at: text(r, 5)?,
+        decided_at: super::lossy_text(r, 6)?,
+        reference: text(r, 7)?,
+    })
+}
+
+fn stream<T>(
+    c: &Connection,
+    sql: &str,
+    parse: fn(&Row<'_>) -> Result<T, StoreError>,
+    f: &mut dyn FnMut(T) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut stmt = c.prepare(sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        f(parse(r)?)?;
+    }
+    Ok(())
+}
+
+pub(super) fn for_each_chronology(
+    c: &Connection,
+    f: &mut dyn FnMut(ChronologyRow) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    stream(
+        c,
+        &format!("SELECT {CHRONOLOGY_COLUMNS} FROM chronology ORDER BY idx, person_id"),
+        chronology_row,
+        f,
+    )
+}
+
+pub(super) fn for_each_edge(
+    c: &Connection,
+    f: &mut dyn FnMut(EdgeRow) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    stream(
+        c,
+        &format!("SELECT {EDGE_COLUMNS} FROM edges ORDER BY link_id"),
+        edge_row,
+        f,
+    )
+}
+
+pub(super) fn for_each_name_key(
+    c: &Connection,
+    f: &mut dyn FnMut(NameKeyRow) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    stream(
+        c,
+        "SELECT source_id, person_id, kind, key, agency FROM name_keys
+         ORDER BY source_id, person_id, kind, key",
+        name_key_row,
+        f,
+    )
+}
+
+const REFERRAL_COLUMNS: &str = "referral_id, child_id, submitted_by, submitted_agency, status,
+    submitted_at, decided_at, reference";
+
+pub(super) fn for_each_referral(
+    c: &Connection,
+    f: &mut dyn FnMut(ReferralRow) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    stream(
+        c,
+        &format!("SELECT {REFERRAL_COLUMNS} FROM referrals ORDER BY referral_id"),
+        referral_row,
+        f,
+    )
+}
+
+/// The `WHERE` clause (after `person_id = ?1`) and its parameters.
+fn visibility_clause(v: &Visibility, params: &mut Vec<SqlValue>) -> String {
+    match v {
+        Visibility::All => String::new(),
+        Visibility::Agencies(list) => {
+            let marks = in_list(list, params);
+            format!(" AND record_agency IN ({marks})")
+        }
+        Visibility::Submitter { user_id, agency } => {
+            params.push(SqlValue::Text(user_id.clone()));
+            let u = params.len();
+            params.push(SqlValue::Text(agency.clone()));
+            let a = params.len();
+            format!(" AND record_user = ?{u} AND record_agency = ?{a}")
+        }
+    }
+}
+
+fn in_list(list: &[String], params: &mut Vec<SqlValue>) -> String {
+    if list.is_empty() {
+        return "NULL".into();
+    }
+    list.iter()
+        .map(|x| {
+            params.push(SqlValue::Text(x.clone()));
+            format!("?{}", params.len())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn chronology(
+    c: &Connection,
+    person: Uuid,
+    q: &ChronologyQuery,
+) -> Result<ChronologyPage, StoreError> {
+    let mut base = vec![SqlValue::Blob(person.as_bytes().to_vec())];
+    let visible = visibility_clause(&q.visibility, &mut base);
+    let facet = |column: &str| -> Result<Vec<(String, u64)>, StoreError> {
+        let mut stmt = c.prepare(&format!(
+            "SELECT {column}, count(*) FROM chronology WHERE person_id = ?1{visible}
+             GROUP BY {column} ORDER BY {column}"
+        ))?;
+        let rows = stmt.query_map(params_from_iter(base.iter()), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    };
+    let agencies = facet("agency")?;
+    let kinds = facet("kind")?;
+    let mut p = base.clone();
+    let mut filter = visible.clone();
+    if !q.agencies.is_empty() {
+        filter.push_str(&format!(
+            " AND agency IN ({})",
+            in_list(&q.agencies, &mut p)
+        ));
+    }
+    if !q.kinds.is_empty() {
+        filter.push_str(&format!(" AND kind IN ({})", in_list(&q.kinds, &mut p)));
+    }
+    let total: i64 = c.query_row(
+        &format!("SELECT count(*) FROM chronology WHERE person_id = ?1{filter}"),
+        params_from_iter(p.iter()),
+        |r| r.get(0),
+    )?;
+    p.push(SqlValue::Integer(q.limit.min(crate::index::MAX_PAGE) as i64));
+    let l = p.len();
+    p.push(SqlValue::Integer(q.offset.min(i64::MAX as u64) as i64));
+    let o = p.len();
+    let mut stmt = c.prepare(&format!(
+        "SELECT {CHRONOLOGY_COLUMNS} FROM chronology WHERE person_id = ?1{filter}
+         ORDER BY occurred_sort, idx LIMIT ?{l} OFFSET ?{o}"
+    ))?;
+    let mut rows = stmt.query(params_from_iter(p.iter()))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(chronology_row(r)?);
+    }
+    Ok(ChronologyPage {
+        rows: out,
+        total: total as u64,
+        agencies,
+        kinds,
+    })
+}
+
+pub(super) fn find_people(
+    c: &Connection,
+    q: &NameQuery,
+    visible: Option<&[String]>,
+    limit: usize,
+) -> Result<Vec<PersonHit>, StoreError> {
+    if q.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut stmt =
+        c.prepare_cached("SELECT person_id, agency FROM name_keys WHERE kind = ?1 AND key = ?2")?;
+    let mut has: HashMap<Uuid, Vec<(KeyKind, String)>> = HashMap::new();
+    for (kind, key) in q.all_keys() {
+        let mut rows = stmt.query(params![kind.as_str(), key])?;
+        while let Some(r) = rows.next()? {
+            let person = blob(r, 0, "name_keys")?;
+            if let Some(list) = visible {
+                if !list.contains(&text(r, 1)?) {
+                    continue;
+                }
+            }
+            has.entry(person).or_default().push((kind, key.clone()));
+        }
+    }
+    Ok(crate::index::rank(q, has, limit))
+}
+
+pub(super) fn edges_of(c: &Connection, entity: Uuid) -> Result<Vec<EdgeRow>, StoreError> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {EDGE_COLUMNS} FROM edges WHERE from_id = ?1
+         UNION SELECT {EDGE_COLUMNS} FROM edges WHERE to_id = ?1 ORDER BY link_id"
+    ))?;
+    let mut rows = stmt.query([&entity.as_bytes()[..]])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(edge_row(r)?);
+    }
+    Ok(out)
+}
+
+pub(super) fn referrals(c: &Connection, q: ReferralQuery) -> Result<Vec<EntityRecord>, StoreError> {
+    let (clause, p): (&str, Vec<SqlValue>) = match q {
+        ReferralQuery::AwaitingDecision => (
+            "status = ?1 ORDER BY submitted_at, referral_id",
+            vec![SqlValue::Text(vigil_model::index::AWAITING_DECISION.into())],
+        ),
+        ReferralQuery::SubmittedBy { user_id, agency } => (
+            "submitted_by = ?1 AND submitted_agency = ?2 ORDER BY submitted_at DESC, referral_id",
+            vec![SqlValue::Text(user_id), SqlValue::Text(agency)],
+        ),
+        ReferralQuery::AboutChild(child) => (
+            "child_id = ?1 ORDER BY submitted_at DESC, referral_id",
+            vec![SqlValue::Blob(child.as_bytes().to_vec())],
+        ),
+        ReferralQuery::WithReference(typed) => {
+            let Some(r) = vigil_model::reference::normalise(&typed) else {
+                return Ok(Vec::new());
+            };
+            (
+                "reference = ?1 ORDER BY referral_id",
+                vec![SqlValue::Text(r)],
+            )
+        }
+    };
+    let ids: Vec<Uuid> = {
+        let mut stmt =
+            c.prepare_cached(&format!("SELECT referral_id FROM referrals WHERE {clause}"))?;
+        let mut rows = stmt.query(params_from_iter(p.iter()))?;
+        let mut ids = Vec::new();
+        while let Some(r) = rows.next()? {
+            ids.push(blob(r, 0, "referrals")?);
+        }
+        ids
+    };
+    // Entities keep text ids, so each is a point lookup, in the list's order.
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(r) = super::entity_query(c, id)? {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn entities_of_kind(
+    c: &Connection,
+    kind: EntityKind,
+) -> Result<Vec<EntityRecord>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, kind, state, created_idx, updated_idx FROM entities WHERE kind = ?1 ORDER BY id",
+    )?;
+    let mut rows = stmt.query([kind.as_str()])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(entity_from_row(row_strings(r)?)?);
+    }
+    Ok(out)
+}
+
+pub(super) fn entities(c: &Connection, ids: &[Uuid]) -> Result<Vec<EntityRecord>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    let mut sorted = ids.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    for id in sorted {
+        if let Some(r) = super::entity_query(c, id)? {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
