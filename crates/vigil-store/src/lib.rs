@@ -204,6 +204,11 @@ pub trait Store: Send + Sync + accounts::AccountStore {
     /// Number of entries in the log.
     fn log_size(&self) -> Result<u64, StoreError>;
 
+    /// Number of hashes this process's writer holds in memory (its Merkle
+    /// frontier, a batch's new nodes, recent roots): O(log n) between
+    /// batches, whatever the log's length. For measurements and tests.
+    fn writer_held_hashes(&self) -> usize;
+
     /// The most recent signed tree head.
     fn latest_tree_head(&self) -> Result<Option<SignedTreeHead>, StoreError>;
 

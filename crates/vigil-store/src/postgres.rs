@@ -1616,6 +1616,10 @@ impl LogReader for PgView<'_, '_> {
 }
 
 impl Store for PostgresStore {
+    fn writer_held_hashes(&self) -> usize {
+        self.writer().log.held_hashes()
+    }
+
     fn append_batch(&self, batch: Batch) -> Result<BatchOutcome, StoreError> {
         let mut guard = self.writer();
         let w = &mut *guard;

@@ -855,15 +855,178 @@ pub async fn time_healthz(base: &str, times: usize) -> Vec<Duration> {
 
 /// A process's resident memory from /proc: (peak, now) in MB.
 pub fn resident_mb(pid: u32) -> Option<(f64, f64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb = |field: &str| -> Option<f64> {
-        let line = status.lines().find(|l| l.starts_with(field))?;
-        line.split_whitespace().nth(1)?.parse::<f64>().ok()
-    };
-    Some((kb("VmHWM:")? / 1024.0, kb("VmRSS:")? / 1024.0))
+    resident(pid).map(|r| (r.peak, r.rss))
 }
 
 /// How many file descriptors a process has open (from /proc).
 pub fn open_descriptors(pid: u32) -> Option<usize> {
     Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
+// `vigil bench memory`: the client side. The command line builds the store
+// and runs the server as a separate `vigil serve` process (so its memory is
+// measured alone) and calls these.
+
+/// Registers the agencies and the two accounts `vigil bench memory` signs
+/// in with (`bench.referrer`, `bench.triage`), as `vigil bench web` does.
+pub fn memory_accounts(store: &dyn Store) -> Result<(), String> {
+    let now = chrono::Utc::now();
+    let school = users::register_agency(
+        store,
+        "bench-school",
+        "Bench Academy",
+        AgencyKind::Education,
+        now,
+    )
+    .map_err(err)?;
+    let front_door = users::register_agency(
+        store,
+        "bench-childrens-services",
+        "Bench Children's Services",
+        AgencyKind::SocialCare,
+        now,
+    )
+    .map_err(err)?;
+    for (username, role, agency_id) in [
+        ("bench.referrer", Role::Referrer, school),
+        ("bench.triage", Role::Triage, front_door),
+    ] {
+        users::create_account(
+            store,
+            &users::Granter::operator(),
+            &users::NewAccount {
+                username: username.into(),
+                name: username.into(),
+                role,
+                agency_id,
+            },
+            PASSWORD,
+            false,
+            now,
+        )
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// [`sign_in`], trying again for up to a minute while the server answers
+/// 503 (a new server over a large log is still building its read model).
+async fn sign_in_patiently(base: &str, username: &str) -> Result<User, String> {
+    let mut tries = 0;
+    loop {
+        match sign_in(base, username).await {
+            Err(e) if e.contains("503") && tries < 60 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Sends `n` referrals as `bench.referrer` (each writes two events durably).
+pub async fn send_referrals(base: &str, n: usize) -> Result<(), String> {
+    let referrer = sign_in_patiently(base, "bench.referrer").await?;
+    for i in 0..n {
+        let r = referrer
+            .http
+            .post(format!("{base}/referrals/new"))
+            .form(&referral_form(&referrer.csrf, i))
+            .send()
+            .await
+            .map_err(err)?;
+        if r.status() != 303 {
+            return Err(format!("a referral was refused ({})", r.status()));
+        }
+    }
+    Ok(())
+}
+
+/// One page `load_pages` fetched.
+#[derive(Clone, Debug)]
+pub struct PageLoad {
+    pub path: String,
+    pub status: u16,
+    pub bytes: usize,
+    pub ms: f64,
+}
+
+/// Signs in as `bench.triage` and fetches each path in turn. A
+/// placeholder in a path is replaced by the first id that a page fetched
+/// before it links to: `{referral}` by a `/referrals/ID` link, `{person}` by
+/// a `/people/ID` link. So `/triage,/referrals/{referral},/people/{person}`
+/// opens the queue, a referral in it and its child, whatever the store
+/// holds; a path like `/search?q=Sample` needs none.
+pub async fn load_pages(base: &str, paths: &[String]) -> Result<Vec<PageLoad>, String> {
+    let triage = sign_in_patiently(base, "bench.triage").await?;
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for p in paths {
+        let mut path = p.clone();
+        for (placeholder, prefix) in [("{referral}", "/referrals/"), ("{person}", "/people/")] {
+            if path.contains(placeholder) {
+                let id = seen
+                    .iter()
+                    .rev()
+                    .find_map(|body| first_link_id(body, prefix))
+                    .ok_or_else(|| format!("no page loaded before {p} links to {prefix}ID"))?;
+                path = path.replace(placeholder, &id);
+            }
+        }
+        let t = Instant::now();
+        let r = triage
+            .http
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .map_err(err)?;
+        let status = r.status().as_u16();
+        let body = r.text().await.map_err(err)?;
+        out.push(PageLoad {
+            path,
+            status,
+            bytes: body.len(),
+            ms: t.elapsed().as_secs_f64() * 1000.0,
+        });
+        seen.push(body);
+    }
+    Ok(out)
+}
+
+/// The id (a UUID) of the first link in `html` to `prefix` + UUID.
+fn first_link_id(html: &str, prefix: &str) -> Option<String> {
+    let pattern = format!("href=\"{prefix}");
+    html.match_indices(&pattern).find_map(|(at, m)| {
+        let id: String = html[at + m.len()..].chars().take(36).collect();
+        uuid::Uuid::parse_str(&id).ok().map(|_| id)
+    })
+}
+
+/// A process's memory from /proc/PID/status, in MB.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Resident {
+    /// VmRSS: resident now.
+    pub rss: f64,
+    /// VmHWM: the most ever resident.
+    pub peak: f64,
+    /// RssAnon: the process's own memory (heap, stacks).
+    pub anon: f64,
+    /// RssFile: file pages mapped and resident (the binary, SQLite's
+    /// memory-mapped database pages, which the kernel may drop).
+    pub file: f64,
+}
+
+/// [`Resident`] of process `pid`.
+pub fn resident(pid: u32) -> Option<Resident> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let mb = |field: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(field))?;
+        Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
+    };
+    Some(Resident {
+        rss: mb("VmRSS:")?,
+        peak: mb("VmHWM:")?,
+        anon: mb("RssAnon:").unwrap_or(0.0),
+        file: mb("RssFile:").unwrap_or(0.0),
+    })
 }
