@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use vigil_model::canonical::to_canonical_string;
 use vigil_model::event::EventInput;
 use vigil_model::projection::{apply, MemoryProjection, PROJECTION_VERSION};
+use vigil_model::state::EntityState;
 use vigil_synth::{generate, SynthConfig};
 
 /// The version the hashes below were made with.
@@ -35,16 +36,10 @@ fn now() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// Seals and projects `events` in order, returning the hash of the inputs
-/// and the hash of every projected row (id, kind, indexes, canonical state).
-/// With `PROJECTION_ROWS_DUMP=DIR` set, the rows are also written to
-/// `DIR/NAME.rows`, one a line, so two versions can be compared with `diff`.
-fn project(name: &str, events: &[EventInput]) -> (String, String) {
-    let mut inputs = Sha256::new();
+/// Seals and projects `events` in order.
+fn projected(events: &[EventInput]) -> MemoryProjection {
     let mut state = MemoryProjection::default();
     for (i, e) in events.iter().enumerate() {
-        inputs.update(to_canonical_string(e).unwrap().as_bytes());
-        inputs.update(b"\n");
         let mut salt = [0u8; 16];
         salt[..8].copy_from_slice(&(i as u64).to_be_bytes());
         let sealed = e
@@ -54,6 +49,20 @@ fn project(name: &str, events: &[EventInput]) -> (String, String) {
             .unwrap_or_else(|err| panic!("event {i}: {err}"));
         apply(&sealed, &mut state).unwrap_or_else(|err| panic!("event {i}: {err}"));
     }
+    state
+}
+
+/// Projects `events`, returning the hash of the inputs and the hash of
+/// every projected row (id, kind, indexes, canonical state). With
+/// `PROJECTION_ROWS_DUMP=DIR` set, the rows are also written to
+/// `DIR/NAME.rows`, one a line, so two versions can be compared with `diff`.
+fn project(name: &str, events: &[EventInput]) -> (String, String) {
+    let mut inputs = Sha256::new();
+    for e in events {
+        inputs.update(to_canonical_string(e).unwrap().as_bytes());
+        inputs.update(b"\n");
+    }
+    let state = projected(events);
     let mut rows = Sha256::new();
     let mut dump = String::new();
     for r in state.records.values() {
@@ -139,4 +148,39 @@ fn projected_rows_match_the_recorded_hash_for_this_version() {
     .flatten()
     .collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_projected_row_round_trips_through_its_typed_state_byte_for_byte() {
+    for (name, events) in [("borough", borough()), ("example story", example_story())] {
+        let state = projected(&events);
+        let mut kinds = std::collections::BTreeSet::new();
+        for r in state.records.values() {
+            let json = r.state_json();
+            let parsed = EntityState::parse(r.kind, &json).unwrap_or_else(|e| {
+                panic!("{name}: {} {} does not parse: {e}\n{json}", r.kind, r.id)
+            });
+            assert_eq!(
+                parsed, r.state,
+                "{name}: {} {} parses to other state",
+                r.kind, r.id
+            );
+            assert_eq!(
+                parsed.to_json().unwrap(),
+                json,
+                "{name}: {} {} does not serialise back to the same bytes",
+                r.kind,
+                r.id
+            );
+            assert_eq!(r.kind, r.state.kind());
+            kinds.insert(r.kind);
+        }
+        if name == "example story" {
+            assert_eq!(
+                kinds.len(),
+                15,
+                "the example story has every kind of entity: {kinds:?}"
+            );
+        }
+    }
 }

@@ -35,11 +35,10 @@ use crate::writer::Pending;
 use axum::http::StatusCode;
 use axum::response::Response;
 use readmodel::{PersonView, ReferralView};
-use serde_json::Value;
 use std::ops::Deref;
 use std::sync::Arc;
 use uuid::Uuid;
-use vigil_model::codes::LinkKind;
+use vigil_model::state::{LinkState, LinkStatus, LocationState};
 use vigil_model::{EntityKind, SubjectRef};
 use vigil_store::accounts::AccessRecord;
 
@@ -473,19 +472,13 @@ pub struct PersonRecord {
 }
 
 /// A place in words: name, address lines, town and postcode.
-fn place_words(state: &Value) -> String {
+fn place_words(state: &LocationState) -> String {
+    let d = &state.details;
     let mut parts: Vec<String> = Vec::new();
-    if let Some(n) = state.get("name").and_then(Value::as_str) {
-        parts.push(n.to_owned());
-    }
-    if let Some(lines) = state.get("address_lines").and_then(Value::as_array) {
-        parts.extend(lines.iter().filter_map(Value::as_str).map(str::to_owned));
-    }
-    for k in ["town", "postcode"] {
-        if let Some(v) = state.get(k).and_then(Value::as_str) {
-            parts.push(v.to_owned());
-        }
-    }
+    parts.extend(d.name.iter().cloned());
+    parts.extend(d.address_lines.iter().cloned());
+    parts.extend(d.town.iter().cloned());
+    parts.extend(d.postcode.iter().cloned());
     parts.join(", ")
 }
 
@@ -502,41 +495,23 @@ fn places_of(st: &AppState, id: Uuid) -> Result<Vec<(String, String, Uuid)>, Web
         let Some(link) = h.subjects.iter().find(|s| s.kind == EntityKind::Link) else {
             continue;
         };
-        let Some(l) = st.store.entity(link.id)? else {
+        let Some(rec) = st.store.entity(link.id)? else {
             continue;
         };
-        let from = l
-            .state
-            .get("from")
-            .and_then(|f| f.get("id"))
-            .and_then(Value::as_str);
-        if from != Some(id.to_string().as_str())
-            || l.state.get("status").and_then(Value::as_str) != Some("active")
-        {
+        let Some(l) = rec.as_kind::<LinkState>() else {
+            continue;
+        };
+        if l.from.id != id || l.status != LinkStatus::Active {
             continue;
         }
-        let to = l
-            .state
-            .get("to")
-            .and_then(|t| t.get("id"))
-            .and_then(Value::as_str)
-            .and_then(|t| Uuid::parse_str(t).ok());
-        let kind = l
-            .state
-            .get("kind")
-            .and_then(Value::as_str)
-            .and_then(|k| LinkKind::parse(k).ok());
-        if let (Some(to), Some(kind)) = (to, kind) {
-            if let Some(loc) = st
-                .store
-                .entity(to)?
-                .filter(|e| e.kind == EntityKind::Location)
-            {
+        let (to, kind) = (l.to.id, l.kind);
+        if let Some(loc) = st.store.entity(to)? {
+            if let Some(loc) = loc.as_kind::<LocationState>() {
                 let mut label = kind.label().to_owned();
                 if let Some(first) = label.get_mut(0..1) {
                     first.make_ascii_uppercase();
                 }
-                places.push((label, place_words(&loc.state), to));
+                places.push((label, place_words(loc), to));
             }
         }
     }
