@@ -236,15 +236,14 @@ pub(crate) fn same_child<T: KindState + HasChild>(
     p: &mut Projector<'_>,
     id: Uuid,
     child: Uuid,
-) -> Result<T, ProjectionError> {
-    let rec: T = p.get(id)?;
-    if rec.child_id() != child {
+) -> Result<(), ProjectionError> {
+    if p.read(id, |t: &T| t.child_id())? != child {
         return Err(reject(format!(
             "{} {id} is about a different child from {child}",
             T::KIND
         )));
     }
-    Ok(rec)
+    Ok(())
 }
 
 /// Refuses an id that is already taken, before an event changes anything

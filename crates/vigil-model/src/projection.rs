@@ -85,6 +85,40 @@ pub trait ProjectionState {
     fn kind_of(&mut self, id: Uuid) -> Result<Option<EntityKind>, ProjectionError> {
         Ok(self.get(id)?.map(|r| r.kind))
     }
+    /// Lets `look` read the entity with this id, if there is one (`false`
+    /// when there is none). A backend may lend its own copy.
+    fn read(
+        &mut self,
+        id: Uuid,
+        look: &mut dyn FnMut(&EntityRecord),
+    ) -> Result<bool, ProjectionError> {
+        match self.get(id)? {
+            Some(rec) => {
+                look(&rec);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+    /// Changes the entity with this id with `change`, if there is one
+    /// (`false` when there is none); when `change` refuses, nothing is
+    /// written. A backend may change its own copy in place, so rules check
+    /// everything before they change anything (the payload tests hold every
+    /// rule to that: a refused event leaves the state as it was).
+    fn modify(
+        &mut self,
+        id: Uuid,
+        change: &mut dyn FnMut(&mut EntityRecord) -> Result<(), ProjectionError>,
+    ) -> Result<bool, ProjectionError> {
+        match self.get(id)? {
+            Some(mut rec) => {
+                change(&mut rec)?;
+                self.put(rec)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
 }
 
 /// Applies one sealed event to the projections.
@@ -150,20 +184,54 @@ impl Projector<'_> {
         }
     }
 
-    /// Changes an existing entity of kind `T`. When `change` refuses,
-    /// nothing is written.
+    /// Reads part of an entity that must exist and be of kind `T`, without
+    /// copying the rest of it.
+    pub fn read<T: KindState, R>(
+        &mut self,
+        id: Uuid,
+        look: impl FnOnce(&T) -> R,
+    ) -> Result<R, ProjectionError> {
+        let mut look = Some(look);
+        let mut out: Option<Result<R, ProjectionError>> = None;
+        let found = self.state.read(id, &mut |rec| {
+            out = Some(match (T::from_ref(&rec.state), look.take()) {
+                (Some(t), Some(look)) => Ok(look(t)),
+                _ => Err(wrong_kind(id, rec.kind, T::KIND)),
+            });
+        })?;
+        match out {
+            Some(r) => r,
+            None if !found => Err(not_found(T::KIND, id)),
+            None => Err(ProjectionError::Store(format!("{id} could not be read"))),
+        }
+    }
+
+    /// Changes an existing entity of kind `T`. `change` must refuse before
+    /// it changes anything: when it refuses, the event is refused and the
+    /// entity is left as it was.
     pub fn update<T: KindState, R>(
         &mut self,
         id: Uuid,
         change: impl FnOnce(&mut T) -> Result<R, ProjectionError>,
     ) -> Result<R, ProjectionError> {
-        let mut rec = self.state.get(id)?.ok_or_else(|| not_found(T::KIND, id))?;
-        let kind = rec.kind;
-        let t = T::from_mut(&mut rec.state).ok_or_else(|| wrong_kind(id, kind, T::KIND))?;
-        let out = change(t)?;
-        rec.updated_index = self.index;
-        self.state.put(rec)?;
-        Ok(out)
+        let index = self.index;
+        let mut change = Some(change);
+        let mut out: Option<R> = None;
+        let found = self.state.modify(id, &mut |rec| {
+            let kind = rec.kind;
+            let t = T::from_mut(&mut rec.state).ok_or_else(|| wrong_kind(id, kind, T::KIND))?;
+            let change = change
+                .take()
+                .ok_or_else(|| ProjectionError::Store(format!("{id} was changed twice")))?;
+            out = Some(change(t)?);
+            rec.updated_index = index;
+            Ok(())
+        })?;
+        match out {
+            Some(r) => Ok(r),
+            None if !found => Err(not_found(T::KIND, id)),
+            None => Err(ProjectionError::Store(format!("{id} could not be changed"))),
+        }
     }
 }
 
@@ -184,5 +252,24 @@ impl ProjectionState for MemoryProjection {
     }
     fn kind_of(&mut self, id: Uuid) -> Result<Option<EntityKind>, ProjectionError> {
         Ok(self.records.get(&id).map(|r| r.kind))
+    }
+    fn read(
+        &mut self,
+        id: Uuid,
+        look: &mut dyn FnMut(&EntityRecord),
+    ) -> Result<bool, ProjectionError> {
+        Ok(self.records.get(&id).map(look).is_some())
+    }
+    /// Changes the record in place (no copy): a refused change may leave
+    /// part of it done, which is why rules check before they change.
+    fn modify(
+        &mut self,
+        id: Uuid,
+        change: &mut dyn FnMut(&mut EntityRecord) -> Result<(), ProjectionError>,
+    ) -> Result<bool, ProjectionError> {
+        match self.records.get_mut(&id) {
+            Some(rec) => change(rec).map(|()| true),
+            None => Ok(false),
+        }
     }
 }

@@ -596,10 +596,12 @@ pub trait KindState: Sized + Clone + Into<EntityState> {
 macro_rules! entity_states {
     ( $( $variant:ident($ty:ty), )+ ) => {
         /// The state of one entity, of whichever kind. Serialises as the
-        /// inner struct alone (the kind is stored beside it).
+        /// inner struct alone (the kind is stored beside it). Each state is
+        /// boxed so that a record is small to move: replaying a log keeps
+        /// hundreds of thousands of them in an ordered map.
         #[derive(Clone, Debug, PartialEq, Eq)]
         pub enum EntityState {
-            $( $variant($ty), )+
+            $( $variant(Box<$ty>), )+
         }
 
         impl EntityState {
@@ -614,7 +616,7 @@ macro_rules! entity_states {
             pub fn parse(kind: EntityKind, json: &str) -> Result<EntityState, String> {
                 match kind {
                     $( EntityKind::$variant => serde_json::from_str::<$ty>(json)
-                        .map(EntityState::$variant)
+                        .map(|x| EntityState::$variant(Box::new(x)))
                         .map_err(|e| crate::payload::bounded(&e.to_string())), )+
                 }
             }
@@ -628,7 +630,7 @@ macro_rules! entity_states {
 
         $(
             impl From<$ty> for EntityState {
-                fn from(x: $ty) -> EntityState { EntityState::$variant(x) }
+                fn from(x: $ty) -> EntityState { EntityState::$variant(Box::new(x)) }
             }
             impl KindState for $ty {
                 const KIND: EntityKind = EntityKind::$variant;
@@ -639,7 +641,7 @@ macro_rules! entity_states {
                     match s { EntityState::$variant(x) => Some(x), _ => None }
                 }
                 fn from_owned(s: EntityState) -> Option<Self> {
-                    match s { EntityState::$variant(x) => Some(x), _ => None }
+                    match s { EntityState::$variant(x) => Some(*x), _ => None }
                 }
             }
         )+

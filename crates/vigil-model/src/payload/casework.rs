@@ -327,13 +327,15 @@ impl Kind for MissingEpisodeRecorded {
         check_opt_text("the circumstances", &self.circumstances, MAX_LONG_CHARS)
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        let child: PersonState = p.get(self.child_id)?;
+        let earlier = p.read(self.child_id, |c: &PersonState| {
+            c.missing_episode_ids.clone()
+        })?;
         if let Some(pl) = self.placement_id {
             same_child::<PlacementState>(p, pl, self.child_id)?;
         }
-        for other in &child.missing_episode_ids {
-            let rec: MissingEpisodeState = p.get(*other)?;
-            let (start, end) = (rec.started_at, rec.ended_at);
+        for other in &earlier {
+            let (start, end) =
+                p.read(*other, |e: &MissingEpisodeState| (e.started_at, e.ended_at))?;
             if overlaps(self.started_at, self.ended_at, start, end) {
                 return Err(reject(match end {
                     None => format!(
@@ -489,8 +491,7 @@ impl Kind for PlacementStarted {
         check_opt_text("the reason", &self.reason, MAX_LONG_CHARS)
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        let child: PersonState = p.get(self.child_id)?;
-        if let Some(current) = child.current_placement_id {
+        if let Some(current) = p.read(self.child_id, |c: &PersonState| c.current_placement_id)? {
             return Err(reject(format!(
                 "the child is still recorded in placement {current}; record its end before starting a new one"
             )));
@@ -834,9 +835,16 @@ fn require_open_case(
     case: Uuid,
     child: Uuid,
 ) -> Result<(), ProjectionError> {
-    let rec: CaseState = same_child(p, case, child)?;
-    if rec.status == CaseStatus::Closed {
-        let when = rec.closed.as_ref().map_or("earlier", |c| c.at.as_str());
+    same_child::<CaseState>(p, case, child)?;
+    let closed = p.read(case, |c: &CaseState| match c.status {
+        CaseStatus::Closed => Some(
+            c.closed
+                .as_ref()
+                .map_or("earlier".to_owned(), |s| s.at.clone()),
+        ),
+        CaseStatus::Open => None,
+    })?;
+    if let Some(when) = closed {
         return Err(reject(format!("case {case} was already closed ({when})")));
     }
     Ok(())

@@ -394,7 +394,7 @@ fn check_end(
     };
     if !rule.object_kinds.is_empty() {
         let object_kind: Option<ObjectKind> = match end.kind {
-            EntityKind::Object => Some(p.get::<ObjectState>(end.id)?.kind),
+            EntityKind::Object => Some(p.read(end.id, |o: &ObjectState| o.kind)?),
             _ => None,
         };
         if !object_kind.is_some_and(|k| rule.object_kinds.contains(&k)) {
