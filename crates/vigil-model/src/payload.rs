@@ -53,7 +53,6 @@ use crate::state::{HasChild, KindState};
 use crate::time::OccurredAt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use uuid::Uuid;
 
 mod accounts;
@@ -127,6 +126,14 @@ macro_rules! event_payloads {
                 match self { $( EventPayload::$variant(x) => Kind::validate(x, cx), )+ }
             }
 
+            /// Parses a payload of a known kind straight into its type.
+            fn parse_kind(kind: &str, payload_json: &str) -> Option<serde_json::Result<Self>> {
+                match kind {
+                    $( $kind => Some(serde_json::from_str::<$ty>(payload_json).map(EventPayload::$variant)), )+
+                    _ => None,
+                }
+            }
+
             /// Folds the event into the projections.
             pub fn project(&self, header: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
                 match self { $( EventPayload::$variant(x) => Kind::project(x, header, p), )+ }
@@ -179,18 +186,24 @@ impl EventPayload {
                 crate::time::truncate(kind)
             )));
         }
-        let payload: serde_json::Value = serde_json::from_str(payload_json).map_err(|e| {
-            ModelError::invalid(format!(
+        // Parsed straight into the kind's type (no intermediate JSON value:
+        // this runs for every entry when verification replays the log);
+        // a syntax error is told apart from a payload of the wrong shape.
+        match Self::parse_kind(kind, payload_json) {
+            Some(Ok(p)) => Ok(p),
+            Some(Err(e)) if e.is_syntax() || e.is_eof() => Err(ModelError::invalid(format!(
                 "the payload is not valid JSON: {}",
                 bounded(&e.to_string())
-            ))
-        })?;
-        serde_json::from_value(json!({"kind": kind, "payload": payload})).map_err(|e| {
-            ModelError::invalid(format!(
+            ))),
+            Some(Err(e)) => Err(ModelError::invalid(format!(
                 "the {kind} payload is not valid: {}",
                 bounded(&e.to_string())
-            ))
-        })
+            ))),
+            None => Err(ModelError::invalid(format!(
+                "'{}' is not a kind of event Vigil records",
+                crate::time::truncate(kind)
+            ))),
+        }
     }
 
     /// Canonical JSON of the payload alone (without the kind tag).

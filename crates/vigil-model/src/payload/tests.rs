@@ -10,7 +10,7 @@ use crate::projection::{apply, MemoryProjection};
 use crate::state::*;
 use crate::time::Precision;
 use proptest::prelude::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn id(n: u128) -> Uuid {
     Uuid::from_u128(n)
