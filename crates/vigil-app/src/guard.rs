@@ -34,11 +34,10 @@ use crate::writer::Pending;
 use crate::AppError;
 use crate::{App, Caller};
 use readmodel::{PersonView, ReferralView};
-use serde_json::Value;
 use std::ops::Deref;
 use std::sync::Arc;
 use uuid::Uuid;
-use vigil_model::codes::LinkKind;
+use vigil_model::state::LocationState;
 use vigil_model::{EntityKind, SubjectRef};
 use vigil_store::accounts::AccessRecord;
 
@@ -557,19 +556,13 @@ pub async fn referral_in_full(
 }
 
 /// A place in words: name, address lines, town and postcode.
-fn place_words(state: &Value) -> String {
+fn place_words(state: &LocationState) -> String {
+    let d = &state.details;
     let mut parts: Vec<String> = Vec::new();
-    if let Some(n) = state.get("name").and_then(Value::as_str) {
-        parts.push(n.to_owned());
-    }
-    if let Some(lines) = state.get("address_lines").and_then(Value::as_array) {
-        parts.extend(lines.iter().filter_map(Value::as_str).map(str::to_owned));
-    }
-    for k in ["town", "postcode"] {
-        if let Some(v) = state.get(k).and_then(Value::as_str) {
-            parts.push(v.to_owned());
-        }
-    }
+    parts.extend(d.name.iter().cloned());
+    parts.extend(d.address_lines.iter().cloned());
+    parts.extend(d.town.iter().cloned());
+    parts.extend(d.postcode.iter().cloned());
     parts.join(", ")
 }
 
@@ -583,16 +576,18 @@ fn places_of(st: &App, id: Uuid) -> Result<Vec<(String, String, Uuid)>, AppError
         .filter(|e| e.active && e.from.id == id && e.to.kind == EntityKind::Location)
         .collect();
     let ids: Vec<Uuid> = edges.iter().map(|e| e.to.id).collect();
-    let places: std::collections::HashMap<Uuid, Value> = st
+    let places: std::collections::HashMap<Uuid, LocationState> = st
         .store
         .entities(&ids)?
         .into_iter()
-        .filter(|r| r.kind == EntityKind::Location)
-        .map(|r| (r.id, r.state))
+        .filter_map(|r| r.as_kind::<LocationState>().cloned().map(|l| (r.id, l)))
         .collect();
     let mut out = Vec::new();
     for e in edges {
-        let (Some(loc), Ok(kind)) = (places.get(&e.to.id), LinkKind::parse(&e.kind)) else {
+        let (Some(loc), Ok(kind)) = (
+            places.get(&e.to.id),
+            vigil_model::codes::LinkKind::parse(&e.kind),
+        ) else {
             continue;
         };
         let mut label = kind.label().to_owned();

@@ -25,7 +25,6 @@ use crate::access::{self, Action, Scope};
 use crate::readmodel::{PersonView, ReferralView};
 use crate::{App, AppError, Caller};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -349,60 +348,45 @@ fn days_of(o: &OccurredAt) -> Option<(NaiveDate, NaiveDate, bool)> {
     })
 }
 
-/// A time or a date (`YYYY-MM-DD`, read as its midnight) from a state.
-fn when(state: &Value, key: &str) -> Option<DateTime<Utc>> {
-    let v = state.get(key).and_then(Value::as_str)?;
-    DateTime::parse_from_rfc3339(v)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|d| d.and_utc())
-        })
+/// A date as the midnight it starts with.
+fn midnight(d: &vigil_model::dates::Date) -> Option<DateTime<Utc>> {
+    d.naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc())
 }
 
-fn text(state: &Value, key: &str) -> Option<String> {
-    state.get(key).and_then(Value::as_str).map(str::to_owned)
-}
-
-/// What a period's record says, read from its state (one place, to be
-/// read from the typed state structs).
-fn period_of(kind: EntityKind, rec: &vigil_model::projection::EntityRecord) -> Period {
-    let s = &rec.state;
-    let (from, to, what, detail) = match kind {
-        EntityKind::MissingEpisode => (
-            when(s, "started_at"),
-            when(s, "ended_at"),
-            match text(s, "missing_type").as_deref() {
-                Some("A") => "Away without authorisation".to_owned(),
-                _ => "Missing".to_owned(),
-            },
-            text(s, "circumstances").unwrap_or_default(),
-        ),
-        EntityKind::Placement => (
-            when(s, "started_on"),
-            when(s, "ended_on"),
-            text(s, "placement_type")
-                .map(|t| format!("Placement {t}"))
-                .unwrap_or_else(|| "Placement".into()),
-            text(s, "reason").unwrap_or_default(),
-        ),
-        _ => (
-            when(s, "started_on"),
-            when(s, "ended_on"),
-            text(s, "worker").unwrap_or_else(|| "Worker".into()),
-            text(s, "team").unwrap_or_default(),
-        ),
+/// What a period's record says, from its typed state.
+fn period_of(rec: &vigil_model::projection::EntityRecord) -> Option<Period> {
+    use vigil_model::state::{AllocationState, MissingEpisodeState, PlacementState};
+    let (from, to, what, detail) = if let Some(m) = rec.as_kind::<MissingEpisodeState>() {
+        (
+            Some(m.started_at.as_utc()),
+            m.ended_at.as_ref().map(|t| t.as_utc()),
+            m.missing_type.label().to_owned(),
+            m.circumstances.clone().unwrap_or_default(),
+        )
+    } else if let Some(p) = rec.as_kind::<PlacementState>() {
+        (
+            midnight(&p.started_on),
+            p.ended_on.as_ref().and_then(midnight),
+            format!("Placement {}", p.placement_type.code()),
+            p.reason.clone().unwrap_or_default(),
+        )
+    } else if let Some(a) = rec.as_kind::<AllocationState>() {
+        (
+            midnight(&a.started_on),
+            a.ended_on.as_ref().and_then(midnight),
+            a.worker.clone(),
+            a.team.clone(),
+        )
+    } else {
+        return None;
     };
-    Period {
+    Some(Period {
         id: rec.id,
         from,
         to,
         what,
         detail,
-    }
+    })
 }
 
 /// Every chronology row of a person this user may see, in order, page by
@@ -631,7 +615,9 @@ pub async fn child_record(
         wanted.dedup();
         let mut periods = HashMap::new();
         for r in st.store.entities(&wanted)? {
-            periods.insert(r.id, period_of(r.kind, &r));
+            if let Some(p) = period_of(&r) {
+                periods.insert(r.id, p);
+            }
         }
         let listed = |kind: EntityKind| -> Vec<Period> {
             let mut v: Vec<Period> = spans

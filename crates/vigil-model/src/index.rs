@@ -194,8 +194,16 @@ pub mod state {
     use serde::de::DeserializeOwned;
     use serde_json::Value;
 
+    /// The state as its stored JSON. A bridge: these readers were written
+    /// against the JSON rows before the typed states (`crate::state`)
+    /// landed, and read the same field names; moving each to its typed
+    /// struct is the next step (it would save the conversion).
+    fn json(r: &EntityRecord) -> Value {
+        serde_json::to_value(&r.state).unwrap_or(Value::Null)
+    }
+
     fn get<T: DeserializeOwned>(r: &EntityRecord, key: &str) -> Option<T> {
-        r.state
+        json(r)
             .get(key)
             .filter(|v| !v.is_null())
             .and_then(|v| serde_json::from_value(v.clone()).ok())
@@ -210,7 +218,8 @@ pub mod state {
     }
 
     fn stamp(r: &EntityRecord, key: &str) -> Option<Stamp> {
-        let s = r.state.get(key)?;
+        let v = json(r);
+        let s = v.get(key)?;
         let text = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_owned);
         Some(Stamp {
             at: text("at")?,
@@ -256,7 +265,7 @@ pub mod state {
 
     /// Whether a link, allocation, placement, ... has ended.
     pub fn ended(r: &EntityRecord) -> bool {
-        r.state.get("status").and_then(Value::as_str) == Some("ended")
+        json(r).get("status").and_then(Value::as_str) == Some("ended")
     }
 
     /// An offence's victims and suspects.
@@ -274,7 +283,7 @@ pub mod state {
 
     /// A location's postcode.
     pub fn postcode(r: &EntityRecord) -> Option<String> {
-        r.state
+        json(r)
             .get("details")
             .and_then(|d| d.get("postcode"))
             .and_then(Value::as_str)

@@ -411,17 +411,23 @@ pub struct RawEntry<'a> {
 
 /// Parses a stored entity row; a row that does not parse is reported as
 /// corruption naming the row, never a panic. Shared by the backends.
+///
+/// The state must parse strictly as its kind's struct
+/// ([`vigil_model::state::EntityState::parse`]): an unknown field, a missing
+/// required one or a value of the wrong type is corruption, not a default.
 pub(crate) fn entity_from_row(
     (id, kind, state, c, u): (String, String, String, i64, i64),
 ) -> Result<EntityRecord, StoreError> {
     let bad = |what: &str| StoreError::Corrupt(format!("projection row {id}: {what}"));
-    Ok(EntityRecord {
-        id: Uuid::parse_str(&id).map_err(|_| bad("the id is not a UUID"))?,
-        kind: vigil_model::EntityKind::parse(&kind).ok_or_else(|| bad("unknown entity kind"))?,
-        state: serde_json::from_str(&state).map_err(|_| bad("the state is not JSON"))?,
-        created_index: u64::try_from(c).map_err(|_| bad("negative index"))?,
-        updated_index: u64::try_from(u).map_err(|_| bad("negative index"))?,
-    })
+    let kind = vigil_model::EntityKind::parse(&kind).ok_or_else(|| bad("unknown entity kind"))?;
+    let state = vigil_model::state::EntityState::parse(kind, &state)
+        .map_err(|e| bad(&format!("the state is not a valid {kind}: {e}")))?;
+    Ok(EntityRecord::new(
+        Uuid::parse_str(&id).map_err(|_| bad("the id is not a UUID"))?,
+        state,
+        u64::try_from(c).map_err(|_| bad("negative index"))?,
+        u64::try_from(u).map_err(|_| bad("negative index"))?,
+    ))
 }
 
 /// How to reach a database: `sqlite://PATH` (or a plain path) or
