@@ -274,11 +274,7 @@ pub mod state {
 
     /// A location's postcode.
     pub fn postcode(r: &EntityRecord) -> Option<String> {
-        r.state
-            .get("details")
-            .and_then(|d| d.get("postcode"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+        get(r, "postcode")
     }
 
     /// A referral's status, submission and decision stamps.

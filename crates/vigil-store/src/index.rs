@@ -16,9 +16,7 @@
 use crate::StoreError;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
-use vigil_model::index::{
-    edge_row, name_key_rows, referral_row, EdgeRow, NameKeyRow, ReferralRow,
-};
+use vigil_model::index::{edge_row, name_key_rows, referral_row, EdgeRow, NameKeyRow, ReferralRow};
 use vigil_model::names::Key;
 use vigil_model::projection::{EntityRecord, ProjectionError, ProjectionState};
 use vigil_model::EntityKind;

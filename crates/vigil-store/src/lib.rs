@@ -274,8 +274,7 @@ pub trait Store: Send + Sync + accounts::AccountStore {
     /// through, filtered by agency and kind, ordered by when things happened
     /// (occurred-at sort key, then log index), with the total and the facet
     /// counts. `limit` is capped at [`index::MAX_PAGE`].
-    fn chronology(&self, person: Uuid, q: &ChronologyQuery)
-        -> Result<ChronologyPage, StoreError>;
+    fn chronology(&self, person: Uuid, q: &ChronologyQuery) -> Result<ChronologyPage, StoreError>;
 
     /// Person records matching a key of every group of the query, best
     /// first (see [`vigil_model::names::score`]), at most `limit`; only

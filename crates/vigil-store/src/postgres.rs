@@ -59,9 +59,6 @@ use crate::index::{
 };
 use crate::rebuild::{serving_refusal, RebuildReport, ServingLock, SERVING_LOCK_CLASS};
 use crate::write::{LogWriter, RebuildTx, StoredLeaf, WriteTx};
-use vigil_model::index::{EdgeRow, NameKeyRow, ReferralRow};
-use vigil_model::names::NameQuery;
-use vigil_model::EntityKind;
 use crate::{entity_from_row, Batch, BatchOutcome, LogReader, Store, StoreError, StoredEntry};
 use postgres::config::{Host, SslMode};
 use postgres::error::SqlState;
@@ -75,7 +72,10 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 use vigil_ledger::{Hash, LogKey, LogSigner, SignedTreeHead, TreeHead};
+use vigil_model::index::{EdgeRow, NameKeyRow, ReferralRow};
+use vigil_model::names::NameQuery;
 use vigil_model::projection::EntityRecord;
+use vigil_model::EntityKind;
 use vigil_model::SealedEvent;
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
@@ -748,10 +748,7 @@ impl PostgresStore {
 
     /// A writer connection inside `BEGIN` holding the advisory lock, and the
     /// size of the log as seen under the lock (same round trip).
-    fn begin_write(
-        &self,
-        w: &mut Writer,
-    ) -> Result<(Conn, u64, Option<Option<u32>>), StoreError> {
+    fn begin_write(&self, w: &mut Writer) -> Result<(Conn, u64, Option<Option<u32>>), StoreError> {
         if self.read_only {
             return Err(StoreError::Config(format!(
                 "the PostgreSQL server at {} is a read-only replica; point Vigil's writers at the primary",
@@ -779,10 +776,9 @@ impl PostgresStore {
                     // The last row is max(idx) (NULL for an empty log) and
                     // the projection version (NULL if none is recorded).
                     let last = messages.iter().rev().find_map(|m| match m {
-                        postgres::SimpleQueryMessage::Row(r) => Some((
-                            r.get(0).map(str::to_owned),
-                            r.get(1).map(str::to_owned),
-                        )),
+                        postgres::SimpleQueryMessage::Row(r) => {
+                            Some((r.get(0).map(str::to_owned), r.get(1).map(str::to_owned)))
+                        }
                         _ => None,
                     });
                     let (max, version) = match last {
@@ -1356,27 +1352,27 @@ impl WriteTx for PgTx<'_> {
         let cols = std::mem::take(&mut self.index);
         let mut params = cols.params();
         let tail: [&(dyn ToSql + Sync); 20] = [
-                &e.idx,
-                &e.event_id,
-                &e.kind,
-                &e.header,
-                &e.payload,
-                &e.salt,
-                &e.leaf,
-                &sid,
-                &sidx,
-                &n.id,
-                &n.kind,
-                &n.state,
-                &n.created,
-                &n.updated,
-                &(sth.head.size as i64),
-                &&sth.head.root[..],
-                &sth.head.timestamp_ms,
-                &&sth.signature[..],
-                &rid,
-                &rjson,
-            ];
+            &e.idx,
+            &e.event_id,
+            &e.kind,
+            &e.header,
+            &e.payload,
+            &e.salt,
+            &e.leaf,
+            &sid,
+            &sidx,
+            &n.id,
+            &n.kind,
+            &n.state,
+            &n.created,
+            &n.updated,
+            &(sth.head.size as i64),
+            &&sth.head.root[..],
+            &sth.head.timestamp_ms,
+            &&sth.signature[..],
+            &rid,
+            &rjson,
+        ];
         params.extend_from_slice(&tail);
         self.conn.client.execute(&s, &params)?;
         self.known_events.clear();
@@ -1769,11 +1765,7 @@ impl Store for PostgresStore {
         self.key.clone()
     }
 
-    fn chronology(
-        &self,
-        person: Uuid,
-        q: &ChronologyQuery,
-    ) -> Result<ChronologyPage, StoreError> {
+    fn chronology(&self, person: Uuid, q: &ChronologyQuery) -> Result<ChronologyPage, StoreError> {
         self.read(|c, _| index::chronology(c, person, q))
     }
 
@@ -1853,7 +1845,27 @@ impl Store for PostgresStore {
             "SELECT pg_advisory_lock_shared($1, $2)",
             &[&SERVING_LOCK_CLASS, &self.lock_key],
         )?;
-        Ok(ServingLock::new(Box::new(conn.client)))
+        Ok(ServingLock::new(Box::new(PgServingLock {
+            client: conn.client,
+            key: self.lock_key,
+        })))
+    }
+}
+
+/// The serving lock's connection. Released explicitly when dropped: the
+/// server ends a closed session's locks a moment after the client goes,
+/// and a rebuild started right after a server stopped must not be refused.
+struct PgServingLock {
+    client: Client,
+    key: i32,
+}
+
+impl Drop for PgServingLock {
+    fn drop(&mut self) {
+        let _ = self.client.execute(
+            "SELECT pg_advisory_unlock_shared($1, $2)",
+            &[&SERVING_LOCK_CLASS, &self.key],
+        );
     }
 }
 

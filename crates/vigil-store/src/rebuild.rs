@@ -117,9 +117,9 @@ pub(crate) fn rebuild_in(
                 }
                 Err(msg) => {
                     return Err(StoreError::Corrupt(format!(
-                        "entry {} (event {}) cannot be replayed: the projection rules refuse it: {msg}",
-                        s.header.index, s.header.id
-                    )))
+                    "entry {} (event {}) cannot be replayed: the projection rules refuse it: {msg}",
+                    s.header.index, s.header.id
+                )))
                 }
             }
             tx.insert_subjects(s)?;

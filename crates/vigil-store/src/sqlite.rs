@@ -10,9 +10,6 @@ use crate::index::{
     ChronologyPage, ChronologyQuery, ChronologyRow, EntityRows, PersonHit, ReferralQuery,
 };
 use crate::rebuild::{serving_refusal, RebuildReport, ServingLock};
-use vigil_model::index::{EdgeRow, NameKeyRow, ReferralRow};
-use vigil_model::names::NameQuery;
-use vigil_model::EntityKind;
 use crate::write::{LogWriter, RebuildTx, StoredLeaf, WriteTx};
 use crate::{
     entity_from_row, Batch, BatchOutcome, LogReader, RawEntry, Store, StoreError, StoredEntry,
@@ -24,7 +21,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use uuid::Uuid;
 use vigil_ledger::{Hash, LogKey, LogSigner, SignedTreeHead, TreeHead};
+use vigil_model::index::{EdgeRow, NameKeyRow, ReferralRow};
+use vigil_model::names::NameQuery;
 use vigil_model::projection::EntityRecord;
+use vigil_model::EntityKind;
 use vigil_model::SealedEvent;
 
 /// Schema migrations, applied in order; the index + 1 is the schema version.
@@ -925,11 +925,7 @@ impl Store for SqliteStore {
         self.key.clone()
     }
 
-    fn chronology(
-        &self,
-        person: Uuid,
-        q: &ChronologyQuery,
-    ) -> Result<ChronologyPage, StoreError> {
+    fn chronology(&self, person: Uuid, q: &ChronologyQuery) -> Result<ChronologyPage, StoreError> {
         self.read(|c| index::chronology(c, person, q))
     }
 
@@ -1004,9 +1000,8 @@ impl Store for SqliteStore {
     fn hold_serving_lock(&self) -> Result<ServingLock, StoreError> {
         let path = self.serving_lock_path();
         let file = open_serving_lock(&path)?;
-        file.lock_shared().map_err(|e| {
-            StoreError::Database(format!("cannot lock {}: {e}", path.display()))
-        })?;
+        file.lock_shared()
+            .map_err(|e| StoreError::Database(format!("cannot lock {}: {e}", path.display())))?;
         Ok(ServingLock::new(Box::new(file)))
     }
 }

@@ -451,9 +451,13 @@ fn compare_secondary(
     })? {
         return Ok(Some(p));
     }
-    if let Some(p) = compare_rows("referral", "referral", &referrals, |r| r.referral_id, &mut |f| {
-        store.for_each_referral(f)
-    })? {
+    if let Some(p) = compare_rows(
+        "referral",
+        "referral",
+        &referrals,
+        |r| r.referral_id,
+        &mut |f| store.for_each_referral(f),
+    )? {
         return Ok(Some(p));
     }
     // Name keys, made source by source as the stored rows come (sorted by
@@ -461,25 +465,45 @@ fn compare_secondary(
     let ids: Vec<Uuid> = rebuilt.records.keys().copied().collect();
     let mut next_id = ids.into_iter();
     let mut pending: std::collections::VecDeque<NameKeyRow> = Default::default();
-    let mut next_expected = |rebuilt: &mut MemoryProjection| -> Result<Option<NameKeyRow>, StoreError> {
-        while pending.is_empty() {
-            let Some(id) = next_id.next() else { return Ok(None) };
-            let rec = rebuilt.records[&id].clone();
-            let rows = name_key_rows(&rec, rebuilt).map_err(|e| StoreError::Database(e.to_string()))?;
-            pending.extend(rows);
-        }
-        Ok(pending.pop_front())
+    let mut next_expected =
+        |rebuilt: &mut MemoryProjection| -> Result<Option<NameKeyRow>, StoreError> {
+            while pending.is_empty() {
+                let Some(id) = next_id.next() else {
+                    return Ok(None);
+                };
+                let rec = rebuilt.records[&id].clone();
+                let rows = name_key_rows(&rec, rebuilt)
+                    .map_err(|e| StoreError::Database(e.to_string()))?;
+                pending.extend(rows);
+            }
+            Ok(pending.pop_front())
+        };
+    let describe = |r: &NameKeyRow| {
+        format!(
+            "the name key {} '{}' of person {} (from {})",
+            r.kind, r.key, r.person_id, r.source_id
+        )
     };
-    let describe = |r: &NameKeyRow| format!("the name key {} '{}' of person {} (from {})", r.kind, r.key, r.person_id, r.source_id);
     let read = store.for_each_name_key(&mut |row| {
         if found.is_some() {
             return Ok(());
         }
         found = match next_expected(rebuilt)? {
             Some(w) if w == row => None,
-            Some(w) if name_key_order(&w) < name_key_order(&row) => problem(None, format!("{} is missing", describe(&w))),
-            Some(w) if name_key_order(&w) == name_key_order(&row) => problem(None, format!("{} differs from what the log produces", describe(&w))),
-            _ => problem(None, format!("{} is not produced by the log: it was added behind the program's back", describe(&row))),
+            Some(w) if name_key_order(&w) < name_key_order(&row) => {
+                problem(None, format!("{} is missing", describe(&w)))
+            }
+            Some(w) if name_key_order(&w) == name_key_order(&row) => problem(
+                None,
+                format!("{} differs from what the log produces", describe(&w)),
+            ),
+            _ => problem(
+                None,
+                format!(
+                    "{} is not produced by the log: it was added behind the program's back",
+                    describe(&row)
+                ),
+            ),
         };
         Ok(())
     });
@@ -494,17 +518,26 @@ fn compare_secondary(
     Ok(found)
 }
 
+/// A `LogReader::for_each_*` method of one table.
+type RowStream<'a, T> =
+    dyn FnMut(&mut dyn FnMut(T) -> Result<(), StoreError>) -> Result<(), StoreError> + 'a;
+
 /// Walks stored rows and expected rows (both by id) together, naming the first difference.
 fn compare_rows<T: PartialEq>(
     what: &str,
     entity: &str,
     expected: &[T],
     id: impl Fn(&T) -> Uuid,
-    stream: &mut dyn FnMut(&mut dyn FnMut(T) -> Result<(), StoreError>) -> Result<(), StoreError>,
+    stream: &mut RowStream<'_, T>,
 ) -> Result<Option<Problem>, StoreError> {
     let mut want = expected.iter();
     let mut found: Option<Problem> = None;
-    let problem = |message: String| Some(Problem { entry: None, message });
+    let problem = |message: String| {
+        Some(Problem {
+            entry: None,
+            message,
+        })
+    };
     let read = stream(&mut |row| {
         if found.is_some() {
             return Ok(());
@@ -534,7 +567,10 @@ fn compare_rows<T: PartialEq>(
 fn corrupt_as_problem_value<T>(r: Result<T, StoreError>) -> Result<Result<T, Problem>, StoreError> {
     match r {
         Ok(v) => Ok(Ok(v)),
-        Err(StoreError::Corrupt(message)) => Ok(Err(Problem { entry: None, message })),
+        Err(StoreError::Corrupt(message)) => Ok(Err(Problem {
+            entry: None,
+            message,
+        })),
         Err(e) => Err(e),
     }
 }

@@ -712,10 +712,7 @@ pub(crate) fn write_projections(
 
 /// Refuses to write on projections built by other rules (they would mix
 /// two versions' rows). An empty log takes this build's version.
-pub(crate) fn check_projection_version(
-    tx: &mut dyn WriteTx,
-    size: u64,
-) -> Result<(), StoreError> {
+pub(crate) fn check_projection_version(tx: &mut dyn WriteTx, size: u64) -> Result<(), StoreError> {
     match tx.projection_version()? {
         Some(v) if v == PROJECTION_VERSION => Ok(()),
         None if size == 0 => tx.set_projection_version(PROJECTION_VERSION),

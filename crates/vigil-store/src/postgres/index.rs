@@ -6,8 +6,8 @@
 
 use super::{entity_row, index_of, Conn};
 use crate::index::{
-    parse_precision, precision_name, ChronologyPage, ChronologyQuery, ChronologyRow, EntityRows, PersonHit, ReferralQuery,
-    Visibility,
+    parse_precision, precision_name, ChronologyPage, ChronologyQuery, ChronologyRow, EntityRows,
+    PersonHit, ReferralQuery, Visibility,
 };
 use crate::StoreError;
 use postgres::types::ToSql;
@@ -284,20 +284,25 @@ pub(super) fn parse_version(v: Option<String>) -> Result<Option<u32>, StoreError
     .transpose()
 }
 
-pub(super) const SET_PROJECTION_VERSION: &str = "INSERT INTO meta(key, value) VALUES ('projection_version', $1)
+pub(super) const SET_PROJECTION_VERSION: &str =
+    "INSERT INTO meta(key, value) VALUES ('projection_version', $1)
      ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 pub(super) const PLACE_LINKS: &str =
     "SELECT link_id FROM edges WHERE to_id = $1 AND kind IN ('lives_at', 'stays_at')";
 
-pub(super) const CHRONOLOGY_COLUMNS: &str = "SELECT idx, person_id, event_id, kind, agency, actor, occurred_value,
+pub(super) const CHRONOLOGY_COLUMNS: &str =
+    "SELECT idx, person_id, event_id, kind, agency, actor, occurred_value,
     occurred_precision, occurred_sort, recorded_at, record_id, record_kind, record_agency,
     record_user, role FROM chronology ORDER BY idx, person_id";
-pub(super) const EDGES_ALL: &str = "SELECT link_id, from_kind, from_id, to_kind, to_id, kind, first_seen::text,
+pub(super) const EDGES_ALL: &str =
+    "SELECT link_id, from_kind, from_id, to_kind, to_id, kind, first_seen::text,
     last_seen::text, active, agency FROM edges ORDER BY link_id";
-pub(super) const NAME_KEYS_ALL: &str = "SELECT source_id, person_id, kind, key, agency FROM name_keys
+pub(super) const NAME_KEYS_ALL: &str =
+    "SELECT source_id, person_id, kind, key, agency FROM name_keys
     ORDER BY source_id, person_id, kind, key";
-pub(super) const REFERRALS_ALL: &str = "SELECT referral_id, child_id, submitted_by, submitted_agency, status,
+pub(super) const REFERRALS_ALL: &str =
+    "SELECT referral_id, child_id, submitted_by, submitted_agency, status,
     submitted_at, decided_at, reference FROM referrals ORDER BY referral_id";
 
 pub(super) fn chronology_row(r: &Row) -> Result<ChronologyRow, StoreError> {
@@ -384,7 +389,8 @@ const CHRONOLOGY_FACETS: &str = "SELECT 'a', agency, count(*) FROM chronology WH
    SELECT 'k', kind, count(*) FROM chronology WHERE person_id = $1 AND ($2 OR record_agency = ANY($3))
      AND ($4::text IS NULL OR (record_user = $4 AND record_agency = $5)) GROUP BY kind";
 
-const CHRONOLOGY_PAGE: &str = "SELECT idx, person_id, event_id, kind, agency, actor, occurred_value,
+const CHRONOLOGY_PAGE: &str =
+    "SELECT idx, person_id, event_id, kind, agency, actor, occurred_value,
     occurred_precision, occurred_sort, recorded_at, record_id, record_kind, record_agency,
     record_user, role, count(*) OVER () FROM chronology
    WHERE person_id = $1 AND ($2 OR record_agency = ANY($3))
@@ -408,13 +414,19 @@ pub(super) fn chronology(
         match &q.visibility {
             Visibility::All => (true, Vec::new(), None, None),
             Visibility::Agencies(list) => (false, list.clone(), None, None),
-            Visibility::Submitter { user_id, agency } => {
-                (true, Vec::new(), Some(user_id.clone()), Some(agency.clone()))
-            }
+            Visibility::Submitter { user_id, agency } => (
+                true,
+                Vec::new(),
+                Some(user_id.clone()),
+                Some(agency.clone()),
+            ),
         };
     let s = c.stmt(CHRONOLOGY_FACETS)?;
     let mut page = ChronologyPage::default();
-    for r in c.client.query(&s, &[&person, &all, &agencies, &user, &agency])? {
+    for r in c
+        .client
+        .query(&s, &[&person, &all, &agencies, &user, &agency])?
+    {
         let which: String = r.try_get(0)?;
         let name: String = r.try_get(1)?;
         let n = r.try_get::<_, i64>(2)? as u64;
@@ -450,7 +462,15 @@ pub(super) fn chronology(
             let s = c.stmt(CHRONOLOGY_COUNT)?;
             let r = c.client.query_one(
                 &s,
-                &[&person, &all, &agencies, &user, &agency, &q.agencies, &q.kinds],
+                &[
+                    &person,
+                    &all,
+                    &agencies,
+                    &user,
+                    &agency,
+                    &q.agencies,
+                    &q.kinds,
+                ],
             )?;
             r.try_get::<_, i64>(0)? as u64
         }
@@ -501,7 +521,11 @@ const EDGES_OF: &str = "SELECT link_id, from_kind, from_id, to_kind, to_id, kind
 
 pub(super) fn edges_of(c: &mut Conn, entity: Uuid) -> Result<Vec<EdgeRow>, StoreError> {
     let s = c.stmt(EDGES_OF)?;
-    c.client.query(&s, &[&entity])?.iter().map(edge_row).collect()
+    c.client
+        .query(&s, &[&entity])?
+        .iter()
+        .map(edge_row)
+        .collect()
 }
 
 const REFERRALS_AWAITING: &str = "SELECT e.id, e.kind, e.state, e.created_idx, e.updated_idx
@@ -564,5 +588,9 @@ pub(super) fn entities_of_kind(
 pub(super) fn entities(c: &mut Conn, ids: &[Uuid]) -> Result<Vec<EntityRecord>, StoreError> {
     let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     let s = c.stmt(BY_IDS)?;
-    c.client.query(&s, &[&ids])?.iter().map(entity_row).collect()
+    c.client
+        .query(&s, &[&ids])?
+        .iter()
+        .map(entity_row)
+        .collect()
 }

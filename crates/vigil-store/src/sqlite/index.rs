@@ -137,8 +137,11 @@ pub(super) fn place_links(c: &Connection, place: Uuid) -> Result<Vec<Uuid>, Stor
 }
 
 fn uuid_of(b: &[u8], table: &str) -> Result<Uuid, StoreError> {
-    Uuid::from_slice(b)
-        .map_err(|_| StoreError::Corrupt(format!("a row of the {table} table holds an id that is not 16 bytes")))
+    Uuid::from_slice(b).map_err(|_| {
+        StoreError::Corrupt(format!(
+            "a row of the {table} table holds an id that is not 16 bytes"
+        ))
+    })
 }
 
 fn blob(r: &Row<'_>, i: usize, table: &str) -> Result<Uuid, StoreError> {
@@ -215,7 +218,9 @@ fn name_key_row(r: &Row<'_>) -> Result<NameKeyRow, StoreError> {
         source_id: blob(r, 0, t)?,
         person_id: blob(r, 1, t)?,
         kind: KeyKind::parse(&kind).ok_or_else(|| {
-            StoreError::Corrupt(format!("a row of the name_keys table has the unknown kind '{kind}'"))
+            StoreError::Corrupt(format!(
+                "a row of the name_keys table has the unknown kind '{kind}'"
+            ))
         })?,
         key: text(r, 3)?,
         agency: text(r, 4)?,
@@ -355,7 +360,10 @@ pub(super) fn chronology(
     let mut p = base.clone();
     let mut filter = visible.clone();
     if !q.agencies.is_empty() {
-        filter.push_str(&format!(" AND agency IN ({})", in_list(&q.agencies, &mut p)));
+        filter.push_str(&format!(
+            " AND agency IN ({})",
+            in_list(&q.agencies, &mut p)
+        ));
     }
     if !q.kinds.is_empty() {
         filter.push_str(&format!(" AND kind IN ({})", in_list(&q.kinds, &mut p)));
@@ -395,9 +403,8 @@ pub(super) fn find_people(
     if q.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
-    let mut stmt = c.prepare_cached(
-        "SELECT person_id, agency FROM name_keys WHERE kind = ?1 AND key = ?2",
-    )?;
+    let mut stmt =
+        c.prepare_cached("SELECT person_id, agency FROM name_keys WHERE kind = ?1 AND key = ?2")?;
     let mut has: HashMap<Uuid, Vec<(KeyKind, String)>> = HashMap::new();
     for (kind, key) in q.all_keys() {
         let mut rows = stmt.query(params![kind.as_str(), key])?;
@@ -445,11 +452,15 @@ pub(super) fn referrals(c: &Connection, q: ReferralQuery) -> Result<Vec<EntityRe
             let Some(r) = vigil_model::reference::normalise(&typed) else {
                 return Ok(Vec::new());
             };
-            ("reference = ?1 ORDER BY referral_id", vec![SqlValue::Text(r)])
+            (
+                "reference = ?1 ORDER BY referral_id",
+                vec![SqlValue::Text(r)],
+            )
         }
     };
     let ids: Vec<Uuid> = {
-        let mut stmt = c.prepare_cached(&format!("SELECT referral_id FROM referrals WHERE {clause}"))?;
+        let mut stmt =
+            c.prepare_cached(&format!("SELECT referral_id FROM referrals WHERE {clause}"))?;
         let mut rows = stmt.query(params_from_iter(p.iter()))?;
         let mut ids = Vec::new();
         while let Some(r) = rows.next()? {
