@@ -587,3 +587,182 @@ pub fn name_key_rows(
 pub fn name_key_order(r: &NameKeyRow) -> (Uuid, Uuid, &'static str, &str) {
     (r.source_id, r.person_id, r.kind.as_str(), r.key.as_str())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::projection::{apply, MemoryProjection};
+    use crate::EventInput;
+    use serde_json::json;
+
+    fn seal(i: u64, occurred: (&str, &str), kind: &str, payload: serde_json::Value) -> SealedEvent {
+        let input: EventInput = serde_json::from_value(json!({
+            "actor": {"user": "u1", "role": "practitioner"},
+            "agency": "northshire-council",
+            "occurred_at": {"value": occurred.0, "precision": occurred.1},
+            "kind": kind,
+            "payload": payload,
+        }))
+        .unwrap();
+        input.prepare(Utc::now(), [7; 16]).unwrap().seal(i).unwrap()
+    }
+
+    fn run(events: &[SealedEvent]) -> (MemoryProjection, Vec<Vec<ChronologyRow>>) {
+        let mut state = MemoryProjection::default();
+        let mut rows = Vec::new();
+        for e in events {
+            apply(e, &mut state).unwrap();
+            rows.push(chronology_rows(e, &mut state).unwrap());
+        }
+        (state, rows)
+    }
+
+    const CHILD: Uuid = Uuid::from_u128(1);
+    const OTHER: Uuid = Uuid::from_u128(2);
+    const REFERRAL: Uuid = Uuid::from_u128(3);
+
+    fn person(i: u64, id: Uuid) -> SealedEvent {
+        seal(
+            i,
+            ("2024-01-02", "day"),
+            "person.recorded",
+            json!({
+                "person_id": id, "names": [{"given": "Testchild", "kind": "birth"}],
+            }),
+        )
+    }
+
+    #[test]
+    fn follow_ups_find_the_child_in_the_record_they_change() {
+        let (_, rows) = run(&[
+            person(0, CHILD),
+            person(1, OTHER),
+            seal(
+                2,
+                ("2024-03", "month"),
+                "referral.submitted",
+                json!({
+                    "referral_id": REFERRAL, "child_id": CHILD, "concern": "A concern.",
+                    "others_involved": [OTHER], "immediate_danger": false,
+                }),
+            ),
+            seal(
+                3,
+                ("2024-04-01", "day"),
+                "referral.decided",
+                json!({
+                    "referral_id": REFERRAL, "decision": "assessment",
+                }),
+            ),
+            seal(
+                4,
+                ("2024-04-02", "day"),
+                "assessment.completed",
+                json!({
+                    "referral_id": REFERRAL, "factors": ["21"],
+                }),
+            ),
+            seal(
+                5,
+                ("2024", "year"),
+                "note.recorded",
+                json!({
+                    "subjects": [{"type": "referral", "id": REFERRAL}, {"type": "person", "id": CHILD}],
+                    "text": "Reviewed.",
+                }),
+            ),
+        ]);
+        let who = |r: &[ChronologyRow]| -> Vec<(Uuid, Role)> {
+            r.iter().map(|r| (r.person_id, r.role)).collect()
+        };
+        assert_eq!(who(&rows[0]), [(CHILD, Role::Subject)]);
+        assert_eq!(
+            who(&rows[2]),
+            [(CHILD, Role::Child), (OTHER, Role::OtherPerson)]
+        );
+        assert_eq!(who(&rows[3]), [(CHILD, Role::Child)]);
+        assert_eq!(who(&rows[4]), [(CHILD, Role::Child)]);
+        // One row per person, first role kept.
+        assert_eq!(who(&rows[5]), [(CHILD, Role::Child)]);
+        let decided = &rows[3][0];
+        assert_eq!(
+            (decided.record_id, decided.record_kind.as_str()),
+            (REFERRAL, "referral")
+        );
+        assert_eq!(decided.record_user, "u1");
+        assert_eq!(rows[5][0].record_kind, NOTE_RECORD);
+        assert_eq!(rows[5][0].record_id, rows[5][0].event_id);
+    }
+
+    #[test]
+    fn sort_keys_place_periods_at_their_start() {
+        let at = |v: &str, p: Precision| {
+            occurred_sort_key(&OccurredAt {
+                value: v.into(),
+                precision: p,
+            })
+            .unwrap()
+        };
+        let year = at("2024", Precision::Year);
+        let month = at("2024-03", Precision::Month);
+        let day = at("2024-03-01", Precision::Day);
+        let about = at("2024-03-02", Precision::Approximate);
+        let exact = at("2024-03-01T10:00:00+01:00", Precision::Exact);
+        assert!(year < month && month == day && day < exact && exact < about);
+        assert_eq!(exact, day + 9 * 3600 * 1000);
+    }
+
+    #[test]
+    fn edges_take_their_dates_from_the_link() {
+        let place = Uuid::from_u128(9);
+        let link = Uuid::from_u128(10);
+        let (state, _) = run(&[
+            person(0, CHILD),
+            seal(
+                1,
+                ("2024-01-02", "day"),
+                "location.recorded",
+                json!({
+                    "location_id": place, "kind": "home", "postcode": "NS1 4AB",
+                }),
+            ),
+            seal(
+                2,
+                ("2024-01-02", "day"),
+                "link.recorded",
+                json!({
+                    "link_id": link, "kind": "lives_at",
+                    "from": {"type": "person", "id": CHILD}, "to": {"type": "location", "id": place},
+                    "since": {"value": "2022", "precision": "year"},
+                    "until": {"value": "2023-06", "precision": "month"},
+                }),
+            ),
+        ]);
+        let e = edge_row(&state.records[&link]).unwrap();
+        assert_eq!(
+            (e.first_seen.to_string(), e.last_seen.to_string()),
+            ("2022-01-01".into(), "2023-06-30".into())
+        );
+        assert!(e.active);
+        let mut st = state.clone();
+        let keys = name_key_rows(&state.records[&link], &mut st).unwrap();
+        let got: Vec<(KeyKind, &str)> = keys.iter().map(|k| (k.kind, k.key.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (KeyKind::Postcode, "NS1 4AB"),
+                (KeyKind::PostcodeOutward, "NS1")
+            ]
+        );
+        assert!(keys
+            .iter()
+            .all(|k| k.person_id == CHILD && k.source_id == link));
+        // Protected characteristics are never keys: a person's keys come from
+        // names and date of birth only.
+        let keys = name_key_rows(&state.records[&CHILD], &mut st).unwrap();
+        assert!(keys.iter().all(|k| matches!(
+            k.kind,
+            KeyKind::Name | KeyKind::Nickname | KeyKind::Phonetic | KeyKind::Skeleton
+        )));
+    }
+}
