@@ -113,7 +113,7 @@ impl Role {
 pub const NOTE_RECORD: &str = "note";
 
 /// One line of a person's chronology.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ChronologyRow {
     pub person_id: Uuid,
     pub log_index: u64,
