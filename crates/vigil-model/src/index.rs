@@ -695,6 +695,141 @@ mod tests {
     }
 
     #[test]
+    fn every_casework_kind_lands_with_the_people_it_concerns() {
+        let (p, a, o, i, m, case) = (
+            Uuid::from_u128(20),
+            Uuid::from_u128(21),
+            Uuid::from_u128(23),
+            Uuid::from_u128(24),
+            Uuid::from_u128(25),
+            Uuid::from_u128(26),
+        );
+        let d = ("2024-02-01", "day");
+        let (_, rows) = run(&[
+            person(0, CHILD),
+            person(1, OTHER),
+            seal(
+                2,
+                d,
+                "placement.started",
+                json!({
+                    "placement_id": p, "child_id": CHILD, "placement_type": "K2", "started_on": "2024-02-01",
+                }),
+            ),
+            seal(
+                3,
+                d,
+                "placement.ended",
+                json!({"placement_id": p, "ended_on": "2024-02-01"}),
+            ),
+            seal(
+                4,
+                d,
+                "allocation.recorded",
+                json!({
+                    "allocation_id": a, "child_id": CHILD, "worker": "sw1", "team": "Team A", "started_on": "2024-02-01",
+                }),
+            ),
+            seal(
+                5,
+                d,
+                "allocation.ended",
+                json!({"allocation_id": a, "ended_on": "2024-02-01"}),
+            ),
+            seal(
+                6,
+                d,
+                "case.opened",
+                json!({
+                    "case_id": case, "child_id": CHILD, "level": "child_in_need", "reason": "Concerns.",
+                }),
+            ),
+            seal(
+                7,
+                d,
+                "case.level_changed",
+                json!({
+                    "case_id": case, "child_id": CHILD, "level": "child_protection", "reason": "Escalating.",
+                }),
+            ),
+            seal(
+                8,
+                d,
+                "case.closed",
+                json!({"case_id": case, "child_id": CHILD, "reason": "Moved away."}),
+            ),
+            seal(
+                9,
+                d,
+                "offence.recorded",
+                json!({
+                    "offence_id": o, "offence": "soa2003_s7", "victim_ids": [CHILD], "suspect_ids": [OTHER],
+                    "committed": {"value": "2024-01", "precision": "month"}, "cse_flag": true,
+                }),
+            ),
+            seal(
+                10,
+                d,
+                "offence.outcome_recorded",
+                json!({"offence_id": o, "outcome": "caution", "suspect_id": OTHER}),
+            ),
+            seal(
+                11,
+                d,
+                "intelligence.recorded",
+                json!({
+                    "intelligence_id": i, "subjects": [{"type": "person", "id": OTHER}],
+                    "text": "Seen near the school.",
+                    "grading": {"source": "2", "intelligence": "B", "handling": "P"},
+                }),
+            ),
+            seal(
+                12,
+                d,
+                "meeting.recorded",
+                json!({
+                    "meeting_id": m, "kind": "strategy_discussion", "child_id": CHILD,
+                    "attendees": ["northshire-council"], "decisions": "Section 47 enquiries.",
+                }),
+            ),
+            seal(
+                13,
+                d,
+                "agency.registered",
+                json!({
+                    "agency_id": Uuid::from_u128(31), "code": "northshire-police",
+                    "name": "Northshire Police", "kind": "police",
+                }),
+            ),
+        ]);
+        let who = |r: &[ChronologyRow]| -> Vec<(Uuid, Role)> {
+            r.iter().map(|r| (r.person_id, r.role)).collect()
+        };
+        for (n, r) in rows.iter().enumerate().take(9).skip(2) {
+            assert_eq!(who(r), [(CHILD, Role::Child)], "event {n}");
+        }
+        assert_eq!(
+            (rows[3][0].record_id, rows[3][0].record_kind.as_str()),
+            (p, "placement")
+        );
+        assert_eq!(
+            (rows[5][0].record_id, rows[5][0].record_kind.as_str()),
+            (a, "allocation")
+        );
+        assert_eq!(
+            who(&rows[9]),
+            [(CHILD, Role::Victim), (OTHER, Role::Suspect)]
+        );
+        assert_eq!(
+            who(&rows[10]),
+            [(CHILD, Role::Victim), (OTHER, Role::Suspect)]
+        );
+        assert_eq!(who(&rows[11]), [(OTHER, Role::Subject)]);
+        assert_eq!(who(&rows[12]), [(CHILD, Role::Child)]);
+        assert!(rows[13].is_empty(), "an agency is nobody's chronology");
+    }
+
+    #[test]
     fn sort_keys_place_periods_at_their_start() {
         let at = |v: &str, p: Precision| {
             occurred_sort_key(&OccurredAt {
