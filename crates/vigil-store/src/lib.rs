@@ -18,6 +18,9 @@
 //! - [`head_file`]: the latest signed tree head, kept outside the database
 //!   too, so that a log cut back in the database is caught.
 //! - [`copy`]: moves a log verbatim from one store to another (`vigil migrate`).
+//! - [`index`]: the secondary projection tables (chronology, edges, name
+//!   keys, referrals) and the query types of the `Store` methods that read
+//!   them; [`rebuild`]: `vigil rebuild` and the serving lock.
 //!
 //! Depends on `vigil-model` and `vigil-ledger`; I/O is confined to the backend
 //! modules.

@@ -813,7 +813,7 @@ pub(crate) fn write_projections(
     for place in changed_places(changed, first_new) {
         place_links.extend(tx.place_links(place)?);
     }
-    let rows = derive_entity_rows(changed, &place_links, &mut |id| tx.entity(id))?;
+    let rows = derive_entity_rows(changed, &place_links, first_new, &mut |id| tx.entity(id))?;
     if !rows.is_empty() {
         tx.replace_entity_rows(&rows)?;
     }
