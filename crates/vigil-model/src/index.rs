@@ -127,7 +127,8 @@ pub struct ChronologyRow {
     pub occurred_at: OccurredAt,
     /// Milliseconds since 1970 of the first instant `occurred_at` can mean.
     pub occurred_sort: i64,
-    /// The envelope's recorded-at (RFC 3339, UTC, milliseconds).
+    /// When it was recorded (RFC 3339, UTC, milliseconds): the envelope's
+    /// recorded-at, or for imported history the source system's.
     pub recorded_at: String,
     pub record_id: Uuid,
     /// An [`EntityKind`] name, or [`NOTE_RECORD`].
@@ -464,7 +465,12 @@ pub fn chronology_rows(
             actor: h.actor.user.clone(),
             occurred_at: h.occurred_at.clone(),
             occurred_sort: sort,
-            recorded_at: h.recorded_at.clone(),
+            // Imported history: when the source system recorded it.
+            recorded_at: h
+                .source
+                .as_ref()
+                .map(|src| src.recorded_at.clone())
+                .unwrap_or_else(|| h.recorded_at.clone()),
             record_id,
             record_kind: record_kind.clone(),
             record_agency: owner.agency.clone(),
@@ -639,6 +645,31 @@ mod tests {
                 "person_id": id, "names": [{"given": "Testchild", "kind": "birth"}],
             }),
         )
+    }
+
+    #[test]
+    fn imported_history_is_dated_by_when_the_source_system_recorded_it() {
+        let mut input: EventInput = serde_json::from_value(json!({
+            "actor": {"user": "importer", "role": "administrator"},
+            "agency": "northshire-council",
+            "occurred_at": {"value": "2019-03-04", "precision": "day"},
+            "source": {"system": "Old case system", "recorded_at": "2019-03-05T09:30:00Z"},
+            "kind": "person.recorded",
+            "payload": {"person_id": CHILD, "names": [{"given": "Testchild", "kind": "birth"}]},
+        }))
+        .unwrap();
+        let imported = input
+            .clone()
+            .prepare(Utc::now(), [7; 16])
+            .unwrap()
+            .seal(0)
+            .unwrap();
+        input.source = None;
+        let native = input.prepare(Utc::now(), [7; 16]).unwrap().seal(0).unwrap();
+        let (_, rows) = run(&[imported]);
+        assert_eq!(rows[0][0].recorded_at, "2019-03-05T09:30:00.000Z");
+        let (_, rows) = run(&[native.clone()]);
+        assert_eq!(rows[0][0].recorded_at, native.header.recorded_at);
     }
 
     #[test]
