@@ -141,7 +141,8 @@ CREATE TABLE name_keys (
     agency    TEXT NOT NULL,
     PRIMARY KEY (source_id, person_id, kind, key)
 ) WITHOUT ROWID;
-CREATE INDEX name_keys_key ON name_keys(kind, key);
+-- Covering: a search reads person and agency from the index alone.
+CREATE INDEX name_keys_key ON name_keys(kind, key, person_id, agency);
 CREATE TABLE referrals (
     referral_id      BLOB PRIMARY KEY,
     child_id         BLOB NOT NULL,

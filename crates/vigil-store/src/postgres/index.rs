@@ -63,7 +63,7 @@ CREATE TABLE name_keys (
     agency    TEXT NOT NULL
 );
 CREATE INDEX name_keys_source ON name_keys(source_id, person_id, kind, key);
-CREATE INDEX name_keys_key ON name_keys(kind, key);
+CREATE INDEX name_keys_key ON name_keys(kind, key) INCLUDE (person_id, agency);
 CREATE TABLE referrals (
     referral_id      UUID PRIMARY KEY,
     child_id         UUID NOT NULL,
