@@ -115,10 +115,12 @@ pub(crate) fn rebuild_in(
                     changed.extend(touched);
                     chronology.extend(rows);
                 }
-                Err(msg) => return Err(StoreError::Corrupt(format!(
+                Err(msg) => {
+                    return Err(StoreError::Corrupt(format!(
                     "entry {} (event {}) cannot be replayed: the projection rules refuse it: {msg}",
                     s.header.index, s.header.id
-                ))),
+                )))
+                }
             }
             tx.insert_subjects(s)?;
         }
