@@ -670,6 +670,34 @@ mod tests {
         assert!(exact > nick && exact > typo, "{exact} {nick} {typo}");
     }
 
+    #[test]
+    fn common_short_forms_find_the_full_name() {
+        // Short forms that search on the synthetic borough missed (BENCHMARKS.md,
+        // "Issue 10"): each finds the full name and the full name finds it.
+        for (short, full) in [
+            ("Brad", "Bradley Taylor"),
+            ("Tash", "Natasha Jackson"),
+            ("Josh", "Joshua Reed"),
+            ("Jess", "Jessica Hall"),
+            ("Liv", "Olivia Stone"),
+            ("Nate", "Nathan Cole"),
+            ("Kuba", "Jakub Nowak"),
+            ("Tomek", "Tomasz Nowak"),
+            ("Kath", "Kathleen Ward"),
+            ("Abdul", "Abdullah Khan"),
+        ] {
+            assert!(matches(short, full).is_some(), "{short} should find {full}");
+            let family = full.split(' ').nth(1).unwrap();
+            let short_full = format!("{short} {family}");
+            assert!(
+                matches(full, &short_full).is_some(),
+                "{full} should find {short_full}"
+            );
+        }
+        // A family is not a free-for-all.
+        assert!(matches("Brad", "Natasha Jackson").is_none());
+    }
+
     fn dob(v: &str, p: Precision) -> HashSet<(KeyKind, String)> {
         dob_keys(&DateOfBirth {
             value: v.into(),

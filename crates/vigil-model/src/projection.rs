@@ -19,7 +19,7 @@ use uuid::Uuid;
 /// were built by. Bump it in the same commit as any change to a rule or to the
 /// shape of a projected row; a store built by another version is rebuilt from
 /// the log (`vigil rebuild`) rather than reported as corrupt.
-pub const PROJECTION_VERSION: u32 = 1;
+pub const PROJECTION_VERSION: u32 = 2;
 
 /// The projected state of one entity.
 #[derive(Clone, Debug, PartialEq)]
