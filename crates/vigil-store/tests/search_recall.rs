@@ -133,7 +133,7 @@ fn measure(store: &dyn Store, cfg: &SynthConfig) -> Recall {
                     let theirs = names.get(missed).cloned().unwrap_or_default();
                     let why = classify(text, &theirs, &q, store, missed);
                     *out.misses.entry(why).or_default() += 1;
-                    if out.examples.len() < 12 {
+                    if out.examples.len() < 80 {
                         out.examples.push(format!(
                             "{child}: searched “{text}”, missed {missed} named {theirs:?} ({why})"
                         ));
