@@ -31,6 +31,7 @@ use vigil_synth::{generate, SynthConfig};
 
 on_both_backends!(
     chronology_of_every_person_is_exactly_the_events_about_them,
+    kinds_the_borough_does_not_make_are_read_the_same_way,
     mixed_precisions_sort_by_their_first_instant_then_log_index,
     filters_facets_and_paging,
     visibility_by_record_owner,
@@ -982,4 +983,78 @@ fn visibility_by_record_owner(b: Backend) {
         .unwrap();
     assert_eq!(page.total, 2);
     assert_eq!(page.agencies, vec![("northshire-council".to_owned(), 2)]);
+}
+
+/// The kinds and shapes the borough never makes (an amendment, an
+/// escalation, links of every role and their end, an outcome naming one
+/// suspect and one naming none, notes about records rather than people and a
+/// person twice over), checked with
+/// the same independent reading.
+fn kinds_the_borough_does_not_make_are_read_the_same_way(b: Backend) {
+    let Some(db) = TestDb::new(b) else { return };
+    let store = open(&db);
+    let u = |n: u64| format!("01940000-0000-7000-8000-{n:012x}");
+    let (referral, episode, placement, case, offence, meeting) =
+        (u(1), u(2), u(3), u(4), u(5), u(6));
+    let at = |d: &str| (d.to_owned(), "day".to_owned());
+    let ev = |id: u64, agency: &str, day: &str, kind: &str, payload: String| {
+        let (v, p) = at(day);
+        line(id, agency, "worker.001", (&v, &p), kind, payload)
+    };
+    let (c, p, h) = (
+        "northshire-council",
+        "northshire-police",
+        "northshire-health",
+    );
+    let mut lines: Vec<String> = (1..=4).map(|n| person_line(n, c, n)).collect();
+    lines.extend([
+        ev(10, h, "2024-01-02", "person.amended", format!(r#"{{"person_id":"{}","reason":"school says","add_names":[{{"given":"Tee","kind":"nickname"}}]}}"#, pid(1))),
+        ev(11, p, "2024-01-03", "referral.submitted", format!(r#"{{"referral_id":"{referral}","child_id":"{}","others_involved":["{}"],"concern":"Older men collect them from school.","immediate_danger":false}}"#, pid(1), pid(2))),
+        ev(12, c, "2024-01-08", "referral.escalated", format!(r#"{{"referral_id":"{referral}","level":"supervisor","due_by":"2024-01-04","working_days_overdue":2}}"#)),
+        ev(13, c, "2024-01-09", "referral.decided", format!(r#"{{"referral_id":"{referral}","decision":"assessment"}}"#)),
+        ev(14, c, "2024-02-01", "assessment.completed", format!(r#"{{"referral_id":"{referral}","factors":["1A"]}}"#)),
+        ev(15, p, "2024-02-02", "offence.recorded", format!(r#"{{"offence_id":"{offence}","offence":"soa2003_s9","victim_ids":["{}"],"suspect_ids":["{}","{}"],"committed":{{"value":"2024-01","precision":"month"}},"cse_flag":true}}"#, pid(1), pid(3), pid(4))),
+        ev(16, p, "2024-02-03", "offence.outcome_recorded", format!(r#"{{"offence_id":"{offence}","outcome":"caution","suspect_id":"{}"}}"#, pid(3))),
+        ev(17, p, "2024-02-04", "offence.outcome_recorded", format!(r#"{{"offence_id":"{offence}","outcome":"not_yet_resolved"}}"#)),
+        ev(18, p, "2024-02-05", "link.recorded", format!(r#"{{"link_id":"{}","kind":"witness_in","from":{{"type":"person","id":"{}"}},"to":{{"type":"offence","id":"{offence}"}}}}"#, u(7), pid(2))),
+        ev(19, p, "2024-02-05", "link.recorded", format!(r#"{{"link_id":"{}","kind":"associate_of","from":{{"type":"person","id":"{}"}},"to":{{"type":"person","id":"{}"}}}}"#, u(8), pid(3), pid(4))),
+        ev(20, p, "2024-02-06", "link.ended", format!(r#"{{"link_id":"{}","reason":"no longer in touch"}}"#, u(8))),
+        ev(21, p, "2024-03-01", "missing_episode.recorded", format!(r#"{{"episode_id":"{episode}","child_id":"{}","missing_type":"A","started_at":"2024-03-01T20:00:00Z"}}"#, pid(1))),
+        ev(22, c, "2024-03-02", "placement.started", format!(r#"{{"placement_id":"{placement}","child_id":"{}","placement_type":"U1","started_on":"2024-03-02"}}"#, pid(1))),
+        ev(23, c, "2024-03-03", "case.opened", format!(r#"{{"case_id":"{case}","child_id":"{}","level":"child_in_need","reason":"Assessment found need."}}"#, pid(1))),
+        ev(24, c, "2024-03-04", "case.level_changed", format!(r#"{{"case_id":"{case}","child_id":"{}","level":"child_protection","reason":"Risk rose."}}"#, pid(1))),
+        ev(25, c, "2024-03-05", "meeting.recorded", format!(r#"{{"meeting_id":"{meeting}","kind":"strategy_discussion","child_id":"{}","attendees":["northshire-police"],"decisions":"Safety plan."}}"#, pid(1))),
+        ev(26, h, "2024-03-06", "note.recorded", format!(r#"{{"subjects":[{{"type":"referral","id":"{referral}"}},{{"type":"missing_episode","id":"{episode}"}},{{"type":"placement","id":"{placement}"}},{{"type":"case","id":"{case}"}},{{"type":"meeting","id":"{meeting}"}},{{"type":"person","id":"{}"}},{{"type":"offence","id":"{offence}"}}],"text":"Discussed at the health review."}}"#, pid(2))),
+        ev(27, c, "2024-03-07", "case.closed", format!(r#"{{"case_id":"{case}","child_id":"{}","reason":"Moved away."}}"#, pid(1))),
+    ]);
+    append_lines(store.as_ref(), &lines);
+    let reader = read_log(store.as_ref());
+    let mut kinds = BTreeSet::new();
+    for person in &reader.people {
+        let got = whole(store.as_ref(), *person, Visibility::All);
+        let want = reader.lines.get(person).cloned().unwrap_or_default();
+        assert_eq!(got, want, "person {person}");
+        kinds.extend(got.into_iter().map(|l| l.kind));
+    }
+    assert_eq!(kinds.len(), 17, "{kinds:?}");
+    // Spot checks of the reading itself: the child is once in the referral
+    // (as the child), the witness has the witness role, the note reaches
+    // the child through five records and person 2 directly.
+    let roles = |n: u64| -> Vec<(u64, &'static str)> {
+        reader.lines[&pid(n).parse::<Uuid>().unwrap()]
+            .iter()
+            .map(|l| (l.log_index, l.role))
+            .collect()
+    };
+    assert!(roles(1).contains(&(5, "child")));
+    assert!(roles(2).contains(&(12, "witness")));
+    assert!(roles(1).contains(&(20, "child")));
+    assert!(roles(2).contains(&(20, "subject")));
+    assert!(roles(3).contains(&(10, "suspect")));
+    assert!(
+        !roles(4).iter().any(|(i, _)| *i == 10),
+        "an outcome naming one suspect is not the other's"
+    );
+    assert!(roles(4).contains(&(11, "suspect")));
+    assert!(roles(4).contains(&(14, "linked")));
 }
