@@ -49,8 +49,9 @@
 //! the first instant the value can mean (the instant itself, or midnight UTC
 //! at the start of the day, month or year), in milliseconds, so a month-only
 //! date sorts before the days of that month and an approximate day as that
-//! day; ties are broken by log index. Recorded-at is the envelope's, as
-//! stored.
+//! day; ties are broken by log index. Recorded-at is when the record was
+//! made: for imported history, when the source system recorded it (the
+//! header's `source`), else the envelope's, as stored.
 //!
 //! ## State accessors
 //!
@@ -127,7 +128,8 @@ pub struct ChronologyRow {
     pub occurred_at: OccurredAt,
     /// Milliseconds since 1970 of the first instant `occurred_at` can mean.
     pub occurred_sort: i64,
-    /// The envelope's recorded-at (RFC 3339, UTC, milliseconds).
+    /// When it was recorded (RFC 3339, UTC, milliseconds): by the source
+    /// system for imported history, else the envelope's recorded-at.
     pub recorded_at: String,
     pub record_id: Uuid,
     /// An [`EntityKind`] name, or [`NOTE_RECORD`].
@@ -446,6 +448,8 @@ pub fn chronology_rows(
         }
     };
     let sort = occurred_sort_key(&h.occurred_at).unwrap_or_else(|| recorded_millis(&h.recorded_at));
+    // Imported history keeps the time its source system recorded it.
+    let recorded_at = h.source.as_ref().map_or(&h.recorded_at, |s| &s.recorded_at);
     let mut seen = std::collections::HashSet::new();
     Ok(people
         .into_iter()
@@ -459,7 +463,7 @@ pub fn chronology_rows(
             actor: h.actor.user.clone(),
             occurred_at: h.occurred_at.clone(),
             occurred_sort: sort,
-            recorded_at: h.recorded_at.clone(),
+            recorded_at: recorded_at.clone(),
             record_id,
             record_kind: record_kind.clone(),
             record_agency: owner.agency.clone(),

@@ -35,6 +35,7 @@ on_both_backends!(
     mixed_precisions_sort_by_their_first_instant_then_log_index,
     filters_facets_and_paging,
     visibility_by_record_owner,
+    imported_history_keeps_the_source_systems_recorded_time,
 );
 
 // ---------------------------------------------------------------------------
@@ -332,7 +333,12 @@ impl Reader {
                 actor: actor.clone(),
                 occurred_value: value.clone(),
                 occurred_precision: precision.clone(),
-                recorded_at: h["recorded_at"].as_str().unwrap().to_owned(),
+                // Imported history: when the source system recorded it.
+                recorded_at: h["source"]["recorded_at"]
+                    .as_str()
+                    .or(h["recorded_at"].as_str())
+                    .unwrap()
+                    .to_owned(),
                 record_id,
                 record_kind: record_kind.to_owned(),
                 record_agency: record_agency.clone(),
@@ -1057,4 +1063,30 @@ fn kinds_the_borough_does_not_make_are_read_the_same_way(b: Backend) {
     );
     assert!(roles(4).contains(&(11, "suspect")));
     assert!(roles(4).contains(&(14, "linked")));
+}
+
+fn imported_history_keeps_the_source_systems_recorded_time(b: Backend) {
+    let Some(db) = TestDb::new(b) else { return };
+    let store = open(&db);
+    let imported = note_line(1, "northshire-council", "sw.001", ("2019-06-01", "day"), 1).replacen(
+        r#""kind":"note.recorded""#,
+        r#""source":{"system":"Old case system","reference":"N-1234","recorded_at":"2019-06-03T09:15:00Z"},"kind":"note.recorded""#,
+        1,
+    );
+    append_lines(
+        store.as_ref(),
+        &[person_line(0, "northshire-council", 1), imported],
+    );
+    let rows = whole(store.as_ref(), pid(1).parse().unwrap(), Visibility::All);
+    assert_eq!(rows.len(), 2);
+    // The note (it happened in 2019, so it comes first) was recorded by the
+    // source system in 2019, not when Vigil received it.
+    assert_eq!(rows[0].kind, "note.recorded");
+    assert_eq!(rows[0].recorded_at, "2019-06-03T09:15:00.000Z");
+    assert!(rows[1]
+        .recorded_at
+        .starts_with(&Utc::now().format("%Y-").to_string()));
+    // The independent reading agrees.
+    let reader = read_log(store.as_ref());
+    assert_eq!(reader.lines[&pid(1).parse::<Uuid>().unwrap()], rows);
 }
