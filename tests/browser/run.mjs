@@ -195,6 +195,54 @@ try {
       assert.match(await triage.content(), /Decided: early help/);
     });
 
+    await step('a practitioner finds a child by a misspelt name, opens the record, filters and prints the chronology', async () => {
+      const pia = await newPage();
+      await firstSignIn(pia, 'pia.practitioner', process.env.PRACTITIONER_PW);
+      await pia.click('nav >> text=Find a person');
+      await pia.fill('#q', 'Jayde Exampel');
+      await pia.click('button:has-text("Search")');
+      await pia.waitForURL(/\/search\?q=/);
+      const results = await pia.locator('#results').innerText();
+      assert.match(results, /Jade Example/);
+      assert.match(results, /sounds the same|spelt another way/);
+      // The school's new record of the same child is another agency's: not shown.
+      assert.equal((results.match(/Jade Example/g) || []).length, 1, results);
+      await shot(pia, '11-search.png');
+
+      await pia.click('#results >> text=Jade Example');
+      await pia.waitForURL(/\/people\//);
+      assert.match(await pia.locator('h1').innerText(), /Jade Example/);
+      const svg = pia.locator('svg.v-timeline');
+      assert.match(await svg.locator('title').first().textContent(), /missing episodes/);
+      assert.ok(await svg.locator('.v-tl-missing').count() >= 1, 'missing episodes are on the timeline');
+      const all = await pia.locator('#chronology-table tbody tr').count();
+      assert.ok(all >= 10, `the chronology has ${all} rows`);
+      const chron = await pia.locator('#chronology-table').innerText();
+      assert.match(chron, /Placement ended/, 'a follow-up event that does not name the child is in her chronology');
+      assert.match(chron, /Missing/);
+      await shot(pia, '12-child-record.png');
+      await svg.screenshot({ path: join(SHOTS, '13-timeline.png') });
+
+      // Only the placements.
+      await pia.check('input[name=kind][value="placement.started"]');
+      await pia.check('input[name=kind][value="placement.ended"]');
+      await pia.click('button:has-text("Show")');
+      await pia.waitForURL(/kind=/);
+      const rows = await pia.locator('#chronology-table tbody tr').allInnerTexts();
+      assert.ok(rows.length >= 2 && rows.length < all, `${rows.length} of ${all} rows after filtering`);
+      for (const r of rows) assert.match(r, /Placement (started|ended)/, r);
+
+      await pia.click('text=A printable chronology');
+      await pia.waitForURL(/print=1/);
+      await pia.emulateMedia({ media: 'print' });
+      assert.equal(await pia.locator('nav.v-nav').evaluate((e) => getComputedStyle(e).display), 'none');
+      assert.equal(await pia.locator('form.v-filter').evaluate((e) => getComputedStyle(e).display), 'none');
+      assert.ok(await pia.locator('#chronology-table tbody tr').count() >= 2);
+      await shot(pia, '14-chronology-print.png');
+      await pia.pdf({ path: join(WORK, 'chronology.pdf') });
+      assert.ok(readFileSync(join(WORK, 'chronology.pdf')).subarray(0, 5).toString() === '%PDF-');
+    });
+
     await step('the referrer sees the decision, not the case', async () => {
       await signIn(page, 'tess.teacher');
       await page.click('nav >> text=My referrals');
@@ -224,6 +272,7 @@ try {
       assert.match(table, /tariq\.triage/);
       assert.match(table, /opened a referral/);
       assert.match(table, /listed the triage queue/);
+      assert.match(table, /searched for people/);
       await shot(page, '09-access-log.png');
     });
 

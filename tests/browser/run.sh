@@ -44,11 +44,12 @@ DATA="$WORK/data"
 "$VIGIL" --data "$DATA" init >/dev/null
 "$VIGIL" --data "$DATA" import "$ROOT/examples/events.jsonl" >/dev/null
 one_time() { "$VIGIL" --data "$DATA" user add "$@" | sed -n 's/.*one-time password: //p'; }
-export REFERRER_PW TRIAGE_PW SUPERVISOR_PW AUDITOR_PW ADMIN_PW
+export REFERRER_PW TRIAGE_PW SUPERVISOR_PW AUDITOR_PW ADMIN_PW PRACTITIONER_PW
 REFERRER_PW="$(one_time tess.teacher --role referrer --agency oakfield-academy --name 'Tess Teacher')"
 TRIAGE_PW="$(one_time tariq.triage --role triage --agency northshire-childrens-services --name 'Tariq Triage')"
 SUPERVISOR_PW="$(one_time sue.supervisor --role supervisor --agency northshire-childrens-services --name 'Sue Supervisor')"
 AUDITOR_PW="$(one_time aled.auditor --role auditor --agency northshire-childrens-services --name 'Aled Auditor')"
+PRACTITIONER_PW="$(one_time pia.practitioner --role practitioner --agency northshire-childrens-services --name 'Pia Practitioner')"
 ADMIN_PW="$(one_time ada.admin --role partnership_administrator --name 'Ada Admin')"
 
 # Starts `vigil serve` on a free loopback port (optionally under faketime)

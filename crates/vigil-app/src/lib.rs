@@ -209,7 +209,10 @@ impl App {
                 let anchored = st
                     .store
                     .entity(access_log_id())?
-                    .and_then(|e| e.state.get("rows").and_then(|r| r.as_u64()))
+                    .and_then(|e| {
+                        e.as_kind::<vigil_model::state::AccessLogState>()
+                            .map(|a| a.rows)
+                    })
                     .unwrap_or(0);
                 if rows <= anchored {
                     return Ok(None);

@@ -182,7 +182,10 @@ trait View: Sized {
 }
 
 fn parse_state<T: for<'de> Deserialize<'de>>(rec: &EntityRecord) -> Result<T, String> {
-    serde_json::from_value(rec.state.clone())
+    // The typed state's JSON, read back into the page's view of it; the
+    // application layer replaces this with the typed state itself.
+    serde_json::to_value(&rec.state)
+        .and_then(serde_json::from_value)
         .map_err(|e| format!("the stored {} {} could not be read: {e}", rec.kind, rec.id))
 }
 

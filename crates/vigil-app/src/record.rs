@@ -25,7 +25,6 @@ use crate::access::{self, Action, Scope};
 use crate::readmodel::{PersonView, ReferralView};
 use crate::{App, AppError, Caller};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -40,6 +39,10 @@ pub const SEARCH_LIMIT: usize = 20;
 
 /// Chronology items per page.
 pub const PAGE_ITEMS: u64 = 50;
+
+/// Most periods of each kind (missing episodes, placements, workers)
+/// listed on the page, the most recent first; the chronology has them all.
+pub const LIST_PERIODS: usize = 20;
 
 /// The longest search text read (anything longer is cut, not refused).
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -256,9 +259,13 @@ pub struct ChildRecord {
     pub referrals: Vec<(Arc<ReferralView>, bool)>,
     pub referrals_limited: bool,
     pub places: Vec<(String, String, Uuid)>,
+    /// The most recent [`LIST_PERIODS`] of each, and how many there are.
     pub missing: Vec<Period>,
     pub placements: Vec<Period>,
     pub workers: Vec<Period>,
+    pub missing_total: usize,
+    pub placements_total: usize,
+    pub workers_total: usize,
     /// Placements and workers that started in the last twelve months.
     pub placements_12m: usize,
     pub workers_12m: usize,
@@ -342,60 +349,45 @@ fn days_of(o: &OccurredAt) -> Option<(NaiveDate, NaiveDate, bool)> {
     })
 }
 
-/// A time or a date (`YYYY-MM-DD`, read as its midnight) from a state.
-fn when(state: &Value, key: &str) -> Option<DateTime<Utc>> {
-    let v = state.get(key).and_then(Value::as_str)?;
-    DateTime::parse_from_rfc3339(v)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|d| d.and_utc())
-        })
+/// A date as the midnight it starts with.
+fn midnight(d: &vigil_model::dates::Date) -> Option<DateTime<Utc>> {
+    d.naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc())
 }
 
-fn text(state: &Value, key: &str) -> Option<String> {
-    state.get(key).and_then(Value::as_str).map(str::to_owned)
-}
-
-/// What a period's record says, read from its state (one place, to be
-/// read from the typed state structs).
-fn period_of(kind: EntityKind, rec: &vigil_model::projection::EntityRecord) -> Period {
-    let s = &rec.state;
-    let (from, to, what, detail) = match kind {
-        EntityKind::MissingEpisode => (
-            when(s, "started_at"),
-            when(s, "ended_at"),
-            match text(s, "missing_type").as_deref() {
-                Some("A") => "Away without authorisation".to_owned(),
-                _ => "Missing".to_owned(),
-            },
-            text(s, "circumstances").unwrap_or_default(),
-        ),
-        EntityKind::Placement => (
-            when(s, "started_on"),
-            when(s, "ended_on"),
-            text(s, "placement_type")
-                .map(|t| format!("Placement {t}"))
-                .unwrap_or_else(|| "Placement".into()),
-            text(s, "reason").unwrap_or_default(),
-        ),
-        _ => (
-            when(s, "started_on"),
-            when(s, "ended_on"),
-            text(s, "worker").unwrap_or_else(|| "Worker".into()),
-            text(s, "team").unwrap_or_default(),
-        ),
+/// What a period's record says, from its typed state.
+fn period_of(rec: &vigil_model::projection::EntityRecord) -> Option<Period> {
+    use vigil_model::state::{AllocationState, MissingEpisodeState, PlacementState};
+    let (from, to, what, detail) = if let Some(m) = rec.as_kind::<MissingEpisodeState>() {
+        (
+            Some(m.started_at.as_utc()),
+            m.ended_at.as_ref().map(|t| t.as_utc()),
+            m.missing_type.label().to_owned(),
+            m.circumstances.clone().unwrap_or_default(),
+        )
+    } else if let Some(p) = rec.as_kind::<PlacementState>() {
+        (
+            midnight(&p.started_on),
+            p.ended_on.as_ref().and_then(midnight),
+            format!("Placement {}", p.placement_type.code()),
+            p.reason.clone().unwrap_or_default(),
+        )
+    } else if let Some(a) = rec.as_kind::<AllocationState>() {
+        (
+            midnight(&a.started_on),
+            a.ended_on.as_ref().and_then(midnight),
+            a.worker.clone(),
+            a.team.clone(),
+        )
+    } else {
+        return None;
     };
-    Period {
+    Some(Period {
         id: rec.id,
         from,
         to,
         what,
         detail,
-    }
+    })
 }
 
 /// Every chronology row of a person this user may see, in order, page by
@@ -424,63 +416,116 @@ fn whole_chronology(
     }
 }
 
-/// The timeline from the whole chronology: periods from their start and
-/// end events (paired by record), single events as marks.
-fn timeline(rows: &[ChronologyRow], periods: &HashMap<Uuid, Period>) -> Vec<TimelineEntry> {
-    let mut out = Vec::new();
-    let mut seen_periods = std::collections::HashSet::new();
+/// A period as the chronology gives it: its start and end events.
+struct Span<'a> {
+    kind: EntityKind,
+    start: Option<&'a ChronologyRow>,
+    end: Option<&'a ChronologyRow>,
+}
+
+fn start_kind(kind: &str) -> Option<EntityKind> {
+    match kind {
+        "missing_episode.recorded" => Some(EntityKind::MissingEpisode),
+        "placement.started" => Some(EntityKind::Placement),
+        "allocation.recorded" => Some(EntityKind::Allocation),
+        _ => None,
+    }
+}
+
+fn end_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "missing_episode.returned" | "placement.ended" | "allocation.ended"
+    )
+}
+
+/// The periods of a chronology, by record, from their start and end rows.
+fn spans(rows: &[ChronologyRow]) -> BTreeMap<Uuid, Span<'_>> {
+    let mut out: BTreeMap<Uuid, Span<'_>> = BTreeMap::new();
     for r in rows {
-        let lane = lane_of(&r.kind);
-        let is_period_kind = matches!(
-            r.kind.as_str(),
-            "missing_episode.recorded" | "placement.started" | "allocation.recorded"
-        );
-        if is_period_kind {
-            if let Some(p) = periods.get(&r.record_id) {
-                if !seen_periods.insert(p.id) {
-                    continue;
-                }
-                let Some(from) = p.from.or_else(|| {
-                    days_of(&r.occurred_at)
-                        .map(|(d, _, _)| d.and_hms_opt(0, 0, 0).unwrap().and_utc())
-                }) else {
-                    continue;
-                };
-                out.push(TimelineEntry {
-                    lane,
-                    from: vigil_rules::london::local_date(from),
-                    to: p.to.map(vigil_rules::london::local_date),
-                    period: true,
-                    imprecise: false,
-                    label: format!(
-                        "{}: {}{}",
-                        p.what,
-                        crate::display::date(vigil_rules::london::local_date(from)),
-                        p.to.map(|t| format!(
-                            " to {}",
-                            crate::display::date(vigil_rules::london::local_date(t))
-                        ))
-                        .unwrap_or_else(|| " (not ended)".into())
-                    ),
-                });
-                continue;
+        if let Some(kind) = start_kind(&r.kind) {
+            out.entry(r.record_id)
+                .or_insert(Span {
+                    kind,
+                    start: None,
+                    end: None,
+                })
+                .start = Some(r);
+        } else if end_kind(&r.kind) {
+            if let Some(kind) = EntityKind::parse(&r.record_kind) {
+                out.entry(r.record_id)
+                    .or_insert(Span {
+                        kind,
+                        start: None,
+                        end: None,
+                    })
+                    .end = Some(r);
             }
         }
-        if matches!(
-            r.kind.as_str(),
-            "missing_episode.returned" | "placement.ended" | "allocation.ended"
-        ) && periods.contains_key(&r.record_id)
+    }
+    out
+}
+
+fn first_day(r: &ChronologyRow) -> Option<NaiveDate> {
+    days_of(&r.occurred_at).map(|(d, _, _)| d)
+}
+
+/// The timeline from the whole chronology: periods from their records where
+/// they were read, else from their start and end events; single events as
+/// marks.
+fn timeline(
+    rows: &[ChronologyRow],
+    spans: &BTreeMap<Uuid, Span<'_>>,
+    periods: &HashMap<Uuid, Period>,
+) -> Vec<TimelineEntry> {
+    let local = vigil_rules::london::local_date;
+    let mut out = Vec::new();
+    for (id, sp) in spans {
+        let lane = match sp.kind {
+            EntityKind::MissingEpisode => TimelineLane::Missing,
+            EntityKind::Placement => TimelineLane::Placements,
+            _ => TimelineLane::Workers,
+        };
+        let (from, to, what) = match periods.get(id) {
+            Some(p) => (
+                p.from.map(local).or_else(|| sp.start.and_then(first_day)),
+                p.to.map(local),
+                p.what.clone(),
+            ),
+            None => (
+                sp.start.and_then(first_day),
+                sp.end.and_then(first_day),
+                kind_words(sp.start.map(|r| r.kind.as_str()).unwrap_or("")),
+            ),
+        };
+        let Some(from) = from else { continue };
+        out.push(TimelineEntry {
+            lane,
+            from,
+            to,
+            period: true,
+            imprecise: false,
+            label: format!(
+                "{what}: {}{}",
+                crate::display::date(from),
+                to.map(|t| format!(" to {}", crate::display::date(t)))
+                    .unwrap_or_else(|| " (not ended)".into())
+            ),
+        });
+    }
+    for r in rows {
+        if start_kind(&r.kind).is_some()
+            || end_kind(&r.kind)
+            || r.kind == "person.recorded"
+            || r.kind == "person.amended"
         {
-            continue; // drawn as the end of its period
-        }
-        if r.kind == "person.recorded" || r.kind == "person.amended" {
             continue;
         }
         let Some((from, to, imprecise)) = days_of(&r.occurred_at) else {
             continue;
         };
         out.push(TimelineEntry {
-            lane,
+            lane: lane_of(&r.kind),
             from,
             to: Some(to),
             period: false,
@@ -545,40 +590,61 @@ pub async fn child_record(
 
         // The whole visible chronology: the timeline and the period lists.
         let rows = whole_chronology(st, id, &visibility)?;
-        let period_ids: Vec<Uuid> = rows
-            .iter()
-            .filter(|r| {
-                matches!(
-                    r.record_kind.as_str(),
-                    "missing_episode" | "placement" | "allocation"
-                )
-            })
-            .map(|r| r.record_id)
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let spans = spans(&rows);
+        // The records read: the most recent of each kind (for the lists)
+        // and any without an end event (a return may be on the record).
+        let mut wanted: Vec<Uuid> = Vec::new();
+        for kind in [
+            EntityKind::MissingEpisode,
+            EntityKind::Placement,
+            EntityKind::Allocation,
+        ] {
+            let mut of_kind: Vec<(&Uuid, &Span<'_>)> =
+                spans.iter().filter(|(_, sp)| sp.kind == kind).collect();
+            of_kind.sort_by_key(|(_, sp)| {
+                std::cmp::Reverse(sp.start.map(|r| (r.occurred_sort, r.log_index)))
+            });
+            wanted.extend(of_kind.iter().take(LIST_PERIODS).map(|(id, _)| **id));
+            wanted.extend(
+                of_kind
+                    .iter()
+                    .filter(|(_, sp)| sp.end.is_none())
+                    .map(|(id, _)| **id),
+            );
+        }
+        wanted.sort();
+        wanted.dedup();
         let mut periods = HashMap::new();
-        let (mut missing, mut placements, mut workers) = (Vec::new(), Vec::new(), Vec::new());
-        for r in st.store.entities(&period_ids)? {
-            let p = period_of(r.kind, &r);
-            match r.kind {
-                EntityKind::MissingEpisode => missing.push(p.clone()),
-                EntityKind::Placement => placements.push(p.clone()),
-                EntityKind::Allocation => workers.push(p.clone()),
-                _ => continue,
+        for r in st.store.entities(&wanted)? {
+            if let Some(p) = period_of(&r) {
+                periods.insert(r.id, p);
             }
-            periods.insert(r.id, p);
         }
-        for list in [&mut missing, &mut placements, &mut workers] {
-            list.sort_by_key(|p| std::cmp::Reverse(p.from));
-        }
-        let year_ago = st.now() - chrono::Duration::days(365);
-        let recent = |l: &[Period]| {
-            l.iter()
-                .filter(|p| p.from.is_some_and(|f| f >= year_ago))
+        let listed = |kind: EntityKind| -> Vec<Period> {
+            let mut v: Vec<Period> = spans
+                .iter()
+                .filter(|(_, sp)| sp.kind == kind)
+                .filter_map(|(id, _)| periods.get(id).cloned())
+                .collect();
+            v.sort_by_key(|p| std::cmp::Reverse(p.from));
+            v.truncate(LIST_PERIODS);
+            v
+        };
+        let (missing, placements, workers) = (
+            listed(EntityKind::MissingEpisode),
+            listed(EntityKind::Placement),
+            listed(EntityKind::Allocation),
+        );
+        let total = |kind: EntityKind| spans.values().filter(|sp| sp.kind == kind).count();
+        let year_ago = vigil_rules::london::local_date(st.now() - chrono::Duration::days(365));
+        let recent = |kind: EntityKind| {
+            spans
+                .values()
+                .filter(|sp| sp.kind == kind)
+                .filter(|sp| sp.start.and_then(first_day).is_some_and(|d| d >= year_ago))
                 .count()
         };
-        let timeline = timeline(&rows, &periods);
+        let timeline = timeline(&rows, &spans, &periods);
 
         // The page asked for.
         // Printing takes every matching item, up to the store's page bound.
@@ -681,8 +747,11 @@ pub async fn child_record(
                 ) != Some(Scope::Any),
                 referrals,
                 places,
-                placements_12m: recent(&placements),
-                workers_12m: recent(&workers),
+                placements_12m: recent(EntityKind::Placement),
+                workers_12m: recent(EntityKind::Allocation),
+                missing_total: total(EntityKind::MissingEpisode),
+                placements_total: total(EntityKind::Placement),
+                workers_total: total(EntityKind::Allocation),
                 missing,
                 placements,
                 workers,

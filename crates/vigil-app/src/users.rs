@@ -24,6 +24,7 @@ use vigil_model::payload::{
     check_username, user_id_for, AgencyRegistered, UserDisabled, UserPasswordReset, UserRegistered,
     UserRoleChanged,
 };
+use vigil_model::state::{AgencyState, UserState};
 use vigil_model::{Actor, EntityKind, EventPayload, OccurredAt};
 use vigil_store::accounts::Credential;
 use vigil_store::{Store, StoreError};
@@ -133,19 +134,10 @@ fn agency_of(store: &dyn Store, agency_id: Uuid) -> Result<(AgencyKind, String),
         .entity(agency_id)?
         .filter(|e| e.kind == EntityKind::Agency)
         .ok_or_else(|| refused("Choose an agency."))?;
-    let kind = rec
-        .state
-        .get("kind")
-        .and_then(|k| k.as_str())
-        .and_then(|k| AgencyKind::parse(k).ok())
-        .ok_or_else(|| refused("That agency's kind is not recorded."))?;
-    let code = rec
-        .state
-        .get("code")
-        .and_then(|c| c.as_str())
-        .unwrap_or_default()
-        .to_owned();
-    Ok((kind, code))
+    let a = rec
+        .as_kind::<AgencyState>()
+        .ok_or_else(|| refused("Choose an agency."))?;
+    Ok((a.kind, a.code.as_str().to_owned()))
 }
 
 /// The refusal when an account with this role at this agency could do nothing.
@@ -172,11 +164,13 @@ fn existing(store: &dyn Store, user_id: Uuid) -> Result<ExistingAccount, Account
         .entity(user_id)?
         .filter(|e| e.kind == EntityKind::User)
         .ok_or_else(|| refused("There is no such account."))?;
-    let s = |k: &str| rec.state.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    let u = rec
+        .as_kind::<UserState>()
+        .ok_or_else(|| refused("There is no such account."))?;
     Ok(ExistingAccount {
-        role: Role::parse(s("role")).map_err(|e| refused(e.to_string()))?,
-        agency_code: s("agency").to_owned(),
-        agency_kind: AgencyKind::parse(s("agency_kind")).map_err(|e| refused(e.to_string()))?,
+        role: u.role,
+        agency_code: u.agency.as_str().to_owned(),
+        agency_kind: u.agency_kind,
     })
 }
 
@@ -383,7 +377,10 @@ pub fn administration_agency(store: &dyn Store, now: DateTime<Utc>) -> Result<Uu
     let found = store
         .entities_changed_since(&[EntityKind::Agency], None)?
         .into_iter()
-        .find(|a| a.state.get("code").and_then(|c| c.as_str()) == Some(ADMIN_AGENCY_CODE));
+        .find(|a| {
+            a.as_kind::<AgencyState>()
+                .is_some_and(|s| s.code.as_str() == ADMIN_AGENCY_CODE)
+        });
     match found {
         Some(a) => Ok(a.id),
         None => register_agency(
@@ -457,9 +454,8 @@ pub fn create_demo_accounts(
         .entities_changed_since(&[EntityKind::Agency], None)?
         .into_iter()
         .filter_map(|e| {
-            let s = |k: &str| e.state.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-            let kind = AgencyKind::parse(&s("kind")?).ok()?;
-            Some((e.id, s("code")?, s("name")?, kind))
+            let a = e.as_kind::<AgencyState>()?;
+            Some((e.id, a.code.as_str().to_owned(), a.name.clone(), a.kind))
         })
         .collect();
     agencies.sort_by(|a, b| a.1.cmp(&b.1));

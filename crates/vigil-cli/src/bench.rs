@@ -70,6 +70,12 @@ pub enum BenchCommand {
         /// Referrals awaiting a decision (what the queue page lists).
         #[arg(long, default_value_t = 50)]
         queue: usize,
+        /// Chronology items of the child whose page is loaded (0: the child page is not measured).
+        #[arg(long, default_value_t = 1000)]
+        chronology: usize,
+        /// Person records search looks through (0: search is not measured).
+        #[arg(long, default_value_t = 10_000)]
+        people: usize,
         /// Database to use (default: SQLite in a temporary directory); with postgres:// the SQLite peer runs too.
         #[arg(long)]
         database: Option<String>,
@@ -91,6 +97,25 @@ pub enum BenchCommand {
         /// Times /healthz is asked while they are open.
         #[arg(long, default_value_t = 10)]
         probes: usize,
+    },
+    /// Resident memory of a `vigil serve` process over a log of N entries, after a referral (so its writer loads the log) and a list of pages.
+    Memory {
+        /// Entries in the log (people recorded by the benchmark, plus the accounts and referrals it needs).
+        #[arg(long, default_value_t = 100_000)]
+        entries: u64,
+        /// Keep the data directory here: built if absent, reused (and topped up to --entries) if present, so several servers can be measured on one log.
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
+        /// Pages the triage officer loads, in order; `{referral}` and `{person}` stand for the first referral and person an earlier page links to (add `/search?q=...` when there is a search page).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "/triage,/referrals/{referral},/people/{person}"
+        )]
+        pages: Vec<String>,
+        /// The `vigil` binary to run as the server (default: this one), to measure another build on the same log.
+        #[arg(long)]
+        server: Option<std::path::PathBuf>,
     },
     /// (Used by `bench slowloris`.) Holds half-open connections to ADDR for a while.
     #[command(hide = true)]
@@ -203,6 +228,15 @@ fn bench_append(database: Option<&str>, events: u64, batch: usize) -> Result<()>
         total,
         events as f64 / total
     );
+    if let Some(r) = vigil_web::bench::resident(std::process::id()) {
+        println!(
+            "  this process: resident {:.0} MB (peak {:.0} MB, own {:.0} MB); the writer holds {} hashes",
+            r.rss,
+            r.peak,
+            r.anon,
+            store.writer_held_hashes()
+        );
+    }
     Ok(())
 }
 
@@ -346,22 +380,32 @@ struct ServerProcess {
     child: std::process::Child,
     base: String,
     addr: std::net::SocketAddr,
-    _tmp: tempfile::TempDir,
+    _tmp: Option<tempfile::TempDir>,
 }
 
 impl ServerProcess {
     /// Initialises a data directory, lets `prepare` fill its store, then
     /// starts `vigil serve` on 127.0.0.1:0 with `extra` options.
     fn start(prepare: impl FnOnce(&dyn Store) -> Result<()>, extra: &[&str]) -> Result<Self> {
-        use std::io::BufRead as _;
         let tmp = tempfile::tempdir()?;
         let data = tmp.path().join("data");
         let dir = DataDir::new(&data);
         dir.init(None)?;
         prepare(dir.open(None)?.as_ref())?;
-        let mut child = std::process::Command::new(std::env::current_exe()?)
+        Self::start_on(&data, &std::env::current_exe()?, extra, Some(tmp))
+    }
+
+    /// Starts `binary serve` on 127.0.0.1:0 over the data directory `data`.
+    fn start_on(
+        data: &std::path::Path,
+        binary: &std::path::Path,
+        extra: &[&str],
+        tmp: Option<tempfile::TempDir>,
+    ) -> Result<Self> {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new(binary)
             .arg("--data")
-            .arg(&data)
+            .arg(data)
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(extra)
             .stdout(std::process::Stdio::piped())
@@ -446,6 +490,100 @@ fn bench_signins(users: usize, rounds: usize) -> Result<()> {
             "  {round:<6} {:>10} {:>6} {:>6} {:>8.2} {peak:>14.0} {now:>12.0} {later:>12.0}",
             a.signed_in, a.busy, a.other, a.seconds
         );
+    }
+    Ok(())
+}
+
+/// Referrals in the queue of `vigil bench memory`'s store.
+const MEMORY_QUEUE: usize = 25;
+
+struct MemoryRun<'a> {
+    entries: u64,
+    data: Option<&'a std::path::Path>,
+    pages: &'a [String],
+    server: Option<&'a std::path::Path>,
+}
+
+fn bench_memory(m: &MemoryRun<'_>) -> Result<()> {
+    let tmp;
+    let data = match m.data {
+        Some(d) => d.to_owned(),
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path().join("data")
+        }
+    };
+    let dir = DataDir::new(&data);
+    let me = std::env::current_exe()?;
+    if !data.exists() {
+        dir.init(None)?;
+    }
+    let store = dir.open(None)?;
+    let had = store.log_size()?;
+    if had == 0 {
+        vigil_web::bench::memory_accounts(store.as_ref()).map_err(anyhow::Error::msg)?;
+    }
+    drop(store);
+    let t = Instant::now();
+    if had == 0 {
+        // The queue first, sent through a server as a person would.
+        let server = ServerProcess::start_on(&data, &me, &[], None)?;
+        client_runtime()?
+            .block_on(vigil_web::bench::send_referrals(&server.base, MEMORY_QUEUE))
+            .map_err(anyhow::Error::msg)?;
+    }
+    let store = dir.open(None)?;
+    let people = m.entries.saturating_sub(store.log_size()?);
+    if people > 0 {
+        eprintln!(
+            "building a log of {} entries in {}...",
+            m.entries,
+            data.display()
+        );
+        fill(store.as_ref(), people, 10_000, true)?;
+    }
+    drop(store);
+    let built = t.elapsed().as_secs_f64();
+    let size = dir.open(None)?.log_size()?;
+    if built > 1.0 {
+        eprintln!("  built in {built:.0} s");
+    }
+
+    let binary = m.server.map_or(me.clone(), std::path::Path::to_owned);
+    let server = ServerProcess::start_on(&data, &binary, &[], None)?;
+    let rt = client_runtime()?;
+    rt.block_on(vigil_web::bench::time_healthz(&server.base, 1));
+    let mem = |what: &str| -> Result<()> {
+        let r = vigil_web::bench::resident(server.pid())
+            .ok_or_else(|| anyhow::anyhow!("cannot read /proc/{}/status", server.pid()))?;
+        println!(
+            "  {what:<40} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+            r.rss, r.peak, r.anon, r.file
+        );
+        Ok(())
+    };
+    println!(
+        "memory: `{} serve` (pid {}) over a log of {size} entries (SQLite)",
+        binary.display(),
+        server.pid()
+    );
+    println!(
+        "  {:<40} {:>9} {:>9} {:>9} {:>9}",
+        "after", "RSS MB", "peak MB", "anon MB", "file MB"
+    );
+    mem("start")?;
+    rt.block_on(vigil_web::bench::send_referrals(&server.base, 1))
+        .map_err(anyhow::Error::msg)?;
+    mem("one referral (the writer loads the log)")?;
+    for p in rt
+        .block_on(vigil_web::bench::load_pages(&server.base, m.pages))
+        .map_err(anyhow::Error::msg)?
+    {
+        if p.status != 200 {
+            bail!("GET {} answered {}", p.path, p.status);
+        }
+        let label = format!("GET {} ({:.0} ms)", p.path, p.ms);
+        mem(&label)?;
     }
     Ok(())
 }
@@ -554,6 +692,17 @@ pub fn run(c: &BenchCommand) -> Result<()> {
             }
             bench_slowloris(*connections, *probes)?
         }
+        BenchCommand::Memory {
+            entries,
+            data,
+            pages,
+            server,
+        } => bench_memory(&MemoryRun {
+            entries: *entries,
+            data: data.as_deref(),
+            pages,
+            server: server.as_deref(),
+        })?,
         BenchCommand::SlowlorisHold {
             addr,
             connections,
@@ -565,6 +714,8 @@ pub fn run(c: &BenchCommand) -> Result<()> {
             warmup,
             think_ms,
             queue,
+            chronology,
+            people,
             database,
         } => {
             if *users == 0 || *seconds < 2 {
@@ -581,6 +732,8 @@ pub fn run(c: &BenchCommand) -> Result<()> {
                     warmup: *warmup,
                     think_ms: *think_ms,
                     queue: *queue,
+                    chronology: *chronology,
+                    people: *people,
                     database: db,
                 };
                 let report = vigil_web::bench::run(&opts)

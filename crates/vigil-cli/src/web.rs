@@ -128,7 +128,10 @@ pub fn add_user(dir: &DataDir, database: Option<&str>, args: &AddUserArgs<'_>) -
     let find = |code: &str| {
         agencies
             .iter()
-            .find(|a| a.state.get("code").and_then(|c| c.as_str()) == Some(code))
+            .find(|a| {
+                a.as_kind::<vigil_model::state::AgencyState>()
+                    .is_some_and(|s| s.code.as_str() == code)
+            })
             .map(|a| a.id)
     };
     let now = chrono::Utc::now();

@@ -889,3 +889,57 @@ fn the_public_key_file_is_one_line_and_a_newline() {
         "{text:?}"
     );
 }
+
+#[test]
+fn stale_projections_make_verify_exit_3_until_vigil_rebuild() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    init(&data);
+    assert!(run(vigil()
+        .arg("--data")
+        .arg(&data)
+        .arg("import")
+        .arg(examples()))
+    .status
+    .success());
+    let conn = rusqlite::Connection::open(data.join("vigil.sqlite")).unwrap();
+    conn.execute(
+        "UPDATE meta SET value = '99' WHERE key = 'projection_version'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let o = run(vigil().arg("--data").arg(&data).arg("verify"));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_one_sentence(&o);
+    assert!(
+        stderr(&o).contains("version 99") && stderr(&o).contains("vigil rebuild"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("ledger intact: "));
+    // Appends are refused, in one sentence, until the rebuild.
+    let more = tmp.path().join("more.jsonl");
+    std::fs::write(&more, format!("{}\n", person_line(999))).unwrap();
+    let o = run(vigil().arg("--data").arg(&data).arg("import").arg(&more));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_one_sentence(&o);
+    assert!(stderr(&o).contains("run `vigil rebuild`"), "{}", stderr(&o));
+    let o = run(vigil().arg("--data").arg(&data).arg("rebuild"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.starts_with("rebuilt: ") && out.contains("were version 99"),
+        "{out}"
+    );
+    // Not a terminal: plain progress lines.
+    assert!(
+        stderr(&o).contains("rebuilding the projections"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(vigil().arg("--data").arg(&data).arg("verify"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(vigil().arg("--data").arg(&data).arg("import").arg(&more));
+    assert!(o.status.success(), "{}", stderr(&o));
+}

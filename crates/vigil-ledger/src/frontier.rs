@@ -41,6 +41,19 @@ impl Frontier {
         self.size += 1;
     }
 
+    /// A frontier from its parts: `subtrees` must be the roots of the
+    /// complete subtrees covering leaves `0..size`, largest first.
+    pub(crate) fn from_parts(size: u64, subtrees: Vec<Hash>) -> Self {
+        debug_assert_eq!(subtrees.len(), size.count_ones() as usize);
+        Frontier { size, subtrees }
+    }
+
+    /// The roots of the complete subtrees covering leaves `0..size`, largest
+    /// (leftmost) first: one per set bit of the size.
+    pub fn subtrees(&self) -> &[Hash] {
+        &self.subtrees
+    }
+
     /// Number of leaves pushed so far.
     pub fn size(&self) -> u64 {
         self.size

@@ -17,8 +17,10 @@
 //! * the hashes ([`leaf_hash`], [`node_hash`], [`empty_root`]),
 //! * [`Frontier`], the O(log n) memory running root used to re-verify a log
 //!   streamed from a database,
-//! * [`MerkleTree`], an in-memory append-only tree that produces roots and
-//!   proofs for the current or any earlier size,
+//! * [`MerkleTree`], an append-only tree that produces roots and proofs for
+//!   the current or any earlier size, either whole or pruned to a frontier
+//!   (the append path keeps it pruned, so a writer's memory does not grow
+//!   with the log),
 //! * the proof verifiers, tree-head signing ([`LogSigner`], [`LogKey`]) and
 //!   [`Receipt`]s.
 //!

@@ -12,6 +12,12 @@ pub enum ProofError {
     /// A size larger than the tree currently held was asked for.
     #[error("tree size {size} was asked for, but the log only holds {tree_size} entries")]
     SizeBeyondTree { size: u64, tree_size: u64 },
+    /// A size or leaf before the point a pruned tree was pruned at
+    /// ([`crate::MerkleTree::prune`]): only its frontier is held.
+    #[error(
+        "tree size {size} reaches before entry {base}, and this tree holds only its frontier there"
+    )]
+    Pruned { size: u64, base: u64 },
     /// A consistency check where the "older" tree is the larger one.
     #[error("the older tree size ({size1}) is larger than the newer one ({size2})")]
     SizesOutOfOrder { size1: u64, size2: u64 },

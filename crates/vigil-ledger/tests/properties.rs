@@ -309,6 +309,115 @@ fn exhaustive_small_trees() {
     );
 }
 
+proptest! {
+    #![proptest_config(config())]
+
+    /// A tree pruned to its frontier at a random base (once, or again after
+    /// growing) gives the same roots, inclusion proofs and consistency
+    /// proofs as the whole tree for everything from the base on, and refuses
+    /// what lies before it.
+    #[test]
+    fn pruned_trees_prove_what_whole_trees_prove(
+        n in 1usize..2500,
+        seed: u64,
+        fb in 0.0f64..1.0,
+        fb2 in 0.0f64..1.0,
+        picks in prop::collection::vec((0.0f64..1.0, 0.0f64..1.0), 8),
+    ) {
+        let d = leaves(n, seed);
+        let whole = MerkleTree::from_leaf_hashes(d.iter().copied());
+        let base = pick(fb, n + 1);
+        let mut frontier = Frontier::new();
+        d[..base].iter().for_each(|l| frontier.push(*l));
+        let mut tree = MerkleTree::from_frontier(&frontier);
+        prop_assert_eq!(tree.size(), base as u64);
+        prop_assert_eq!(tree.base(), base as u64);
+        prop_assert_eq!(tree.frontier(), frontier.clone());
+        prop_assert_eq!(tree.root(), frontier.root());
+        // Grow to a second base, prune there, then grow to the end.
+        let base2 = base + pick(fb2, n - base + 1);
+        for l in &d[base..base2] {
+            tree.push(*l);
+        }
+        prop_assert_eq!(tree.root(), whole.root_at(base2 as u64).unwrap());
+        tree.prune();
+        prop_assert_eq!(tree.base(), base2 as u64);
+        for (i, l) in d.iter().enumerate().skip(base2) {
+            prop_assert_eq!(tree.push(*l), i as u64);
+        }
+        let b = base2 as u64;
+        prop_assert_eq!(tree.size(), n as u64);
+        prop_assert_eq!(tree.root(), whole.root());
+        prop_assert_eq!(tree.frontier(), {
+            let mut f = Frontier::new();
+            d.iter().for_each(|l| f.push(*l));
+            f
+        });
+        for (fs, fi) in picks {
+            // A size from the base on, an index within the held part.
+            let size = b + pick(fs, n - base2 + 1) as u64;
+            prop_assert_eq!(tree.root_at(size), whole.root_at(size));
+            if size > b {
+                let index = b + pick(fi, (size - b) as usize) as u64;
+                prop_assert_eq!(tree.leaf(index), whole.leaf(index));
+                prop_assert_eq!(
+                    tree.inclusion_proof(index, size),
+                    whole.inclusion_proof(index, size)
+                );
+                let to = size + pick(fi, n - size as usize + 1) as u64;
+                prop_assert_eq!(
+                    tree.consistency_proof(size, to),
+                    whole.consistency_proof(size, to)
+                );
+            }
+        }
+        if b > 0 {
+            prop_assert_eq!(
+                tree.root_at(b - 1),
+                Err(ProofError::Pruned { size: b - 1, base: b })
+            );
+            prop_assert!(tree.inclusion_proof(b - 1, n as u64).is_err());
+            prop_assert!(tree.consistency_proof(b - 1, n as u64).is_err());
+        }
+    }
+}
+
+/// Pruning every possible way, every inclusion and consistency proof the
+/// pruned tree gives of what it holds equals the whole tree's (small trees).
+#[test]
+fn exhaustive_small_pruned_trees() {
+    for n in 1..=40usize {
+        let d = leaves(n, 11);
+        let whole = MerkleTree::from_leaf_hashes(d.iter().copied());
+        for base in 0..=n {
+            let mut frontier = Frontier::new();
+            d[..base].iter().for_each(|l| frontier.push(*l));
+            let mut tree = MerkleTree::from_frontier(&frontier);
+            d[base..].iter().for_each(|l| {
+                tree.push(*l);
+            });
+            let b = base as u64;
+            for size in b.max(1)..=n as u64 {
+                assert_eq!(tree.root_at(size), whole.root_at(size));
+                for index in b..size {
+                    assert_eq!(
+                        tree.inclusion_proof(index, size).unwrap(),
+                        whole.inclusion_proof(index, size).unwrap(),
+                        "n {n} base {base} index {index} size {size}"
+                    );
+                }
+                for to in size..=n as u64 {
+                    assert_eq!(
+                        tree.consistency_proof(size, to).unwrap(),
+                        whole.consistency_proof(size, to).unwrap(),
+                        "n {n} base {base} from {size} to {to}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Pushing one at a time and building at once give the same tree, and push
 /// returns consecutive indices.
 #[test]

@@ -186,6 +186,21 @@ fn reference_tree() -> MerkleTree {
     )
 }
 
+/// The reference tree pruned to its frontier at `base` leaves, then grown
+/// back to its full size.
+fn pruned_reference_tree(base: u64) -> MerkleTree {
+    let whole = reference_tree();
+    let mut frontier = Frontier::new();
+    for i in 0..base {
+        frontier.push(whole.leaf(i).unwrap());
+    }
+    let mut tree = MerkleTree::from_frontier(&frontier);
+    for i in base..whole.size() {
+        tree.push(whole.leaf(i).unwrap());
+    }
+    tree
+}
+
 fn b64_hashes(v: &Value) -> Vec<Hash> {
     proof(v).expect("happy paths hold 32-byte hashes")
 }
@@ -216,6 +231,16 @@ fn reference_tree_regenerates_happy_path_vectors() {
             b64_hashes(&v),
             "{at}"
         );
+        // A tree pruned anywhere up to the leaf gives the same proof.
+        for base in 0..=index {
+            let pruned = pruned_reference_tree(base);
+            assert_eq!(
+                pruned.inclusion_proof(index, size).unwrap(),
+                b64_hashes(&v),
+                "{at}, pruned at {base}"
+            );
+            assert_eq!(pruned.root_at(size).unwrap(), b64_hash(&v, "root"), "{at}");
+        }
         let mut frontier = Frontier::new();
         for i in 0..size {
             frontier.push(tree.leaf(i).unwrap());
@@ -238,6 +263,15 @@ fn reference_tree_regenerates_happy_path_vectors() {
             b64_hashes(&v),
             "{at}"
         );
+        for base in 0..=size1 {
+            assert_eq!(
+                pruned_reference_tree(base)
+                    .consistency_proof(size1, size2)
+                    .unwrap(),
+                b64_hashes(&v),
+                "{at}, pruned at {base}"
+            );
+        }
         checked += 1;
     }
     assert!(checked >= 10, "only {checked} happy-path vectors found");

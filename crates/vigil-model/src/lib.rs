@@ -18,6 +18,7 @@
 //!   projection rules;
 //! - [`event`], [`projection`], [`canonical`]: the envelope, the projection
 //!   machinery and canonical JSON;
+//! - [`state`]: the projected state of every kind of entity, as types;
 //! - [`time`], [`dates`], [`text`]: dates with precision, timestamps, and the
 //!   checks on text fields;
 //! - [`index`]: the secondary projections (chronology, edges, name keys,
@@ -35,6 +36,7 @@ pub mod payload;
 pub mod pole;
 pub mod projection;
 pub mod reference;
+pub mod state;
 pub mod text;
 pub mod time;
 

@@ -9,25 +9,27 @@
 //! person a referral names must exist; a decided referral cannot be decided
 //! again), so an event that breaks them is refused before it is written.
 
-use crate::canonical::canonical_value;
 use crate::event::{EntityKind, SealedEvent};
-use serde_json::Value;
+use crate::state::{EntityState, KindState};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// The version of the projection rules: what the stored projection tables
 /// were built by. Bump it in the same commit as any change to a rule or to the
-/// shape of a projected row; a store built by another version is rebuilt from
-/// the log (`vigil rebuild`) rather than reported as corrupt.
+/// shape of a projected row (the structs of [`crate::state`]); a store built
+/// by another version is rebuilt from the log (`vigil rebuild`) rather than
+/// reported as corrupt. The test `projection_version` in vigil-synth fails
+/// when the rows it projects change while this number does not.
 pub const PROJECTION_VERSION: u32 = 2;
 
 /// The projected state of one entity.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EntityRecord {
     pub id: Uuid,
+    /// Always `state.kind()`; kept beside it because the store keeps it in a
+    /// column of its own.
     pub kind: EntityKind,
-    /// Current state; always a JSON object.
-    pub state: Value,
+    pub state: EntityState,
     /// Log index of the event that created it.
     pub created_index: u64,
     /// Log index of the last event that changed it.
@@ -35,9 +37,30 @@ pub struct EntityRecord {
 }
 
 impl EntityRecord {
+    /// A record of `state`, its kind taken from the state.
+    pub fn new(id: Uuid, state: EntityState, created_index: u64, updated_index: u64) -> Self {
+        EntityRecord {
+            id,
+            kind: state.kind(),
+            state,
+            created_index,
+            updated_index,
+        }
+    }
+
     /// Canonical JSON of the state, as stored.
     pub fn state_json(&self) -> String {
-        canonical_value(&self.state).expect("projected state holds no floats")
+        // The state types hold no floats and no integers beyond 2^53 (counts,
+        // minutes, and access-log rows, which validation bounds), the only
+        // things canonical JSON refuses.
+        self.state
+            .to_json()
+            .expect("projected state holds no floats or unsafe integers")
+    }
+
+    /// The state, if this is an entity of kind `T`.
+    pub fn as_kind<T: KindState>(&self) -> Option<&T> {
+        T::from_ref(&self.state)
     }
 }
 
@@ -56,6 +79,46 @@ pub enum ProjectionError {
 pub trait ProjectionState {
     fn get(&mut self, id: Uuid) -> Result<Option<EntityRecord>, ProjectionError>;
     fn put(&mut self, record: EntityRecord) -> Result<(), ProjectionError>;
+    /// The kind of the entity with this id, if there is one. Rules that only
+    /// need to know that something exists ask this, which a backend may
+    /// answer without copying the state.
+    fn kind_of(&mut self, id: Uuid) -> Result<Option<EntityKind>, ProjectionError> {
+        Ok(self.get(id)?.map(|r| r.kind))
+    }
+    /// Lets `look` read the entity with this id, if there is one (`false`
+    /// when there is none). A backend may lend its own copy.
+    fn read(
+        &mut self,
+        id: Uuid,
+        look: &mut dyn FnMut(&EntityRecord),
+    ) -> Result<bool, ProjectionError> {
+        match self.get(id)? {
+            Some(rec) => {
+                look(&rec);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+    /// Changes the entity with this id with `change`, if there is one
+    /// (`false` when there is none); when `change` refuses, nothing is
+    /// written. A backend may change its own copy in place, so rules check
+    /// everything before they change anything (the payload tests hold every
+    /// rule to that: a refused event leaves the state as it was).
+    fn modify(
+        &mut self,
+        id: Uuid,
+        change: &mut dyn FnMut(&mut EntityRecord) -> Result<(), ProjectionError>,
+    ) -> Result<bool, ProjectionError> {
+        match self.get(id)? {
+            Some(mut rec) => {
+                change(&mut rec)?;
+                self.put(rec)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
 }
 
 /// Applies one sealed event to the projections.
@@ -65,6 +128,14 @@ pub fn apply(event: &SealedEvent, state: &mut dyn ProjectionState) -> Result<(),
         state,
     };
     event.payload.project(&event.header, &mut ctx)
+}
+
+fn not_found(kind: EntityKind, id: Uuid) -> ProjectionError {
+    ProjectionError::Rejected(format!("there is no {kind} with id {id}"))
+}
+
+fn wrong_kind(id: Uuid, is: EntityKind, want: EntityKind) -> ProjectionError {
+    ProjectionError::Rejected(format!("{id} is a {is}, not a {want}"))
 }
 
 /// What the per-kind rules use to read and change state.
@@ -77,61 +148,90 @@ impl Projector<'_> {
     /// Creates an entity; refused if the id is already taken.
     pub fn create(
         &mut self,
-        kind: EntityKind,
         id: Uuid,
-        state: Value,
+        state: impl Into<EntityState>,
     ) -> Result<(), ProjectionError> {
-        if let Some(existing) = self.state.get(id)? {
+        if let Some(existing) = self.state.kind_of(id)? {
             return Err(ProjectionError::Rejected(format!(
-                "{id} is already recorded (as a {})",
-                existing.kind
+                "{id} is already recorded (as a {existing})"
             )));
         }
-        self.state.put(EntityRecord {
-            id,
-            kind,
-            state,
-            created_index: self.index,
-            updated_index: self.index,
-        })
+        self.state
+            .put(EntityRecord::new(id, state.into(), self.index, self.index))
     }
 
-    /// Reads an entity that must exist and be of the given kind.
-    pub fn require(&mut self, kind: EntityKind, id: Uuid) -> Result<EntityRecord, ProjectionError> {
-        match self.state.get(id)? {
-            Some(r) if r.kind == kind => Ok(r),
-            Some(r) => Err(ProjectionError::Rejected(format!(
-                "{id} is a {}, not a {kind}",
-                r.kind
-            ))),
-            None => Err(ProjectionError::Rejected(format!(
-                "there is no {kind} with id {id}"
-            ))),
+    /// Checks that an entity exists and is of the given kind.
+    pub fn require(&mut self, kind: EntityKind, id: Uuid) -> Result<(), ProjectionError> {
+        match self.state.kind_of(id)? {
+            Some(k) if k == kind => Ok(()),
+            Some(k) => Err(wrong_kind(id, k, kind)),
+            None => Err(not_found(kind, id)),
         }
     }
 
-    /// Reads any entity that must exist, whatever its kind.
-    pub fn require_any(&mut self, id: Uuid) -> Result<EntityRecord, ProjectionError> {
-        self.state.get(id)?.ok_or_else(|| {
-            ProjectionError::Rejected(format!("there is nothing recorded with id {id}"))
-        })
+    /// The kind of whatever has this id, if anything.
+    pub fn kind_of(&mut self, id: Uuid) -> Result<Option<EntityKind>, ProjectionError> {
+        self.state.kind_of(id)
     }
 
-    /// Changes an existing entity of the given kind.
-    pub fn update(
+    /// Reads the state of an entity that must exist and be of kind `T`.
+    pub fn get<T: KindState>(&mut self, id: Uuid) -> Result<T, ProjectionError> {
+        let rec = self.state.get(id)?.ok_or_else(|| not_found(T::KIND, id))?;
+        let kind = rec.kind;
+        match rec.state.into_kind::<T>() {
+            Some(t) => Ok(t),
+            None => Err(wrong_kind(id, kind, T::KIND)),
+        }
+    }
+
+    /// Reads part of an entity that must exist and be of kind `T`, without
+    /// copying the rest of it.
+    pub fn read<T: KindState, R>(
         &mut self,
-        kind: EntityKind,
         id: Uuid,
-        change: impl FnOnce(&mut serde_json::Map<String, Value>) -> Result<(), ProjectionError>,
-    ) -> Result<(), ProjectionError> {
-        let mut rec = self.require(kind, id)?;
-        let obj = rec
-            .state
-            .as_object_mut()
-            .ok_or_else(|| ProjectionError::Store(format!("state of {id} is not an object")))?;
-        change(obj)?;
-        rec.updated_index = self.index;
-        self.state.put(rec)
+        look: impl FnOnce(&T) -> R,
+    ) -> Result<R, ProjectionError> {
+        let mut look = Some(look);
+        let mut out: Option<Result<R, ProjectionError>> = None;
+        let found = self.state.read(id, &mut |rec| {
+            out = Some(match (T::from_ref(&rec.state), look.take()) {
+                (Some(t), Some(look)) => Ok(look(t)),
+                _ => Err(wrong_kind(id, rec.kind, T::KIND)),
+            });
+        })?;
+        match out {
+            Some(r) => r,
+            None if !found => Err(not_found(T::KIND, id)),
+            None => Err(ProjectionError::Store(format!("{id} could not be read"))),
+        }
+    }
+
+    /// Changes an existing entity of kind `T`. `change` must refuse before
+    /// it changes anything: when it refuses, the event is refused and the
+    /// entity is left as it was.
+    pub fn update<T: KindState, R>(
+        &mut self,
+        id: Uuid,
+        change: impl FnOnce(&mut T) -> Result<R, ProjectionError>,
+    ) -> Result<R, ProjectionError> {
+        let index = self.index;
+        let mut change = Some(change);
+        let mut out: Option<R> = None;
+        let found = self.state.modify(id, &mut |rec| {
+            let kind = rec.kind;
+            let t = T::from_mut(&mut rec.state).ok_or_else(|| wrong_kind(id, kind, T::KIND))?;
+            let change = change
+                .take()
+                .ok_or_else(|| ProjectionError::Store(format!("{id} was changed twice")))?;
+            out = Some(change(t)?);
+            rec.updated_index = index;
+            Ok(())
+        })?;
+        match out {
+            Some(r) => Ok(r),
+            None if !found => Err(not_found(T::KIND, id)),
+            None => Err(ProjectionError::Store(format!("{id} could not be changed"))),
+        }
     }
 }
 
@@ -149,5 +249,27 @@ impl ProjectionState for MemoryProjection {
     fn put(&mut self, record: EntityRecord) -> Result<(), ProjectionError> {
         self.records.insert(record.id, record);
         Ok(())
+    }
+    fn kind_of(&mut self, id: Uuid) -> Result<Option<EntityKind>, ProjectionError> {
+        Ok(self.records.get(&id).map(|r| r.kind))
+    }
+    fn read(
+        &mut self,
+        id: Uuid,
+        look: &mut dyn FnMut(&EntityRecord),
+    ) -> Result<bool, ProjectionError> {
+        Ok(self.records.get(&id).map(look).is_some())
+    }
+    /// Changes the record in place (no copy): a refused change may leave
+    /// part of it done, which is why rules check before they change.
+    fn modify(
+        &mut self,
+        id: Uuid,
+        change: &mut dyn FnMut(&mut EntityRecord) -> Result<(), ProjectionError>,
+    ) -> Result<bool, ProjectionError> {
+        match self.records.get_mut(&id) {
+            Some(rec) => change(rec).map(|()| true),
+            None => Ok(false),
+        }
     }
 }

@@ -39,6 +39,10 @@ pub enum Published {
     /// The file already held this head or a larger one (another process got
     /// there first): left as it was.
     AlreadyAhead,
+    /// The caller could not tell whether its log holds the file's head (it
+    /// no longer holds the root at that size): left as it was, for the
+    /// caller to check after reading its log again.
+    Unconfirmed,
 }
 
 impl TreeHeadFile {
@@ -93,20 +97,24 @@ impl TreeHeadFile {
 
     /// Replaces the file's head with `sth` if `sth` is larger. `holds` says
     /// whether the caller's log contains a given smaller head (same root at
-    /// its size); if it does not, the file is left alone and the mismatch
-    /// is reported: the file and the database tell two different stories.
+    /// its size), or `None` if it cannot tell; if it does not, the file is
+    /// left alone and the mismatch is reported: the file and the database
+    /// tell two different stories.
     pub fn publish(
         &self,
         key: &LogKey,
         sth: &SignedTreeHead,
-        holds: impl Fn(&SignedTreeHead) -> bool,
+        holds: impl Fn(&SignedTreeHead) -> Option<bool>,
     ) -> Result<Published, StoreError> {
         let _lock = self.lock()?;
         if let Some(current) = self.read(key)? {
             if current.head.size >= sth.head.size {
                 return Ok(Published::AlreadyAhead);
             }
-            if !holds(&current) {
+            let Some(holds) = holds(&current) else {
+                return Ok(Published::Unconfirmed);
+            };
+            if !holds {
                 return Err(StoreError::Corrupt(format!(
                     "the log just signed at size {} does not contain the tree head of size {} in {}: the database is not the log that file was written for",
                     sth.head.size,
@@ -180,23 +188,31 @@ mod tests {
         assert_eq!(file.read(&key).unwrap(), None);
         let h20 = head(&signer, 20, 1);
         assert_eq!(
-            file.publish(&key, &h20, |_| true).unwrap(),
+            file.publish(&key, &h20, |_| Some(true)).unwrap(),
             Published::Replaced
         );
         // A smaller (older) head, from a process that committed earlier but
         // published later, never replaces a larger one.
         assert_eq!(
-            file.publish(&key, &head(&signer, 14, 2), |_| true).unwrap(),
+            file.publish(&key, &head(&signer, 14, 2), |_| Some(true))
+                .unwrap(),
             Published::AlreadyAhead
         );
         assert_eq!(file.read(&key).unwrap(), Some(h20.clone()));
         // A larger head that does not contain the file's is refused.
         assert!(file
-            .publish(&key, &head(&signer, 30, 3), |_| false)
+            .publish(&key, &head(&signer, 30, 3), |_| Some(false))
             .is_err());
-        assert_eq!(file.read(&key).unwrap(), Some(h20));
+        assert_eq!(file.read(&key).unwrap(), Some(h20.clone()));
+        // A caller that cannot tell leaves the file as it is.
+        assert_eq!(
+            file.publish(&key, &head(&signer, 30, 3), |_| None).unwrap(),
+            Published::Unconfirmed
+        );
+        assert_eq!(file.read(&key).unwrap(), Some(h20.clone()));
         let h30 = head(&signer, 30, 3);
-        file.publish(&key, &h30, |h| h.head.size == 20).unwrap();
+        file.publish(&key, &h30, |h| Some(h.head.size == 20))
+            .unwrap();
         assert_eq!(file.read(&key).unwrap(), Some(h30));
         // Another log's key does not read it as its own.
         assert!(file.read(&LogSigner::generate().public_key()).is_err());

@@ -103,14 +103,19 @@ pub enum ReferralQuery {
 pub struct EntityRows {
     pub edges: Vec<EdgeRow>,
     pub referrals: Vec<ReferralRow>,
-    /// Sources whose name keys are replaced by `names`.
+    /// Sources whose committed name keys are deleted before `names` are
+    /// written (sources created in this batch have none, so are not listed:
+    /// most of a batch's sources are new, and each delete is an index probe).
     pub name_sources: Vec<Uuid>,
     pub names: Vec<NameKeyRow>,
 }
 
 impl EntityRows {
     pub fn is_empty(&self) -> bool {
-        self.edges.is_empty() && self.referrals.is_empty() && self.name_sources.is_empty()
+        self.edges.is_empty()
+            && self.referrals.is_empty()
+            && self.name_sources.is_empty()
+            && self.names.is_empty()
     }
 }
 
@@ -144,10 +149,12 @@ impl<F: FnMut(Uuid) -> Result<Option<EntityRecord>, StoreError>> ProjectionState
 /// The edge, referral and name-key rows of the entities in `changed`, plus
 /// those of `place_links` (links to a place that changed, which the caller
 /// found in the edges table: their postcode keys follow the place).
-/// `read` reads committed entity state.
+/// `first_new` is the first log index of the batch; `read` reads committed
+/// entity state.
 pub(crate) fn derive_entity_rows(
     changed: &HashMap<Uuid, EntityRecord>,
     place_links: &[Uuid],
+    first_new: u64,
     read: &mut dyn FnMut(Uuid) -> Result<Option<EntityRecord>, StoreError>,
 ) -> Result<EntityRows, StoreError> {
     let mut view = AfterBatch {
@@ -183,7 +190,9 @@ pub(crate) fn derive_entity_rows(
         if let Some(r) = referral_row(rec) {
             out.referrals.push(r);
         }
-        out.name_sources.push(rec.id);
+        if rec.created_index < first_new {
+            out.name_sources.push(rec.id);
+        }
         let rows = name_key_rows(rec, &mut view).map_err(|e| from_projection(e, &mut view))?;
         out.names.extend(rows);
     }

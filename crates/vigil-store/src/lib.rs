@@ -18,6 +18,9 @@
 //! - [`head_file`]: the latest signed tree head, kept outside the database
 //!   too, so that a log cut back in the database is caught.
 //! - [`copy`]: moves a log verbatim from one store to another (`vigil migrate`).
+//! - [`index`]: the secondary projection tables (chronology, edges, name
+//!   keys, referrals) and the query types of the `Store` methods that read
+//!   them; [`rebuild`]: `vigil rebuild` and the serving lock.
 //!
 //! Depends on `vigil-model` and `vigil-ledger`; I/O is confined to the backend
 //! modules.
@@ -203,6 +206,11 @@ pub trait Store: Send + Sync + accounts::AccountStore {
 
     /// Number of entries in the log.
     fn log_size(&self) -> Result<u64, StoreError>;
+
+    /// Number of hashes this process's writer holds in memory (its Merkle
+    /// frontier, a batch's new nodes, recent roots): O(log n) between
+    /// batches, whatever the log's length. For measurements and tests.
+    fn writer_held_hashes(&self) -> usize;
 
     /// The most recent signed tree head.
     fn latest_tree_head(&self) -> Result<Option<SignedTreeHead>, StoreError>;
@@ -406,17 +414,23 @@ pub struct RawEntry<'a> {
 
 /// Parses a stored entity row; a row that does not parse is reported as
 /// corruption naming the row, never a panic. Shared by the backends.
+///
+/// The state must parse strictly as its kind's struct
+/// ([`vigil_model::state::EntityState::parse`]): an unknown field, a missing
+/// required one or a value of the wrong type is corruption, not a default.
 pub(crate) fn entity_from_row(
     (id, kind, state, c, u): (String, String, String, i64, i64),
 ) -> Result<EntityRecord, StoreError> {
     let bad = |what: &str| StoreError::Corrupt(format!("projection row {id}: {what}"));
-    Ok(EntityRecord {
-        id: Uuid::parse_str(&id).map_err(|_| bad("the id is not a UUID"))?,
-        kind: vigil_model::EntityKind::parse(&kind).ok_or_else(|| bad("unknown entity kind"))?,
-        state: serde_json::from_str(&state).map_err(|_| bad("the state is not JSON"))?,
-        created_index: u64::try_from(c).map_err(|_| bad("negative index"))?,
-        updated_index: u64::try_from(u).map_err(|_| bad("negative index"))?,
-    })
+    let kind = vigil_model::EntityKind::parse(&kind).ok_or_else(|| bad("unknown entity kind"))?;
+    let state = vigil_model::state::EntityState::parse(kind, &state)
+        .map_err(|e| bad(&format!("the state is not a valid {kind}: {e}")))?;
+    Ok(EntityRecord::new(
+        Uuid::parse_str(&id).map_err(|_| bad("the id is not a UUID"))?,
+        state,
+        u64::try_from(c).map_err(|_| bad("negative index"))?,
+        u64::try_from(u).map_err(|_| bad("negative index"))?,
+    ))
 }
 
 /// How to reach a database: `sqlite://PATH` (or a plain path) or

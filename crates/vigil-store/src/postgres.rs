@@ -1616,6 +1616,10 @@ impl LogReader for PgView<'_, '_> {
 }
 
 impl Store for PostgresStore {
+    fn writer_held_hashes(&self) -> usize {
+        self.writer().log.held_hashes()
+    }
+
     fn append_batch(&self, batch: Batch) -> Result<BatchOutcome, StoreError> {
         let mut guard = self.writer();
         let w = &mut *guard;
@@ -1845,7 +1849,27 @@ impl Store for PostgresStore {
             "SELECT pg_advisory_lock_shared($1, $2)",
             &[&SERVING_LOCK_CLASS, &self.lock_key],
         )?;
-        Ok(ServingLock::new(Box::new(conn.client)))
+        Ok(ServingLock::new(Box::new(PgServingLock {
+            client: conn.client,
+            key: self.lock_key,
+        })))
+    }
+}
+
+/// The serving lock's connection. Released explicitly when dropped: the
+/// server ends a closed session's locks a moment after the client goes,
+/// and a rebuild started right after a server stopped must not be refused.
+struct PgServingLock {
+    client: Client,
+    key: i32,
+}
+
+impl Drop for PgServingLock {
+    fn drop(&mut self) {
+        let _ = self.client.execute(
+            "SELECT pg_advisory_unlock_shared($1, $2)",
+            &[&SERVING_LOCK_CLASS, &self.key],
+        );
     }
 }
 

@@ -5,6 +5,12 @@
 //! take `BEGIN IMMEDIATE`, which serialises writers across processes (a second
 //! `vigil import` waits on the busy timeout rather than failing), and the
 //! in-memory tree catches up with whatever another process appended.
+//!
+//! Connections: one writer and a bounded pool of readers
+//! ([`default_max_readers`], two per core; [`SqliteStore::with_max_readers`]),
+//! opened when first needed. A reader waits for a free connection rather
+//! than opening another, so a burst of requests cannot open a connection
+//! (and a page cache) each.
 
 use crate::index::{
     ChronologyPage, ChronologyQuery, ChronologyRow, EntityRows, PersonHit, ReferralQuery,
@@ -18,7 +24,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 use vigil_ledger::{Hash, LogKey, LogSigner, SignedTreeHead, TreeHead};
 use vigil_model::index::{EdgeRow, NameKeyRow, ReferralRow};
@@ -158,9 +164,109 @@ mod index;
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<(Connection, LogWriter)>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Readers,
     key: LogKey,
     _checkpoints: Checkpointer,
+}
+
+/// How long a reader waits for a free pooled connection.
+const POOL_WAIT: Duration = Duration::from_secs(30);
+
+/// Read connections a store opens at most unless told otherwise: two per
+/// core (SQLite reads are CPU-bound once the pages are cached, and more
+/// connections than that only add page caches).
+pub fn default_max_readers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+}
+
+/// The bounded pool of read connections.
+struct Readers {
+    state: Mutex<ReadersState>,
+    freed: Condvar,
+    max: usize,
+}
+
+struct ReadersState {
+    idle: Vec<Connection>,
+    /// Connections that exist (idle, handed out, or being opened).
+    open: usize,
+    /// The most that ever existed at once.
+    peak: usize,
+}
+
+impl Readers {
+    fn new(max: usize) -> Self {
+        Readers {
+            state: Mutex::new(ReadersState {
+                idle: Vec::new(),
+                open: 0,
+                peak: 0,
+            }),
+            freed: Condvar::new(),
+            max,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ReadersState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// An idle connection, a new one if fewer than `max` exist, or the
+    /// first one given back within [`POOL_WAIT`].
+    fn get(&self, path: &Path) -> Result<Connection, StoreError> {
+        let deadline = Instant::now() + POOL_WAIT;
+        let mut st = self.lock();
+        loop {
+            if let Some(c) = st.idle.pop() {
+                return Ok(c);
+            }
+            if st.open < self.max {
+                st.open += 1;
+                st.peak = st.peak.max(st.open);
+                drop(st);
+                return connect(path, Mmap::On).inspect_err(|_| self.lost());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(StoreError::Unavailable(format!(
+                    "all {} read connections to {} stayed busy for {} s",
+                    self.max,
+                    path.display(),
+                    POOL_WAIT.as_secs()
+                )));
+            }
+            st = self
+                .freed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    fn put(&self, conn: Connection) {
+        self.lock().idle.push(conn);
+        self.freed.notify_one();
+    }
+
+    /// A connection that could not be opened no longer counts.
+    fn lost(&self) {
+        self.lock().open -= 1;
+        self.freed.notify_one();
+    }
+}
+
+/// A connection out of the pool, given back when dropped (even if the read
+/// panicked), so the pool never loses a place.
+struct Lease<'a>(&'a Readers, Option<Connection>);
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.1.take() {
+            self.0.put(c);
+        }
+    }
 }
 
 /// How often the background thread copies the write-ahead log into the
@@ -184,7 +290,7 @@ struct Checkpointer {
 
 impl Checkpointer {
     fn start(path: &Path) -> Result<Checkpointer, StoreError> {
-        let conn = connect(path)?;
+        let conn = connect(path, Mmap::Off)?;
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
@@ -225,7 +331,14 @@ impl Drop for Checkpointer {
     }
 }
 
-fn connect(path: &Path) -> Result<Connection, StoreError> {
+/// Whether a connection reads through memory-mapped pages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mmap {
+    On,
+    Off,
+}
+
+fn connect(path: &Path, mmap: Mmap) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)
         .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(Duration::from_secs(30))?;
@@ -238,7 +351,9 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     // full verification reads every page of the log. (SQLite caps the map at
     // its compile-time maximum, 2 GiB in the bundled build; beyond that it
     // reads as usual. Writes are unaffected.)
-    conn.pragma_update(None, "mmap_size", 1i64 << 31)?;
+    if mmap == Mmap::On {
+        conn.pragma_update(None, "mmap_size", 1i64 << 31)?;
+    }
     Ok(conn)
 }
 
@@ -251,7 +366,10 @@ impl SqliteStore {
 
     /// [`SqliteStore::open`] with a writer already set up (a tree-head file).
     pub fn open_with_writer(path: &Path, writer: LogWriter) -> Result<Self, StoreError> {
-        let mut conn = connect(path)?;
+        // The writer reads the whole log only when it (re)loads it, once;
+        // through a memory map those pages would stay counted in the
+        // process's resident memory, growing with the log.
+        let mut conn = connect(path, Mmap::Off)?;
         migrate(&mut conn, path)?;
         let key = writer.signer().public_key();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -276,10 +394,22 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_owned(),
             writer: Mutex::new((conn, writer)),
-            readers: Mutex::new(Vec::new()),
+            readers: Readers::new(default_max_readers()),
             key,
             _checkpoints: Checkpointer::start(path)?,
         })
+    }
+
+    /// At most `n` (at least 1) read connections instead of
+    /// [`default_max_readers`]. Call before the first read.
+    pub fn with_max_readers(mut self, n: usize) -> Self {
+        self.readers = Readers::new(n.max(1));
+        self
+    }
+
+    /// The most read connections that were ever open at once.
+    pub fn peak_readers(&self) -> usize {
+        self.readers.lock().peak
     }
 
     /// The serving lock's file: `DB.serving` beside the database.
@@ -289,21 +419,17 @@ impl SqliteStore {
         PathBuf::from(name)
     }
 
-    /// Runs `f` with a read connection from the small pool.
+    /// Runs `f` with a read connection from the bounded pool, waiting for
+    /// one if all are in use.
     fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let conn = match self.readers.lock().expect("reader pool poisoned").pop() {
-            Some(c) => c,
-            None => connect(&self.path)?,
-        };
-        let out = f(&conn);
-        self.readers
-            .lock()
-            .expect("reader pool poisoned")
-            .push(conn);
-        out
+        let lease = Lease(&self.readers, Some(self.readers.get(&self.path)?));
+        f(lease
+            .1
+            .as_ref()
+            .expect("a lease holds its connection until dropped"))
     }
 }
 
@@ -773,6 +899,10 @@ fn lossy_text(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<String
 }
 
 impl Store for SqliteStore {
+    fn writer_held_hashes(&self) -> usize {
+        self.writer.lock().expect("writer poisoned").1.held_hashes()
+    }
+
     fn append_batch(&self, batch: Batch) -> Result<BatchOutcome, StoreError> {
         let mut guard = self.writer.lock().expect("writer poisoned");
         let (conn, writer) = &mut *guard;

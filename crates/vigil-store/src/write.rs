@@ -5,8 +5,8 @@
 //! [`LogWriter::append_in`] as a [`WriteTx`], commits, and only then calls
 //! [`LogWriter::receipts`] to hand out the receipts. So:
 //!
-//! - positions are assigned under the write lock, and the in-memory Merkle
-//!   tree first catches up with anything another process appended;
+//! - positions are assigned under the write lock, and the writer's Merkle
+//!   frontier first catches up with anything another process appended;
 //! - each draft is sealed, then run through the model's projection rules on an
 //!   overlay; a draft the rules refuse leaves no trace and gives its position
 //!   to the next one;
@@ -26,14 +26,30 @@
 //! log with the root it recomputed, and that the log holds the head in the
 //! tree-head file. An entry slipped into the database behind its back is
 //! refused, never signed over.
+//!
+//! Memory: the writer does not hold the log's Merkle tree. Between batches
+//! it keeps the *frontier* of the committed log (the roots of its complete
+//! subtrees: at most 64 hashes, [`MerkleTree::prune`]); a batch's leaves are
+//! pushed onto that, which is all a receipt's inclusion proof and the new
+//! root need (every proof of a leaf at or after the frontier's size is made
+//! of frontier nodes and new leaves). A load streams the stored leaves page
+//! by page and folds them into a frontier, so nothing of the log is held at
+//! once. Roots of older sizes, which the checks against the tree-head file
+//! and after a lost connection need, are captured while streaming, and
+//! the roots at the last [`KNOWN_ROOTS`] sizes this writer loaded or
+//! committed are kept; a check that needs a root it does not have reads the
+//! whole log again (rare: only when a third writer's late tree-head file
+//! update overtakes two others).
 
-use crate::head_file::TreeHeadFile;
+use crate::head_file::{Published, TreeHeadFile};
 use crate::index::{changed_places, derive_entity_rows, stale_message, ChronologyRow, EntityRows};
 use crate::{Appended, Batch, BatchOutcome, StoreError, StoredEntry};
 use chrono::Utc;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use uuid::Uuid;
-use vigil_ledger::{leaf_hash, Hash, LogSigner, MerkleTree, Receipt, SignedTreeHead, TreeHead};
+use vigil_ledger::{
+    leaf_hash, Frontier, Hash, LogSigner, MerkleTree, Receipt, SignedTreeHead, TreeHead,
+};
 use vigil_model::event::SALT_LEN;
 use vigil_model::projection::{
     self, EntityRecord, ProjectionError, ProjectionState, PROJECTION_VERSION,
@@ -105,10 +121,21 @@ pub struct StoredLeaf {
 /// Entries read per round trip when the writer (re)loads the log.
 const LOAD_PAGE: u64 = 10_000;
 
-/// The writer's memory between batches: the Merkle tree (for roots and
-/// receipts' inclusion proofs) and the signing key.
+/// Roots at recent sizes a writer keeps (see the module documentation): a
+/// few tens of kilobytes, enough to cover the tree-head file lagging behind
+/// by that many batches.
+pub const KNOWN_ROOTS: usize = 1024;
+
+/// The writer's memory between batches: the committed log's Merkle frontier
+/// (for roots and receipts' inclusion proofs), roots at recent sizes, and
+/// the signing key. O(log n), whatever the log's length.
 pub struct LogWriter {
+    /// The committed log pruned to its frontier, plus the leaves of the
+    /// batch being written.
     tree: MerkleTree,
+    /// Roots at the last [`KNOWN_ROOTS`] sizes loaded or committed, oldest
+    /// first, for sizes before `tree`'s base.
+    known_roots: VecDeque<(u64, Hash)>,
     signer: LogSigner,
     /// Whether `tree` was loaded from the store and checked since the writer
     /// was made or last reset.
@@ -145,6 +172,7 @@ impl LogWriter {
     pub fn new(signer: LogSigner) -> Self {
         LogWriter {
             tree: MerkleTree::new(),
+            known_roots: VecDeque::new(),
             signer,
             loaded: false,
             head_file: None,
@@ -168,12 +196,43 @@ impl LogWriter {
     /// Called when a transaction fails after leaves were pushed.
     pub fn reset(&mut self) {
         if self.floor.is_none() && self.committed > 0 {
-            if let Ok(root) = self.tree.root_at(self.committed) {
+            if let Some(root) = self.root_of(self.committed) {
                 self.floor = Some((self.committed, root));
             }
         }
         self.tree = MerkleTree::new();
+        self.known_roots.clear();
         self.loaded = false;
+    }
+
+    /// The root of the log at `size`, if this writer holds it: from the
+    /// tree for sizes from its base on, else from the recent roots.
+    fn root_of(&self, size: u64) -> Option<Hash> {
+        if size >= self.tree.base() {
+            return self.tree.root_at(size).ok();
+        }
+        self.known_roots
+            .iter()
+            .rev()
+            .find(|(s, _)| *s == size)
+            .map(|(_, r)| *r)
+    }
+
+    /// Keeps the root at `size` among the recent ones.
+    fn remember(&mut self, size: u64, root: Hash) {
+        if self.known_roots.back().is_some_and(|(s, _)| *s >= size) {
+            return;
+        }
+        if self.known_roots.len() == KNOWN_ROOTS {
+            self.known_roots.pop_front();
+        }
+        self.known_roots.push_back((size, root));
+    }
+
+    /// Number of hashes the writer holds (tree nodes and recent roots):
+    /// what its memory grows with. Stays O(log n) between batches.
+    pub fn held_hashes(&self) -> usize {
+        self.tree.held_hashes() + self.known_roots.len()
     }
 
     /// Brings the in-memory tree level with the committed log, checking
@@ -201,8 +260,9 @@ impl LogWriter {
             self.loaded = true;
         }
         if let Some((n, root)) = self.floor {
-            if self.tree.root_at(n).ok() != Some(root) {
+            if self.root_of(n) != Some(root) {
                 self.tree = MerkleTree::new();
+                self.known_roots.clear();
                 return Err(StoreError::Corrupt(format!(
                     "the first {n} entries of the log are not the ones this server committed and issued receipts for: the log was rewritten; run `vigil verify` and restart Vigil once it is resolved"
                 )));
@@ -213,21 +273,48 @@ impl LogWriter {
         Ok(size)
     }
 
-    /// Loads the entries from the tree's size up to `size`, recomputing
-    /// each leaf hash from its header, then checks the result against the
-    /// latest signed tree head and the tree-head file.
+    /// Loads the entries from the tree's size up to `size` (or from the
+    /// start, when a check needs the root at a size it no longer holds),
+    /// recomputing each leaf hash from its header and folding it into a
+    /// frontier page by page, then checks the result against the latest
+    /// signed tree head and the tree-head file.
     fn load(&mut self, tx: &mut dyn WriteTx, size: u64) -> Result<(), StoreError> {
         let latest = tx.latest_tree_head()?;
         let signed = latest.as_ref().map_or(0, |h| h.head.size);
+        let file_head = self.read_head_file()?;
+        // Sizes whose roots the checks below need.
+        let wanted: Vec<u64> = [
+            self.floor.map(|(n, _)| n),
+            file_head.as_ref().map(|h| h.head.size),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|&w| w <= size)
+        .collect();
+        let held = self.tree.size();
+        let resume = self.loaded
+            && wanted
+                .iter()
+                .all(|&w| w >= held || self.root_of(w).is_some());
+        let mut frontier = if resume {
+            self.tree.frontier()
+        } else {
+            self.known_roots.clear();
+            Frontier::new()
+        };
+        let mut captured: Vec<(u64, Hash)> = Vec::new();
+        if wanted.contains(&frontier.size()) {
+            captured.push((frontier.size(), frontier.root()));
+        }
         // The first entry no signed tree head covers, if it is among those read.
         let mut unsigned_event = None;
-        while self.tree.size() < size {
-            let page = tx.leaves_page(self.tree.size(), LOAD_PAGE)?;
+        while frontier.size() < size {
+            let page = tx.leaves_page(frontier.size(), LOAD_PAGE)?;
             if page.is_empty() {
                 break;
             }
             for leaf in page {
-                let n = self.tree.size();
+                let n = frontier.size();
                 if leaf.index != n {
                     return Err(StoreError::Corrupt(format!(
                         "entry {n} is missing from the log (the next entry present is {}); run `vigil verify`",
@@ -244,17 +331,24 @@ impl LogWriter {
                 if n == signed {
                     unsigned_event = Some(leaf.event_id);
                 }
-                self.tree.push(hash);
+                frontier.push(hash);
+                if wanted.contains(&frontier.size()) {
+                    captured.push((frontier.size(), frontier.root()));
+                }
             }
         }
-        if self.tree.size() != size {
+        if frontier.size() != size {
             return Err(StoreError::Corrupt(format!(
                 "the log should have {size} entries but {} could be read; run `vigil verify`",
-                self.tree.size()
+                frontier.size()
             )));
         }
+        self.tree = MerkleTree::from_frontier(&frontier);
+        for (n, root) in captured {
+            self.remember(n, root);
+        }
         self.check_latest_head(latest.as_ref(), unsigned_event)?;
-        self.check_head_file()
+        self.check_head_file(file_head)
     }
 
     /// The latest signed tree head must carry this log's signature and cover
@@ -285,7 +379,7 @@ impl LogWriter {
                 "the latest signed tree head covers {signed} entries but the log has {size}: entries were removed; run `vigil verify`"
             )));
         }
-        if self.tree.root_at(size).ok() != Some(h.head.root) {
+        if self.root_of(size) != Some(h.head.root) {
             return Err(StoreError::Corrupt(format!(
                 "the log does not match its latest signed tree head (size {signed}): an entry was rewritten; run `vigil verify`"
             )));
@@ -293,13 +387,19 @@ impl LogWriter {
         Ok(())
     }
 
-    /// The log must hold the head in the tree-head file: not be shorter than
-    /// it, and have the same root at its size.
-    fn check_head_file(&self) -> Result<(), StoreError> {
-        let Some(file) = &self.head_file else {
-            return Ok(());
-        };
-        let Some(h) = file.read(&self.signer.public_key())? else {
+    /// The head in the tree-head file, if the writer has one.
+    fn read_head_file(&self) -> Result<Option<SignedTreeHead>, StoreError> {
+        match &self.head_file {
+            Some(file) => file.read(&self.signer.public_key()),
+            None => Ok(None),
+        }
+    }
+
+    /// The log must hold the head in the tree-head file (`head`, read
+    /// before the log was): not be shorter than it, and have the same root
+    /// at its size.
+    fn check_head_file(&self, head: Option<SignedTreeHead>) -> Result<(), StoreError> {
+        let (Some(file), Some(h)) = (&self.head_file, head) else {
             return Ok(());
         };
         let (size, at) = (self.tree.size(), h.head.size);
@@ -314,7 +414,7 @@ impl LogWriter {
                 file.path().display(),
             )));
         }
-        if self.tree.root_at(at).ok() != Some(h.head.root) {
+        if self.root_of(at) != Some(h.head.root) {
             return Err(StoreError::Corrupt(format!(
                 "the first {at} entries in the database are not the ones the tree head in {} was signed over: the log was rewritten; run `vigil verify`",
                 file.path().display()
@@ -649,22 +749,32 @@ impl LogWriter {
     pub fn receipts(&mut self, pending: PendingBatch) -> BatchOutcome {
         if let Some(h) = &pending.outcome.tree_head {
             self.committed = h.head.size;
+            self.remember(h.head.size, h.head.root);
             self.publish(h);
         }
+        // The batch's leaves are no longer needed: back to the frontier.
+        self.tree.prune();
         pending.outcome
     }
 
     /// Writes a committed head to the tree-head file. The batch is recorded
     /// whatever happens here, so a failure is reported, not returned: the
     /// next load of the log (another process, a restart) checks the file.
-    fn publish(&self, head: &SignedTreeHead) {
+    fn publish(&mut self, head: &SignedTreeHead) {
         let Some(file) = &self.head_file else { return };
-        let holds = |h: &SignedTreeHead| self.tree.root_at(h.head.size).ok() == Some(h.head.root);
-        if let Err(e) = file.publish(&self.signer.public_key(), head, holds) {
-            eprintln!(
+        let holds = |h: &SignedTreeHead| self.root_of(h.head.size).map(|r| r == h.head.root);
+        match file.publish(&self.signer.public_key(), head, holds) {
+            Ok(Published::Unconfirmed) => {
+                // The file's head is older than any root this writer holds:
+                // the next batch reads the whole log again, checking the
+                // file's head on the way, and publishes then.
+                self.loaded = false;
+            }
+            Ok(Published::Replaced | Published::AlreadyAhead) => {}
+            Err(e) => eprintln!(
                 "vigil: warning: entries up to {} were recorded, but the tree-head file was not updated: {e}",
                 head.head.size
-            );
+            ),
         }
     }
 }
@@ -703,7 +813,7 @@ pub(crate) fn write_projections(
     for place in changed_places(changed, first_new) {
         place_links.extend(tx.place_links(place)?);
     }
-    let rows = derive_entity_rows(changed, &place_links, &mut |id| tx.entity(id))?;
+    let rows = derive_entity_rows(changed, &place_links, first_new, &mut |id| tx.entity(id))?;
     if !rows.is_empty() {
         tx.replace_entity_rows(&rows)?;
     }

@@ -249,11 +249,25 @@ fn altered_deleted_or_invented_projection_rows_are_named(b: Backend) {
         p.message.contains(&ids[2]) && p.message.contains("missing"),
         "{p}"
     );
+    // An invented row that is a valid person (a copy of one) is found by
+    // the comparison with the log ...
+    let p = verify_after(&f, |c| {
+        let person = c.text("SELECT state FROM entities WHERE kind = 'person' LIMIT 1");
+        let lit = c.text_literal(person.as_bytes());
+        c.exec(&format!("INSERT INTO entities(id, kind, state, created_idx, updated_idx) VALUES ('ffffffff-ffff-7fff-8fff-ffffffffffff', 'person', {lit}, 0, 0)"))
+    })
+    .expect("noticed");
+    assert!(p.message.contains("not produced by the log"), "{p}");
+    // ... and one that is not a person's state at all is named as it is read.
     let p = verify_after(&f, |c| {
         c.exec("INSERT INTO entities(id, kind, state, created_idx, updated_idx) VALUES ('ffffffff-ffff-7fff-8fff-ffffffffffff', 'person', '{}', 0, 0)")
     })
     .expect("noticed");
-    assert!(p.message.contains("not produced by the log"), "{p}");
+    assert!(
+        p.message.contains("ffffffff-ffff-7fff-8fff-ffffffffffff")
+            && p.message.contains("not a valid person"),
+        "{p}"
+    );
     let p = verify_after(&f, |c| {
         c.exec(&format!(
             "UPDATE entities SET state = 'not json' WHERE id = '{}'",

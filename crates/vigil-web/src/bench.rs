@@ -1,5 +1,6 @@
-//! `vigil bench web`: the referral form (POST) and the triage queue (GET)
-//! under many concurrent users, over real HTTP on loopback, bounded in time.
+//! `vigil bench web`: the triage queue (GET), the referral form (POST), a
+//! child's record with a long chronology (GET) and search (GET) under many
+//! concurrent users, over real HTTP on loopback, bounded in time.
 //!
 //! The server runs on its own runtime (two threads) with a fresh store: the
 //! agencies, a referrer and a triage officer, and a queue of referrals
@@ -33,6 +34,12 @@ pub struct BenchOptions {
     pub think_ms: u64,
     /// Referrals awaiting a decision before the run (what the queue page shows).
     pub queue: usize,
+    /// Chronology items of the child whose record page is loaded (0: the
+    /// child page is not measured).
+    pub chronology: usize,
+    /// Person records searched over (0: search is not measured). Each has
+    /// a made-up two-word name and a date of birth.
+    pub people: usize,
     /// Database (default: SQLite in a temporary directory).
     pub database: Option<String>,
 }
@@ -82,6 +89,8 @@ impl Figures {
 pub struct BenchReport {
     pub users: usize,
     pub queue: usize,
+    pub chronology: usize,
+    pub people: usize,
     pub warmup: u64,
     pub think_ms: u64,
     pub backend: String,
@@ -94,9 +103,11 @@ impl std::fmt::Display for BenchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "web: {} concurrent users, {} referrals in the queue, {} ({} s warm-up per page, not counted{})",
+            "web: {} concurrent users, {} referrals in the queue, a child with {} chronology items, {} person records to search, {} ({} s warm-up per page, not counted{})",
             self.users,
             self.queue,
+            self.chronology,
+            self.people,
             self.backend,
             self.warmup,
             if self.think_ms > 0 {
@@ -270,6 +281,144 @@ where
     (all, errors)
 }
 
+/// Appends events given as JSON (import lines), in batches, as the
+/// operator: how the bench builds its child and its crowd quickly.
+fn append_json(store: &dyn Store, lines: Vec<serde_json::Value>) -> Result<(), String> {
+    let now = chrono::Utc::now();
+    let mut drafts = Vec::with_capacity(lines.len());
+    for l in lines {
+        let input: vigil_model::EventInput = serde_json::from_value(l).map_err(err)?;
+        drafts.push(vigil_app::events::draft(input, now)?);
+    }
+    for chunk in drafts.chunks(2_000) {
+        let out = store.append(chunk.to_vec()).map_err(err)?;
+        if let Some(Err(e)) = out.results.iter().find(|r| r.is_err()) {
+            return Err(format!("a seed event was refused: {e}"));
+        }
+    }
+    Ok(())
+}
+
+fn envelope(
+    agency: &str,
+    occurred: serde_json::Value,
+    kind: &str,
+    payload: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "actor": {"user": "bench.seed", "role": "practitioner"},
+        "agency": agency,
+        "occurred_at": occurred,
+        "kind": kind,
+        "payload": payload,
+    })
+}
+
+/// A child whose chronology has `items` entries: missing episodes (each
+/// reported, then returned), placements and allocated workers (each
+/// started, then ended), and notes, over the years before now.
+fn seed_child(store: &dyn Store, agency: &str, items: usize) -> Result<uuid::Uuid, String> {
+    use serde_json::json;
+    let child = uuid::Uuid::now_v7();
+    let start = chrono::Utc::now() - chrono::Duration::days(6 * 365);
+    let mut lines = vec![envelope(
+        agency,
+        json!({"value": start.format("%Y-%m-%d").to_string(), "precision": "day"}),
+        "person.recorded",
+        json!({"person_id": child, "names": [{"given": "Bench", "family": "Child", "kind": "birth"}],
+               "date_of_birth": {"value": "2011-05-06", "precision": "day"}}),
+    )];
+    let mut day = 1i64;
+    while lines.len() < items {
+        let t = start + chrono::Duration::days(day);
+        let ts = |h: i64| {
+            (t + chrono::Duration::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        let date = |d: i64| {
+            (t + chrono::Duration::days(d))
+                .format("%Y-%m-%d")
+                .to_string()
+        };
+        let exact = |h: i64| json!({"value": ts(h), "precision": "exact"});
+        let on = |d: i64| json!({"value": date(d), "precision": "day"});
+        match day % 4 {
+            0 | 1 => {
+                let episode = uuid::Uuid::now_v7();
+                lines.push(envelope(agency, exact(0), "missing_episode.recorded",
+                    json!({"episode_id": episode, "child_id": child, "missing_type": "M", "started_at": ts(0)})));
+                lines.push(envelope(agency, exact(20), "missing_episode.returned",
+                    json!({"episode_id": episode, "returned_at": ts(20), "return_interview_offered": true})));
+            }
+            2 => {
+                let placement = uuid::Uuid::now_v7();
+                lines.push(envelope(agency, on(0), "placement.started",
+                    json!({"placement_id": placement, "child_id": child, "placement_type": "U1", "started_on": date(0)})));
+                lines.push(envelope(
+                    agency,
+                    on(1),
+                    "placement.ended",
+                    json!({"placement_id": placement, "ended_on": date(1)}),
+                ));
+            }
+            _ => {
+                let allocation = uuid::Uuid::now_v7();
+                lines.push(envelope(agency, on(0), "allocation.recorded",
+                    json!({"allocation_id": allocation, "child_id": child, "worker": format!("worker.{day}"), "team": "Bench team", "started_on": date(0)})));
+                lines.push(envelope(
+                    agency,
+                    on(1),
+                    "allocation.ended",
+                    json!({"allocation_id": allocation, "ended_on": date(1)}),
+                ));
+            }
+        }
+        day += 2;
+    }
+    lines.truncate(items.max(1));
+    append_json(store, lines)?;
+    Ok(child)
+}
+
+/// Syllables of the made-up names (no real person's name).
+const SYLLABLES: [&str; 20] = [
+    "ka", "ro", "mi", "ten", "va", "lu", "sor", "bel", "qui", "dra", "ne", "fo", "zu", "pel",
+    "gra", "shi", "mon", "tas", "ver", "yo",
+];
+
+/// The made-up name of crowd member `i`: (given, family, date of birth).
+pub fn crowd_name(i: usize) -> (String, String, String) {
+    let s = |k: usize| SYLLABLES[k % SYLLABLES.len()];
+    let mut given = format!("{}{}", s(i), s(i / 20));
+    let mut family = format!("{}{}{}", s(i / 400), s(i / 8_000), s(i / 160_000 + i));
+    for n in [&mut given, &mut family] {
+        if let Some(c) = n.get_mut(0..1) {
+            c.make_ascii_uppercase();
+        }
+    }
+    let dob = format!("{}-{:02}-{:02}", 1990 + i % 30, 1 + i % 12, 1 + i % 28);
+    (given, family, dob)
+}
+
+/// `n` person records with made-up names, for search to look through.
+fn seed_crowd(store: &dyn Store, agency: &str, n: usize) -> Result<(), String> {
+    use serde_json::json;
+    let mut lines = Vec::with_capacity(20_000);
+    for i in 0..n {
+        let (given, family, dob) = crowd_name(i);
+        lines.push(envelope(
+            agency,
+            json!({"value": "2024-01-01", "precision": "day"}),
+            "person.recorded",
+            json!({"person_id": uuid::Uuid::now_v7(), "names": [{"given": given, "family": family, "kind": "birth"}],
+                   "date_of_birth": {"value": dob, "precision": "day"}}),
+        ));
+        if lines.len() == 20_000 {
+            append_json(store, std::mem::take(&mut lines))?;
+        }
+    }
+    append_json(store, lines)
+}
+
 /// Runs the benchmark.
 pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
     let tmp = tempfile::tempdir().map_err(err)?;
@@ -313,6 +462,18 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
             AgencyKind::Education => school = Some(id),
             _ => front_door = Some(id),
         }
+    }
+    let child = if opts.chronology > 0 {
+        Some(seed_child(
+            store.as_ref(),
+            "bench-childrens-services",
+            opts.chronology,
+        )?)
+    } else {
+        None
+    };
+    if opts.people > 0 {
+        seed_crowd(store.as_ref(), "bench-childrens-services", opts.people)?;
     }
     for (username, role, agency_id) in [
         ("bench.referrer", Role::Referrer, school),
@@ -436,13 +597,66 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
         let (heads_after, size_after) = log_figures(&store).await?;
         let commits = heads_after - heads_before;
         let events = size_after - size_before;
+        let mut figures = vec![queue, submit];
+
+        if let Some(child) = child {
+            let b = base.clone();
+            let t2 = Instant::now() + warmup;
+            let (lat, errors) = phase(&triage, t2, t2 + half, think, move |u, _| {
+                let url = format!("{b}/people/{child}");
+                async move {
+                    match u.http.get(url).send().await {
+                        Ok(r) if r.status() == 200 => r.bytes().await.is_ok(),
+                        _ => false,
+                    }
+                }
+            })
+            .await;
+            figures.push(Figures::from(
+                "GET /people/{id} (child page)",
+                lat,
+                errors,
+                t2.elapsed().as_secs_f64(),
+            ));
+        }
+        if opts.people > 0 {
+            let b = base.clone();
+            let people = opts.people;
+            let t3 = Instant::now() + warmup;
+            let (lat, errors) = phase(&triage, t3, t3 + half, think, move |u, n| {
+                // A different person each time, by full name (or name and year of birth).
+                let i = (n.wrapping_mul(2_654_435_761)) % people;
+                let (given, family, dob) = crowd_name(i);
+                let q = if n % 2 == 0 {
+                    format!("{given} {family}")
+                } else {
+                    format!("{family} {}", &dob[..4])
+                };
+                let url = format!("{b}/search?q={}", q.replace(' ', "+"));
+                async move {
+                    match u.http.get(url).send().await {
+                        Ok(r) if r.status() == 200 => r.bytes().await.is_ok(),
+                        _ => false,
+                    }
+                }
+            })
+            .await;
+            figures.push(Figures::from(
+                "GET /search (by name)",
+                lat,
+                errors,
+                t3.elapsed().as_secs_f64(),
+            ));
+        }
         Ok::<_, String>(BenchReport {
             users: opts.users,
             queue: opts.queue,
+            chronology: opts.chronology,
+            people: opts.people,
             warmup: opts.warmup,
             think_ms: opts.think_ms,
             backend,
-            figures: vec![queue, submit],
+            figures,
             events_per_commit: events as f64 / commits.max(1) as f64,
         })
     });
@@ -641,15 +855,178 @@ pub async fn time_healthz(base: &str, times: usize) -> Vec<Duration> {
 
 /// A process's resident memory from /proc: (peak, now) in MB.
 pub fn resident_mb(pid: u32) -> Option<(f64, f64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb = |field: &str| -> Option<f64> {
-        let line = status.lines().find(|l| l.starts_with(field))?;
-        line.split_whitespace().nth(1)?.parse::<f64>().ok()
-    };
-    Some((kb("VmHWM:")? / 1024.0, kb("VmRSS:")? / 1024.0))
+    resident(pid).map(|r| (r.peak, r.rss))
 }
 
 /// How many file descriptors a process has open (from /proc).
 pub fn open_descriptors(pid: u32) -> Option<usize> {
     Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
+// `vigil bench memory`: the client side. The command line builds the store
+// and runs the server as a separate `vigil serve` process (so its memory is
+// measured alone) and calls these.
+
+/// Registers the agencies and the two accounts `vigil bench memory` signs
+/// in with (`bench.referrer`, `bench.triage`), as `vigil bench web` does.
+pub fn memory_accounts(store: &dyn Store) -> Result<(), String> {
+    let now = chrono::Utc::now();
+    let school = users::register_agency(
+        store,
+        "bench-school",
+        "Bench Academy",
+        AgencyKind::Education,
+        now,
+    )
+    .map_err(err)?;
+    let front_door = users::register_agency(
+        store,
+        "bench-childrens-services",
+        "Bench Children's Services",
+        AgencyKind::SocialCare,
+        now,
+    )
+    .map_err(err)?;
+    for (username, role, agency_id) in [
+        ("bench.referrer", Role::Referrer, school),
+        ("bench.triage", Role::Triage, front_door),
+    ] {
+        users::create_account(
+            store,
+            &users::Granter::operator(),
+            &users::NewAccount {
+                username: username.into(),
+                name: username.into(),
+                role,
+                agency_id,
+            },
+            PASSWORD,
+            false,
+            now,
+        )
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// [`sign_in`], trying again for up to a minute while the server answers
+/// 503 (a new server over a large log is still building its read model).
+async fn sign_in_patiently(base: &str, username: &str) -> Result<User, String> {
+    let mut tries = 0;
+    loop {
+        match sign_in(base, username).await {
+            Err(e) if e.contains("503") && tries < 60 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Sends `n` referrals as `bench.referrer` (each writes two events durably).
+pub async fn send_referrals(base: &str, n: usize) -> Result<(), String> {
+    let referrer = sign_in_patiently(base, "bench.referrer").await?;
+    for i in 0..n {
+        let r = referrer
+            .http
+            .post(format!("{base}/referrals/new"))
+            .form(&referral_form(&referrer.csrf, i))
+            .send()
+            .await
+            .map_err(err)?;
+        if r.status() != 303 {
+            return Err(format!("a referral was refused ({})", r.status()));
+        }
+    }
+    Ok(())
+}
+
+/// One page `load_pages` fetched.
+#[derive(Clone, Debug)]
+pub struct PageLoad {
+    pub path: String,
+    pub status: u16,
+    pub bytes: usize,
+    pub ms: f64,
+}
+
+/// Signs in as `bench.triage` and fetches each path in turn. A
+/// placeholder in a path is replaced by the first id that a page fetched
+/// before it links to: `{referral}` by a `/referrals/ID` link, `{person}` by
+/// a `/people/ID` link. So `/triage,/referrals/{referral},/people/{person}`
+/// opens the queue, a referral in it and its child, whatever the store
+/// holds; a path like `/search?q=Sample` needs none.
+pub async fn load_pages(base: &str, paths: &[String]) -> Result<Vec<PageLoad>, String> {
+    let triage = sign_in_patiently(base, "bench.triage").await?;
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for p in paths {
+        let mut path = p.clone();
+        for (placeholder, prefix) in [("{referral}", "/referrals/"), ("{person}", "/people/")] {
+            if path.contains(placeholder) {
+                let id = seen
+                    .iter()
+                    .rev()
+                    .find_map(|body| first_link_id(body, prefix))
+                    .ok_or_else(|| format!("no page loaded before {p} links to {prefix}ID"))?;
+                path = path.replace(placeholder, &id);
+            }
+        }
+        let t = Instant::now();
+        let r = triage
+            .http
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .map_err(err)?;
+        let status = r.status().as_u16();
+        let body = r.text().await.map_err(err)?;
+        out.push(PageLoad {
+            path,
+            status,
+            bytes: body.len(),
+            ms: t.elapsed().as_secs_f64() * 1000.0,
+        });
+        seen.push(body);
+    }
+    Ok(out)
+}
+
+/// The id (a UUID) of the first link in `html` to `prefix` + UUID.
+fn first_link_id(html: &str, prefix: &str) -> Option<String> {
+    let pattern = format!("href=\"{prefix}");
+    html.match_indices(&pattern).find_map(|(at, m)| {
+        let id: String = html[at + m.len()..].chars().take(36).collect();
+        uuid::Uuid::parse_str(&id).ok().map(|_| id)
+    })
+}
+
+/// A process's memory from /proc/PID/status, in MB.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Resident {
+    /// VmRSS: resident now.
+    pub rss: f64,
+    /// VmHWM: the most ever resident.
+    pub peak: f64,
+    /// RssAnon: the process's own memory (heap, stacks).
+    pub anon: f64,
+    /// RssFile: file pages mapped and resident (the binary, SQLite's
+    /// memory-mapped database pages, which the kernel may drop).
+    pub file: f64,
+}
+
+/// [`Resident`] of process `pid`.
+pub fn resident(pid: u32) -> Option<Resident> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let mb = |field: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(field))?;
+        Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
+    };
+    Some(Resident {
+        rss: mb("VmRSS:")?,
+        peak: mb("VmHWM:")?,
+        anon: mb("RssAnon:").unwrap_or(0.0),
+        file: mb("RssFile:").unwrap_or(0.0),
+    })
 }

@@ -28,10 +28,15 @@ async fn every_role_at_every_agency_gets_exactly_the_pages_the_table_allows() {
         .login(&app.username("referrer", "oakfield-academy"))
         .await;
     let referral = submit_referral(&teacher, &referral_form()).await;
-    let child = app.store.entity(referral).unwrap().unwrap().state["child_id"]
-        .as_str()
+    let child = app
+        .store
+        .entity(referral)
         .unwrap()
-        .to_owned();
+        .unwrap()
+        .as_kind::<vigil_model::state::ReferralState>()
+        .expect("a referral")
+        .child_id
+        .to_string();
     let by = app.username("referrer", "oakfield-academy");
     let on_referral = Resource::Referral {
         submitted_by: vigil_model::payload::user_id_for(&by),
@@ -348,10 +353,15 @@ async fn every_route_has_a_rule_in_the_access_table_and_enforces_it() {
         .login(&app.username("referrer", "oakfield-academy"))
         .await;
     let referral = submit_referral(&teacher, &referral_form()).await;
-    let child = app.store.entity(referral).unwrap().unwrap().state["child_id"]
-        .as_str()
+    let child = app
+        .store
+        .entity(referral)
         .unwrap()
-        .to_owned();
+        .unwrap()
+        .as_kind::<vigil_model::state::ReferralState>()
+        .expect("a referral")
+        .child_id
+        .to_string();
     let anonymous = app.client();
     let mut refused = 0;
     for route in ROUTES {

@@ -10,6 +10,7 @@ use common::{referral_form, submit_referral, Client, TestApp};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+use vigil_model::state::ReferralState;
 use vigil_store::accounts::AccessQuery;
 
 /// A test on SQLite, and on PostgreSQL when `VIGIL_TEST_POSTGRES_URL` is set.
@@ -60,7 +61,7 @@ fn child_of(app: &TestApp, referral: Uuid) -> Uuid {
             .unwrap()
             .expect("the referral exists")
     });
-    Uuid::parse_str(e.state["child_id"].as_str().unwrap()).unwrap()
+    e.as_kind::<ReferralState>().expect("a referral").child_id
 }
 
 /// How many access-log rows by `username` name `subject`.
@@ -303,10 +304,11 @@ async fn another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_
     let mut form = about("Ava", "Sample", Some(("5", "5", "2011")));
     form.push(("other1_name", "Dez".into()));
     let health = submit_referral(&nurse, &form).await;
-    let dez = blocking(|| app.store.entity(health).unwrap().unwrap()).state["others_involved"][0]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let dez = blocking(|| app.store.entity(health).unwrap().unwrap())
+        .as_kind::<ReferralState>()
+        .expect("a referral")
+        .others_involved[0]
+        .to_string();
     let officer_name = app.username("practitioner", "northshire-police");
     let officer = app.login(&officer_name).await;
     let police = submit_referral(&officer, &about("Mia", "Example", None)).await;

@@ -10,14 +10,14 @@
 //! accounts with the same name are refused by the projection rules like any
 //! other duplicate id, on every server at once, with no extra lookup table.
 
-use super::{reject, stamp, subject, Ctx, Kind};
+use super::{reject, subject, Ctx, Kind};
 use crate::codes::Role;
 use crate::event::{EntityKind, EventHeader, ModelError, SubjectRef};
 use crate::projection::{ProjectionError, Projector};
+use crate::state::{AgencyState, RoleChange, Stamp, UserState, UserStatus};
 use crate::text::{check_name, check_text, MAX_SHORT_CHARS};
 use crate::time::truncate;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -103,43 +103,45 @@ impl Kind for UserRegistered {
         Ok(())
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        match p.require_any(self.user_id) {
-            Ok(_) => {
-                return Err(reject(format!(
-                    "there is already an account called '{}'",
-                    self.username
-                )))
-            }
-            Err(ProjectionError::Rejected(_)) => {}
-            Err(e) => return Err(e),
+        if p.kind_of(self.user_id)?.is_some() {
+            return Err(reject(format!(
+                "there is already an account called '{}'",
+                self.username
+            )));
         }
-        let agency = p.require(EntityKind::Agency, self.agency_id)?;
-        let state = json!({
-            "username": self.username,
-            "name": self.name,
-            "role": self.role,
-            "agency_id": self.agency_id,
-            "agency": agency.state.get("code").cloned().unwrap_or(Value::Null),
-            "agency_kind": agency.state.get("kind").cloned().unwrap_or(Value::Null),
-            "status": "active",
-            "registered": stamp(h),
-        });
-        p.create(EntityKind::User, self.user_id, state)
+        let agency: AgencyState = p.get(self.agency_id)?;
+        p.create(
+            self.user_id,
+            UserState {
+                username: self.username.clone(),
+                name: self.name.clone(),
+                role: self.role,
+                agency_id: self.agency_id,
+                agency: agency.code,
+                agency_kind: agency.kind,
+                status: UserStatus::Active,
+                registered: Stamp::of(h),
+                role_changes: Vec::new(),
+                password_reset: None,
+                disable_reason: None,
+                disabled: None,
+            },
+        )
     }
 }
 
-/// Reads an account that must exist and be active.
-fn require_active(p: &mut Projector<'_>, id: Uuid) -> Result<Value, ProjectionError> {
-    let rec = p.require(EntityKind::User, id)?;
-    if rec.state.get("status").and_then(Value::as_str) == Some("disabled") {
-        let name = rec
-            .state
-            .get("username")
-            .and_then(Value::as_str)
-            .unwrap_or("?");
-        return Err(reject(format!("the account '{name}' is disabled")));
-    }
-    Ok(rec.state)
+/// Changes an account that must exist and be active.
+fn update_active<R>(
+    p: &mut Projector<'_>,
+    id: Uuid,
+    change: impl FnOnce(&mut UserState) -> Result<R, ProjectionError>,
+) -> Result<R, ProjectionError> {
+    p.update(id, |s: &mut UserState| {
+        if s.status == UserStatus::Disabled {
+            return Err(reject(format!("the account '{}' is disabled", s.username)));
+        }
+        change(s)
+    })
 }
 
 /// `user.role_changed`: an account given another role (with a reason).
@@ -164,29 +166,24 @@ impl Kind for UserRoleChanged {
         check_reason(&self.reason)
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        let state = require_active(p, self.user_id)?;
-        let role = json!(self.role);
-        if state.get("role") == Some(&role) {
-            return Err(reject(format!(
-                "the account already has the role {}",
-                self.role.code()
-            )));
-        }
-        p.update(EntityKind::User, self.user_id, |s| {
-            let previous = s.get("role").cloned().unwrap_or(Value::Null);
-            let mut change = stamp(h);
-            if let Some(m) = change.as_object_mut() {
-                m.insert("from".into(), previous);
-                m.insert("to".into(), role.clone());
-                m.insert("reason".into(), json!(self.reason));
+        update_active(p, self.user_id, |s| {
+            if s.role == self.role {
+                return Err(reject(format!(
+                    "the account already has the role {}",
+                    self.role.code()
+                )));
             }
-            s.insert("role".into(), role);
-            match s.get_mut("role_changes").and_then(Value::as_array_mut) {
-                Some(a) => a.push(change),
-                None => {
-                    s.insert("role_changes".into(), json!([change]));
-                }
-            }
+            let stamp = Stamp::of(h);
+            s.role_changes.push(RoleChange {
+                at: stamp.at,
+                by: stamp.by,
+                agency: stamp.agency,
+                event_id: stamp.event_id,
+                from: s.role,
+                to: self.role,
+                reason: self.reason.clone(),
+            });
+            s.role = self.role;
             Ok(())
         })
     }
@@ -210,11 +207,10 @@ impl Kind for UserDisabled {
         check_reason(&self.reason)
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        require_active(p, self.user_id)?;
-        p.update(EntityKind::User, self.user_id, |s| {
-            s.insert("status".into(), json!("disabled"));
-            s.insert("disable_reason".into(), json!(self.reason));
-            s.insert("disabled".into(), stamp(h));
+        update_active(p, self.user_id, |s| {
+            s.status = UserStatus::Disabled;
+            s.disable_reason = Some(self.reason.clone());
+            s.disabled = Some(Stamp::of(h));
             Ok(())
         })
     }
@@ -238,9 +234,8 @@ impl Kind for UserPasswordReset {
         check_reason(&self.reason)
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        require_active(p, self.user_id)?;
-        p.update(EntityKind::User, self.user_id, |s| {
-            s.insert("password_reset".into(), stamp(h));
+        update_active(p, self.user_id, |s| {
+            s.password_reset = Some(Stamp::of(h));
             Ok(())
         })
     }

@@ -1,10 +1,7 @@
 //! Casework about a child: referrals and assessments, missing episodes,
 //! placements, allocations, meetings, cases and notes.
 
-use super::{
-    child_of, ensure_new, field, persons, reject, require_all, same_child, stamp, state_of,
-    subject, to_value, Ctx, Kind,
-};
+use super::{ensure_new, persons, reject, require_all, same_child, subject, Ctx, Kind};
 use crate::codes::{
     AgencyId, CaseDecision, CaseLevel, CinFactor, MeetingKind, MissingType, PlacementType,
     ReferralDecision,
@@ -12,13 +9,17 @@ use crate::codes::{
 use crate::dates::{Date, Timestamp};
 use crate::event::{EntityKind, EventHeader, ModelError, SubjectRef};
 use crate::projection::{ProjectionError, Projector};
+use crate::state::{
+    AllocationState, AllocationStatus, AssessmentState, CaseHistoryEntry, CaseState, CaseStatus,
+    EpisodeStatus, MeetingState, MissingEpisodeState, PersonState, PlacementState, PlacementStatus,
+    ReferralState, ReferralStatus, ReturnInterview, Stamp,
+};
 use crate::text::{
     check_count, check_line, check_opt_line, check_opt_text, check_text, check_unique,
     check_user_id, MAX_LONG_CHARS, MAX_NAME_CHARS, MAX_SHORT_CHARS,
 };
 use crate::time::truncate;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------
@@ -141,11 +142,27 @@ impl Kind for ReferralSubmitted {
         if let Some(l) = self.location_id {
             p.require(EntityKind::Location, l)?;
         }
-        let mut s = state_of(self)?;
-        s.remove("referral_id");
-        s.insert("status".into(), json!("awaiting_decision"));
-        s.insert("submitted".into(), stamp(h));
-        p.create(EntityKind::Referral, self.referral_id, Value::Object(s))
+        p.create(
+            self.referral_id,
+            ReferralState {
+                child_id: self.child_id,
+                referrer: self.referrer.clone(),
+                concern: self.concern.clone(),
+                what_seen: self.what_seen.clone(),
+                location_id: self.location_id,
+                location_text: self.location_text.clone(),
+                others_involved: self.others_involved.clone(),
+                immediate_danger: self.immediate_danger,
+                status: ReferralStatus::AwaitingDecision,
+                submitted: Stamp::of(h),
+                decision: None,
+                decision_reason: None,
+                decided: None,
+                assessment: None,
+                escalation: None,
+                escalations: Vec::new(),
+            },
+        )
     }
 }
 
@@ -177,23 +194,19 @@ impl Kind for ReferralDecided {
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         let id = self.referral_id;
-        p.update(EntityKind::Referral, id, |s| {
-            if s.get("status").and_then(Value::as_str) != Some("awaiting_decision") {
-                let when = s
-                    .get("decided")
-                    .and_then(|d| d.get("at"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("earlier");
+        p.update(id, |s: &mut ReferralState| {
+            if s.status != ReferralStatus::AwaitingDecision {
+                let when = s.decided.as_ref().map_or("earlier", |d| d.at.as_str());
                 return Err(reject(format!(
                     "referral {id} was already decided ({when})"
                 )));
             }
-            s.insert("status".into(), json!("decided"));
-            s.insert("decision".into(), to_value(&self.decision)?);
+            s.status = ReferralStatus::Decided;
+            s.decision = Some(self.decision);
             if let Some(r) = &self.reason {
-                s.insert("decision_reason".into(), json!(r));
+                s.decision_reason = Some(r.clone());
             }
-            s.insert("decided".into(), stamp(h));
+            s.decided = Some(Stamp::of(h));
             Ok(())
         })
     }
@@ -232,24 +245,24 @@ impl Kind for AssessmentCompleted {
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         let id = self.referral_id;
-        p.update(EntityKind::Referral, id, |s| {
-            let decision = s.get("decision").and_then(Value::as_str);
-            if !matches!(decision, Some("assessment" | "strategy_discussion")) {
+        p.update(id, |s: &mut ReferralState| {
+            if !matches!(
+                s.decision,
+                Some(ReferralDecision::Assessment | ReferralDecision::StrategyDiscussion)
+            ) {
                 return Err(reject(format!(
                     "referral {id} was not decided for assessment or a strategy discussion, so no assessment can be completed on it"
                 )));
             }
-            if s.contains_key("assessment") {
+            if s.assessment.is_some() {
                 return Err(reject(format!("the assessment for referral {id} has already been completed")));
             }
-            let mut a = serde_json::Map::new();
-            a.insert("factors".into(), to_value(&self.factors)?);
-            if let Some(sm) = &self.summary {
-                a.insert("summary".into(), json!(sm));
-            }
-            a.insert("completed".into(), stamp(h));
-            s.insert("assessment".into(), Value::Object(a));
-            s.insert("status".into(), json!("assessed"));
+            s.assessment = Some(AssessmentState {
+                factors: self.factors.clone(),
+                summary: self.summary.clone(),
+                completed: Stamp::of(h),
+            });
+            s.status = ReferralStatus::Assessed;
             Ok(())
         })
     }
@@ -314,16 +327,15 @@ impl Kind for MissingEpisodeRecorded {
         check_opt_text("the circumstances", &self.circumstances, MAX_LONG_CHARS)
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        let child = p.require(EntityKind::Person, self.child_id)?;
+        let earlier = p.read(self.child_id, |c: &PersonState| {
+            c.missing_episode_ids.clone()
+        })?;
         if let Some(pl) = self.placement_id {
-            same_child(p, EntityKind::Placement, pl, self.child_id)?;
+            same_child::<PlacementState>(p, pl, self.child_id)?;
         }
-        let earlier: Vec<Uuid> = field(&child.state, "missing_episode_ids")?.unwrap_or_default();
         for other in &earlier {
-            let rec = p.require(EntityKind::MissingEpisode, *other)?;
-            let start: Timestamp = field(&rec.state, "started_at")?
-                .ok_or_else(|| ProjectionError::Store(format!("episode {other} has no start")))?;
-            let end: Option<Timestamp> = field(&rec.state, "ended_at")?;
+            let (start, end) =
+                p.read(*other, |e: &MissingEpisodeState| (e.started_at, e.ended_at))?;
             if overlaps(self.started_at, self.ended_at, start, end) {
                 return Err(reject(match end {
                     None => format!(
@@ -335,32 +347,36 @@ impl Kind for MissingEpisodeRecorded {
                 }));
             }
         }
-        let mut s = state_of(self)?;
-        s.remove("episode_id");
-        match &self.ended_at {
-            Some(end) => {
-                s.insert("status".into(), json!("returned"));
-                s.insert(
-                    "duration_minutes".into(),
-                    json!(minutes(&self.started_at, end)),
-                );
-            }
-            None => {
-                s.insert("status".into(), json!("missing"));
-            }
-        }
-        s.insert("recorded".into(), stamp(h));
+        let (status, duration_minutes) = match &self.ended_at {
+            Some(end) => (
+                EpisodeStatus::Returned,
+                Some(minutes(&self.started_at, end)),
+            ),
+            None => (EpisodeStatus::Missing, None),
+        };
         p.create(
-            EntityKind::MissingEpisode,
             self.episode_id,
-            Value::Object(s),
+            MissingEpisodeState {
+                child_id: self.child_id,
+                missing_type: self.missing_type,
+                started_at: self.started_at,
+                ended_at: self.ended_at,
+                reported_by: self.reported_by.clone(),
+                circumstances: self.circumstances.clone(),
+                placement_id: self.placement_id,
+                status,
+                duration_minutes,
+                recorded: Stamp::of(h),
+                return_interview_offered: None,
+                found_location_id: None,
+                return_note: None,
+                returned: None,
+                return_interviews: Vec::new(),
+            },
         )?;
         let id = self.episode_id;
-        p.update(EntityKind::Person, self.child_id, |s| {
-            let list = s.entry("missing_episode_ids").or_insert_with(|| json!([]));
-            if let Some(a) = list.as_array_mut() {
-                a.push(json!(id));
-            }
+        p.update(self.child_id, |s: &mut PersonState| {
+            s.missing_episode_ids.push(id);
             Ok(())
         })
     }
@@ -417,34 +433,25 @@ impl Kind for MissingEpisodeReturned {
             p.require(EntityKind::Location, l)?;
         }
         let id = self.episode_id;
-        p.update(EntityKind::MissingEpisode, id, |s| {
-            if s.get("status").and_then(Value::as_str) != Some("missing") {
+        p.update(id, |s: &mut MissingEpisodeState| {
+            if s.status != EpisodeStatus::Missing {
                 return Err(reject(format!(
                     "the return from missing episode {id} is already recorded"
                 )));
             }
-            let start: Timestamp =
-                serde_json::from_value(s.get("started_at").cloned().unwrap_or_default()).map_err(
-                    |e| ProjectionError::Store(format!("episode {id} start is not readable: {e}")),
-                )?;
+            let start = s.started_at;
             check_episode_times(&start, &self.returned_at).map_err(|e| reject(e.to_string()))?;
-            s.insert("status".into(), json!("returned"));
-            s.insert("ended_at".into(), to_value(&self.returned_at)?);
-            s.insert(
-                "duration_minutes".into(),
-                json!(minutes(&start, &self.returned_at)),
-            );
-            s.insert(
-                "return_interview_offered".into(),
-                json!(self.return_interview_offered),
-            );
+            s.status = EpisodeStatus::Returned;
+            s.ended_at = Some(self.returned_at);
+            s.duration_minutes = Some(minutes(&start, &self.returned_at));
+            s.return_interview_offered = Some(self.return_interview_offered);
             if let Some(l) = self.found_location_id {
-                s.insert("found_location_id".into(), json!(l));
+                s.found_location_id = Some(l);
             }
             if let Some(n) = &self.note {
-                s.insert("return_note".into(), json!(n));
+                s.return_note = Some(n.clone());
             }
-            s.insert("returned".into(), stamp(h));
+            s.returned = Some(Stamp::of(h));
             Ok(())
         })
     }
@@ -484,8 +491,7 @@ impl Kind for PlacementStarted {
         check_opt_text("the reason", &self.reason, MAX_LONG_CHARS)
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        let child = p.require(EntityKind::Person, self.child_id)?;
-        if let Some(current) = field::<Uuid>(&child.state, "current_placement_id")? {
+        if let Some(current) = p.read(self.child_id, |c: &PersonState| c.current_placement_id)? {
             return Err(reject(format!(
                 "the child is still recorded in placement {current}; record its end before starting a new one"
             )));
@@ -493,19 +499,25 @@ impl Kind for PlacementStarted {
         if let Some(l) = self.location_id {
             p.require(EntityKind::Location, l)?;
         }
-        let mut s = state_of(self)?;
-        s.remove("placement_id");
-        s.insert("status".into(), json!("current"));
-        s.insert("recorded".into(), stamp(h));
-        p.create(EntityKind::Placement, self.placement_id, Value::Object(s))?;
+        p.create(
+            self.placement_id,
+            PlacementState {
+                child_id: self.child_id,
+                placement_type: self.placement_type,
+                location_id: self.location_id,
+                started_on: self.started_on,
+                reason: self.reason.clone(),
+                status: PlacementStatus::Current,
+                recorded: Stamp::of(h),
+                ended_on: None,
+                end_reason: None,
+                ended: None,
+            },
+        )?;
         let id = self.placement_id;
-        p.update(EntityKind::Person, self.child_id, |s| {
-            s.insert("current_placement_id".into(), json!(id));
-            let n = s
-                .get("placement_count")
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
-            s.insert("placement_count".into(), json!(n + 1));
+        p.update(self.child_id, |s: &mut PersonState| {
+            s.current_placement_id = Some(id);
+            s.placement_count += 1;
             Ok(())
         })
     }
@@ -531,32 +543,27 @@ impl Kind for PlacementEnded {
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         let id = self.placement_id;
-        let rec = p.require(EntityKind::Placement, id)?;
-        if rec.state.get("status").and_then(Value::as_str) == Some("ended") {
-            return Err(reject(format!("placement {id} has already ended")));
-        }
-        let start: Date = field(&rec.state, "started_on")?
-            .ok_or_else(|| ProjectionError::Store(format!("placement {id} has no start")))?;
-        if self.ended_on < start {
-            return Err(reject(format!(
-                "the placement ends ({}) before it starts ({start})",
-                self.ended_on
-            )));
-        }
-        let child = child_of(&rec.state)?
-            .ok_or_else(|| ProjectionError::Store(format!("placement {id} has no child")))?;
-        p.update(EntityKind::Placement, id, |s| {
-            s.insert("status".into(), json!("ended"));
-            s.insert("ended_on".into(), to_value(&self.ended_on)?);
-            if let Some(r) = &self.reason {
-                s.insert("end_reason".into(), json!(r));
+        let child = p.update(id, |s: &mut PlacementState| {
+            if s.status == PlacementStatus::Ended {
+                return Err(reject(format!("placement {id} has already ended")));
             }
-            s.insert("ended".into(), stamp(h));
-            Ok(())
+            if self.ended_on < s.started_on {
+                return Err(reject(format!(
+                    "the placement ends ({}) before it starts ({})",
+                    self.ended_on, s.started_on
+                )));
+            }
+            s.status = PlacementStatus::Ended;
+            s.ended_on = Some(self.ended_on);
+            if let Some(r) = &self.reason {
+                s.end_reason = Some(r.clone());
+            }
+            s.ended = Some(Stamp::of(h));
+            Ok(s.child_id)
         })?;
-        p.update(EntityKind::Person, child, |s| {
-            if s.get("current_placement_id") == Some(&json!(id)) {
-                s.remove("current_placement_id");
+        p.update(child, |s: &mut PersonState| {
+            if s.current_placement_id == Some(id) {
+                s.current_placement_id = None;
             }
             Ok(())
         })
@@ -590,17 +597,22 @@ impl Kind for AllocationRecorded {
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         p.require(EntityKind::Person, self.child_id)?;
-        let mut s = state_of(self)?;
-        s.remove("allocation_id");
-        s.insert("status".into(), json!("active"));
-        s.insert("recorded".into(), stamp(h));
-        p.create(EntityKind::Allocation, self.allocation_id, Value::Object(s))?;
-        p.update(EntityKind::Person, self.child_id, |s| {
-            let n = s
-                .get("allocation_count")
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
-            s.insert("allocation_count".into(), json!(n + 1));
+        p.create(
+            self.allocation_id,
+            AllocationState {
+                child_id: self.child_id,
+                worker: self.worker.clone(),
+                team: self.team.clone(),
+                started_on: self.started_on,
+                status: AllocationStatus::Active,
+                recorded: Stamp::of(h),
+                ended_on: None,
+                end_reason: None,
+                ended: None,
+            },
+        )?;
+        p.update(self.child_id, |s: &mut PersonState| {
+            s.allocation_count += 1;
             Ok(())
         })
     }
@@ -627,28 +639,22 @@ impl Kind for AllocationEnded {
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         let id = self.allocation_id;
-        p.update(EntityKind::Allocation, id, |s| {
-            if s.get("status").and_then(Value::as_str) == Some("ended") {
+        p.update(id, |s: &mut AllocationState| {
+            if s.status == AllocationStatus::Ended {
                 return Err(reject(format!("allocation {id} has already ended")));
             }
-            let start: Date = serde_json::from_value(
-                s.get("started_on").cloned().unwrap_or_default(),
-            )
-            .map_err(|e| {
-                ProjectionError::Store(format!("allocation {id} start is not readable: {e}"))
-            })?;
-            if self.ended_on < start {
+            if self.ended_on < s.started_on {
                 return Err(reject(format!(
-                    "the allocation ends ({}) before it starts ({start})",
-                    self.ended_on
+                    "the allocation ends ({}) before it starts ({})",
+                    self.ended_on, s.started_on
                 )));
             }
-            s.insert("status".into(), json!("ended"));
-            s.insert("ended_on".into(), to_value(&self.ended_on)?);
+            s.status = AllocationStatus::Ended;
+            s.ended_on = Some(self.ended_on);
             if let Some(r) = &self.reason {
-                s.insert("end_reason".into(), json!(r));
+                s.end_reason = Some(r.clone());
             }
-            s.insert("ended".into(), stamp(h));
+            s.ended = Some(Stamp::of(h));
             Ok(())
         })
     }
@@ -714,35 +720,41 @@ impl Kind for MeetingRecorded {
         ensure_new(p, self.meeting_id)?;
         p.require(EntityKind::Person, self.child_id)?;
         if let Some(r) = self.referral_id {
-            same_child(p, EntityKind::Referral, r, self.child_id)?;
+            same_child::<ReferralState>(p, r, self.child_id)?;
         }
         if let Some(c) = self.case_id {
-            same_child(p, EntityKind::Case, c, self.child_id)?;
+            same_child::<CaseState>(p, c, self.child_id)?;
         }
         if let Some(e) = self.missing_episode_id {
-            same_child(p, EntityKind::MissingEpisode, e, self.child_id)?;
+            same_child::<MissingEpisodeState>(p, e, self.child_id)?;
             if self.kind == MeetingKind::ReturnHomeInterview {
-                let meeting = self.meeting_id;
+                let meeting_id = self.meeting_id;
                 let held = h.occurred_at.clone();
-                p.update(EntityKind::MissingEpisode, e, |s| {
-                    if s.get("status").and_then(Value::as_str) != Some("returned") {
+                p.update(e, |s: &mut MissingEpisodeState| {
+                    if s.status != EpisodeStatus::Returned {
                         return Err(reject(format!(
                             "the child has not been recorded as returned from episode {e}; record the return before the return home interview"
                         )));
                     }
-                    let list = s.entry("return_interviews").or_insert_with(|| json!([]));
-                    if let Some(a) = list.as_array_mut() {
-                        a.push(json!({"meeting_id": meeting, "held": held}));
-                    }
+                    s.return_interviews.push(ReturnInterview { meeting_id, held });
                     Ok(())
                 })?;
             }
         }
-        let mut s = state_of(self)?;
-        s.remove("meeting_id");
-        s.insert("held".into(), to_value(&h.occurred_at)?);
-        s.insert("recorded".into(), stamp(h));
-        p.create(EntityKind::Meeting, self.meeting_id, Value::Object(s))
+        p.create(
+            self.meeting_id,
+            MeetingState {
+                kind: self.kind,
+                child_id: self.child_id,
+                attendees: self.attendees.clone(),
+                decisions: self.decisions.clone(),
+                missing_episode_id: self.missing_episode_id,
+                referral_id: self.referral_id,
+                case_id: self.case_id,
+                held: h.occurred_at.clone(),
+                recorded: Stamp::of(h),
+            },
+        )
     }
 }
 
@@ -755,18 +767,14 @@ fn history_entry(
     decision: CaseDecision,
     level: Option<CaseLevel>,
     reason: &str,
-) -> Value {
-    let mut e = json!({"decision": decision, "reason": reason, "at": h.recorded_at, "by": h.actor.user, "agency": h.agency});
-    if let (Some(l), Some(m)) = (level, e.as_object_mut()) {
-        m.insert("level".into(), json!(l));
-    }
-    e
-}
-
-fn push_history(s: &mut serde_json::Map<String, Value>, entry: Value) {
-    let list = s.entry("history").or_insert_with(|| json!([]));
-    if let Some(a) = list.as_array_mut() {
-        a.push(entry);
+) -> CaseHistoryEntry {
+    CaseHistoryEntry {
+        decision,
+        level,
+        reason: reason.to_owned(),
+        at: h.recorded_at.clone(),
+        by: h.actor.user.clone(),
+        agency: h.agency.clone(),
     }
 }
 
@@ -798,17 +806,27 @@ impl Kind for CaseOpened {
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         p.require(EntityKind::Person, self.child_id)?;
         if let Some(r) = self.referral_id {
-            same_child(p, EntityKind::Referral, r, self.child_id)?;
+            same_child::<ReferralState>(p, r, self.child_id)?;
         }
-        let mut s = state_of(self)?;
-        s.remove("case_id");
-        s.insert("status".into(), json!("open"));
-        s.insert("opened".into(), stamp(h));
-        push_history(
-            &mut s,
-            history_entry(h, CaseDecision::Open, Some(self.level), &self.reason),
-        );
-        p.create(EntityKind::Case, self.case_id, Value::Object(s))
+        p.create(
+            self.case_id,
+            CaseState {
+                child_id: self.child_id,
+                level: self.level,
+                reason: self.reason.clone(),
+                referral_id: self.referral_id,
+                status: CaseStatus::Open,
+                opened: Stamp::of(h),
+                history: vec![history_entry(
+                    h,
+                    CaseDecision::Open,
+                    Some(self.level),
+                    &self.reason,
+                )],
+                close_reason: None,
+                closed: None,
+            },
+        )
     }
 }
 
@@ -817,15 +835,16 @@ fn require_open_case(
     case: Uuid,
     child: Uuid,
 ) -> Result<(), ProjectionError> {
-    same_child(p, EntityKind::Case, case, child)?;
-    let rec = p.require(EntityKind::Case, case)?;
-    if rec.state.get("status").and_then(Value::as_str) == Some("closed") {
-        let when = rec
-            .state
-            .get("closed")
-            .and_then(|c| c.get("at"))
-            .and_then(Value::as_str)
-            .unwrap_or("earlier");
+    same_child::<CaseState>(p, case, child)?;
+    let closed = p.read(case, |c: &CaseState| match c.status {
+        CaseStatus::Closed => Some(
+            c.closed
+                .as_ref()
+                .map_or("earlier".to_owned(), |s| s.at.clone()),
+        ),
+        CaseStatus::Open => None,
+    })?;
+    if let Some(when) = closed {
         return Err(reject(format!("case {case} was already closed ({when})")));
     }
     Ok(())
@@ -854,11 +873,8 @@ impl Kind for CaseLevelChanged {
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         require_open_case(p, self.case_id, self.child_id)?;
         let id = self.case_id;
-        p.update(EntityKind::Case, id, |s| {
-            let current: CaseLevel = serde_json::from_value(
-                s.get("level").cloned().unwrap_or_default(),
-            )
-            .map_err(|e| ProjectionError::Store(format!("case {id} level is not readable: {e}")))?;
+        p.update(id, |s: &mut CaseState| {
+            let current = s.level;
             let decision = match self.level.cmp(&current) {
                 std::cmp::Ordering::Greater => CaseDecision::StepUp,
                 std::cmp::Ordering::Less => CaseDecision::StepDown,
@@ -869,11 +885,9 @@ impl Kind for CaseLevelChanged {
                     )))
                 }
             };
-            s.insert("level".into(), to_value(&self.level)?);
-            push_history(
-                s,
-                history_entry(h, decision, Some(self.level), &self.reason),
-            );
+            s.level = self.level;
+            s.history
+                .push(history_entry(h, decision, Some(self.level), &self.reason));
             Ok(())
         })
     }
@@ -905,11 +919,12 @@ impl Kind for CaseClosed {
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         require_open_case(p, self.case_id, self.child_id)?;
-        p.update(EntityKind::Case, self.case_id, |s| {
-            s.insert("status".into(), json!("closed"));
-            s.insert("close_reason".into(), json!(self.reason));
-            s.insert("closed".into(), stamp(h));
-            push_history(s, history_entry(h, CaseDecision::Close, None, &self.reason));
+        p.update(self.case_id, |s: &mut CaseState| {
+            s.status = CaseStatus::Closed;
+            s.close_reason = Some(self.reason.clone());
+            s.closed = Some(Stamp::of(h));
+            s.history
+                .push(history_entry(h, CaseDecision::Close, None, &self.reason));
             Ok(())
         })
     }

@@ -1,18 +1,21 @@
 //! Agencies, people, objects, locations and the links between them.
 
-use super::{ensure_new, reject, stamp, state_of, subject, to_value, Ctx, Kind};
+use super::{ensure_new, reject, subject, Ctx, Kind};
 use crate::codes::{AgencyId, AgencyKind, LinkEnd, LinkKind, LocationKind, ObjectKind};
 use crate::dates::check_period;
 use crate::event::{EntityKind, EventHeader, ModelError, SubjectRef};
 use crate::pole::{
     check_names, Grading, Location, LocationDetails, Object, ObjectDetails, Person,
-    PersonAmendment, PersonName, MAX_NAMES,
+    PersonAmendment, MAX_NAMES,
 };
 use crate::projection::{ProjectionError, Projector};
+use crate::state::{
+    AgencyState, LinkState, LinkStatus, LocationState, ObjectState, OffenceState, PersonState,
+    Stamp,
+};
 use crate::text::{check_name, check_opt_text, check_text, MAX_LONG_CHARS, MAX_SHORT_CHARS};
 use crate::time::{truncate, OccurredAt};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// `agency.registered`: an organisation that records in Vigil.
@@ -34,10 +37,15 @@ impl Kind for AgencyRegistered {
         check_name("the agency name", &self.name)
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        let mut s = state_of(self)?;
-        s.remove("agency_id");
-        s.insert("registered".into(), stamp(h));
-        p.create(EntityKind::Agency, self.agency_id, Value::Object(s))
+        p.create(
+            self.agency_id,
+            AgencyState {
+                code: self.code.clone(),
+                name: self.name.clone(),
+                kind: self.kind,
+                registered: Stamp::of(h),
+            },
+        )
     }
 }
 
@@ -49,10 +57,38 @@ impl Kind for Person {
         Person::validate(self, cx.now)
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        let mut s = state_of(self)?;
-        s.remove("person_id");
-        s.insert("recorded".into(), stamp(h));
-        p.create(EntityKind::Person, self.person_id, Value::Object(s))
+        let Person {
+            person_id,
+            names,
+            date_of_birth,
+            sex,
+            ethnicity_self_defined,
+            ethnicity_officer_observed,
+            ethnicity_dfe,
+            nationalities,
+            disability,
+            description,
+        } = self.clone();
+        p.create(
+            person_id,
+            PersonState {
+                names,
+                date_of_birth,
+                sex,
+                ethnicity_self_defined,
+                ethnicity_officer_observed,
+                ethnicity_dfe,
+                nationalities,
+                disability,
+                description,
+                recorded: Stamp::of(h),
+                amended: None,
+                missing_episode_ids: Vec::new(),
+                current_placement_id: None,
+                placement_count: 0,
+                allocation_count: 0,
+            },
+        )
     }
 }
 
@@ -65,12 +101,8 @@ impl Kind for PersonAmendment {
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         let id = self.person_id;
-        p.update(EntityKind::Person, id, |s| {
-            let mut names: Vec<PersonName> = match s.get("names") {
-                Some(v) => serde_json::from_value(v.clone())
-                    .map_err(|e| ProjectionError::Store(format!("stored names are not readable: {e}")))?,
-                None => Vec::new(),
-            };
+        p.update(id, |s: &mut PersonState| {
+            let mut names = s.names.clone();
             for n in &self.remove_names {
                 let Some(i) = names.iter().position(|x| x == n) else {
                     return Err(reject(format!(
@@ -97,30 +129,23 @@ impl Kind for PersonAmendment {
                 return Err(reject(format!("a person may have at most {MAX_NAMES} names")));
             }
             check_names(&names).map_err(|e| reject(e.to_string()))?;
-            s.insert("names".into(), to_value(&names)?);
-            let mut set = |key: &str, v: Option<Value>| {
+            s.names = names;
+            fn set<T: Clone>(field: &mut Option<T>, v: &Option<T>) {
                 if let Some(v) = v {
-                    s.insert(key.into(), v);
-                }
-            };
-            set("date_of_birth", self.date_of_birth.as_ref().map(to_value).transpose()?);
-            set("sex", self.sex.as_ref().map(to_value).transpose()?);
-            set("ethnicity_self_defined", self.ethnicity_self_defined.as_ref().map(to_value).transpose()?);
-            set(
-                "ethnicity_officer_observed",
-                self.ethnicity_officer_observed.as_ref().map(to_value).transpose()?,
-            );
-            set("ethnicity_dfe", self.ethnicity_dfe.as_ref().map(to_value).transpose()?);
-            set("disability", self.disability.as_ref().map(to_value).transpose()?);
-            set("description", self.description.as_ref().map(to_value).transpose()?);
-            if let Some(n) = &self.nationalities {
-                if n.is_empty() {
-                    s.remove("nationalities");
-                } else {
-                    s.insert("nationalities".into(), to_value(n)?);
+                    *field = Some(v.clone());
                 }
             }
-            s.insert("amended".into(), stamp(h));
+            set(&mut s.date_of_birth, &self.date_of_birth);
+            set(&mut s.sex, &self.sex);
+            set(&mut s.ethnicity_self_defined, &self.ethnicity_self_defined);
+            set(&mut s.ethnicity_officer_observed, &self.ethnicity_officer_observed);
+            set(&mut s.ethnicity_dfe, &self.ethnicity_dfe);
+            set(&mut s.disability, &self.disability);
+            set(&mut s.description, &self.description);
+            if let Some(n) = &self.nationalities {
+                s.nationalities = n.clone();
+            }
+            s.amended = Some(Stamp::of(h));
             Ok(())
         })
     }
@@ -134,10 +159,15 @@ impl Kind for Object {
         Object::validate(self)
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        let mut s = state_of(self)?;
-        s.remove("object_id");
-        s.insert("recorded".into(), stamp(h));
-        p.create(EntityKind::Object, self.object_id, Value::Object(s))
+        p.create(
+            self.object_id,
+            ObjectState {
+                kind: self.kind,
+                details: self.details.clone(),
+                recorded: Stamp::of(h),
+                amended: None,
+            },
+        )
     }
 }
 
@@ -169,34 +199,12 @@ impl Kind for ObjectAmended {
         self.details.check_formats()
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        let rec = p.require(EntityKind::Object, self.object_id)?;
-        let current: Object = serde_json::from_value({
-            let mut s = rec.state.clone();
-            if let Some(m) = s.as_object_mut() {
-                m.remove("recorded");
-                m.remove("amended");
-                m.insert("object_id".into(), json!(self.object_id));
-            }
-            s
-        })
-        .map_err(|e| ProjectionError::Store(format!("stored object is not readable: {e}")))?;
-        let mut merged = current.details.clone();
-        merged.merge(&self.details);
-        merged
-            .validate(current.kind)
-            .map_err(|e| reject(e.to_string()))?;
-        let mut new_state = state_of(&Object {
-            object_id: self.object_id,
-            kind: current.kind,
-            details: merged,
-        })?;
-        p.update(EntityKind::Object, self.object_id, |s| {
-            new_state.remove("object_id");
-            if let Some(r) = s.get("recorded") {
-                new_state.insert("recorded".into(), r.clone());
-            }
-            new_state.insert("amended".into(), stamp(h));
-            *s = std::mem::take(&mut new_state);
+        p.update(self.object_id, |s: &mut ObjectState| {
+            let mut merged = s.details.clone();
+            merged.merge(&self.details);
+            merged.validate(s.kind).map_err(|e| reject(e.to_string()))?;
+            s.details = merged;
+            s.amended = Some(Stamp::of(h));
             Ok(())
         })
     }
@@ -210,10 +218,15 @@ impl Kind for Location {
         Location::validate(self)
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        let mut s = state_of(self)?;
-        s.remove("location_id");
-        s.insert("recorded".into(), stamp(h));
-        p.create(EntityKind::Location, self.location_id, Value::Object(s))
+        p.create(
+            self.location_id,
+            LocationState {
+                kind: self.kind,
+                details: self.details.clone(),
+                recorded: Stamp::of(h),
+                amended: None,
+            },
+        )
     }
 }
 
@@ -247,32 +260,12 @@ impl Kind for LocationAmended {
         self.details.check_formats()
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        let rec = p.require(EntityKind::Location, self.location_id)?;
-        let current: Location = serde_json::from_value({
-            let mut s = rec.state.clone();
-            if let Some(m) = s.as_object_mut() {
-                m.remove("recorded");
-                m.remove("amended");
-                m.insert("location_id".into(), json!(self.location_id));
+        p.update(self.location_id, |s: &mut LocationState| {
+            s.details.merge(&self.details);
+            if let Some(k) = self.kind {
+                s.kind = k;
             }
-            s
-        })
-        .map_err(|e| ProjectionError::Store(format!("stored location is not readable: {e}")))?;
-        let mut merged = current.details.clone();
-        merged.merge(&self.details);
-        let kind = self.kind.unwrap_or(current.kind);
-        let mut new_state = state_of(&Location {
-            location_id: self.location_id,
-            kind,
-            details: merged,
-        })?;
-        p.update(EntityKind::Location, self.location_id, |s| {
-            new_state.remove("location_id");
-            if let Some(r) = s.get("recorded") {
-                new_state.insert("recorded".into(), r.clone());
-            }
-            new_state.insert("amended".into(), stamp(h));
-            *s = std::mem::take(&mut new_state);
+            s.amended = Some(Stamp::of(h));
             Ok(())
         })
     }
@@ -347,29 +340,38 @@ impl Kind for LinkRecorded {
         check_end(p, self.kind, "to", &self.to, self.kind.to_ends())?;
         // A person linked to an offence is listed on the offence too, so an
         // outcome can be recorded for a suspect identified later.
-        let list = match self.kind {
-            LinkKind::VictimIn => Some("victim_ids"),
-            LinkKind::SuspectIn => Some("suspect_ids"),
-            LinkKind::WitnessIn => Some("witness_ids"),
+        let list: Option<fn(&mut OffenceState) -> &mut Vec<Uuid>> = match self.kind {
+            LinkKind::VictimIn => Some(|o| &mut o.victim_ids),
+            LinkKind::SuspectIn => Some(|o| &mut o.suspect_ids),
+            LinkKind::WitnessIn => Some(|o| &mut o.witness_ids),
             _ => None,
         };
-        if let Some(key) = list {
-            let person = json!(self.from.id);
-            p.update(EntityKind::Offence, self.to.id, |s| {
-                let arr = s.entry(key).or_insert_with(|| json!([]));
-                if let Some(a) = arr.as_array_mut() {
-                    if !a.contains(&person) {
-                        a.push(person);
-                    }
+        if let Some(list) = list {
+            let person = self.from.id;
+            p.update(self.to.id, |o: &mut OffenceState| {
+                let ids = list(o);
+                if !ids.contains(&person) {
+                    ids.push(person);
                 }
                 Ok(())
             })?;
         }
-        let mut s = state_of(self)?;
-        s.remove("link_id");
-        s.insert("status".into(), json!("active"));
-        s.insert("recorded".into(), stamp(h));
-        p.create(EntityKind::Link, self.link_id, Value::Object(s))
+        p.create(
+            self.link_id,
+            LinkState {
+                kind: self.kind,
+                from: self.from,
+                to: self.to,
+                since: self.since.clone(),
+                until: self.until.clone(),
+                grading: self.grading.clone(),
+                note: self.note.clone(),
+                status: LinkStatus::Active,
+                recorded: Stamp::of(h),
+                end_reason: None,
+                ended: None,
+            },
+        )
     }
 }
 
@@ -382,7 +384,7 @@ fn check_end(
     end: &SubjectRef,
     allowed: &[LinkEnd],
 ) -> Result<(), ProjectionError> {
-    let rec = p.require(end.kind, end.id)?;
+    p.require(end.kind, end.id)?;
     let Some(rule) = allowed.iter().find(|e| e.entity == end.kind) else {
         return Err(reject(format!(
             "a '{}' link needs {} at its {which} end",
@@ -391,11 +393,10 @@ fn check_end(
         )));
     };
     if !rule.object_kinds.is_empty() {
-        let object_kind = rec
-            .state
-            .get("kind")
-            .and_then(Value::as_str)
-            .and_then(|k| ObjectKind::parse(k).ok());
+        let object_kind: Option<ObjectKind> = match end.kind {
+            EntityKind::Object => Some(p.read(end.id, |o: &ObjectState| o.kind)?),
+            _ => None,
+        };
         if !object_kind.is_some_and(|k| rule.object_kinds.contains(&k)) {
             return Err(reject(format!(
                 "a '{}' link needs {} at its {which} end; object {} is a {}",
@@ -434,23 +435,19 @@ impl Kind for LinkEnded {
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         let id = self.link_id;
-        let rec = p.require(EntityKind::Link, id)?;
-        if rec.state.get("status").and_then(Value::as_str) == Some("ended") {
-            return Err(reject(format!("link {id} has already been ended")));
-        }
-        if let (Some(since), Some(until)) = (
-            super::field::<OccurredAt>(&rec.state, "since")?,
-            &self.until,
-        ) {
-            check_period("the link", &since, until).map_err(|e| reject(e.to_string()))?;
-        }
-        p.update(EntityKind::Link, id, |s| {
-            s.insert("status".into(), json!("ended"));
-            s.insert("end_reason".into(), json!(self.reason));
-            if let Some(u) = &self.until {
-                s.insert("until".into(), to_value(u)?);
+        p.update(id, |s: &mut LinkState| {
+            if s.status == LinkStatus::Ended {
+                return Err(reject(format!("link {id} has already been ended")));
             }
-            s.insert("ended".into(), stamp(h));
+            if let (Some(since), Some(until)) = (&s.since, &self.until) {
+                check_period("the link", since, until).map_err(|e| reject(e.to_string()))?;
+            }
+            s.status = LinkStatus::Ended;
+            s.end_reason = Some(self.reason.clone());
+            if let Some(u) = &self.until {
+                s.until = Some(u.clone());
+            }
+            s.ended = Some(Stamp::of(h));
             Ok(())
         })
     }

@@ -13,12 +13,12 @@
 //! hash into the signed ledger (`access_log.checkpointed`), and verification
 //! checks the chain still reaches every anchored point.
 
-use super::{reject, stamp, subject, to_value, Ctx, Kind};
+use super::{reject, subject, Ctx, Kind};
 use crate::dates::Date;
 use crate::event::{EntityKind, EventHeader, ModelError, SubjectRef};
 use crate::projection::{ProjectionError, Projector};
+use crate::state::{AccessLogState, Escalation, ReferralState, ReferralStatus, Stamp};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 crate::code_list! {
@@ -63,41 +63,30 @@ impl Kind for ReferralEscalated {
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         let id = self.referral_id;
-        let rec = p.require(EntityKind::Referral, id)?;
-        if rec.state.get("status").and_then(Value::as_str) != Some("awaiting_decision") {
-            return Err(reject(format!(
-                "referral {id} has been decided, so it cannot be escalated"
-            )));
-        }
         let level = self.level;
-        let already = rec
-            .state
-            .get("escalation")
-            .and_then(Value::as_str)
-            .and_then(|c| EscalationLevel::parse(c).ok());
-        if let Some(a) = already.filter(|a| *a >= level) {
-            return Err(reject(format!(
-                "referral {id} was already escalated to the {}",
-                a.label().to_lowercase()
-            )));
-        }
-        p.update(EntityKind::Referral, id, |s| {
-            let mut e = stamp(h);
-            if let Some(m) = e.as_object_mut() {
-                m.insert("level".into(), json!(level));
-                m.insert("due_by".into(), to_value(&self.due_by)?);
-                m.insert(
-                    "working_days_overdue".into(),
-                    json!(self.working_days_overdue),
-                );
+        p.update(id, |s: &mut ReferralState| {
+            if s.status != ReferralStatus::AwaitingDecision {
+                return Err(reject(format!(
+                    "referral {id} has been decided, so it cannot be escalated"
+                )));
             }
-            s.insert("escalation".into(), json!(level));
-            match s.get_mut("escalations").and_then(Value::as_array_mut) {
-                Some(a) => a.push(e),
-                None => {
-                    s.insert("escalations".into(), json!([e]));
-                }
+            if let Some(a) = s.escalation.filter(|a| *a >= level) {
+                return Err(reject(format!(
+                    "referral {id} was already escalated to the {}",
+                    a.label().to_lowercase()
+                )));
             }
+            let stamp = Stamp::of(h);
+            s.escalations.push(Escalation {
+                at: stamp.at,
+                by: stamp.by,
+                agency: stamp.agency,
+                event_id: stamp.event_id,
+                level,
+                due_by: self.due_by,
+                working_days_overdue: self.working_days_overdue,
+            });
+            s.escalation = Some(level);
             Ok(())
         })
     }
@@ -154,29 +143,23 @@ impl Kind for AccessLogCheckpointed {
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         let id = access_log_id();
-        let anchor = json!({
-            "rows": self.rows,
-            "head_sha256": self.head_sha256,
-            "checkpointed": stamp(h),
-        });
-        match p.require_any(id) {
-            Ok(rec) => {
-                let before = rec.state.get("rows").and_then(Value::as_u64).unwrap_or(0);
-                if self.rows < before {
+        let anchor = AccessLogState {
+            rows: self.rows,
+            head_sha256: self.head_sha256.clone(),
+            checkpointed: Stamp::of(h),
+        };
+        match p.kind_of(id)? {
+            Some(_) => p.update(id, |s: &mut AccessLogState| {
+                if self.rows < s.rows {
                     return Err(reject(format!(
-                        "the access log was anchored at {before} rows; a checkpoint cannot go back to {}",
-                        self.rows
+                        "the access log was anchored at {} rows; a checkpoint cannot go back to {}",
+                        s.rows, self.rows
                     )));
                 }
-                p.update(EntityKind::AccessLog, id, |s| {
-                    if let Value::Object(m) = anchor {
-                        s.extend(m);
-                    }
-                    Ok(())
-                })
-            }
-            Err(ProjectionError::Rejected(_)) => p.create(EntityKind::AccessLog, id, anchor),
-            Err(e) => Err(e),
+                *s = anchor;
+                Ok(())
+            }),
+            None => p.create(id, anchor),
         }
     }
 }

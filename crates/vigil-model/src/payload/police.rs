@@ -1,18 +1,18 @@
 //! Police records: intelligence reports, offences and their outcomes.
 
-use super::{persons, reject, require_all, stamp, state_of, subject, to_value, Ctx, Kind};
+use super::{persons, reject, require_all, subject, Ctx, Kind};
 use crate::codes::{OffenceCode, OffenceOutcome};
 use crate::dates::check_period;
 use crate::event::{EntityKind, EventHeader, ModelError, SubjectRef};
 use crate::pole::Grading;
 use crate::projection::{ProjectionError, Projector};
+use crate::state::{IntelligenceState, OffenceState, OutcomeEntry, Stamp};
 use crate::text::{
     check_count, check_opt_line, check_opt_text, check_text, check_unique, MAX_LONG_CHARS,
     MAX_NAME_CHARS,
 };
 use crate::time::OccurredAt;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// `intelligence.recorded`: an intelligence report about people, objects
@@ -68,13 +68,15 @@ impl Kind for IntelligenceRecorded {
         for s in &self.subjects {
             p.require(s.kind, s.id)?;
         }
-        let mut s = state_of(self)?;
-        s.remove("intelligence_id");
-        s.insert("recorded".into(), stamp(h));
         p.create(
-            EntityKind::Intelligence,
             self.intelligence_id,
-            Value::Object(s),
+            IntelligenceState {
+                subjects: self.subjects.clone(),
+                text: self.text.clone(),
+                grading: self.grading.clone(),
+                source_reference: self.source_reference.clone(),
+                recorded: Stamp::of(h),
+            },
         )
     }
 }
@@ -153,11 +155,24 @@ impl Kind for OffenceRecorded {
         if let Some(l) = self.location_id {
             p.require(EntityKind::Location, l)?;
         }
-        let mut s = state_of(self)?;
-        s.remove("offence_id");
-        s.insert("status".into(), json!(OffenceOutcome::NotYetResolved));
-        s.insert("recorded".into(), stamp(h));
-        p.create(EntityKind::Offence, self.offence_id, Value::Object(s))
+        p.create(
+            self.offence_id,
+            OffenceState {
+                offence: self.offence,
+                description: self.description.clone(),
+                victim_ids: self.victim_ids.clone(),
+                suspect_ids: self.suspect_ids.clone(),
+                witness_ids: Vec::new(),
+                committed: self.committed.clone(),
+                committed_until: self.committed_until.clone(),
+                location_id: self.location_id,
+                cse_flag: self.cse_flag,
+                crime_reference: self.crime_reference.clone(),
+                status: OffenceOutcome::NotYetResolved,
+                recorded: Stamp::of(h),
+                outcomes: Vec::new(),
+            },
+        )
     }
 }
 
@@ -211,33 +226,22 @@ impl Kind for OffenceOutcomeRecorded {
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         let id = self.offence_id;
-        let rec = p.require(EntityKind::Offence, id)?;
-        if let Some(sus) = self.suspect_id {
-            let suspects: Vec<Uuid> = super::field(&rec.state, "suspect_ids")?.unwrap_or_default();
-            if !suspects.contains(&sus) {
-                return Err(reject(format!(
-                    "person {sus} is not recorded as a suspect of offence {id}; link them as suspect_in first"
-                )));
-            }
-        }
-        p.update(EntityKind::Offence, id, |s| {
-            let mut entry = serde_json::Map::new();
-            entry.insert("outcome".into(), to_value(&self.outcome)?);
+        p.update(id, |s: &mut OffenceState| {
             if let Some(sus) = self.suspect_id {
-                entry.insert("suspect_id".into(), json!(sus));
+                if !s.suspect_ids.contains(&sus) {
+                    return Err(reject(format!(
+                        "person {sus} is not recorded as a suspect of offence {id}; link them as suspect_in first"
+                    )));
+                }
             }
-            if let Some(c) = self.charged_offence {
-                entry.insert("charged_offence".into(), to_value(&c)?);
-            }
-            if let Some(r) = &self.reason {
-                entry.insert("reason".into(), json!(r));
-            }
-            entry.insert("recorded".into(), stamp(h));
-            let list = s.entry("outcomes").or_insert_with(|| json!([]));
-            if let Some(a) = list.as_array_mut() {
-                a.push(Value::Object(entry));
-            }
-            s.insert("status".into(), to_value(&self.outcome)?);
+            s.outcomes.push(OutcomeEntry {
+                outcome: self.outcome,
+                suspect_id: self.suspect_id,
+                charged_offence: self.charged_offence,
+                reason: self.reason.clone(),
+                recorded: Stamp::of(h),
+            });
+            s.status = self.outcome;
             Ok(())
         })
     }

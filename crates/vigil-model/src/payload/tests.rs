@@ -7,8 +7,10 @@ use crate::dates::{Date, DateOfBirth, Timestamp};
 use crate::event::{Actor, EventInput};
 use crate::pole::*;
 use crate::projection::{apply, MemoryProjection};
+use crate::state::*;
 use crate::time::Precision;
 use proptest::prelude::*;
+use serde_json::{json, Value};
 
 fn id(n: u128) -> Uuid {
     Uuid::from_u128(n)
@@ -973,12 +975,21 @@ impl World {
         self.record(payload).expect_err("should be refused")
     }
 
-    fn state(&self, n: u128) -> &Value {
-        &self.state.records[&id(n)].state
+    /// The stored JSON of entity `n`: what the store keeps and readers parse.
+    fn state(&self, n: u128) -> Value {
+        self.state_of(id(n))
     }
 
-    fn state_of(&self, id: Uuid) -> &Value {
-        &self.state.records[&id].state
+    fn state_of(&self, id: Uuid) -> Value {
+        serde_json::from_str(&self.state.records[&id].state_json()).unwrap()
+    }
+
+    /// The typed state of entity `n`, which must be of kind `T`.
+    fn typed<T: crate::state::KindState>(&self, n: u128) -> T {
+        let rec = &self.state.records[&id(n)];
+        rec.as_kind::<T>()
+            .unwrap_or_else(|| panic!("{} is a {}, not a {}", rec.id, rec.kind, T::KIND))
+            .clone()
     }
 }
 
@@ -1027,10 +1038,105 @@ fn the_whole_story_projects() {
         .map(|h| h["decision"].as_str().unwrap())
         .collect();
     assert_eq!(decisions, ["open", "step_up", "close"]);
-    // Projected state holds no floats and canonicalises.
+    // Projected state holds no floats and canonicalises, and reads back
+    // through its kind's struct to the same state and the same bytes.
     for r in w.state.records.values() {
-        r.state_json();
+        let json = r.state_json();
+        let back = EntityState::parse(r.kind, &json)
+            .unwrap_or_else(|e| panic!("{} {}: {e}\n{json}", r.kind, r.id));
+        assert_eq!(back, r.state);
+        assert_eq!(back.to_json().unwrap(), json);
     }
+}
+
+#[test]
+fn the_whole_story_in_typed_state() {
+    let mut w = World::new();
+    for s in samples() {
+        w.ok(s);
+    }
+    let jade: PersonState = w.typed(JADE);
+    assert_eq!(jade.display_name(), jade.names[0].display());
+    assert_eq!(jade.missing_episode_ids, [id(EPISODE)]);
+    assert_eq!((jade.placement_count, jade.current_placement_id), (1, None));
+    let referral: ReferralState = w.typed(REFERRAL);
+    assert_eq!(referral.status, ReferralStatus::Assessed);
+    assert_eq!(
+        referral.decision,
+        Some(ReferralDecision::StrategyDiscussion)
+    );
+    assert_eq!(
+        referral.decided.as_ref().map(|d| d.by.as_str()),
+        Some("tester")
+    );
+    assert_eq!(
+        referral.assessment.map(|a| a.factors),
+        Some(vec![CinFactor::F11A, CinFactor::F10A])
+    );
+    let ep: MissingEpisodeState = w.typed(EPISODE);
+    assert_eq!(ep.status, EpisodeStatus::Returned);
+    assert_eq!(ep.duration_minutes, Some(400));
+    assert_eq!(ep.return_interviews[0].meeting_id, id(MEETING));
+    assert_eq!(
+        w.typed::<PlacementState>(PLACEMENT).status,
+        PlacementStatus::Ended
+    );
+    assert_eq!(
+        w.typed::<AllocationState>(ALLOCATION).status,
+        AllocationStatus::Ended
+    );
+    assert_eq!(
+        w.typed::<OffenceState>(OFFENCE).status,
+        OffenceOutcome::Charge
+    );
+    assert_eq!(w.typed::<LinkState>(LINK + 1).status, LinkStatus::Ended);
+    let case: CaseState = w.typed(CASE);
+    assert_eq!(
+        (case.status, case.level),
+        (CaseStatus::Closed, CaseLevel::ChildProtection)
+    );
+    let decisions: Vec<CaseDecision> = case.history.iter().map(|h| h.decision).collect();
+    assert_eq!(
+        decisions,
+        [
+            CaseDecision::Open,
+            CaseDecision::StepUp,
+            CaseDecision::Close
+        ]
+    );
+    assert_eq!(
+        case.closed.map(|c| c.agency.as_str().to_owned()).as_deref(),
+        Some("northshire-police")
+    );
+}
+
+#[test]
+fn stored_state_is_parsed_strictly() {
+    let mut w = World::new();
+    for s in samples() {
+        w.ok(s);
+    }
+    let referral = w.state.records[&id(REFERRAL)].state_json();
+    let car = w.state.records[&id(CAR)].state_json();
+    // As stored, each parses as its own kind and no other.
+    assert!(EntityState::parse(EntityKind::Referral, &referral).is_ok());
+    assert!(EntityState::parse(EntityKind::Case, &referral).is_err());
+    // An unknown field is refused, in a plain struct and in one with
+    // flattened details (an object's).
+    let extra = |json: &str| json.replacen('{', r#"{"zzz":1,"#, 1);
+    let e = EntityState::parse(EntityKind::Referral, &extra(&referral)).unwrap_err();
+    assert!(e.contains("unknown field `zzz`"), "{e}");
+    let e = EntityState::parse(EntityKind::Object, &extra(&car)).unwrap_err();
+    assert!(e.contains("zzz"), "{e}");
+    // A required field that is missing is refused, not defaulted.
+    let mut v: Value = serde_json::from_str(&referral).unwrap();
+    v.as_object_mut().unwrap().remove("status");
+    let e = EntityState::parse(EntityKind::Referral, &v.to_string()).unwrap_err();
+    assert!(e.contains("missing field `status`"), "{e}");
+    // A status that is not one of its enum's is refused.
+    let bad = referral.replace(r#""status":"assessed""#, r#""status":"done""#);
+    assert_ne!(bad, referral);
+    assert!(EntityState::parse(EntityKind::Referral, &bad).is_err());
 }
 
 #[test]

@@ -181,20 +181,40 @@ fn page_of(
     let id = rec.person.id;
     let f = rec.filter.clone();
     let chosen = |list: &[String], v: &str| list.iter().any(|x| x == v);
+    let shown = |n: usize| {
+        if n > record::LIST_PERIODS {
+            format!(
+                "; the {} most recent are listed, the chronology has them all",
+                record::LIST_PERIODS
+            )
+        } else {
+            String::new()
+        }
+    };
     let periods = vec![
         PeriodSection {
             title: "Missing episodes".into(),
-            note: format!("{} in all", rec.missing.len()),
+            note: format!("{} in all{}", rec.missing_total, shown(rec.missing_total)),
             rows: period_rows(&rec.missing),
         },
         PeriodSection {
             title: "Placements".into(),
-            note: format!("{} in the last 12 months", rec.placements_12m),
+            note: format!(
+                "{} in the last 12 months, {} in all{}",
+                rec.placements_12m,
+                rec.placements_total,
+                shown(rec.placements_total)
+            ),
             rows: period_rows(&rec.placements),
         },
         PeriodSection {
             title: "Allocated workers".into(),
-            note: format!("{} in the last 12 months", rec.workers_12m),
+            note: format!(
+                "{} in the last 12 months, {} in all{}",
+                rec.workers_12m,
+                rec.workers_total,
+                shown(rec.workers_total)
+            ),
             rows: period_rows(&rec.workers),
         },
     ];

@@ -83,7 +83,10 @@ fn setup(store: &dyn Store, now: DateTime<Utc>) -> Vec<users::DemoAccount> {
         .entities_changed_since(&[vigil_model::EntityKind::Agency], None)
         .unwrap()
         .into_iter()
-        .find(|a| a.state["code"] == "oakfield-academy")
+        .find(|a| {
+            a.as_kind::<vigil_model::state::AgencyState>()
+                .is_some_and(|s| s.code.as_str() == "oakfield-academy")
+        })
         .unwrap()
         .id;
     users::create_account(

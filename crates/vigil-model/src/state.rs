@@ -1,0 +1,684 @@
+//! The projected state of every kind of entity, as types.
+//!
+//! One struct per [`EntityKind`], with status enums where an entity moves
+//! through states, and [`EntityState`] over them all. The projection rules
+//! (`payload`) build and change these structs, never JSON maps, and every
+//! reader gets them back from the store already parsed, so a field renamed
+//! here is a compile error everywhere it is used rather than a silent
+//! `None` in some page.
+//!
+//! Each struct serialises to exactly the JSON the store has always kept for
+//! its kind (field names, optional fields left out when empty), so stores
+//! written before these types existed parse unchanged. Parsing is strict
+//! (`deny_unknown_fields`; a required field that is missing is an error, not
+//! a default), and [`EntityState::parse`] is the one way a stored row becomes
+//! state. Fields that are left out when empty (lists, counts) are the only
+//! ones that default, because absent and empty mean the same thing there.
+//!
+//! Changing a struct here changes stored rows: bump
+//! [`crate::projection::PROJECTION_VERSION`] in the same commit.
+
+use crate::canonical::{to_canonical_string, CanonicalError};
+use crate::codes::{
+    AgencyId, AgencyKind, CaseDecision, CaseLevel, CinFactor, DfeEthnicity, Disability, LinkKind,
+    LocationKind, MeetingKind, MissingType, Nationality, ObjectKind, ObservedEthnicity,
+    OffenceCode, OffenceOutcome, PlacementType, ReferralDecision, Role, SelfDefinedEthnicity, Sex,
+};
+use crate::dates::{Date, DateOfBirth, Timestamp};
+use crate::event::{EntityKind, EventHeader, SubjectRef};
+use crate::payload::{EscalationLevel, Referrer};
+use crate::pole::{EthnicityRecord, Grading, LocationDetails, ObjectDetails, PersonName};
+use crate::time::OccurredAt;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Who did something, for which agency, when Vigil received it, and in which
+/// event: kept in state for every change that matters (recorded, decided,
+/// ended, ...).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stamp {
+    /// The event's recorded-at (RFC 3339, UTC, milliseconds).
+    pub at: String,
+    /// The actor's user id (an account name).
+    pub by: String,
+    pub agency: AgencyId,
+    pub event_id: Uuid,
+}
+
+impl Stamp {
+    /// The stamp of the event with this header.
+    pub fn of(h: &EventHeader) -> Stamp {
+        Stamp {
+            at: h.recorded_at.clone(),
+            by: h.actor.user.clone(),
+            agency: h.agency.clone(),
+            event_id: h.id,
+        }
+    }
+
+    /// The account id of whoever did it. Usernames are never reused (an
+    /// account cannot take a name the log has seen), so this names one person.
+    pub fn user_id(&self) -> Uuid {
+        crate::payload::user_id_for(&self.by)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Agencies, people, objects, locations, links
+// ---------------------------------------------------------------------------
+
+/// An agency (`agency.registered`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgencyState {
+    /// The id written as `agency` in the envelope of this agency's events.
+    pub code: AgencyId,
+    pub name: String,
+    pub kind: AgencyKind,
+    pub registered: Stamp,
+}
+
+/// A person (`person.recorded`, `person.amended`), with what casework adds
+/// to them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonState {
+    /// At least one; the first is the name shown.
+    pub names: Vec<PersonName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<DateOfBirth>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sex: Option<Sex>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ethnicity_self_defined: Option<EthnicityRecord<SelfDefinedEthnicity>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ethnicity_officer_observed: Option<EthnicityRecord<ObservedEthnicity>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ethnicity_dfe: Option<EthnicityRecord<DfeEthnicity>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nationalities: Vec<Nationality>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disability: Option<Disability>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub recorded: Stamp,
+    /// The last amendment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amended: Option<Stamp>,
+    /// The child's missing episodes, in the order recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_episode_ids: Vec<Uuid>,
+    /// The placement the child is in now, if looked after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_placement_id: Option<Uuid>,
+    /// Placements ever started for the child.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub placement_count: u64,
+    /// Workers ever allocated to the child.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub allocation_count: u64,
+}
+
+impl PersonState {
+    /// The name shown: the first recorded.
+    pub fn display_name(&self) -> String {
+        self.names
+            .first()
+            .map(|n| n.display())
+            .unwrap_or_else(|| "(no name)".into())
+    }
+}
+
+/// A thing (`object.recorded`, `object.amended`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectState {
+    pub kind: ObjectKind,
+    #[serde(flatten)]
+    pub details: ObjectDetails,
+    pub recorded: Stamp,
+    /// The last amendment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amended: Option<Stamp>,
+}
+
+/// A place (`location.recorded`, `location.amended`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationState {
+    pub kind: LocationKind,
+    #[serde(flatten)]
+    pub details: LocationDetails,
+    pub recorded: Stamp,
+    /// The last amendment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amended: Option<Stamp>,
+}
+
+crate::code_list! {
+    /// Whether a link still holds.
+    pub enum LinkStatus("link status") {
+        Active = "active" => "Active",
+        Ended = "ended" => "Ended",
+    }
+}
+
+/// A typed link between two entities (`link.recorded`, `link.ended`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkState {
+    pub kind: LinkKind,
+    pub from: SubjectRef,
+    pub to: SubjectRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<OccurredAt>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<OccurredAt>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grading: Option<Grading>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub status: LinkStatus,
+    pub recorded: Stamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<Stamp>,
+}
+
+// ---------------------------------------------------------------------------
+// Referrals
+// ---------------------------------------------------------------------------
+
+crate::code_list! {
+    /// Where a referral stands.
+    pub enum ReferralStatus("referral status") {
+        /// Submitted; the decision is due within one working day.
+        AwaitingDecision = "awaiting_decision" => "Awaiting decision",
+        Decided = "decided" => "Decided",
+        /// Decided for assessment (or a strategy discussion), and the assessment completed.
+        Assessed = "assessed" => "Assessed",
+    }
+}
+
+/// The assessment a referral led to (`assessment.completed`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentState {
+    pub factors: Vec<CinFactor>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    pub completed: Stamp,
+}
+
+/// One `referral.escalated`: who Vigil told, and how late the decision was.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    pub at: String,
+    pub by: String,
+    pub agency: AgencyId,
+    pub event_id: Uuid,
+    pub level: EscalationLevel,
+    pub due_by: Date,
+    pub working_days_overdue: u32,
+}
+
+/// A concern about a child (`referral.submitted`) and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralState {
+    pub child_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<Referrer>,
+    pub concern: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub what_seen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub others_involved: Vec<Uuid>,
+    pub immediate_danger: bool,
+    pub status: ReferralStatus,
+    pub submitted: Stamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<ReferralDecision>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided: Option<Stamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<AssessmentState>,
+    /// The highest level escalated to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<EscalationLevel>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalations: Vec<Escalation>,
+}
+
+// ---------------------------------------------------------------------------
+// Missing episodes, placements, allocations
+// ---------------------------------------------------------------------------
+
+crate::code_list! {
+    /// Whether the child is still missing.
+    pub enum EpisodeStatus("missing episode status") {
+        Missing = "missing" => "Missing",
+        Returned = "returned" => "Returned",
+    }
+}
+
+/// A return home interview held after an episode.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnInterview {
+    pub meeting_id: Uuid,
+    pub held: OccurredAt,
+}
+
+/// A child missing or away (`missing_episode.recorded`, `missing_episode.returned`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MissingEpisodeState {
+    pub child_id: Uuid,
+    pub missing_type: MissingType,
+    pub started_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub circumstances: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placement_id: Option<Uuid>,
+    pub status: EpisodeStatus,
+    /// From start to return, once returned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_minutes: Option<i64>,
+    pub recorded: Stamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_interview_offered: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found_location_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_note: Option<String>,
+    /// The `missing_episode.returned` event, when the return was recorded separately.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub returned: Option<Stamp>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub return_interviews: Vec<ReturnInterview>,
+}
+
+crate::code_list! {
+    /// Whether a placement is the child's current one.
+    pub enum PlacementStatus("placement status") {
+        Current = "current" => "Current",
+        Ended = "ended" => "Ended",
+    }
+}
+
+/// A looked-after child's placement (`placement.started`, `placement.ended`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementState {
+    pub child_id: Uuid,
+    pub placement_type: PlacementType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<Uuid>,
+    pub started_on: Date,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub status: PlacementStatus,
+    pub recorded: Stamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_on: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<Stamp>,
+}
+
+crate::code_list! {
+    /// Whether a worker is still allocated.
+    pub enum AllocationStatus("allocation status") {
+        Active = "active" => "Active",
+        Ended = "ended" => "Ended",
+    }
+}
+
+/// A worker allocated to a child (`allocation.recorded`, `allocation.ended`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllocationState {
+    pub child_id: Uuid,
+    /// The worker's user id.
+    pub worker: String,
+    pub team: String,
+    pub started_on: Date,
+    pub status: AllocationStatus,
+    pub recorded: Stamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_on: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<Stamp>,
+}
+
+// ---------------------------------------------------------------------------
+// Police records
+// ---------------------------------------------------------------------------
+
+/// An intelligence report (`intelligence.recorded`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntelligenceState {
+    pub subjects: Vec<SubjectRef>,
+    pub text: String,
+    pub grading: Grading,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_reference: Option<String>,
+    pub recorded: Stamp,
+}
+
+/// One `offence.outcome_recorded`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeEntry {
+    pub outcome: OffenceOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspect_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charged_offence: Option<OffenceCode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub recorded: Stamp,
+}
+
+/// An offence (`offence.recorded`), its people (also from `victim_in`,
+/// `suspect_in` and `witness_in` links) and its outcomes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffenceState {
+    pub offence: OffenceCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub victim_ids: Vec<Uuid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suspect_ids: Vec<Uuid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witness_ids: Vec<Uuid>,
+    pub committed: OccurredAt,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub committed_until: Option<OccurredAt>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<Uuid>,
+    pub cse_flag: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crime_reference: Option<String>,
+    /// The latest outcome (`not_yet_resolved` until one is recorded).
+    pub status: OffenceOutcome,
+    pub recorded: Stamp,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<OutcomeEntry>,
+}
+
+// ---------------------------------------------------------------------------
+// Meetings and cases
+// ---------------------------------------------------------------------------
+
+/// A meeting about a child (`meeting.recorded`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingState {
+    pub kind: MeetingKind,
+    pub child_id: Uuid,
+    pub attendees: Vec<AgencyId>,
+    pub decisions: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_episode_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referral_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<Uuid>,
+    /// When it was held (the event's occurred-at).
+    pub held: OccurredAt,
+    pub recorded: Stamp,
+}
+
+crate::code_list! {
+    /// Whether a case is open.
+    pub enum CaseStatus("case status") {
+        Open = "open" => "Open",
+        Closed = "closed" => "Closed",
+    }
+}
+
+/// One decision in a case's history: opened, stepped up or down, closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseHistoryEntry {
+    pub decision: CaseDecision,
+    /// The level after the decision (none for a closure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<CaseLevel>,
+    pub reason: String,
+    pub at: String,
+    pub by: String,
+    pub agency: AgencyId,
+}
+
+/// A case (`case.opened`, `case.level_changed`, `case.closed`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseState {
+    pub child_id: Uuid,
+    /// The current level.
+    pub level: CaseLevel,
+    /// Why it was opened.
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referral_id: Option<Uuid>,
+    pub status: CaseStatus,
+    pub opened: Stamp,
+    pub history: Vec<CaseHistoryEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub close_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed: Option<Stamp>,
+}
+
+// ---------------------------------------------------------------------------
+// Accounts and the access log
+// ---------------------------------------------------------------------------
+
+crate::code_list! {
+    /// Whether an account may sign in.
+    pub enum UserStatus("account status") {
+        Active = "active" => "Active",
+        /// Final: the username stays taken.
+        Disabled = "disabled" => "Disabled",
+    }
+}
+
+/// One `user.role_changed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    pub at: String,
+    pub by: String,
+    pub agency: AgencyId,
+    pub event_id: Uuid,
+    pub from: Role,
+    pub to: Role,
+    pub reason: String,
+}
+
+/// An account (`user.registered` and the changes to it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserState {
+    pub username: String,
+    pub name: String,
+    pub role: Role,
+    pub agency_id: Uuid,
+    /// The agency's code.
+    pub agency: AgencyId,
+    pub agency_kind: AgencyKind,
+    pub status: UserStatus,
+    pub registered: Stamp,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub role_changes: Vec<RoleChange>,
+    /// The last password reset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_reset: Option<Stamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disable_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<Stamp>,
+}
+
+impl UserState {
+    pub fn active(&self) -> bool {
+        self.status == UserStatus::Active
+    }
+}
+
+/// The access log's anchor in the ledger (`access_log.checkpointed`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLogState {
+    pub rows: u64,
+    pub head_sha256: String,
+    pub checkpointed: Stamp,
+}
+
+/// A state that belongs to one child.
+pub trait HasChild {
+    fn child_id(&self) -> Uuid;
+}
+
+macro_rules! has_child {
+    ( $( $ty:ty ),+ ) => {
+        $( impl HasChild for $ty { fn child_id(&self) -> Uuid { self.child_id } } )+
+    };
+}
+
+has_child!(
+    ReferralState,
+    MissingEpisodeState,
+    PlacementState,
+    AllocationState,
+    MeetingState,
+    CaseState
+);
+
+// ---------------------------------------------------------------------------
+// All of them
+// ---------------------------------------------------------------------------
+
+/// A struct that is the state of one kind of entity.
+pub trait KindState: Sized + Clone + Into<EntityState> {
+    const KIND: EntityKind;
+    fn from_ref(s: &EntityState) -> Option<&Self>;
+    fn from_mut(s: &mut EntityState) -> Option<&mut Self>;
+    fn from_owned(s: EntityState) -> Option<Self>;
+}
+
+macro_rules! entity_states {
+    ( $( $variant:ident($ty:ty), )+ ) => {
+        /// The state of one entity, of whichever kind. Serialises as the
+        /// inner struct alone (the kind is stored beside it). Each state is
+        /// boxed so that a record is small to move: replaying a log keeps
+        /// hundreds of thousands of them in an ordered map.
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum EntityState {
+            $( $variant(Box<$ty>), )+
+        }
+
+        impl EntityState {
+            /// The kind of entity this is the state of.
+            pub fn kind(&self) -> EntityKind {
+                match self { $( EntityState::$variant(_) => EntityKind::$variant, )+ }
+            }
+
+            /// Parses stored JSON as the state of an entity of `kind`:
+            /// strictly, so a row that is not exactly a state of that kind
+            /// is refused with the reason.
+            pub fn parse(kind: EntityKind, json: &str) -> Result<EntityState, String> {
+                match kind {
+                    $( EntityKind::$variant => serde_json::from_str::<$ty>(json)
+                        .map(|x| EntityState::$variant(Box::new(x)))
+                        .map_err(|e| crate::payload::bounded(&e.to_string())), )+
+                }
+            }
+        }
+
+        impl Serialize for EntityState {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self { $( EntityState::$variant(x) => x.serialize(s), )+ }
+            }
+        }
+
+        $(
+            impl From<$ty> for EntityState {
+                fn from(x: $ty) -> EntityState { EntityState::$variant(Box::new(x)) }
+            }
+            impl KindState for $ty {
+                const KIND: EntityKind = EntityKind::$variant;
+                fn from_ref(s: &EntityState) -> Option<&Self> {
+                    match s { EntityState::$variant(x) => Some(x), _ => None }
+                }
+                fn from_mut(s: &mut EntityState) -> Option<&mut Self> {
+                    match s { EntityState::$variant(x) => Some(x), _ => None }
+                }
+                fn from_owned(s: EntityState) -> Option<Self> {
+                    match s { EntityState::$variant(x) => Some(*x), _ => None }
+                }
+            }
+        )+
+    };
+}
+
+entity_states! {
+    Agency(AgencyState),
+    Person(PersonState),
+    Object(ObjectState),
+    Location(LocationState),
+    Link(LinkState),
+    Referral(ReferralState),
+    MissingEpisode(MissingEpisodeState),
+    Placement(PlacementState),
+    Allocation(AllocationState),
+    Intelligence(IntelligenceState),
+    Offence(OffenceState),
+    Meeting(MeetingState),
+    Case(CaseState),
+    User(UserState),
+    AccessLog(AccessLogState),
+}
+
+impl EntityState {
+    /// Canonical JSON (RFC 8785), as stored.
+    pub fn to_json(&self) -> Result<String, CanonicalError> {
+        to_canonical_string(self)
+    }
+
+    /// The typed state, if this is an entity of that kind.
+    pub fn as_kind<T: KindState>(&self) -> Option<&T> {
+        T::from_ref(self)
+    }
+
+    /// The typed state, if this is an entity of that kind.
+    pub fn into_kind<T: KindState>(self) -> Option<T> {
+        T::from_owned(self)
+    }
+}
