@@ -111,11 +111,13 @@ async fn each_user_sees_the_chronology_items_they_may(app: &TestApp) {
     form.push(("child_family", "Tregarthen".into()));
     let referral = submit_referral(&officer, &form).await;
     let child: Uuid = blocking(|| {
-        app.store.entity(referral).unwrap().unwrap().state["child_id"]
-            .as_str()
+        app.store
+            .entity(referral)
             .unwrap()
-            .parse()
-            .unwrap()
+            .expect("the referral exists")
+            .as_kind::<vigil_model::state::ReferralState>()
+            .expect("a referral")
+            .child_id
     });
     // Records by three agencies: a police note and missing episode (with its
     // return, a follow-up that does not name the child), a social care note
