@@ -669,7 +669,7 @@ mod tests {
         let native = input.prepare(Utc::now(), [7; 16]).unwrap().seal(0).unwrap();
         let (_, rows) = run(&[imported]);
         assert_eq!(rows[0][0].recorded_at, "2019-03-05T09:30:00.000Z");
-        let (_, rows) = run(&[native.clone()]);
+        let (_, rows) = run(std::slice::from_ref(&native));
         assert_eq!(rows[0][0].recorded_at, native.header.recorded_at);
     }
 

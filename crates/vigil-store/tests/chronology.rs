@@ -131,13 +131,16 @@ fn subject(v: &Value) -> (String, Uuid) {
     (v["type"].as_str().unwrap().to_owned(), id(v, "id"))
 }
 
+/// One end of a link: its type and id.
+type End = (String, Uuid);
+
 /// What the reading remembers about records made earlier in the log.
 #[derive(Default)]
 struct Reader {
     /// Child of each referral, episode, placement, allocation, meeting, case.
     child_of: HashMap<Uuid, Uuid>,
     /// Ends and kind of each link.
-    links: HashMap<Uuid, ((String, Uuid), (String, Uuid), String)>,
+    links: HashMap<Uuid, (End, End, String)>,
     /// Victims and suspects of each offence.
     offences: HashMap<Uuid, (Vec<Uuid>, Vec<Uuid>)>,
     /// Who made each record: (agency, user) of its first event.
