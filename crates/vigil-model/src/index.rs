@@ -49,8 +49,9 @@
 //! the first instant the value can mean (the instant itself, or midnight UTC
 //! at the start of the day, month or year), in milliseconds, so a month-only
 //! date sorts before the days of that month and an approximate day as that
-//! day; ties are broken by log index. Recorded-at is the envelope's, as
-//! stored.
+//! day; ties are broken by log index. Recorded-at is when the record was
+//! made: for imported history, when the source system recorded it (the
+//! header's `source`), else the envelope's, as stored.
 //!
 //! ## State accessors
 //!
@@ -668,7 +669,7 @@ mod tests {
         let native = input.prepare(Utc::now(), [7; 16]).unwrap().seal(0).unwrap();
         let (_, rows) = run(&[imported]);
         assert_eq!(rows[0][0].recorded_at, "2019-03-05T09:30:00.000Z");
-        let (_, rows) = run(&[native.clone()]);
+        let (_, rows) = run(std::slice::from_ref(&native));
         assert_eq!(rows[0][0].recorded_at, native.header.recorded_at);
     }
 
@@ -937,7 +938,11 @@ mod tests {
         let keys = name_key_rows(&state.records[&CHILD], &mut st).unwrap();
         assert!(keys.iter().all(|k| matches!(
             k.kind,
-            KeyKind::Name | KeyKind::Nickname | KeyKind::Phonetic | KeyKind::Skeleton
+            KeyKind::Name
+                | KeyKind::Nickname
+                | KeyKind::Phonetic
+                | KeyKind::Skeleton
+                | KeyKind::Typo
         )));
     }
 }
