@@ -89,7 +89,6 @@ fn key_words(kind: KeyKind, key: &str) -> String {
         KeyKind::Nickname => format!("a name that is short for “{key}”"),
         KeyKind::Phonetic => "a name that sounds the same".into(),
         KeyKind::Skeleton => "a name spelt another way".into(),
-        KeyKind::Typo => "a name spelt nearly the same".into(),
         KeyKind::Dob => format!("date of birth {key}"),
         KeyKind::DobSwapped => format!("date of birth {key} with day and month swapped"),
         KeyKind::DobYear => format!("born in {key}"),

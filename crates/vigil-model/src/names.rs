@@ -14,10 +14,8 @@
 //!   `rphonetic` crate), a transliteration-tolerant consonant skeleton
 //!   (`skeleton`, see [`skeleton`]: Mohammed, Muhammad, Mohamed and
 //!   Muhammed all give `mhmt`; Aisha and Ayesha `ash`; Yusuf and Yousef
-//!   `ysf`), the canonical form of its family in the nickname table
-//!   shipped as data (`nickname`: Bill and Billy give `william`), and its
-//!   one-slip variants (`typo`, see [`typo_keys`]: Dwaye meets Dwayne,
-//!   Litser meets Lister).
+//!   `ysf`), and the canonical form of its family in the nickname table
+//!   shipped as data (`nickname`: Bill and Billy give `william`).
 //! - A date of birth ([`dob_keys`]): the full date (`dob`), the year
 //!   (`dob_year`), day and month (`dob_day_month`, `MM-DD`) and the date with
 //!   day and month swapped (`dob_swapped`), for a date typed the American
@@ -53,9 +51,6 @@ pub enum KeyKind {
     Phonetic,
     /// The transliteration-tolerant consonant skeleton of the token.
     Skeleton,
-    /// The token, or the token with one letter left out: two spellings
-    /// one typing slip apart share one (see [`typo_keys`]).
-    Typo,
     /// A full date of birth, `YYYY-MM-DD`.
     Dob,
     /// The date of birth with day and month swapped, `YYYY-MM-DD`.
@@ -78,7 +73,6 @@ impl KeyKind {
         KeyKind::Nickname,
         KeyKind::Phonetic,
         KeyKind::Skeleton,
-        KeyKind::Typo,
         KeyKind::Dob,
         KeyKind::DobSwapped,
         KeyKind::DobYear,
@@ -95,7 +89,6 @@ impl KeyKind {
             KeyKind::Nickname => "nickname",
             KeyKind::Phonetic => "phonetic",
             KeyKind::Skeleton => "skeleton",
-            KeyKind::Typo => "typo",
             KeyKind::Dob => "dob",
             KeyKind::DobSwapped => "dob_swapped",
             KeyKind::DobYear => "dob_year",
@@ -212,37 +205,6 @@ pub fn skeleton(token: &str) -> String {
     s
 }
 
-/// Shortest token given typo keys: a shorter one is too common to match loosely.
-pub const TYPO_MIN_LETTERS: usize = 3;
-
-/// The typo keys of a normalised token: the token itself and, for a token
-/// of four letters or more, each string made by leaving one letter out. Two
-/// spellings one slip apart share a key: a letter dropped (`dwaye`,
-/// `dwayne`), added (`okaforr`), replaced (`dwayno`, `dwayne` share
-/// `dwayn`) or two letters swapped (`litser`, `lister` share `liser`). The
-/// symmetric-deletion idea of SymSpell, at distance one.
-pub fn typo_keys(token: &str) -> Vec<String> {
-    let chars: Vec<char> = token.chars().collect();
-    if chars.len() < TYPO_MIN_LETTERS || !chars.iter().all(|c| c.is_alphabetic()) {
-        return Vec::new();
-    }
-    let mut keys = vec![token.to_owned()];
-    if chars.len() > TYPO_MIN_LETTERS {
-        for i in 0..chars.len() {
-            let k: String = chars
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, c)| c)
-                .collect();
-            if !keys.contains(&k) {
-                keys.push(k);
-            }
-        }
-    }
-    keys
-}
-
 /// The nickname table: each form to the canonical forms of its families.
 fn nickname_table() -> &'static BTreeMap<String, Vec<String>> {
     static TABLE: OnceLock<BTreeMap<String, Vec<String>>> = OnceLock::new();
@@ -309,11 +271,6 @@ pub fn token_keys(token: &str) -> Vec<Key> {
         if !sk.is_empty() {
             keys.push(Key::new(KeyKind::Skeleton, sk));
         }
-        keys.extend(
-            typo_keys(token)
-                .into_iter()
-                .map(|t| Key::new(KeyKind::Typo, t)),
-        );
     }
     keys
 }
@@ -427,7 +384,6 @@ pub mod weight {
     pub const PHONETIC: u32 = 5;
     pub const DOB_SWAPPED: u32 = 5;
     pub const SKELETON: u32 = 4;
-    pub const TYPO: u32 = 3;
     pub const DOB_DAY_MONTH: u32 = 4;
     pub const POSTCODE_OUTWARD: u32 = 3;
     pub const DOB_YEAR: u32 = 3;
@@ -450,7 +406,6 @@ fn name_group(token: &str) -> QueryGroup {
                 KeyKind::Name => weight::NAME,
                 KeyKind::Nickname => weight::NICKNAME,
                 KeyKind::Phonetic => weight::PHONETIC,
-                KeyKind::Typo => weight::TYPO,
                 _ => weight::SKELETON,
             };
             QueryKey {
@@ -748,41 +703,6 @@ mod tests {
         }
         // A family is not a free-for-all.
         assert!(matches("Brad", "Natasha Jackson").is_none());
-    }
-
-    #[test]
-    fn one_typing_slip_apart_is_found_and_ranks_below_the_name() {
-        // Misspellings the synthetic borough makes that no other key meets.
-        for (typed, stored_as) in [
-            ("Dwaye Clarke", "Dwayne Clarke"),  // a letter dropped
-            ("Dwayno Clarke", "Dwayne Clarke"), // a letter replaced
-            ("Stacey Litser", "Stacey Lister"), // two letters swapped
-            ("Femi Okafo", "Femi Okafor"),
-            ("Hannah Asworth", "Hannah Ashworth"),
-            ("Kye Fletcher", "Kyle Fletcher"),
-            ("Ewa Kowaslki", "Ewa Kowalski"),
-        ] {
-            assert!(
-                matches(typed, stored_as).is_some(),
-                "{typed} should find {stored_as}"
-            );
-            assert!(
-                matches(stored_as, typed).is_some(),
-                "{stored_as} should find {typed}"
-            );
-        }
-        // Two slips apart, or short words, are not typos of each other.
-        let shared = |a: &str, b: &str| typo_keys(a).iter().any(|k| typo_keys(b).contains(k));
-        assert!(!shared("dwyne", "dwayno"));
-        assert!(!shared("kovalsky", "kowalski"));
-        assert!(!shared("al", "ali"));
-        // The name itself outranks a typo of it.
-        let exact = matches("Lister", "Stacey Lister").unwrap();
-        let typo = matches("Litser", "Stacey Lister").unwrap();
-        assert!(exact > typo, "{exact} {typo}");
-        assert_eq!(typo_keys("kye"), ["kye"]);
-        assert_eq!(typo_keys("kyle"), ["kyle", "yle", "kle", "kye", "kyl"]);
-        assert!(typo_keys("ed").is_empty());
     }
 
     fn dob(v: &str, p: Precision) -> HashSet<(KeyKind, String)> {
