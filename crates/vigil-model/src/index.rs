@@ -938,11 +938,7 @@ mod tests {
         let keys = name_key_rows(&state.records[&CHILD], &mut st).unwrap();
         assert!(keys.iter().all(|k| matches!(
             k.kind,
-            KeyKind::Name
-                | KeyKind::Nickname
-                | KeyKind::Phonetic
-                | KeyKind::Skeleton
-                | KeyKind::Typo
+            KeyKind::Name | KeyKind::Nickname | KeyKind::Phonetic | KeyKind::Skeleton
         )));
     }
 }
