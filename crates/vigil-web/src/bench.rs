@@ -419,6 +419,14 @@ fn seed_crowd(store: &dyn Store, agency: &str, n: usize) -> Result<(), String> {
     append_json(store, lines)
 }
 
+/// Loads a page as `u`: whether it came back whole with 200.
+async fn loads(u: &User, url: String) -> bool {
+    match u.http.get(url).send().await {
+        Ok(r) if r.status() == 200 => r.bytes().await.is_ok(),
+        _ => false,
+    }
+}
+
 /// Runs the benchmark.
 pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
     let tmp = tempfile::tempdir().map_err(err)?;
@@ -559,12 +567,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
         let t0 = Instant::now() + warmup;
         let (lat, errors) = phase(&triage, t0, t0 + half, think, move |u, _| {
             let url = format!("{b}/triage");
-            async move {
-                match u.http.get(url).send().await {
-                    Ok(r) if r.status() == 200 => r.bytes().await.is_ok(),
-                    _ => false,
-                }
-            }
+            async move { loads(&u, url).await }
         })
         .await;
         let queue = Figures::from(
@@ -604,12 +607,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
             let t2 = Instant::now() + warmup;
             let (lat, errors) = phase(&triage, t2, t2 + half, think, move |u, _| {
                 let url = format!("{b}/people/{child}");
-                async move {
-                    match u.http.get(url).send().await {
-                        Ok(r) if r.status() == 200 => r.bytes().await.is_ok(),
-                        _ => false,
-                    }
-                }
+                async move { loads(&u, url).await }
             })
             .await;
             figures.push(Figures::from(
@@ -633,12 +631,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
                     format!("{family} {}", &dob[..4])
                 };
                 let url = format!("{b}/search?q={}", q.replace(' ', "+"));
-                async move {
-                    match u.http.get(url).send().await {
-                        Ok(r) if r.status() == 200 => r.bytes().await.is_ok(),
-                        _ => false,
-                    }
-                }
+                async move { loads(&u, url).await }
             })
             .await;
             figures.push(Figures::from(
