@@ -372,10 +372,14 @@ proptest! {
             }
         }
         if b > 0 {
-            prop_assert_eq!(
-                tree.root_at(b - 1),
+            // The empty tree's root needs no leaves, so size 0 is always
+            // answered, even when everything before the base is gone.
+            let expected = if b == 1 {
+                Ok(empty_root())
+            } else {
                 Err(ProofError::Pruned { size: b - 1, base: b })
-            );
+            };
+            prop_assert_eq!(tree.root_at(b - 1), expected);
             prop_assert!(tree.inclusion_proof(b - 1, n as u64).is_err());
             prop_assert!(tree.consistency_proof(b - 1, n as u64).is_err());
         }
@@ -397,6 +401,15 @@ fn exhaustive_small_pruned_trees() {
                 tree.push(*l);
             });
             let b = base as u64;
+            // Before the base: the empty root is still known, nothing else.
+            assert_eq!(tree.root_at(0), Ok(empty_root()), "n {n} base {base}");
+            for size in 1..b {
+                assert_eq!(
+                    tree.root_at(size),
+                    Err(ProofError::Pruned { size, base: b }),
+                    "n {n} base {base} size {size}"
+                );
+            }
             for size in b.max(1)..=n as u64 {
                 assert_eq!(tree.root_at(size), whole.root_at(size));
                 for index in b..size {
