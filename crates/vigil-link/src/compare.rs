@@ -1,0 +1,601 @@
+//! Comparison levels: for each [`Field`], the ordered levels a pair of
+//! values can fall in, from the most to the least alike, the first that
+//! holds being the pair's level (as in Splink). Level 0 of every field is
+//! "missing" (either side has no value): it has no m or u and contributes
+//! nothing, so a missing value is never counted as a disagreement.
+//!
+//! String metrics are `strsim`'s (Jaro–Winkler, optimal string alignment);
+//! phonetic codes, skeletons and nicknames are `vigil_model::names`'s,
+//! computed once per distinct word in [`crate::prepare`].
+
+use crate::prepare::{Dataset, NameRef, Prep, NONE};
+use crate::record::Field;
+
+/// The level of "either value is missing", for every field.
+pub const MISSING: u8 = 0;
+
+/// The names of each field's levels, index = level.
+pub fn level_names(field: Field) -> &'static [&'static str] {
+    match field {
+        Field::GivenName => GIVEN,
+        Field::FamilyName => FAMILY,
+        Field::OtherName => OTHER,
+        Field::DateOfBirth => DOB,
+        Field::Address => ADDRESS,
+        Field::Postcode => POSTCODE,
+        Field::Locality => LOCALITY,
+        Field::Phone => PHONE,
+        Field::Email => EMAIL,
+        Field::Vehicle => VEHICLE,
+        Field::Identifier => IDENTIFIER,
+    }
+}
+
+/// How many levels a field has (missing included).
+pub fn level_count(field: Field) -> usize {
+    level_names(field).len()
+}
+
+const GIVEN: &[&str] = &[
+    "missing",
+    "exact",
+    "swapped with the family name",
+    "a word the same, or a typo (Jaro-Winkler >= 0.92)",
+    "nickname or listed variant",
+    "same sound or transliteration",
+    "similar (Jaro-Winkler >= 0.80)",
+    "different",
+];
+pub(crate) mod given {
+    pub const EXACT: u8 = 1;
+    pub const SWAPPED: u8 = 2;
+}
+
+const FAMILY: &[&str] = &[
+    "missing",
+    "exact",
+    "a word the same, or a typo (Jaro-Winkler >= 0.92)",
+    "same sound or transliteration",
+    "similar (Jaro-Winkler >= 0.80)",
+    "different",
+];
+pub(crate) const EXACT: u8 = 1;
+
+const OTHER: &[&str] = &[
+    "missing",
+    "exact",
+    "one of the other record's names",
+    "different",
+];
+
+const DOB: &[&str] = &[
+    "missing",
+    "exact",
+    "day and month swapped",
+    "one digit different",
+    "same year (only the year is known)",
+    "within a year",
+    "different",
+];
+
+const ADDRESS: &[&str] = &[
+    "missing",
+    "exact",
+    "same number and street",
+    "same street",
+    "different",
+];
+
+const POSTCODE: &[&str] = &[
+    "missing",
+    "exact",
+    "one character different",
+    "same sector",
+    "same district",
+    "different",
+];
+
+const LOCALITY: &[&str] = &["missing", "exact", "similar (Jaro-Winkler >= 0.90)", "different"];
+const PHONE: &[&str] = &["missing", "exact", "one digit different", "different"];
+const EMAIL: &[&str] = &["missing", "exact", "same user name", "different"];
+const VEHICLE: &[&str] = &["missing", "exact", "partial registration", "different"];
+const IDENTIFIER: &[&str] = &["missing", "exact", "one character different", "different"];
+
+/// Per-dataset tables the address comparison needs: which address words
+/// are too common to identify a street (from the model), and each word's
+/// skeleton (for misspelt street names).
+pub(crate) struct AddressTables {
+    pub(crate) common: Vec<bool>,
+    pub(crate) numeric: Vec<bool>,
+    pub(crate) skeleton: Vec<u32>,
+}
+
+impl AddressTables {
+    pub(crate) fn new(ds: &Dataset, is_common: impl Fn(&str) -> bool) -> AddressTables {
+        let mut skel = crate::prepare::Interner::default();
+        let n = ds.address_words.len();
+        let mut common = Vec::with_capacity(n);
+        let mut numeric = Vec::with_capacity(n);
+        let mut skeleton = Vec::with_capacity(n);
+        for w in &ds.address_words.text {
+            common.push(is_common(w));
+            let num = w.chars().any(|c| c.is_ascii_digit());
+            numeric.push(num);
+            let s = vigil_model::names::skeleton(w);
+            skeleton.push(if num || s.len() < 3 {
+                NONE
+            } else {
+                skel.id(&s)
+            });
+        }
+        AddressTables {
+            common,
+            numeric,
+            skeleton,
+        }
+    }
+}
+
+/// Levels of every field for records `i` and `j`.
+pub(crate) fn levels(ds: &Dataset, at: &AddressTables, i: usize, j: usize) -> [u8; 11] {
+    let (a, b) = (&ds.recs[i], &ds.recs[j]);
+    let swapped = is_swapped(ds, a, b);
+    [
+        if swapped {
+            given::SWAPPED
+        } else {
+            name_level(ds, a.given, b.given, true)
+        },
+        // A swap is evidence once, on the given name.
+        if swapped {
+            MISSING
+        } else {
+            name_level(ds, a.family, b.family, false)
+        },
+        other_level(ds, a, b),
+        dob_level(a, b),
+        address_level(ds, at, a, b),
+        postcode_level(ds, a, b),
+        locality_level(ds, a, b),
+        set_level(ds, a.phone, b.phone, &ds.phone, phone_near),
+        set_level(ds, a.email, b.email, &ds.email, email_near),
+        set_level(ds, a.vehicle, b.vehicle, &ds.vehicle, vehicle_near),
+        set_level(ds, a.identifier, b.identifier, &ds.identifier, code_near),
+    ]
+}
+
+/// Packs levels four bits each.
+pub(crate) fn pack(l: &[u8; 11]) -> u64 {
+    l.iter()
+        .enumerate()
+        .fold(0u64, |acc, (i, &v)| acc | (u64::from(v) << (4 * i)))
+}
+
+pub(crate) fn unpack(g: u64, f: usize) -> u8 {
+    ((g >> (4 * f)) & 0xF) as u8
+}
+
+fn tokens_equal(ds: &Dataset, x: NameRef, y: NameRef) -> bool {
+    x.present() && y.present() && ds.ids(x.tokens) == ds.ids(y.tokens)
+}
+
+/// Given and family names exchanged between the two records (and not
+/// simply the same: "James James").
+fn is_swapped(ds: &Dataset, a: &Prep, b: &Prep) -> bool {
+    tokens_equal(ds, a.given, b.family)
+        && tokens_equal(ds, a.family, b.given)
+        && !tokens_equal(ds, a.given, b.given)
+}
+
+/// How alike two name words are: 0 the same or a typo, 1 nickname, 2 same
+/// sound or skeleton, 3 similar, 4 different.
+fn token_rank(ds: &Dataset, x: u32, y: u32, nicknames: bool) -> u8 {
+    if x == y {
+        return 0;
+    }
+    let (sx, sy) = (ds.tokens.str(x), ds.tokens.str(y));
+    let jw = strsim::jaro_winkler(sx, sy);
+    if jw >= 0.92 {
+        return 0;
+    }
+    let (ix, iy) = (&ds.token_info[x as usize], &ds.token_info[y as usize]);
+    if nicknames && ix.nick.iter().any(|&n| n != NONE && iy.nick.contains(&n)) {
+        return 1;
+    }
+    let phon = ix.phonetic.iter().any(|&p| p != NONE && iy.phonetic.contains(&p));
+    if phon || (ix.skeleton != NONE && ix.skeleton == iy.skeleton) {
+        return 2;
+    }
+    if jw >= 0.80 {
+        return 3;
+    }
+    4
+}
+
+/// Given name (with nicknames) or family name level. The best pair of
+/// words decides, so "Mary Ann" and "Mary" are "a word the same".
+fn name_level(ds: &Dataset, x: NameRef, y: NameRef, given: bool) -> u8 {
+    if !x.present() || !y.present() {
+        return MISSING;
+    }
+    if ds.ids(x.tokens) == ds.ids(y.tokens) {
+        return EXACT;
+    }
+    let mut best = 4u8;
+    'outer: for &tx in ds.ids(x.tokens) {
+        for &ty in ds.ids(y.tokens) {
+            best = best.min(token_rank(ds, tx, ty, given));
+            if best == 0 {
+                break 'outer;
+            }
+        }
+    }
+    if given {
+        // 3 typo, 4 nickname, 5 sound, 6 similar, 7 different
+        3 + best
+    } else {
+        // 2 typo, 3 sound, 4 similar, 5 different (no nickname level)
+        match best {
+            0 => 2,
+            1 | 2 => 3,
+            3 => 4,
+            _ => 5,
+        }
+    }
+}
+
+/// Other names (middle names, aliases): the same, or one of them among
+/// the other record's names of any kind.
+fn other_level(ds: &Dataset, a: &Prep, b: &Prep) -> u8 {
+    if !a.other.present() || !b.other.present() {
+        return MISSING;
+    }
+    if ds.ids(a.other.tokens) == ds.ids(b.other.tokens) {
+        return 1;
+    }
+    let all = |p: &Prep| {
+        let mut v: Vec<u32> = Vec::with_capacity(6);
+        for n in [p.given, p.family, p.other] {
+            if n.present() {
+                v.extend_from_slice(ds.ids(n.tokens));
+            }
+        }
+        v
+    };
+    let (aa, bb) = (all(a), all(b));
+    let shared = ds.ids(a.other.tokens).iter().any(|t| bb.contains(t))
+        || ds.ids(b.other.tokens).iter().any(|t| aa.contains(t));
+    if shared {
+        2
+    } else {
+        3
+    }
+}
+
+fn dob_digits(d: &crate::record::Dob) -> [u8; 8] {
+    let s = format!("{:04}{:02}{:02}", d.year, d.month, d.day);
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&s.as_bytes()[..8]);
+    out
+}
+
+fn dob_level(a: &Prep, b: &Prep) -> u8 {
+    let (Some(x), Some(y)) = (a.dob, b.dob) else {
+        return MISSING;
+    };
+    if x.is_full() && y.is_full() {
+        if x == y {
+            return 1;
+        }
+        if x.year == y.year && x.day == y.month && x.month == y.day {
+            return 2;
+        }
+        let (dx, dy) = (dob_digits(&x), dob_digits(&y));
+        let diff = dx.iter().zip(&dy).filter(|(p, q)| p != q).count();
+        let transposed = diff == 2 && {
+            let k: Vec<usize> = (0..8).filter(|&k| dx[k] != dy[k]).collect();
+            k[1] == k[0] + 1 && dx[k[0]] == dy[k[1]] && dx[k[1]] == dy[k[0]]
+        };
+        if diff == 1 || transposed {
+            return 3;
+        }
+        if let (Some(p), Some(q)) = (x.day_number(), y.day_number()) {
+            if (p - q).abs() <= 365 {
+                return 5;
+            }
+        }
+        return 6;
+    }
+    // Known only to the month or year on at least one side.
+    let months_agree = x.month == 0 || y.month == 0 || x.month == y.month;
+    if x.year == y.year && months_agree {
+        return 4;
+    }
+    if x.year.abs_diff(y.year) <= 1 {
+        return 5;
+    }
+    6
+}
+
+fn address_level(ds: &Dataset, at: &AddressTables, a: &Prep, b: &Prep) -> u8 {
+    if a.address == NONE || b.address == NONE {
+        return MISSING;
+    }
+    if a.address == b.address {
+        return 1;
+    }
+    let (wa, wb) = (ds.ids(a.address_words), ds.ids(b.address_words));
+    let mut number = false;
+    let mut street = false;
+    for &x in wa {
+        let (xi, num) = (x as usize, at.numeric[x as usize]);
+        for &y in wb {
+            if num {
+                number |= x == y;
+            } else if !at.common[xi] && !at.numeric[y as usize] && !at.common[y as usize] {
+                street = street
+                    || x == y
+                    || (at.skeleton[xi] != NONE && at.skeleton[xi] == at.skeleton[y as usize])
+                    || street_typo(ds.address_words.str(x), ds.address_words.str(y));
+            }
+        }
+    }
+    match (street, number) {
+        (true, true) => 2,
+        (true, false) => 3,
+        _ => 4,
+    }
+}
+
+/// A misspelt street word: both long enough that Jaro-Winkler means
+/// something, and close.
+fn street_typo(x: &str, y: &str) -> bool {
+    x.len() >= 5 && y.len() >= 5 && strsim::jaro_winkler(x, y) >= 0.92
+}
+
+fn postcode_level(ds: &Dataset, a: &Prep, b: &Prep) -> u8 {
+    let has = |p: &Prep| p.postcode != NONE || p.district != NONE;
+    if !has(a) || !has(b) {
+        return MISSING;
+    }
+    if a.postcode != NONE && a.postcode == b.postcode {
+        return 1;
+    }
+    if a.postcode != NONE && b.postcode != NONE {
+        let (x, y) = (ds.postcode.str(a.postcode), ds.postcode.str(b.postcode));
+        if strsim::osa_distance(x, y) <= 1 {
+            return 2;
+        }
+    }
+    if a.sector != NONE && a.sector == b.sector {
+        return 3;
+    }
+    if a.district != NONE && a.district == b.district {
+        return 4;
+    }
+    5
+}
+
+fn locality_level(ds: &Dataset, a: &Prep, b: &Prep) -> u8 {
+    if a.locality == NONE || b.locality == NONE {
+        return MISSING;
+    }
+    if a.locality == b.locality {
+        return 1;
+    }
+    let (x, y) = (ds.locality.str(a.locality), ds.locality.str(b.locality));
+    if strsim::jaro_winkler(x, y) >= 0.90 {
+        2
+    } else {
+        3
+    }
+}
+
+/// Sets of values (phones, emails, vehicles, identifiers): exact if any
+/// value is shared, "near" if any pair is near, else different.
+fn set_level(
+    ds: &Dataset,
+    x: crate::prepare::Span,
+    y: crate::prepare::Span,
+    table: &crate::prepare::Interner,
+    near: fn(&str, &str) -> bool,
+) -> u8 {
+    let (xs, ys) = (ds.ids(x), ds.ids(y));
+    if xs.is_empty() || ys.is_empty() {
+        return MISSING;
+    }
+    if xs.iter().any(|v| ys.contains(v)) {
+        return 1;
+    }
+    for &p in xs {
+        for &q in ys {
+            if near(table.str(p), table.str(q)) {
+                return 2;
+            }
+        }
+    }
+    3
+}
+
+fn phone_near(x: &str, y: &str) -> bool {
+    x.len() >= 9 && y.len() >= 9 && strsim::osa_distance(x, y) <= 1
+}
+
+fn email_near(x: &str, y: &str) -> bool {
+    match (x.split_once('@'), y.split_once('@')) {
+        (Some((ux, _)), Some((uy, _))) => ux.len() >= 3 && ux == uy,
+        _ => false,
+    }
+}
+
+/// A partial registration: one a part of the other (at least three
+/// characters, as witnesses recall them), or one character different.
+fn vehicle_near(x: &str, y: &str) -> bool {
+    let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+    (short.len() >= 3 && long.contains(short))
+        || (short.len() >= 5 && strsim::osa_distance(x, y) <= 1)
+}
+
+fn code_near(x: &str, y: &str) -> bool {
+    x.len() >= 6 && y.len() >= 6 && strsim::osa_distance(x, y) <= 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Dob, Record};
+
+    fn pair(a: Record, b: Record) -> [u8; 11] {
+        let ds = Dataset::new(&[a, b]);
+        let at = AddressTables::new(&ds, |w| ["road", "street", "flat"].contains(&w));
+        levels(&ds, &at, 0, 1)
+    }
+
+    fn names(g1: &str, f1: &str, g2: &str, f2: &str) -> (&'static str, &'static str) {
+        let r = |g: &str, f: &str| Record {
+            given_name: (!g.is_empty()).then(|| g.into()),
+            family_name: (!f.is_empty()).then(|| f.into()),
+            ..Record::default()
+        };
+        let l = pair(r(g1, f1), r(g2, f2));
+        (GIVEN[l[0] as usize], FAMILY[l[1] as usize])
+    }
+
+    #[test]
+    fn names_exact_typo_nickname_transliteration_swapped_missing() {
+        assert_eq!(names("Aisha", "Khan", "AISHA", "khan"), ("exact", "exact"));
+        assert_eq!(names("Zoë", "Núñez", "zoe", "Nunez"), ("exact", "exact"));
+        assert_eq!(names("Jonathon", "Smith", "Jonathan", "Smyth").0, GIVEN[3]);
+        assert_eq!(names("Bill", "Stone", "William", "Stone").0, GIVEN[4]);
+        // Transliterations: listed in the variants table, or meeting in
+        // the skeleton or the sound.
+        assert_eq!(names("Mohammed", "Ali", "Muhammad", "Aly").0, GIVEN[4]);
+        assert_eq!(
+            names("Yusuf", "Chaudhry", "Yousif", "Choudhury"),
+            ("same sound or transliteration", "same sound or transliteration")
+        );
+        assert_eq!(
+            names("Aisha", "Begum", "Begum", "Aisha"),
+            ("swapped with the family name", "missing")
+        );
+        // "James James" is not a swap.
+        assert_eq!(names("James", "James", "James", "James"), ("exact", "exact"));
+        assert_eq!(names("", "Khan", "Aisha", "Khan"), ("missing", "exact"));
+        assert_eq!(names("Peter", "Ward", "Aisha", "Begum"), ("different", "different"));
+        // Words: a second given name, a double-barrelled family name.
+        assert_eq!(names("Mary Ann", "Smith-Jones", "Mary", "Smith").0, GIVEN[3]);
+        assert_eq!(names("Mary Ann", "Smith-Jones", "Mary", "Smith").1, FAMILY[2]);
+        // Only punctuation is no name at all.
+        assert_eq!(names("--", "", "Aisha", ""), ("missing", "missing"));
+        // Non-Latin letters compare as themselves (no transliteration table
+        // for scripts: exact or different).
+        assert_eq!(names("Дмитрий", "", "Дмитрий", "").0, "exact");
+        assert_eq!(names("Дмитрий", "", "Zoe", "").0, "different");
+    }
+
+    fn dobs(x: Option<Dob>, y: Option<Dob>) -> &'static str {
+        let r = |d| Record {
+            dob: d,
+            ..Record::default()
+        };
+        DOB[pair(r(x), r(y))[3] as usize]
+    }
+
+    #[test]
+    fn dates_exact_swapped_typo_year_only_within_a_year() {
+        let f = |y, m, d| Dob::full(y, m, d);
+        assert_eq!(dobs(f(2010, 3, 7), f(2010, 3, 7)), "exact");
+        assert_eq!(dobs(f(2010, 3, 7), f(2010, 7, 3)), "day and month swapped");
+        assert_eq!(dobs(f(2010, 3, 7), f(2010, 3, 8)), "one digit different");
+        assert_eq!(dobs(f(2010, 3, 17), f(2010, 3, 71 - 60)), "one digit different");
+        assert_eq!(dobs(f(2010, 3, 12), f(2010, 3, 21)), "one digit different");
+        assert_eq!(dobs(f(2010, 3, 7), Some(Dob::year_only(2010))), DOB[4]);
+        assert_eq!(dobs(f(2010, 3, 7), Some(Dob::year_only(2011))), "within a year");
+        assert_eq!(dobs(f(2010, 3, 7), f(2010, 11, 29)), "within a year");
+        assert_eq!(dobs(f(2010, 3, 7), f(2004, 9, 29)), "different");
+        assert_eq!(dobs(None, f(2004, 9, 29)), "missing");
+        let m = |y, m| {
+            Some(Dob {
+                year: y,
+                month: m,
+                day: 0,
+            })
+        };
+        assert_eq!(dobs(m(2010, 3), f(2010, 3, 9)), DOB[4]);
+        assert_eq!(dobs(m(2010, 4), f(2010, 3, 9)), "within a year");
+    }
+
+    #[test]
+    fn places_contacts_vehicles_identifiers() {
+        let r = |addr: &str, pc: &str| Record {
+            address: (!addr.is_empty()).then(|| addr.into()),
+            postcode: (!pc.is_empty()).then(|| pc.into()),
+            ..Record::default()
+        };
+        let l = pair(r("12 Acacia Road", "NS1 4AB"), r("12 acacia road", "ns14ab"));
+        assert_eq!((l[4], l[5]), (1, 1));
+        let l = pair(r("12 Acacia Road", "NS1 4AB"), r("Flat 3, 12 Acacai Road", "NS1 4AD"));
+        assert_eq!(ADDRESS[l[4] as usize], "same number and street");
+        assert_eq!(POSTCODE[l[5] as usize], "one character different");
+        let l = pair(r("14 Acacia Road", "NS1 4XY"), r("12 Acacia Road", "NS1 5AB"));
+        assert_eq!(ADDRESS[l[4] as usize], "same street");
+        assert_eq!(POSTCODE[l[5] as usize], "same district");
+        let l = pair(r("14 Acacia Road", "NS1 4XY"), r("14 Mill Road", "NS1"));
+        assert_eq!(ADDRESS[l[4] as usize], "different");
+        assert_eq!(POSTCODE[l[5] as usize], "same district");
+        let l = pair(r("", "NS1 4XY"), r("14 Mill Road", ""));
+        assert_eq!((l[4], l[5]), (MISSING, MISSING));
+        let c = |ph: &str, em: &str, v: &str, id: &str| Record {
+            phone: Some(ph.into()),
+            email: Some(em.into()),
+            vehicle: Some(v.into()),
+            identifier: Some(id.into()),
+            ..Record::default()
+        };
+        let l = pair(
+            c("07700 900123", "a.b@x.test", "NS12 ABC", "943 476 5919"),
+            c("+447700900123", "A.B@X.test", "ns12abc", "9434765919"),
+        );
+        assert_eq!(&l[7..], &[1, 1, 1, 1]);
+        let l = pair(
+            c("07700 900123", "a.b@x.test", "NS12 ABC", "943 476 5919"),
+            c("07700 900124", "a.b@y.test", "ABC", "9434765918"),
+        );
+        assert_eq!(&l[7..], &[2, 2, 2, 2]);
+        let l = pair(
+            c("07700 900123", "a.b@x.test", "NS12 ABC", "943 476 5919"),
+            c("07700 900999", "zz@y.test", "XY99 ZZZ", "1234567890"),
+        );
+        assert_eq!(&l[7..], &[3, 3, 3, 3]);
+        let l = pair(c("", "", "", ""), c("07700 900999", "zz@y.test", "XY", "1"));
+        assert_eq!(&l[7..], &[0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn other_names_and_locality() {
+        let r = |g: &str, o: &str, loc: &str| Record {
+            given_name: Some(g.into()),
+            other_name: (!o.is_empty()).then(|| o.into()),
+            locality: Some(loc.into()),
+            ..Record::default()
+        };
+        let l = pair(r("Aisha", "Jade", "Easthaven"), r("Aisha", "jade", "EASTHAVEN"));
+        assert_eq!((l[2], l[6]), (1, 1));
+        let l = pair(r("Jade", "Aisha", "Easthaven"), r("Aisha", "Kim", "Easthavn"));
+        assert_eq!((OTHER[l[2] as usize], LOCALITY[l[6] as usize]), (OTHER[2], LOCALITY[2]));
+        let l = pair(r("Jade", "", "Easthaven"), r("Aisha", "Kim", "Millbrook"));
+        assert_eq!((l[2], l[6]), (MISSING, 3));
+    }
+
+    #[test]
+    fn packing_round_trips() {
+        let l = [7, 5, 3, 6, 4, 5, 3, 3, 3, 3, 3];
+        let g = pack(&l);
+        for (f, &v) in l.iter().enumerate() {
+            assert_eq!(unpack(g, f), v);
+        }
+        for f in Field::ALL {
+            assert!(level_count(f) <= 16);
+        }
+    }
+}
