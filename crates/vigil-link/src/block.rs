@@ -10,7 +10,7 @@
 //! how many blocks were so treated and how many pairs were left out.
 
 use crate::prepare::{Dataset, NONE};
-use crate::record::Field;
+use crate::compare::Comparison;
 use crate::Settings;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -52,20 +52,33 @@ impl BlockingRule {
         BlockingRule::Vehicle,
     ];
 
-    /// The fields whose agreement the rule requires or strongly implies:
-    /// EM on the pairs this rule finds learns nothing about them (they
-    /// agree by construction), so it holds them out.
-    pub fn fields(self) -> &'static [Field] {
+    /// The comparisons whose agreement the rule requires or strongly
+    /// implies: EM on the pairs this rule finds learns nothing about them
+    /// (they agree by construction), so it holds them out.
+    pub fn comparisons(self) -> &'static [Comparison] {
+        use Comparison as C;
         match self {
-            BlockingRule::FamilySoundAndBirthYear => &[Field::FamilyName, Field::DateOfBirth],
-            BlockingRule::DateOfBirth => &[Field::DateOfBirth],
-            BlockingRule::Postcode => &[Field::Postcode, Field::Address, Field::Locality],
-            BlockingRule::GivenSoundAndFamilyInitial => &[Field::GivenName, Field::FamilyName],
-            BlockingRule::Identifier => &[Field::Identifier],
-            BlockingRule::Phone => &[Field::Phone],
-            BlockingRule::Email => &[Field::Email],
-            BlockingRule::Vehicle => &[Field::Vehicle],
+            BlockingRule::FamilySoundAndBirthYear => &[C::FamilyName, C::DateOfBirth],
+            BlockingRule::DateOfBirth => &[C::DateOfBirth],
+            BlockingRule::Postcode => &[C::Place],
+            BlockingRule::GivenSoundAndFamilyInitial => &[C::GivenName, C::FamilyName],
+            BlockingRule::Identifier => &[C::Identifier],
+            BlockingRule::Phone => &[C::Phone],
+            BlockingRule::Email => &[C::Email],
+            BlockingRule::Vehicle => &[C::Vehicle],
         }
+    }
+
+    /// Whether EM trains on the rule's pairs. Only rules whose agreement
+    /// points at one *person* do: the pairs sharing a postcode, a phone or
+    /// a vehicle are mostly people living or travelling together, who
+    /// agree on family name, address and phone without being one person,
+    /// and EM there learns "same household" instead of "same person".
+    pub fn trains(self) -> bool {
+        !matches!(
+            self,
+            BlockingRule::Postcode | BlockingRule::Phone | BlockingRule::Vehicle
+        )
     }
 
     pub fn as_str(self) -> &'static str {

@@ -3,14 +3,14 @@
 //! then any term-frequency adjustment, adding up to the final weight and
 //! probability. As a struct, a plain-text table and an SVG waterfall.
 
-use crate::record::Field;
+use crate::compare::Comparison;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
 /// One step of the waterfall.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Term {
-    pub field: Field,
+    pub comparison: Comparison,
     pub level: u8,
     pub level_name: String,
     pub left: Option<String>,
@@ -80,9 +80,9 @@ impl Explanation {
         .chain(self.terms.iter().map(|t| {
             [
                 if t.term_frequency {
-                    format!("  {} (tf)", t.field.label())
+                    format!("  {} (tf)", t.comparison.label())
                 } else {
-                    t.field.label().to_string()
+                    t.comparison.label().to_string()
                 },
                 shown(&t.left),
                 shown(&t.right),
@@ -140,9 +140,9 @@ impl Explanation {
         let steps: Vec<(String, f64)> = std::iter::once(("prior".to_string(), self.prior_log2))
             .chain(self.terms.iter().filter(|t| t.log2 != 0.0).map(|t| {
                 let label = if t.term_frequency {
-                    format!("{} (how common)", t.field.label())
+                    format!("{} (how common)", t.comparison.label())
                 } else {
-                    format!("{}: {}", t.field.label(), t.level_name)
+                    format!("{}: {}", t.comparison.label(), t.level_name)
                 };
                 (label, t.log2)
             }))

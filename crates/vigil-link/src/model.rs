@@ -19,16 +19,16 @@
 //!   name and postcode.
 
 use crate::block::{BlockingRule, Blocking};
-use crate::compare::{self, AddressTables, MISSING};
+use crate::compare::{self, AddressTables, Comparison, MISSING};
 use crate::prepare::{Dataset, Interner, NONE};
-use crate::record::{Field, Record};
+use crate::record::Record;
 use crate::Progress;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-const NF: usize = 11;
+const NF: usize = compare::NC;
 
 /// How to block and fit. The defaults are settled by principle (see
 /// docs/linkage.md), not tuned to a data set.
@@ -70,11 +70,11 @@ impl Default for Settings {
     }
 }
 
-/// One field's parameters: `m[l]` and `u[l]` for each level `l` (level 0,
-/// missing, has neither and is kept as 0).
+/// One comparison's parameters: `m[l]` and `u[l]` for each level `l`
+/// (level 0, missing, has neither and is kept as 0).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct FieldModel {
-    pub field: Field,
+pub struct ComparisonModel {
+    pub comparison: Comparison,
     pub levels: Vec<String>,
     pub m: Vec<f64>,
     pub u: Vec<f64>,
@@ -98,7 +98,7 @@ pub struct TermFrequencies {
 pub struct Model {
     /// The chance two records drawn at random are the same person.
     pub lambda: f64,
-    pub fields: Vec<FieldModel>,
+    pub comparisons: Vec<ComparisonModel>,
     pub term_frequencies: TermFrequencies,
     /// Address words too common to identify a street.
     pub common_address_words: Vec<String>,
@@ -121,8 +121,9 @@ pub struct FitReport {
     pub records: u64,
     pub u_pairs: u64,
     pub sessions: Vec<Session>,
-    /// Fields whose m no session could estimate (kept at the starting values).
-    pub m_not_estimated: Vec<Field>,
+    /// Comparisons whose m no session could estimate (kept at the
+    /// starting values; a comparison of a field the file does not have).
+    pub m_not_estimated: Vec<Comparison>,
     /// Expected number of matching pairs among the candidates.
     pub expected_matches: f64,
 }
@@ -155,8 +156,8 @@ fn logit2(p: f64) -> f64 {
 }
 
 /// Starting m: more weight on the more alike levels.
-fn initial_m(field: Field) -> Vec<f64> {
-    let n = compare::level_count(field);
+fn initial_m(c: Comparison) -> Vec<f64> {
+    let n = c.level_count();
     let mut m = vec![0.0; n];
     let total: f64 = (1..n).map(|l| ((n - l) * (n - l)) as f64).sum();
     for (l, v) in m.iter_mut().enumerate().skip(1) {
@@ -294,7 +295,7 @@ fn patterns(
     ds: &Dataset,
     at: &AddressTables,
     pairs: &[(u32, u32)],
-    hold_out: &[Field],
+    hold_out: &[Comparison],
 ) -> Vec<(u64, f64)> {
     let mut mask = u64::MAX;
     for f in hold_out {
@@ -367,9 +368,9 @@ impl Model {
         progress.stage("estimating u from random pairs", 1);
         let sample = random_pairs(n, settings.u_pairs, settings.seed);
         let pats = patterns(ds, &at, &sample, &[]);
-        let mut u: Vec<Vec<f64>> = Field::ALL
+        let mut u: Vec<Vec<f64>> = Comparison::ALL
             .iter()
-            .map(|&f| vec![0.0; compare::level_count(f)])
+            .map(|&c| vec![0.0; c.level_count()])
             .collect();
         for &(g, c) in &pats {
             for (f, uf) in u.iter_mut().enumerate() {
@@ -390,11 +391,15 @@ impl Model {
 
         // m by EM, one session per blocking rule.
         progress.stage("estimating m by expectation maximisation", blocking.samples.len() as u64);
-        let start: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| initial_m(f)).collect();
+        let start: Vec<Vec<f64>> = Comparison::ALL.iter().map(|&c| initial_m(c)).collect();
         let mut pooled: Vec<Vec<f64>> = start.iter().map(|v| vec![0.0; v.len()]).collect();
         let mut sessions = Vec::new();
         for (rule, pairs) in &blocking.samples {
-            let held = rule.fields();
+            if !rule.trains() {
+                progress.advance(1);
+                continue;
+            }
+            let held = rule.comparisons();
             let mut free = [true; NF];
             for f in held {
                 free[f.index()] = false;
@@ -428,15 +433,17 @@ impl Model {
         }
         let mut m = start.clone();
         let mut not_estimated = Vec::new();
-        for (f, field) in Field::ALL.iter().enumerate() {
+        for (f, c) in Comparison::ALL.iter().enumerate() {
             let den: f64 = pooled[f][1..].iter().sum();
             if den < 1.0 {
-                not_estimated.push(*field);
+                not_estimated.push(*c);
                 continue;
             }
-            let k = (m[f].len() - 1) as f64;
+            // One pseudo-match spread like the non-matches (a Dirichlet
+            // prior centred on u): a level no match was seen at in this
+            // file is taken to look like non-matches, not to be impossible.
             for l in 1..m[f].len() {
-                m[f][l] = ((pooled[f][l] + 1e-6) / (den + 1e-6 * k)).max(1e-9);
+                m[f][l] = (pooled[f][l] + u[f][l]) / (den + 1.0);
             }
         }
 
@@ -445,15 +452,12 @@ impl Model {
         let (postcode, postcode_records) = counts(&ds.postcode);
         let mut model = Model {
             lambda: 1e-6,
-            fields: Field::ALL
+            comparisons: Comparison::ALL
                 .iter()
                 .enumerate()
-                .map(|(f, &field)| FieldModel {
-                    field,
-                    levels: compare::level_names(field)
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect(),
+                .map(|(f, &comparison)| ComparisonModel {
+                    comparison,
+                    levels: comparison.levels().iter().map(|s| s.to_string()).collect(),
                     m: m[f].clone(),
                     u: u[f].clone(),
                 })
@@ -580,14 +584,16 @@ impl Model {
     pub fn from_json(s: &str) -> Result<Model, String> {
         let m: Model =
             serde_json::from_str(s).map_err(|e| format!("not a vigil-link model: {e}"))?;
-        if m.fields.len() != NF
-            || m.fields.iter().zip(Field::ALL).any(|(fm, f)| {
-                fm.field != f
-                    || fm.m.len() != compare::level_count(f)
-                    || fm.u.len() != compare::level_count(f)
+        if m.comparisons.len() != NF
+            || m.comparisons.iter().zip(Comparison::ALL).any(|(cm, c)| {
+                cm.comparison != c
+                    || cm.m.len() != c.level_count()
+                    || cm.u.len() != c.level_count()
+                    || cm.m.iter().chain(&cm.u).skip(1).any(|v| !(v.is_finite() && *v >= 0.0))
             })
+            || !(m.lambda > 0.0 && m.lambda < 1.0)
         {
-            return Err("the model's fields or levels are not those of this version".into());
+            return Err("the model's comparisons or levels are not those of this version".into());
         }
         Ok(m)
     }
@@ -602,7 +608,8 @@ pub(crate) struct Scorer<'a> {
     w: [[f64; 16]; NF],
     tf_given: Vec<f64>,
     tf_family: Vec<f64>,
-    tf_postcode: Vec<f64>,
+    /// For the two place levels at which the postcode is what agrees.
+    tf_postcode: [Vec<f64>; 2],
 }
 
 fn tf_adjust(i: &Interner, table: &BTreeMap<String, u32>, records: u32, u_exact: f64) -> Vec<f64> {
@@ -626,21 +633,32 @@ impl<'a> Scorer<'a> {
             .collect();
         let at = AddressTables::new(ds, |w| common.contains(w));
         let mut w = [[0.0; 16]; NF];
-        for (f, fm) in model.fields.iter().enumerate() {
-            for l in 1..fm.m.len() {
-                w[f][l] = (fm.m[l] / fm.u[l]).log2();
+        for (f, cm) in model.comparisons.iter().enumerate() {
+            for l in 1..cm.m.len() {
+                w[f][l] = (cm.m[l].max(1e-12) / cm.u[l].max(1e-12)).log2();
             }
         }
         let tf = &model.term_frequencies;
-        let ue = |f: Field| model.fields[f.index()].u[compare::EXACT as usize];
+        let ue = |c: Comparison, l: u8| model.comparisons[c.index()].u[l as usize];
         Scorer {
             model,
             ds,
             at,
             w,
-            tf_given: tf_adjust(&ds.given, &tf.given_name, tf.given_name_records, ue(Field::GivenName)),
-            tf_family: tf_adjust(&ds.family, &tf.family_name, tf.family_name_records, ue(Field::FamilyName)),
-            tf_postcode: tf_adjust(&ds.postcode, &tf.postcode, tf.postcode_records, ue(Field::Postcode)),
+            tf_given: tf_adjust(
+                &ds.given,
+                &tf.given_name,
+                tf.given_name_records,
+                ue(Comparison::GivenName, compare::given::EXACT),
+            ),
+            tf_family: tf_adjust(
+                &ds.family,
+                &tf.family_name,
+                tf.family_name_records,
+                ue(Comparison::FamilyName, compare::EXACT),
+            ),
+            tf_postcode: [5, 6]
+                .map(|l| tf_adjust(&ds.postcode, &tf.postcode, tf.postcode_records, ue(Comparison::Place, l))),
         }
     }
 
@@ -649,21 +667,24 @@ impl<'a> Scorer<'a> {
     }
 
     /// Term-frequency adjustments (log2) that apply to a pair at these levels.
-    pub(crate) fn tf_terms(&self, i: usize, l: &[u8; NF]) -> [(Field, f64); 3] {
+    pub(crate) fn tf_terms(&self, i: usize, l: &[u8; NF]) -> [(Comparison, f64); 3] {
         let r = &self.ds.recs[i];
         let mut out = [
-            (Field::GivenName, 0.0),
-            (Field::FamilyName, 0.0),
-            (Field::Postcode, 0.0),
+            (Comparison::GivenName, 0.0),
+            (Comparison::FamilyName, 0.0),
+            (Comparison::Place, 0.0),
         ];
-        if l[Field::GivenName.index()] == compare::given::EXACT {
+        if l[Comparison::GivenName.index()] == compare::given::EXACT {
             out[0].1 = self.tf_given[r.given.full as usize];
         }
-        if l[Field::FamilyName.index()] == compare::EXACT {
+        if l[Comparison::FamilyName.index()] == compare::EXACT {
             out[1].1 = self.tf_family[r.family.full as usize];
         }
-        if l[Field::Postcode.index()] == compare::EXACT && r.postcode != NONE {
-            out[2].1 = self.tf_postcode[r.postcode as usize];
+        let pl = l[Comparison::Place.index()];
+        if let Some(k) = compare::place::POSTCODE_AGREES.iter().position(|&x| x == pl) {
+            if r.postcode != NONE {
+                out[2].1 = self.tf_postcode[k][r.postcode as usize];
+            }
         }
         out
     }
@@ -692,8 +713,9 @@ impl<'a> Scorer<'a> {
         let l = self.levels(i, j);
         let tfs = self.tf_terms(i, &l);
         let mut terms = Vec::new();
-        for (f, field) in Field::ALL.iter().enumerate() {
-            let fm = &self.model.fields[f];
+        for (f, c) in Comparison::ALL.iter().enumerate() {
+            let fm = &self.model.comparisons[f];
+            let (left, right) = (c.text(a), c.text(b));
             let lv = l[f] as usize;
             let (m, u) = if lv == 0 {
                 (None, None)
@@ -702,24 +724,24 @@ impl<'a> Scorer<'a> {
             };
             let w = self.w[f][lv];
             terms.push(Term {
-                field: *field,
+                comparison: *c,
                 level: lv as u8,
                 level_name: fm.levels[lv].clone(),
-                left: a.text(*field),
-                right: b.text(*field),
+                left: left.clone(),
+                right: right.clone(),
                 m,
                 u,
                 bayes_factor: w.exp2(),
                 log2: w,
                 term_frequency: false,
             });
-            if let Some((_, t)) = tfs.iter().find(|(tf, t)| tf == field && *t != 0.0) {
+            if let Some((_, t)) = tfs.iter().find(|(tc, t)| tc == c && *t != 0.0) {
                 terms.push(Term {
-                    field: *field,
+                    comparison: *c,
                     level: lv as u8,
                     level_name: "term frequency: how common this value is".into(),
-                    left: a.text(*field),
-                    right: b.text(*field),
+                    left,
+                    right,
                     m: None,
                     u: None,
                     bayes_factor: t.exp2(),
@@ -797,5 +819,94 @@ pub fn link(
         pairs,
         clusters,
         cluster_report,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Draws a level from a distribution over levels 1.. (index 0 unused).
+    fn draw(rng: &mut impl Rng, p: &[f64]) -> u8 {
+        let mut x: f64 = rng.gen();
+        for (l, &v) in p.iter().enumerate().skip(1) {
+            if x < v {
+                return l as u8;
+            }
+            x -= v;
+        }
+        (p.len() - 1) as u8
+    }
+
+    fn norm(v: Vec<f64>) -> Vec<f64> {
+        let s: f64 = v[1..].iter().sum();
+        std::iter::once(0.0).chain(v[1..].iter().map(|x| x / s)).collect()
+    }
+
+    #[test]
+    fn em_recovers_known_m_and_share_from_simulated_pairs() {
+        let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(7);
+        // Known parameters for every field: m favours the alike levels,
+        // u the "different" level.
+        let mut m_true = Vec::new();
+        let mut u = Vec::new();
+        for c in Comparison::ALL {
+            let n = c.level_count();
+            let m: Vec<f64> = (0..n).map(|l| if l == 0 { 0.0 } else { (n - l) as f64 + 0.5 * l as f64 }).collect();
+            let uu: Vec<f64> = (0..n).map(|l| if l == 0 { 0.0 } else { 1.0 + (l * l * l) as f64 }).collect();
+            m_true.push(norm(m));
+            u.push(norm(uu));
+        }
+        let share_true = 0.15;
+        let mut counts: rustc_hash::FxHashMap<u64, f64> = Default::default();
+        for _ in 0..300_000 {
+            let is_match = rng.gen::<f64>() < share_true;
+            let mut l = [0u8; NF];
+            for f in 0..NF {
+                // 10% missing, which must not bias anything.
+                l[f] = if rng.gen::<f64>() < 0.1 {
+                    0
+                } else if is_match {
+                    draw(&mut rng, &m_true[f])
+                } else {
+                    draw(&mut rng, &u[f])
+                };
+            }
+            *counts.entry(compare::pack(&l)).or_default() += 1.0;
+        }
+        let pats: Vec<(u64, f64)> = counts.into_iter().collect();
+        let start: Vec<Vec<f64>> = Comparison::ALL.iter().map(|&c| initial_m(c)).collect();
+        let r = em(&pats, &u, &[true; NF], &start, 500, 1e-7);
+        assert!(r.converged, "EM did not converge in {} iterations", r.iterations);
+        assert!((r.share - share_true).abs() < 0.01, "share {}", r.share);
+        for f in 0..NF {
+            for l in 1..m_true[f].len() {
+                assert!(
+                    (r.m[f][l] - m_true[f][l]).abs() < 0.02,
+                    "field {f} level {l}: {} vs {}",
+                    r.m[f][l],
+                    m_true[f][l]
+                );
+            }
+        }
+        // Held-out fields are left at their starting values.
+        let mut free = [true; NF];
+        free[0] = false;
+        let r = em(&pats, &u, &free, &start, 500, 1e-7);
+        assert_eq!(r.m[0], start[0]);
+        assert!((r.share - share_true).abs() < 0.01);
+    }
+
+    #[test]
+    fn probabilities_and_random_pairs() {
+        assert!((probability(0.0) - 0.5).abs() < 1e-12);
+        assert!(probability(30.0) > 0.999_999);
+        assert!(probability(-30.0) < 1e-6);
+        assert!(random_pairs(1, 10, 1).is_empty());
+        assert_eq!(random_pairs(4, 100, 1).len(), 6);
+        let p = random_pairs(1000, 500, 3);
+        assert_eq!(p.len(), 500);
+        assert!(p.iter().all(|&(i, j)| i < j && j < 1000));
+        assert_eq!(p, random_pairs(1000, 500, 3));
     }
 }
