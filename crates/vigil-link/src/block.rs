@@ -9,27 +9,39 @@
 //! [`crate::Settings::window`] (a sorted neighbourhood), and the report says
 //! how many blocks were so treated and how many pairs were left out.
 
-use crate::prepare::{Dataset, NONE};
 use crate::compare::Comparison;
+use crate::prepare::{Dataset, NONE};
 use crate::Settings;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
 
-/// A blocking rule: records that share its key are compared.
+/// A blocking rule: records that share its key are compared. Each rule
+/// tolerates one kind of error the others do not (a misspelt name, a
+/// nickname, a changed family name, a wrong or missing date of birth, a
+/// move), and each key is specific enough that blocks stay small as files
+/// grow (a rule on names alone or a date alone would make blocks of
+/// thousands in a million records).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BlockingRule {
-    /// The family name's first word sounds the same (Double Metaphone) and
-    /// the year of birth is the same.
-    FamilySoundAndBirthYear,
-    /// The same full date of birth.
-    DateOfBirth,
-    /// The same whole postcode.
-    Postcode,
-    /// The given name's first word sounds the same and the family name
-    /// starts with the same letter.
-    GivenSoundAndFamilyInitial,
+    /// Given and family names sound the same (first words, Double
+    /// Metaphone, in either order) and the same year of birth: finds
+    /// misspelt and swapped names and wrong days and months.
+    NamesSoundAndBirthYear,
+    /// The family name sounds the same and the same date of birth: finds
+    /// nicknames and other given names.
+    FamilySoundAndBirthDate,
+    /// The same given-name initial and date of birth: finds changed and
+    /// misspelt family names.
+    GivenInitialAndBirthDate,
+    /// The same whole postcode and given-name initial: finds wrong,
+    /// partial and missing dates of birth.
+    PostcodeAndGivenInitial,
+    /// Names sound the same (either order) in the same postcode district,
+    /// or anywhere for records with no postcode: finds wrong dates of
+    /// birth together with a move in the district.
+    NamesSoundAndDistrict,
     /// An identifier in common.
     Identifier,
     /// A phone number in common.
@@ -41,11 +53,12 @@ pub enum BlockingRule {
 }
 
 impl BlockingRule {
-    pub const ALL: [BlockingRule; 8] = [
-        BlockingRule::FamilySoundAndBirthYear,
-        BlockingRule::DateOfBirth,
-        BlockingRule::Postcode,
-        BlockingRule::GivenSoundAndFamilyInitial,
+    pub const ALL: [BlockingRule; 9] = [
+        BlockingRule::NamesSoundAndBirthYear,
+        BlockingRule::FamilySoundAndBirthDate,
+        BlockingRule::GivenInitialAndBirthDate,
+        BlockingRule::PostcodeAndGivenInitial,
+        BlockingRule::NamesSoundAndDistrict,
         BlockingRule::Identifier,
         BlockingRule::Phone,
         BlockingRule::Email,
@@ -58,10 +71,11 @@ impl BlockingRule {
     pub fn comparisons(self) -> &'static [Comparison] {
         use Comparison as C;
         match self {
-            BlockingRule::FamilySoundAndBirthYear => &[C::FamilyName, C::DateOfBirth],
-            BlockingRule::DateOfBirth => &[C::DateOfBirth],
-            BlockingRule::Postcode => &[C::Place],
-            BlockingRule::GivenSoundAndFamilyInitial => &[C::GivenName, C::FamilyName],
+            BlockingRule::NamesSoundAndBirthYear => &[C::GivenName, C::FamilyName, C::DateOfBirth],
+            BlockingRule::FamilySoundAndBirthDate => &[C::FamilyName, C::DateOfBirth],
+            BlockingRule::GivenInitialAndBirthDate => &[C::GivenName, C::DateOfBirth],
+            BlockingRule::PostcodeAndGivenInitial => &[C::Place, C::GivenName],
+            BlockingRule::NamesSoundAndDistrict => &[C::GivenName, C::FamilyName, C::Place],
             BlockingRule::Identifier => &[C::Identifier],
             BlockingRule::Phone => &[C::Phone],
             BlockingRule::Email => &[C::Email],
@@ -77,16 +91,17 @@ impl BlockingRule {
     pub fn trains(self) -> bool {
         !matches!(
             self,
-            BlockingRule::Postcode | BlockingRule::Phone | BlockingRule::Vehicle
+            BlockingRule::PostcodeAndGivenInitial | BlockingRule::Phone | BlockingRule::Vehicle
         )
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            BlockingRule::FamilySoundAndBirthYear => "family name sound + year of birth",
-            BlockingRule::DateOfBirth => "date of birth",
-            BlockingRule::Postcode => "postcode",
-            BlockingRule::GivenSoundAndFamilyInitial => "given name sound + family initial",
+            BlockingRule::NamesSoundAndBirthYear => "names sound + year of birth",
+            BlockingRule::FamilySoundAndBirthDate => "family name sound + date of birth",
+            BlockingRule::GivenInitialAndBirthDate => "given initial + date of birth",
+            BlockingRule::PostcodeAndGivenInitial => "postcode + given initial",
+            BlockingRule::NamesSoundAndDistrict => "names sound + postcode district",
             BlockingRule::Identifier => "identifier",
             BlockingRule::Phone => "phone",
             BlockingRule::Email => "email",
@@ -109,6 +124,7 @@ impl BlockingRule {
                 .then(|| ds.ids(n.tokens).first().copied())
                 .flatten()
         };
+        let initial = |t: u32| ds.tokens.str(t).chars().next().map_or(0, |c| c as u64);
         let sound = |t: u32| {
             let p = ds.token_info[t as usize].phonetic[0];
             // A word with no phonetic code (digits) blocks on itself.
@@ -118,26 +134,49 @@ impl BlockingRule {
                 u64::from(p)
             }
         };
+        let names = || match (first_token(r.given), first_token(r.family)) {
+            (Some(g), Some(f)) => {
+                let (a, b) = (sound(g), sound(f));
+                Some((a.min(b), a.max(b)))
+            }
+            _ => None,
+        };
+        let date = r
+            .dob
+            .filter(|d| d.is_full())
+            .map(|d| (u64::from(d.year) << 16) | (u64::from(d.month) << 8) | u64::from(d.day));
         match self {
-            BlockingRule::FamilySoundAndBirthYear => {
-                if let (Some(t), Some(d)) = (first_token(r.family), r.dob) {
-                    out.push(h(&[sound(t), u64::from(d.year)]));
+            BlockingRule::NamesSoundAndBirthYear => {
+                if let (Some((a, b)), Some(d)) = (names(), r.dob) {
+                    out.push(h(&[a, b, u64::from(d.year)]));
                 }
             }
-            BlockingRule::DateOfBirth => {
-                if let Some(d) = r.dob.filter(|d| d.is_full()) {
-                    out.push(h(&[u64::from(d.year), u64::from(d.month), u64::from(d.day)]));
+            BlockingRule::FamilySoundAndBirthDate => {
+                if let (Some(f), Some(d)) = (first_token(r.family), date) {
+                    out.push(h(&[sound(f), d]));
                 }
             }
-            BlockingRule::Postcode => {
-                if r.postcode != NONE {
-                    out.push(h(&[u64::from(r.postcode)]));
+            BlockingRule::GivenInitialAndBirthDate => {
+                if let (Some(g), Some(d)) = (first_token(r.given), date) {
+                    out.push(h(&[initial(g), d]));
                 }
             }
-            BlockingRule::GivenSoundAndFamilyInitial => {
-                if let (Some(g), Some(f)) = (first_token(r.given), first_token(r.family)) {
-                    let initial = ds.tokens.str(f).chars().next().map_or(0, |c| c as u64);
-                    out.push(h(&[sound(g), initial]));
+            BlockingRule::PostcodeAndGivenInitial => {
+                if let (true, Some(g)) = (r.postcode != NONE, first_token(r.given)) {
+                    out.push(h(&[u64::from(r.postcode), initial(g)]));
+                }
+            }
+            BlockingRule::NamesSoundAndDistrict => {
+                if let Some((a, b)) = names() {
+                    let district = if r.district != NONE {
+                        u64::from(r.district)
+                    } else if r.postcode != NONE {
+                        // A postcode that is not a UK one: the whole.
+                        u64::from(r.postcode) | 1 << 40
+                    } else {
+                        u64::MAX
+                    };
+                    out.push(h(&[a, b, district]));
                 }
             }
             BlockingRule::Identifier => {
@@ -287,7 +326,11 @@ fn rule_pairs(ds: &Dataset, rule: BlockingRule, settings: &Settings) -> (Vec<u64
     let mut r = RuleReport {
         rule,
         pairs: 0,
-        largest_block: starts.iter().map(|(s, e)| (e - s) as u64).max().unwrap_or(0),
+        largest_block: starts
+            .iter()
+            .map(|(s, e)| (e - s) as u64)
+            .max()
+            .unwrap_or(0),
         giant_blocks: 0,
         pairs_skipped: 0,
     };

@@ -94,10 +94,7 @@ pub fn cluster(n: usize, pairs: &[ScoredPair], decisions: &Decisions) -> (Vec<u3
     report.conflicts.sort_unstable();
     report.conflicts.dedup();
     // 2. Model pairs, strongest first.
-    let mut order: Vec<&ScoredPair> = pairs
-        .iter()
-        .filter(|p| ok(p.left) && ok(p.right))
-        .collect();
+    let mut order: Vec<&ScoredPair> = pairs.iter().filter(|p| ok(p.left) && ok(p.right)).collect();
     order.sort_by(|x, y| {
         y.weight
             .total_cmp(&x.weight)
@@ -173,7 +170,11 @@ mod tests {
 
     #[test]
     fn connected_components() {
-        let (c, r) = cluster(5, &[p(0, 1, 0.9), p(1, 2, 0.8), p(3, 4, 0.7)], &Decisions::default());
+        let (c, r) = cluster(
+            5,
+            &[p(0, 1, 0.9), p(1, 2, 0.8), p(3, 4, 0.7)],
+            &Decisions::default(),
+        );
         assert_eq!(c, [0, 0, 0, 3, 3]);
         assert_eq!((r.entities, r.largest), (2, 3));
         let (c, _) = cluster(3, &[], &Decisions::default());

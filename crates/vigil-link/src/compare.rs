@@ -227,6 +227,8 @@ const IDENTIFIER: &[&str] = &["missing", "exact", "one character different", "di
 /// are too common to identify a street (from the model), and each word's
 /// skeleton (for misspelt street names).
 pub(crate) struct AddressTables {
+    pub(crate) letters: Vec<u64>,
+    pub(crate) locality_letters: Vec<u64>,
     pub(crate) common: Vec<bool>,
     pub(crate) numeric: Vec<bool>,
     pub(crate) skeleton: Vec<u32>,
@@ -239,7 +241,9 @@ impl AddressTables {
         let mut common = Vec::with_capacity(n);
         let mut numeric = Vec::with_capacity(n);
         let mut skeleton = Vec::with_capacity(n);
+        let mut letters = Vec::with_capacity(n);
         for w in &ds.address_words.text {
+            letters.push(letter_counts(w));
             common.push(is_common(w));
             let num = w.chars().any(|c| c.is_ascii_digit());
             numeric.push(num);
@@ -251,6 +255,8 @@ impl AddressTables {
             });
         }
         AddressTables {
+            locality_letters: ds.locality.text.iter().map(|t| letter_counts(t)).collect(),
+            letters,
             common,
             numeric,
             skeleton,
@@ -296,7 +302,7 @@ pub(crate) fn unpack(g: u64, f: usize) -> u8 {
 }
 
 fn tokens_equal(ds: &Dataset, x: NameRef, y: NameRef) -> bool {
-    x.present() && y.present() && ds.ids(x.tokens) == ds.ids(y.tokens)
+    x.present() && y.present() && same_ids(ds.ids(x.tokens), ds.ids(y.tokens))
 }
 
 /// Given and family names exchanged between the two records (and not
@@ -314,15 +320,24 @@ fn token_rank(ds: &Dataset, x: u32, y: u32, nicknames: bool) -> u8 {
         return 0;
     }
     let (sx, sy) = (ds.tokens.str(x), ds.tokens.str(y));
-    let jw = strsim::jaro_winkler(sx, sy);
+    let (ix, iy) = (&ds.token_info[x as usize], &ds.token_info[y as usize]);
+    // Jaro-Winkler only when it could reach 0.80 (most pairs of names
+    // share too few letters to).
+    let jw = if jw_bound(sx, sy, ix.letters, iy.letters) >= 0.80 {
+        strsim::jaro_winkler(sx, sy)
+    } else {
+        0.0
+    };
     if jw >= 0.92 {
         return 0;
     }
-    let (ix, iy) = (&ds.token_info[x as usize], &ds.token_info[y as usize]);
     if nicknames && ix.nick.iter().any(|&n| n != NONE && iy.nick.contains(&n)) {
         return 1;
     }
-    let phon = ix.phonetic.iter().any(|&p| p != NONE && iy.phonetic.contains(&p));
+    let phon = ix
+        .phonetic
+        .iter()
+        .any(|&p| p != NONE && iy.phonetic.contains(&p));
     if phon || (ix.skeleton != NONE && ix.skeleton == iy.skeleton) {
         return 2;
     }
@@ -338,7 +353,7 @@ fn name_level(ds: &Dataset, x: NameRef, y: NameRef, given: bool) -> u8 {
     if !x.present() || !y.present() {
         return MISSING;
     }
-    if ds.ids(x.tokens) == ds.ids(y.tokens) {
+    if same_ids(ds.ids(x.tokens), ds.ids(y.tokens)) {
         return EXACT;
     }
     let mut best = 4u8;
@@ -370,21 +385,16 @@ fn other_level(ds: &Dataset, a: &Prep, b: &Prep) -> u8 {
     if !a.other.present() || !b.other.present() {
         return MISSING;
     }
-    if ds.ids(a.other.tokens) == ds.ids(b.other.tokens) {
+    if same_ids(ds.ids(a.other.tokens), ds.ids(b.other.tokens)) {
         return 1;
     }
-    let all = |p: &Prep| {
-        let mut v: Vec<u32> = Vec::with_capacity(6);
-        for n in [p.given, p.family, p.other] {
-            if n.present() {
-                v.extend_from_slice(ds.ids(n.tokens));
-            }
-        }
-        v
+    let among = |t: &u32, p: &Prep| {
+        [p.given, p.family, p.other]
+            .iter()
+            .any(|n| n.present() && ds.ids(n.tokens).contains(t))
     };
-    let (aa, bb) = (all(a), all(b));
-    let shared = ds.ids(a.other.tokens).iter().any(|t| bb.contains(t))
-        || ds.ids(b.other.tokens).iter().any(|t| aa.contains(t));
+    let shared = ds.ids(a.other.tokens).iter().any(|t| among(t, b))
+        || ds.ids(b.other.tokens).iter().any(|t| among(t, a));
     if shared {
         2
     } else {
@@ -392,11 +402,19 @@ fn other_level(ds: &Dataset, a: &Prep, b: &Prep) -> u8 {
     }
 }
 
+/// The eight digits of YYYYMMDD.
 fn dob_digits(d: &crate::record::Dob) -> [u8; 8] {
-    let s = format!("{:04}{:02}{:02}", d.year, d.month, d.day);
-    let mut out = [0u8; 8];
-    out.copy_from_slice(&s.as_bytes()[..8]);
-    out
+    let (y, m, dd) = (d.year as u32, d.month as u32, d.day as u32);
+    [
+        (y / 1000 % 10) as u8,
+        (y / 100 % 10) as u8,
+        (y / 10 % 10) as u8,
+        (y % 10) as u8,
+        (m / 10) as u8,
+        (m % 10) as u8,
+        (dd / 10) as u8,
+        (dd % 10) as u8,
+    ]
 }
 
 fn dob_level(a: &Prep, b: &Prep) -> u8 {
@@ -453,10 +471,16 @@ fn address_level(ds: &Dataset, at: &AddressTables, a: &Prep, b: &Prep) -> Addr {
             if num {
                 number |= x == y;
             } else if !at.common[xi] && !at.numeric[y as usize] && !at.common[y as usize] {
+                let yi = y as usize;
                 street = street
                     || x == y
-                    || (at.skeleton[xi] != NONE && at.skeleton[xi] == at.skeleton[y as usize])
-                    || street_typo(ds.address_words.str(x), ds.address_words.str(y));
+                    || (at.skeleton[xi] != NONE && at.skeleton[xi] == at.skeleton[yi])
+                    || street_typo(
+                        ds.address_words.str(x),
+                        ds.address_words.str(y),
+                        at.letters[xi],
+                        at.letters[yi],
+                    );
             }
         }
     }
@@ -469,8 +493,11 @@ fn address_level(ds: &Dataset, at: &AddressTables, a: &Prep, b: &Prep) -> Addr {
 
 /// A misspelt street word: both long enough that Jaro-Winkler means
 /// something, and close.
-fn street_typo(x: &str, y: &str) -> bool {
-    x.len() >= 5 && y.len() >= 5 && strsim::jaro_winkler(x, y) >= 0.92
+fn street_typo(x: &str, y: &str, lx: u64, ly: u64) -> bool {
+    x.len() >= 5
+        && y.len() >= 5
+        && jw_bound(x, y, lx, ly) >= 0.92
+        && strsim::jaro_winkler(x, y) >= 0.92
 }
 
 /// Postcodes: the same (or one character different: a typo), the same
@@ -485,7 +512,7 @@ fn postcode_level(ds: &Dataset, a: &Prep, b: &Prep) -> Post {
     }
     if a.postcode != NONE && b.postcode != NONE {
         let (x, y) = (ds.postcode.str(a.postcode), ds.postcode.str(b.postcode));
-        if strsim::osa_distance(x, y) <= 1 {
+        if within_one_edit(x.as_bytes(), y.as_bytes()) {
             return Post::Same;
         }
     }
@@ -504,7 +531,7 @@ fn postcode_level(ds: &Dataset, a: &Prep, b: &Prep) -> Post {
 
 /// Localities: the same or nearly (Jaro-Winkler >= 0.90); `None` if
 /// either is missing.
-fn locality_same(ds: &Dataset, a: &Prep, b: &Prep) -> Option<bool> {
+fn locality_same(ds: &Dataset, at: &AddressTables, a: &Prep, b: &Prep) -> Option<bool> {
     if a.locality == NONE || b.locality == NONE {
         return None;
     }
@@ -512,14 +539,18 @@ fn locality_same(ds: &Dataset, a: &Prep, b: &Prep) -> Option<bool> {
         return Some(true);
     }
     let (x, y) = (ds.locality.str(a.locality), ds.locality.str(b.locality));
-    Some(strsim::jaro_winkler(x, y) >= 0.90)
+    let (lx, ly) = (
+        at.locality_letters[a.locality as usize],
+        at.locality_letters[b.locality as usize],
+    );
+    Some(jw_bound(x, y, lx, ly) >= 0.90 && strsim::jaro_winkler(x, y) >= 0.90)
 }
 
 /// Address, postcode and locality as one comparison (see [`PLACE`]).
 fn place_level(ds: &Dataset, at: &AddressTables, a: &Prep, b: &Prep) -> u8 {
     let ad = address_level(ds, at, a, b);
     let pc = postcode_level(ds, a, b);
-    let loc = locality_same(ds, a, b);
+    let loc = locality_same(ds, at, a, b);
     use Addr as A;
     use Post as P;
     match (ad, pc) {
@@ -573,7 +604,7 @@ fn set_level(
 }
 
 fn phone_near(x: &str, y: &str) -> bool {
-    x.len() >= 9 && y.len() >= 9 && strsim::osa_distance(x, y) <= 1
+    x.len() >= 9 && y.len() >= 9 && within_one_edit(x.as_bytes(), y.as_bytes())
 }
 
 fn email_near(x: &str, y: &str) -> bool {
@@ -588,11 +619,106 @@ fn email_near(x: &str, y: &str) -> bool {
 fn vehicle_near(x: &str, y: &str) -> bool {
     let (short, long) = if x.len() <= y.len() { (x, y) } else { (y, x) };
     (short.len() >= 3 && long.contains(short))
-        || (short.len() >= 5 && strsim::osa_distance(x, y) <= 1)
+        || (short.len() >= 5 && within_one_edit(x.as_bytes(), y.as_bytes()))
 }
 
 fn code_near(x: &str, y: &str) -> bool {
-    x.len() >= 6 && y.len() >= 6 && strsim::osa_distance(x, y) <= 1
+    x.len() >= 6 && y.len() >= 6 && within_one_edit(x.as_bytes(), y.as_bytes())
+}
+
+/// Whether two strings are at most one edit apart in the optimal string
+/// alignment sense (a substitution, an insertion or deletion, or two
+/// neighbours exchanged): `strsim::osa_distance(a, b) <= 1` without its
+/// allocation, for the hot path (a test checks they agree).
+pub(crate) fn within_one_edit(a: &[u8], b: &[u8]) -> bool {
+    let (la, lb) = (a.len(), b.len());
+    if la.abs_diff(lb) > 1 {
+        return false;
+    }
+    let mut i = 0;
+    while i < la.min(lb) && a[i] == b[i] {
+        i += 1;
+    }
+    if i == la && i == lb {
+        return true;
+    }
+    match la.cmp(&lb) {
+        std::cmp::Ordering::Equal => {
+            same_bytes(&a[i + 1..], &b[i + 1..])
+                || (i + 1 < la
+                    && a[i] == b[i + 1]
+                    && a[i + 1] == b[i]
+                    && same_bytes(&a[i + 2..], &b[i + 2..]))
+        }
+        std::cmp::Ordering::Greater => same_bytes(&a[i + 1..], &b[i..]),
+        std::cmp::Ordering::Less => same_bytes(&a[i..], &b[i + 1..]),
+    }
+}
+
+/// Slices of ids equal (a loop: most are one id long, and a call to
+/// `memcmp` costs more than the comparison).
+#[inline]
+fn same_ids(a: &[u32], b: &[u32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Counts of each letter (26 buckets, digits, anything else), two bits
+/// each, 3 meaning "three or more", and the length in characters in the
+/// top eight bits (at most 255): for [`jw_bound`].
+pub(crate) fn letter_counts(s: &str) -> u64 {
+    let mut x = 0u64;
+    let mut n = 0u64;
+    for c in s.chars() {
+        n += 1;
+        let k = match c {
+            'a'..='z' => c as u64 - 'a' as u64,
+            '0'..='9' => 26,
+            _ => 27,
+        };
+        if (x >> (2 * k)) & 3 < 3 {
+            x += 1 << (2 * k);
+        }
+    }
+    x | (n.min(255) << 56)
+}
+
+/// An upper bound of `strsim::jaro_winkler(a, b)` from letter counts and
+/// the common prefix: Jaro's matching characters are at most the letters
+/// the two have in common, transpositions only lower it, and Winkler's
+/// bonus is at most the common prefix (up to four) times 0.1.
+pub(crate) fn jw_bound(a: &str, b: &str, la: u64, lb: u64) -> f64 {
+    let (na, nb) = ((la >> 56) as usize, (lb >> 56) as usize);
+    if na == 255 || nb == 255 {
+        return 1.0;
+    }
+    if na == 0 || nb == 0 {
+        return 0.0;
+    }
+    let mut common = 0usize;
+    for k in 0..28 {
+        let (ca, cb) = ((la >> (2 * k)) & 3, (lb >> (2 * k)) & 3);
+        if ca == 3 && cb == 3 {
+            common = na.min(nb);
+            break;
+        }
+        common += ca.min(cb) as usize;
+    }
+    let m = common.min(na).min(nb) as f64;
+    let j = (m / na as f64 + m / nb as f64 + 1.0) / 3.0;
+    // Bytes, not characters: a longer common prefix in bytes only loosens
+    // the bound.
+    let prefix = a
+        .bytes()
+        .zip(b.bytes())
+        .take(4)
+        .take_while(|(x, y)| x == y)
+        .count() as f64;
+    (j + 0.1 * prefix * (1.0 - j)).min(1.0)
 }
 
 #[cfg(test)]
@@ -627,19 +753,34 @@ mod tests {
         assert_eq!(names("Mohammed", "Ali", "Muhammad", "Aly").0, GIVEN[4]);
         assert_eq!(
             names("Yusuf", "Chaudhry", "Yousif", "Choudhury"),
-            ("same sound or transliteration", "same sound or transliteration")
+            (
+                "same sound or transliteration",
+                "same sound or transliteration"
+            )
         );
         assert_eq!(
             names("Aisha", "Begum", "Begum", "Aisha"),
             ("swapped with the family name", "missing")
         );
         // "James James" is not a swap.
-        assert_eq!(names("James", "James", "James", "James"), ("exact", "exact"));
+        assert_eq!(
+            names("James", "James", "James", "James"),
+            ("exact", "exact")
+        );
         assert_eq!(names("", "Khan", "Aisha", "Khan"), ("missing", "exact"));
-        assert_eq!(names("Peter", "Ward", "Aisha", "Begum"), ("different", "different"));
+        assert_eq!(
+            names("Peter", "Ward", "Aisha", "Begum"),
+            ("different", "different")
+        );
         // Words: a second given name, a double-barrelled family name.
-        assert_eq!(names("Mary Ann", "Smith-Jones", "Mary", "Smith").0, GIVEN[3]);
-        assert_eq!(names("Mary Ann", "Smith-Jones", "Mary", "Smith").1, FAMILY[2]);
+        assert_eq!(
+            names("Mary Ann", "Smith-Jones", "Mary", "Smith").0,
+            GIVEN[3]
+        );
+        assert_eq!(
+            names("Mary Ann", "Smith-Jones", "Mary", "Smith").1,
+            FAMILY[2]
+        );
         // Only punctuation is no name at all.
         assert_eq!(names("--", "", "Aisha", ""), ("missing", "missing"));
         // Non-Latin letters compare as themselves (no transliteration table
@@ -662,10 +803,16 @@ mod tests {
         assert_eq!(dobs(f(2010, 3, 7), f(2010, 3, 7)), "exact");
         assert_eq!(dobs(f(2010, 3, 7), f(2010, 7, 3)), "day and month swapped");
         assert_eq!(dobs(f(2010, 3, 7), f(2010, 3, 8)), "one digit different");
-        assert_eq!(dobs(f(2010, 3, 17), f(2010, 3, 71 - 60)), "one digit different");
+        assert_eq!(
+            dobs(f(2010, 3, 17), f(2010, 3, 71 - 60)),
+            "one digit different"
+        );
         assert_eq!(dobs(f(2010, 3, 12), f(2010, 3, 21)), "one digit different");
         assert_eq!(dobs(f(2010, 3, 7), Some(Dob::year_only(2010))), DOB[4]);
-        assert_eq!(dobs(f(2010, 3, 7), Some(Dob::year_only(2011))), "within a year");
+        assert_eq!(
+            dobs(f(2010, 3, 7), Some(Dob::year_only(2011))),
+            "within a year"
+        );
         assert_eq!(dobs(f(2010, 3, 7), f(2010, 11, 29)), "within a year");
         assert_eq!(dobs(f(2010, 3, 7), f(2004, 9, 29)), "different");
         assert_eq!(dobs(None, f(2004, 9, 29)), "missing");
@@ -690,7 +837,10 @@ mod tests {
         };
         let place = |a: Record, b: Record| PLACE[pair(a, b)[4] as usize];
         assert_eq!(
-            place(r("12 Acacia Road", "NS1 4AB", ""), r("12 acacia road", "ns14ab", "")),
+            place(
+                r("12 Acacia Road", "NS1 4AB", ""),
+                r("12 acacia road", "ns14ab", "")
+            ),
             "same address and postcode"
         );
         // A flat number, a misspelt street, a postcode one character out.
@@ -702,15 +852,24 @@ mod tests {
             "same address and postcode"
         );
         assert_eq!(
-            place(r("12 Acacia Road", "", ""), r("12 Acacia Road", "NS1 4AD", "")),
+            place(
+                r("12 Acacia Road", "", ""),
+                r("12 Acacia Road", "NS1 4AD", "")
+            ),
             "same address, no postcode to compare"
         );
         assert_eq!(
-            place(r("12 Acacia Road", "NS2 9ZZ", ""), r("12 Acacia Road", "NS1 4AD", "")),
+            place(
+                r("12 Acacia Road", "NS2 9ZZ", ""),
+                r("12 Acacia Road", "NS1 4AD", "")
+            ),
             "same address, another postcode"
         );
         assert_eq!(
-            place(r("14 Acacia Road", "NS1 4AB", ""), r("12 Acacia Road", "NS1 4AB", "")),
+            place(
+                r("14 Acacia Road", "NS1 4AB", ""),
+                r("12 Acacia Road", "NS1 4AB", "")
+            ),
             "same street and postcode, another number"
         );
         assert_eq!(
@@ -718,23 +877,38 @@ mod tests {
             "same postcode, no address to compare"
         );
         assert_eq!(
-            place(r("3 Mill Lane", "NS1 4AB", ""), r("12 Acacia Road", "NS1 4AB", "")),
+            place(
+                r("3 Mill Lane", "NS1 4AB", ""),
+                r("12 Acacia Road", "NS1 4AB", "")
+            ),
             "same postcode, another address"
         );
         assert_eq!(
-            place(r("14 Acacia Road", "NS1 4XY", ""), r("12 Acacia Road", "NS7 5AB", "")),
+            place(
+                r("14 Acacia Road", "NS1 4XY", ""),
+                r("12 Acacia Road", "NS7 5AB", "")
+            ),
             "same street, postcode not the same"
         );
         assert_eq!(
-            place(r("14 Acacia Road", "NS1 4XY", ""), r("14 Mill Lane", "NS1", "")),
+            place(
+                r("14 Acacia Road", "NS1 4XY", ""),
+                r("14 Mill Lane", "NS1", "")
+            ),
             "same postcode sector or district"
         );
         assert_eq!(
-            place(r("", "NS1 4XY", "Easthaven"), r("14 Mill Lane", "", "easthavn")),
+            place(
+                r("", "NS1 4XY", "Easthaven"),
+                r("14 Mill Lane", "", "easthavn")
+            ),
             "same locality only"
         );
         assert_eq!(
-            place(r("1 Elm Way", "NS1 4XY", "Easthaven"), r("14 Mill Lane", "NS9 1AA", "Millbrook")),
+            place(
+                r("1 Elm Way", "NS1 4XY", "Easthaven"),
+                r("14 Mill Lane", "NS9 1AA", "Millbrook")
+            ),
             "different"
         );
         // Common words (road, street) do not make a street in common.
@@ -742,7 +916,10 @@ mod tests {
             place(r("1 Elm Road", "", ""), r("1 Mill Road", "", "")),
             "different"
         );
-        assert_eq!(place(r("", "NS1 4XY", ""), r("14 Mill Road", "", "")), "missing");
+        assert_eq!(
+            place(r("", "NS1 4XY", ""), r("14 Mill Road", "", "")),
+            "missing"
+        );
         assert_eq!(place(r("", "", ""), r("", "", "")), "missing");
         // Postcodes of other countries compare whole or one character out.
         assert_eq!(place(r("", "2615", ""), r("", "2615", "")), PLACE[5]);
@@ -792,9 +969,29 @@ mod tests {
             ..Record::default()
         };
         assert_eq!(pair(r("Aisha", "Jade"), r("Aisha", "jade"))[2], 1);
-        assert_eq!(OTHER[pair(r("Jade", "Aisha"), r("Aisha", "Kim"))[2] as usize], OTHER[2]);
+        assert_eq!(
+            OTHER[pair(r("Jade", "Aisha"), r("Aisha", "Kim"))[2] as usize],
+            OTHER[2]
+        );
         assert_eq!(pair(r("Jade", "Lee"), r("Aisha", "Kim"))[2], 3);
         assert_eq!(pair(r("Jade", ""), r("Aisha", "Kim"))[2], MISSING);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_edit_agrees_with_strsim(a in "[ab1 ]{0,7}", b in "[ab1 ]{0,7}") {
+            proptest::prop_assert_eq!(
+                within_one_edit(a.as_bytes(), b.as_bytes()),
+                strsim::osa_distance(&a, &b) <= 1
+            );
+        }
+
+        #[test]
+        fn the_jaro_winkler_bound_is_a_bound(a in "[a-eé0]{1,9}", b in "[a-eé0]{1,9}") {
+            let jw = strsim::jaro_winkler(&a, &b);
+            let ub = jw_bound(&a, &b, letter_counts(&a), letter_counts(&b));
+            proptest::prop_assert!(ub + 1e-12 >= jw, "{} {} {} {}", a, b, jw, ub);
+        }
     }
 
     #[test]

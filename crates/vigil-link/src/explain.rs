@@ -110,11 +110,7 @@ impl Explanation {
             s.trim_end().to_string()
         };
         let _ = writeln!(out, "{}", line(&head.map(String::from)));
-        let _ = writeln!(
-            out,
-            "{}",
-            line(&w.map(|n| "-".repeat(n)))
-        );
+        let _ = writeln!(out, "{}", line(&w.map(|n| "-".repeat(n))));
         for r in &rows {
             let _ = writeln!(out, "{}", line(r));
         }

@@ -33,11 +33,13 @@ pub mod model;
 mod prepare;
 pub mod record;
 
-pub use compare::Comparison;
 pub use block::{block, Blocking, BlockingReport, BlockingRule};
 pub use cluster::{cluster, ClusterReport, Decisions};
+pub use compare::Comparison;
 pub use explain::{Explanation, Term};
-pub use model::{link, probability, ComparisonModel, Fit, FitReport, Linkage, Model, ScoredPair, Settings};
+pub use model::{
+    link, probability, ComparisonModel, Fit, FitReport, Linkage, Model, ScoredPair, Settings,
+};
 pub use prepare::Dataset;
 pub use record::{Attribute, Dob, Field, Kept, Record};
 

@@ -18,7 +18,7 @@
 //!   name weighs more than on a common one; applied to given name, family
 //!   name and postcode.
 
-use crate::block::{BlockingRule, Blocking};
+use crate::block::{Blocking, BlockingRule};
 use crate::compare::{self, AddressTables, Comparison, MISSING};
 use crate::prepare::{Dataset, Interner, NONE};
 use crate::record::Record;
@@ -58,7 +58,7 @@ impl Default for Settings {
     fn default() -> Settings {
         Settings {
             blocking_rules: BlockingRule::ALL.to_vec(),
-            max_block: 1_000,
+            max_block: 300,
             window: 50,
             u_pairs: 2_000_000,
             em_pairs: 1_000_000,
@@ -171,6 +171,8 @@ fn initial_m(c: Comparison) -> Vec<f64> {
 /// likelihood. Returns m, the match share, iterations and whether it
 /// converged, and the expected counts (per field and level, among matches).
 pub(crate) struct EmResult {
+    /// The session's own m (fitting pools `expected` instead; tests read it).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub m: Vec<Vec<f64>>,
     pub share: f64,
     pub iterations: usize,
@@ -303,13 +305,53 @@ fn patterns(
     }
     let map = pairs
         .par_chunks(4096)
-        .fold(rustc_hash::FxHashMap::<u64, f64>::default, |mut m, chunk| {
-            for &(i, j) in chunk {
-                let g = compare::pack(&compare::levels(ds, at, i as usize, j as usize)) & mask;
-                *m.entry(g).or_default() += 1.0;
+        .fold(
+            rustc_hash::FxHashMap::<u64, f64>::default,
+            |mut m, chunk| {
+                for &(i, j) in chunk {
+                    let g = compare::pack(&compare::levels(ds, at, i as usize, j as usize)) & mask;
+                    *m.entry(g).or_default() += 1.0;
+                }
+                m
+            },
+        )
+        .reduce(rustc_hash::FxHashMap::default, |mut a, b| {
+            for (k, v) in b {
+                *a.entry(k).or_default() += v;
             }
-            m
-        })
+            a
+        });
+    let mut v: Vec<(u64, f64)> = map.into_iter().collect();
+    v.sort_by_key(|p| p.0);
+    v
+}
+
+/// The comparison patterns of one session's pairs, read from the
+/// comparisons of every candidate (`pairs` sorted, `gammas` beside them),
+/// with the held-out comparisons set to missing.
+fn session_patterns(
+    pairs: &[(u32, u32)],
+    gammas: &[u64],
+    session: &[(u32, u32)],
+    hold_out: &[Comparison],
+) -> Vec<(u64, f64)> {
+    let mut mask = u64::MAX;
+    for c in hold_out {
+        mask &= !(0xF << (4 * c.index()));
+    }
+    let map = session
+        .par_chunks(8192)
+        .fold(
+            rustc_hash::FxHashMap::<u64, f64>::default,
+            |mut m, chunk| {
+                for p in chunk {
+                    if let Ok(k) = pairs.binary_search(p) {
+                        *m.entry(gammas[k] & mask).or_default() += 1.0;
+                    }
+                }
+                m
+            },
+        )
         .reduce(rustc_hash::FxHashMap::default, |mut a, b| {
             for (k, v) in b {
                 *a.entry(k).or_default() += v;
@@ -389,8 +431,26 @@ impl Model {
         }
         progress.advance(1);
 
+        // Every candidate pair compared once; EM and scoring read these.
+        progress.stage("comparing candidate pairs", blocking.pairs.len() as u64);
+        let gammas: Vec<u64> = blocking
+            .pairs
+            .par_chunks(16_384)
+            .flat_map_iter(|chunk| {
+                let g: Vec<u64> = chunk
+                    .iter()
+                    .map(|&(i, j)| compare::pack(&compare::levels(ds, &at, i as usize, j as usize)))
+                    .collect();
+                progress.advance(chunk.len() as u64);
+                g
+            })
+            .collect();
+
         // m by EM, one session per blocking rule.
-        progress.stage("estimating m by expectation maximisation", blocking.samples.len() as u64);
+        progress.stage(
+            "estimating m by expectation maximisation",
+            blocking.samples.len() as u64,
+        );
         let start: Vec<Vec<f64>> = Comparison::ALL.iter().map(|&c| initial_m(c)).collect();
         let mut pooled: Vec<Vec<f64>> = start.iter().map(|v| vec![0.0; v.len()]).collect();
         let mut sessions = Vec::new();
@@ -405,7 +465,7 @@ impl Model {
                 free[f.index()] = false;
             }
             if pairs.len() >= 10 {
-                let pats = patterns(ds, &at, pairs, held);
+                let pats = session_patterns(&blocking.pairs, &gammas, pairs, held);
                 let r = em(
                     &pats,
                     &u,
@@ -474,20 +534,16 @@ impl Model {
         };
 
         // Weights of every candidate pair, then λ.
-        progress.stage("scoring candidate pairs", blocking.pairs.len() as u64);
+        progress.stage("weighing candidate pairs", 1);
         let scorer = Scorer::new(&model, ds);
         let weights: Vec<f32> = blocking
             .pairs
-            .par_chunks(65_536)
-            .flat_map_iter(|chunk| {
-                let w: Vec<f32> = chunk
-                    .iter()
-                    .map(|&(i, j)| scorer.weight(i as usize, j as usize) as f32)
-                    .collect();
-                progress.advance(chunk.len() as u64);
-                w
-            })
+            .par_iter()
+            .zip(gammas.par_iter())
+            .map(|(&(i, _), &g)| scorer.weight_of(i as usize, g) as f32)
             .collect();
+        drop(gammas);
+        progress.advance(1);
         let all_pairs = (n as f64) * (n as f64 - 1.0) / 2.0;
         let mut lambda = if all_pairs > 0.0 {
             (weights.len() as f64 / all_pairs).clamp(1e-12, 0.5)
@@ -589,7 +645,12 @@ impl Model {
                 cm.comparison != c
                     || cm.m.len() != c.level_count()
                     || cm.u.len() != c.level_count()
-                    || cm.m.iter().chain(&cm.u).skip(1).any(|v| !(v.is_finite() && *v >= 0.0))
+                    || cm
+                        .m
+                        .iter()
+                        .chain(&cm.u)
+                        .skip(1)
+                        .any(|v| !(v.is_finite() && *v >= 0.0))
             })
             || !(m.lambda > 0.0 && m.lambda < 1.0)
         {
@@ -657,8 +718,14 @@ impl<'a> Scorer<'a> {
                 tf.family_name_records,
                 ue(Comparison::FamilyName, compare::EXACT),
             ),
-            tf_postcode: [5, 6]
-                .map(|l| tf_adjust(&ds.postcode, &tf.postcode, tf.postcode_records, ue(Comparison::Place, l))),
+            tf_postcode: [5, 6].map(|l| {
+                tf_adjust(
+                    &ds.postcode,
+                    &tf.postcode,
+                    tf.postcode_records,
+                    ue(Comparison::Place, l),
+                )
+            }),
         }
     }
 
@@ -681,7 +748,10 @@ impl<'a> Scorer<'a> {
             out[1].1 = self.tf_family[r.family.full as usize];
         }
         let pl = l[Comparison::Place.index()];
-        if let Some(k) = compare::place::POSTCODE_AGREES.iter().position(|&x| x == pl) {
+        if let Some(k) = compare::place::POSTCODE_AGREES
+            .iter()
+            .position(|&x| x == pl)
+        {
             if r.postcode != NONE {
                 out[2].1 = self.tf_postcode[k][r.postcode as usize];
             }
@@ -691,7 +761,16 @@ impl<'a> Scorer<'a> {
 
     /// Match weight without the prior.
     pub(crate) fn weight(&self, i: usize, j: usize) -> f64 {
-        let l = self.levels(i, j);
+        self.weight_of(i, compare::pack(&self.levels(i, j)))
+    }
+
+    /// Match weight without the prior, of a pair whose left record is `i`
+    /// and comparison vector `g`.
+    pub(crate) fn weight_of(&self, i: usize, g: u64) -> f64 {
+        let mut l = [0u8; NF];
+        for (f, v) in l.iter_mut().enumerate() {
+            *v = compare::unpack(g, f);
+        }
         let mut s = 0.0;
         for f in 0..NF {
             s += self.w[f][l[f] as usize];
@@ -840,7 +919,9 @@ mod tests {
 
     fn norm(v: Vec<f64>) -> Vec<f64> {
         let s: f64 = v[1..].iter().sum();
-        std::iter::once(0.0).chain(v[1..].iter().map(|x| x / s)).collect()
+        std::iter::once(0.0)
+            .chain(v[1..].iter().map(|x| x / s))
+            .collect()
     }
 
     #[test]
@@ -852,8 +933,24 @@ mod tests {
         let mut u = Vec::new();
         for c in Comparison::ALL {
             let n = c.level_count();
-            let m: Vec<f64> = (0..n).map(|l| if l == 0 { 0.0 } else { (n - l) as f64 + 0.5 * l as f64 }).collect();
-            let uu: Vec<f64> = (0..n).map(|l| if l == 0 { 0.0 } else { 1.0 + (l * l * l) as f64 }).collect();
+            let m: Vec<f64> = (0..n)
+                .map(|l| {
+                    if l == 0 {
+                        0.0
+                    } else {
+                        (n - l) as f64 + 0.5 * l as f64
+                    }
+                })
+                .collect();
+            let uu: Vec<f64> = (0..n)
+                .map(|l| {
+                    if l == 0 {
+                        0.0
+                    } else {
+                        1.0 + (l * l * l) as f64
+                    }
+                })
+                .collect();
             m_true.push(norm(m));
             u.push(norm(uu));
         }
@@ -877,7 +974,11 @@ mod tests {
         let pats: Vec<(u64, f64)> = counts.into_iter().collect();
         let start: Vec<Vec<f64>> = Comparison::ALL.iter().map(|&c| initial_m(c)).collect();
         let r = em(&pats, &u, &[true; NF], &start, 500, 1e-7);
-        assert!(r.converged, "EM did not converge in {} iterations", r.iterations);
+        assert!(
+            r.converged,
+            "EM did not converge in {} iterations",
+            r.iterations
+        );
         assert!((r.share - share_true).abs() < 0.01, "share {}", r.share);
         for f in 0..NF {
             for l in 1..m_true[f].len() {

@@ -90,6 +90,8 @@ pub(crate) struct TokenInfo {
     pub(crate) skeleton: u32,
     /// Nickname families' canonical forms, ids in `codes` (at most 3 kept).
     pub(crate) nick: [u32; 3],
+    /// Letter counts, for bounding Jaro-Winkler before computing it.
+    pub(crate) letters: u64,
 }
 
 /// One record, prepared.
@@ -152,7 +154,9 @@ struct Raw {
 }
 
 fn tokens(o: &Option<String>) -> Vec<String> {
-    o.as_deref().map(names::normalise_tokens).unwrap_or_default()
+    o.as_deref()
+        .map(names::normalise_tokens)
+        .unwrap_or_default()
 }
 
 fn values(o: &Option<String>, f: impl Fn(&str) -> Option<String>) -> Vec<String> {
@@ -383,7 +387,8 @@ impl Dataset {
                 )
             })
             .collect();
-        for (ph, sk, nick) in computed {
+        for (k, (ph, sk, nick)) in computed.into_iter().enumerate() {
+            let letters = crate::compare::letter_counts(&self.tokens.text[start + k]);
             let mut phonetic = [NONE; 2];
             for (i, c) in ph.iter().take(2).enumerate() {
                 phonetic[i] = self.codes.code(&format!("p:{c}"));
@@ -401,6 +406,7 @@ impl Dataset {
                 phonetic,
                 skeleton,
                 nick: n,
+                letters,
             });
         }
     }
@@ -437,7 +443,10 @@ mod tests {
             normalise_postcode("NS1").unwrap(),
             (String::new(), None, Some("NS1".into()))
         );
-        assert_eq!(normalise_postcode("2615").unwrap(), ("2615".into(), None, None));
+        assert_eq!(
+            normalise_postcode("2615").unwrap(),
+            ("2615".into(), None, None)
+        );
         assert_eq!(normalise_postcode(" ,"), None);
         let mut r = Record::new("a");
         r.phone = Some("07700 900123; +44 7700 900456,".into());

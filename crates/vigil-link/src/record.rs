@@ -118,13 +118,7 @@ impl Attribute {
         ),
         (
             Attribute::Compared(Field::FamilyName),
-            &[
-                "family_name",
-                "surname",
-                "last_name",
-                "lastname",
-                "family",
-            ],
+            &["family_name", "surname", "last_name", "lastname", "family"],
         ),
         (
             Attribute::Compared(Field::OtherName),
@@ -173,7 +167,13 @@ impl Attribute {
         ),
         (
             Attribute::Compared(Field::Vehicle),
-            &["vehicle", "vrm", "registration", "vehicle_registration", "reg"],
+            &[
+                "vehicle",
+                "vrm",
+                "registration",
+                "vehicle_registration",
+                "reg",
+            ],
         ),
         (
             Attribute::Compared(Field::Identifier),
@@ -310,7 +310,8 @@ impl Dob {
             Some(i) if i == 10 && t.as_bytes().get(4) == Some(&b'-') => &t[..10],
             _ => t,
         };
-        let digits = |s: &str| !s.is_empty() && s.len() <= 8 && s.bytes().all(|b| b.is_ascii_digit());
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 8 && s.bytes().all(|b| b.is_ascii_digit());
         let num = |s: &str| s.parse::<u32>().ok();
         let year_ok = |y: u32| (1800..=2200).contains(&y);
         let parts: Vec<&str> = t.split(['-', '/', '.']).collect();
@@ -321,7 +322,9 @@ impl Dob {
             if !year_ok(y) {
                 return Err(bad());
             }
-            Dob::full(y as u16, m as u8, d as u8).map(Some).ok_or_else(bad)
+            Dob::full(y as u16, m as u8, d as u8)
+                .map(Some)
+                .ok_or_else(bad)
         };
         match parts.as_slice() {
             [one] if one.len() == 8 => {
@@ -335,12 +338,16 @@ impl Dob {
                 }
                 Ok(Some(Dob::year_only(y as u16)))
             }
-            [y, m, d] if y.len() == 4 && m.len() <= 2 && d.len() <= 2 => {
-                full(num(y).ok_or_else(bad)?, num(m).ok_or_else(bad)?, num(d).ok_or_else(bad)?)
-            }
-            [d, m, y] if y.len() == 4 && m.len() <= 2 && d.len() <= 2 => {
-                full(num(y).ok_or_else(bad)?, num(m).ok_or_else(bad)?, num(d).ok_or_else(bad)?)
-            }
+            [y, m, d] if y.len() == 4 && m.len() <= 2 && d.len() <= 2 => full(
+                num(y).ok_or_else(bad)?,
+                num(m).ok_or_else(bad)?,
+                num(d).ok_or_else(bad)?,
+            ),
+            [d, m, y] if y.len() == 4 && m.len() <= 2 && d.len() <= 2 => full(
+                num(y).ok_or_else(bad)?,
+                num(m).ok_or_else(bad)?,
+                num(d).ok_or_else(bad)?,
+            ),
             [a, b] => {
                 let (y, m) = if a.len() == 4 && b.len() <= 2 {
                     (a, b)
@@ -471,7 +478,14 @@ mod tests {
         }
         // Every column name of a protected characteristic parses to a
         // non-compared attribute.
-        for name in ["sex", "Gender", "ethnicity", "Nationality", "religion", "faith"] {
+        for name in [
+            "sex",
+            "Gender",
+            "ethnicity",
+            "Nationality",
+            "religion",
+            "faith",
+        ] {
             assert!(
                 !matches!(Attribute::parse(name), Some(Attribute::Compared(_)) | None),
                 "{name}"
@@ -492,7 +506,10 @@ mod tests {
         assert_eq!(Dob::parse("5/6/1990").unwrap(), full(1990, 6, 5));
         assert_eq!(Dob::parse("15.06.1990").unwrap(), full(1990, 6, 15));
         assert_eq!(Dob::parse("1990/06/15").unwrap(), full(1990, 6, 15));
-        assert_eq!(Dob::parse("1990-06-15T00:00:00").unwrap(), full(1990, 6, 15));
+        assert_eq!(
+            Dob::parse("1990-06-15T00:00:00").unwrap(),
+            full(1990, 6, 15)
+        );
         assert_eq!(Dob::parse(" 1990 ").unwrap(), Some(Dob::year_only(1990)));
         assert_eq!(
             Dob::parse("06/1990").unwrap(),
@@ -515,7 +532,10 @@ mod tests {
             &"9".repeat(10_000),
         ] {
             let e = Dob::parse(bad).unwrap_err();
-            assert!(e.contains("is not a date of birth") && e.len() < 200, "{bad}: {e}");
+            assert!(
+                e.contains("is not a date of birth") && e.len() < 200,
+                "{bad}: {e}"
+            );
         }
     }
 

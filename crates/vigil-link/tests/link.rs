@@ -7,18 +7,53 @@ use std::collections::HashMap;
 use vigil_link::{link, Comparison, Decisions, Dob, Model, Record, Settings};
 
 const GIVEN: &[&str] = &[
-    "oliver", "amelia", "jack", "isla", "harry", "ava", "george", "mia", "noah", "grace", "aisha",
-    "mohammed", "yusuf", "fatima", "tomasz", "zofia", "william", "elizabeth", "thomas", "rebecca",
-    "daniel", "hannah", "joseph", "chloe", "samuel", "lucy", "priya", "arjun", "omar", "zara",
+    "oliver",
+    "amelia",
+    "jack",
+    "isla",
+    "harry",
+    "ava",
+    "george",
+    "mia",
+    "noah",
+    "grace",
+    "aisha",
+    "mohammed",
+    "yusuf",
+    "fatima",
+    "tomasz",
+    "zofia",
+    "william",
+    "elizabeth",
+    "thomas",
+    "rebecca",
+    "daniel",
+    "hannah",
+    "joseph",
+    "chloe",
+    "samuel",
+    "lucy",
+    "priya",
+    "arjun",
+    "omar",
+    "zara",
 ];
 const FAMILY: &[&str] = &[
-    "stone", "ward", "begum", "khan", "nowak", "reed", "cole", "hall", "carter", "fisher",
-    "mason", "price", "hughes", "patel", "singh", "kowalski", "ahmed", "hussain", "brook",
-    "lowe", "marsh", "dale", "fenwick", "ashdown", "thorne", "quayle", "pennock", "yardley",
+    "stone", "ward", "begum", "khan", "nowak", "reed", "cole", "hall", "carter", "fisher", "mason",
+    "price", "hughes", "patel", "singh", "kowalski", "ahmed", "hussain", "brook", "lowe", "marsh",
+    "dale", "fenwick", "ashdown", "thorne", "quayle", "pennock", "yardley",
 ];
 const STREETS: &[&str] = &[
-    "mill lane", "church road", "station road", "acacia avenue", "willow close", "park drive",
-    "meadow way", "elm street", "orchard rise", "quarry hill",
+    "mill lane",
+    "church road",
+    "station road",
+    "acacia avenue",
+    "willow close",
+    "park drive",
+    "meadow way",
+    "elm street",
+    "orchard rise",
+    "quarry hill",
 ];
 
 fn typo(rng: &mut impl Rng, s: &str) -> String {
@@ -146,7 +181,13 @@ fn f1(tp: f64, fp: f64, fn_: f64) -> (f64, f64, f64) {
 #[test]
 fn links_generated_records_with_good_precision_and_recall() {
     let (records, truth) = generate(3_000, 11);
-    let l = link(&records, &Settings::default(), 0.5, &Decisions::default(), &());
+    let l = link(
+        &records,
+        &Settings::default(),
+        0.5,
+        &Decisions::default(),
+        &(),
+    );
     // Pairwise.
     let mut true_pairs = 0u64;
     let mut by_person: HashMap<usize, u64> = HashMap::new();
@@ -182,27 +223,52 @@ fn links_generated_records_with_good_precision_and_recall() {
         }
     }
     let (cp, cr, cf) = f1(ctp, cfp, true_pairs as f64 - ctp);
-    assert!(cf > 0.85, "cluster precision {cp:.3} recall {cr:.3} F1 {cf:.3}");
+    assert!(
+        cf > 0.85,
+        "cluster precision {cp:.3} recall {cr:.3} F1 {cf:.3}"
+    );
     // The model is sane: exact agreement is evidence for a match on every
     // field, disagreement against, and λ is between 0 and 1.
     for cm in &l.model.comparisons {
         let last = cm.m.len() - 1;
-        if [Comparison::OtherName, Comparison::Email, Comparison::Vehicle].contains(&cm.comparison) {
+        if [
+            Comparison::OtherName,
+            Comparison::Email,
+            Comparison::Vehicle,
+        ]
+        .contains(&cm.comparison)
+        {
             continue; // not in these records
         }
         assert!(cm.m[1] > cm.u[1], "{:?} exact", cm.comparison);
         assert!(cm.m[last] < cm.u[last], "{:?} different", cm.comparison);
     }
-    assert!(l.model.lambda > 0.0 && l.model.lambda < 0.01, "{}", l.model.lambda);
+    assert!(
+        l.model.lambda > 0.0 && l.model.lambda < 0.01,
+        "{}",
+        l.model.lambda
+    );
     // The same input gives the same output.
-    let again = link(&records, &Settings::default(), 0.5, &Decisions::default(), &());
+    let again = link(
+        &records,
+        &Settings::default(),
+        0.5,
+        &Decisions::default(),
+        &(),
+    );
     assert_eq!(again.pairs.len(), l.pairs.len());
     assert_eq!(again.clusters, l.clusters);
 }
 
 fn fitted() -> (Model, Vec<Record>) {
     let (records, _) = generate(2_000, 5);
-    let l = link(&records, &Settings::default(), 0.5, &Decisions::default(), &());
+    let l = link(
+        &records,
+        &Settings::default(),
+        0.5,
+        &Decisions::default(),
+        &(),
+    );
     (l.model, records)
 }
 
@@ -219,14 +285,15 @@ fn person(id: &str, given: &str, family: &str) -> Record {
 #[test]
 fn a_rare_family_name_weighs_more_than_a_common_one() {
     let (model, records) = fitted();
-    let count = |f: &str| records.iter().filter(|r| r.family_name.as_deref() == Some(f)).count();
+    let count = |f: &str| {
+        records
+            .iter()
+            .filter(|r| r.family_name.as_deref() == Some(f))
+            .count()
+    };
     // "pennock" and "stone" are in the same list; make sure the data holds
     // one far more often than the other before relying on it.
-    let common = FAMILY
-        .iter()
-        .max_by_key(|f| count(f))
-        .copied()
-        .unwrap();
+    let common = FAMILY.iter().max_by_key(|f| count(f)).copied().unwrap();
     let rare = "zebedee-quist";
     assert!(count(common) > 20);
     let w = |f: &str| {
@@ -237,10 +304,21 @@ fn a_rare_family_name_weighs_more_than_a_common_one() {
             .map(|t| t.log2)
             .sum::<f64>()
     };
-    assert!(w(rare) > w(common) + 1.0, "rare {} common {}", w(rare), w(common));
+    assert!(
+        w(rare) > w(common) + 1.0,
+        "rare {} common {}",
+        w(rare),
+        w(common)
+    );
     // And the explanation carries a term-frequency line for it.
-    let e = model.explain(&person("a", "oliver", common), &person("b", "oliver", common));
-    assert!(e.terms.iter().any(|t| t.term_frequency && t.comparison == Comparison::FamilyName && t.log2 < 0.0));
+    let e = model.explain(
+        &person("a", "oliver", common),
+        &person("b", "oliver", common),
+    );
+    assert!(e
+        .terms
+        .iter()
+        .any(|t| t.term_frequency && t.comparison == Comparison::FamilyName && t.log2 < 0.0));
 }
 
 #[test]
@@ -284,15 +362,35 @@ fn explanations_add_up_and_draw() {
     let sum = e.prior_log2 + e.terms.iter().map(|t| t.log2).sum::<f64>();
     assert!((sum - e.log2).abs() < 1e-9);
     assert!((e.probability - model.score_pair(&a, &b)).abs() < 1e-9);
-    let level = |c: Comparison| e.terms.iter().find(|t| t.comparison == c && !t.term_frequency).unwrap();
-    assert_eq!(level(Comparison::GivenName).level_name, "nickname or listed variant");
-    assert_eq!(level(Comparison::DateOfBirth).level_name, "day and month swapped");
-    assert_eq!(level(Comparison::Place).level_name, "same postcode, no address to compare");
+    let level = |c: Comparison| {
+        e.terms
+            .iter()
+            .find(|t| t.comparison == c && !t.term_frequency)
+            .unwrap()
+    };
+    assert_eq!(
+        level(Comparison::GivenName).level_name,
+        "nickname or listed variant"
+    );
+    assert_eq!(
+        level(Comparison::DateOfBirth).level_name,
+        "day and month swapped"
+    );
+    assert_eq!(
+        level(Comparison::Place).level_name,
+        "same postcode, no address to compare"
+    );
     let missing = level(Comparison::Phone);
-    assert_eq!((missing.level_name.as_str(), missing.log2), ("missing", 0.0));
+    assert_eq!(
+        (missing.level_name.as_str(), missing.log2),
+        ("missing", 0.0)
+    );
     let table = e.table();
     assert!(table.contains("nickname or listed variant") && table.contains("prior"));
-    assert!(table.lines().count() >= Comparison::ALL.len() + 3, "{table}");
+    assert!(
+        table.lines().count() >= Comparison::ALL.len() + 3,
+        "{table}"
+    );
     let svg = e.svg();
     assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
     assert!(svg.contains("<title"));
@@ -325,20 +423,35 @@ fn sex_and_other_protected_characteristics_change_no_score() {
 #[test]
 fn decisions_are_respected_by_link() {
     let (records, truth) = generate(300, 3);
-    let first = link(&records, &Settings::default(), 0.5, &Decisions::default(), &());
+    let first = link(
+        &records,
+        &Settings::default(),
+        0.5,
+        &Decisions::default(),
+        &(),
+    );
     // Reject every linked pair of one entity with more than one record,
     // and confirm two records of different people.
     let p = first.pairs.first().copied().expect("some pair");
     let other = (0..records.len())
-        .find(|&i| truth[i] != truth[p.left as usize] && first.clusters[i] != first.clusters[p.left as usize])
+        .find(|&i| {
+            truth[i] != truth[p.left as usize]
+                && first.clusters[i] != first.clusters[p.left as usize]
+        })
         .unwrap() as u32;
     let dec = Decisions {
         confirmed: vec![(p.left, other)],
         rejected: vec![(p.left, p.right)],
     };
     let second = link(&records, &Settings::default(), 0.5, &dec, &());
-    assert_ne!(second.clusters[p.left as usize], second.clusters[p.right as usize]);
-    assert_eq!(second.clusters[p.left as usize], second.clusters[other as usize]);
+    assert_ne!(
+        second.clusters[p.left as usize],
+        second.clusters[p.right as usize]
+    );
+    assert_eq!(
+        second.clusters[p.left as usize],
+        second.clusters[other as usize]
+    );
 }
 
 #[test]
@@ -349,7 +462,13 @@ fn empty_and_tiny_inputs() {
     let l = link(&one, &Settings::default(), 0.5, &Decisions::default(), &());
     assert_eq!(l.clusters, [0]);
     let empty = vec![Record::new("x"), Record::new("y"), Record::new("z")];
-    let l = link(&empty, &Settings::default(), 0.5, &Decisions::default(), &());
+    let l = link(
+        &empty,
+        &Settings::default(),
+        0.5,
+        &Decisions::default(),
+        &(),
+    );
     assert!(l.pairs.is_empty());
     assert_eq!(l.clusters, [0, 1, 2]);
 }
@@ -358,13 +477,25 @@ fn empty_and_tiny_inputs() {
 #[ignore]
 fn debug_print() {
     let (records, truth) = generate(3_000, 11);
-    let l = link(&records, &Settings::default(), 0.5, &Decisions::default(), &());
+    let l = link(
+        &records,
+        &Settings::default(),
+        0.5,
+        &Decisions::default(),
+        &(),
+    );
     println!("lambda {} prior {}", l.model.lambda, l.model.prior_weight());
     println!("{:#?}", l.fit);
     for fm in &l.model.comparisons {
         println!("{:?}", fm.comparison);
         for k in 1..fm.m.len() {
-            println!("   {:50} m {:.4} u {:.6} w {:+.2}", fm.levels[k], fm.m[k], fm.u[k], (fm.m[k]/fm.u[k]).log2());
+            println!(
+                "   {:50} m {:.4} u {:.6} w {:+.2}",
+                fm.levels[k],
+                fm.m[k],
+                fm.u[k],
+                (fm.m[k] / fm.u[k]).log2()
+            );
         }
     }
     let mut n = 0;
@@ -372,7 +503,12 @@ fn debug_print() {
         if truth[p.left as usize] != truth[p.right as usize] {
             n += 1;
             if n <= 6 {
-                print!("{}", l.model.explain(&records[p.left as usize], &records[p.right as usize]).table());
+                print!(
+                    "{}",
+                    l.model
+                        .explain(&records[p.left as usize], &records[p.right as usize])
+                        .table()
+                );
             }
         }
     }
