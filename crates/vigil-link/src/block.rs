@@ -38,6 +38,16 @@ pub enum BlockingRule {
     /// The same whole postcode and given-name initial: finds wrong,
     /// partial and missing dates of birth.
     PostcodeAndGivenInitial,
+    /// The family name sounds the same, the same given-name initial and
+    /// the same year of birth: finds misspelt given names (Megan, Megvn)
+    /// with a partial or wrong date of birth.
+    FamilyGivenInitialAndBirthYear,
+    /// The same date of birth in the same postcode district: finds
+    /// records whose names are both misspelt, missing or changed.
+    BirthDateAndDistrict,
+    /// The same whole postcode and year of birth: finds swapped and
+    /// misspelt names with a wrong day or month.
+    PostcodeAndBirthYear,
     /// Names sound the same (either order) in the same postcode district,
     /// or anywhere for records with no postcode: finds wrong dates of
     /// birth together with a move in the district.
@@ -53,11 +63,14 @@ pub enum BlockingRule {
 }
 
 impl BlockingRule {
-    pub const ALL: [BlockingRule; 9] = [
+    pub const ALL: [BlockingRule; 12] = [
         BlockingRule::NamesSoundAndBirthYear,
         BlockingRule::FamilySoundAndBirthDate,
         BlockingRule::GivenInitialAndBirthDate,
+        BlockingRule::FamilyGivenInitialAndBirthYear,
+        BlockingRule::BirthDateAndDistrict,
         BlockingRule::PostcodeAndGivenInitial,
+        BlockingRule::PostcodeAndBirthYear,
         BlockingRule::NamesSoundAndDistrict,
         BlockingRule::Identifier,
         BlockingRule::Phone,
@@ -74,7 +87,12 @@ impl BlockingRule {
             BlockingRule::NamesSoundAndBirthYear => &[C::GivenName, C::FamilyName, C::DateOfBirth],
             BlockingRule::FamilySoundAndBirthDate => &[C::FamilyName, C::DateOfBirth],
             BlockingRule::GivenInitialAndBirthDate => &[C::GivenName, C::DateOfBirth],
+            BlockingRule::FamilyGivenInitialAndBirthYear => {
+                &[C::FamilyName, C::GivenName, C::DateOfBirth]
+            }
+            BlockingRule::BirthDateAndDistrict => &[C::DateOfBirth, C::Place],
             BlockingRule::PostcodeAndGivenInitial => &[C::Place, C::GivenName],
+            BlockingRule::PostcodeAndBirthYear => &[C::Place, C::DateOfBirth],
             BlockingRule::NamesSoundAndDistrict => &[C::GivenName, C::FamilyName, C::Place],
             BlockingRule::Identifier => &[C::Identifier],
             BlockingRule::Phone => &[C::Phone],
@@ -91,7 +109,10 @@ impl BlockingRule {
     pub fn trains(self) -> bool {
         !matches!(
             self,
-            BlockingRule::PostcodeAndGivenInitial | BlockingRule::Phone | BlockingRule::Vehicle
+            BlockingRule::PostcodeAndGivenInitial
+                | BlockingRule::PostcodeAndBirthYear
+                | BlockingRule::Phone
+                | BlockingRule::Vehicle
         )
     }
 
@@ -100,7 +121,12 @@ impl BlockingRule {
             BlockingRule::NamesSoundAndBirthYear => "names sound + year of birth",
             BlockingRule::FamilySoundAndBirthDate => "family name sound + date of birth",
             BlockingRule::GivenInitialAndBirthDate => "given initial + date of birth",
+            BlockingRule::FamilyGivenInitialAndBirthYear => {
+                "family name sound + given initial + year of birth"
+            }
+            BlockingRule::BirthDateAndDistrict => "date of birth + postcode district",
             BlockingRule::PostcodeAndGivenInitial => "postcode + given initial",
+            BlockingRule::PostcodeAndBirthYear => "postcode + year of birth",
             BlockingRule::NamesSoundAndDistrict => "names sound + postcode district",
             BlockingRule::Identifier => "identifier",
             BlockingRule::Phone => "phone",
@@ -161,9 +187,26 @@ impl BlockingRule {
                     out.push(h(&[initial(g), d]));
                 }
             }
+            BlockingRule::FamilyGivenInitialAndBirthYear => {
+                if let (Some(f), Some(g), Some(d)) =
+                    (first_token(r.family), first_token(r.given), r.dob)
+                {
+                    out.push(h(&[sound(f), initial(g), u64::from(d.year)]));
+                }
+            }
+            BlockingRule::BirthDateAndDistrict => {
+                if let (Some(d), true) = (date, r.district != NONE) {
+                    out.push(h(&[d, u64::from(r.district)]));
+                }
+            }
             BlockingRule::PostcodeAndGivenInitial => {
                 if let (true, Some(g)) = (r.postcode != NONE, first_token(r.given)) {
                     out.push(h(&[u64::from(r.postcode), initial(g)]));
+                }
+            }
+            BlockingRule::PostcodeAndBirthYear => {
+                if let (true, Some(d)) = (r.postcode != NONE, r.dob) {
+                    out.push(h(&[u64::from(r.postcode), u64::from(d.year)]));
                 }
             }
             BlockingRule::NamesSoundAndDistrict => {
@@ -349,14 +392,19 @@ fn pair_key(a: u32, b: u32) -> u64 {
     (u64::from(i) << 32) | u64::from(j)
 }
 
-/// Order inside a giant block: given name, then date of birth, so that
-/// neighbours are the likeliest matches.
-fn neighbourhood_key(ds: &Dataset, i: u32) -> (&str, Option<crate::record::Dob>, u32) {
+/// Order inside a giant block: given name, family name, then date of
+/// birth, so that neighbours are the likeliest matches.
+fn neighbourhood_key(ds: &Dataset, i: u32) -> (&str, &str, Option<crate::record::Dob>, u32) {
     let r = &ds.recs[i as usize];
     let given = if r.given.present() {
         ds.given.str(r.given.full)
     } else {
         ""
     };
-    (given, r.dob, i)
+    let family = if r.family.present() {
+        ds.family.str(r.family.full)
+    } else {
+        ""
+    };
+    (given, family, r.dob, i)
 }

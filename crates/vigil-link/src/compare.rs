@@ -155,6 +155,8 @@ const GIVEN: &[&str] = &[
 pub(crate) mod given {
     pub const EXACT: u8 = 1;
     pub const SWAPPED: u8 = 2;
+    /// "similar" and "different", the levels a swap may replace.
+    pub const SIMILAR: u8 = 6;
 }
 
 const FAMILY: &[&str] = &[
@@ -267,13 +269,10 @@ impl AddressTables {
 /// Levels of every comparison for records `i` and `j`.
 pub(crate) fn levels(ds: &Dataset, at: &AddressTables, i: usize, j: usize) -> [u8; NC] {
     let (a, b) = (&ds.recs[i], &ds.recs[j]);
-    let swapped = is_swapped(ds, a, b);
+    let straight = name_level(ds, a.given, b.given, true);
+    let swapped = straight >= given::SIMILAR && is_swapped(ds, a, b);
     [
-        if swapped {
-            given::SWAPPED
-        } else {
-            name_level(ds, a.given, b.given, true)
-        },
+        if swapped { given::SWAPPED } else { straight },
         // A swap is evidence once, on the given name.
         if swapped {
             MISSING
@@ -305,12 +304,22 @@ fn tokens_equal(ds: &Dataset, x: NameRef, y: NameRef) -> bool {
     x.present() && y.present() && same_ids(ds.ids(x.tokens), ds.ids(y.tokens))
 }
 
-/// Given and family names exchanged between the two records (and not
-/// simply the same: "James James").
+/// Given and family names exchanged between the two records: each
+/// crosses to the other's at least as a similar word (called
+/// only when the given names themselves are no more than similar, so
+/// "James James" is not a swap).
 fn is_swapped(ds: &Dataset, a: &Prep, b: &Prep) -> bool {
-    tokens_equal(ds, a.given, b.family)
-        && tokens_equal(ds, a.family, b.given)
-        && !tokens_equal(ds, a.given, b.given)
+    let close = |x: NameRef, y: NameRef| {
+        x.present()
+            && y.present()
+            && (tokens_equal(ds, x, y)
+                || ds.ids(x.tokens).iter().any(|&tx| {
+                    ds.ids(y.tokens)
+                        .iter()
+                        .any(|&ty| token_rank(ds, tx, ty, false) <= 3)
+                }))
+    };
+    close(a.given, b.family) && close(a.family, b.given)
 }
 
 /// How alike two name words are: 0 the same or a typo, 1 nickname, 2 same
@@ -760,6 +769,11 @@ mod tests {
         );
         assert_eq!(
             names("Aisha", "Begum", "Begum", "Aisha"),
+            ("swapped with the family name", "missing")
+        );
+        // A swap with a typo in it is still a swap.
+        assert_eq!(
+            names("Rebecca", "Wilsoy", "Wilson", "Rfbecca"),
             ("swapped with the family name", "missing")
         );
         // "James James" is not a swap.

@@ -58,9 +58,9 @@ impl Default for Settings {
     fn default() -> Settings {
         Settings {
             blocking_rules: BlockingRule::ALL.to_vec(),
-            max_block: 300,
-            window: 50,
-            u_pairs: 2_000_000,
+            max_block: 100,
+            window: 10,
+            u_pairs: 1_000_000,
             em_pairs: 1_000_000,
             em_iterations: 200,
             em_tolerance: 1e-5,
