@@ -694,9 +694,9 @@ impl<'a> Scorer<'a> {
             .collect();
         let at = AddressTables::new(ds, |w| common.contains(w));
         let mut w = [[0.0; 16]; NF];
-        for (f, cm) in model.comparisons.iter().enumerate() {
-            for l in 1..cm.m.len() {
-                w[f][l] = (cm.m[l].max(1e-12) / cm.u[l].max(1e-12)).log2();
+        for (wf, cm) in w.iter_mut().zip(&model.comparisons) {
+            for (l, (m, u)) in cm.m.iter().zip(&cm.u).enumerate().skip(1) {
+                wf[l] = (m.max(1e-12) / u.max(1e-12)).log2();
             }
         }
         let tf = &model.term_frequencies;
@@ -771,10 +771,7 @@ impl<'a> Scorer<'a> {
         for (f, v) in l.iter_mut().enumerate() {
             *v = compare::unpack(g, f);
         }
-        let mut s = 0.0;
-        for f in 0..NF {
-            s += self.w[f][l[f] as usize];
-        }
+        let mut s: f64 = self.w.iter().zip(&l).map(|(w, &v)| w[v as usize]).sum();
         for (_, t) in self.tf_terms(i, &l) {
             s += t;
         }
@@ -902,6 +899,7 @@ pub fn link(
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)] // indices of fields and levels are the point
 mod tests {
     use super::*;
 
