@@ -7,7 +7,11 @@
 //!   person it concerns. Append-only: a row is made when its event is
 //!   sealed, from the event and the projected state *after* it.
 //! - **Edges** ([`edge_row`]): one row per `link` entity, a function of the
-//!   link's state, replaced whenever the link changes.
+//!   link's state, replaced whenever the link changes. A pair of person
+//!   records scored or decided (`person_match.*`) is a `same_person` link,
+//!   active exactly while the two records count as one person, so the
+//!   records of one linked person are the people reachable by active
+//!   `same_person` edges.
 //! - **Name keys** ([`name_key_rows`]): search keys ([`crate::names`]) of a
 //!   person record (names, date of birth), of a referral (its reference,
 //!   for the child) and of a link from a person to a place where they live
@@ -27,6 +31,7 @@
 //! |---|---|---|
 //! | `person.recorded`, `person.amended` | the person | the person (`subject`) |
 //! | `link.recorded`, `link.ended` | the link | each end that is a person: `victim`/`suspect`/`witness` for `victim_in`/`suspect_in`/`witness_in`, else `linked` |
+//! | `person_match.confirmed`, `.rejected`, `.undone` | the pair's `same_person` link | both people (`linked`) |
 //! | `referral.submitted` | the referral | the child (`child`), each other person involved (`other_person`) |
 //! | `referral.decided`, `referral.escalated`, `assessment.completed` | the referral | the referral's child (`child`) |
 //! | `missing_episode.recorded`, `missing_episode.returned` | the episode | the episode's child |
@@ -38,7 +43,7 @@
 //! | `meeting.recorded` | the meeting | the child |
 //! | `case.opened`, `case.level_changed`, `case.closed` | the case | the child |
 //! | `note.recorded` | the note itself (record kind `note`, id the event's id, owned by its author) | each person among its subjects (`subject`); the child of each referral, episode, placement, allocation, meeting or case among them (`child`) |
-//! | `agency.registered`, `object.*`, `location.*`, `user.*`, `access_log.checkpointed` | | nobody |
+//! | `agency.registered`, `object.*`, `location.*`, `user.*`, `access_log.checkpointed`, `person_match.scored` | | nobody |
 //!
 //! A person who appears twice in one event (a note about a child and about
 //! the child's referral) has one row, with the first role in the order above.
@@ -351,7 +356,13 @@ fn record_of(p: &EventPayload) -> Option<(EntityKind, Uuid)> {
         E::CaseOpened(x) => (EntityKind::Case, x.case_id),
         E::CaseLevelChanged(x) => (EntityKind::Case, x.case_id),
         E::CaseClosed(x) => (EntityKind::Case, x.case_id),
-        E::NoteRecorded(_)
+        // A person's decisions about a pair are in both people's
+        // chronologies; a model's scores are not (a run scores thousands).
+        E::PersonMatchConfirmed(x) => (EntityKind::Link, crate::payload::match_id(x.person_a, x.person_b)),
+        E::PersonMatchRejected(x) => (EntityKind::Link, crate::payload::match_id(x.person_a, x.person_b)),
+        E::PersonMatchUndone(x) => (EntityKind::Link, crate::payload::match_id(x.person_a, x.person_b)),
+        E::PersonMatchScored(_)
+        | E::NoteRecorded(_)
         | E::AgencyRegistered(_)
         | E::ObjectRecorded(_)
         | E::ObjectAmended(_)
@@ -397,7 +408,11 @@ pub fn chronology_rows(
             let child = || state::child_of(&rec);
             match &event.payload {
                 E::PersonRecorded(_) | E::PersonAmended(_) => people.push((id, Role::Subject)),
-                E::LinkRecorded(_) | E::LinkEnded(_) => {
+                E::LinkRecorded(_)
+                | E::LinkEnded(_)
+                | E::PersonMatchConfirmed(_)
+                | E::PersonMatchRejected(_)
+                | E::PersonMatchUndone(_) => {
                     if let Some((from, to, kind)) = state::link_ends(&rec) {
                         for (end, is_from) in [(from, true), (to, false)] {
                             if end.kind == EntityKind::Person {
