@@ -298,6 +298,10 @@ pub trait Store: Send + Sync + accounts::AccountStore {
     /// Every link from or to an entity, by link id.
     fn edges_of(&self, entity: Uuid) -> Result<Vec<EdgeRow>, StoreError>;
 
+    /// The links of one kind (`same_person`, ...), by link id, at most
+    /// `limit`: for the review queue of possible matches.
+    fn edges_of_kind(&self, kind: &str, limit: usize) -> Result<Vec<EdgeRow>, StoreError>;
+
     /// Referrals, as their entity rows (see [`ReferralQuery`] for the order).
     fn referrals(&self, q: ReferralQuery) -> Result<Vec<EntityRecord>, StoreError>;
 

@@ -519,10 +519,27 @@ const EDGES_OF: &str = "SELECT link_id, from_kind, from_id, to_kind, to_id, kind
    UNION SELECT link_id, from_kind, from_id, to_kind, to_id, kind, first_seen::text,
     last_seen::text, active, agency FROM edges WHERE to_id = $1 ORDER BY 1";
 
+const EDGES_OF_KIND: &str = "SELECT link_id, from_kind, from_id, to_kind, to_id, kind, first_seen::text,
+    last_seen::text, active, agency FROM edges WHERE kind = $1 ORDER BY link_id LIMIT $2";
+
 pub(super) fn edges_of(c: &mut Conn, entity: Uuid) -> Result<Vec<EdgeRow>, StoreError> {
     let s = c.stmt(EDGES_OF)?;
     c.client
         .query(&s, &[&entity])?
+        .iter()
+        .map(edge_row)
+        .collect()
+}
+
+pub(super) fn edges_of_kind(
+    c: &mut Conn,
+    kind: &str,
+    limit: usize,
+) -> Result<Vec<EdgeRow>, StoreError> {
+    let s = c.stmt(EDGES_OF_KIND)?;
+    let limit = limit.min(i64::MAX as usize) as i64;
+    c.client
+        .query(&s, &[&kind, &limit])?
         .iter()
         .map(edge_row)
         .collect()

@@ -434,6 +434,22 @@ pub(super) fn edges_of(c: &Connection, entity: Uuid) -> Result<Vec<EdgeRow>, Sto
     Ok(out)
 }
 
+pub(super) fn edges_of_kind(
+    c: &Connection,
+    kind: &str,
+    limit: usize,
+) -> Result<Vec<EdgeRow>, StoreError> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {EDGE_COLUMNS} FROM edges WHERE kind = ?1 ORDER BY link_id LIMIT ?2"
+    ))?;
+    let mut rows = stmt.query(params![kind, limit.min(i64::MAX as usize) as i64])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(edge_row(r)?);
+    }
+    Ok(out)
+}
+
 pub(super) fn referrals(c: &Connection, q: ReferralQuery) -> Result<Vec<EntityRecord>, StoreError> {
     let (clause, p): (&str, Vec<SqlValue>) = match q {
         ReferralQuery::AwaitingDecision => (
