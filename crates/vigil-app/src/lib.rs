@@ -38,10 +38,12 @@ pub mod guard;
 pub mod queue;
 pub use vigil_model::reference;
 pub mod referral;
+pub mod score;
 pub mod users;
 pub mod writer;
 
 pub use error::AppError;
+pub use guard::links;
 pub use guard::readmodel;
 
 use access::{Action, Resource, Subject};

@@ -282,6 +282,9 @@ pub struct ChildRecord {
     pub timeline: Vec<TimelineEntry>,
     /// Whether the user sees only some agencies' items.
     pub limited: bool,
+    /// Other records of the same person that this user may open; their
+    /// chronologies are merged into this one ([`super::links`]).
+    pub linked: Vec<super::links::LinkedRecord>,
 }
 
 /// An event kind in words, for the chronology and its filter.
@@ -391,7 +394,7 @@ fn period_of(rec: &vigil_model::projection::EntityRecord) -> Option<Period> {
 
 /// Every chronology row of a person this user may see, in order, page by
 /// page (a child with thousands of items is read in a few queries).
-fn whole_chronology(
+pub(in crate::guard) fn whole_chronology(
     st: &App,
     person: Uuid,
     visibility: &Visibility,
@@ -570,6 +573,7 @@ pub async fn child_record(
         let link = embed(st, &who, &person, None)
             .ok_or_else(|| AppError::Internal("an openable person was not shown".into()))?;
         let visibility = chronology_visibility(&who)?;
+        let (linked, linked_ids) = super::links::linked_records(st, &who, &person)?;
 
         // Referrals about them, by the referral rule.
         let mut referrals: Vec<(Arc<ReferralView>, bool)> = st
@@ -588,7 +592,12 @@ pub async fn child_record(
             referrals.iter().map(|(r, open)| (r.id, *open)).collect();
 
         // The whole visible chronology: the timeline and the period lists.
-        let rows = whole_chronology(st, id, &visibility)?;
+        let rows = if linked_ids.is_empty() {
+            whole_chronology(st, id, &visibility)?
+        } else {
+            let ids: Vec<Uuid> = std::iter::once(id).chain(linked_ids.iter().copied()).collect();
+            super::links::merged_chronology(st, &ids, &visibility)?
+        };
         let spans = spans(&rows);
         // The records read: the most recent of each kind (for the lists)
         // and any without an end event (a return may be on the record).
@@ -652,16 +661,21 @@ pub async fn child_record(
         } else {
             (filter.page.max(1), PAGE_ITEMS)
         };
-        let page = st.store.chronology(
-            id,
-            &ChronologyQuery {
-                agencies: filter.agencies.clone(),
-                kinds: filter.kinds.clone(),
-                visibility: visibility.clone(),
-                offset: (page_no - 1).saturating_mul(per_page),
-                limit: per_page,
-            },
-        )?;
+        let offset = (page_no - 1).saturating_mul(per_page);
+        let page = if linked_ids.is_empty() {
+            st.store.chronology(
+                id,
+                &ChronologyQuery {
+                    agencies: filter.agencies.clone(),
+                    kinds: filter.kinds.clone(),
+                    visibility: visibility.clone(),
+                    offset,
+                    limit: per_page,
+                },
+            )?
+        } else {
+            super::links::page_of(&rows, &filter.agencies, &filter.kinds, offset, per_page)
+        };
         let agency_name = |code: &str| super::agency_name(st, code);
         let items: Vec<ChronologyItem> = page
             .rows
@@ -707,6 +721,11 @@ pub async fn child_record(
         let places = super::places_of(st, id)?;
 
         let mut subjects = vec![SubjectRef::new(EntityKind::Person, id)];
+        subjects.extend(
+            linked_ids
+                .iter()
+                .map(|p| SubjectRef::new(EntityKind::Person, *p)),
+        );
         subjects.extend(
             referrals
                 .iter()
@@ -763,6 +782,7 @@ pub async fn child_record(
                 filter,
                 timeline,
                 limited: !matches!(visibility, Visibility::All),
+                linked,
                 person,
             },
         )

@@ -177,6 +177,7 @@ fn page_of(
     today: chrono::NaiveDate,
     can_refer: bool,
     print: bool,
+    csrf: String,
 ) -> PersonPage {
     let id = rec.person.id;
     let f = rec.filter.clone();
@@ -307,6 +308,8 @@ fn page_of(
         next_href: (rec.page < rec.pages).then(|| href(id, &f, Some(rec.page + 1), false)),
         print_href: href(id, &f, None, true),
         can_refer,
+        linked: super::links::linked_rows(&rec.linked),
+        csrf,
     }
 }
 
@@ -324,7 +327,7 @@ pub async fn person(
     let chrome = st.chrome(&who, &record.link.name, "");
     let can_refer = who.may(crate::access::Action::SubmitReferral);
     record
-        .show(|rec, read| page_of(rec, read, chrome, today, can_refer, print))
+        .show(|rec, read| page_of(rec, read, chrome, today, can_refer, print, who.csrf.clone()))
         .respond(StatusCode::OK)
         .await
 }
