@@ -21,12 +21,12 @@
 //!   existing records) pass through one rule (`embed`): a person the user may not
 //!   open is left out, and is not logged as read.
 
+#[path = "links.rs"]
+pub mod links;
 #[path = "readmodel.rs"]
 pub mod readmodel;
 #[path = "record.rs"]
 pub mod record;
-#[path = "links.rs"]
-pub mod links;
 
 use crate::access::{self, Action, Resource, Scope};
 use crate::display;

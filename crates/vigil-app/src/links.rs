@@ -215,7 +215,9 @@ pub fn status_words(st: &App, p: &Pair) -> String {
     let when = |d: &MatchDecisionState| {
         let day = chrono::DateTime::parse_from_rfc3339(&d.decided.at)
             .map(|t| {
-                crate::display::date(vigil_rules::london::local_date(t.with_timezone(&chrono::Utc)))
+                crate::display::date(vigil_rules::london::local_date(
+                    t.with_timezone(&chrono::Utc),
+                ))
             })
             .unwrap_or_default();
         format!(
@@ -426,7 +428,10 @@ pub(in crate::guard) fn possible_existing(
     visible: Option<&[String]>,
 ) -> Result<Vec<PossibleMatch>, AppError> {
     let found = scored_near(st, child, visible)?;
-    let link_ids: Vec<Uuid> = found.iter().map(|(p, _)| match_id(child.id, p.id)).collect();
+    let link_ids: Vec<Uuid> = found
+        .iter()
+        .map(|(p, _)| match_id(child.id, p.id))
+        .collect();
     let decided: HashMap<Uuid, Pair> = pairs(st, &link_ids)?
         .into_iter()
         .map(|p| (match_id(p.a, p.b), p))
@@ -483,8 +488,14 @@ impl App {
                         explanation: s.fields,
                     });
                     drafts.push(
-                        crate::referral::prepare(&actor, &agency, OccurredAt::exact(now), body, now)
-                            .map_err(AppError::Internal)?,
+                        crate::referral::prepare(
+                            &actor,
+                            &agency,
+                            OccurredAt::exact(now),
+                            body,
+                            now,
+                        )
+                        .map_err(AppError::Internal)?,
                     );
                 }
                 Ok(drafts)
@@ -633,10 +644,12 @@ fn side(st: &App, who: &Caller, p: &PersonView) -> Option<Side> {
         date_of_birth: p
             .date_of_birth
             .as_ref()
-            .map(|d| crate::display::occurred(&OccurredAt {
-                value: d.value.clone(),
-                precision: d.precision,
-            }))
+            .map(|d| {
+                crate::display::occurred(&OccurredAt {
+                    value: d.value.clone(),
+                    precision: d.precision,
+                })
+            })
             .unwrap_or_else(|| "Not recorded".into()),
         agency: super::agency_name(st, &p.recorded.agency),
         description: p.description.clone().unwrap_or_default(),
@@ -658,7 +671,9 @@ pub async fn pair(
         check(&who, Action::ViewPerson, person_resource(&pa))?;
         check(&who, Action::ViewPerson, person_resource(&pb))?;
         let (Some(sa), Some(sb)) = (side(st, &who, &pa), side(st, &who, &pb)) else {
-            return Err(AppError::Internal("an openable person was not shown".into()));
+            return Err(AppError::Internal(
+                "an openable person was not shown".into(),
+            ));
         };
         let pair = pair_of(st, a, b)?;
         let status = pair
@@ -871,10 +886,7 @@ mod tests {
         all.push(pair(6, 1, Confirmed, 0));
         assert_eq!(walk(1, &all), [6, 2, 3]);
         // Proposed, undone and rejected pairs join nothing.
-        let all = [
-            pair(1, 2, Proposed, 450_000),
-            pair(1, 3, Undone, 990_000),
-        ];
+        let all = [pair(1, 2, Proposed, 450_000), pair(1, 3, Undone, 990_000)];
         assert!(walk(1, &all).is_empty());
     }
 

@@ -595,7 +595,9 @@ pub async fn child_record(
         let rows = if linked_ids.is_empty() {
             whole_chronology(st, id, &visibility)?
         } else {
-            let ids: Vec<Uuid> = std::iter::once(id).chain(linked_ids.iter().copied()).collect();
+            let ids: Vec<Uuid> = std::iter::once(id)
+                .chain(linked_ids.iter().copied())
+                .collect();
             super::links::merged_chronology(st, &ids, &visibility)?
         };
         let spans = spans(&rows);

@@ -73,7 +73,11 @@ fn field(field: &str, level: &str, weight_milli: i64) -> FieldWeight {
 /// The score of two person records.
 pub fn score(a: &PersonView, b: &PersonView) -> Score {
     let c = candidates::compare(a, b);
-    let mut fields = vec![field(PRIOR_FIELD, "two records with a similar name", PRIOR_MILLI)];
+    let mut fields = vec![field(
+        PRIOR_FIELD,
+        "two records with a similar name",
+        PRIOR_MILLI,
+    )];
     fields.push(match (c.family_known, c.family) {
         (false, _) => field("family name", "missing on one record", 0),
         (true, Some("same family name")) => field("family name", "the same", 5_500),

@@ -358,9 +358,18 @@ fn record_of(p: &EventPayload) -> Option<(EntityKind, Uuid)> {
         E::CaseClosed(x) => (EntityKind::Case, x.case_id),
         // A person's decisions about a pair are in both people's
         // chronologies; a model's scores are not (a run scores thousands).
-        E::PersonMatchConfirmed(x) => (EntityKind::Link, crate::payload::match_id(x.person_a, x.person_b)),
-        E::PersonMatchRejected(x) => (EntityKind::Link, crate::payload::match_id(x.person_a, x.person_b)),
-        E::PersonMatchUndone(x) => (EntityKind::Link, crate::payload::match_id(x.person_a, x.person_b)),
+        E::PersonMatchConfirmed(x) => (
+            EntityKind::Link,
+            crate::payload::match_id(x.person_a, x.person_b),
+        ),
+        E::PersonMatchRejected(x) => (
+            EntityKind::Link,
+            crate::payload::match_id(x.person_a, x.person_b),
+        ),
+        E::PersonMatchUndone(x) => (
+            EntityKind::Link,
+            crate::payload::match_id(x.person_a, x.person_b),
+        ),
         E::PersonMatchScored(_)
         | E::NoteRecorded(_)
         | E::AgencyRegistered(_)

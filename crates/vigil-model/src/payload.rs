@@ -77,10 +77,10 @@ pub use casework::{
     CaseOpened, MeetingRecorded, MissingEpisodeRecorded, MissingEpisodeReturned, NoteRecorded,
     PlacementEnded, PlacementStarted, ReferralDecided, ReferralSubmitted, Referrer,
 };
+pub use entities::{AgencyRegistered, LinkEnded, LinkRecorded, LocationAmended, ObjectAmended};
 pub use matching::{
     match_id, PersonMatchConfirmed, PersonMatchRejected, PersonMatchScored, PersonMatchUndone,
 };
-pub use entities::{AgencyRegistered, LinkEnded, LinkRecorded, LocationAmended, ObjectAmended};
 pub use police::{IntelligenceRecorded, OffenceOutcomeRecorded, OffenceRecorded};
 
 /// What validation of a payload may look at besides the payload.

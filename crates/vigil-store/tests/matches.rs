@@ -112,7 +112,12 @@ fn merge_and_unmerge_round_trip_through_the_ledger(b: Backend) {
     // Merge: a person confirms A and B.
     append(
         s,
-        pair("person_match.confirmed", A, B, json!({"reason": "Same school and mother"})),
+        pair(
+            "person_match.confirmed",
+            A,
+            B,
+            json!({"reason": "Same school and mother"}),
+        ),
     );
     assert_eq!(status(s, A, B), MatchStatus::Confirmed);
     assert_eq!(same_person(s, B), [(A, true)]);
@@ -122,14 +127,24 @@ fn merge_and_unmerge_round_trip_through_the_ledger(b: Backend) {
     // Unmerge: the model's A~C is undone, then refused again by a run.
     append(
         s,
-        pair("person_match.undone", C, A, json!({"reason": "Different dates of birth"})),
+        pair(
+            "person_match.undone",
+            C,
+            A,
+            json!({"reason": "Different dates of birth"}),
+        ),
     );
     append(s, scored(A, C, 850_000));
     assert_eq!(status(s, A, C), MatchStatus::Undone);
     assert_eq!(same_person(s, A), [(B, true), (C, false)]);
     // A refused decision writes nothing.
     let out = s
-        .append(vec![pair("person_match.undone", A, C, json!({"reason": "again"}))])
+        .append(vec![pair(
+            "person_match.undone",
+            A,
+            C,
+            json!({"reason": "again"}),
+        )])
         .unwrap();
     assert!(out.results[0].as_ref().unwrap_err().contains("not linked"));
     // The pair's history is in the log, found by its id.
@@ -141,7 +156,11 @@ fn merge_and_unmerge_round_trip_through_the_ledger(b: Backend) {
         .collect();
     assert_eq!(
         history,
-        ["person_match.scored", "person_match.confirmed", "person_match.scored"]
+        [
+            "person_match.scored",
+            "person_match.confirmed",
+            "person_match.scored"
+        ]
     );
     // The decision is in both people's chronologies; scores are in neither.
     let chron = s
@@ -159,7 +178,10 @@ fn merge_and_unmerge_round_trip_through_the_ledger(b: Backend) {
         .collect();
     // A tampered edge is found, and rebuild gives the same rows back.
     db.sql().exec("DELETE FROM edges");
-    assert!(verify(s, VerifyOptions::default()).unwrap().problem.is_some());
+    assert!(verify(s, VerifyOptions::default())
+        .unwrap()
+        .problem
+        .is_some());
     s.rebuild_projections(&mut |_, _| {}).unwrap();
     let after: Vec<_> = [A, B, C].iter().map(|p| s.edges_of(*p).unwrap()).collect();
     assert_eq!(before, after);

@@ -34,8 +34,18 @@ pub fn svg(steps: &[Step], probability: &str) -> String {
     }
     let total = running;
     // The scale covers every running total and zero, with a margin.
-    let lo = spans.iter().flat_map(|(a, b)| [*a, *b]).chain([0]).min().unwrap_or(0);
-    let hi = spans.iter().flat_map(|(a, b)| [*a, *b]).chain([0]).max().unwrap_or(0);
+    let lo = spans
+        .iter()
+        .flat_map(|(a, b)| [*a, *b])
+        .chain([0])
+        .min()
+        .unwrap_or(0);
+    let hi = spans
+        .iter()
+        .flat_map(|(a, b)| [*a, *b])
+        .chain([0])
+        .max()
+        .unwrap_or(0);
     let (lo, hi) = (
         lo.min(-1000).saturating_sub(500) as f64,
         hi.max(1000).saturating_add(500) as f64,

@@ -62,7 +62,12 @@ async fn decide(c: &Client, what: &str, a: Uuid, b: Uuid, reason: &str) -> commo
     let (a, b) = pair(a, b);
     c.post(
         &format!("/links/pair/{what}"),
-        &[("a", &a), ("b", &b), ("reason", reason), ("back", "/links/review")],
+        &[
+            ("a", &a),
+            ("b", &b),
+            ("reason", reason),
+            ("back", "/links/review"),
+        ],
     )
     .await
 }
@@ -83,7 +88,11 @@ async fn same_child_is_confirmed_shown_and_undone_by_those_allowed_on(app: &Test
     let triage = login(app, "triage", "northshire-childrens-services").await;
     let page = triage.get(&format!("/referrals/{referral}")).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("This is the same child"), "{}", page.body);
+    assert!(
+        page.body.contains("This is the same child"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains(&format!("b={known}")), "{}", page.body);
     let why = triage.get(&format!("/links/pair?a={new}&b={known}")).await;
     assert_eq!(why.status, StatusCode::OK, "{}", why.body);
@@ -93,15 +102,24 @@ async fn same_child_is_confirmed_shown_and_undone_by_those_allowed_on(app: &Test
     // Referrers, auditors and another agency's practitioner may not decide.
     for (c, who) in [
         (&teacher, "a referrer"),
-        (&login(app, "auditor", "northshire-childrens-services").await, "an auditor"),
-        (&login(app, "practitioner", "riverside-youth-project").await, "a youth worker"),
+        (
+            &login(app, "auditor", "northshire-childrens-services").await,
+            "an auditor",
+        ),
+        (
+            &login(app, "practitioner", "riverside-youth-project").await,
+            "a youth worker",
+        ),
     ] {
         let r = decide(c, "confirm", new, known, "").await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{who}: {}", r.body);
     }
     assert_eq!(status(app, new, known), Some(MatchStatus::LinkedByModel));
     // A referrer does not see the review queue or a pair either.
-    assert_eq!(teacher.get("/links/review").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        teacher.get("/links/review").await.status,
+        StatusCode::FORBIDDEN
+    );
     let r = teacher.get(&format!("/links/pair?a={new}&b={known}")).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
@@ -122,7 +140,11 @@ async fn same_child_is_confirmed_shown_and_undone_by_those_allowed_on(app: &Test
     assert!(child.body.contains("Northshire Police"));
     assert!(child.body.contains("Confirmed the same person by"));
     // The police referral is in the school record's chronology now.
-    assert!(child.body.matches("Referral received").count() >= 2, "{}", child.body);
+    assert!(
+        child.body.matches("Referral received").count() >= 2,
+        "{}",
+        child.body
+    );
     // The read of the linked record is in the access log.
     let who = app.username("triage", "northshire-childrens-services");
     let reads = blocking(|| {
@@ -144,7 +166,10 @@ async fn same_child_is_confirmed_shown_and_undone_by_those_allowed_on(app: &Test
     // shown it, and may not undo the link.
     let page = police.get(&format!("/people/{known}")).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(!page.body.contains(&new.to_string()), "a record of another agency was shown");
+    assert!(
+        !page.body.contains(&new.to_string()),
+        "a record of another agency was shown"
+    );
     let r = decide(&police, "undo", new, known, "Not her").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
@@ -200,7 +225,11 @@ async fn hostile_requests_get_a_sentence_on(app: &TestApp) {
     let r = triage
         .post(
             "/links/pair/reject",
-            &[("a", &sa), ("b", &sb), ("back", "https://elsewhere.example/")],
+            &[
+                ("a", &sa),
+                ("b", &sb),
+                ("back", "https://elsewhere.example/"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);

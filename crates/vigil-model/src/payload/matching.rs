@@ -37,8 +37,8 @@ use crate::codes::LinkKind;
 use crate::event::{EntityKind, EventHeader, ModelError, SubjectRef};
 use crate::projection::{ProjectionError, Projector};
 use crate::state::{
-    FieldWeight, LinkState, LinkStatus, MatchDecision, MatchDecisionState, MatchScore,
-    MatchState, MatchStatus, PersonState, Stamp,
+    FieldWeight, LinkState, LinkStatus, MatchDecision, MatchDecisionState, MatchScore, MatchState,
+    MatchStatus, PersonState, Stamp,
 };
 use crate::text::{check_opt_text, check_text, MAX_SHORT_CHARS};
 use serde::{Deserialize, Serialize};
@@ -283,8 +283,7 @@ fn apply(
             m.decision = Some(MatchDecisionState {
                 decision,
                 reason,
-                probability_ppm: shown_ppm
-                    .or_else(|| m.score.as_ref().map(|s| s.probability_ppm)),
+                probability_ppm: shown_ppm.or_else(|| m.score.as_ref().map(|s| s.probability_ppm)),
                 decided: Stamp::of(h),
             });
             m.decisions += 1;
@@ -331,7 +330,12 @@ impl Kind for PersonMatchScored {
             )));
         }
         for f in &self.explanation {
-            check_text("a field of the explanation", &f.field, MAX_SHORT_CHARS, true)?;
+            check_text(
+                "a field of the explanation",
+                &f.field,
+                MAX_SHORT_CHARS,
+                true,
+            )?;
             check_text("a comparison level", &f.level, MAX_SHORT_CHARS, true)?;
             if f.weight_milli.unsigned_abs() > MAX_WEIGHT_MILLI.unsigned_abs() {
                 return Err(ModelError::invalid(format!(

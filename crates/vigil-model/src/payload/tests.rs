@@ -1751,7 +1751,10 @@ fn match_decisions_are_respected_by_later_scores() {
     w.ok(E::PersonMatchScored(scored(a, b, 400_000)));
     assert_eq!(pair_status(&w, a, b), (M::Proposed, LinkStatus::Ended));
     w.ok(E::PersonMatchScored(scored(b, a, 500_000)));
-    assert_eq!(pair_status(&w, a, b), (M::LinkedByModel, LinkStatus::Active));
+    assert_eq!(
+        pair_status(&w, a, b),
+        (M::LinkedByModel, LinkStatus::Active)
+    );
     let reject = || {
         E::PersonMatchRejected(PersonMatchRejected {
             person_a: id(a),
@@ -1777,7 +1780,9 @@ fn match_decisions_are_respected_by_later_scores() {
     };
     w.ok(reject());
     assert_eq!(pair_status(&w, a, b).0, M::Rejected);
-    assert!(w.refused(reject()).contains("already recorded as not the same"));
+    assert!(w
+        .refused(reject())
+        .contains("already recorded as not the same"));
     assert!(w.refused(undo()).contains("not linked"));
     // A later run scoring higher, but not by the margin, leaves it rejected.
     w.ok(E::PersonMatchScored(scored(a, b, 599_999)));

@@ -519,7 +519,8 @@ const EDGES_OF: &str = "SELECT link_id, from_kind, from_id, to_kind, to_id, kind
    UNION SELECT link_id, from_kind, from_id, to_kind, to_id, kind, first_seen::text,
     last_seen::text, active, agency FROM edges WHERE to_id = $1 ORDER BY 1";
 
-const EDGES_OF_KIND: &str = "SELECT link_id, from_kind, from_id, to_kind, to_id, kind, first_seen::text,
+const EDGES_OF_KIND: &str =
+    "SELECT link_id, from_kind, from_id, to_kind, to_id, kind, first_seen::text,
     last_seen::text, active, agency FROM edges WHERE kind = $1 ORDER BY link_id LIMIT $2";
 
 pub(super) fn edges_of(c: &mut Conn, entity: Uuid) -> Result<Vec<EdgeRow>, StoreError> {

@@ -42,8 +42,7 @@ fn back_to(s: &str, fallback: &str) -> String {
         .iter()
         .any(|p| s.starts_with(p));
     let plain = s.len() <= 200
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"/-?=&#_.".contains(&b));
     if ours && plain && !s.starts_with("//") {
         s.to_owned()
@@ -178,11 +177,7 @@ async fn decide(
         _ => "/links/review?decided=1".to_owned(),
     };
     let back = back_to(form.get("back"), &fallback);
-    match st
-        .app
-        .decide_link(&who, a, b, decision, reason)
-        .await?
-    {
+    match st.app.decide_link(&who, a, b, decision, reason).await? {
         Ok(()) => Ok(see_other(&back)),
         Err(msg) => Err(WebError::Forbidden(msg)),
     }
