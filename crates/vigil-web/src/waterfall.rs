@@ -53,7 +53,7 @@ pub fn svg(steps: &[Step], probability: &str) -> String {
     let x = |v: i64| LABEL_W + (v as f64 - lo) / (hi - lo) * PLOT_W;
     let rows = steps.len() + 1;
     let height = TOP + rows as f64 * ROW_H + 30.0;
-    let width = LABEL_W + PLOT_W + 90.0;
+    let width = LABEL_W + PLOT_W + 170.0;
     let mut out = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"v-waterfall\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-labelledby=\"wf-title\">\
 <title id=\"wf-title\">How each field moved the match weight; the total means a probability of {}</title>",
