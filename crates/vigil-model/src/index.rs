@@ -189,10 +189,10 @@ pub struct ReferralRow {
 pub const AWAITING_DECISION: &str = "awaiting_decision";
 
 /// Reads of entity state: the only place this module looks inside it.
+/// What the derivations need from an entity's typed state, by kind: each
+/// accessor matches on the typed state, so a field renamed in
+/// `crate::state` is a compile error here, not a silent `None`.
 pub mod state {
-    //! What the derivations need from an entity's typed state, by kind.
-    //! Each accessor matches on [`EntityState`], so a field renamed in
-    //! `crate::state` is a compile error here, not a silent `None`.
     use super::*;
     use crate::dates::DateOfBirth;
     use crate::pole::PersonName;
@@ -256,7 +256,7 @@ pub mod state {
     /// A link's ends and kind.
     pub fn link_ends(r: &EntityRecord) -> Option<(SubjectRef, SubjectRef, String)> {
         let l = r.as_kind::<typed::LinkState>()?;
-        Some((l.from.clone(), l.to.clone(), l.kind.code().to_string()))
+        Some((l.from, l.to, l.kind.code().to_string()))
     }
 
     /// A link's dates: since, until, and when it was recorded and ended.
