@@ -476,6 +476,7 @@ impl App {
                 };
                 let (actor, agency) = crate::queue::system_actor();
                 let now = st.now();
+                let (model, model_version) = score::model_in_use();
                 let mut drafts = Vec::new();
                 for (p, s) in scored_near(st, &child, None)? {
                     let body = EventPayload::PersonMatchScored(PersonMatchScored {
@@ -483,8 +484,8 @@ impl App {
                         person_b: p.id,
                         probability_ppm: s.probability_ppm,
                         threshold_ppm: score::THRESHOLD_PPM,
-                        model: score::MODEL.into(),
-                        model_version: score::MODEL_VERSION.into(),
+                        model: model.clone(),
+                        model_version: model_version.clone(),
                         explanation: s.fields,
                     });
                     drafts.push(
@@ -695,14 +696,13 @@ pub async fn pair(
                         .unwrap_or_default()
                 ),
             ),
-            _ => (
-                score::score(&pa, &pb),
-                format!(
-                    "Scored now by the model {} (version {})",
-                    score::MODEL,
-                    score::MODEL_VERSION
-                ),
-            ),
+            _ => {
+                let (model, version) = score::model_in_use();
+                (
+                    score::score(&pa, &pb),
+                    format!("Scored now by the model {model} (version {version})"),
+                )
+            }
         };
         authorised(
             st,

@@ -6,8 +6,13 @@
 //! intake) calls [`score`] and nothing else, so the model behind it changes
 //! in one place.
 //!
-//! **Interim model.** Until the Fellegi–Sunter model of `vigil-link` is
-//! merged, the score is the existing triage screen's comparison
+//! **The fitted model.** When a Fellegi–Sunter model fitted by `vigil-link`
+//! is loaded ([`use_fitted_model`]: `vigil serve` loads
+//! `DATA/link-model.json`, the `model.json` that `vigil link` writes), a
+//! pair is scored and explained by it ([`vigil_link::Model::explain`]), its
+//! version the first 12 hex digits of the model file's SHA-256.
+//!
+//! **Interim model.** Without one, the score is the existing triage screen's comparison
 //! ([`crate::candidates::compare`]: family name, given name, date of birth)
 //! given fixed log2 weights, added to a prior, as Fellegi–Sunter adds its
 //! match weights: a field both records lack adds nothing, one that agrees
@@ -18,12 +23,93 @@
 
 use crate::candidates;
 use crate::readmodel::PersonView;
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, RwLock};
 use vigil_model::payload::matching::PPM;
 use vigil_model::state::FieldWeight;
 
-/// The model's name and version, as written in `person_match.scored`.
+/// The interim model's name and version, as written in `person_match.scored`.
 pub const MODEL: &str = "vigil-interim-screen";
 pub const MODEL_VERSION: &str = "1";
+
+/// The fitted model's name in `person_match.scored`.
+pub const FITTED_MODEL: &str = "vigil-link";
+
+struct Fitted {
+    model: Arc<vigil_link::Model>,
+    version: String,
+}
+
+/// The fitted model in use, if one was loaded (one per process: the
+/// model of the partnership's records).
+static FITTED: RwLock<Option<Fitted>> = RwLock::new(None);
+
+/// Scores with this fitted model (the JSON `vigil link` writes) from now
+/// on. A file that is not such a model is refused with the parser's reason.
+pub fn use_fitted_model(json: &str) -> Result<(), String> {
+    let model = vigil_link::Model::from_json(json)?;
+    let version = hex::encode(Sha256::digest(json.as_bytes()))[..12].to_owned();
+    if let Ok(mut f) = FITTED.write() {
+        *f = Some(Fitted {
+            model: Arc::new(model),
+            version,
+        });
+    }
+    Ok(())
+}
+
+/// The model that scores now: its name and version.
+pub fn model_in_use() -> (String, String) {
+    match FITTED.read().ok().as_ref().and_then(|f| f.as_ref()) {
+        Some(f) => (FITTED_MODEL.to_owned(), f.version.clone()),
+        None => (MODEL.to_owned(), MODEL_VERSION.to_owned()),
+    }
+}
+
+/// A person record as `vigil-link` compares it: the first name recorded as
+/// given and family name, every other name as other names, the date of
+/// birth as far as it is known. Nothing else (never sex or ethnicity).
+pub fn link_record(p: &PersonView) -> vigil_link::Record {
+    let mut r = vigil_link::Record::new(p.id.to_string());
+    let first = p.names.first();
+    r.given_name = first.and_then(|n| n.given.clone());
+    r.family_name = first.and_then(|n| n.family.clone());
+    let others: Vec<String> = p
+        .names
+        .iter()
+        .skip(1)
+        .flat_map(|n| [n.given.clone(), n.family.clone()])
+        .flatten()
+        .collect();
+    r.other_name = (!others.is_empty()).then(|| others.join(" "));
+    r.dob = p
+        .date_of_birth
+        .as_ref()
+        .and_then(vigil_link::Dob::from_model);
+    r
+}
+
+fn fitted_score(model: &vigil_link::Model, a: &PersonView, b: &PersonView) -> Score {
+    let e = model.explain(&link_record(a), &link_record(b));
+    let milli = |x: f64| (x * 1000.0).round().clamp(-1e9, 1e9) as i64;
+    let mut fields = vec![field(
+        PRIOR_FIELD,
+        "two records at random",
+        milli(e.prior_log2),
+    )];
+    for t in &e.terms {
+        let name = if t.term_frequency {
+            format!("{} (how common)", t.comparison.label())
+        } else {
+            t.comparison.label().to_owned()
+        };
+        fields.push(field(&name, &t.level_name, milli(t.log2)));
+    }
+    Score {
+        probability_ppm: (e.probability * PPM as f64).round().clamp(0.0, PPM as f64) as u32,
+        fields,
+    }
+}
 
 /// The match threshold: at or above it a pair nobody decided counts as one
 /// person (0.5, as `vigil link` defaults to).
@@ -70,8 +156,21 @@ fn field(field: &str, level: &str, weight_milli: i64) -> FieldWeight {
     }
 }
 
-/// The score of two person records.
+/// The score of two person records, by the fitted model when one is
+/// loaded, else by the interim one.
 pub fn score(a: &PersonView, b: &PersonView) -> Score {
+    let fitted = FITTED
+        .read()
+        .ok()
+        .and_then(|f| f.as_ref().map(|f| Arc::clone(&f.model)));
+    match fitted {
+        Some(m) => fitted_score(&m, a, b),
+        None => interim_score(a, b),
+    }
+}
+
+/// The interim model's score (see the module documentation).
+pub fn interim_score(a: &PersonView, b: &PersonView) -> Score {
     let c = candidates::compare(a, b);
     let mut fields = vec![field(
         PRIOR_FIELD,
@@ -152,20 +251,125 @@ mod tests {
     #[test]
     fn weights_add_up_to_the_probability_and_missing_fields_add_nothing() {
         let a = person("Jade", "Example", Some("2010-03-14"));
-        let same = score(&a, &person("Jade", "Example", Some("2010-03-14")));
+        let same = interim_score(&a, &person("Jade", "Example", Some("2010-03-14")));
         assert_eq!(same.total_milli(), -6_000 + 5_500 + 3_500 + 6_000);
         assert!(same.probability_ppm > 998_000, "{same:?}");
-        let no_dob = score(&a, &person("Jade", "Example", None));
+        let no_dob = interim_score(&a, &person("Jade", "Example", None));
         assert_eq!(no_dob.fields[3].weight_milli, 0);
         assert!(
             (REVIEW_FROM_PPM..REVIEW_TO_PPM).contains(&no_dob.probability_ppm),
             "{no_dob:?}"
         );
-        let other = score(&a, &person("Mia", "Other", Some("2004-01-01")));
+        let other = interim_score(&a, &person("Mia", "Other", Some("2004-01-01")));
         assert!(other.probability_ppm < 1_000, "{other:?}");
         // Symmetric.
         let b = person("J", "Exampel", Some("2010-03-14"));
-        assert_eq!(score(&a, &b).fields, score(&b, &a).fields);
+        assert_eq!(interim_score(&a, &b).fields, interim_score(&b, &a).fields);
+        let r = link_record(&a);
+        assert_eq!(
+            (r.given_name.as_deref(), r.family_name.as_deref()),
+            (Some("Jade"), Some("Example"))
+        );
+        assert!(r.dob.is_some_and(|d| d.is_full()));
+        assert!(use_fitted_model("not a model").is_err());
+        assert_eq!(model_in_use().0, MODEL);
+    }
+
+    #[test]
+    fn a_fitted_model_scores_and_explains_pairs_of_people() {
+        // 600 synthetic people, a third of them recorded twice with a typo.
+        let given = [
+            "Amira", "Bethany", "Callum", "Darnell", "Elif", "Farah", "Georgia", "Hamza", "Isla",
+            "Jayden", "Kiran", "Leona", "Marek", "Nadia", "Oskar", "Priya", "Quinn", "Rhys",
+            "Sana", "Tobias",
+        ];
+        let family = [
+            "Testwood",
+            "Samplefield",
+            "Mockridge",
+            "Fauxley",
+            "Dummett",
+            "Placerton",
+            "Trialby",
+            "Proofe",
+            "Draftson",
+            "Modelle",
+            "Examplar",
+            "Specimond",
+            "Pilotte",
+            "Checkley",
+            "Vettam",
+            "Assayer",
+            "Probus",
+            "Triallis",
+            "Benchley",
+            "Surveigh",
+            "Quizzard",
+            "Mustard",
+            "Sketchley",
+            "Roughton",
+            "Outliner",
+            "Templet",
+            "Schemer",
+            "Protoe",
+            "Copyman",
+            "Ditto",
+        ];
+        let mut records = Vec::new();
+        for i in 0..600usize {
+            let dob = vigil_link::Dob::full(
+                2005 + (i % 12) as u16,
+                1 + (i % 12) as u8,
+                1 + (i * 7 % 28) as u8,
+            );
+            let r = vigil_link::Record {
+                id: format!("p{i}"),
+                given_name: Some(given[i % given.len()].into()),
+                family_name: Some(family[(i / given.len()) % family.len()].into()),
+                dob,
+                ..Default::default()
+            };
+            if i % 3 == 0 {
+                let mut copy = r.clone();
+                copy.id = format!("p{i}b");
+                copy.family_name = copy.family_name.map(|f| f.replacen('e', "a", 1));
+                records.push(copy);
+            }
+            records.push(r);
+        }
+        let l = vigil_link::link(
+            &records,
+            &vigil_link::Settings::default(),
+            0.5,
+            &Default::default(),
+            &(),
+        );
+        let model = l.model;
+        let same_a = person("Amira", "Testwood", Some("2005-01-01"));
+        let same_b = person("Amira", "Tastwood", Some("2005-01-01"));
+        let other = person("Tobias", "Copyman", Some("2016-12-22"));
+        let same = fitted_score(&model, &same_a, &same_b);
+        let apart = fitted_score(&model, &same_a, &other);
+        assert!(same.probability_ppm > 500_000, "{same:?}");
+        assert!(apart.probability_ppm < 100_000, "{apart:?}");
+        // The explanation adds up to the probability (to rounding).
+        let from_weights = probability_ppm(same.total_milli());
+        assert!(
+            from_weights.abs_diff(same.probability_ppm) < 5_000,
+            "{from_weights} {same:?}"
+        );
+        assert_eq!(same.fields[0].field, PRIOR_FIELD);
+        assert!(
+            same.fields
+                .iter()
+                .any(|f| f.field.contains("date of birth") || f.field.contains("Date of birth")),
+            "{same:?}"
+        );
+        // Loaded from the JSON `vigil link` writes, it is the one in use.
+        use_fitted_model(&model.to_json()).unwrap();
+        assert_eq!(model_in_use().0, FITTED_MODEL);
+        assert_eq!(score(&same_a, &same_b), same);
+        *FITTED.write().unwrap() = None;
     }
 
     #[test]
