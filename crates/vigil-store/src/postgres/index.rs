@@ -399,6 +399,18 @@ const CHRONOLOGY_PAGE: &str =
      AND (cardinality($7::text[]) = 0 OR kind = ANY($7))
    ORDER BY occurred_sort, idx LIMIT $8 OFFSET $9";
 
+/// [`CHRONOLOGY_PAGE`] without the count (which makes the database read
+/// every matching row before the page).
+const CHRONOLOGY_ROWS: &str =
+    "SELECT idx, person_id, event_id, kind, agency, actor, occurred_value,
+    occurred_precision, occurred_sort, recorded_at, record_id, record_kind, record_agency,
+    record_user, role FROM chronology
+   WHERE person_id = $1 AND ($2 OR record_agency = ANY($3))
+     AND ($4::text IS NULL OR (record_user = $4 AND record_agency = $5))
+     AND (cardinality($6::text[]) = 0 OR agency = ANY($6))
+     AND (cardinality($7::text[]) = 0 OR kind = ANY($7))
+   ORDER BY occurred_sort, idx LIMIT $8 OFFSET $9";
+
 const CHRONOLOGY_COUNT: &str = "SELECT count(*) FROM chronology
    WHERE person_id = $1 AND ($2 OR record_agency = ANY($3))
      AND ($4::text IS NULL OR (record_user = $4 AND record_agency = $5))
@@ -421,12 +433,15 @@ pub(super) fn chronology(
                 Some(agency.clone()),
             ),
         };
-    let s = c.stmt(CHRONOLOGY_FACETS)?;
     let mut page = ChronologyPage::default();
-    for r in c
-        .client
-        .query(&s, &[&person, &all, &agencies, &user, &agency])?
-    {
+    let facets = if q.counts {
+        let s = c.stmt(CHRONOLOGY_FACETS)?;
+        c.client
+            .query(&s, &[&person, &all, &agencies, &user, &agency])?
+    } else {
+        Vec::new()
+    };
+    for r in facets {
         let which: String = r.try_get(0)?;
         let name: String = r.try_get(1)?;
         let n = r.try_get::<_, i64>(2)? as u64;
@@ -440,7 +455,11 @@ pub(super) fn chronology(
     page.kinds.sort();
     let limit = q.limit.min(crate::index::MAX_PAGE) as i64;
     let offset = q.offset.min(i64::MAX as u64) as i64;
-    let s = c.stmt(CHRONOLOGY_PAGE)?;
+    let s = c.stmt(if q.counts {
+        CHRONOLOGY_PAGE
+    } else {
+        CHRONOLOGY_ROWS
+    })?;
     let rows = c.client.query(
         &s,
         &[
@@ -456,6 +475,7 @@ pub(super) fn chronology(
         ],
     )?;
     page.total = match rows.first() {
+        _ if !q.counts => 0,
         Some(r) => r.try_get::<_, i64>(15)? as u64,
         // Past the last page (or nothing): count without the page.
         None => {
@@ -481,28 +501,78 @@ pub(super) fn chronology(
     Ok(page)
 }
 
-const FIND_KEYS: &str = "SELECT person_id, kind, key, agency FROM name_keys
-   WHERE (kind, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))";
+pub(super) fn chronology_head(c: &mut Conn, person: Uuid) -> Result<Option<u64>, StoreError> {
+    let s = c.stmt("SELECT max(idx) FROM chronology WHERE person_id = $1")?;
+    let idx: Option<i64> = c.client.query_one(&s, &[&person])?.try_get(0)?;
+    Ok(idx.map(|i| i as u64))
+}
 
+/// People matching a key of every group (`$1..$4`: the query's rows as
+/// arrays of group, kind, key and weight; `$5`: every agency visible, else
+/// `$6` lists them), ranked in SQL (score, then id), the first `$8`; `$7`
+/// is the number of groups.
+const FIND_TOP: &str =
+    "WITH q AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::int[])
+        AS q(g, kind, key, w)),
+     best AS (SELECT n.person_id, q.g, max(q.w) AS w
+              FROM q JOIN name_keys n ON n.kind = q.kind AND n.key = q.key
+              WHERE $5 OR n.agency = ANY($6)
+              GROUP BY n.person_id, q.g)
+   SELECT person_id FROM best GROUP BY person_id HAVING count(*) = $7
+   ORDER BY sum(w) DESC, person_id LIMIT $8";
+
+/// The query's keys (`$1`, `$2`) that the people `$5` have (visible as in
+/// [`FIND_TOP`]).
+const FIND_KEYS: &str = "SELECT DISTINCT n.person_id, n.kind, n.key
+   FROM unnest($1::text[], $2::text[]) AS q(kind, key)
+   JOIN name_keys n ON n.kind = q.kind AND n.key = q.key
+   WHERE ($3 OR n.agency = ANY($4)) AND n.person_id = ANY($5)";
+
+/// Ranked in SQL, as on SQLite (see its `find_people`): a common name's
+/// thousands of key rows are counted by the database, and only the first
+/// `limit` people's keys come back to be ranked by the one rule.
 pub(super) fn find_people(
     c: &mut Conn,
     q: &NameQuery,
     visible: Option<&[String]>,
     limit: usize,
 ) -> Result<Vec<PersonHit>, StoreError> {
-    if q.is_empty() || limit == 0 {
+    let groups = q.groups.iter().filter(|g| !g.keys.is_empty()).count();
+    if q.is_empty() || limit == 0 || groups < q.groups.len() {
         return Ok(Vec::new());
     }
-    let keys = q.all_keys();
-    let kinds: Vec<String> = keys.iter().map(|(k, _)| k.as_str().to_owned()).collect();
-    let texts: Vec<String> = keys.iter().map(|(_, k)| k.clone()).collect();
+    let (mut gs, mut kinds, mut texts, mut ws) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (g, group) in q.groups.iter().enumerate() {
+        for k in &group.keys {
+            gs.push(g as i32);
+            kinds.push(k.kind.as_str().to_owned());
+            texts.push(k.key.clone());
+            ws.push(k.weight.min(i32::MAX as u32) as i32);
+        }
+    }
+    let all = visible.is_none();
+    let agencies: Vec<String> = visible.map(<[String]>::to_vec).unwrap_or_default();
+    let n_groups = groups as i64;
+    let lim = limit.min(i64::MAX as usize) as i64;
+    let s = c.stmt(FIND_TOP)?;
+    let top: Vec<Uuid> = c
+        .client
+        .query(
+            &s,
+            &[&gs, &kinds, &texts, &ws, &all, &agencies, &n_groups, &lim],
+        )?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    if top.is_empty() {
+        return Ok(Vec::new());
+    }
     let s = c.stmt(FIND_KEYS)?;
     let mut has: HashMap<Uuid, Vec<(KeyKind, String)>> = HashMap::new();
-    for r in c.client.query(&s, &[&kinds, &texts])? {
-        let agency: String = r.try_get(3)?;
-        if visible.is_some_and(|list| !list.contains(&agency)) {
-            continue;
-        }
+    for r in c
+        .client
+        .query(&s, &[&kinds, &texts, &all, &agencies, &top])?
+    {
         let kind: String = r.try_get(1)?;
         let Some(kind) = KeyKind::parse(&kind) else {
             continue;
