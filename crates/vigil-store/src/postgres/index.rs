@@ -507,72 +507,28 @@ pub(super) fn chronology_head(c: &mut Conn, person: Uuid) -> Result<Option<u64>,
     Ok(idx.map(|i| i as u64))
 }
 
-/// People matching a key of every group (`$1..$4`: the query's rows as
-/// arrays of group, kind, key and weight; `$5`: every agency visible, else
-/// `$6` lists them), ranked in SQL (score, then id), the first `$8`; `$7`
-/// is the number of groups.
-const FIND_TOP: &str =
-    "WITH q AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::int[])
-        AS q(g, kind, key, w)),
-     best AS (SELECT n.person_id, q.g, max(q.w) AS w
-              FROM q JOIN name_keys n ON n.kind = q.kind AND n.key = q.key
-              WHERE $5 OR n.agency = ANY($6)
-              GROUP BY n.person_id, q.g)
-   SELECT person_id FROM best GROUP BY person_id HAVING count(*) = $7
-   ORDER BY sum(w) DESC, person_id LIMIT $8";
+const FIND_KEYS: &str = "SELECT person_id, kind, key, agency FROM name_keys
+   WHERE (kind, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))";
 
-/// The query's keys (`$1`, `$2`) that the people `$5` have (visible as in
-/// [`FIND_TOP`]).
-const FIND_KEYS: &str = "SELECT DISTINCT n.person_id, n.kind, n.key
-   FROM unnest($1::text[], $2::text[]) AS q(kind, key)
-   JOIN name_keys n ON n.kind = q.kind AND n.key = q.key
-   WHERE ($3 OR n.agency = ANY($4)) AND n.person_id = ANY($5)";
-
-/// Ranked in SQL, as on SQLite (see its `find_people`): a common name's
-/// thousands of key rows are counted by the database, and only the first
-/// `limit` people's keys come back to be ranked by the one rule.
 pub(super) fn find_people(
     c: &mut Conn,
     q: &NameQuery,
     visible: Option<&[String]>,
     limit: usize,
 ) -> Result<Vec<PersonHit>, StoreError> {
-    let groups = q.groups.iter().filter(|g| !g.keys.is_empty()).count();
-    if q.is_empty() || limit == 0 || groups < q.groups.len() {
+    if q.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
-    let (mut gs, mut kinds, mut texts, mut ws) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (g, group) in q.groups.iter().enumerate() {
-        for k in &group.keys {
-            gs.push(g as i32);
-            kinds.push(k.kind.as_str().to_owned());
-            texts.push(k.key.clone());
-            ws.push(k.weight.min(i32::MAX as u32) as i32);
-        }
-    }
-    let all = visible.is_none();
-    let agencies: Vec<String> = visible.map(<[String]>::to_vec).unwrap_or_default();
-    let n_groups = groups as i64;
-    let lim = limit.min(i64::MAX as usize) as i64;
-    let s = c.stmt(FIND_TOP)?;
-    let top: Vec<Uuid> = c
-        .client
-        .query(
-            &s,
-            &[&gs, &kinds, &texts, &ws, &all, &agencies, &n_groups, &lim],
-        )?
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect::<Result<_, _>>()?;
-    if top.is_empty() {
-        return Ok(Vec::new());
-    }
+    let keys = q.all_keys();
+    let kinds: Vec<String> = keys.iter().map(|(k, _)| k.as_str().to_owned()).collect();
+    let texts: Vec<String> = keys.iter().map(|(_, k)| k.clone()).collect();
     let s = c.stmt(FIND_KEYS)?;
     let mut has: HashMap<Uuid, Vec<(KeyKind, String)>> = HashMap::new();
-    for r in c
-        .client
-        .query(&s, &[&kinds, &texts, &all, &agencies, &top])?
-    {
+    for r in c.client.query(&s, &[&kinds, &texts])? {
+        let agency: String = r.try_get(3)?;
+        if visible.is_some_and(|list| !list.contains(&agency)) {
+            continue;
+        }
         let kind: String = r.try_get(1)?;
         let Some(kind) = KeyKind::parse(&kind) else {
             continue;

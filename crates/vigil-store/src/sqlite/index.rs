@@ -400,36 +400,6 @@ pub(super) fn chronology(
     })
 }
 
-/// The query as rows `(g, kind, key, w)` of a `VALUES` list, and the
-/// clause keeping only key rows of visible agencies.
-fn query_rows(
-    q: &NameQuery,
-    visible: Option<&[String]>,
-    params: &mut Vec<SqlValue>,
-) -> (String, String) {
-    let mut rows = Vec::new();
-    for (g, group) in q.groups.iter().enumerate() {
-        for k in &group.keys {
-            params.push(SqlValue::Integer(g as i64));
-            params.push(SqlValue::Text(k.kind.as_str().to_owned()));
-            params.push(SqlValue::Text(k.key.clone()));
-            params.push(SqlValue::Integer(i64::from(k.weight)));
-            let n = params.len();
-            rows.push(format!("(?{}, ?{}, ?{}, ?{})", n - 3, n - 2, n - 1, n));
-        }
-    }
-    let vis = match visible {
-        Some(list) => format!(" AND n.agency IN ({})", in_list(list, params)),
-        None => String::new(),
-    };
-    (rows.join(", "), vis)
-}
-
-/// People matching a key of every group, best first, ranked in SQL so that
-/// a common name (thousands of key rows) is counted by the database and
-/// only the first `limit` people come back; their matched keys are then
-/// read for them alone and ranked by the one rule ([`crate::index::rank`]),
-/// which orders exactly as the SQL does (score, then id).
 pub(super) fn chronology_head(c: &Connection, person: Uuid) -> Result<Option<u64>, StoreError> {
     let idx: Option<i64> = c
         .prepare_cached("SELECT max(idx) FROM chronology WHERE person_id = ?1")?
@@ -443,67 +413,23 @@ pub(super) fn find_people(
     visible: Option<&[String]>,
     limit: usize,
 ) -> Result<Vec<PersonHit>, StoreError> {
-    let groups = q.groups.iter().filter(|g| !g.keys.is_empty()).count();
-    if q.is_empty() || limit == 0 || groups < q.groups.len() {
-        // A group no key can match: no one matches every group.
+    if q.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
-    let mut p = Vec::new();
-    let (rows, vis) = query_rows(q, visible, &mut p);
-    p.push(SqlValue::Integer(groups as i64));
-    let g = p.len();
-    p.push(SqlValue::Integer(limit.min(i64::MAX as usize) as i64));
-    let l = p.len();
-    // Each (person, group) once with its best weight; people with every group.
-    let sql = format!(
-        "WITH q(g, kind, key, w) AS (VALUES {rows}),
-              best AS (SELECT n.person_id AS person_id, q.g AS g, max(q.w) AS w
-                       FROM q JOIN name_keys n ON n.kind = q.kind AND n.key = q.key{vis}
-                       GROUP BY n.person_id, q.g)
-         SELECT person_id FROM best GROUP BY person_id HAVING count(*) = ?{g}
-         ORDER BY sum(w) DESC, person_id LIMIT ?{l}"
-    );
-    let mut top: Vec<Vec<u8>> = Vec::new();
-    {
-        let mut stmt = c.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params_from_iter(p.iter()))?;
-        while let Some(r) = rows.next()? {
-            top.push(r.get(0)?);
-        }
-    }
-    if top.is_empty() {
-        return Ok(Vec::new());
-    }
-    // The keys those people have among the query's.
-    let mut p = Vec::new();
-    let (rows, vis) = query_rows(q, visible, &mut p);
-    let ids: Vec<String> = top
-        .into_iter()
-        .map(|b| {
-            p.push(SqlValue::Blob(b));
-            format!("?{}", p.len())
-        })
-        .collect();
-    let sql = format!(
-        "WITH q(g, kind, key, w) AS (VALUES {rows})
-         SELECT DISTINCT n.person_id, n.kind, n.key
-         FROM q JOIN name_keys n ON n.kind = q.kind AND n.key = q.key{vis}
-         WHERE n.person_id IN ({})",
-        ids.join(", ")
-    );
-    let mut stmt = c.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params_from_iter(p.iter()))?;
+    let mut stmt =
+        c.prepare_cached("SELECT person_id, agency FROM name_keys WHERE kind = ?1 AND key = ?2")?;
     let mut has: HashMap<Uuid, Vec<(KeyKind, String)>> = HashMap::new();
-    while let Some(r) = rows.next()? {
-        let kind = text(r, 1)?;
-        let kind = KeyKind::parse(&kind).ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "a row of the name_keys table has the unknown kind '{kind}'"
-            ))
-        })?;
-        has.entry(blob(r, 0, "name_keys")?)
-            .or_default()
-            .push((kind, text(r, 2)?));
+    for (kind, key) in q.all_keys() {
+        let mut rows = stmt.query(params![kind.as_str(), key])?;
+        while let Some(r) = rows.next()? {
+            let person = blob(r, 0, "name_keys")?;
+            if let Some(list) = visible {
+                if !list.contains(&text(r, 1)?) {
+                    continue;
+                }
+            }
+            has.entry(person).or_default().push((kind, key.clone()));
+        }
     }
     Ok(crate::index::rank(q, has, limit))
 }
