@@ -284,6 +284,12 @@ pub trait Store: Send + Sync + accounts::AccountStore {
     /// counts. `limit` is capped at [`index::MAX_PAGE`].
     fn chronology(&self, person: Uuid, q: &ChronologyQuery) -> Result<ChronologyPage, StoreError>;
 
+    /// The log index of the last entry in a person's chronology (any
+    /// agency's), `None` if it is empty: every event about the person, or
+    /// about a record of theirs, raises it, so it says whether anything
+    /// derived from their chronology is still current.
+    fn chronology_head(&self, person: Uuid) -> Result<Option<u64>, StoreError>;
+
     /// Person records matching a key of every group of the query, best
     /// first (see [`vigil_model::names::score`]), at most `limit`; only
     /// keys whose source record is owned by one of `visible_agencies` count

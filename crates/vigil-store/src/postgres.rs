@@ -1776,6 +1776,10 @@ impl Store for PostgresStore {
         self.read(|c, _| index::chronology(c, person, q))
     }
 
+    fn chronology_head(&self, person: Uuid) -> Result<Option<u64>, StoreError> {
+        self.read(|c, _| index::chronology_head(c, person))
+    }
+
     fn find_people(
         &self,
         q: &NameQuery,

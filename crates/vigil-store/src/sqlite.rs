@@ -1063,6 +1063,10 @@ impl Store for SqliteStore {
         self.read(|c| index::chronology(c, person, q))
     }
 
+    fn chronology_head(&self, person: Uuid) -> Result<Option<u64>, StoreError> {
+        self.read(|c| index::chronology_head(c, person))
+    }
+
     fn find_people(
         &self,
         q: &NameQuery,

@@ -445,7 +445,7 @@ pub struct PersonPage {
     /// Missing episodes, placements, workers.
     pub periods: Vec<PeriodSection>,
     /// The timeline, drawn on the server ([`crate::timeline`]); escaped there.
-    pub timeline_svg: String,
+    pub timeline_svg: std::sync::Arc<str>,
     pub items: Vec<ChronologyLine>,
     pub total: u64,
     pub filtered: bool,
