@@ -172,6 +172,7 @@ try {
       await page.waitForURL(/\/login\?notice=signed_out$/);
     });
 
+    let referralUrl;
     await step('a triage officer sees the queue and decides the referral', async () => {
       const triage = await newPage();
       await firstSignIn(triage, 'tariq.triage', process.env.TRIAGE_PW);
@@ -181,9 +182,10 @@ try {
       assert.match(queue, /On time|Due today/);
       await shot(triage, '05-triage-queue.png');
       await triage.click(`text=${reference}`);
+      referralUrl = triage.url();
       const possible = await triage.locator('h2:has-text("Possible existing records") + p + table').innerText();
       assert.match(possible, /Jade Example/);
-      assert.match(possible, /same date of birth/);
+      assert.match(possible, /\d+%/);
       await shot(triage, '06-referral.png');
       await triage.click('text=Decide this referral');
       await triage.check('#decision-early_help');
@@ -193,6 +195,68 @@ try {
       await triage.waitForURL(/decided=1$/);
       assert.match(await triage.locator('.v-notice').innerText(), /Your decision has been recorded/);
       assert.match(await triage.content(), /Decided: early help/);
+    });
+
+    await step('triage confirms the new referral is about a known child, and her record then shows both', async () => {
+      const t = await newPage();
+      await signIn(t, 'tariq.triage');
+      await t.goto(referralUrl);
+      const row = t.locator('#possible-records-table tbody tr', { hasText: 'Northshire Children' }).first();
+      assert.match(await row.innerText(), /Jade Example/);
+      assert.match(await row.innerText(), /\d+%/);
+      // Why: both records side by side, and each field's part in the score.
+      await row.locator('a:has-text("Why")').click();
+      await t.waitForURL(/\/links\/pair\?/);
+      assert.equal(await t.locator('h1').innerText(), 'Are these the same person?');
+      const chart = t.locator('svg.v-waterfall');
+      assert.ok(await chart.locator('rect.v-wf-for').count() >= 2, 'fields that agree push towards a match');
+      const table = await t.locator('#explanation-table').innerText();
+      assert.match(table, /date of birth/);
+      assert.match(table, /the same day/);
+      await chart.screenshot({ path: join(SHOTS, '15-match-explanation.png') });
+      await shot(t, '16-match-pair.png');
+      // "This is the same child": one click on the referral's page.
+      await t.goto(referralUrl);
+      await t.locator('#possible-records-table tbody tr', { hasText: 'Northshire Children' }).first()
+        .locator('button:has-text("This is the same child")').click();
+      await t.waitForURL(/\/people\/[0-9a-f-]+#linked$/);
+      const linked = await t.locator('#linked-records').innerText();
+      assert.match(linked, /Jade Example/);
+      assert.match(linked, /Northshire Children/);
+      assert.match(linked, /Confirmed the same person by tariq\.triage/);
+      // The police record confirmed earlier as the same girl comes with it.
+      assert.match(linked, /Jayde Exampel/);
+      // One chronology: the school's referral and the other agencies' records.
+      const chron = await t.locator('#chronology-table').innerText();
+      assert.match(chron, /Referral received/);
+      assert.match(chron, /Missing/);
+      assert.match(chron, /Placement ended/);
+      await t.setViewportSize({ width: 1100, height: 1500 });
+      await t.evaluate(() => window.scrollTo(0, 0));
+      await shot(t, '17-linked-records.png', false);
+      // Search finds the child.
+      await t.goto(`${BASE}/search?q=${encodeURIComponent('Jade Example')}`);
+      assert.match(await t.locator('#results').innerText(), /Jade Example/);
+    });
+
+    await step('the review queue lists an uncertain pair; rejecting it takes it off', async () => {
+      const t = await newPage();
+      await signIn(t, 'tariq.triage');
+      await t.click('nav >> text=Possible matches');
+      const queue = await t.locator('#review-queue').innerText();
+      assert.match(queue, /Karen Example/);
+      assert.match(queue, /Jade Example/);
+      assert.match(queue, /34%/);
+      await shot(t, '18-review-queue.png');
+      await t.locator('#review-queue tbody tr', { hasText: 'Karen Example' }).locator('a:has-text("Why")').click();
+      await t.waitForURL(/\/links\/pair\?/);
+      assert.match(await t.locator('#explanation-table').innerText(), /postcode/);
+      assert.match(await t.content(), /example-model/);
+      await t.click('button:has-text("Reject: not the same person")');
+      await t.waitForURL(/\/links\/pair\?/);
+      assert.match(await t.locator('main').innerText(), /Not the same person by tariq\.triage/);
+      await t.click('nav >> text=Possible matches');
+      assert.match(await t.locator('main').innerText(), /Nothing to review/);
     });
 
     await step('a practitioner finds a child by a misspelt name, opens the record, filters and prints the chronology', async () => {

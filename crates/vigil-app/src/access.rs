@@ -38,6 +38,12 @@ pub enum Action {
     ViewOverdue,
     /// A child's (or any person's) record.
     ViewPerson,
+    /// Possible matches of person records (the review queue) and why the
+    /// model scored a pair as it did.
+    ReviewLinks,
+    /// Decide whether two person records are of the same person: confirm,
+    /// reject, or undo a link.
+    DecideLink,
     /// The access log: who read which record, when.
     ViewAccessLog,
     /// The list of accounts and one account's history.
@@ -57,6 +63,8 @@ impl Action {
         Action::DecideReferral,
         Action::ViewOverdue,
         Action::ViewPerson,
+        Action::ReviewLinks,
+        Action::DecideLink,
         Action::ViewAccessLog,
         Action::ViewUsers,
         Action::ManageUsers,
@@ -66,7 +74,10 @@ impl Action {
     pub fn changes_anything(self) -> bool {
         matches!(
             self,
-            Action::SubmitReferral | Action::DecideReferral | Action::ManageUsers
+            Action::SubmitReferral
+                | Action::DecideReferral
+                | Action::DecideLink
+                | Action::ManageUsers
         )
     }
 
@@ -80,6 +91,8 @@ impl Action {
                 | Action::ViewReferral
                 | Action::DecideReferral
                 | Action::ViewPerson
+                | Action::ReviewLinks
+                | Action::DecideLink
                 | Action::ViewUsers
                 | Action::ManageUsers
         )
@@ -96,6 +109,8 @@ impl Action {
             Action::DecideReferral => "decide a referral",
             Action::ViewOverdue => "see overdue referrals",
             Action::ViewPerson => "open a person's record",
+            Action::ReviewLinks => "see possible matches of records and why",
+            Action::DecideLink => "decide whether two records are the same person",
             Action::ViewAccessLog => "read the access log",
             Action::ViewUsers => "see accounts",
             Action::ManageUsers => "create and change accounts",
@@ -199,6 +214,10 @@ pub const RULES: &[Rule] = &[
     rule(Practitioner, ViewReceipt, All, OwnSubmission),
     rule(Practitioner, ViewReferral, All, OwnAgency),
     rule(Practitioner, ViewPerson, All, OwnAgency),
+    // Whether two records are one person is decided by someone who may open
+    // both, and whose agency holds one of them (the front door: any).
+    rule(Practitioner, ReviewLinks, All, OwnAgency),
+    rule(Practitioner, DecideLink, All, OwnAgency),
     // The front door sees every referral and decides it.
     rule(Triage, SubmitReferral, Mash, Any),
     rule(Triage, ListOwnReferrals, Mash, OwnSubmission),
@@ -207,6 +226,8 @@ pub const RULES: &[Rule] = &[
     rule(Triage, ViewReferral, Mash, Any),
     rule(Triage, DecideReferral, Mash, Any),
     rule(Triage, ViewPerson, Mash, Any),
+    rule(Triage, ReviewLinks, Mash, Any),
+    rule(Triage, DecideLink, Mash, Any),
     // Analysts read person-level data for problem profiles; every read is logged.
     rule(Analyst, ViewReferral, Analysis, Any),
     rule(Analyst, ViewPerson, Analysis, Any),
@@ -221,12 +242,17 @@ pub const RULES: &[Rule] = &[
     rule(Supervisor, ViewOverdue, Mash, Any),
     rule(Supervisor, ViewPerson, Mash, Any),
     rule(Supervisor, ViewPerson, NotMash, OwnAgency),
+    rule(Supervisor, ReviewLinks, Mash, Any),
+    rule(Supervisor, ReviewLinks, NotMash, OwnAgency),
+    rule(Supervisor, DecideLink, Mash, Any),
+    rule(Supervisor, DecideLink, NotMash, OwnAgency),
     // An auditor reads everything and changes nothing.
     rule(Auditor, ViewReceipt, All, Any),
     rule(Auditor, ViewTriageQueue, All, Any),
     rule(Auditor, ViewReferral, All, Any),
     rule(Auditor, ViewOverdue, All, Any),
     rule(Auditor, ViewPerson, All, Any),
+    rule(Auditor, ReviewLinks, All, Any),
     rule(Auditor, ViewAccessLog, All, Any),
     rule(Auditor, ViewUsers, All, Any),
     // Administrators manage accounts; they do not read children's records.
@@ -523,6 +549,33 @@ mod tests {
         let supervisor_at_school = user(Role::Supervisor, AgencyKind::YouthService);
         assert!(authorise(&supervisor_at_school, Action::ViewReferral, colleagues).is_ok());
         assert!(authorise(&supervisor_at_school, Action::ViewReferral, other_agency).is_err());
+    }
+
+    #[test]
+    fn links_are_decided_by_those_who_hold_a_record_never_referrers_or_auditors() {
+        use AgencyKind::*;
+        for kind in AgencyKind::ALL {
+            assert_eq!(scope_of(Role::Referrer, *kind, Action::DecideLink), None);
+            assert_eq!(scope_of(Role::Referrer, *kind, Action::ReviewLinks), None);
+            assert_eq!(scope_of(Role::Auditor, *kind, Action::DecideLink), None);
+            assert_eq!(
+                scope_of(Role::Practitioner, *kind, Action::DecideLink),
+                Some(Scope::OwnAgency)
+            );
+        }
+        assert_eq!(
+            scope_of(Role::Triage, Police, Action::DecideLink),
+            Some(Scope::Any)
+        );
+        let practitioner = user(Role::Practitioner, Health);
+        let theirs = Resource::Person {
+            recorded_by_agency: "a",
+        };
+        let others = Resource::Person {
+            recorded_by_agency: "b",
+        };
+        assert!(authorise(&practitioner, Action::DecideLink, theirs).is_ok());
+        assert!(authorise(&practitioner, Action::DecideLink, others).is_err());
     }
 
     #[test]

@@ -128,48 +128,87 @@ fn dob_overlap(a: &DateOfBirth, b: &DateOfBirth) -> Option<&'static str> {
     }
 }
 
+/// How two person records compare on the screen's three fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Comparison {
+    /// "same family name", "similar family name", or `None`.
+    pub family: Option<&'static str>,
+    /// Both records have a family name.
+    pub family_known: bool,
+    pub given: bool,
+    /// Both records have a given name.
+    pub given_known: bool,
+    /// "same date of birth", "date of birth could be the same", or `None`.
+    pub dob: Option<&'static str>,
+    /// Both records have a date of birth.
+    pub dob_known: bool,
+}
+
+impl Comparison {
+    pub fn strong_dob(&self) -> bool {
+        self.dob == Some("same date of birth")
+    }
+}
+
+/// Compares every name of `a` with every name of `b`, and the dates of birth.
+pub fn compare(a: &PersonView, b: &PersonView) -> Comparison {
+    let folded = |p: &PersonView| -> Vec<(String, String)> {
+        p.names
+            .iter()
+            .map(|n| {
+                (
+                    fold(n.given.as_deref().unwrap_or("")),
+                    fold(n.family.as_deref().unwrap_or("")),
+                )
+            })
+            .collect()
+    };
+    let (na, nb) = (folded(a), folded(b));
+    let mut family = None;
+    let mut given = false;
+    for (g, f) in &nb {
+        for (cg, cf) in &na {
+            if let Some(r) = family_close(cf, f) {
+                if family.is_none() || r == "same family name" {
+                    family = Some(r);
+                }
+            }
+            given |= given_agree(cg, g);
+        }
+    }
+    let known = |v: &[(String, String)], family: bool| {
+        v.iter().any(|(g, f)| {
+            let part = if family { f } else { g };
+            !part.is_empty()
+        })
+    };
+    let dob = match (&a.date_of_birth, &b.date_of_birth) {
+        (Some(x), Some(y)) => dob_overlap(x, y),
+        _ => None,
+    };
+    Comparison {
+        family,
+        family_known: known(&na, true) && known(&nb, true),
+        given,
+        given_known: known(&na, false) && known(&nb, false),
+        dob,
+        dob_known: a.date_of_birth.is_some() && b.date_of_birth.is_some(),
+    }
+}
+
 /// The possible existing records of `child` among `people`, best first.
 pub fn find<'a>(
     child: &PersonView,
     people: impl IntoIterator<Item = &'a PersonView>,
 ) -> Vec<Candidate> {
-    let names: Vec<(String, String)> = child
-        .names
-        .iter()
-        .map(|n| {
-            (
-                fold(n.given.as_deref().unwrap_or("")),
-                fold(n.family.as_deref().unwrap_or("")),
-            )
-        })
-        .collect();
     let mut out = Vec::new();
     for p in people {
         if p.id == child.id {
             continue;
         }
-        let mut reasons: Vec<&'static str> = Vec::new();
-        let mut family = None;
-        let mut given = false;
-        for n in &p.names {
-            let (g, f) = (
-                fold(n.given.as_deref().unwrap_or("")),
-                fold(n.family.as_deref().unwrap_or("")),
-            );
-            for (cg, cf) in &names {
-                if let Some(r) = family_close(cf, &f) {
-                    if family.is_none() || r == "same family name" {
-                        family = Some(r);
-                    }
-                }
-                given |= given_agree(cg, &g);
-            }
-        }
-        let dob = match (&child.date_of_birth, &p.date_of_birth) {
-            (Some(a), Some(b)) => dob_overlap(a, b),
-            _ => None,
-        };
-        let strong_dob = dob == Some("same date of birth");
+        let c = compare(child, p);
+        let (family, given, dob) = (c.family, c.given, c.dob);
+        let strong_dob = c.strong_dob();
         let shown = match family {
             Some(_) => given || dob.is_some(),
             None => strong_dob && given,
@@ -177,6 +216,7 @@ pub fn find<'a>(
         if !shown {
             continue;
         }
+        let mut reasons: Vec<&'static str> = Vec::new();
         let mut score = 0;
         if let Some(f) = family {
             reasons.push(f);

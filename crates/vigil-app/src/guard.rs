@@ -21,13 +21,14 @@
 //!   existing records) pass through one rule (`embed`): a person the user may not
 //!   open is left out, and is not logged as read.
 
+#[path = "links.rs"]
+pub mod links;
 #[path = "readmodel.rs"]
 pub mod readmodel;
 #[path = "record.rs"]
 pub mod record;
 
 use crate::access::{self, Action, Resource, Scope};
-use crate::candidates;
 use crate::display;
 use crate::queue::{self, QueueItem};
 use crate::writer::Pending;
@@ -423,8 +424,9 @@ pub struct ReferralInFull {
     pub record: ReferralRecord,
     /// Other people involved whom this user may be shown.
     pub others: Vec<PersonLink>,
-    /// Possible existing records of the child among those this user may open.
-    pub candidates: Vec<PersonLink>,
+    /// Possible existing records of the child among those this user may
+    /// open, most likely first, with the model's probability.
+    pub candidates: Vec<links::PossibleMatch>,
     /// Whether some records are out of this user's reach (so the page says
     /// the front door will check; never whether any were found).
     pub search_limited: bool,
@@ -436,61 +438,21 @@ pub struct ReferralInFull {
     pub decided_by_agency: Option<String>,
 }
 
-/// The possible existing records of `child` that this user may open, best first.
-///
-/// The people compared are found through the name index (each of the
-/// child's names, and their date of birth), among the records this user may
-/// open, so no process scans everyone; [`candidates::find`] then decides.
+/// The possible existing records of `child` that this user may open, most
+/// likely first: the people the name index brings near the child among the
+/// records this user may open (no process scans everyone), scored by the
+/// matching model ([`crate::score`]).
 fn possible_matches(
     st: &App,
     who: &Caller,
     child: &PersonView,
-) -> Result<Vec<PersonLink>, AppError> {
+) -> Result<Vec<links::PossibleMatch>, AppError> {
     let visible = match access::scope_of(who.user.role, who.user.agency_kind, Action::ViewPerson) {
         Some(Scope::Any) => None,
         Some(_) => Some(vec![who.user.agency.clone()]),
         None => return Ok(Vec::new()),
     };
-    // Each name word on its own (a family name and an initial must still
-    // find the family), and the date of birth.
-    let mut queries: Vec<String> = child
-        .names
-        .iter()
-        .flat_map(|n| vigil_model::names::normalise_tokens(&n.display()))
-        .filter(|t| t.chars().count() > 1)
-        .collect();
-    queries.sort();
-    queries.dedup();
-    if let Some(d) = &child.date_of_birth {
-        queries.push(d.value.clone());
-    }
-    let mut ids = std::collections::BTreeSet::new();
-    for q in queries {
-        let parsed = vigil_model::names::parse_query(&q);
-        if parsed.is_empty() {
-            continue;
-        }
-        for h in st.store.find_people(&parsed, visible.as_deref(), 50)? {
-            if h.person_id != child.id {
-                ids.insert(h.person_id);
-            }
-        }
-    }
-    let ids: Vec<Uuid> = ids.into_iter().collect();
-    let reachable: Vec<PersonView> = people_of(st, &ids)?
-        .into_values()
-        .filter(|p| may(who, Action::ViewPerson, person_resource(p)))
-        .collect();
-    Ok(candidates::find(child, reachable.iter())
-        .into_iter()
-        .filter_map(|c| {
-            let p = reachable.iter().find(|p| p.id == c.person_id)?;
-            Some(PersonLink {
-                reasons: c.reasons.join("; "),
-                ..embed(st, who, p, None)?
-            })
-        })
-        .collect())
+    links::possible_existing(st, who, child, visible.as_deref())
 }
 
 pub async fn referral_in_full(
@@ -535,7 +497,12 @@ pub async fn referral_in_full(
         );
         let decided_by_agency = r.decided.as_ref().map(|d| agency_name(st, &d.agency));
         let mut subjects = vec![referral_subject(r.id)];
-        subjects.extend(shown_people(child.iter().chain(&others).chain(&candidates)));
+        subjects.extend(shown_people(
+            child
+                .iter()
+                .chain(&others)
+                .chain(candidates.iter().map(|c| &c.person)),
+        ));
         authorised(
             st,
             &who,

@@ -30,6 +30,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod cache;
 pub mod candidates;
 pub mod display;
 mod error;
@@ -38,10 +39,12 @@ pub mod guard;
 pub mod queue;
 pub use vigil_model::reference;
 pub mod referral;
+pub mod score;
 pub mod users;
 pub mod writer;
 
 pub use error::AppError;
+pub use guard::links;
 pub use guard::readmodel;
 
 use access::{Action, Resource, Subject};
@@ -72,6 +75,9 @@ pub struct App {
     clock: Clock,
     mirror: Mirror,
     writers: Writers,
+    /// What children's pages draw from their whole chronology, bounded
+    /// (see [`guard::record`]).
+    summaries: cache::Bounded<guard::record::SummaryKey, guard::record::Summary>,
     pub rules: DeadlineRules,
     pub policy: EscalationPolicy,
 }
@@ -84,6 +90,10 @@ impl App {
             store,
             clock,
             mirror: Mirror::default(),
+            summaries: cache::Bounded::new(
+                guard::record::SUMMARY_ENTRIES,
+                guard::record::SUMMARY_BYTES,
+            ),
             rules: DeadlineRules::standard().clone(),
             policy: EscalationPolicy::default(),
         }
@@ -91,6 +101,11 @@ impl App {
 
     pub fn now(&self) -> DateTime<Utc> {
         (self.clock)()
+    }
+
+    /// How full the cache of children's page summaries is, and its hits.
+    pub fn summary_cache_stats(&self) -> cache::CacheStats {
+        self.summaries.stats()
     }
 
     /// The store, for the accounts and sessions code of this crate's

@@ -13,6 +13,17 @@
 //!   the chronology generated from the events (never typed), with the
 //!   timeline of the whole chronology.
 //!
+//! What the page shows of the *whole* chronology (the timeline, the period
+//! lists and their counts, the filter's counts) is a [`Summary`], kept in a
+//! bounded cache ([`SUMMARY_ENTRIES`], [`SUMMARY_BYTES`]) under a key that
+//! says everything it depends on: the person, the log index of their last
+//! chronology row (one indexed lookup per page: any new event about them,
+//! or about a record of theirs, raises it), the reader's visibility (so two
+//! users who may see different items never share one) and the day (the
+//! twelve-month counts, the timeline's right edge). The access check, the
+//! referrals, places, the page of items asked for and the access-log row
+//! are read and written for every request, as before.
+//!
 //! Who sees which chronology items: a user sees the items of records they
 //! may open. The access table's scope for opening a person's record
 //! decides it: an auditor, the front door and analysts (scope *any*) see
@@ -26,7 +37,7 @@ use crate::readmodel::{PersonView, ReferralView};
 use crate::{App, AppError, Caller};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use uuid::Uuid;
 use vigil_model::index::ChronologyRow;
 use vigil_model::names::{self, KeyKind, NameQuery};
@@ -43,6 +54,11 @@ pub const PAGE_ITEMS: u64 = 50;
 /// Most periods of each kind (missing episodes, placements, workers)
 /// listed on the page, the most recent first; the chronology has them all.
 pub const LIST_PERIODS: usize = 20;
+
+/// Most [`Summary`] values kept, and their most bytes (as estimated by
+/// [`Summary::bytes`]), per process.
+pub const SUMMARY_ENTRIES: usize = 1_000;
+pub const SUMMARY_BYTES: usize = 64 << 20;
 
 /// The longest search text read (anything longer is cut, not refused).
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -258,16 +274,9 @@ pub struct ChildRecord {
     pub referrals: Vec<(Arc<ReferralView>, bool)>,
     pub referrals_limited: bool,
     pub places: Vec<(String, String, Uuid)>,
-    /// The most recent [`LIST_PERIODS`] of each, and how many there are.
-    pub missing: Vec<Period>,
-    pub placements: Vec<Period>,
-    pub workers: Vec<Period>,
-    pub missing_total: usize,
-    pub placements_total: usize,
-    pub workers_total: usize,
-    /// Placements and workers that started in the last twelve months.
-    pub placements_12m: usize,
-    pub workers_12m: usize,
+    /// What the page shows of the whole chronology (shared with other
+    /// readers of the same scope, the same day, while nothing changes).
+    pub summary: Arc<Summary>,
     /// The page of the chronology asked for.
     pub items: Vec<ChronologyItem>,
     /// Items matching the filter, all pages.
@@ -278,10 +287,99 @@ pub struct ChildRecord {
     pub agency_choices: Vec<(String, String, u64)>,
     pub kind_choices: Vec<(String, u64)>,
     pub filter: ChronologyFilter,
-    /// The whole chronology as a timeline (not only this page).
-    pub timeline: Vec<TimelineEntry>,
     /// Whether the user sees only some agencies' items.
     pub limited: bool,
+    /// Other records of the same person that this user may open; their
+    /// chronologies are merged into this one ([`super::links`]).
+    pub linked: Vec<super::links::LinkedRecord>,
+}
+
+/// What a child's page shows of their whole visible chronology: made from
+/// every chronology row a scope may see and the period records it lists,
+/// and kept (see the module documentation) while it is current.
+#[derive(Debug)]
+pub struct Summary {
+    /// The day it was made for: the timeline ends here, and the twelve
+    /// months are counted back from it.
+    pub day: NaiveDate,
+    /// The whole chronology as a timeline (not only this page).
+    pub timeline: Vec<TimelineEntry>,
+    /// The most recent [`LIST_PERIODS`] of each, and how many there are.
+    pub missing: Vec<Period>,
+    pub placements: Vec<Period>,
+    pub workers: Vec<Period>,
+    pub missing_total: usize,
+    pub placements_total: usize,
+    pub workers_total: usize,
+    /// Placements and workers that started in the last twelve months.
+    pub placements_12m: usize,
+    pub workers_12m: usize,
+    /// Visible rows by agency code and by kind, sorted.
+    pub agency_counts: Vec<(String, u64)>,
+    pub kind_counts: Vec<(String, u64)>,
+    /// Visible rows by (agency code, kind): how many items any filter
+    /// matches, without counting them again.
+    pair_counts: Vec<(String, String, u64)>,
+    /// The period records read, for the chronology's detail column.
+    periods: HashMap<Uuid, Period>,
+    /// A front end's drawing of the timeline (the web's SVG), made at most
+    /// once per summary by whoever shows it first.
+    pub drawn: OnceLock<Arc<str>>,
+}
+
+impl Summary {
+    /// Visible items the filter matches (as the store's filter: an agency
+    /// among `agencies` and a kind among `kinds`, an empty list any).
+    pub fn matching(&self, f: &ChronologyFilter) -> u64 {
+        let among = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == v);
+        self.pair_counts
+            .iter()
+            .filter(|(a, k, _)| among(&f.agencies, a) && among(&f.kinds, k))
+            .map(|(_, _, n)| n)
+            .sum()
+    }
+
+    /// About how many bytes it holds, with room for a drawing of about
+    /// 200 bytes a mark: what the cache counts.
+    pub fn bytes(&self) -> usize {
+        let period = |p: &Period| 96 + p.what.len() + p.detail.len();
+        let periods: usize = self.periods.values().map(period).sum::<usize>()
+            + self
+                .missing
+                .iter()
+                .chain(&self.placements)
+                .chain(&self.workers)
+                .map(period)
+                .sum::<usize>();
+        let counts: usize = self
+            .agency_counts
+            .iter()
+            .chain(&self.kind_counts)
+            .map(|(k, _)| 40 + k.len())
+            .sum::<usize>()
+            + self
+                .pair_counts
+                .iter()
+                .map(|(a, k, _)| 64 + a.len() + k.len())
+                .sum::<usize>();
+        let marks: usize = self.timeline.iter().map(|e| 64 + 200 + e.label.len()).sum();
+        1024 + periods + counts + marks + 4096
+    }
+}
+
+/// What a [`Summary`] depends on: it is kept under this and found only by
+/// an equal key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SummaryKey {
+    pub person: Uuid,
+    /// The other records linked to this one (sorted): their rows are in
+    /// the summary too.
+    pub linked: Vec<Uuid>,
+    /// The log index of the last chronology row of any of them (any agency's).
+    pub head: Option<u64>,
+    /// Which rows the reader may see.
+    pub visibility: Visibility,
+    pub day: NaiveDate,
 }
 
 /// An event kind in words, for the chronology and its filter.
@@ -391,7 +489,7 @@ fn period_of(rec: &vigil_model::projection::EntityRecord) -> Option<Period> {
 
 /// Every chronology row of a person this user may see, in order, page by
 /// page (a child with thousands of items is read in a few queries).
-fn whole_chronology(
+pub(in crate::guard) fn whole_chronology(
     st: &App,
     person: Uuid,
     visibility: &Visibility,
@@ -404,12 +502,13 @@ fn whole_chronology(
                 visibility: visibility.clone(),
                 offset: all.len() as u64,
                 limit: vigil_store::index::MAX_PAGE,
+                counts: false,
                 ..ChronologyQuery::default()
             },
         )?;
-        let n = page.rows.len();
+        let n = page.rows.len() as u64;
         all.extend(page.rows);
-        if n == 0 || all.len() as u64 >= page.total {
+        if n < vigil_store::index::MAX_PAGE {
             return Ok(all);
         }
     }
@@ -551,6 +650,115 @@ fn href_of(kind: &str, id: Uuid, referrals: &HashMap<Uuid, bool>) -> Option<Stri
     }
 }
 
+/// The summary of a person's whole chronology as `visibility` sees it, on
+/// `day`: read from the store (every visible row, and the period records
+/// listed or still open).
+fn summarise(
+    st: &App,
+    id: Uuid,
+    linked: &[Uuid],
+    visibility: &Visibility,
+    day: NaiveDate,
+) -> Result<Summary, AppError> {
+    let rows = if linked.is_empty() {
+        whole_chronology(st, id, visibility)?
+    } else {
+        let ids: Vec<Uuid> = std::iter::once(id).chain(linked.iter().copied()).collect();
+        super::links::merged_chronology(st, &ids, visibility)?
+    };
+    let spans = spans(&rows);
+    // The records read: the most recent of each kind (for the lists)
+    // and any without an end event (a return may be on the record).
+    let mut wanted: Vec<Uuid> = Vec::new();
+    for kind in [
+        EntityKind::MissingEpisode,
+        EntityKind::Placement,
+        EntityKind::Allocation,
+    ] {
+        let mut of_kind: Vec<(&Uuid, &Span<'_>)> =
+            spans.iter().filter(|(_, sp)| sp.kind == kind).collect();
+        of_kind.sort_by_key(|(_, sp)| {
+            std::cmp::Reverse(sp.start.map(|r| (r.occurred_sort, r.log_index)))
+        });
+        wanted.extend(of_kind.iter().take(LIST_PERIODS).map(|(id, _)| **id));
+        wanted.extend(
+            of_kind
+                .iter()
+                .filter(|(_, sp)| sp.end.is_none())
+                .map(|(id, _)| **id),
+        );
+    }
+    wanted.sort();
+    wanted.dedup();
+    let mut periods = HashMap::new();
+    for r in st.store.entities(&wanted)? {
+        if let Some(p) = period_of(&r) {
+            periods.insert(r.id, p);
+        }
+    }
+    let listed = |kind: EntityKind| -> Vec<Period> {
+        let mut v: Vec<Period> = spans
+            .iter()
+            .filter(|(_, sp)| sp.kind == kind)
+            .filter_map(|(id, _)| periods.get(id).cloned())
+            .collect();
+        v.sort_by_key(|p| std::cmp::Reverse(p.from));
+        v.truncate(LIST_PERIODS);
+        v
+    };
+    let total = |kind: EntityKind| spans.values().filter(|sp| sp.kind == kind).count();
+    let year_ago = day - chrono::Duration::days(365);
+    let recent = |kind: EntityKind| {
+        spans
+            .values()
+            .filter(|sp| sp.kind == kind)
+            .filter(|sp| sp.start.and_then(first_day).is_some_and(|d| d >= year_ago))
+            .count()
+    };
+    // The filter's counts, as the store would count them (sorted by code).
+    let mut by_agency: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut by_pair: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for r in &rows {
+        *by_agency.entry(&r.agency).or_default() += 1;
+        *by_kind.entry(&r.kind).or_default() += 1;
+        *by_pair.entry((&r.agency, &r.kind)).or_default() += 1;
+    }
+    let counts = |m: BTreeMap<&str, u64>| -> Vec<(String, u64)> {
+        m.into_iter().map(|(k, n)| (k.to_owned(), n)).collect()
+    };
+    Ok(Summary {
+        day,
+        timeline: timeline(&rows, &spans, &periods),
+        missing: listed(EntityKind::MissingEpisode),
+        placements: listed(EntityKind::Placement),
+        workers: listed(EntityKind::Allocation),
+        missing_total: total(EntityKind::MissingEpisode),
+        placements_total: total(EntityKind::Placement),
+        workers_total: total(EntityKind::Allocation),
+        placements_12m: recent(EntityKind::Placement),
+        workers_12m: recent(EntityKind::Allocation),
+        agency_counts: counts(by_agency),
+        kind_counts: counts(by_kind),
+        pair_counts: by_pair
+            .into_iter()
+            .map(|((a, k), n)| (a.to_owned(), k.to_owned(), n))
+            .collect(),
+        drawn: OnceLock::new(),
+        periods,
+    })
+}
+
+/// The summary for this key: from the cache, else made and kept.
+fn summary_for(st: &App, key: SummaryKey) -> Result<Arc<Summary>, AppError> {
+    if let Some(s) = st.summaries.get(&key) {
+        return Ok(s);
+    }
+    let s = Arc::new(summarise(st, key.person, &key.linked, &key.visibility, key.day)?);
+    st.summaries.put(key, Arc::clone(&s), s.bytes());
+    Ok(s)
+}
+
 pub async fn child_record(
     app: &Arc<App>,
     who: &Caller,
@@ -570,6 +778,7 @@ pub async fn child_record(
         let link = embed(st, &who, &person, None)
             .ok_or_else(|| AppError::Internal("an openable person was not shown".into()))?;
         let visibility = chronology_visibility(&who)?;
+        let (linked, linked_ids) = super::links::linked_records(st, &who, &person)?;
 
         // Referrals about them, by the referral rule.
         let mut referrals: Vec<(Arc<ReferralView>, bool)> = st
@@ -587,63 +796,25 @@ pub async fn child_record(
         let openable: HashMap<Uuid, bool> =
             referrals.iter().map(|(r, open)| (r.id, *open)).collect();
 
-        // The whole visible chronology: the timeline and the period lists.
-        let rows = whole_chronology(st, id, &visibility)?;
-        let spans = spans(&rows);
-        // The records read: the most recent of each kind (for the lists)
-        // and any without an end event (a return may be on the record).
-        let mut wanted: Vec<Uuid> = Vec::new();
-        for kind in [
-            EntityKind::MissingEpisode,
-            EntityKind::Placement,
-            EntityKind::Allocation,
-        ] {
-            let mut of_kind: Vec<(&Uuid, &Span<'_>)> =
-                spans.iter().filter(|(_, sp)| sp.kind == kind).collect();
-            of_kind.sort_by_key(|(_, sp)| {
-                std::cmp::Reverse(sp.start.map(|r| (r.occurred_sort, r.log_index)))
-            });
-            wanted.extend(of_kind.iter().take(LIST_PERIODS).map(|(id, _)| **id));
-            wanted.extend(
-                of_kind
-                    .iter()
-                    .filter(|(_, sp)| sp.end.is_none())
-                    .map(|(id, _)| **id),
-            );
+        // The whole visible chronology's summary (of this record and the
+        // records linked to it). The heads are read first, so what is made
+        // under them is at least as new as they say.
+        let mut ids: Vec<Uuid> = std::iter::once(id)
+            .chain(linked_ids.iter().copied())
+            .collect();
+        ids[1..].sort();
+        let mut head = None;
+        for p in &ids {
+            head = head.max(st.store.chronology_head(*p)?);
         }
-        wanted.sort();
-        wanted.dedup();
-        let mut periods = HashMap::new();
-        for r in st.store.entities(&wanted)? {
-            if let Some(p) = period_of(&r) {
-                periods.insert(r.id, p);
-            }
-        }
-        let listed = |kind: EntityKind| -> Vec<Period> {
-            let mut v: Vec<Period> = spans
-                .iter()
-                .filter(|(_, sp)| sp.kind == kind)
-                .filter_map(|(id, _)| periods.get(id).cloned())
-                .collect();
-            v.sort_by_key(|p| std::cmp::Reverse(p.from));
-            v.truncate(LIST_PERIODS);
-            v
+        let key = SummaryKey {
+            person: id,
+            linked: ids[1..].to_vec(),
+            head,
+            visibility: visibility.clone(),
+            day: vigil_rules::london::local_date(st.now()),
         };
-        let (missing, placements, workers) = (
-            listed(EntityKind::MissingEpisode),
-            listed(EntityKind::Placement),
-            listed(EntityKind::Allocation),
-        );
-        let total = |kind: EntityKind| spans.values().filter(|sp| sp.kind == kind).count();
-        let year_ago = vigil_rules::london::local_date(st.now() - chrono::Duration::days(365));
-        let recent = |kind: EntityKind| {
-            spans
-                .values()
-                .filter(|sp| sp.kind == kind)
-                .filter(|sp| sp.start.and_then(first_day).is_some_and(|d| d >= year_ago))
-                .count()
-        };
-        let timeline = timeline(&rows, &spans, &periods);
+        let summary = summary_for(st, key)?;
 
         // The page asked for.
         // Printing takes every matching item, up to the store's page bound.
@@ -652,16 +823,26 @@ pub async fn child_record(
         } else {
             (filter.page.max(1), PAGE_ITEMS)
         };
-        let page = st.store.chronology(
-            id,
-            &ChronologyQuery {
-                agencies: filter.agencies.clone(),
-                kinds: filter.kinds.clone(),
-                visibility: visibility.clone(),
-                offset: (page_no - 1).saturating_mul(per_page),
-                limit: per_page,
-            },
-        )?;
+        let offset = (page_no - 1).saturating_mul(per_page);
+        let page = if linked_ids.is_empty() {
+            st.store.chronology(
+                id,
+                &ChronologyQuery {
+                    agencies: filter.agencies.clone(),
+                    kinds: filter.kinds.clone(),
+                    visibility: visibility.clone(),
+                    offset,
+                    limit: per_page,
+                    // The summary has them (as of its head: a row appended
+                    // since is counted on the next load).
+                    counts: false,
+                },
+            )?
+        } else {
+            let rows = super::links::merged_chronology(st, &ids, &visibility)?;
+            super::links::page_of(&rows, &filter.agencies, &filter.kinds, offset, per_page)
+        };
+        let total = summary.matching(&filter);
         let agency_name = |code: &str| super::agency_name(st, code);
         let items: Vec<ChronologyItem> = page
             .rows
@@ -678,7 +859,8 @@ pub async fn child_record(
                 record_id: r.record_id,
                 record_kind: r.record_kind.clone(),
                 role: r.role.as_str().replace('_', " "),
-                detail: periods
+                detail: summary
+                    .periods
                     .get(&r.record_id)
                     .map(|p| {
                         if p.detail.is_empty() {
@@ -692,21 +874,26 @@ pub async fn child_record(
                 log_index: r.log_index,
             })
             .collect();
-        let mut agencies: Vec<(String, u64)> = page
-            .agencies
+        let mut agencies: Vec<(String, u64)> = summary
+            .agency_counts
             .iter()
             .map(|(code, n)| (agency_name(code), *n))
             .collect();
         agencies.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let agency_choices = page
-            .agencies
+        let agency_choices = summary
+            .agency_counts
             .iter()
             .map(|(code, n)| (code.clone(), agency_name(code), *n))
             .collect();
-        let pages = page.total.div_ceil(per_page).max(1);
+        let pages = total.div_ceil(per_page).max(1);
         let places = super::places_of(st, id)?;
 
         let mut subjects = vec![SubjectRef::new(EntityKind::Person, id)];
+        subjects.extend(
+            linked_ids
+                .iter()
+                .map(|p| SubjectRef::new(EntityKind::Person, *p)),
+        );
         subjects.extend(
             referrals
                 .iter()
@@ -746,23 +933,16 @@ pub async fn child_record(
                 ) != Some(Scope::Any),
                 referrals,
                 places,
-                placements_12m: recent(EntityKind::Placement),
-                workers_12m: recent(EntityKind::Allocation),
-                missing_total: total(EntityKind::MissingEpisode),
-                placements_total: total(EntityKind::Placement),
-                workers_total: total(EntityKind::Allocation),
-                missing,
-                placements,
-                workers,
                 items,
-                total: page.total,
+                total,
                 page: page_no,
                 pages,
                 agency_choices,
-                kind_choices: page.kinds.clone(),
+                kind_choices: summary.kind_counts.clone(),
                 filter,
-                timeline,
+                summary,
                 limited: !matches!(visibility, Visibility::All),
+                linked,
                 person,
             },
         )

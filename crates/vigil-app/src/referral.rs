@@ -225,9 +225,11 @@ pub enum DecisionRefused {
 impl crate::App {
     /// Submits a referral: its events in one all-or-nothing unit, the
     /// referral's receipt kept with them. `Ok(Err(sentence))` when the
-    /// rules refuse it (nothing was written).
+    /// rules refuse it (nothing was written). A new child's record is then
+    /// matched against existing people ([`crate::App::match_at_intake`]);
+    /// the referral stands whether or not that succeeds.
     pub async fn submit_referral(
-        &self,
+        self: &std::sync::Arc<Self>,
         who: &crate::Caller,
         intake: &Intake,
     ) -> Result<Result<Submitted, String>, crate::AppError> {
@@ -249,6 +251,11 @@ impl crate::App {
             .await?;
         if let Some(Err(msg)) = results.iter().find(|r| r.is_err()) {
             return Ok(Err(sentence(msg)));
+        }
+        if matches!(intake.child, Child::New { .. }) {
+            if let Err(e) = self.match_at_intake(submitted.child_id).await {
+                eprintln!("vigil: the new record could not be matched at intake: {e}");
+            }
         }
         Ok(Ok(submitted))
     }

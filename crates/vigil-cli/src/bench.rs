@@ -79,6 +79,9 @@ pub enum BenchCommand {
         /// Database to use (default: SQLite in a temporary directory); with postgres:// the SQLite peer runs too.
         #[arg(long)]
         database: Option<String>,
+        /// Which pages to measure, of queue, send, child and search (each for --seconds/2).
+        #[arg(long, value_delimiter = ',', default_value = "queue,send,child,search")]
+        phases: Vec<String>,
     },
     /// Sign-ins sent all at once to a `vigil serve` process on loopback: its peak and final resident memory, and how they were answered.
     Signins {
@@ -717,9 +720,16 @@ pub fn run(c: &BenchCommand) -> Result<()> {
             chronology,
             people,
             database,
+            phases,
         } => {
             if *users == 0 || *seconds < 2 {
                 bail!("--users must be at least 1 and --seconds at least 2");
+            }
+            if let Some(p) = phases
+                .iter()
+                .find(|p| !vigil_web::bench::PHASES.contains(&p.as_str()))
+            {
+                bail!("--phases: '{p}' is not one of queue, send, child, search");
             }
             let mut runs = vec![database.clone()];
             if is_postgres(database.as_deref()) {
@@ -735,6 +745,7 @@ pub fn run(c: &BenchCommand) -> Result<()> {
                     chronology: *chronology,
                     people: *people,
                     database: db,
+                    phases: phases.clone(),
                 };
                 let report = vigil_web::bench::run(&opts)
                     .map_err(|e| anyhow::anyhow!("the web benchmark failed: {e}"))?;

@@ -26,6 +26,15 @@ pub fn serve(dir: &DataDir, database: Option<&str>, args: &ServeArgs<'_>) -> Res
     for w in dir.permission_warnings() {
         eprintln!("vigil: warning: {w}");
     }
+    // A matching model fitted by `vigil link` (its model.json), if one is kept here.
+    let model = dir.path.join("link-model.json");
+    if model.exists() {
+        let json = std::fs::read_to_string(&model)
+            .map_err(|e| anyhow!("{} could not be read: {e}", model.display()))?;
+        vigil_app::score::use_fitted_model(&json)
+            .map_err(|e| anyhow!("{} is not a model `vigil link` wrote: {e}", model.display()))?;
+        println!("Matching with the fitted model in {}", model.display());
+    }
     serve_store(Arc::from(dir.open(database)?), args)
 }
 

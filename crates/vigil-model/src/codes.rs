@@ -987,7 +987,7 @@ impl LinkEnd {
 code_list! {
     /// How two entities are linked. Each kind says which entities may stand
     /// at each end ([`LinkKind::from_ends`], [`LinkKind::to_ends`]); links
-    /// read "from *kind* to", e.g. "person lives_at location". Two kinds are
+    /// read "from *kind* to", e.g. "person lives_at location". Three kinds are
     /// symmetric ([`LinkKind::is_symmetric`]).
     pub enum LinkKind("link kind") {
         /// Person and person are family (symmetric).
@@ -1024,6 +1024,11 @@ code_list! {
         /// A referral, case, meeting or missing episode concerns a further
         /// person, object or location.
         Concerns = "concerns" => "concerns",
+        /// Two person records are of the same person (symmetric). Never
+        /// recorded with `link.recorded`: only the `person_match.*` events
+        /// (a model's score, a person's confirmation, rejection or undo)
+        /// make and change it, so every decision is attributable.
+        SamePerson = "same_person" => "is the same person as",
     }
 }
 
@@ -1067,7 +1072,8 @@ impl LinkKind {
             | Owns
             | VictimIn
             | SuspectIn
-            | WitnessIn => PERSON,
+            | WitnessIn
+            | SamePerson => PERSON,
             Contacted => CONTACT,
             LocatedAt => ANY_OBJECT,
             SubjectOf => POL,
@@ -1105,7 +1111,7 @@ impl LinkKind {
             LinkEnd::of(E::Location),
         ];
         match self {
-            FamilyOf | AssociateOf | SuspectedOfExploiting => PERSON,
+            FamilyOf | AssociateOf | SuspectedOfExploiting | SamePerson => PERSON,
             Contacted => CONTACT,
             LivesAt | Attends | StaysAt | SeenAt | LocatedAt | FoundAt => LOCATION,
             SeenIn | RegisteredKeeper | Drives => VEHICLE,
@@ -1121,7 +1127,10 @@ impl LinkKind {
 
     /// Whether "a kind b" means the same as "b kind a".
     pub fn is_symmetric(self) -> bool {
-        matches!(self, LinkKind::FamilyOf | LinkKind::AssociateOf)
+        matches!(
+            self,
+            LinkKind::FamilyOf | LinkKind::AssociateOf | LinkKind::SamePerson
+        )
     }
 
     /// Whether entities of these kinds may be linked this way (object kinds

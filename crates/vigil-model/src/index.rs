@@ -7,7 +7,11 @@
 //!   person it concerns. Append-only: a row is made when its event is
 //!   sealed, from the event and the projected state *after* it.
 //! - **Edges** ([`edge_row`]): one row per `link` entity, a function of the
-//!   link's state, replaced whenever the link changes.
+//!   link's state, replaced whenever the link changes. A pair of person
+//!   records scored or decided (`person_match.*`) is a `same_person` link,
+//!   active exactly while the two records count as one person, so the
+//!   records of one linked person are the people reachable by active
+//!   `same_person` edges.
 //! - **Name keys** ([`name_key_rows`]): search keys ([`crate::names`]) of a
 //!   person record (names, date of birth), of a referral (its reference,
 //!   for the child) and of a link from a person to a place where they live
@@ -27,6 +31,7 @@
 //! |---|---|---|
 //! | `person.recorded`, `person.amended` | the person | the person (`subject`) |
 //! | `link.recorded`, `link.ended` | the link | each end that is a person: `victim`/`suspect`/`witness` for `victim_in`/`suspect_in`/`witness_in`, else `linked` |
+//! | `person_match.confirmed`, `.rejected`, `.undone` | the pair's `same_person` link | both people (`linked`) |
 //! | `referral.submitted` | the referral | the child (`child`), each other person involved (`other_person`) |
 //! | `referral.decided`, `referral.escalated`, `assessment.completed` | the referral | the referral's child (`child`) |
 //! | `missing_episode.recorded`, `missing_episode.returned` | the episode | the episode's child |
@@ -38,7 +43,7 @@
 //! | `meeting.recorded` | the meeting | the child |
 //! | `case.opened`, `case.level_changed`, `case.closed` | the case | the child |
 //! | `note.recorded` | the note itself (record kind `note`, id the event's id, owned by its author) | each person among its subjects (`subject`); the child of each referral, episode, placement, allocation, meeting or case among them (`child`) |
-//! | `agency.registered`, `object.*`, `location.*`, `user.*`, `access_log.checkpointed` | | nobody |
+//! | `agency.registered`, `object.*`, `location.*`, `user.*`, `access_log.checkpointed`, `person_match.scored` | | nobody |
 //!
 //! A person who appears twice in one event (a note about a child and about
 //! the child's referral) has one row, with the first role in the order above.
@@ -189,27 +194,14 @@ pub struct ReferralRow {
 pub const AWAITING_DECISION: &str = "awaiting_decision";
 
 /// Reads of entity state: the only place this module looks inside it.
+/// What the derivations need from an entity's typed state, by kind: each
+/// accessor matches on the typed state, so a field renamed in
+/// `crate::state` is a compile error here, not a silent `None`.
 pub mod state {
     use super::*;
     use crate::dates::DateOfBirth;
     use crate::pole::PersonName;
-    use serde::de::DeserializeOwned;
-    use serde_json::Value;
-
-    /// The state as its stored JSON. A bridge: these readers were written
-    /// against the JSON rows before the typed states (`crate::state`)
-    /// landed, and read the same field names; moving each to its typed
-    /// struct is the next step (it would save the conversion).
-    fn json(r: &EntityRecord) -> Value {
-        serde_json::to_value(&r.state).unwrap_or(Value::Null)
-    }
-
-    fn get<T: DeserializeOwned>(r: &EntityRecord, key: &str) -> Option<T> {
-        json(r)
-            .get(key)
-            .filter(|v| !v.is_null())
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-    }
+    use crate::state::{self as typed, EntityState as S};
 
     /// Who did something and when, as the rules stamp it.
     #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -219,33 +211,57 @@ pub mod state {
         pub agency: String,
     }
 
-    fn stamp(r: &EntityRecord, key: &str) -> Option<Stamp> {
-        let v = json(r);
-        let s = v.get(key)?;
-        let text = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_owned);
-        Some(Stamp {
-            at: text("at")?,
-            by: text("by").unwrap_or_default(),
-            agency: text("agency").unwrap_or_default(),
-        })
+    impl From<&typed::Stamp> for Stamp {
+        fn from(s: &typed::Stamp) -> Stamp {
+            Stamp {
+                at: s.at.clone(),
+                by: s.by.clone(),
+                agency: s.agency.as_str().to_owned(),
+            }
+        }
     }
 
-    /// Who created the record (the stamp of its creating event).
+    /// Who created the record (the stamp of its creating event: submitted,
+    /// recorded, opened or registered); empty for the access-log anchor,
+    /// which has none.
     pub fn created(r: &EntityRecord) -> Stamp {
-        ["submitted", "recorded", "opened", "registered"]
-            .iter()
-            .find_map(|k| stamp(r, k))
-            .unwrap_or_default()
+        let s = match &r.state {
+            S::Agency(x) => &x.registered,
+            S::Person(x) => &x.recorded,
+            S::Object(x) => &x.recorded,
+            S::Location(x) => &x.recorded,
+            S::Link(x) => &x.recorded,
+            S::Referral(x) => &x.submitted,
+            S::MissingEpisode(x) => &x.recorded,
+            S::Placement(x) => &x.recorded,
+            S::Allocation(x) => &x.recorded,
+            S::Intelligence(x) => &x.recorded,
+            S::Offence(x) => &x.recorded,
+            S::Meeting(x) => &x.recorded,
+            S::Case(x) => &x.opened,
+            S::User(x) => &x.registered,
+            _ => return Stamp::default(),
+        };
+        s.into()
     }
 
     /// The child a referral, episode, placement, allocation, meeting or case is about.
     pub fn child_of(r: &EntityRecord) -> Option<Uuid> {
-        get(r, "child_id")
+        match &r.state {
+            S::Referral(x) => Some(x.child_id),
+            S::MissingEpisode(x) => Some(x.child_id),
+            S::Placement(x) => Some(x.child_id),
+            S::Allocation(x) => Some(x.child_id),
+            S::Meeting(x) => Some(x.child_id),
+            S::Case(x) => Some(x.child_id),
+            _ => None,
+        }
     }
 
     /// A link's ends and kind.
     pub fn link_ends(r: &EntityRecord) -> Option<(SubjectRef, SubjectRef, String)> {
-        Some((get(r, "from")?, get(r, "to")?, get(r, "kind")?))
+        let l = r.as_kind::<typed::LinkState>()?;
+        Some((l.from, l.to, l.kind.code().to_string()))
     }
 
     /// A link's dates: since, until, and when it was recorded and ended.
@@ -257,44 +273,61 @@ pub mod state {
         Option<Stamp>,
         Option<Stamp>,
     ) {
-        (
-            get(r, "since"),
-            get(r, "until"),
-            stamp(r, "recorded"),
-            stamp(r, "ended"),
-        )
+        match r.as_kind::<typed::LinkState>() {
+            Some(l) => (
+                l.since.clone(),
+                l.until.clone(),
+                Some((&l.recorded).into()),
+                l.ended.as_ref().map(Stamp::from),
+            ),
+            None => (None, None, None, None),
+        }
     }
 
-    /// Whether a link, allocation, placement, ... has ended.
+    /// Whether a link, allocation or placement has ended.
     pub fn ended(r: &EntityRecord) -> bool {
-        json(r).get("status").and_then(Value::as_str) == Some("ended")
+        match &r.state {
+            S::Link(x) => x.status == typed::LinkStatus::Ended,
+            S::Placement(x) => x.status == typed::PlacementStatus::Ended,
+            S::Allocation(x) => x.status == typed::AllocationStatus::Ended,
+            _ => false,
+        }
     }
 
     /// An offence's victims and suspects.
     pub fn offence_people(r: &EntityRecord) -> (Vec<Uuid>, Vec<Uuid>) {
-        (
-            get(r, "victim_ids").unwrap_or_default(),
-            get(r, "suspect_ids").unwrap_or_default(),
-        )
+        match r.as_kind::<typed::OffenceState>() {
+            Some(o) => (o.victim_ids.clone(), o.suspect_ids.clone()),
+            None => Default::default(),
+        }
     }
 
     /// A person's recorded names and date of birth.
     pub fn person_identity(r: &EntityRecord) -> (Vec<PersonName>, Option<DateOfBirth>) {
-        (get(r, "names").unwrap_or_default(), get(r, "date_of_birth"))
+        match r.as_kind::<typed::PersonState>() {
+            Some(p) => (p.names.clone(), p.date_of_birth.clone()),
+            None => Default::default(),
+        }
     }
 
     /// A location's postcode.
     pub fn postcode(r: &EntityRecord) -> Option<String> {
-        get(r, "postcode")
+        r.as_kind::<typed::LocationState>()?
+            .details
+            .postcode
+            .clone()
     }
 
     /// A referral's status, submission and decision stamps.
     pub fn referral_progress(r: &EntityRecord) -> (String, Option<Stamp>, Option<Stamp>) {
-        (
-            get(r, "status").unwrap_or_default(),
-            stamp(r, "submitted"),
-            stamp(r, "decided"),
-        )
+        match r.as_kind::<typed::ReferralState>() {
+            Some(x) => (
+                x.status.code().to_owned(),
+                Some((&x.submitted).into()),
+                x.decided.as_ref().map(Stamp::from),
+            ),
+            None => (String::new(), None, None),
+        }
     }
 }
 
@@ -351,7 +384,22 @@ fn record_of(p: &EventPayload) -> Option<(EntityKind, Uuid)> {
         E::CaseOpened(x) => (EntityKind::Case, x.case_id),
         E::CaseLevelChanged(x) => (EntityKind::Case, x.case_id),
         E::CaseClosed(x) => (EntityKind::Case, x.case_id),
-        E::NoteRecorded(_)
+        // A person's decisions about a pair are in both people's
+        // chronologies; a model's scores are not (a run scores thousands).
+        E::PersonMatchConfirmed(x) => (
+            EntityKind::Link,
+            crate::payload::match_id(x.person_a, x.person_b),
+        ),
+        E::PersonMatchRejected(x) => (
+            EntityKind::Link,
+            crate::payload::match_id(x.person_a, x.person_b),
+        ),
+        E::PersonMatchUndone(x) => (
+            EntityKind::Link,
+            crate::payload::match_id(x.person_a, x.person_b),
+        ),
+        E::PersonMatchScored(_)
+        | E::NoteRecorded(_)
         | E::AgencyRegistered(_)
         | E::ObjectRecorded(_)
         | E::ObjectAmended(_)
@@ -397,7 +445,11 @@ pub fn chronology_rows(
             let child = || state::child_of(&rec);
             match &event.payload {
                 E::PersonRecorded(_) | E::PersonAmended(_) => people.push((id, Role::Subject)),
-                E::LinkRecorded(_) | E::LinkEnded(_) => {
+                E::LinkRecorded(_)
+                | E::LinkEnded(_)
+                | E::PersonMatchConfirmed(_)
+                | E::PersonMatchRejected(_)
+                | E::PersonMatchUndone(_) => {
                     if let Some((from, to, kind)) = state::link_ends(&rec) {
                         for (end, is_from) in [(from, true), (to, false)] {
                             if end.kind == EntityKind::Person {

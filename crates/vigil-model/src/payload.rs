@@ -34,6 +34,10 @@
 //! | `case.level_changed` | a case stepped up or down |
 //! | `case.closed` | a case closed (once; with a reason) |
 //! | `note.recorded` | a case note about one or more entities |
+//! | `person_match.scored` | a model run's score of two person records: probability, threshold, model and version, each field's weight (links them at or above the threshold unless a person decided otherwise; see [`matching`]) |
+//! | `person_match.confirmed` | a person confirmed two records are of the same person |
+//! | `person_match.rejected` | a person said two records are not of the same person (stays so unless new evidence reopens it) |
+//! | `person_match.undone` | a link of two records withdrawn (unmerge); with a reason |
 //! | `user.registered` | an account: username (its id derives from it), name, role, agency; never a password |
 //! | `user.role_changed` | an account given another role; with a reason |
 //! | `user.disabled` | an account that may no longer sign in (final); with a reason |
@@ -58,6 +62,7 @@ use uuid::Uuid;
 mod accounts;
 mod casework;
 mod entities;
+pub mod matching;
 mod oversight;
 mod police;
 
@@ -73,6 +78,9 @@ pub use casework::{
     PlacementEnded, PlacementStarted, ReferralDecided, ReferralSubmitted, Referrer,
 };
 pub use entities::{AgencyRegistered, LinkEnded, LinkRecorded, LocationAmended, ObjectAmended};
+pub use matching::{
+    match_id, PersonMatchConfirmed, PersonMatchRejected, PersonMatchScored, PersonMatchUndone,
+};
 pub use police::{IntelligenceRecorded, OffenceOutcomeRecorded, OffenceRecorded};
 
 /// What validation of a payload may look at besides the payload.
@@ -170,6 +178,10 @@ event_payloads! {
     "case.level_changed" => CaseLevelChanged(CaseLevelChanged),
     "case.closed" => CaseClosed(CaseClosed),
     "note.recorded" => NoteRecorded(NoteRecorded),
+    "person_match.scored" => PersonMatchScored(PersonMatchScored),
+    "person_match.confirmed" => PersonMatchConfirmed(PersonMatchConfirmed),
+    "person_match.rejected" => PersonMatchRejected(PersonMatchRejected),
+    "person_match.undone" => PersonMatchUndone(PersonMatchUndone),
     "user.registered" => UserRegistered(UserRegistered),
     "user.role_changed" => UserRoleChanged(UserRoleChanged),
     "user.disabled" => UserDisabled(UserDisabled),

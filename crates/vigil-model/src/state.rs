@@ -189,6 +189,109 @@ pub struct LinkState {
     pub end_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ended: Option<Stamp>,
+    /// For a `same_person` link only: the model's score and the people's
+    /// decisions about the pair (`person_match.*`). Its `status` is `active`
+    /// exactly while the two records are linked (confirmed, or linked by
+    /// the model and not rejected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matching: Option<MatchState>,
+}
+
+crate::code_list! {
+    /// Where a pair of person records stands.
+    pub enum MatchStatus("match status") {
+        /// Scored by a model below its match threshold and not decided by a
+        /// person (or a rejection reopened by new evidence): for review when
+        /// the probability is in the uncertain band.
+        Proposed = "proposed" => "Possible match",
+        /// Scored at or above the model's match threshold, not decided by a person.
+        LinkedByModel = "linked_by_model" => "Linked by the model",
+        /// A person confirmed that the records are of the same person.
+        Confirmed = "confirmed" => "Confirmed the same person",
+        /// A person said the records are not of the same person.
+        Rejected = "rejected" => "Not the same person",
+        /// A link (confirmed or the model's) was undone by a person: the
+        /// records are not of the same person.
+        Undone = "undone" => "Link undone",
+    }
+}
+
+impl MatchStatus {
+    /// Whether the two records count as one person now.
+    pub fn linked(self) -> bool {
+        matches!(self, MatchStatus::Confirmed | MatchStatus::LinkedByModel)
+    }
+
+    /// Whether a person said they are not the same (a later score does not
+    /// link them unless new evidence reopens the pair for review).
+    pub fn refused(self) -> bool {
+        matches!(self, MatchStatus::Rejected | MatchStatus::Undone)
+    }
+}
+
+/// One field's part in a score: the comparison level it reached and its
+/// weight in thousandths of a bit (log2 of the likelihood ratio), negative
+/// against a match.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldWeight {
+    pub field: String,
+    pub level: String,
+    pub weight_milli: i64,
+}
+
+/// A model's score of a pair (`person_match.scored`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchScore {
+    /// Probability of a match, in millionths (canonical JSON holds no floats).
+    pub probability_ppm: u32,
+    /// The model's match threshold, in millionths.
+    pub threshold_ppm: u32,
+    pub model: String,
+    pub model_version: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explanation: Vec<FieldWeight>,
+    pub scored: Stamp,
+}
+
+crate::code_list! {
+    /// What a person decided about a pair.
+    pub enum MatchDecision("match decision") {
+        Confirmed = "confirmed" => "Confirmed the same person",
+        Rejected = "rejected" => "Not the same person",
+        Undone = "undone" => "Link undone",
+    }
+}
+
+/// A person's decision about a pair (`person_match.confirmed`, `.rejected`, `.undone`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchDecisionState {
+    pub decision: MatchDecision,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The pair's latest score when it was decided, in millionths: a later
+    /// score must beat it by [`crate::payload::NEW_EVIDENCE_PPM`] to reopen
+    /// a rejection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability_ppm: Option<u32>,
+    pub decided: Stamp,
+}
+
+/// A pair of person records (a `same_person` link): its latest score and
+/// its latest decision. Every earlier score and decision is in the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchState {
+    pub status: MatchStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<MatchScore>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<MatchDecisionState>,
+    /// Decisions made about the pair so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub decisions: u64,
 }
 
 // ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ pub use vigil_model::index::ChronologyRow;
 
 /// Whose records a reader may see, applied to the owner of each row's
 /// record (the agency and user that created it).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Visibility {
     /// Every row (an auditor; a query that has authorised the whole record).
     All,
@@ -45,6 +45,11 @@ pub struct ChronologyQuery {
     pub visibility: Visibility,
     pub offset: u64,
     pub limit: u64,
+    /// Count the matching rows ([`ChronologyPage::total`]) and the visible
+    /// rows by agency and by kind ([`ChronologyPage::agencies`],
+    /// [`ChronologyPage::kinds`]). A reader that has the counts already
+    /// skips them: the page's total is then 0 and its counts empty.
+    pub counts: bool,
 }
 
 impl Default for ChronologyQuery {
@@ -55,6 +60,7 @@ impl Default for ChronologyQuery {
             visibility: Visibility::All,
             offset: 0,
             limit: 100,
+            counts: true,
         }
     }
 }
@@ -67,10 +73,12 @@ pub const MAX_PAGE: u64 = 1000;
 pub struct ChronologyPage {
     /// Ordered by occurred-at sort key, then log index.
     pub rows: Vec<ChronologyRow>,
-    /// Rows matching every filter (all pages).
+    /// Rows matching every filter (all pages); 0 unless the query asked
+    /// for [`ChronologyQuery::counts`].
     pub total: u64,
     /// Rows the reader may see, by agency and by kind (before the agency
-    /// and kind filters), sorted by name.
+    /// and kind filters), sorted by name; empty unless the query asked for
+    /// [`ChronologyQuery::counts`].
     pub agencies: Vec<(String, u64)>,
     pub kinds: Vec<(String, u64)>,
 }

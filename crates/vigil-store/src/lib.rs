@@ -284,6 +284,12 @@ pub trait Store: Send + Sync + accounts::AccountStore {
     /// counts. `limit` is capped at [`index::MAX_PAGE`].
     fn chronology(&self, person: Uuid, q: &ChronologyQuery) -> Result<ChronologyPage, StoreError>;
 
+    /// The log index of the last entry in a person's chronology (any
+    /// agency's), `None` if it is empty: every event about the person, or
+    /// about a record of theirs, raises it, so it says whether anything
+    /// derived from their chronology is still current.
+    fn chronology_head(&self, person: Uuid) -> Result<Option<u64>, StoreError>;
+
     /// Person records matching a key of every group of the query, best
     /// first (see [`vigil_model::names::score`]), at most `limit`; only
     /// keys whose source record is owned by one of `visible_agencies` count
@@ -297,6 +303,10 @@ pub trait Store: Send + Sync + accounts::AccountStore {
 
     /// Every link from or to an entity, by link id.
     fn edges_of(&self, entity: Uuid) -> Result<Vec<EdgeRow>, StoreError>;
+
+    /// The links of one kind (`same_person`, ...), by link id, at most
+    /// `limit`: for the review queue of possible matches.
+    fn edges_of_kind(&self, kind: &str, limit: usize) -> Result<Vec<EdgeRow>, StoreError>;
 
     /// Referrals, as their entity rows (see [`ReferralQuery`] for the order).
     fn referrals(&self, q: ReferralQuery) -> Result<Vec<EntityRecord>, StoreError>;

@@ -145,6 +145,9 @@ DROP TABLE access_subjects;
 "#,
     // 4: the secondary projections (see `crate::index`).
     index::MIGRATION,
+    // 5: same-person links (`person_match.*`) are edges of kind
+    // `same_person`; the review queue lists them by kind.
+    "CREATE INDEX edges_kind ON edges(kind, link_id);",
 ];
 
 mod accounts;
@@ -1773,6 +1776,10 @@ impl Store for PostgresStore {
         self.read(|c, _| index::chronology(c, person, q))
     }
 
+    fn chronology_head(&self, person: Uuid) -> Result<Option<u64>, StoreError> {
+        self.read(|c, _| index::chronology_head(c, person))
+    }
+
     fn find_people(
         &self,
         q: &NameQuery,
@@ -1784,6 +1791,10 @@ impl Store for PostgresStore {
 
     fn edges_of(&self, entity: Uuid) -> Result<Vec<EdgeRow>, StoreError> {
         self.read(|c, _| index::edges_of(c, entity))
+    }
+
+    fn edges_of_kind(&self, kind: &str, limit: usize) -> Result<Vec<EdgeRow>, StoreError> {
+        self.read(|c, _| index::edges_of_kind(c, kind, limit))
     }
 
     fn referrals(&self, q: ReferralQuery) -> Result<Vec<EntityRecord>, StoreError> {

@@ -97,6 +97,9 @@ DROP TABLE access_subjects;
     // blobs. A store that already holds a log gets empty tables and no
     // `projection_version`, so it refuses appends until `vigil rebuild`.
     SQLITE_INDEX_MIGRATION,
+    // 5: same-person links (`person_match.*`) are edges of kind
+    // `same_person`; the review queue lists them by kind.
+    "CREATE INDEX edges_kind ON edges(kind, link_id);",
 ];
 
 const SQLITE_INDEX_MIGRATION: &str = r#"
@@ -1060,6 +1063,10 @@ impl Store for SqliteStore {
         self.read(|c| index::chronology(c, person, q))
     }
 
+    fn chronology_head(&self, person: Uuid) -> Result<Option<u64>, StoreError> {
+        self.read(|c| index::chronology_head(c, person))
+    }
+
     fn find_people(
         &self,
         q: &NameQuery,
@@ -1071,6 +1078,10 @@ impl Store for SqliteStore {
 
     fn edges_of(&self, entity: Uuid) -> Result<Vec<EdgeRow>, StoreError> {
         self.read(|c| index::edges_of(c, entity))
+    }
+
+    fn edges_of_kind(&self, kind: &str, limit: usize) -> Result<Vec<EdgeRow>, StoreError> {
+        self.read(|c| index::edges_of_kind(c, kind, limit))
     }
 
     fn referrals(&self, q: ReferralQuery) -> Result<Vec<EntityRecord>, StoreError> {

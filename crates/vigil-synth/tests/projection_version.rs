@@ -21,14 +21,14 @@ use vigil_model::state::EntityState;
 use vigil_synth::{generate, SynthConfig};
 
 /// The version the hashes below were made with.
-const HASHED_WITH_VERSION: u32 = 2;
+const HASHED_WITH_VERSION: u32 = 3;
 
 /// SHA-256 of the borough's events and of its projected rows.
 const BOROUGH_EVENTS: &str = "b9c083de19db7280a88c2730840edfa2a71ec704c4d0f85c65eb04abe67e7495";
 const BOROUGH_ROWS: &str = "06e717a4c43cfc8530c4a514c6a0c8dd2b5ed788f0d551f4fe38cf338c87770a";
 /// SHA-256 of the example story's events and of its projected rows.
-const EXAMPLE_EVENTS: &str = "a80023e7e6a8117a8c1dbb9c6875f130a16b7cf646e3722a3cb68c2eaf7fb087";
-const EXAMPLE_ROWS: &str = "bbc6d116d6abcc99e8ffe788a4df394936a6b57f6cd44555d42fa0c7e84ac047";
+const EXAMPLE_EVENTS: &str = "cb5afe30ea387c786e30c0748e9ed3067e9bb6faa1d2d18bb63a34d93a472830";
+const EXAMPLE_ROWS: &str = "aa83db64e8dc3a3c4cc8965a8c544a3412a5227d61f518ad6c03562954e3a1b1";
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")

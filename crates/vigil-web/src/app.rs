@@ -141,6 +141,7 @@ impl AppState {
         link("/search", "Find a person", Action::ViewPerson);
         link("/triage", "Triage queue", Action::ViewTriageQueue);
         link("/overdue", "Overdue", Action::ViewOverdue);
+        link("/links/review", "Possible matches", Action::ReviewLinks);
         link("/audit", "Access log", Action::ViewAccessLog);
         link("/admin/users", "Accounts", Action::ViewUsers);
         if nav.first().map(|n| n.href.as_str()) != Some("/") && !who.restricted {

@@ -42,7 +42,12 @@ pub struct BenchOptions {
     pub people: usize,
     /// Database (default: SQLite in a temporary directory).
     pub database: Option<String>,
+    /// The pages measured, of [`PHASES`] (the others are skipped).
+    pub phases: Vec<String>,
 }
+
+/// The pages `vigil bench web` can measure, in the order it measures them.
+pub const PHASES: [&str; 4] = ["queue", "send", "child", "search"];
 
 /// Latencies of one kind of request.
 #[derive(Clone, Debug)]
@@ -243,10 +248,16 @@ where
     Fut: std::future::Future<Output = bool> + Send,
 {
     let mut tasks = Vec::new();
+    let n_users = users.len().max(1) as u32;
     for (i, u) in users.iter().enumerate() {
         let u = Arc::clone(u);
         let one = one.clone();
+        // With pauses, users start spread over one pause (as people do)
+        // rather than all in the same millisecond, which would make every
+        // second begin with a burst of every user at once.
+        let offset = think * i as u32 / n_users;
         tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(offset).await;
             let mut lat = Vec::new();
             let mut errors = 0;
             let mut n = 0;
@@ -563,46 +574,51 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
         let warmup = Duration::from_secs(opts.warmup);
         let think = Duration::from_millis(opts.think_ms);
 
-        let b = base.clone();
-        let t0 = Instant::now() + warmup;
-        let (lat, errors) = phase(&triage, t0, t0 + half, think, move |u, _| {
-            let url = format!("{b}/triage");
-            async move { loads(&u, url).await }
-        })
-        .await;
-        let queue = Figures::from(
-            "GET /triage (queue page)",
-            lat,
-            errors,
-            t0.elapsed().as_secs_f64(),
-        );
-
-        let (heads_before, size_before) = log_figures(&store).await?;
-        let b = base.clone();
-        let t1 = Instant::now() + warmup;
-        let (lat, errors) = phase(&referrers, t1, t1 + half, think, move |u, n| {
-            let url = format!("{b}/referrals/new");
-            async move {
-                let form = referral_form(&u.csrf, n);
-                match u.http.post(url).form(&form).send().await {
-                    Ok(r) if r.status() == 303 => r.bytes().await.is_ok(),
-                    _ => false,
+        let measure = |p: &str| opts.phases.iter().any(|x| x == p);
+        let mut figures = Vec::new();
+        let mut events_per_commit = 0.0;
+        if measure("queue") {
+            let b = base.clone();
+            let t0 = Instant::now() + warmup;
+            let (lat, errors) = phase(&triage, t0, t0 + half, think, move |u, _| {
+                let url = format!("{b}/triage");
+                async move { loads(&u, url).await }
+            })
+            .await;
+            figures.push(Figures::from(
+                "GET /triage (queue page)",
+                lat,
+                errors,
+                t0.elapsed().as_secs_f64(),
+            ));
+        }
+        if measure("send") {
+            let (heads_before, size_before) = log_figures(&store).await?;
+            let b = base.clone();
+            let t1 = Instant::now() + warmup;
+            let (lat, errors) = phase(&referrers, t1, t1 + half, think, move |u, n| {
+                let url = format!("{b}/referrals/new");
+                async move {
+                    let form = referral_form(&u.csrf, n);
+                    match u.http.post(url).form(&form).send().await {
+                        Ok(r) if r.status() == 303 => r.bytes().await.is_ok(),
+                        _ => false,
+                    }
                 }
-            }
-        })
-        .await;
-        let submit = Figures::from(
-            "POST /referrals/new (send)",
-            lat,
-            errors,
-            t1.elapsed().as_secs_f64(),
-        );
-        let (heads_after, size_after) = log_figures(&store).await?;
-        let commits = heads_after - heads_before;
-        let events = size_after - size_before;
-        let mut figures = vec![queue, submit];
+            })
+            .await;
+            figures.push(Figures::from(
+                "POST /referrals/new (send)",
+                lat,
+                errors,
+                t1.elapsed().as_secs_f64(),
+            ));
+            let (heads_after, size_after) = log_figures(&store).await?;
+            events_per_commit =
+                (size_after - size_before) as f64 / (heads_after - heads_before).max(1) as f64;
+        }
 
-        if let Some(child) = child {
+        if let Some(child) = child.filter(|_| measure("child")) {
             let b = base.clone();
             let t2 = Instant::now() + warmup;
             let (lat, errors) = phase(&triage, t2, t2 + half, think, move |u, _| {
@@ -617,7 +633,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
                 t2.elapsed().as_secs_f64(),
             ));
         }
-        if opts.people > 0 {
+        if opts.people > 0 && measure("search") {
             let b = base.clone();
             let people = opts.people;
             let t3 = Instant::now() + warmup;
@@ -650,7 +666,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
             think_ms: opts.think_ms,
             backend,
             figures,
-            events_per_commit: events as f64 / commits.max(1) as f64,
+            events_per_commit,
         })
     });
     let _ = stop.send(());

@@ -404,7 +404,8 @@ pub struct ReferralPage {
     pub what_seen: String,
     pub child: PersonLink,
     pub others: Vec<PersonLink>,
-    pub candidates: Vec<PersonLink>,
+    pub candidates: Vec<CandidateRow>,
+    pub csrf: String,
     /// Some records are out of this user's reach: the front door will check them.
     pub search_limited: bool,
     pub history: Vec<HistoryRow>,
@@ -444,7 +445,7 @@ pub struct PersonPage {
     /// Missing episodes, placements, workers.
     pub periods: Vec<PeriodSection>,
     /// The timeline, drawn on the server ([`crate::timeline`]); escaped there.
-    pub timeline_svg: String,
+    pub timeline_svg: std::sync::Arc<str>,
     pub items: Vec<ChronologyLine>,
     pub total: u64,
     pub filtered: bool,
@@ -457,6 +458,9 @@ pub struct PersonPage {
     pub next_href: Option<String>,
     pub print_href: String,
     pub can_refer: bool,
+    /// Other records of the same person this user may open.
+    pub linked: Vec<LinkedRow>,
+    pub csrf: String,
 }
 
 /// A list of periods on a person's page.
@@ -591,4 +595,92 @@ pub struct UserPage {
     pub is_self: bool,
     pub roles: Vec<Opt>,
     pub notice: Option<String>,
+}
+
+// ---------------------------------------------------------------------------
+// Records of one person (entity resolution)
+// ---------------------------------------------------------------------------
+
+/// A possible existing record on a referral's page.
+#[derive(Clone, Debug)]
+pub struct CandidateRow {
+    pub person: PersonLink,
+    /// "87%".
+    pub probability: String,
+    /// How a person decided the pair, if anyone has ("" if nobody).
+    pub status: String,
+    pub confirmed: bool,
+    pub can_confirm: bool,
+    /// The pair page: both records side by side and the explanation.
+    pub explain_href: String,
+}
+
+/// A record of the same person on a person's page.
+#[derive(Clone, Debug)]
+pub struct LinkedRow {
+    pub person: PersonLink,
+    pub agency: String,
+    pub how: String,
+    pub via: Option<String>,
+    pub a: String,
+    pub b: String,
+    pub can_undo: bool,
+    pub explain_href: String,
+}
+
+/// One pair in the review queue.
+#[derive(Clone, Debug)]
+pub struct ReviewRow {
+    pub a: PersonLink,
+    pub b: PersonLink,
+    pub probability: String,
+    pub status: String,
+    pub href: String,
+    pub can_decide: bool,
+}
+
+#[derive(Template)]
+#[template(path = "links_review.html")]
+pub struct ReviewPage {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    pub rows: Vec<ReviewRow>,
+    pub total: usize,
+    pub band: String,
+    pub csrf: String,
+    pub notice: Option<String>,
+}
+
+pub use vigil_app::links::Side;
+
+/// One field of an explanation, for the table beside the chart.
+#[derive(Clone, Debug)]
+pub struct StepRow {
+    pub field: String,
+    pub level: String,
+    pub weight: String,
+    pub running: String,
+}
+
+#[derive(Template)]
+#[template(path = "link_pair.html")]
+pub struct PairPage {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    /// The two records, side by side.
+    pub sides: Vec<Side>,
+    pub a_id: String,
+    pub b_id: String,
+    /// The waterfall, drawn on the server ([`crate::waterfall`]); escaped there.
+    pub chart_svg: String,
+    pub steps: Vec<StepRow>,
+    pub probability: String,
+    pub scored_by: String,
+    pub status: String,
+    pub can_decide: bool,
+    pub confirmed: bool,
+    pub csrf: String,
+    pub back: String,
 }

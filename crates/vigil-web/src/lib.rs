@@ -39,6 +39,7 @@ pub mod routes;
 pub mod session;
 pub mod signin;
 pub mod timeline;
+pub mod waterfall;
 
 pub use app::{system_clock, AppState, Clock, Config, ServerLimits};
 // The application layer's modules, under the names the handlers use.

@@ -6,7 +6,7 @@
 
 use crate::access::Action;
 use crate::app::AppState;
-use crate::pages::{account, admin, assets, audit, home, people, referrals, triage};
+use crate::pages::{account, admin, assets, audit, home, links, people, referrals, triage};
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use std::sync::Arc;
@@ -76,6 +76,11 @@ pub const ROUTES: &[Route] = &[
     route!(GET "/overdue" => triage::overdue, Gate::Action(ViewOverdue)),
     route!(GET "/people/{id}" => people::person, Gate::Action(ViewPerson)),
     route!(GET "/search" => people::search, Gate::Action(ViewPerson)),
+    route!(GET "/links/review" => links::review, Gate::Action(ReviewLinks)),
+    route!(GET "/links/pair" => links::pair, Gate::Action(ReviewLinks)),
+    route!(POST "/links/pair/confirm" => links::confirm, Gate::Action(DecideLink)),
+    route!(POST "/links/pair/reject" => links::reject, Gate::Action(DecideLink)),
+    route!(POST "/links/pair/undo" => links::undo, Gate::Action(DecideLink)),
     route!(GET "/audit" => audit::audit, Gate::Action(ViewAccessLog)),
     route!(GET "/admin/users" => admin::list, Gate::Action(ViewUsers)),
     route!(GET "/admin/users/new" => admin::new_form, Gate::Action(ManageUsers)),

@@ -207,7 +207,7 @@ fn ticks(start: NaiveDate, end: NaiveDate) -> Vec<(NaiveDate, String)> {
 
 /// Text for SVG: `&`, `<`, `>` and quotes escaped (labels come from the
 /// record, so anything may be in them).
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

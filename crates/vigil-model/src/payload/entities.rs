@@ -299,6 +299,11 @@ impl Kind for LinkRecorded {
         vec![subject(EntityKind::Link, self.link_id), self.from, self.to]
     }
     fn validate(&self, cx: &Ctx<'_>) -> Result<(), ModelError> {
+        if self.kind == LinkKind::SamePerson {
+            return Err(ModelError::invalid(
+                "two records of the same person are linked by confirming the match (person_match.confirmed), not with link.recorded",
+            ));
+        }
         if self.from.id == self.to.id {
             return Err(ModelError::invalid(
                 "a link joins two different things; both ends are the same",
@@ -370,6 +375,7 @@ impl Kind for LinkRecorded {
                 recorded: Stamp::of(h),
                 end_reason: None,
                 ended: None,
+                matching: None,
             },
         )
     }
@@ -436,6 +442,11 @@ impl Kind for LinkEnded {
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         let id = self.link_id;
         p.update(id, |s: &mut LinkState| {
+            if s.matching.is_some() {
+                return Err(reject(format!(
+                    "link {id} joins two records of one person; it is undone with person_match.undone"
+                )));
+            }
             if s.status == LinkStatus::Ended {
                 return Err(reject(format!("link {id} has already been ended")));
             }

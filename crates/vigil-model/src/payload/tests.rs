@@ -398,7 +398,41 @@ fn samples() -> Vec<EventPayload> {
                 "Home visit. Jade said: \"he's my boyfriend\" — quoted.\n<b>not markup</b> \u{202e}"
                     .into(),
         }),
+        E::PersonMatchScored(scored(MIA, JADE, 650_000)),
+        E::PersonMatchRejected(PersonMatchRejected {
+            person_a: id(JADE),
+            person_b: id(MIA),
+            probability_ppm: Some(650_000),
+            reason: Some("Different schools and a different mother".into()),
+        }),
+        E::PersonMatchConfirmed(PersonMatchConfirmed {
+            person_a: id(MIA),
+            person_b: id(JADE),
+            probability_ppm: None,
+            reason: Some("The school confirmed Mia is Jade's second name".into()),
+        }),
+        E::PersonMatchUndone(PersonMatchUndone {
+            person_a: id(JADE),
+            person_b: id(MIA),
+            reason: "Confirmed in error: twins".into(),
+        }),
     ]
+}
+
+fn scored(a: u128, b: u128, ppm: u32) -> PersonMatchScored {
+    PersonMatchScored {
+        person_a: id(a),
+        person_b: id(b),
+        probability_ppm: ppm,
+        threshold_ppm: 500_000,
+        model: "test-model".into(),
+        model_version: "1".into(),
+        explanation: vec![FieldWeight {
+            field: "family name".into(),
+            level: "exact".into(),
+            weight_milli: 4_250,
+        }],
+    }
 }
 
 /// Exhaustive on purpose (no `_` arm): a new kind does not compile until it
@@ -434,11 +468,15 @@ fn ordinal(p: &EventPayload) -> usize {
         E::CaseLevelChanged(_) => 24,
         E::CaseClosed(_) => 25,
         E::NoteRecorded(_) => 26,
-        E::UserRegistered(_) => 27,
-        E::UserRoleChanged(_) => 28,
-        E::UserDisabled(_) => 29,
-        E::UserPasswordReset(_) => 30,
-        E::AccessLogCheckpointed(_) => 31,
+        E::PersonMatchScored(_) => 27,
+        E::PersonMatchConfirmed(_) => 28,
+        E::PersonMatchRejected(_) => 29,
+        E::PersonMatchUndone(_) => 30,
+        E::UserRegistered(_) => 31,
+        E::UserRoleChanged(_) => 32,
+        E::UserDisabled(_) => 33,
+        E::UserPasswordReset(_) => 34,
+        E::AccessLogCheckpointed(_) => 35,
     }
 }
 
@@ -1671,4 +1709,153 @@ fn access_log_anchors_never_go_back() {
     assert_eq!(w.state_of(access_log_id())["rows"], 25);
     assert!(invalid(at(3, "AB")).contains("64 lower-case hex digits"));
     assert!(invalid(at(0, "ab")).contains("64 zeros"));
+}
+
+use EventPayload as E;
+
+impl World {
+    /// Records an event a minute after the others (so it is later than them).
+    fn later(&mut self, payload: EventPayload) {
+        let input = EventInput {
+            id: None,
+            actor: Actor {
+                user: "tester".into(),
+                role: Role::Practitioner,
+            },
+            agency: AgencyId::new("northshire-police").unwrap(),
+            occurred_at: day("2025-06-01"),
+            source: None,
+            body: payload,
+        };
+        let draft = input
+            .prepare(now() + chrono::Duration::minutes(1), [7u8; 16])
+            .unwrap();
+        apply(&draft.seal(self.next).unwrap(), &mut self.state).unwrap();
+        self.next += 1;
+    }
+}
+
+fn pair_status(w: &World, a: u128, b: u128) -> (MatchStatus, LinkStatus) {
+    let rec = &w.state.records[&match_id(id(a), id(b))];
+    let l = rec.as_kind::<LinkState>().unwrap();
+    (l.matching.as_ref().unwrap().status, l.status)
+}
+
+#[test]
+fn match_decisions_are_respected_by_later_scores() {
+    use MatchStatus as M;
+    let mut w = World::before("person_match.scored");
+    let (a, b) = (JADE, MIA);
+    assert_eq!(match_id(id(a), id(b)), match_id(id(b), id(a)));
+    // Nobody decided: the model links at or above its threshold.
+    w.ok(E::PersonMatchScored(scored(a, b, 400_000)));
+    assert_eq!(pair_status(&w, a, b), (M::Proposed, LinkStatus::Ended));
+    w.ok(E::PersonMatchScored(scored(b, a, 500_000)));
+    assert_eq!(
+        pair_status(&w, a, b),
+        (M::LinkedByModel, LinkStatus::Active)
+    );
+    let reject = || {
+        E::PersonMatchRejected(PersonMatchRejected {
+            person_a: id(a),
+            person_b: id(b),
+            probability_ppm: None,
+            reason: None,
+        })
+    };
+    let confirm = || {
+        E::PersonMatchConfirmed(PersonMatchConfirmed {
+            person_a: id(b),
+            person_b: id(a),
+            probability_ppm: None,
+            reason: None,
+        })
+    };
+    let undo = || {
+        E::PersonMatchUndone(PersonMatchUndone {
+            person_a: id(a),
+            person_b: id(b),
+            reason: "Not the same child".into(),
+        })
+    };
+    w.ok(reject());
+    assert_eq!(pair_status(&w, a, b).0, M::Rejected);
+    assert!(w
+        .refused(reject())
+        .contains("already recorded as not the same"));
+    assert!(w.refused(undo()).contains("not linked"));
+    // A later run scoring higher, but not by the margin, leaves it rejected.
+    w.ok(E::PersonMatchScored(scored(a, b, 599_999)));
+    assert_eq!(pair_status(&w, a, b), (M::Rejected, LinkStatus::Ended));
+    // New evidence (0.1 above the probability when rejected) reopens it for
+    // review, never straight to linked.
+    w.ok(E::PersonMatchScored(scored(a, b, 600_000)));
+    assert_eq!(pair_status(&w, a, b), (M::Proposed, LinkStatus::Ended));
+    // Confirmed stays confirmed whatever the model says.
+    w.ok(confirm());
+    assert!(w.refused(confirm()).contains("already confirmed"));
+    assert!(w.refused(reject()).contains("undo the link"));
+    w.ok(E::PersonMatchScored(scored(a, b, 1)));
+    assert_eq!(pair_status(&w, a, b), (M::Confirmed, LinkStatus::Active));
+    // Undone: unlinked, and a high score does not link it again.
+    w.ok(undo());
+    assert_eq!(pair_status(&w, a, b), (M::Undone, LinkStatus::Ended));
+    w.ok(E::PersonMatchScored(scored(a, b, 50_000)));
+    w.ok(E::PersonMatchScored(scored(a, b, 99_000)));
+    assert_eq!(pair_status(&w, a, b).0, M::Undone);
+    // A person record amended after the decision is new evidence too.
+    w.later(E::PersonAmended(PersonAmendment {
+        person_id: id(b),
+        reason: "Date of birth corrected".into(),
+        add_names: vec![],
+        remove_names: vec![],
+        date_of_birth: Some(DateOfBirth {
+            value: "2010-03-15".into(),
+            precision: Precision::Day,
+        }),
+        sex: None,
+        ethnicity_self_defined: None,
+        ethnicity_officer_observed: None,
+        ethnicity_dfe: None,
+        nationalities: None,
+        disability: None,
+        description: None,
+    }));
+    w.ok(E::PersonMatchScored(scored(a, b, 99_000)));
+    assert_eq!(pair_status(&w, a, b).0, M::Proposed);
+}
+
+#[test]
+fn match_events_are_checked() {
+    let mut bad = scored(JADE, JADE, 1);
+    assert!(invalid(E::PersonMatchScored(bad.clone())).contains("two different person records"));
+    bad.person_b = id(MIA);
+    bad.probability_ppm = 1_000_001;
+    assert!(invalid(E::PersonMatchScored(bad.clone())).contains("at most 1000000"));
+    bad.probability_ppm = 1;
+    bad.threshold_ppm = 0;
+    assert!(invalid(E::PersonMatchScored(bad.clone())).contains("above 0"));
+    bad.threshold_ppm = 1;
+    bad.explanation[0].weight_milli = i64::MIN;
+    assert!(invalid(E::PersonMatchScored(bad.clone())).contains("out of range"));
+    bad.explanation = vec![bad.explanation[0].clone(); 65];
+    assert!(invalid(E::PersonMatchScored(bad)).contains("at most 64"));
+    assert!(invalid(E::PersonMatchUndone(PersonMatchUndone {
+        person_a: id(JADE),
+        person_b: id(MIA),
+        reason: "  ".into(),
+    }))
+    .contains("reason"));
+    // A same-person link is never recorded as an ordinary link.
+    let mut l = match sample("link.recorded") {
+        E::LinkRecorded(l) => l,
+        _ => unreachable!(),
+    };
+    l.kind = LinkKind::SamePerson;
+    assert!(invalid(E::LinkRecorded(l)).contains("person_match.confirmed"));
+    // The people must exist.
+    let mut w = World::before("person_match.scored");
+    assert!(w
+        .refused(E::PersonMatchScored(scored(JADE, 0xFFFF, 900_000)))
+        .contains("there is no person"));
 }

@@ -399,6 +399,18 @@ const CHRONOLOGY_PAGE: &str =
      AND (cardinality($7::text[]) = 0 OR kind = ANY($7))
    ORDER BY occurred_sort, idx LIMIT $8 OFFSET $9";
 
+/// [`CHRONOLOGY_PAGE`] without the count (which makes the database read
+/// every matching row before the page).
+const CHRONOLOGY_ROWS: &str =
+    "SELECT idx, person_id, event_id, kind, agency, actor, occurred_value,
+    occurred_precision, occurred_sort, recorded_at, record_id, record_kind, record_agency,
+    record_user, role FROM chronology
+   WHERE person_id = $1 AND ($2 OR record_agency = ANY($3))
+     AND ($4::text IS NULL OR (record_user = $4 AND record_agency = $5))
+     AND (cardinality($6::text[]) = 0 OR agency = ANY($6))
+     AND (cardinality($7::text[]) = 0 OR kind = ANY($7))
+   ORDER BY occurred_sort, idx LIMIT $8 OFFSET $9";
+
 const CHRONOLOGY_COUNT: &str = "SELECT count(*) FROM chronology
    WHERE person_id = $1 AND ($2 OR record_agency = ANY($3))
      AND ($4::text IS NULL OR (record_user = $4 AND record_agency = $5))
@@ -421,12 +433,15 @@ pub(super) fn chronology(
                 Some(agency.clone()),
             ),
         };
-    let s = c.stmt(CHRONOLOGY_FACETS)?;
     let mut page = ChronologyPage::default();
-    for r in c
-        .client
-        .query(&s, &[&person, &all, &agencies, &user, &agency])?
-    {
+    let facets = if q.counts {
+        let s = c.stmt(CHRONOLOGY_FACETS)?;
+        c.client
+            .query(&s, &[&person, &all, &agencies, &user, &agency])?
+    } else {
+        Vec::new()
+    };
+    for r in facets {
         let which: String = r.try_get(0)?;
         let name: String = r.try_get(1)?;
         let n = r.try_get::<_, i64>(2)? as u64;
@@ -440,7 +455,11 @@ pub(super) fn chronology(
     page.kinds.sort();
     let limit = q.limit.min(crate::index::MAX_PAGE) as i64;
     let offset = q.offset.min(i64::MAX as u64) as i64;
-    let s = c.stmt(CHRONOLOGY_PAGE)?;
+    let s = c.stmt(if q.counts {
+        CHRONOLOGY_PAGE
+    } else {
+        CHRONOLOGY_ROWS
+    })?;
     let rows = c.client.query(
         &s,
         &[
@@ -456,6 +475,7 @@ pub(super) fn chronology(
         ],
     )?;
     page.total = match rows.first() {
+        _ if !q.counts => 0,
         Some(r) => r.try_get::<_, i64>(15)? as u64,
         // Past the last page (or nothing): count without the page.
         None => {
@@ -479,6 +499,12 @@ pub(super) fn chronology(
         page.rows.push(chronology_row(r)?);
     }
     Ok(page)
+}
+
+pub(super) fn chronology_head(c: &mut Conn, person: Uuid) -> Result<Option<u64>, StoreError> {
+    let s = c.stmt("SELECT max(idx) FROM chronology WHERE person_id = $1")?;
+    let idx: Option<i64> = c.client.query_one(&s, &[&person])?.try_get(0)?;
+    Ok(idx.map(|i| i as u64))
 }
 
 const FIND_KEYS: &str = "SELECT person_id, kind, key, agency FROM name_keys
@@ -519,10 +545,28 @@ const EDGES_OF: &str = "SELECT link_id, from_kind, from_id, to_kind, to_id, kind
    UNION SELECT link_id, from_kind, from_id, to_kind, to_id, kind, first_seen::text,
     last_seen::text, active, agency FROM edges WHERE to_id = $1 ORDER BY 1";
 
+const EDGES_OF_KIND: &str =
+    "SELECT link_id, from_kind, from_id, to_kind, to_id, kind, first_seen::text,
+    last_seen::text, active, agency FROM edges WHERE kind = $1 ORDER BY link_id LIMIT $2";
+
 pub(super) fn edges_of(c: &mut Conn, entity: Uuid) -> Result<Vec<EdgeRow>, StoreError> {
     let s = c.stmt(EDGES_OF)?;
     c.client
         .query(&s, &[&entity])?
+        .iter()
+        .map(edge_row)
+        .collect()
+}
+
+pub(super) fn edges_of_kind(
+    c: &mut Conn,
+    kind: &str,
+    limit: usize,
+) -> Result<Vec<EdgeRow>, StoreError> {
+    let s = c.stmt(EDGES_OF_KIND)?;
+    let limit = limit.min(i64::MAX as usize) as i64;
+    c.client
+        .query(&s, &[&kind, &limit])?
         .iter()
         .map(edge_row)
         .collect()

@@ -355,8 +355,11 @@ pub(super) fn chronology(
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     };
-    let agencies = facet("agency")?;
-    let kinds = facet("kind")?;
+    let (agencies, kinds) = if q.counts {
+        (facet("agency")?, facet("kind")?)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let mut p = base.clone();
     let mut filter = visible.clone();
     if !q.agencies.is_empty() {
@@ -368,16 +371,19 @@ pub(super) fn chronology(
     if !q.kinds.is_empty() {
         filter.push_str(&format!(" AND kind IN ({})", in_list(&q.kinds, &mut p)));
     }
-    let total: i64 = c.query_row(
-        &format!("SELECT count(*) FROM chronology WHERE person_id = ?1{filter}"),
-        params_from_iter(p.iter()),
-        |r| r.get(0),
-    )?;
+    let total: i64 = if q.counts {
+        c.prepare_cached(&format!(
+            "SELECT count(*) FROM chronology WHERE person_id = ?1{filter}"
+        ))?
+        .query_row(params_from_iter(p.iter()), |r| r.get(0))?
+    } else {
+        0
+    };
     p.push(SqlValue::Integer(q.limit.min(crate::index::MAX_PAGE) as i64));
     let l = p.len();
     p.push(SqlValue::Integer(q.offset.min(i64::MAX as u64) as i64));
     let o = p.len();
-    let mut stmt = c.prepare(&format!(
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT {CHRONOLOGY_COLUMNS} FROM chronology WHERE person_id = ?1{filter}
          ORDER BY occurred_sort, idx LIMIT ?{l} OFFSET ?{o}"
     ))?;
@@ -392,6 +398,13 @@ pub(super) fn chronology(
         agencies,
         kinds,
     })
+}
+
+pub(super) fn chronology_head(c: &Connection, person: Uuid) -> Result<Option<u64>, StoreError> {
+    let idx: Option<i64> = c
+        .prepare_cached("SELECT max(idx) FROM chronology WHERE person_id = ?1")?
+        .query_row([&person.as_bytes()[..]], |r| r.get(0))?;
+    Ok(idx.map(|i| i as u64))
 }
 
 pub(super) fn find_people(
@@ -427,6 +440,22 @@ pub(super) fn edges_of(c: &Connection, entity: Uuid) -> Result<Vec<EdgeRow>, Sto
          UNION SELECT {EDGE_COLUMNS} FROM edges WHERE to_id = ?1 ORDER BY link_id"
     ))?;
     let mut rows = stmt.query([&entity.as_bytes()[..]])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(edge_row(r)?);
+    }
+    Ok(out)
+}
+
+pub(super) fn edges_of_kind(
+    c: &Connection,
+    kind: &str,
+    limit: usize,
+) -> Result<Vec<EdgeRow>, StoreError> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {EDGE_COLUMNS} FROM edges WHERE kind = ?1 ORDER BY link_id LIMIT ?2"
+    ))?;
+    let mut rows = stmt.query(params![kind, limit.min(i64::MAX as usize) as i64])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         out.push(edge_row(r)?);

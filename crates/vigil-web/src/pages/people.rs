@@ -146,9 +146,17 @@ fn lane(l: TimelineLane) -> Lane {
 }
 
 /// The timeline's window: from the first item (at least a year before
-/// today) to today.
-fn timeline_svg(rec: &ChildRecord, today: chrono::NaiveDate) -> String {
-    let marks: Vec<Mark> = rec
+/// the summary's day) to that day. Drawn once per summary: readers of the
+/// same summary (same person, scope, day, nothing new) share the drawing.
+fn timeline_svg(rec: &ChildRecord) -> Arc<str> {
+    let summary = &rec.summary;
+    let draw = || -> Arc<str> { draw_timeline(summary).into() };
+    Arc::clone(summary.drawn.get_or_init(draw))
+}
+
+fn draw_timeline(summary: &record::Summary) -> String {
+    let today = summary.day;
+    let marks: Vec<Mark> = summary
         .timeline
         .iter()
         .map(|e| Mark {
@@ -177,6 +185,7 @@ fn page_of(
     today: chrono::NaiveDate,
     can_refer: bool,
     print: bool,
+    csrf: String,
 ) -> PersonPage {
     let id = rec.person.id;
     let f = rec.filter.clone();
@@ -191,35 +200,36 @@ fn page_of(
             String::new()
         }
     };
+    let sum = &rec.summary;
     let periods = vec![
         PeriodSection {
             title: "Missing episodes".into(),
-            note: format!("{} in all{}", rec.missing_total, shown(rec.missing_total)),
-            rows: period_rows(&rec.missing),
+            note: format!("{} in all{}", sum.missing_total, shown(sum.missing_total)),
+            rows: period_rows(&sum.missing),
         },
         PeriodSection {
             title: "Placements".into(),
             note: format!(
                 "{} in the last 12 months, {} in all{}",
-                rec.placements_12m,
-                rec.placements_total,
-                shown(rec.placements_total)
+                sum.placements_12m,
+                sum.placements_total,
+                shown(sum.placements_total)
             ),
-            rows: period_rows(&rec.placements),
+            rows: period_rows(&sum.placements),
         },
         PeriodSection {
             title: "Allocated workers".into(),
             note: format!(
                 "{} in the last 12 months, {} in all{}",
-                rec.workers_12m,
-                rec.workers_total,
-                shown(rec.workers_total)
+                sum.workers_12m,
+                sum.workers_total,
+                shown(sum.workers_total)
             ),
-            rows: period_rows(&rec.workers),
+            rows: period_rows(&sum.workers),
         },
     ];
     PersonPage {
-        timeline_svg: timeline_svg(&rec, today),
+        timeline_svg: timeline_svg(&rec),
         chrome,
         read,
         id: id.to_string(),
@@ -307,6 +317,8 @@ fn page_of(
         next_href: (rec.page < rec.pages).then(|| href(id, &f, Some(rec.page + 1), false)),
         print_href: href(id, &f, None, true),
         can_refer,
+        linked: super::links::linked_rows(&rec.linked),
+        csrf,
     }
 }
 
@@ -324,7 +336,7 @@ pub async fn person(
     let chrome = st.chrome(&who, &record.link.name, "");
     let can_refer = who.may(crate::access::Action::SubmitReferral);
     record
-        .show(|rec, read| page_of(rec, read, chrome, today, can_refer, print))
+        .show(|rec, read| page_of(rec, read, chrome, today, can_refer, print, who.csrf.clone()))
         .respond(StatusCode::OK)
         .await
 }

@@ -390,13 +390,40 @@ pub async fn view(
             child: child_link(&full.record),
             history: history(&full),
             others: full.others,
-            candidates: full.candidates,
+            candidates: candidate_rows(&full.record, full.candidates),
+            csrf: who.csrf.clone(),
             search_limited: full.search_limited,
             can_decide,
         }
     })
     .respond(StatusCode::OK)
     .await
+}
+
+/// The possible existing records as the referral page lists them.
+fn candidate_rows(
+    rec: &ReferralRecord,
+    found: Vec<vigil_app::links::PossibleMatch>,
+) -> Vec<crate::html::CandidateRow> {
+    let child = rec.referral.child_id.to_string();
+    found
+        .into_iter()
+        .map(|c| {
+            let confirmed = c.status == Some(vigil_model::state::MatchStatus::Confirmed);
+            crate::html::CandidateRow {
+                explain_href: format!(
+                    "{}&back=/referrals/{}",
+                    super::links::pair_href(&child, &c.person.id),
+                    rec.referral.id
+                ),
+                probability: vigil_app::score::percent(c.probability_ppm),
+                status: c.status.map(|s| s.label().to_owned()).unwrap_or_default(),
+                confirmed,
+                can_confirm: c.can_confirm,
+                person: c.person,
+            }
+        })
+        .collect()
 }
 
 async fn decide_page(

@@ -231,6 +231,30 @@ impl TestApp {
     }
 
     /// A client signed in as `username` (with the tests' password).
+    /// Runs SQL on the test's database itself, not through the store (to
+    /// make a table fail): `sqlite` on SQLite, `postgres` on PostgreSQL.
+    #[allow(dead_code)]
+    pub fn sql(&self, sqlite: &str, postgres: &str) {
+        match &self._schema {
+            Some(schema) => {
+                let (url, sql) = (schema.url().to_owned(), postgres.to_owned());
+                // The blocking client must not run on the async threads.
+                std::thread::spawn(move || {
+                    vigil_store::postgres::raw_client(&url)
+                        .unwrap()
+                        .batch_execute(&sql)
+                        .unwrap()
+                })
+                .join()
+                .unwrap();
+            }
+            None => rusqlite::Connection::open(self._dir.path().join("vigil.sqlite"))
+                .unwrap()
+                .execute_batch(sqlite)
+                .unwrap(),
+        }
+    }
+
     pub async fn login(&self, username: &str) -> Client {
         let mut c = self.client();
         let r = c.sign_in(username, PASSWORD).await;

@@ -1,0 +1,929 @@
+//! Records of one person: which records are linked (the entity a record
+//! belongs to), the review queue of possible matches, one pair with the
+//! model's explanation, the possible existing records of a referral's
+//! child, and the decisions (confirm, reject, undo) that change them.
+//!
+//! A child of [`crate::guard`], so every query here authorises the user
+//! with the one access table, writes the read to the access log and hands
+//! back an [`Authorised`] value; people are shown only through its `embed`.
+//!
+//! **The linked person.** The `same_person` edges of the edges projection
+//! (one per pair scored or decided, `active` while the pair is linked) are
+//! walked from the record asked for ([`cluster`]): confirmed pairs first,
+//! then the model's links, most probable first; a record is not added
+//! through a model link when a person said it is not the same as a record
+//! already in the group (confirmed links always join). So a rejection is
+//! respected even when two model links would join the records through a
+//! third.
+//!
+//! **Who sees what.** A linked record is listed (and its chronology merged
+//! into the child's) only when the user may open it; nothing says how many
+//! others exist. Deciding needs [`Action::DecideLink`] on one of the two
+//! records and the right to open both (a practitioner: both their agency's
+//! records; the front door: any). The review queue lists pairs in the
+//! uncertain band ([`score::REVIEW_FROM_PPM`] to [`score::REVIEW_TO_PPM`])
+//! that nobody has decided, highest first, whose two records the user may
+//! open.
+
+use super::{authorised, check, embed, may, people_of, person_of, person_resource, PersonLink};
+use crate::access::Action;
+use crate::readmodel::PersonView;
+use crate::score::{self, Score};
+use crate::{App, AppError, Caller};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::sync::Arc;
+use uuid::Uuid;
+use vigil_model::index::ChronologyRow;
+use vigil_model::payload::{
+    match_id, PersonMatchConfirmed, PersonMatchRejected, PersonMatchScored, PersonMatchUndone,
+};
+use vigil_model::state::{LinkState, MatchDecisionState, MatchScore, MatchState, MatchStatus};
+use vigil_model::{EntityKind, EventPayload, OccurredAt, SubjectRef};
+use vigil_store::index::{ChronologyPage, Visibility};
+
+/// The `same_person` link kind, as the edges table names it.
+pub const SAME_PERSON: &str = "same_person";
+
+/// Most records one linked person is walked to (a bound on hostile data).
+pub const MAX_LINKED: usize = 100;
+
+/// Most pairs the review queue reads (the band is filtered from these).
+pub const MAX_REVIEW_SCAN: usize = 20_000;
+
+/// One pair of person records as the log has decided it so far.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pair {
+    pub a: Uuid,
+    pub b: Uuid,
+    pub status: MatchStatus,
+    pub score: Option<MatchScore>,
+    pub decision: Option<MatchDecisionState>,
+}
+
+impl Pair {
+    fn from_link(l: &LinkState) -> Option<Pair> {
+        let MatchState {
+            status,
+            score,
+            decision,
+            ..
+        } = l.matching.clone()?;
+        Some(Pair {
+            a: l.from.id,
+            b: l.to.id,
+            status,
+            score,
+            decision,
+        })
+    }
+
+    /// The other record of the pair.
+    pub fn other(&self, one: Uuid) -> Uuid {
+        if self.a == one {
+            self.b
+        } else {
+            self.a
+        }
+    }
+
+    pub fn probability_ppm(&self) -> Option<u32> {
+        self.score.as_ref().map(|s| s.probability_ppm)
+    }
+}
+
+/// The pairs with these link ids that exist.
+fn pairs(st: &App, ids: &[Uuid]) -> Result<Vec<Pair>, AppError> {
+    Ok(st
+        .store
+        .entities(ids)?
+        .iter()
+        .filter_map(|r| r.as_kind::<LinkState>().and_then(Pair::from_link))
+        .collect())
+}
+
+/// The pair of these two records, if it was ever scored or decided.
+pub(crate) fn pair_of(st: &App, a: Uuid, b: Uuid) -> Result<Option<Pair>, AppError> {
+    Ok(pairs(st, &[match_id(a, b)])?.into_iter().next())
+}
+
+/// Every pair one record is part of (from its `same_person` edges).
+fn pairs_of(st: &App, person: Uuid) -> Result<Vec<Pair>, AppError> {
+    let ids: Vec<Uuid> = st
+        .store
+        .edges_of(person)?
+        .into_iter()
+        .filter(|e| e.kind == SAME_PERSON)
+        .map(|e| e.link_id)
+        .collect();
+    pairs(st, &ids)
+}
+
+/// A record of a linked person and how it joined.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub id: Uuid,
+    /// The record it is linked to (the start, or another member).
+    pub via: Uuid,
+    /// That pair.
+    pub pair: Pair,
+}
+
+/// The records linked to `start` (not including it), in the order they
+/// joined (see the module documentation). `pairs_of` gives every pair a
+/// record is part of.
+pub fn cluster<E>(
+    start: Uuid,
+    mut pairs_of: impl FnMut(Uuid) -> Result<Vec<Pair>, E>,
+) -> Result<Vec<Member>, E> {
+    // (confirmed first, then probability; then the lowest id, for one order)
+    type Key = (bool, u32, std::cmp::Reverse<Uuid>, Uuid);
+    let mut members: Vec<Member> = Vec::new();
+    let mut inside: HashSet<Uuid> = HashSet::from([start]);
+    let mut refused: HashSet<(Uuid, Uuid)> = HashSet::new();
+    let mut heap: BinaryHeap<(Key, usize)> = BinaryHeap::new();
+    let mut waiting: Vec<(Uuid, Pair)> = Vec::new();
+    let mut explore = |from: Uuid,
+                       heap: &mut BinaryHeap<(Key, usize)>,
+                       waiting: &mut Vec<(Uuid, Pair)>,
+                       refused: &mut HashSet<(Uuid, Uuid)>|
+     -> Result<(), E> {
+        for p in pairs_of(from)? {
+            let other = p.other(from);
+            if p.status.refused() {
+                refused.insert((from.min(other), from.max(other)));
+            } else if p.status.linked() {
+                let key = (
+                    p.status == MatchStatus::Confirmed,
+                    p.probability_ppm().unwrap_or(0),
+                    std::cmp::Reverse(other),
+                    from,
+                );
+                waiting.push((from, p));
+                heap.push((key, waiting.len() - 1));
+            }
+        }
+        Ok(())
+    };
+    explore(start, &mut heap, &mut waiting, &mut refused)?;
+    while let Some(((confirmed, ..), i)) = heap.pop() {
+        if members.len() >= MAX_LINKED {
+            break;
+        }
+        let (via, pair) = waiting[i].clone();
+        let id = pair.other(via);
+        if inside.contains(&id) {
+            continue;
+        }
+        let against = |m: Uuid| refused.contains(&(m.min(id), m.max(id)));
+        if !confirmed && inside.iter().any(|m| against(*m)) {
+            continue;
+        }
+        inside.insert(id);
+        members.push(Member { id, via, pair });
+        explore(id, &mut heap, &mut waiting, &mut refused)?;
+    }
+    Ok(members)
+}
+
+/// The records linked to `person`, from the store.
+pub(crate) fn linked_to(st: &App, person: Uuid) -> Result<Vec<Member>, AppError> {
+    cluster(person, |p| pairs_of(st, p))
+}
+
+// ---------------------------------------------------------------------------
+// The child's record: linked records and the merged chronology
+// ---------------------------------------------------------------------------
+
+/// A record linked to the one shown, as the child's page lists it.
+#[derive(Clone, Debug)]
+pub struct LinkedRecord {
+    pub person: PersonLink,
+    /// The agency that made the record (its name).
+    pub agency: String,
+    /// How the link stands, in words ("Confirmed the same person by … on …").
+    pub how: String,
+    /// The record it is linked through, when not the one shown.
+    pub via: Option<String>,
+    /// The pair an undo withdraws.
+    pub pair: (Uuid, Uuid),
+    /// Whether this user may undo it ("Not the same person").
+    pub can_undo: bool,
+}
+
+/// Words for how a pair stands.
+pub fn status_words(st: &App, p: &Pair) -> String {
+    let when = |d: &MatchDecisionState| {
+        let day = chrono::DateTime::parse_from_rfc3339(&d.decided.at)
+            .map(|t| {
+                crate::display::date(vigil_rules::london::local_date(
+                    t.with_timezone(&chrono::Utc),
+                ))
+            })
+            .unwrap_or_default();
+        format!(
+            " by {} ({}) on {day}",
+            d.decided.by,
+            super::agency_name(st, d.decided.agency.as_str())
+        )
+    };
+    match (&p.decision, p.status) {
+        (Some(d), MatchStatus::Confirmed | MatchStatus::Rejected | MatchStatus::Undone) => {
+            format!("{}{}", p.status.label(), when(d))
+        }
+        (_, s) => match p.probability_ppm() {
+            Some(ppm) => format!("{} ({} likely)", s.label(), score::percent(ppm)),
+            None => s.label().to_owned(),
+        },
+    }
+}
+
+/// Whether this user may decide about two records: open both, and decide
+/// links for one of them.
+fn may_decide(who: &Caller, a: &PersonView, b: &PersonView) -> bool {
+    may(who, Action::ViewPerson, person_resource(a))
+        && may(who, Action::ViewPerson, person_resource(b))
+        && (may(who, Action::DecideLink, person_resource(a))
+            || may(who, Action::DecideLink, person_resource(b)))
+}
+
+/// The records linked to `person` that this user may open, for the
+/// child's page, and their ids (for the merged chronology).
+pub(in crate::guard) fn linked_records(
+    st: &App,
+    who: &Caller,
+    person: &PersonView,
+) -> Result<(Vec<LinkedRecord>, Vec<Uuid>), AppError> {
+    let members = linked_to(st, person.id)?;
+    if members.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mut ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
+    ids.push(person.id);
+    let people = people_of(st, &ids)?;
+    let mut out = Vec::new();
+    let mut open = Vec::new();
+    for m in &members {
+        let (Some(p), Some(via)) = (people.get(&m.id), people.get(&m.via)) else {
+            continue;
+        };
+        if !may(who, Action::ViewPerson, person_resource(p)) {
+            continue;
+        }
+        let Some(link) = embed(st, who, p, None) else {
+            continue;
+        };
+        open.push(m.id);
+        out.push(LinkedRecord {
+            agency: super::agency_name(st, &p.recorded.agency),
+            how: status_words(st, &m.pair),
+            via: (m.via != person.id).then(|| {
+                if may(who, Action::ViewPerson, person_resource(via)) {
+                    via.display_name()
+                } else {
+                    super::WITHHELD_CHILD.to_owned()
+                }
+            }),
+            pair: (m.via, m.id),
+            can_undo: may_decide(who, via, p),
+            person: link,
+        });
+    }
+    Ok((out, open))
+}
+
+/// The whole chronology of several records of one person, as the user may
+/// see it: merged in order (occurred-at, then log index), each event once.
+pub(in crate::guard) fn merged_chronology(
+    st: &App,
+    ids: &[Uuid],
+    visibility: &Visibility,
+) -> Result<Vec<ChronologyRow>, AppError> {
+    let mut all = Vec::new();
+    let mut seen = HashSet::new();
+    for id in ids {
+        for r in super::record::whole_chronology(st, *id, visibility)? {
+            if seen.insert(r.log_index) {
+                all.push(r);
+            }
+        }
+    }
+    all.sort_by_key(|r| (r.occurred_sort, r.log_index));
+    Ok(all)
+}
+
+/// A page of a merged chronology, with the same meaning as the store's
+/// ([`vigil_store::Store::chronology`]): facets of every row, the total and
+/// the rows after the agency and kind filters.
+pub(in crate::guard) fn page_of(
+    rows: &[ChronologyRow],
+    agencies: &[String],
+    kinds: &[String],
+    offset: u64,
+    limit: u64,
+) -> ChronologyPage {
+    let facet = |f: &dyn Fn(&ChronologyRow) -> &str| -> Vec<(String, u64)> {
+        let mut m: std::collections::BTreeMap<String, u64> = Default::default();
+        for r in rows {
+            *m.entry(f(r).to_owned()).or_default() += 1;
+        }
+        m.into_iter().collect()
+    };
+    let matching: Vec<&ChronologyRow> = rows
+        .iter()
+        .filter(|r| agencies.is_empty() || agencies.contains(&r.agency))
+        .filter(|r| kinds.is_empty() || kinds.contains(&r.kind))
+        .collect();
+    let limit = limit.min(vigil_store::index::MAX_PAGE);
+    ChronologyPage {
+        rows: matching
+            .iter()
+            .skip(offset.min(usize::MAX as u64) as usize)
+            .take(limit as usize)
+            .map(|r| (*r).clone())
+            .collect(),
+        total: matching.len() as u64,
+        agencies: facet(&|r| r.agency.as_str()),
+        kinds: facet(&|r| r.kind.as_str()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Possible existing records (the triage screen) and scoring at intake
+// ---------------------------------------------------------------------------
+
+/// A possible existing record of a referral's child.
+#[derive(Clone, Debug)]
+pub struct PossibleMatch {
+    pub person: PersonLink,
+    pub probability_ppm: u32,
+    /// How a person decided the pair, if anyone has.
+    pub status: Option<MatchStatus>,
+    /// Whether this user may confirm it ("This is the same child").
+    pub can_confirm: bool,
+}
+
+/// People the name index brings near `child` (each name word, and the date
+/// of birth), among the agencies given (`None`: all), not `child`.
+fn near(
+    st: &App,
+    child: &PersonView,
+    visible: Option<&[String]>,
+) -> Result<Vec<PersonView>, AppError> {
+    let mut queries: Vec<String> = child
+        .names
+        .iter()
+        .flat_map(|n| vigil_model::names::normalise_tokens(&n.display()))
+        .filter(|t| t.chars().count() > 1)
+        .collect();
+    queries.sort();
+    queries.dedup();
+    if let Some(d) = &child.date_of_birth {
+        queries.push(d.value.clone());
+    }
+    let mut ids = BTreeSet::new();
+    for q in queries {
+        let parsed = vigil_model::names::parse_query(&q);
+        if parsed.is_empty() {
+            continue;
+        }
+        for h in st.store.find_people(&parsed, visible, 50)? {
+            if h.person_id != child.id {
+                ids.insert(h.person_id);
+            }
+        }
+    }
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    Ok(people_of(st, &ids)?.into_values().collect())
+}
+
+/// The scores of `child` against the people near it, at or above the
+/// review band, best first.
+fn scored_near(
+    st: &App,
+    child: &PersonView,
+    visible: Option<&[String]>,
+) -> Result<Vec<(PersonView, Score)>, AppError> {
+    let mut out: Vec<(PersonView, Score)> = near(st, child, visible)?
+        .into_iter()
+        .map(|p| {
+            let s = score::score(child, &p);
+            (p, s)
+        })
+        .filter(|(_, s)| s.probability_ppm >= score::REVIEW_FROM_PPM)
+        .collect();
+    out.sort_by(|a, b| {
+        b.1.probability_ppm
+            .cmp(&a.1.probability_ppm)
+            .then(a.0.id.cmp(&b.0.id))
+    });
+    Ok(out)
+}
+
+/// The possible existing records of `child` that this user may open, most
+/// likely first; pairs a person said are not the same are left out.
+pub(in crate::guard) fn possible_existing(
+    st: &App,
+    who: &Caller,
+    child: &PersonView,
+    visible: Option<&[String]>,
+) -> Result<Vec<PossibleMatch>, AppError> {
+    let found = scored_near(st, child, visible)?;
+    let link_ids: Vec<Uuid> = found
+        .iter()
+        .map(|(p, _)| match_id(child.id, p.id))
+        .collect();
+    let decided: HashMap<Uuid, Pair> = pairs(st, &link_ids)?
+        .into_iter()
+        .map(|p| (match_id(p.a, p.b), p))
+        .collect();
+    let mut out = Vec::new();
+    for (p, s) in found {
+        if !may(who, Action::ViewPerson, person_resource(&p)) {
+            continue;
+        }
+        let pair = decided.get(&match_id(child.id, p.id));
+        if pair.is_some_and(|x| x.status.refused()) {
+            continue;
+        }
+        let Some(link) = embed(st, who, &p, None) else {
+            continue;
+        };
+        let status = pair.map(|x| x.status);
+        out.push(PossibleMatch {
+            person: link,
+            probability_ppm: s.probability_ppm,
+            can_confirm: status != Some(MatchStatus::Confirmed) && may_decide(who, child, &p),
+            status,
+        });
+        if out.len() >= crate::candidates::MAX_CANDIDATES {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+impl App {
+    /// Scores a new person record against the people the name index brings
+    /// near it (every agency's: this is Vigil's own matching, not a user's
+    /// read) and records each score at or above the review band as
+    /// `person_match.scored`, by Vigil. Incremental: no model run over the
+    /// whole log. Returns how many were recorded.
+    pub async fn match_at_intake(self: &Arc<Self>, person: Uuid) -> Result<usize, AppError> {
+        let drafts = self
+            .blocking(move |st| {
+                let Some(child) = person_of(st, person)? else {
+                    return Ok(Vec::new());
+                };
+                let (actor, agency) = crate::queue::system_actor();
+                let now = st.now();
+                let (model, model_version) = score::model_in_use();
+                let mut drafts = Vec::new();
+                for (p, s) in scored_near(st, &child, None)? {
+                    let body = EventPayload::PersonMatchScored(PersonMatchScored {
+                        person_a: child.id,
+                        person_b: p.id,
+                        probability_ppm: s.probability_ppm,
+                        threshold_ppm: score::THRESHOLD_PPM,
+                        model: model.clone(),
+                        model_version: model_version.clone(),
+                        explanation: s.fields,
+                    });
+                    drafts.push(
+                        crate::referral::prepare(
+                            &actor,
+                            &agency,
+                            OccurredAt::exact(now),
+                            body,
+                            now,
+                        )
+                        .map_err(AppError::Internal)?,
+                    );
+                }
+                Ok(drafts)
+            })
+            .await?;
+        let n = drafts.len();
+        if n > 0 {
+            for r in self.append(drafts).await? {
+                r.map_err(|e| AppError::Internal(format!("a match score was refused: {e}")))?;
+            }
+        }
+        Ok(n)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The review queue and one pair
+// ---------------------------------------------------------------------------
+
+/// A pair in the review queue.
+#[derive(Clone, Debug)]
+pub struct ReviewItem {
+    pub a: PersonLink,
+    pub b: PersonLink,
+    pub probability_ppm: u32,
+    pub status: MatchStatus,
+    pub can_decide: bool,
+}
+
+/// The review queue: pairs in the uncertain band this user may open.
+pub struct ReviewQueue {
+    pub items: Vec<ReviewItem>,
+    /// Pairs in the band this user may open (listed or not).
+    pub total: usize,
+}
+
+pub async fn review_queue(
+    app: &Arc<App>,
+    who: &Caller,
+    limit: usize,
+) -> Result<super::Authorised<ReviewQueue>, AppError> {
+    let who = who.clone();
+    app.blocking(move |st| {
+        check(&who, Action::ReviewLinks, crate::access::Resource::Page)?;
+        let ids: Vec<Uuid> = st
+            .store
+            .edges_of_kind(SAME_PERSON, MAX_REVIEW_SCAN)?
+            .into_iter()
+            .map(|e| e.link_id)
+            .collect();
+        let mut band: Vec<Pair> = Vec::new();
+        for chunk in ids.chunks(500) {
+            band.extend(pairs(st, chunk)?.into_iter().filter(|p| {
+                matches!(p.status, MatchStatus::Proposed | MatchStatus::LinkedByModel)
+                    && p.probability_ppm().is_some_and(|x| {
+                        (score::REVIEW_FROM_PPM..=score::REVIEW_TO_PPM).contains(&x)
+                    })
+            }));
+        }
+        band.sort_by(|x, y| {
+            y.probability_ppm()
+                .cmp(&x.probability_ppm())
+                .then((x.a, x.b).cmp(&(y.a, y.b)))
+        });
+        let mut items = Vec::new();
+        let mut total = 0;
+        for chunk in band.chunks(200) {
+            let mut ids: Vec<Uuid> = chunk.iter().flat_map(|p| [p.a, p.b]).collect();
+            ids.sort();
+            ids.dedup();
+            let people = people_of(st, &ids)?;
+            for p in chunk {
+                let (Some(a), Some(b)) = (people.get(&p.a), people.get(&p.b)) else {
+                    continue;
+                };
+                let open = |x: &PersonView| may(&who, Action::ViewPerson, person_resource(x));
+                let review = may(&who, Action::ReviewLinks, person_resource(a))
+                    || may(&who, Action::ReviewLinks, person_resource(b));
+                if !(open(a) && open(b) && review) {
+                    continue;
+                }
+                total += 1;
+                if items.len() >= limit {
+                    continue;
+                }
+                let (Some(la), Some(lb)) = (embed(st, &who, a, None), embed(st, &who, b, None))
+                else {
+                    continue;
+                };
+                items.push(ReviewItem {
+                    a: la,
+                    b: lb,
+                    probability_ppm: p.probability_ppm().unwrap_or(0),
+                    status: p.status,
+                    can_decide: may_decide(&who, a, b),
+                });
+            }
+        }
+        let subjects = super::shown_people(items.iter().flat_map(|i| [&i.a, &i.b]));
+        authorised(
+            st,
+            &who,
+            "listed possible matches for review",
+            subjects,
+            ReviewQueue { items, total },
+        )
+    })
+    .await
+}
+
+/// One side of a pair, in full enough to compare.
+#[derive(Clone, Debug)]
+pub struct Side {
+    pub person: PersonLink,
+    pub names: Vec<String>,
+    pub date_of_birth: String,
+    pub agency: String,
+    pub description: String,
+}
+
+/// Two records side by side, why the model scores them as it does, and how
+/// the pair stands.
+pub struct PairRecord {
+    pub a: Side,
+    pub b: Side,
+    /// The latest score a model run recorded for the pair (the one the
+    /// review queue shows), else the score the model gives them now.
+    pub score: Score,
+    /// Which model made the score, and when.
+    pub scored_by: String,
+    pub pair: Option<Pair>,
+    pub status: String,
+    pub can_decide: bool,
+    /// A person confirmed them as the same (so only an undo is offered).
+    pub confirmed: bool,
+}
+
+fn side(st: &App, who: &Caller, p: &PersonView) -> Option<Side> {
+    Some(Side {
+        person: embed(st, who, p, None)?,
+        names: p
+            .names
+            .iter()
+            .map(|n| format!("{} ({})", n.display(), n.kind.label().to_lowercase()))
+            .collect(),
+        date_of_birth: p
+            .date_of_birth
+            .as_ref()
+            .map(|d| {
+                crate::display::occurred(&OccurredAt {
+                    value: d.value.clone(),
+                    precision: d.precision,
+                })
+            })
+            .unwrap_or_else(|| "Not recorded".into()),
+        agency: super::agency_name(st, &p.recorded.agency),
+        description: p.description.clone().unwrap_or_default(),
+    })
+}
+
+/// Two records, as the pair page shows them: both must be records the user
+/// may open, and they must see possible matches.
+pub async fn pair(
+    app: &Arc<App>,
+    who: &Caller,
+    a: Uuid,
+    b: Uuid,
+) -> Result<super::Authorised<PairRecord>, AppError> {
+    let who = who.clone();
+    app.blocking(move |st| {
+        check(&who, Action::ReviewLinks, crate::access::Resource::Page)?;
+        let (pa, pb) = both(st, a, b)?;
+        check(&who, Action::ViewPerson, person_resource(&pa))?;
+        check(&who, Action::ViewPerson, person_resource(&pb))?;
+        let (Some(sa), Some(sb)) = (side(st, &who, &pa), side(st, &who, &pb)) else {
+            return Err(AppError::Internal(
+                "an openable person was not shown".into(),
+            ));
+        };
+        let pair = pair_of(st, a, b)?;
+        let status = pair
+            .as_ref()
+            .map(|p| status_words(st, p))
+            .unwrap_or_else(|| "Not scored or decided before".into());
+        let (score, scored_by) = match pair.as_ref().and_then(|p| p.score.as_ref()) {
+            Some(s) if !s.explanation.is_empty() => (
+                Score {
+                    probability_ppm: s.probability_ppm,
+                    fields: s.explanation.clone(),
+                },
+                format!(
+                    "Scored by the model {} (version {}) on {}",
+                    s.model,
+                    s.model_version,
+                    chrono::DateTime::parse_from_rfc3339(&s.scored.at)
+                        .map(|t| crate::display::datetime(t.with_timezone(&chrono::Utc)))
+                        .unwrap_or_default()
+                ),
+            ),
+            _ => {
+                let (model, version) = score::model_in_use();
+                (
+                    score::score(&pa, &pb),
+                    format!("Scored now by the model {model} (version {version})"),
+                )
+            }
+        };
+        authorised(
+            st,
+            &who,
+            "compared two records as a possible match",
+            vec![
+                SubjectRef::new(EntityKind::Person, a),
+                SubjectRef::new(EntityKind::Person, b),
+            ],
+            PairRecord {
+                score,
+                scored_by,
+                confirmed: pair
+                    .as_ref()
+                    .is_some_and(|p| p.status == MatchStatus::Confirmed),
+                can_decide: may_decide(&who, &pa, &pb),
+                pair,
+                status,
+                a: sa,
+                b: sb,
+            },
+        )
+    })
+    .await
+}
+
+fn both(st: &App, a: Uuid, b: Uuid) -> Result<(PersonView, PersonView), AppError> {
+    let gone = || AppError::NotFound("There is no such pair of person records.".into());
+    if a == b {
+        return Err(gone());
+    }
+    let pa = person_of(st, a)?.ok_or_else(gone)?;
+    let pb = person_of(st, b)?.ok_or_else(gone)?;
+    Ok((pa, pb))
+}
+
+// ---------------------------------------------------------------------------
+// Decisions
+// ---------------------------------------------------------------------------
+
+/// What a person decides about two records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkDecision {
+    /// "This is the same child."
+    Confirm,
+    /// "Not the same person" (a pair not linked, or linked by the model).
+    Reject,
+    /// "Not the same person" for a confirmed link (unmerge; needs a reason).
+    Undo,
+}
+
+impl App {
+    /// Records a decision about two person records, for a user who may open
+    /// both and decide links for one of them. `Ok(Err(sentence))` when the
+    /// rules refuse it (nothing was written): already decided so, an undo
+    /// without a reason, ...
+    pub async fn decide_link(
+        self: &Arc<Self>,
+        who: &Caller,
+        a: Uuid,
+        b: Uuid,
+        decision: LinkDecision,
+        reason: Option<String>,
+    ) -> Result<Result<(), String>, AppError> {
+        let who2 = who.clone();
+        let draft = self
+            .blocking(move |st| {
+                let (pa, pb) = both(st, a, b)?;
+                check(&who2, Action::ViewPerson, person_resource(&pa))?;
+                check(&who2, Action::ViewPerson, person_resource(&pb))?;
+                if !may_decide(&who2, &pa, &pb) {
+                    return Err(AppError::Forbidden(
+                        "Your role cannot decide whether these records are the same person: neither is your agency's.".into(),
+                    ));
+                }
+                let pair = pair_of(st, a, b)?;
+                let decision = match (decision, &pair) {
+                    // "Not the same" for a linked pair withdraws the link.
+                    (LinkDecision::Reject, Some(p)) if p.status == MatchStatus::Confirmed => {
+                        LinkDecision::Undo
+                    }
+                    (d, _) => d,
+                };
+                let shown = Some(score::score(&pa, &pb).probability_ppm);
+                let body = match decision {
+                    LinkDecision::Confirm => EventPayload::PersonMatchConfirmed(PersonMatchConfirmed {
+                        person_a: a,
+                        person_b: b,
+                        probability_ppm: shown,
+                        reason: reason.clone(),
+                    }),
+                    LinkDecision::Reject => EventPayload::PersonMatchRejected(PersonMatchRejected {
+                        person_a: a,
+                        person_b: b,
+                        probability_ppm: shown,
+                        reason: reason.clone(),
+                    }),
+                    LinkDecision::Undo => EventPayload::PersonMatchUndone(PersonMatchUndone {
+                        person_a: a,
+                        person_b: b,
+                        reason: reason.clone().unwrap_or_default(),
+                    }),
+                };
+                let (actor, agency) = who2.actor()?;
+                let now = st.now();
+                Ok(crate::referral::prepare(&actor, &agency, OccurredAt::exact(now), body, now))
+            })
+            .await?;
+        let draft = match draft {
+            Ok(d) => d,
+            Err(msg) => return Ok(Err(msg)),
+        };
+        match self.append(vec![draft]).await?.into_iter().next() {
+            Some(Ok(_)) => Ok(Ok(())),
+            Some(Err(msg)) => Ok(Err(crate::sentence(&msg))),
+            None => Err(AppError::Internal("the decision was not written".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    fn pair(a: u128, b: u128, status: MatchStatus, ppm: u32) -> Pair {
+        Pair {
+            a: id(a),
+            b: id(b),
+            status,
+            score: Some(MatchScore {
+                probability_ppm: ppm,
+                threshold_ppm: 500_000,
+                model: "m".into(),
+                model_version: "1".into(),
+                explanation: vec![],
+                scored: vigil_model::state::Stamp {
+                    at: String::new(),
+                    by: String::new(),
+                    agency: vigil_model::codes::AgencyId::new("vigil").unwrap(),
+                    event_id: Uuid::nil(),
+                },
+            }),
+            decision: None,
+        }
+    }
+
+    fn walk(start: u128, all: &[Pair]) -> Vec<u128> {
+        cluster::<()>(id(start), |p| {
+            Ok(all
+                .iter()
+                .filter(|x| x.a == p || x.b == p)
+                .cloned()
+                .collect())
+        })
+        .unwrap()
+        .iter()
+        .map(|m| m.id.as_u128())
+        .collect()
+    }
+
+    #[test]
+    fn a_rejection_is_respected_through_a_third_record() {
+        use MatchStatus::*;
+        // 1~2 rejected; the model links 1~3 and 3~2: 2 must not join 1.
+        let all = [
+            pair(1, 2, Rejected, 700_000),
+            pair(1, 3, LinkedByModel, 900_000),
+            pair(3, 2, LinkedByModel, 800_000),
+            pair(4, 5, LinkedByModel, 990_000),
+        ];
+        assert_eq!(walk(1, &all), [3]);
+        // From 2's side, 3 joins first, then 1 is refused against 2.
+        assert_eq!(walk(2, &all), [3]);
+        // A confirmation always joins, and its records' links follow.
+        let mut all = all.to_vec();
+        all.push(pair(2, 6, Confirmed, 0));
+        all.push(pair(6, 1, Confirmed, 0));
+        assert_eq!(walk(1, &all), [6, 2, 3]);
+        // Proposed, undone and rejected pairs join nothing.
+        let all = [pair(1, 2, Proposed, 450_000), pair(1, 3, Undone, 990_000)];
+        assert!(walk(1, &all).is_empty());
+    }
+
+    #[test]
+    fn a_merged_page_filters_counts_and_pages_like_the_store() {
+        let row = |i: u64, agency: &str, kind: &str| ChronologyRow {
+            person_id: id(1),
+            log_index: i,
+            event_id: Uuid::nil(),
+            kind: kind.into(),
+            agency: agency.into(),
+            actor: "u".into(),
+            occurred_at: OccurredAt {
+                value: "2024".into(),
+                precision: vigil_model::Precision::Year,
+            },
+            occurred_sort: i as i64,
+            recorded_at: String::new(),
+            record_id: Uuid::nil(),
+            record_kind: "person".into(),
+            record_agency: agency.into(),
+            record_user: "u".into(),
+            role: vigil_model::index::Role::Subject,
+        };
+        let rows = [
+            row(1, "police", "person.recorded"),
+            row(2, "council", "person.recorded"),
+            row(3, "council", "referral.submitted"),
+        ];
+        let p = page_of(&rows, &["council".into()], &[], 1, 10);
+        assert_eq!(p.total, 2);
+        assert_eq!(p.rows.len(), 1);
+        assert_eq!(p.rows[0].log_index, 3);
+        assert_eq!(
+            p.agencies,
+            [("council".to_owned(), 2), ("police".to_owned(), 1)]
+        );
+        assert_eq!(p.kinds.len(), 2);
+    }
+}

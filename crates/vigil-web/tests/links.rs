@@ -1,0 +1,245 @@
+//! Records of one person over real HTTP, on SQLite and PostgreSQL: a new
+//! referral's child is scored at intake against the records the name index
+//! brings near it; the front door confirms "this is the same child" and the
+//! child's page then lists the other record and merges its chronology;
+//! an undo needs a reason; who may decide and who may see follows the
+//! access table (referrers and auditors never decide; a practitioner only
+//! about records of their own agency); hostile ids and forms get a
+//! sentence, never a panic; every read is in the access log.
+
+mod common;
+
+use common::{referral_form, submit_referral, Client, TestApp};
+use reqwest::StatusCode;
+use uuid::Uuid;
+use vigil_model::payload::match_id;
+use vigil_model::state::{LinkState, MatchStatus, ReferralState};
+
+macro_rules! on_both_backends {
+    ($body:ident: $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $sqlite() {
+            $body(&TestApp::start().await).await
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $postgres() {
+            if let Some(app) = TestApp::start_postgres().await {
+                $body(&app).await
+            }
+        }
+    };
+}
+
+fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
+fn child_of(app: &TestApp, referral: Uuid) -> Uuid {
+    let e = blocking(|| app.store.entity(referral).unwrap().unwrap());
+    e.as_kind::<ReferralState>().unwrap().child_id
+}
+
+fn status(app: &TestApp, a: Uuid, b: Uuid) -> Option<MatchStatus> {
+    blocking(|| app.store.entity(match_id(a, b)).unwrap()).map(|r| {
+        r.as_kind::<LinkState>()
+            .unwrap()
+            .matching
+            .as_ref()
+            .unwrap()
+            .status
+    })
+}
+
+async fn login(app: &TestApp, role: &str, agency: &str) -> Client {
+    app.login(&app.username(role, agency)).await
+}
+
+fn pair(a: Uuid, b: Uuid) -> (String, String) {
+    (a.to_string(), b.to_string())
+}
+
+async fn decide(c: &Client, what: &str, a: Uuid, b: Uuid, reason: &str) -> common::Response {
+    let (a, b) = pair(a, b);
+    c.post(
+        &format!("/links/pair/{what}"),
+        &[
+            ("a", &a),
+            ("b", &b),
+            ("reason", reason),
+            ("back", "/links/review"),
+        ],
+    )
+    .await
+}
+
+async fn same_child_is_confirmed_shown_and_undone_by_those_allowed_on(app: &TestApp) {
+    // The police know the child; the school refers her again, spelt alike.
+    let police = login(app, "practitioner", "northshire-police").await;
+    let known = child_of(app, submit_referral(&police, &referral_form()).await);
+    let teacher = login(app, "referrer", "oakfield-academy").await;
+    let referral = submit_referral(&teacher, &referral_form()).await;
+    let new = child_of(app, referral);
+    // Scored at intake (same names and date of birth: linked by the model).
+    assert_eq!(status(app, new, known), Some(MatchStatus::LinkedByModel));
+    assert!(blocking(|| app.kinds()).contains(&"person_match.scored".to_owned()));
+
+    // The triage page lists the police record with its probability and a
+    // way to see why.
+    let triage = login(app, "triage", "northshire-childrens-services").await;
+    let page = triage.get(&format!("/referrals/{referral}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("This is the same child"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&format!("b={known}")), "{}", page.body);
+    let why = triage.get(&format!("/links/pair?a={new}&b={known}")).await;
+    assert_eq!(why.status, StatusCode::OK, "{}", why.body);
+    assert!(why.body.contains("<svg") && why.body.contains("explanation-table"));
+    assert!(why.body.contains("date of birth"));
+
+    // Referrers, auditors and another agency's practitioner may not decide.
+    for (c, who) in [
+        (&teacher, "a referrer"),
+        (
+            &login(app, "auditor", "northshire-childrens-services").await,
+            "an auditor",
+        ),
+        (
+            &login(app, "practitioner", "riverside-youth-project").await,
+            "a youth worker",
+        ),
+    ] {
+        let r = decide(c, "confirm", new, known, "").await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{who}: {}", r.body);
+    }
+    assert_eq!(status(app, new, known), Some(MatchStatus::LinkedByModel));
+    // A referrer does not see the review queue or a pair either.
+    assert_eq!(
+        teacher.get("/links/review").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = teacher.get(&format!("/links/pair?a={new}&b={known}")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // One click.
+    let r = decide(&triage, "confirm", new, known, "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(status(app, new, known), Some(MatchStatus::Confirmed));
+    // Again: refused with a sentence, nothing written.
+    let r = decide(&triage, "confirm", new, known, "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("already confirmed"), "{}", r.body);
+
+    // The child's page shows both records and one chronology.
+    let child = triage.get(&format!("/people/{new}")).await;
+    assert_eq!(child.status, StatusCode::OK);
+    assert!(child.body.contains("Other records of this person"));
+    assert!(child.body.contains(&format!("/people/{known}")));
+    assert!(child.body.contains("Northshire Police"));
+    assert!(child.body.contains("Confirmed the same person by"));
+    // The police referral is in the school record's chronology now.
+    assert!(
+        child.body.matches("Referral received").count() >= 2,
+        "{}",
+        child.body
+    );
+    // The read of the linked record is in the access log.
+    let who = app.username("triage", "northshire-childrens-services");
+    let reads = blocking(|| {
+        app.store
+            .access_entries(&vigil_store::accounts::AccessQuery {
+                subject: Some(known),
+                user: Some(who.clone()),
+                before_seq: None,
+                limit: 100,
+                sign_ins: false,
+            })
+            .unwrap()
+            .len()
+    });
+    assert!(reads >= 2, "{reads}");
+
+    // A practitioner of the school's agency? The school has only referrers;
+    // a police practitioner may not open the school's record, so is not
+    // shown it, and may not undo the link.
+    let page = police.get(&format!("/people/{known}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.body.contains(&new.to_string()),
+        "a record of another agency was shown"
+    );
+    let r = decide(&police, "undo", new, known, "Not her").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // Undo needs a reason; with one, the records are apart again, and a
+    // later score (a referral naming her again) does not link them.
+    let r = decide(&triage, "undo", new, known, "  ").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("reason"), "{}", r.body);
+    let r = decide(&triage, "undo", new, known, "Twins: different girls").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(status(app, new, known), Some(MatchStatus::Undone));
+    let child = triage.get(&format!("/people/{new}")).await;
+    assert!(!child.body.contains("Other records of this person"));
+    let page = triage.get(&format!("/referrals/{referral}")).await;
+    assert!(
+        !page.body.contains(&format!("b={known}")),
+        "a pair a person said is not the same is not offered again"
+    );
+}
+
+on_both_backends!(same_child_is_confirmed_shown_and_undone_by_those_allowed_on:
+    same_child_sqlite, same_child_postgres);
+
+async fn hostile_requests_get_a_sentence_on(app: &TestApp) {
+    let triage = login(app, "triage", "northshire-childrens-services").await;
+    for q in [
+        "",
+        "?a=not-a-uuid&b=x",
+        "?a=00000000-0000-0000-0000-000000000001&b=00000000-0000-0000-0000-000000000001",
+        "?a=00000000-0000-0000-0000-000000000001&b=00000000-0000-0000-0000-000000000002",
+    ] {
+        let r = triage.get(&format!("/links/pair{q}")).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{q}: {}", r.body);
+        assert!(r.body.contains("no such pair"), "{q}");
+    }
+    let huge = "9".repeat(100_000);
+    let r = triage
+        .post("/links/pair/confirm", &[("a", &huge), ("b", "<script>")])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(!r.body.contains("<script>"));
+    // Without the anti-forgery token: refused.
+    let r = triage.post_raw("/links/pair/reject", &[("a", "x")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // A redirect elsewhere is never followed.
+    let police = login(app, "practitioner", "northshire-police").await;
+    let a = child_of(app, submit_referral(&police, &referral_form()).await);
+    let mut other = referral_form();
+    other.retain(|(k, _)| *k != "child_given");
+    other.push(("child_given", "Mia".into()));
+    let b = child_of(app, submit_referral(&police, &other).await);
+    let (sa, sb) = pair(a, b);
+    let r = triage
+        .post(
+            "/links/pair/reject",
+            &[
+                ("a", &sa),
+                ("b", &sb),
+                ("back", "https://elsewhere.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.location.starts_with("/links/review"), "{}", r.location);
+    assert_eq!(status(app, a, b), Some(MatchStatus::Rejected));
+    // The review queue: the auditor reads it, with no buttons.
+    let auditor = login(app, "auditor", "northshire-childrens-services").await;
+    let q = auditor.get("/links/review").await;
+    assert_eq!(q.status, StatusCode::OK);
+    assert!(!q.body.contains("/links/pair/confirm"));
+}
+
+on_both_backends!(hostile_requests_get_a_sentence_on: hostile_sqlite, hostile_postgres);
