@@ -79,8 +79,10 @@ fi
 maps() {
     local header
     header="$(head -1 "$1")"
-    for c in given_name family_name other_name date_of_birth address postcode locality phone email vehicle_registration identifier; do
-        case ",$header," in *",$c,"*) printf -- '%s=%s ' "$c" "$c" ;; esac
+    for cf in given_name=given_name family_name=family_name other_name=other_name date_of_birth=dob \
+        address=address postcode=postcode locality=locality phone=phone email=email \
+        vehicle_registration=vehicle identifier=identifier; do
+        case ",$header," in *",${cf%%=*},"*) printf -- '%s ' "$cf" ;; esac
     done
 }
 

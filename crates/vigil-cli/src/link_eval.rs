@@ -468,10 +468,9 @@ pub fn evaluate(
                 of[r] = c;
                 Ok(())
             })?;
-            let mut next = ids.len() as u32;
-            for c in of.iter_mut().filter(|c| **c == UNSET) {
+            let alone = of.iter_mut().filter(|c| **c == UNSET);
+            for (next, c) in (ids.len() as u32..).zip(alone) {
                 *c = next;
-                next += 1;
             }
             Some(of)
         }
