@@ -189,6 +189,12 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--max-pairs", type=float, default=1e7, help="pairs sampled to estimate u")
+    ap.add_argument(
+        "--memory-limit",
+        default=os.environ.get("SPLINK_MEMORY_LIMIT", "8GB"),
+        help="DuckDB's memory limit (it spills to --temp-dir beyond it); the machine is shared",
+    )
+    ap.add_argument("--temp-dir", default=None, help="DuckDB's spill directory (default: OUT/duckdb-tmp)")
     args = ap.parse_args()
     started = time.time()
 
@@ -197,6 +203,8 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{args.memory_limit}'")
+    con.execute(f"SET temp_directory = '{args.temp_dir or os.path.join(args.out, 'duckdb-tmp')}'")
     con.execute(
         "CREATE TABLE raw AS SELECT * FROM read_csv(?, header = true, all_varchar = true)",
         [args.csv],
@@ -259,6 +267,10 @@ def main():
             TO '{clusters_path}' (HEADER, DELIMITER ',')"""
     )
     print(f"splink: done in {time.time() - started:.1f} s", file=sys.stderr)
+    con.close()
+    import shutil
+
+    shutil.rmtree(args.temp_dir or os.path.join(args.out, "duckdb-tmp"), ignore_errors=True)
 
 
 if __name__ == "__main__":

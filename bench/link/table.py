@@ -58,7 +58,7 @@ def main():
                 sc = None
             if sc is None:
                 note = status or "no scores"
-                print(f"| {s} | – | {t} | {note} |" + " |" * 9 + f" {fmt(wall, 1)} | {fmt(rss, 0)} |")
+                print(f"| {s} | – | {t} | {note} |" + " |" * 7 + f" {fmt(wall, 1)} | {fmt(rss, 0)} |")
                 continue
             p = sc.get("pairs") or {}
             c = sc.get("cluster_pairs") or {}
