@@ -13,6 +13,7 @@ mod bench;
 mod datadir;
 mod demo;
 mod import;
+mod link;
 mod link_eval;
 mod migrate;
 mod rebuild;
@@ -155,6 +156,30 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Find the records of a CSV file that are the same person (entity resolution; docs/linkage.md).
+    Link {
+        /// The CSV file of person records (a header row, then one record per row).
+        #[arg(long, value_name = "FILE")]
+        csv: PathBuf,
+        /// The column holding each record's unique id.
+        #[arg(long, value_name = "COLUMN")]
+        id: String,
+        /// Which column holds which field, e.g. --map forename=given_name surname=family_name (several columns may feed one field; without --map, columns named like fields are used).
+        #[arg(long, num_args = 1.., value_name = "COLUMN=FIELD")]
+        map: Vec<String>,
+        /// Pairs at or above this probability are written and linked.
+        #[arg(long, default_value_t = 0.5)]
+        threshold: f64,
+        /// Write pairs.csv, clusters.csv and model.json into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print why two records score as they do (a table of each field's contribution).
+        #[arg(long, value_name = "LEFT_ID,RIGHT_ID")]
+        explain: Vec<String>,
+        /// Print the time of each stage, the blocking and EM reports and the fitted m and u.
+        #[arg(long)]
+        verbose: bool,
     },
     /// Measure throughput on this machine (see BENCHMARKS.md).
     Bench {
@@ -548,6 +573,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             },
         )?,
         Command::Bench { command } => bench::run(command)?,
+        Command::Link {
+            csv,
+            id,
+            map,
+            threshold,
+            out,
+            explain,
+            verbose,
+        } => link::run(&link::LinkArgs {
+            csv,
+            id,
+            map,
+            threshold: *threshold,
+            out: out.as_deref(),
+            explain,
+            verbose: *verbose,
+        })?,
     }
     Ok(ExitCode::SUCCESS)
 }

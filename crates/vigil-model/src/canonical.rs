@@ -99,7 +99,7 @@ fn write_value(out: &mut String, value: &Value) -> Result<(), CanonicalError> {
 
 /// RFC 8785 §3.2.2.2: escape only `"`, `\` and control characters, using the
 /// short forms where JSON has them and lower-case `\u00xx` otherwise.
-fn write_string(out: &mut String, s: &str) {
+pub(crate) fn write_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

@@ -189,27 +189,14 @@ pub struct ReferralRow {
 pub const AWAITING_DECISION: &str = "awaiting_decision";
 
 /// Reads of entity state: the only place this module looks inside it.
+/// What the derivations need from an entity's typed state, by kind: each
+/// accessor matches on the typed state, so a field renamed in
+/// `crate::state` is a compile error here, not a silent `None`.
 pub mod state {
     use super::*;
     use crate::dates::DateOfBirth;
     use crate::pole::PersonName;
-    use serde::de::DeserializeOwned;
-    use serde_json::Value;
-
-    /// The state as its stored JSON. A bridge: these readers were written
-    /// against the JSON rows before the typed states (`crate::state`)
-    /// landed, and read the same field names; moving each to its typed
-    /// struct is the next step (it would save the conversion).
-    fn json(r: &EntityRecord) -> Value {
-        serde_json::to_value(&r.state).unwrap_or(Value::Null)
-    }
-
-    fn get<T: DeserializeOwned>(r: &EntityRecord, key: &str) -> Option<T> {
-        json(r)
-            .get(key)
-            .filter(|v| !v.is_null())
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-    }
+    use crate::state::{self as typed, EntityState as S};
 
     /// Who did something and when, as the rules stamp it.
     #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -219,33 +206,57 @@ pub mod state {
         pub agency: String,
     }
 
-    fn stamp(r: &EntityRecord, key: &str) -> Option<Stamp> {
-        let v = json(r);
-        let s = v.get(key)?;
-        let text = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_owned);
-        Some(Stamp {
-            at: text("at")?,
-            by: text("by").unwrap_or_default(),
-            agency: text("agency").unwrap_or_default(),
-        })
+    impl From<&typed::Stamp> for Stamp {
+        fn from(s: &typed::Stamp) -> Stamp {
+            Stamp {
+                at: s.at.clone(),
+                by: s.by.clone(),
+                agency: s.agency.as_str().to_owned(),
+            }
+        }
     }
 
-    /// Who created the record (the stamp of its creating event).
+    /// Who created the record (the stamp of its creating event: submitted,
+    /// recorded, opened or registered); empty for the access-log anchor,
+    /// which has none.
     pub fn created(r: &EntityRecord) -> Stamp {
-        ["submitted", "recorded", "opened", "registered"]
-            .iter()
-            .find_map(|k| stamp(r, k))
-            .unwrap_or_default()
+        let s = match &r.state {
+            S::Agency(x) => &x.registered,
+            S::Person(x) => &x.recorded,
+            S::Object(x) => &x.recorded,
+            S::Location(x) => &x.recorded,
+            S::Link(x) => &x.recorded,
+            S::Referral(x) => &x.submitted,
+            S::MissingEpisode(x) => &x.recorded,
+            S::Placement(x) => &x.recorded,
+            S::Allocation(x) => &x.recorded,
+            S::Intelligence(x) => &x.recorded,
+            S::Offence(x) => &x.recorded,
+            S::Meeting(x) => &x.recorded,
+            S::Case(x) => &x.opened,
+            S::User(x) => &x.registered,
+            _ => return Stamp::default(),
+        };
+        s.into()
     }
 
     /// The child a referral, episode, placement, allocation, meeting or case is about.
     pub fn child_of(r: &EntityRecord) -> Option<Uuid> {
-        get(r, "child_id")
+        match &r.state {
+            S::Referral(x) => Some(x.child_id),
+            S::MissingEpisode(x) => Some(x.child_id),
+            S::Placement(x) => Some(x.child_id),
+            S::Allocation(x) => Some(x.child_id),
+            S::Meeting(x) => Some(x.child_id),
+            S::Case(x) => Some(x.child_id),
+            _ => None,
+        }
     }
 
     /// A link's ends and kind.
     pub fn link_ends(r: &EntityRecord) -> Option<(SubjectRef, SubjectRef, String)> {
-        Some((get(r, "from")?, get(r, "to")?, get(r, "kind")?))
+        let l = r.as_kind::<typed::LinkState>()?;
+        Some((l.from, l.to, l.kind.code().to_string()))
     }
 
     /// A link's dates: since, until, and when it was recorded and ended.
@@ -257,44 +268,61 @@ pub mod state {
         Option<Stamp>,
         Option<Stamp>,
     ) {
-        (
-            get(r, "since"),
-            get(r, "until"),
-            stamp(r, "recorded"),
-            stamp(r, "ended"),
-        )
+        match r.as_kind::<typed::LinkState>() {
+            Some(l) => (
+                l.since.clone(),
+                l.until.clone(),
+                Some((&l.recorded).into()),
+                l.ended.as_ref().map(Stamp::from),
+            ),
+            None => (None, None, None, None),
+        }
     }
 
-    /// Whether a link, allocation, placement, ... has ended.
+    /// Whether a link, allocation or placement has ended.
     pub fn ended(r: &EntityRecord) -> bool {
-        json(r).get("status").and_then(Value::as_str) == Some("ended")
+        match &r.state {
+            S::Link(x) => x.status == typed::LinkStatus::Ended,
+            S::Placement(x) => x.status == typed::PlacementStatus::Ended,
+            S::Allocation(x) => x.status == typed::AllocationStatus::Ended,
+            _ => false,
+        }
     }
 
     /// An offence's victims and suspects.
     pub fn offence_people(r: &EntityRecord) -> (Vec<Uuid>, Vec<Uuid>) {
-        (
-            get(r, "victim_ids").unwrap_or_default(),
-            get(r, "suspect_ids").unwrap_or_default(),
-        )
+        match r.as_kind::<typed::OffenceState>() {
+            Some(o) => (o.victim_ids.clone(), o.suspect_ids.clone()),
+            None => Default::default(),
+        }
     }
 
     /// A person's recorded names and date of birth.
     pub fn person_identity(r: &EntityRecord) -> (Vec<PersonName>, Option<DateOfBirth>) {
-        (get(r, "names").unwrap_or_default(), get(r, "date_of_birth"))
+        match r.as_kind::<typed::PersonState>() {
+            Some(p) => (p.names.clone(), p.date_of_birth.clone()),
+            None => Default::default(),
+        }
     }
 
     /// A location's postcode.
     pub fn postcode(r: &EntityRecord) -> Option<String> {
-        get(r, "postcode")
+        r.as_kind::<typed::LocationState>()?
+            .details
+            .postcode
+            .clone()
     }
 
     /// A referral's status, submission and decision stamps.
     pub fn referral_progress(r: &EntityRecord) -> (String, Option<Stamp>, Option<Stamp>) {
-        (
-            get(r, "status").unwrap_or_default(),
-            stamp(r, "submitted"),
-            stamp(r, "decided"),
-        )
+        match r.as_kind::<typed::ReferralState>() {
+            Some(x) => (
+                x.status.code().to_owned(),
+                Some((&x.submitted).into()),
+                x.decided.as_ref().map(Stamp::from),
+            ),
+            None => (String::new(), None, None),
+        }
     }
 }
 
