@@ -205,6 +205,8 @@ def main():
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{args.memory_limit}'")
     con.execute(f"SET temp_directory = '{args.temp_dir or os.path.join(args.out, 'duckdb-tmp')}'")
+    # Cap the spill: at 1M records a full spill once filled the shared disk.
+    con.execute(f"SET max_temp_directory_size = '{os.environ.get('SPLINK_MAX_SPILL', '20GB')}'")
     con.execute(
         "CREATE TABLE raw AS SELECT * FROM read_csv(?, header = true, all_varchar = true)",
         [args.csv],
