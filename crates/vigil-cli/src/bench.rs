@@ -120,6 +120,24 @@ pub enum BenchCommand {
         #[arg(long)]
         server: Option<std::path::PathBuf>,
     },
+    /// Precision, recall and F1 of entity resolution against a truth file: of the pairs file's links, of the pairs its clusters imply, B-cubed and exact clusters (docs/linkage-benchmark.md).
+    LinkEval {
+        /// The truth CSV: record_id and person_id (or entity_id) columns.
+        #[arg(long)]
+        truth: std::path::PathBuf,
+        /// Pairs the linker found: left_id,right_id[,probability].
+        #[arg(long)]
+        pairs: Option<std::path::PathBuf>,
+        /// Clusters the linker made: record_id,entity_id (records left out are alone).
+        #[arg(long)]
+        clusters: Option<std::path::PathBuf>,
+        /// Count only pairs with at least this probability.
+        #[arg(long)]
+        threshold: Option<f64>,
+        /// Print the scores as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// (Used by `bench slowloris`.) Holds half-open connections to ADDR for a while.
     #[command(hide = true)]
     SlowlorisHold {
@@ -680,6 +698,30 @@ fn slowloris_hold(addr: std::net::SocketAddr, connections: usize, seconds: u64) 
 
 pub fn run(c: &BenchCommand) -> Result<()> {
     match c {
+        BenchCommand::LinkEval {
+            truth,
+            pairs,
+            clusters,
+            threshold,
+            json,
+        } => {
+            if let Some(t) = threshold {
+                if !(0.0..=1.0).contains(t) {
+                    bail!("--threshold must be a probability from 0 to 1");
+                }
+            }
+            let s = crate::link_eval::evaluate(
+                truth,
+                pairs.as_deref(),
+                clusters.as_deref(),
+                *threshold,
+            )?;
+            if *json {
+                println!("{}", serde_json::to_string(&s)?);
+            } else {
+                print!("{}", s.render());
+            }
+        }
         BenchCommand::Signins { users, rounds } => {
             if *users == 0 || *users > 10_000 || *rounds == 0 {
                 bail!("--users must be from 1 to 10,000 and --rounds at least 1");

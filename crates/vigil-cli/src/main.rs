@@ -14,6 +14,7 @@ mod datadir;
 mod demo;
 mod import;
 mod link;
+mod link_eval;
 mod migrate;
 mod rebuild;
 mod synth;
@@ -100,7 +101,11 @@ enum Command {
         no_serve: bool,
     },
     /// Generate a synthetic borough (records of every agency, with errors) and record it; see docs/synth.md.
+    #[command(args_conflicts_with_subcommands = true)]
     Synth {
+        /// `records`: a CSV of person records with their truth, not a borough.
+        #[command(subcommand)]
+        what: Option<SynthCommand>,
         /// Children in the borough (default 2000).
         #[arg(long)]
         children: Option<u32>,
@@ -180,6 +185,25 @@ enum Command {
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SynthCommand {
+    /// Write a CSV of synthetic person records from several agencies, with errors, and a truth CSV saying which are the same person (docs/linkage-benchmark.md). Needs no data directory.
+    Records {
+        /// Records to write.
+        #[arg(long)]
+        records: u64,
+        /// The same seed writes the same files.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The records CSV.
+        #[arg(long)]
+        out: PathBuf,
+        /// The truth CSV: record_id,person_id,household_id.
+        #[arg(long)]
+        truth: PathBuf,
     },
 }
 
@@ -465,6 +489,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
             serve: !*no_serve,
         })?,
         Command::Synth {
+            what:
+                Some(SynthCommand::Records {
+                    records,
+                    seed,
+                    out,
+                    truth,
+                }),
+            ..
+        } => {
+            let r = link_eval::write_records(*records, *seed, out, truth)?;
+            println!(
+                "{} records of {} people in {} households ({} pairs of twins) written to {} and {} in {:.1} s",
+                r.records,
+                r.people,
+                r.households,
+                r.twin_pairs,
+                out.display(),
+                truth.display(),
+                r.seconds
+            );
+        }
+        Command::Synth {
+            what: None,
             children,
             years,
             seed,

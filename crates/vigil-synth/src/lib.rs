@@ -24,6 +24,7 @@
 //! demographic: see [`select`].
 
 pub mod config;
+pub mod linkage;
 mod noise;
 pub mod pools;
 mod population;

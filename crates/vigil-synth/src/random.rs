@@ -25,6 +25,8 @@ pub struct Rng {
 pub enum Stream {
     World = 1,
     Recording = 2,
+    /// The flat person records of [`crate::linkage`].
+    Linkage = 3,
 }
 
 impl Rng {
