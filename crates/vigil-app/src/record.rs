@@ -754,7 +754,13 @@ fn summary_for(st: &App, key: SummaryKey) -> Result<Arc<Summary>, AppError> {
     if let Some(s) = st.summaries.get(&key) {
         return Ok(s);
     }
-    let s = Arc::new(summarise(st, key.person, &key.linked, &key.visibility, key.day)?);
+    let s = Arc::new(summarise(
+        st,
+        key.person,
+        &key.linked,
+        &key.visibility,
+        key.day,
+    )?);
     st.summaries.put(key, Arc::clone(&s), s.bytes());
     Ok(s)
 }
