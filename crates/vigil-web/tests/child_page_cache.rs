@@ -18,21 +18,6 @@ use reqwest::StatusCode;
 use uuid::Uuid;
 use vigil_store::accounts::AccessQuery;
 
-macro_rules! on_both_backends {
-    ($body:ident: $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $sqlite() {
-            $body(&TestApp::start().await).await
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $postgres() {
-            if let Some(app) = TestApp::start_postgres().await {
-                $body(&app).await
-            }
-        }
-    };
-}
-
 on_both_backends!(a_new_event_is_on_the_next_load: new_event_sqlite, new_event_postgres);
 on_both_backends!(each_scope_sees_its_own_view: scopes_sqlite, scopes_postgres);
 on_both_backends!(every_read_is_logged_in_a_chain: logged_sqlite, logged_postgres);

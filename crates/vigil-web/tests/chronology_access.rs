@@ -16,21 +16,6 @@ use reqwest::StatusCode;
 use uuid::Uuid;
 use vigil_store::accounts::AccessQuery;
 
-macro_rules! on_both_backends {
-    ($body:ident: $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $sqlite() {
-            $body(&TestApp::start().await).await
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $postgres() {
-            if let Some(app) = TestApp::start_postgres().await {
-                $body(&app).await
-            }
-        }
-    };
-}
-
 on_both_backends!(each_user_sees_the_chronology_items_they_may: chronology_access_sqlite, chronology_access_postgres);
 
 /// Runs store work off the async threads.

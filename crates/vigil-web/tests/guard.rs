@@ -13,22 +13,6 @@ use uuid::Uuid;
 use vigil_model::state::ReferralState;
 use vigil_store::accounts::AccessQuery;
 
-/// A test on SQLite, and on PostgreSQL when `VIGIL_TEST_POSTGRES_URL` is set.
-macro_rules! on_both_backends {
-    ($body:ident: $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $sqlite() {
-            $body(&TestApp::start().await).await
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $postgres() {
-            if let Some(app) = TestApp::start_postgres().await {
-                $body(&app).await
-            }
-        }
-    };
-}
-
 /// A referral form about a child with these names (and nothing else about them).
 fn about(
     given: &str,

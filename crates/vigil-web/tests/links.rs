@@ -15,21 +15,6 @@ use uuid::Uuid;
 use vigil_model::payload::match_id;
 use vigil_model::state::{LinkState, MatchStatus, ReferralState};
 
-macro_rules! on_both_backends {
-    ($body:ident: $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $sqlite() {
-            $body(&TestApp::start().await).await
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $postgres() {
-            if let Some(app) = TestApp::start_postgres().await {
-                $body(&app).await
-            }
-        }
-    };
-}
-
 fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| s.spawn(f).join().unwrap())
 }

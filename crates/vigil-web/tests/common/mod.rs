@@ -432,3 +432,22 @@ pub async fn submit_referral(c: &Client, form: &[(&str, String)]) -> Uuid {
         .unwrap();
     Uuid::parse_str(id).unwrap()
 }
+
+/// A test on SQLite, and on PostgreSQL when `VIGIL_TEST_POSTGRES_URL` is
+/// set: `on_both_backends!(body: sqlite_name, postgres_name)` runs
+/// `async fn body(app: &TestApp)` once on each.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($body:ident: $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $sqlite() {
+            $body(&$crate::common::TestApp::start().await).await
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $postgres() {
+            if let Some(app) = $crate::common::TestApp::start_postgres().await {
+                $body(&app).await
+            }
+        }
+    };
+}
