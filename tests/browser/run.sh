@@ -43,6 +43,14 @@ trap 'stop_server; rm -rf "$WORK"' EXIT
 DATA="$WORK/data"
 "$VIGIL" --data "$DATA" init >/dev/null
 "$VIGIL" --data "$DATA" import "$ROOT/examples/events.jsonl" >/dev/null
+# The matching model the triage screen scores with: fitted by `vigil link`
+# on a synthetic borough's own records (the example story has too few
+# people to fit one on) and kept where `vigil serve` loads it.
+MODEL_DATA="$WORK/model-data"
+"$VIGIL" --data "$MODEL_DATA" init >/dev/null
+"$VIGIL" --data "$MODEL_DATA" synth --children 2000 --years 3 --seed 1 >/dev/null
+"$VIGIL" --data "$MODEL_DATA" link >/dev/null
+cp "$MODEL_DATA/link-model.json" "$DATA/link-model.json"
 one_time() { "$VIGIL" --data "$DATA" user add "$@" | sed -n 's/.*one-time password: //p'; }
 export REFERRER_PW TRIAGE_PW SUPERVISOR_PW AUDITOR_PW ADMIN_PW PRACTITIONER_PW
 REFERRER_PW="$(one_time tess.teacher --role referrer --agency oakfield-academy --name 'Tess Teacher')"

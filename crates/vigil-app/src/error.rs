@@ -19,6 +19,10 @@ pub enum AppError {
     /// Something that should not happen; the detail goes to the server log.
     #[error("Something went wrong on the server and nothing was saved. Try again; if it happens again, tell your administrator.")]
     Internal(String),
+    /// The command cannot be carried out as asked; the sentence says why
+    /// and nothing was saved.
+    #[error("{0}")]
+    Refused(String),
     /// Too many passwords are being checked at once.
     #[error("{0}")]
     Busy(#[from] crate::auth::Busy),

@@ -35,6 +35,7 @@ pub mod candidates;
 pub mod display;
 mod error;
 pub mod events;
+pub mod fit;
 pub mod guard;
 pub mod queue;
 pub use vigil_model::reference;
@@ -78,6 +79,8 @@ pub struct App {
     /// What children's pages draw from their whole chronology, bounded
     /// (see [`guard::record`]).
     summaries: cache::Bounded<guard::record::SummaryKey, guard::record::Summary>,
+    /// The matching model in use (replaced whole by [`App::use_scorer`]).
+    scorer: std::sync::RwLock<Arc<score::Scorer>>,
     pub rules: DeadlineRules,
     pub policy: EscalationPolicy,
 }
@@ -94,6 +97,7 @@ impl App {
                 guard::record::SUMMARY_ENTRIES,
                 guard::record::SUMMARY_BYTES,
             ),
+            scorer: std::sync::RwLock::new(Arc::new(score::Scorer::interim())),
             rules: DeadlineRules::standard().clone(),
             policy: EscalationPolicy::default(),
         }
@@ -101,6 +105,19 @@ impl App {
 
     pub fn now(&self) -> DateTime<Utc> {
         (self.clock)()
+    }
+
+    /// Scores pairs of person records with this model from now on (the
+    /// fitted model `vigil serve` loads, or one a fit just made).
+    pub fn use_scorer(&self, scorer: Arc<score::Scorer>) {
+        // A poisoned lock only means a writer panicked mid-swap of an Arc:
+        // the value inside is whole either way.
+        *self.scorer.write().unwrap_or_else(|e| e.into_inner()) = scorer;
+    }
+
+    /// The matching model in use now.
+    pub fn scorer(&self) -> Arc<score::Scorer> {
+        Arc::clone(&self.scorer.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// How full the cache of children's page summaries is, and its hits.

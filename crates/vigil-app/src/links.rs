@@ -400,13 +400,14 @@ fn near(
 /// review band, best first.
 fn scored_near(
     st: &App,
+    scorer: &score::Scorer,
     child: &PersonView,
     visible: Option<&[String]>,
 ) -> Result<Vec<(PersonView, Score)>, AppError> {
     let mut out: Vec<(PersonView, Score)> = near(st, child, visible)?
         .into_iter()
         .map(|p| {
-            let s = score::score(child, &p);
+            let s = scorer.score(child, &p);
             (p, s)
         })
         .filter(|(_, s)| s.probability_ppm >= score::REVIEW_FROM_PPM)
@@ -427,7 +428,7 @@ pub(in crate::guard) fn possible_existing(
     child: &PersonView,
     visible: Option<&[String]>,
 ) -> Result<Vec<PossibleMatch>, AppError> {
-    let found = scored_near(st, child, visible)?;
+    let found = scored_near(st, &st.scorer(), child, visible)?;
     let link_ids: Vec<Uuid> = found
         .iter()
         .map(|(p, _)| match_id(child.id, p.id))
@@ -476,9 +477,11 @@ impl App {
                 };
                 let (actor, agency) = crate::queue::system_actor();
                 let now = st.now();
-                let (model, model_version) = score::model_in_use();
+                // One model for the scores and the version they are written with.
+                let scorer = st.scorer();
+                let (model, model_version) = scorer.name_and_version();
                 let mut drafts = Vec::new();
-                for (p, s) in scored_near(st, &child, None)? {
+                for (p, s) in scored_near(st, &scorer, &child, None)? {
                     let body = EventPayload::PersonMatchScored(PersonMatchScored {
                         person_a: child.id,
                         person_b: p.id,
@@ -697,9 +700,10 @@ pub async fn pair(
                 ),
             ),
             _ => {
-                let (model, version) = score::model_in_use();
+                let scorer = st.scorer();
+                let (model, version) = scorer.name_and_version();
                 (
-                    score::score(&pa, &pb),
+                    scorer.score(&pa, &pb),
                     format!("Scored now by the model {model} (version {version})"),
                 )
             }
@@ -786,7 +790,7 @@ impl App {
                     }
                     (d, _) => d,
                 };
-                let shown = Some(score::score(&pa, &pb).probability_ppm);
+                let shown = Some(st.scorer().score(&pa, &pb).probability_ppm);
                 let body = match decision {
                     LinkDecision::Confirm => EventPayload::PersonMatchConfirmed(PersonMatchConfirmed {
                         person_a: a,

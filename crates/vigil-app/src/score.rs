@@ -3,12 +3,13 @@
 //!
 //! Everything that needs a probability (the triage screen's possible
 //! existing records, the pair page's explanation, the scores written at
-//! intake) calls [`score`] and nothing else, so the model behind it changes
+//! intake) calls [`Scorer::score`] of the app's scorer and nothing else, so the model behind it changes
 //! in one place.
 //!
 //! **The fitted model.** When a Fellegi–Sunter model fitted by `vigil-link`
-//! is loaded ([`use_fitted_model`]: `vigil serve` loads
-//! `DATA/link-model.json`, the `model.json` that `vigil link` writes), a
+//! is loaded ([`Scorer::fitted`], held by the [`crate::App`]: `vigil serve`
+//! loads `DATA/link-model.json`, which `vigil --data DIR link` fits on the
+//! store's person records; `vigil link --csv` writes the same format), a
 //! pair is scored and explained by it ([`vigil_link::Model::explain`]), its
 //! version the first 12 hex digits of the model file's SHA-256.
 //!
@@ -24,7 +25,6 @@
 use crate::candidates;
 use crate::readmodel::PersonView;
 use sha2::{Digest, Sha256};
-use std::sync::{Arc, RwLock};
 use vigil_model::payload::matching::PPM;
 use vigil_model::state::FieldWeight;
 
@@ -35,35 +35,70 @@ pub const MODEL_VERSION: &str = "1";
 /// The fitted model's name in `person_match.scored`.
 pub const FITTED_MODEL: &str = "vigil-link";
 
+/// The model that scores pairs of person records: a fitted `vigil-link`
+/// model, or the interim one. One per [`crate::App`] (the partnership's
+/// records have one model), swapped whole when a new fit is loaded, so a
+/// score and the version it is written with always come from one model.
+pub struct Scorer {
+    fitted: Option<Fitted>,
+}
+
 struct Fitted {
-    model: Arc<vigil_link::Model>,
+    model: vigil_link::Model,
     version: String,
 }
 
-/// The fitted model in use, if one was loaded (one per process: the
-/// model of the partnership's records).
-static FITTED: RwLock<Option<Fitted>> = RwLock::new(None);
-
-/// Scores with this fitted model (the JSON `vigil link` writes) from now
-/// on. A file that is not such a model is refused with the parser's reason.
-pub fn use_fitted_model(json: &str) -> Result<(), String> {
-    let model = vigil_link::Model::from_json(json)?;
-    let version = hex::encode(Sha256::digest(json.as_bytes()))[..12].to_owned();
-    if let Ok(mut f) = FITTED.write() {
-        *f = Some(Fitted {
-            model: Arc::new(model),
-            version,
-        });
+impl Scorer {
+    /// The interim model (no fitted model loaded).
+    pub fn interim() -> Scorer {
+        Scorer { fitted: None }
     }
-    Ok(())
+
+    /// The fitted model in this JSON (what `vigil link` writes). A file
+    /// that is not such a model is refused with the parser's reason.
+    pub fn fitted(json: &str) -> Result<Scorer, String> {
+        let model = vigil_link::Model::from_json(json)?;
+        Ok(Scorer {
+            fitted: Some(Fitted {
+                model,
+                version: model_version_of(json),
+            }),
+        })
+    }
+
+    /// The model's name and version, as `person_match.scored` records them.
+    pub fn name_and_version(&self) -> (String, String) {
+        match &self.fitted {
+            Some(f) => (FITTED_MODEL.to_owned(), f.version.clone()),
+            None => (MODEL.to_owned(), MODEL_VERSION.to_owned()),
+        }
+    }
+
+    /// Whether this is a fitted model (not the interim one).
+    pub fn is_fitted(&self) -> bool {
+        self.fitted.is_some()
+    }
+
+    /// The score of two person records.
+    pub fn score(&self, a: &PersonView, b: &PersonView) -> Score {
+        match &self.fitted {
+            Some(f) => fitted_score(&f.model, a, b),
+            None => interim_score(a, b),
+        }
+    }
 }
 
-/// The model that scores now: its name and version.
-pub fn model_in_use() -> (String, String) {
-    match FITTED.read().ok().as_ref().and_then(|f| f.as_ref()) {
-        Some(f) => (FITTED_MODEL.to_owned(), f.version.clone()),
-        None => (MODEL.to_owned(), MODEL_VERSION.to_owned()),
+impl std::fmt::Debug for Scorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (name, version) = self.name_and_version();
+        write!(f, "Scorer({name} {version})")
     }
+}
+
+/// A fitted model's version: the first 12 hex digits of its JSON's SHA-256,
+/// so the same file is the same version wherever it is loaded.
+pub fn model_version_of(json: &str) -> String {
+    hex::encode(Sha256::digest(json.as_bytes()))[..12].to_owned()
 }
 
 /// A person record as `vigil-link` compares it: the first name recorded as
@@ -97,7 +132,13 @@ fn fitted_score(model: &vigil_link::Model, a: &PersonView, b: &PersonView) -> Sc
         "two records at random",
         milli(e.prior_log2),
     )];
-    for t in &e.terms {
+    // A field neither record has adds nothing and says nothing: left out,
+    // so the explanation lists what was compared (and what one record lacks).
+    for t in e
+        .terms
+        .iter()
+        .filter(|t| t.left.is_some() || t.right.is_some())
+    {
         let name = if t.term_frequency {
             format!("{} (how common)", t.comparison.label())
         } else {
@@ -153,19 +194,6 @@ fn field(field: &str, level: &str, weight_milli: i64) -> FieldWeight {
         field: field.into(),
         level: level.into(),
         weight_milli,
-    }
-}
-
-/// The score of two person records, by the fitted model when one is
-/// loaded, else by the interim one.
-pub fn score(a: &PersonView, b: &PersonView) -> Score {
-    let fitted = FITTED
-        .read()
-        .ok()
-        .and_then(|f| f.as_ref().map(|f| Arc::clone(&f.model)));
-    match fitted {
-        Some(m) => fitted_score(&m, a, b),
-        None => interim_score(a, b),
     }
 }
 
@@ -271,8 +299,8 @@ mod tests {
             (Some("Jade"), Some("Example"))
         );
         assert!(r.dob.is_some_and(|d| d.is_full()));
-        assert!(use_fitted_model("not a model").is_err());
-        assert_eq!(model_in_use().0, MODEL);
+        assert!(Scorer::fitted("not a model").is_err());
+        assert_eq!(Scorer::interim().name_and_version().0, MODEL);
     }
 
     #[test]
@@ -366,10 +394,13 @@ mod tests {
             "{same:?}"
         );
         // Loaded from the JSON `vigil link` writes, it is the one in use.
-        use_fitted_model(&model.to_json()).unwrap();
-        assert_eq!(model_in_use().0, FITTED_MODEL);
-        assert_eq!(score(&same_a, &same_b), same);
-        *FITTED.write().unwrap() = None;
+        let json = model.to_json();
+        let scorer = Scorer::fitted(&json).unwrap();
+        assert_eq!(
+            scorer.name_and_version(),
+            (FITTED_MODEL.to_owned(), model_version_of(&json))
+        );
+        assert_eq!(scorer.score(&same_a, &same_b), same);
     }
 
     #[test]

@@ -56,6 +56,11 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
     println!();
     print!("{}", synth::summary(&report));
     println!();
+    // The matching model, fitted on the borough's own records: its scores
+    // go in the log (and are verified below) and intake uses it.
+    let store: std::sync::Arc<dyn vigil_store::Store> = std::sync::Arc::from(store);
+    let (_, scorer) = crate::link_store::fit(&dir, std::sync::Arc::clone(&store))?;
+    println!();
     let started = std::time::Instant::now();
     let v = verify(store.as_ref(), VerifyOptions::default())?;
     match &v.problem {
@@ -86,7 +91,6 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
         }
     );
     println!();
-    let store: std::sync::Arc<dyn vigil_store::Store> = std::sync::Arc::from(store);
     let password = demo_password();
     let accounts = vigil_web::create_demo_accounts(store.as_ref(), &password)?;
     println!(
@@ -138,6 +142,7 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
                 trust_forwarded_for: false,
                 public_url: None,
             },
+            Some(scorer),
         )?;
     } else {
         println!(

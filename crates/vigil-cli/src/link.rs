@@ -247,7 +247,7 @@ fn read_records(file: &Path, id: &str, map: &[String], bar: &Bar) -> Result<Read
 
 /// A progress bar on a terminal (hidden otherwise, and under CI), and the
 /// time each stage started (for `--verbose`).
-struct Bar(
+pub(crate) struct Bar(
     ProgressBar,
     std::sync::Mutex<Vec<(String, std::time::Instant)>>,
 );
@@ -266,7 +266,7 @@ impl Bar {
             .collect()
     }
 
-    fn new() -> Bar {
+    pub(crate) fn new() -> Bar {
         let tty = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
         let pb = if tty {
             ProgressBar::new(1)
@@ -298,7 +298,7 @@ impl vigil_link::Progress for Bar {
 
 /// Writes `name` in `dir` through a temporary file; returns the temporary
 /// path (renamed by the caller once every file is written).
-fn write_temp(
+pub(crate) fn write_temp(
     dir: &Path,
     name: &str,
     body: impl FnOnce(&mut dyn Write) -> Result<()>,

@@ -15,6 +15,7 @@ mod demo;
 mod import;
 mod link;
 mod link_eval;
+mod link_store;
 mod migrate;
 mod rebuild;
 mod synth;
@@ -157,14 +158,14 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Find the records of a CSV file that are the same person (entity resolution; docs/linkage.md).
+    /// Find the records that are the same person (entity resolution; docs/linkage.md): of a CSV file (--csv), or, without --csv, of the store in --data, recording the scores in its log and keeping the model for `vigil serve`.
     Link {
         /// The CSV file of person records (a header row, then one record per row).
-        #[arg(long, value_name = "FILE")]
-        csv: PathBuf,
+        #[arg(long, value_name = "FILE", requires = "id")]
+        csv: Option<PathBuf>,
         /// The column holding each record's unique id.
-        #[arg(long, value_name = "COLUMN")]
-        id: String,
+        #[arg(long, value_name = "COLUMN", requires = "csv")]
+        id: Option<String>,
         /// Which column holds which field, e.g. --map forename=given_name surname=family_name (several columns may feed one field; without --map, columns named like fields are used).
         #[arg(long, num_args = 1.., value_name = "COLUMN=FIELD")]
         map: Vec<String>,
@@ -574,7 +575,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
         )?,
         Command::Bench { command } => bench::run(command)?,
         Command::Link {
-            csv,
+            csv: None,
+            map,
+            out,
+            explain,
+            ..
+        } => {
+            if !map.is_empty() || out.is_some() || !explain.is_empty() {
+                bail!("--map, --out and --explain are for a CSV file (--csv); without --csv, `vigil --data DIR link` links the store's own records");
+            }
+            let dir = data_dir(&cli)?;
+            link_store::run(&dir, cli.database.as_deref())?;
+        }
+        Command::Link {
+            csv: Some(csv),
             id,
             map,
             threshold,
@@ -583,7 +597,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             verbose,
         } => link::run(&link::LinkArgs {
             csv,
-            id,
+            id: id.as_deref().unwrap_or_default(),
             map,
             threshold: *threshold,
             out: out.as_deref(),

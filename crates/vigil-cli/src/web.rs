@@ -26,21 +26,17 @@ pub fn serve(dir: &DataDir, database: Option<&str>, args: &ServeArgs<'_>) -> Res
     for w in dir.permission_warnings() {
         eprintln!("vigil: warning: {w}");
     }
-    // A matching model fitted by `vigil link` (its model.json), if one is kept here.
-    let model = dir.path.join("link-model.json");
-    if model.exists() {
-        let json = std::fs::read_to_string(&model)
-            .map_err(|e| anyhow!("{} could not be read: {e}", model.display()))?;
-        vigil_app::score::use_fitted_model(&json)
-            .map_err(|e| anyhow!("{} is not a model `vigil link` wrote: {e}", model.display()))?;
-        println!("Matching with the fitted model in {}", model.display());
-    }
-    serve_store(Arc::from(dir.open(database)?), args)
+    let scorer = crate::link_store::load_model(dir)?;
+    serve_store(Arc::from(dir.open(database)?), args, scorer)
 }
 
 /// Serves an open store until Ctrl-C (or SIGTERM); `vigil demo` can use
 /// this after recording its borough and demo accounts.
-pub fn serve_store(store: Arc<dyn Store>, args: &ServeArgs<'_>) -> Result<()> {
+pub fn serve_store(
+    store: Arc<dyn Store>,
+    args: &ServeArgs<'_>,
+    scorer: Option<Arc<vigil_app::score::Scorer>>,
+) -> Result<()> {
     let addr: SocketAddr = args.addr.parse().map_err(|_| {
         anyhow!(
             "'{}' is not an address to listen on; write it like 127.0.0.1:8080",
@@ -51,6 +47,7 @@ pub fn serve_store(store: Arc<dyn Store>, args: &ServeArgs<'_>) -> Result<()> {
     config.secure_cookies |= args.secure_cookies;
     config.trust_forwarded_for = args.trust_forwarded_for;
     config.public_origin = args.public_url.map(str::to_owned);
+    config.scorer = scorer;
     let secure = config.secure_cookies;
     // Held until the server stops: `vigil rebuild` is refused meanwhile.
     let _serving = store.hold_serving_lock()?;

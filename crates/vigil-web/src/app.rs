@@ -34,6 +34,9 @@ pub struct Config {
     pub public_origin: Option<String>,
     /// Timeouts and the connection limit (slow or too many connections).
     pub limits: ServerLimits,
+    /// The matching model to score possible existing records with (the
+    /// fitted model in `DATA/link-model.json`); None: the interim one.
+    pub scorer: Option<std::sync::Arc<vigil_app::score::Scorer>>,
 }
 
 impl Default for Config {
@@ -45,6 +48,7 @@ impl Default for Config {
             referrals_per_minute: crate::limit::REFERRALS_PER_MINUTE,
             public_origin: None,
             limits: ServerLimits::default(),
+            scorer: None,
         }
     }
 }

@@ -24,6 +24,9 @@ pub enum WebError {
     /// Something that should not happen (500); the detail goes to the server log.
     #[error("Something went wrong on the server and nothing was saved. Try again; if it happens again, tell your administrator.")]
     Internal(String),
+    /// A command that cannot be carried out as asked (409); nothing was saved.
+    #[error("{0}")]
+    Refused(String),
     /// Too many passwords are being checked at once (503, with Retry-After).
     #[error("{0}")]
     Busy(#[from] vigil_app::auth::Busy),
@@ -58,6 +61,7 @@ impl From<vigil_app::AppError> for WebError {
             A::NotFound(m) => WebError::NotFound(m),
             A::Unavailable(m) => WebError::Unavailable(m),
             A::Internal(m) => WebError::Internal(m),
+            A::Refused(m) => WebError::Refused(m),
             A::Busy(b) => WebError::Busy(b),
         }
     }
@@ -76,6 +80,7 @@ impl WebError {
             WebError::NotFound(_) => 404,
             WebError::Unavailable(_) | WebError::Busy(_) => 503,
             WebError::Internal(_) => 500,
+            WebError::Refused(_) => 409,
             WebError::TooLarge => 413,
             WebError::NotAForm => 415,
             WebError::NotText => 400,
@@ -94,6 +99,7 @@ impl WebError {
             WebError::TooLarge => "What you sent is too large",
             WebError::NotAForm | WebError::NotText => "What you sent could not be read",
             WebError::TooMany => "Wait a minute",
+            WebError::Refused(_) => "This cannot be done as asked",
         }
     }
 }

@@ -73,8 +73,12 @@ pub const FD_RESERVE: usize = 256;
 /// The service's state over a store.
 pub fn app_state(store: Arc<dyn Store>, config: Config, clock: Clock) -> Arc<AppState> {
     let referral_limit = limit::SlidingWindow::new(config.referrals_per_minute, 60_000);
+    let app = vigil_app::App::new(store, clock);
+    if let Some(scorer) = &config.scorer {
+        app.use_scorer(Arc::clone(scorer));
+    }
     Arc::new(AppState {
-        app: Arc::new(vigil_app::App::new(store, clock)),
+        app: Arc::new(app),
         config,
         dummy_hash: auth::dummy_hash(),
         referral_limit,

@@ -1,0 +1,91 @@
+//! `vigil --data DIR link` (without `--csv`): fit the matching model on the
+//! store's own person records, record its scores in the log, and keep the
+//! model in `DATA/link-model.json`, which `vigil serve` loads so intake
+//! scores new referrals with it. The work is `vigil_app::App::fit_matching_model`.
+
+use crate::datadir::DataDir;
+use anyhow::{anyhow, Context, Result};
+use std::sync::Arc;
+use vigil_app::fit::FitOutcome;
+use vigil_app::score::Scorer;
+
+/// The model file's name in the data directory.
+pub const MODEL_FILE: &str = "link-model.json";
+
+/// The fitted model kept in the data directory, if there is one. A file
+/// that is there but is not a model is an error, not silently ignored:
+/// matching would otherwise fall back to the interim model unnoticed.
+pub fn load_model(dir: &DataDir) -> Result<Option<Arc<Scorer>>> {
+    let path = dir.path.join(MODEL_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let json = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow!("{} could not be read: {e}", path.display()))?;
+    let scorer = Scorer::fitted(&json)
+        .map_err(|e| anyhow!("{} is not a model `vigil link` wrote: {e}", path.display()))?;
+    println!(
+        "Matching with the fitted model in {} (version {})",
+        path.display(),
+        scorer.name_and_version().1
+    );
+    Ok(Some(Arc::new(scorer)))
+}
+
+/// Fits, records and keeps the model; prints what it did.
+pub fn run(dir: &DataDir, database: Option<&str>) -> Result<FitOutcome> {
+    let store: Arc<dyn vigil_store::Store> = Arc::from(dir.open(database)?);
+    Ok(fit(dir, store)?.0)
+}
+
+/// [`run`] on an open store; also returns the model, to serve with.
+pub fn fit(dir: &DataDir, store: Arc<dyn vigil_store::Store>) -> Result<(FitOutcome, Arc<Scorer>)> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let app = Arc::new(vigil_app::App::new(
+        Arc::clone(&store),
+        Arc::new(chrono::Utc::now),
+    ));
+    let bar = Arc::new(crate::link::Bar::new());
+    let started = std::time::Instant::now();
+    let outcome = runtime
+        .block_on(app.fit_matching_model(Arc::clone(&bar) as Arc<_>))
+        .map_err(|e| match e {
+            vigil_app::AppError::Internal(d) => anyhow!("the fit failed: {d}"),
+            other => anyhow!("{other}"),
+        })?;
+    // The model is kept only once its scores are in the log.
+    let tmp = crate::link::write_temp(&dir.path, MODEL_FILE, |w| {
+        w.write_all(outcome.model_json.as_bytes())?;
+        Ok(())
+    })?;
+    let path = dir.path.join(MODEL_FILE);
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    // The runtime and app go before the store (PostgreSQL closes off the async threads).
+    drop(app);
+    drop(runtime);
+    println!(
+        "Fitted the matching model on {} person records in {:.1} s ({} candidate pairs compared; {} people decided pairs kept)",
+        outcome.records,
+        started.elapsed().as_secs_f64(),
+        outcome.candidate_pairs,
+        outcome.decisions
+    );
+    println!(
+        "{} pairs at or above the review band ({} at or above the match threshold); {} scores recorded, {} unchanged",
+        outcome.pairs_in_band, outcome.pairs_linked, outcome.scores_written, outcome.unchanged
+    );
+    println!(
+        "{} people by the linker's clustering (largest: {} records)",
+        outcome.entities, outcome.largest
+    );
+    println!(
+        "Model version {} kept in {}; `vigil serve` scores new referrals with it",
+        outcome.model_version,
+        path.display()
+    );
+    let scorer = Scorer::fitted(&outcome.model_json).map_err(|e| anyhow!("{e}"))?;
+    Ok((outcome, Arc::new(scorer)))
+}
