@@ -677,7 +677,12 @@ pub async fn escalate(st: &Arc<App>) -> Result<usize, AppError> {
 
 /// A list of the queue, as the triage and overdue pages show it.
 pub struct QueueList {
+    /// Referrals about the same person (their linked records) are listed
+    /// together, at the place of the most urgent of them.
     pub rows: Vec<Listed<QueueItem>>,
+    /// What the queue knows of the person each row is about: one per row,
+    /// in the same order.
+    pub people: Vec<links::QueuePerson>,
     /// Referrals awaiting a decision, listed or not.
     pub total: usize,
     pub overdue: usize,
@@ -713,6 +718,17 @@ pub async fn queue_for(
     }
     let who = who.clone();
     st.blocking(move |st| {
+        // People, not records: rows about one linked person go together.
+        let (order, people) = links::queue_people(
+            st,
+            &who,
+            &items
+                .iter()
+                .map(|i| (i.referral.id, i.referral.child_id))
+                .collect::<Vec<_>>(),
+        )?;
+        let mut slots: Vec<Option<QueueItem>> = items.into_iter().map(Some).collect();
+        let items: Vec<QueueItem> = order.iter().filter_map(|&i| slots[i].take()).collect();
         let children = people_of(
             st,
             &items
@@ -737,6 +753,7 @@ pub async fn queue_for(
             subjects,
             QueueList {
                 rows,
+                people,
                 total,
                 overdue,
                 due_today,

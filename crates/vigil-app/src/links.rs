@@ -191,6 +191,145 @@ pub(crate) fn linked_to(st: &App, person: Uuid) -> Result<Vec<Member>, AppError>
 }
 
 // ---------------------------------------------------------------------------
+// The queue: referrals of one linked person together
+// ---------------------------------------------------------------------------
+
+/// What the triage queue says about the person a row's referral is about.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueuePerson {
+    /// The row (in the queue's new order) of the first referral about the
+    /// same person, when this row is not it.
+    pub same_as_row: Option<usize>,
+    /// Other referrals about this person, waiting or decided: about their
+    /// record or any record linked to it that this user may open.
+    pub other_referrals: usize,
+    /// Records of this person this user may open (this one included).
+    pub records: usize,
+}
+
+/// Groups queue rows, given as (referral, child record), by the linked
+/// person: returns the new order (indices into `rows`; a group at the place
+/// of its first row, its rows in their old order) and, for each row of the
+/// new order, what the queue shows of the person.
+pub(in crate::guard) fn queue_people(
+    st: &App,
+    who: &Caller,
+    rows: &[(Uuid, Uuid)],
+) -> Result<(Vec<usize>, Vec<QueuePerson>), AppError> {
+    // Each row's person: its child record and the linked records the user may open.
+    let mut records: Vec<BTreeSet<Uuid>> = Vec::with_capacity(rows.len());
+    let mut known: HashMap<Uuid, BTreeSet<Uuid>> = HashMap::new();
+    for &(_, child) in rows {
+        if let Some(set) = known.get(&child) {
+            records.push(set.clone());
+            continue;
+        }
+        let members: Vec<Uuid> = linked_to(st, child)?.into_iter().map(|m| m.id).collect();
+        let people = people_of(st, &members)?;
+        let mut set = BTreeSet::from([child]);
+        set.extend(
+            members
+                .iter()
+                .filter(|id| {
+                    people
+                        .get(id)
+                        .is_some_and(|p| may(who, Action::ViewPerson, person_resource(p)))
+                })
+                .copied(),
+        );
+        known.insert(child, set.clone());
+        records.push(set);
+    }
+    // Rows whose people share a record are one person (union-find).
+    let mut group: Vec<usize> = (0..rows.len()).collect();
+    fn root(g: &mut [usize], mut i: usize) -> usize {
+        while g[i] != i {
+            g[i] = g[g[i]];
+            i = g[i];
+        }
+        i
+    }
+    let mut owner: HashMap<Uuid, usize> = HashMap::new();
+    for (i, set) in records.iter().enumerate() {
+        for id in set {
+            match owner.get(id) {
+                Some(&j) => {
+                    let (a, b) = (root(&mut group, i), root(&mut group, j));
+                    if a != b {
+                        group[a.max(b)] = a.min(b);
+                    }
+                }
+                None => {
+                    owner.insert(*id, i);
+                }
+            }
+        }
+    }
+    let roots: Vec<usize> = (0..rows.len()).map(|i| root(&mut group, i)).collect();
+    let mut order = Vec::with_capacity(rows.len());
+    let mut placed = vec![false; rows.len()];
+    for i in 0..rows.len() {
+        if placed[i] {
+            continue;
+        }
+        for j in i..rows.len() {
+            if !placed[j] && roots[j] == roots[i] {
+                placed[j] = true;
+                order.push(j);
+            }
+        }
+    }
+    // Referrals about every record of each group.
+    let mut referrals_of: HashMap<usize, BTreeSet<Uuid>> = HashMap::new();
+    for i in 0..rows.len() {
+        let r = roots[i];
+        if referrals_of.contains_key(&r) {
+            continue;
+        }
+        let ids: BTreeSet<Uuid> = (0..rows.len())
+            .filter(|&j| roots[j] == r)
+            .flat_map(|j| records[j].iter().copied())
+            .collect();
+        let mut refs = BTreeSet::new();
+        for id in ids {
+            for rec in st
+                .store
+                .referrals(vigil_store::index::ReferralQuery::AboutChild(id))?
+            {
+                refs.insert(rec.id);
+            }
+        }
+        referrals_of.insert(r, refs);
+    }
+    let mut first_row: HashMap<usize, usize> = HashMap::new();
+    let people = order
+        .iter()
+        .enumerate()
+        .map(|(at, &i)| {
+            let r = roots[i];
+            let refs = &referrals_of[&r];
+            let same_as_row = match first_row.get(&r) {
+                Some(&row) => Some(row),
+                None => {
+                    first_row.insert(r, at);
+                    None
+                }
+            };
+            QueuePerson {
+                same_as_row,
+                other_referrals: refs.len() - usize::from(refs.contains(&rows[i].0)),
+                records: (0..rows.len())
+                    .filter(|&j| roots[j] == r)
+                    .flat_map(|j| records[j].iter())
+                    .collect::<BTreeSet<_>>()
+                    .len(),
+            }
+        })
+        .collect();
+    Ok((order, people))
+}
+
+// ---------------------------------------------------------------------------
 // The child's record: linked records and the merged chronology
 // ---------------------------------------------------------------------------
 

@@ -334,6 +334,13 @@ pub struct QueueRow {
     pub overdue: bool,
     pub danger: bool,
     pub escalated: String,
+    /// The child's record, when this user may open it.
+    pub child_href: Option<String>,
+    /// What the queue knows of the person: "Same child as REF-… above",
+    /// "3 other referrals about this child", in one line; may be empty.
+    pub person: String,
+    /// Not the first row about this person (drawn as part of a group).
+    pub grouped: bool,
 }
 
 #[derive(Template)]

@@ -228,3 +228,79 @@ async fn hostile_requests_get_a_sentence_on(app: &TestApp) {
 }
 
 on_both_backends!(hostile_requests_get_a_sentence_on: hostile_sqlite, hostile_postgres);
+
+/// People, not records: the front door's queue lists the referrals about
+/// one linked child together, at the place of the most urgent, and says
+/// what is known of the child across agencies.
+async fn the_queue_lists_one_childs_referrals_together_on(app: &TestApp) {
+    let police = login(app, "practitioner", "northshire-police").await;
+    let first = submit_referral(&police, &referral_form()).await;
+    // Another child's referral arrives in between.
+    let teacher = login(app, "referrer", "oakfield-academy").await;
+    let mut other = referral_form();
+    for (k, v) in other.iter_mut() {
+        match *k {
+            "child_given" => *v = "Priya".into(),
+            "child_family" => *v = "Sampleton".into(),
+            "dob_year" => *v = "2012".into(),
+            _ => {}
+        }
+    }
+    let between = submit_referral(&teacher, &other).await;
+    // The school refers the first child again, spelt another way.
+    let mut again = referral_form();
+    for (k, v) in again.iter_mut() {
+        if *k == "child_given" {
+            *v = "Jayde".into();
+        }
+    }
+    let third = submit_referral(&teacher, &again).await;
+    let (a, c) = (child_of(app, first), child_of(app, third));
+    let triage = login(app, "triage", "northshire-childrens-services").await;
+    if status(app, a, c) != Some(MatchStatus::LinkedByModel) {
+        let r = decide(&triage, "confirm", a, c, "").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let page = triage.get("/triage").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let at = |id: Uuid| {
+        page.body
+            .find(&format!("/referrals/{id}\""))
+            .unwrap_or_else(|| panic!("{id} not listed: {}", page.body))
+    };
+    // First, then the same child's later referral, then the other child's.
+    assert!(
+        at(first) < at(third) && at(third) < at(between),
+        "{}",
+        page.body
+    );
+    let first_ref = vigil_model::reference::reference_for(first);
+    assert!(
+        page.body
+            .contains(&format!("Same child as {first_ref} above")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("1 other referral about this child"));
+    assert!(page.body.contains("2 agency records of this child"));
+    // Undone: two people again, in deadline order.
+    let r = decide(
+        &triage,
+        "undo",
+        a,
+        c,
+        "Different children: the school checked.",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = triage.get("/triage").await;
+    let at = |id: Uuid| page.body.find(&format!("/referrals/{id}\"")).unwrap();
+    assert!(
+        at(first) < at(between) && at(between) < at(third),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Same child as"), "{}", page.body);
+}
+
+on_both_backends!(the_queue_lists_one_childs_referrals_together_on: queue_groups_one_child_sqlite, queue_groups_one_child_postgres);

@@ -4,6 +4,7 @@ use crate::access::{Action, Resource};
 use crate::app::{AppState, SignedIn};
 use crate::display;
 use crate::error::WebError;
+use crate::guard::links::QueuePerson;
 use crate::guard::{self, Listed, QueueView};
 use crate::html::{OverduePage, QueueRow, TriagePage};
 use crate::pages::Respond;
@@ -25,9 +26,30 @@ pub async fn escalate(st: &Arc<AppState>) -> Result<usize, WebError> {
     Ok(guard::escalate(&st.app).await?)
 }
 
-fn rows(st: &AppState, list: &[Listed<QueueItem>]) -> Vec<QueueRow> {
+/// What the queue says of the person, in words.
+fn person_words(p: &QueuePerson, rows: &[Listed<QueueItem>]) -> String {
+    let mut parts = Vec::new();
+    if let Some(first) = p.same_as_row.and_then(|i| rows.get(i)) {
+        parts.push(format!(
+            "Same child as {} above",
+            reference_for(first.item.referral.id)
+        ));
+    }
+    match p.other_referrals {
+        0 => {}
+        1 => parts.push("1 other referral about this child".to_owned()),
+        n => parts.push(format!("{n} other referrals about this child")),
+    }
+    if p.records > 1 {
+        parts.push(format!("{} agency records of this child", p.records));
+    }
+    parts.join(" · ")
+}
+
+fn rows(st: &AppState, list: &[Listed<QueueItem>], people: &[QueuePerson]) -> Vec<QueueRow> {
     list.iter()
-        .map(|l| {
+        .zip(people)
+        .map(|(l, p)| {
             let i = &l.item;
             let r = &i.referral;
             let (tag, tag_class) = if i.overdue() {
@@ -42,6 +64,13 @@ fn rows(st: &AppState, list: &[Listed<QueueItem>]) -> Vec<QueueRow> {
                 .map(|a| a.name.clone())
                 .unwrap_or_else(|| r.submitted.agency.clone());
             QueueRow {
+                child_href: l
+                    .child
+                    .as_ref()
+                    .filter(|c| c.can_open)
+                    .map(|c| format!("/people/{}", c.id)),
+                person: person_words(p, list),
+                grouped: p.same_as_row.is_some(),
                 id: r.id.to_string(),
                 reference: reference_for(r.id),
                 child: l
@@ -122,7 +151,7 @@ pub async fn triage(
         chrome,
         read,
         total: list.total,
-        rows: rows(&st, &list.rows),
+        rows: rows(&st, &list.rows, &list.people),
         overdue: list.overdue,
         due_today: list.due_today,
         search: q.reference,
@@ -140,7 +169,7 @@ pub async fn overdue(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<R
     list.show(|list, read| OverduePage {
         chrome,
         read,
-        rows: rows(&st, &list.rows),
+        rows: rows(&st, &list.rows, &list.people),
         can_decide,
     })
     .respond(StatusCode::OK)
