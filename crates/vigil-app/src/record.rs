@@ -786,10 +786,17 @@ pub async fn child_record(
         let visibility = chronology_visibility(&who)?;
         let (linked, linked_ids) = super::links::linked_records(st, &who, &person)?;
 
-        // Referrals about them, by the referral rule.
-        let mut referrals: Vec<(Arc<ReferralView>, bool)> = st
-            .store
-            .referrals(vigil_store::index::ReferralQuery::AboutChild(id))?
+        // Referrals about them (this record and the linked records they
+        // may open: the fifth referral shows the first four), by the
+        // referral rule.
+        let mut about = Vec::new();
+        for child in std::iter::once(id).chain(linked_ids.iter().copied()) {
+            about.extend(
+                st.store
+                    .referrals(vigil_store::index::ReferralQuery::AboutChild(child))?,
+            );
+        }
+        let mut referrals: Vec<(Arc<ReferralView>, bool)> = about
             .iter()
             .filter_map(|r| ReferralView::from_record(r).ok())
             .filter_map(|r| {

@@ -60,7 +60,8 @@ async fn decide(c: &Client, what: &str, a: Uuid, b: Uuid, reason: &str) -> commo
 async fn same_child_is_confirmed_shown_and_undone_by_those_allowed_on(app: &TestApp) {
     // The police know the child; the school refers her again, spelt alike.
     let police = login(app, "practitioner", "northshire-police").await;
-    let known = child_of(app, submit_referral(&police, &referral_form()).await);
+    let police_referral = submit_referral(&police, &referral_form()).await;
+    let known = child_of(app, police_referral);
     let teacher = login(app, "referrer", "oakfield-academy").await;
     let referral = submit_referral(&teacher, &referral_form()).await;
     let new = child_of(app, referral);
@@ -124,9 +125,15 @@ async fn same_child_is_confirmed_shown_and_undone_by_those_allowed_on(app: &Test
     assert!(child.body.contains(&format!("/people/{known}")));
     assert!(child.body.contains("Northshire Police"));
     assert!(child.body.contains("Confirmed the same person by"));
-    // The police referral is in the school record's chronology now.
+    // The police referral is in the school record's chronology now, and
+    // listed with the child's referrals, to be opened from there.
     assert!(
         child.body.matches("Referral received").count() >= 2,
+        "{}",
+        child.body
+    );
+    assert!(
+        child.body.contains(&format!("href=\"/referrals/{police_referral}\"")),
         "{}",
         child.body
     );
