@@ -690,4 +690,6 @@ pub struct PairPage {
     pub confirmed: bool,
     pub csrf: String,
     pub back: String,
+    /// The decision form's problem (an undo without a reason).
+    pub errors: Vec<FieldError>,
 }

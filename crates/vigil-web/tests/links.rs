@@ -133,7 +133,9 @@ async fn same_child_is_confirmed_shown_and_undone_by_those_allowed_on(app: &Test
         child.body
     );
     assert!(
-        child.body.contains(&format!("href=\"/referrals/{police_referral}\"")),
+        child
+            .body
+            .contains(&format!("href=\"/referrals/{police_referral}\"")),
         "{}",
         child.body
     );
@@ -167,9 +169,16 @@ async fn same_child_is_confirmed_shown_and_undone_by_those_allowed_on(app: &Test
 
     // Undo needs a reason; with one, the records are apart again, and a
     // later score (a referral naming her again) does not link them.
+    // Without one: the pair again, the problem said at the top and by the
+    // field (a form error, not a refusal), nothing written.
     let r = decide(&triage, "undo", new, known, "  ").await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert!(r.body.contains("reason"), "{}", r.body);
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("There is a problem"), "{}", r.body);
+    assert!(r
+        .body
+        .contains("Say why these records are not the same person"));
+    assert!(r.body.contains("id=\"reason-error\""), "{}", r.body);
+    assert_eq!(status(app, new, known), Some(MatchStatus::Confirmed));
     let r = decide(&triage, "undo", new, known, "Twins: different girls").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(status(app, new, known), Some(MatchStatus::Undone));

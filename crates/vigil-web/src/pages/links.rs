@@ -8,7 +8,7 @@ use super::see_other;
 use crate::access::{Action, Resource};
 use crate::app::{AppState, SignedIn};
 use crate::error::WebError;
-use crate::form::CsrfForm;
+use crate::form::{CsrfForm, FieldError};
 use crate::html::{PairPage, ReviewPage, ReviewRow, StepRow};
 use crate::pages::Respond;
 use crate::waterfall::{self, Step};
@@ -112,10 +112,34 @@ pub async fn pair(
     // The role first, so a user who may not see matches learns nothing of the ids.
     who.authorise(Action::ReviewLinks, Resource::Page)?;
     let (a, b) = (person_id(&q.a)?, person_id(&q.b)?);
-    let rec = links::pair(&st.app, &who, a, b).await?;
-    let chrome = st.chrome(&who, "Are these the same person?", "");
+    pair_page(&st, &who, a, b, &q.back, None).await
+}
+
+/// The pair page; with `error`, the decision form's problem is shown at
+/// the top and beside the field, and the page is sent as 422.
+async fn pair_page(
+    st: &AppState,
+    who: &SignedIn,
+    a: Uuid,
+    b: Uuid,
+    back: &str,
+    error: Option<&str>,
+) -> Result<Response, WebError> {
+    let rec = links::pair(&st.app, who, a, b).await?;
+    let errors: Vec<FieldError> = error
+        .map(|m| FieldError::new("reason", m))
+        .into_iter()
+        .collect();
+    let chrome = st
+        .chrome(who, "Are these the same person?", "")
+        .with_errors(&errors);
     let csrf = who.csrf.clone();
-    let back = back_to(&q.back, &pair_href(&q.a, &q.b));
+    let back = back_to(back, &pair_href(&a.to_string(), &b.to_string()));
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     rec.show(|p, read| {
         let steps: Vec<Step> = p
             .score
@@ -156,9 +180,10 @@ pub async fn pair(
             a_id: a.to_string(),
             b_id: b.to_string(),
             sides: vec![p.a, p.b],
+            errors,
         }
     })
-    .respond(StatusCode::OK)
+    .respond(status)
     .await
 }
 
@@ -176,6 +201,18 @@ async fn decide(
         LinkDecision::Confirm => format!("/people/{a}#linked"),
         _ => "/links/review?decided=1".to_owned(),
     };
+    if decision == LinkDecision::Undo && reason.is_none() {
+        // A form error, not a refusal: the page again, saying what is missing.
+        return pair_page(
+            st,
+            &who,
+            a,
+            b,
+            form.get("back"),
+            Some("Say why these records are not the same person, so whoever reads the record later knows."),
+        )
+        .await;
+    }
     let back = back_to(form.get("back"), &fallback);
     match st.app.decide_link(&who, a, b, decision, reason).await? {
         Ok(()) => Ok(see_other(&back)),
