@@ -1,9 +1,10 @@
-//! Possible existing records of the child a referral is about.
+//! The interim model's comparison of two person records, on three fields.
 //!
-//! A simple, explainable screen for the triage officer, not entity
-//! resolution (that is vigil-link's job): another person record is shown
-//! when one of its names is close to one of the child's and something else
-//! agrees, or when the dates of birth agree exactly and the first names do.
+//! Used only where no model fitted by `vigil-link` is loaded
+//! ([`crate::score::Scorer::interim`]): [`compare`] says how the family
+//! names, given names and dates of birth of two records agree, and the
+//! interim score weighs that. Which records are compared at all comes from
+//! the name index (`crate::links`), not from here.
 //!
 //! - family names are "close" when equal after folding case and accents
 //!   away, or within one edit of each other when both have five letters or
@@ -23,16 +24,7 @@ use uuid::Uuid;
 use vigil_model::dates::DateOfBirth;
 use vigil_model::time::Precision;
 
-/// A possible match and the reasons it is shown.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Candidate {
-    pub person_id: Uuid,
-    pub reasons: Vec<&'static str>,
-    /// Higher is a better match (for ordering).
-    pub score: u32,
-}
-
-/// Most candidates shown.
+/// Most possible existing records shown for a referral's child.
 pub const MAX_CANDIDATES: usize = 10;
 
 /// Lower case with common accents folded and anything but letters dropped.
@@ -196,51 +188,6 @@ pub fn compare(a: &PersonView, b: &PersonView) -> Comparison {
     }
 }
 
-/// The possible existing records of `child` among `people`, best first.
-pub fn find<'a>(
-    child: &PersonView,
-    people: impl IntoIterator<Item = &'a PersonView>,
-) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    for p in people {
-        if p.id == child.id {
-            continue;
-        }
-        let c = compare(child, p);
-        let (family, given, dob) = (c.family, c.given, c.dob);
-        let strong_dob = c.strong_dob();
-        let shown = match family {
-            Some(_) => given || dob.is_some(),
-            None => strong_dob && given,
-        };
-        if !shown {
-            continue;
-        }
-        let mut reasons: Vec<&'static str> = Vec::new();
-        let mut score = 0;
-        if let Some(f) = family {
-            reasons.push(f);
-            score += if f == "same family name" { 4 } else { 2 };
-        }
-        if given {
-            reasons.push("first name agrees");
-            score += 2;
-        }
-        if let Some(d) = dob {
-            reasons.push(d);
-            score += if strong_dob { 4 } else { 1 };
-        }
-        out.push(Candidate {
-            person_id: p.id,
-            reasons,
-            score,
-        });
-    }
-    out.sort_by(|a, b| b.score.cmp(&a.score).then(a.person_id.cmp(&b.person_id)));
-    out.truncate(MAX_CANDIDATES);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,33 +215,39 @@ mod tests {
     }
 
     #[test]
-    fn close_names_with_something_else_agreeing_are_shown_with_reasons() {
+    fn names_and_dates_compare_with_what_is_known() {
         let child = person(1, "Jade", "Example", Some(("2010-03-14", Precision::Day)));
-        let people = [
-            person(2, "Jade", "Example", None),
-            person(3, "J", "Exampl", Some(("2010", Precision::Year))),
-            person(4, "Mia", "Example", None),
-            person(5, "Jade", "Other", Some(("2010-03-14", Precision::Day))),
-            person(6, "Jayde", "Smith", Some(("2010-03-14", Precision::Day))),
-            person(7, "Jade", "Example", Some(("2004-01-01", Precision::Day))),
-            person(1, "Jade", "Example", None),
-        ];
-        let found = find(&child, people.iter());
-        let ids: Vec<u128> = found.iter().map(|c| c.person_id.as_u128()).collect();
-        assert_eq!(ids, [2, 5, 7, 3], "{found:?}");
-        assert_eq!(found[0].reasons, ["same family name", "first name agrees"]);
+        let c = compare(&child, &person(2, "Jade", "Example", None));
         assert_eq!(
-            found[1].reasons,
-            ["first name agrees", "same date of birth"]
+            (c.family, c.given, c.dob),
+            (Some("same family name"), true, None)
+        );
+        assert!(c.family_known && c.given_known && !c.dob_known);
+        let c = compare(
+            &child,
+            &person(3, "J", "Exampl", Some(("2010", Precision::Year))),
         );
         assert_eq!(
-            found[3].reasons,
-            [
-                "similar family name",
-                "first name agrees",
-                "date of birth could be the same"
-            ]
+            (c.family, c.given, c.dob),
+            (
+                Some("similar family name"),
+                true,
+                Some("date of birth could be the same")
+            )
         );
+        assert!(!c.strong_dob());
+        let c = compare(
+            &child,
+            &person(5, "Mia", "Other", Some(("2010-03-14", Precision::Day))),
+        );
+        assert_eq!((c.family, c.given), (None, false));
+        assert!(c.strong_dob());
+        let c = compare(
+            &child,
+            &person(7, "Jade", "Example", Some(("2004-01-01", Precision::Day))),
+        );
+        assert_eq!(c.dob, None);
+        assert!(c.dob_known);
     }
 
     #[test]
