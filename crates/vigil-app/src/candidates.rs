@@ -20,7 +20,6 @@
 
 use crate::readmodel::PersonView;
 use chrono::{Duration, NaiveDate};
-use uuid::Uuid;
 use vigil_model::dates::DateOfBirth;
 use vigil_model::time::Precision;
 
@@ -192,6 +191,7 @@ pub fn compare(a: &PersonView, b: &PersonView) -> Comparison {
 mod tests {
     use super::*;
     use crate::readmodel::Stamp;
+    use uuid::Uuid;
     use vigil_model::codes::NameKind;
     use vigil_model::PersonName;
 
