@@ -120,6 +120,20 @@ pub enum BenchCommand {
         #[arg(long)]
         server: Option<std::path::PathBuf>,
     },
+    /// Matching a new referral's child at intake (the name index and the fitted model) over a store of realistic person records: ms per match and how often the true earlier record is found.
+    Intake {
+        /// Person records in the store before the run (a model is fitted on them).
+        #[arg(long, default_value_t = 100_000)]
+        people: u64,
+        /// New records matched one at a time.
+        #[arg(long, default_value_t = 500)]
+        new: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Database to use (default: SQLite in a temporary directory).
+        #[arg(long)]
+        database: Option<String>,
+    },
     /// Precision, recall and F1 of entity resolution against a truth file: of the pairs file's links, of the pairs its clusters imply, B-cubed and exact clusters (docs/linkage-benchmark.md).
     LinkEval {
         /// The truth CSV: record_id and person_id (or entity_id) columns.
@@ -201,7 +215,7 @@ pub struct BenchDb {
 
 /// A fresh store: SQLite in a temporary directory, or on PostgreSQL a new
 /// schema (unless the address names one) that is dropped at the end.
-fn temp_store(database: Option<&str>) -> Result<(BenchDb, Box<dyn Store>)> {
+pub(crate) fn temp_store(database: Option<&str>) -> Result<(BenchDb, Box<dyn Store>)> {
     let tmp = tempfile::tempdir()?;
     let dir = DataDir::new(&tmp.path().join("data"));
     let mut schema = None;
@@ -228,7 +242,7 @@ fn is_postgres(database: Option<&str>) -> bool {
     database.is_some_and(|u| matches!(DatabaseUrl::parse(u), Ok(DatabaseUrl::Postgres(_))))
 }
 
-fn backend_name(database: Option<&str>) -> &'static str {
+pub(crate) fn backend_name(database: Option<&str>) -> &'static str {
     if is_postgres(database) {
         "PostgreSQL"
     } else {
@@ -698,6 +712,12 @@ fn slowloris_hold(addr: std::net::SocketAddr, connections: usize, seconds: u64) 
 
 pub fn run(c: &BenchCommand) -> Result<()> {
     match c {
+        BenchCommand::Intake {
+            people,
+            new,
+            seed,
+            database,
+        } => crate::bench_intake::run(database.as_deref(), *people, *new, *seed)?,
         BenchCommand::LinkEval {
             truth,
             pairs,
