@@ -32,9 +32,9 @@ use crate::{App, AppError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
-use vigil_model::payload::{match_id, PersonMatchScored};
+use vigil_model::payload::match_id;
 use vigil_model::state::{LinkState, MatchStatus};
-use vigil_model::{EntityKind, EventPayload, OccurredAt};
+use vigil_model::EntityKind;
 
 /// Fewest person records a model is fitted on. With fewer, random pairs
 /// say little about how often fields agree by chance (u) and EM has too
@@ -177,8 +177,7 @@ impl App {
                 }
                 let json = linkage.model.to_json();
                 let scorer = Scorer::fitted(&json).map_err(AppError::Internal)?;
-                let (model, model_version) = scorer.name_and_version();
-                let (actor, agency) = crate::queue::system_actor();
+                let model = scorer.name_and_version();
                 let now = st.now();
                 let mut drafts = Vec::new();
                 let mut unchanged_n = 0;
@@ -193,19 +192,7 @@ impl App {
                         unchanged_n += 1;
                         return Ok::<_, AppError>(());
                     }
-                    let body = EventPayload::PersonMatchScored(PersonMatchScored {
-                        person_a: a.id,
-                        person_b: b.id,
-                        probability_ppm: s.probability_ppm,
-                        threshold_ppm: score::THRESHOLD_PPM,
-                        model: model.clone(),
-                        model_version: model_version.clone(),
-                        explanation: s.fields,
-                    });
-                    drafts.push(
-                        crate::referral::prepare(&actor, &agency, OccurredAt::exact(now), body, now)
-                            .map_err(AppError::Internal)?,
-                    );
+                    drafts.push(crate::links::scored_event(&model, a.id, b.id, s, now)?);
                     Ok(())
                 };
                 let mut found = std::collections::HashSet::new();
@@ -235,7 +222,7 @@ impl App {
                 }
                 let outcome = FitOutcome {
                     model_json: json,
-                    model_version,
+                    model_version: model.1.clone(),
                     records: people.len(),
                     candidate_pairs: linkage.blocking.pairs,
                     pairs_in_band: linkage.pairs.len(),

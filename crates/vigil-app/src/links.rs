@@ -602,6 +602,29 @@ pub(in crate::guard) fn possible_existing(
     Ok(out)
 }
 
+/// Vigil's record of a model's score of a pair: `person_match.scored`,
+/// by the system actor, with the model's (name, version).
+pub(crate) fn scored_event(
+    (model, model_version): &(String, String),
+    a: Uuid,
+    b: Uuid,
+    s: Score,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<vigil_model::EventDraft, AppError> {
+    let (actor, agency) = crate::queue::system_actor();
+    let body = EventPayload::PersonMatchScored(PersonMatchScored {
+        person_a: a,
+        person_b: b,
+        probability_ppm: s.probability_ppm,
+        threshold_ppm: score::THRESHOLD_PPM,
+        model: model.clone(),
+        model_version: model_version.clone(),
+        explanation: s.fields,
+    });
+    crate::referral::prepare(&actor, &agency, OccurredAt::exact(now), body, now)
+        .map_err(AppError::Internal)
+}
+
 impl App {
     /// Scores a new person record against the people the name index brings
     /// near it (every agency's: this is Vigil's own matching, not a user's
@@ -614,34 +637,14 @@ impl App {
                 let Some(child) = person_of(st, person)? else {
                     return Ok(Vec::new());
                 };
-                let (actor, agency) = crate::queue::system_actor();
                 let now = st.now();
                 // One model for the scores and the version they are written with.
                 let scorer = st.scorer();
-                let (model, model_version) = scorer.name_and_version();
-                let mut drafts = Vec::new();
-                for (p, s) in scored_near(st, &scorer, &child, None)? {
-                    let body = EventPayload::PersonMatchScored(PersonMatchScored {
-                        person_a: child.id,
-                        person_b: p.id,
-                        probability_ppm: s.probability_ppm,
-                        threshold_ppm: score::THRESHOLD_PPM,
-                        model: model.clone(),
-                        model_version: model_version.clone(),
-                        explanation: s.fields,
-                    });
-                    drafts.push(
-                        crate::referral::prepare(
-                            &actor,
-                            &agency,
-                            OccurredAt::exact(now),
-                            body,
-                            now,
-                        )
-                        .map_err(AppError::Internal)?,
-                    );
-                }
-                Ok(drafts)
+                let model = scorer.name_and_version();
+                scored_near(st, &scorer, &child, None)?
+                    .into_iter()
+                    .map(|(p, s)| scored_event(&model, child.id, p.id, s, now))
+                    .collect::<Result<Vec<_>, _>>()
             })
             .await?;
         let n = drafts.len();
