@@ -195,8 +195,18 @@ impl BlockingRule {
                 }
             }
             BlockingRule::BirthDateAndDistrict => {
-                if let (Some(d), true) = (date, r.district != NONE) {
-                    out.push(h(&[d, u64::from(r.district)]));
+                // A postcode that is not a UK one (no district) counts
+                // whole, as in NamesSoundAndDistrict: without it the rule
+                // found nothing in a file of other countries' postcodes.
+                let area = if r.district != NONE {
+                    Some(u64::from(r.district))
+                } else if r.postcode != NONE {
+                    Some(u64::from(r.postcode) | 1 << 40)
+                } else {
+                    None
+                };
+                if let (Some(d), Some(a)) = (date, area) {
+                    out.push(h(&[d, a]));
                 }
             }
             BlockingRule::PostcodeAndGivenInitial => {

@@ -263,6 +263,32 @@ pub(crate) fn em(
     }
 }
 
+/// Raises m where needed so that no level's Bayes factor m/u is below
+/// that of the last level, "different": the levels go from the most to
+/// the least alike, so a closer agreement (a swap, a one-digit date, a
+/// postcode in the same district) cannot be stronger evidence against a
+/// match than no agreement at all. Without it a level that no training
+/// session could see among matches (a swap of given and family name is
+/// only found by rules that hold names out) got m ≈ u / pairs, a weight
+/// near −log2(pairs), and sank true matches that had it. Renormalising
+/// afterwards scales every m alike, so the floor still holds exactly.
+pub(crate) fn floor_at_different(m: &mut [f64], u: &[f64]) {
+    let last = m.len() - 1;
+    if last < 2 || u[last] <= 0.0 {
+        return;
+    }
+    let r = m[last] / u[last];
+    for l in 1..last {
+        m[l] = m[l].max(r * u[l]);
+    }
+    let total: f64 = m[1..].iter().sum();
+    if total > 0.0 {
+        for v in &mut m[1..] {
+            *v /= total;
+        }
+    }
+}
+
 /// Which address words are common, by share of the addresses holding them.
 fn common_words(ds: &Dataset, share: f64) -> Vec<String> {
     let with_address = ds.recs.iter().filter(|r| r.address != NONE).count() as f64;
@@ -500,6 +526,7 @@ impl Model {
             for l in 1..m[f].len() {
                 m[f][l] = (pooled[f][l] + u[f][l]) / (den + 1.0);
             }
+            floor_at_different(&mut m[f], &u[f]);
         }
 
         let (given_name, given_name_records) = counts(&ds.given);
@@ -995,6 +1022,30 @@ mod tests {
         let r = em(&pats, &u, &free, &start, 500, 1e-7);
         assert_eq!(r.m[0], start[0]);
         assert!((r.share - share_true).abs() < 0.01);
+    }
+
+    #[test]
+    fn no_level_weighs_less_than_different() {
+        // A level never seen among matches (m ~ 0) is floored at the
+        // Bayes factor of "different"; the others keep their ratios.
+        let u = vec![0.0, 0.01, 0.001, 0.2, 0.789];
+        let mut m = vec![0.0, 0.8, 1e-9, 0.15, 0.05 - 1e-9];
+        floor_at_different(&mut m, &u);
+        let w = |l: usize| (m[l] / u[l]).log2();
+        assert!((m[1..].iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!((w(2) - w(4)).abs() < 1e-9, "{} {}", w(2), w(4));
+        for l in 1..4 {
+            assert!(w(l) >= w(4) - 1e-9);
+        }
+        assert!((m[1] / m[3] - 0.8 / 0.15).abs() < 1e-9);
+        // Nothing to do when every level already weighs more.
+        let mut same = vec![0.0, 0.9, 0.05, 0.05];
+        floor_at_different(&mut same, &[0.0, 0.01, 0.09, 0.9]);
+        assert_eq!(same, vec![0.0, 0.9, 0.05, 0.05]);
+        // Two levels (missing, one other): nothing to floor.
+        let mut two = vec![0.0, 1.0];
+        floor_at_different(&mut two, &[0.0, 1.0]);
+        assert_eq!(two, vec![0.0, 1.0]);
     }
 
     #[test]
