@@ -914,7 +914,29 @@ pub fn link(
         })
         .collect();
     progress.stage("clustering", 1);
-    let (clusters, cluster_report) = crate::cluster::cluster(records.len(), &pairs, decisions);
+    // Evidence against joins: the candidates below the threshold between
+    // records that some link touches (no other can be joined).
+    let mut linked = vec![false; records.len()];
+    for p in &pairs {
+        linked[p.left as usize] = true;
+        linked[p.right as usize] = true;
+    }
+    let against: Vec<(u32, u32, f32)> = blocking
+        .pairs
+        .par_iter()
+        .zip(fit.weights.par_iter())
+        .filter_map(|(&(i, j), &w)| {
+            let (a, b) = (order[i as usize], order[j as usize]);
+            let w = prior as f32 + w;
+            (linked[a as usize]
+                && linked[b as usize]
+                && f64::from(probability(f64::from(w))) < threshold)
+                .then_some((a, b, w))
+        })
+        .collect();
+    let (clusters, cluster_report) =
+        crate::cluster::cluster_guarded(records.len(), &pairs, decisions, &against);
+    drop(against);
     progress.advance(1);
     Linkage {
         model: fit.model,
