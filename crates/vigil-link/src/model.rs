@@ -928,9 +928,7 @@ pub fn link(
         .filter_map(|(&(i, j), &w)| {
             let (a, b) = (order[i as usize], order[j as usize]);
             let w = prior as f32 + w;
-            (linked[a as usize]
-                && linked[b as usize]
-                && f64::from(probability(f64::from(w))) < threshold)
+            (linked[a as usize] && linked[b as usize] && probability(f64::from(w)) < threshold)
                 .then_some((a, b, w))
         })
         .collect();
