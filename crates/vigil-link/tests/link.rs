@@ -556,3 +556,48 @@ fn a_level_no_session_could_train_does_not_sink_true_pairs() {
         assert!(p >= q, "{} and {}: {p} < {q}", records[a].id, records[b].id);
     }
 }
+
+/// `link` compares records renumbered for locality; what it returns is
+/// in the caller's numbering: each pair's probability is the model's
+/// score of those two records, left before right, and each record's
+/// entity is the first record of a cluster it shares with its links.
+#[test]
+fn results_are_in_the_callers_numbering_after_renumbering() {
+    let (records, _) = generate(800, 5);
+    let l = link(
+        &records,
+        &Settings::default(),
+        0.5,
+        &Decisions::default(),
+        &(),
+    );
+    assert!(l.pairs.len() > 100);
+    let mut exact = 0;
+    for p in &l.pairs {
+        assert!(p.left < p.right);
+        let (a, b) = (&records[p.left as usize], &records[p.right as usize]);
+        let q = l.model.score_pair(a, b).max(l.model.score_pair(b, a));
+        // The term frequency of an agreeing postcode is read from one side
+        // (a postcode one character out is "the same"), so allow for it.
+        assert!(
+            (p.probability - q).abs() < 0.2,
+            "{} {}: {} vs {q}",
+            a.id,
+            b.id,
+            p.probability
+        );
+        if (p.probability - q).abs() < 1e-6
+            || (p.probability - l.model.score_pair(b, a)).abs() < 1e-6
+        {
+            exact += 1;
+        }
+    }
+    assert!(
+        exact * 100 >= l.pairs.len() * 95,
+        "{exact} of {}",
+        l.pairs.len()
+    );
+    for (i, &e) in l.clusters.iter().enumerate() {
+        assert!(e as usize <= i && l.clusters[e as usize] == e);
+    }
+}
