@@ -78,7 +78,9 @@ fi
 # (recorded, never compared) and the agency.
 maps() {
     local header
-    header="$(head -1 "$1")"
+    # Without the carriage return of a CRLF file (the FEBRL export writes
+    # CRLF): with it, the last column never matched and was left out.
+    header="$(head -1 "$1" | tr -d '\r')"
     for cf in given_name=given_name family_name=family_name other_name=other_name date_of_birth=dob \
         address=address postcode=postcode locality=locality phone=phone email=email \
         vehicle_registration=vehicle identifier=identifier; do

@@ -195,8 +195,18 @@ impl BlockingRule {
                 }
             }
             BlockingRule::BirthDateAndDistrict => {
-                if let (Some(d), true) = (date, r.district != NONE) {
-                    out.push(h(&[d, u64::from(r.district)]));
+                // A postcode that is not a UK one (no district) counts
+                // whole, as in NamesSoundAndDistrict: without it the rule
+                // found nothing in a file of other countries' postcodes.
+                let area = if r.district != NONE {
+                    Some(u64::from(r.district))
+                } else if r.postcode != NONE {
+                    Some(u64::from(r.postcode) | 1 << 40)
+                } else {
+                    None
+                };
+                if let (Some(d), Some(a)) = (date, area) {
+                    out.push(h(&[d, a]));
                 }
             }
             BlockingRule::PostcodeAndGivenInitial => {
@@ -407,4 +417,56 @@ fn neighbourhood_key(ds: &Dataset, i: u32) -> (&str, &str, Option<crate::record:
         ""
     };
     (given, family, r.dob, i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Dob, Record};
+
+    /// The rule's keys of each record, all in one dataset (keys are made
+    /// of interned ids).
+    fn keys(rule: BlockingRule, rs: &[Record]) -> Vec<Vec<u64>> {
+        let ds = Dataset::new(rs);
+        (0..rs.len())
+            .map(|i| {
+                let mut out = Vec::new();
+                rule.keys(&ds, i, &mut out);
+                out
+            })
+            .collect()
+    }
+
+    #[test]
+    fn date_of_birth_and_area_blocks_other_countries_postcodes_whole() {
+        let r = |given: &str, pc: Option<&str>| Record {
+            given_name: Some(given.into()),
+            dob: Dob::full(1964, 12, 23),
+            postcode: pc.map(Into::into),
+            ..Record::default()
+        };
+        let mut year_only = r("e", Some("2229"));
+        year_only.dob = Some(Dob::year_only(1964));
+        let k = keys(
+            BlockingRule::BirthDateAndDistrict,
+            &[
+                // Australian postcodes: the whole of each is the area.
+                r("olivia", Some("2229")),
+                r("blackwell", Some("2229")),
+                r("olivia", Some("2230")),
+                // UK postcodes: the district.
+                r("a", Some("NS1 4AB")),
+                r("b", Some("NS1 9ZZ")),
+                r("c", Some("NS2 4AB")),
+                r("d", None),
+                year_only,
+            ],
+        );
+        assert_eq!(k[0].len(), 1);
+        assert_eq!(k[0], k[1]);
+        assert_ne!(k[0], k[2]);
+        assert_eq!(k[3], k[4]);
+        assert_ne!(k[3], k[5]);
+        assert!(k[6].is_empty() && k[7].is_empty());
+    }
 }

@@ -37,6 +37,10 @@ pub struct ClusterReport {
     pub largest: u64,
     /// Model pairs not joined because a rejection kept the two apart.
     pub kept_apart: u64,
+    /// Model pairs not joined because a pair across the two entities was
+    /// scored as strongly against a match as the link was for it.
+    #[serde(default)]
+    pub kept_apart_by_evidence: u64,
     /// Rejected pairs that confirmed links joined anyway.
     pub conflicts: Vec<(u32, u32)>,
 }
@@ -60,6 +64,70 @@ impl Dsu {
 /// Entities of `n` records: for each record, the index of its entity's
 /// first record.
 pub fn cluster(n: usize, pairs: &[ScoredPair], decisions: &Decisions) -> (Vec<u32>, ClusterReport) {
+    cluster_guarded(n, pairs, decisions, &[])
+}
+
+/// Candidate pairs scored below the threshold, as evidence against
+/// joining (`left`, `right`, match weight with the prior), read as an
+/// adjacency list.
+struct Against {
+    start: Vec<u32>,
+    other: Vec<u32>,
+    weight: Vec<f32>,
+}
+
+impl Against {
+    fn new(n: usize, against: &[(u32, u32, f32)]) -> Against {
+        let mut start = vec![0u32; n + 1];
+        for &(a, b, _) in against {
+            if (a as usize) < n && (b as usize) < n {
+                start[a as usize + 1] += 1;
+                start[b as usize + 1] += 1;
+            }
+        }
+        for k in 0..n {
+            start[k + 1] += start[k];
+        }
+        let mut fill = start.clone();
+        let total = start[n] as usize;
+        let (mut other, mut weight) = (vec![0u32; total], vec![0f32; total]);
+        for &(a, b, w) in against {
+            if (a as usize) < n && (b as usize) < n {
+                for (x, y) in [(a, b), (b, a)] {
+                    let k = fill[x as usize] as usize;
+                    other[k] = y;
+                    weight[k] = w;
+                    fill[x as usize] += 1;
+                }
+            }
+        }
+        Against {
+            start,
+            other,
+            weight,
+        }
+    }
+}
+
+/// As [`cluster`], with a chain guard: `against` are candidate pairs the
+/// model scored below the threshold (match weight with the prior). Two
+/// entities are not joined through a link of weight `w` when a pair
+/// across them weighs `−w` or less: the evidence that two of their
+/// records are different people is at least as strong as the link's that
+/// the entities are one. Single linkage otherwise chains households and
+/// namesakes through one weak link each into entities of hundreds of
+/// records. Confirmed pairs are not guarded (a person decided).
+pub fn cluster_guarded(
+    n: usize,
+    pairs: &[ScoredPair],
+    decisions: &Decisions,
+    against: &[(u32, u32, f32)],
+) -> (Vec<u32>, ClusterReport) {
+    let guard = Against::new(n, against);
+    // Members of each entity as linked lists (head = root's first member).
+    let mut next: Vec<u32> = vec![u32::MAX; n];
+    let mut head: Vec<u32> = (0..n as u32).collect();
+    let mut tail: Vec<u32> = (0..n as u32).collect();
     let mut d = Dsu {
         parent: (0..n as u32).collect(),
         size: vec![1; n],
@@ -71,7 +139,7 @@ pub fn cluster(n: usize, pairs: &[ScoredPair], decisions: &Decisions) -> (Vec<u3
         if ok(a) && ok(b) {
             let (ra, rb) = (d.find(a), d.find(b));
             if ra != rb {
-                union(&mut d, ra, rb);
+                join(&mut d, &mut next, &mut head, &mut tail, ra, rb);
             }
         }
     }
@@ -122,7 +190,35 @@ pub fn cluster(n: usize, pairs: &[ScoredPair], decisions: &Decisions) -> (Vec<u3
             report.kept_apart += 1;
             continue;
         }
-        let root = union(&mut d, ra, rb);
+        if !guard.other.is_empty() {
+            // Walk the smaller entity's members and their evidence against.
+            let (small, big) = if d.size[ra as usize] <= d.size[rb as usize] {
+                (ra, rb)
+            } else {
+                (rb, ra)
+            };
+            let limit = -(p.weight as f32);
+            let mut x = head[small as usize];
+            let mut contradicted = false;
+            while x != u32::MAX && !contradicted {
+                let (s0, s1) = (
+                    guard.start[x as usize] as usize,
+                    guard.start[x as usize + 1] as usize,
+                );
+                for k in s0..s1 {
+                    if guard.weight[k] <= limit && d.find(guard.other[k]) == big {
+                        contradicted = true;
+                        break;
+                    }
+                }
+                x = next[x as usize];
+            }
+            if contradicted {
+                report.kept_apart_by_evidence += 1;
+                continue;
+            }
+        }
+        let root = join(&mut d, &mut next, &mut head, &mut tail, ra, rb);
         let other = if root == ra { rb } else { ra };
         if let Some(v) = apart.remove(&other) {
             apart.entry(root).or_default().extend(v);
@@ -141,6 +237,17 @@ pub fn cluster(n: usize, pairs: &[ScoredPair], decisions: &Decisions) -> (Vec<u3
     report.entities = sizes.len() as u64;
     report.largest = sizes.values().copied().max().unwrap_or(0);
     (out, report)
+}
+
+/// Joins two roots and their member lists; returns the new root.
+fn join(d: &mut Dsu, next: &mut [u32], head: &mut [u32], tail: &mut [u32], a: u32, b: u32) -> u32 {
+    let root = union(d, a, b);
+    let other = if root == a { b } else { a };
+    if !next.is_empty() {
+        next[tail[root as usize] as usize] = head[other as usize];
+        tail[root as usize] = tail[other as usize];
+    }
+    root
 }
 
 /// Joins two roots (the larger keeps its root); returns the new root.
@@ -208,6 +315,35 @@ mod tests {
         // 1-2 is strongest and joins first; then 0-1 joins 0; 2-3 would put
         // 0 and 3 together, so 3 stays alone.
         assert_eq!(c, [0, 0, 0, 3]);
+    }
+
+    #[test]
+    fn a_weak_link_does_not_chain_across_a_clear_non_match() {
+        // 0-1 strong, 1-2 weak (weight +1), and 0-2 scored clearly against
+        // (weight -10): 2 stays apart. Plain single linkage joins all three.
+        let pairs = [p(0, 1, 0.999), p(1, 2, 2.0 / 3.0)];
+        assert_eq!(cluster(3, &pairs, &Decisions::default()).0, [0, 0, 0]);
+        let (c, r) = cluster_guarded(3, &pairs, &Decisions::default(), &[(2, 0, -10.0)]);
+        assert_eq!(c, [0, 0, 2]);
+        assert_eq!(r.kept_apart_by_evidence, 1);
+        // Evidence against weaker than the link does not keep them apart.
+        let (c, _) = cluster_guarded(3, &pairs, &Decisions::default(), &[(0, 2, -0.5)]);
+        assert_eq!(c, [0, 0, 0]);
+        // The guard reads every member of the smaller entity: 3-4 joins
+        // {0,1,2}'s side through 2-3 only if no member is contradicted.
+        let pairs = [p(0, 1, 0.999), p(1, 2, 0.999), p(3, 4, 0.999), p(2, 3, 0.8)];
+        let (c, _) = cluster_guarded(5, &pairs, &Decisions::default(), &[(4, 0, -3.0)]);
+        assert_eq!(c, [0, 0, 0, 3, 3]);
+        // A confirmation is not guarded: a person decided.
+        let dec = Decisions {
+            confirmed: vec![(0, 2)],
+            ..Decisions::default()
+        };
+        let (c, _) = cluster_guarded(3, &[], &dec, &[(0, 2, -30.0)]);
+        assert_eq!(c, [0, 1, 0]);
+        // Out-of-range evidence is ignored.
+        let (c, _) = cluster_guarded(2, &[p(0, 1, 0.9)], &Decisions::default(), &[(0, 7, -30.0)]);
+        assert_eq!(c, [0, 0]);
     }
 
     #[test]

@@ -34,7 +34,7 @@ mod prepare;
 pub mod record;
 
 pub use block::{block, Blocking, BlockingReport, BlockingRule};
-pub use cluster::{cluster, ClusterReport, Decisions};
+pub use cluster::{cluster, cluster_guarded, ClusterReport, Decisions};
 pub use compare::Comparison;
 pub use explain::{Explanation, Term};
 pub use model::{

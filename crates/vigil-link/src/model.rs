@@ -263,6 +263,32 @@ pub(crate) fn em(
     }
 }
 
+/// Raises m where needed so that no level's Bayes factor m/u is below
+/// that of the last level, "different": the levels go from the most to
+/// the least alike, so a closer agreement (a swap, a one-digit date, a
+/// postcode in the same district) cannot be stronger evidence against a
+/// match than no agreement at all. Without it a level that no training
+/// session could see among matches (a swap of given and family name is
+/// only found by rules that hold names out) got m ≈ u / pairs, a weight
+/// near −log2(pairs), and sank true matches that had it. Renormalising
+/// afterwards scales every m alike, so the floor still holds exactly.
+pub(crate) fn floor_at_different(m: &mut [f64], u: &[f64]) {
+    let last = m.len() - 1;
+    if last < 2 || u[last] <= 0.0 {
+        return;
+    }
+    let r = m[last] / u[last];
+    for l in 1..last {
+        m[l] = m[l].max(r * u[l]);
+    }
+    let total: f64 = m[1..].iter().sum();
+    if total > 0.0 {
+        for v in &mut m[1..] {
+            *v /= total;
+        }
+    }
+}
+
 /// Which address words are common, by share of the addresses holding them.
 fn common_words(ds: &Dataset, share: f64) -> Vec<String> {
     let with_address = ds.recs.iter().filter(|r| r.address != NONE).count() as f64;
@@ -328,7 +354,9 @@ fn patterns(
 
 /// The comparison patterns of one session's pairs, read from the
 /// comparisons of every candidate (`pairs` sorted, `gammas` beside them),
-/// with the held-out comparisons set to missing.
+/// with the held-out comparisons set to missing. The session is sorted
+/// and merged with `pairs` in one pass (a binary search per pair into 30 M
+/// candidates was a cache miss per step).
 fn session_patterns(
     pairs: &[(u32, u32)],
     gammas: &[u64],
@@ -339,25 +367,18 @@ fn session_patterns(
     for c in hold_out {
         mask &= !(0xF << (4 * c.index()));
     }
-    let map = session
-        .par_chunks(8192)
-        .fold(
-            rustc_hash::FxHashMap::<u64, f64>::default,
-            |mut m, chunk| {
-                for p in chunk {
-                    if let Ok(k) = pairs.binary_search(p) {
-                        *m.entry(gammas[k] & mask).or_default() += 1.0;
-                    }
-                }
-                m
-            },
-        )
-        .reduce(rustc_hash::FxHashMap::default, |mut a, b| {
-            for (k, v) in b {
-                *a.entry(k).or_default() += v;
-            }
-            a
-        });
+    let mut wanted = session.to_vec();
+    wanted.par_sort_unstable();
+    let mut map = rustc_hash::FxHashMap::<u64, f64>::default();
+    let mut k = 0;
+    for p in &wanted {
+        while k < pairs.len() && pairs[k] < *p {
+            k += 1;
+        }
+        if k < pairs.len() && pairs[k] == *p {
+            *map.entry(gammas[k] & mask).or_default() += 1.0;
+        }
+    }
     let mut v: Vec<(u64, f64)> = map.into_iter().collect();
     v.sort_by_key(|p| p.0);
     v
@@ -505,6 +526,7 @@ impl Model {
             for l in 1..m[f].len() {
                 m[f][l] = (pooled[f][l] + u[f][l]) / (den + 1.0);
             }
+            floor_at_different(&mut m[f], &u[f]);
         }
 
         let (given_name, given_name_records) = counts(&ds.given);
@@ -864,6 +886,11 @@ pub fn link(
 ) -> Linkage {
     progress.stage("preparing records", 1);
     let ds = Dataset::new(records);
+    // Records renumbered so that candidate pairs join neighbours in memory
+    // (Dataset::locality_order); pairs go back to the caller's numbering
+    // before clustering, so decisions and results are in it.
+    let order = ds.locality_order();
+    let ds = ds.permuted(&order);
     progress.advance(1);
     progress.stage("blocking", 1);
     let blocking = crate::block::block(&ds, settings);
@@ -877,16 +904,37 @@ pub fn link(
         .filter_map(|(&(i, j), &w)| {
             let w = prior + f64::from(w);
             let p = probability(w);
+            let (a, b) = (order[i as usize], order[j as usize]);
             (p >= threshold).then_some(ScoredPair {
-                left: i,
-                right: j,
+                left: a.min(b),
+                right: a.max(b),
                 weight: w,
                 probability: p,
             })
         })
         .collect();
     progress.stage("clustering", 1);
-    let (clusters, cluster_report) = crate::cluster::cluster(records.len(), &pairs, decisions);
+    // Evidence against joins: the candidates below the threshold between
+    // records that some link touches (no other can be joined).
+    let mut linked = vec![false; records.len()];
+    for p in &pairs {
+        linked[p.left as usize] = true;
+        linked[p.right as usize] = true;
+    }
+    let against: Vec<(u32, u32, f32)> = blocking
+        .pairs
+        .par_iter()
+        .zip(fit.weights.par_iter())
+        .filter_map(|(&(i, j), &w)| {
+            let (a, b) = (order[i as usize], order[j as usize]);
+            let w = prior as f32 + w;
+            (linked[a as usize] && linked[b as usize] && probability(f64::from(w)) < threshold)
+                .then_some((a, b, w))
+        })
+        .collect();
+    let (clusters, cluster_report) =
+        crate::cluster::cluster_guarded(records.len(), &pairs, decisions, &against);
+    drop(against);
     progress.advance(1);
     Linkage {
         model: fit.model,
@@ -994,6 +1042,30 @@ mod tests {
         let r = em(&pats, &u, &free, &start, 500, 1e-7);
         assert_eq!(r.m[0], start[0]);
         assert!((r.share - share_true).abs() < 0.01);
+    }
+
+    #[test]
+    fn no_level_weighs_less_than_different() {
+        // A level never seen among matches (m ~ 0) is floored at the
+        // Bayes factor of "different"; the others keep their ratios.
+        let u = vec![0.0, 0.01, 0.001, 0.2, 0.789];
+        let mut m = vec![0.0, 0.8, 1e-9, 0.15, 0.05 - 1e-9];
+        floor_at_different(&mut m, &u);
+        let w = |l: usize| (m[l] / u[l]).log2();
+        assert!((m[1..].iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!((w(2) - w(4)).abs() < 1e-9, "{} {}", w(2), w(4));
+        for l in 1..4 {
+            assert!(w(l) >= w(4) - 1e-9);
+        }
+        assert!((m[1] / m[3] - 0.8 / 0.15).abs() < 1e-9);
+        // Nothing to do when every level already weighs more.
+        let mut same = vec![0.0, 0.9, 0.05, 0.05];
+        floor_at_different(&mut same, &[0.0, 0.01, 0.09, 0.9]);
+        assert_eq!(same, vec![0.0, 0.9, 0.05, 0.05]);
+        // Two levels (missing, one other): nothing to floor.
+        let mut two = vec![0.0, 1.0];
+        floor_at_different(&mut two, &[0.0, 1.0]);
+        assert_eq!(two, vec![0.0, 1.0]);
     }
 
     #[test]

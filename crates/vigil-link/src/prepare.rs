@@ -411,6 +411,79 @@ impl Dataset {
         }
     }
 
+    /// The order to renumber records in so that records likely to be
+    /// compared are neighbours in memory: by family-name sound, given-name
+    /// sound, postcode district and date of birth. Most blocking keys are
+    /// made of these, so most candidate pairs then join two records a few
+    /// cache lines apart instead of two random ones (comparing 30 M pairs
+    /// in file order was mostly cache misses). `order[k]` is the index, in
+    /// the records given to [`Dataset::new`], of the record that becomes
+    /// record `k`.
+    pub fn locality_order(&self) -> Vec<u32> {
+        let first = |n: NameRef| -> u32 {
+            if !n.present() {
+                return NONE;
+            }
+            match self.ids(n.tokens).first() {
+                Some(&t) => {
+                    let p = self.token_info[t as usize].phonetic[0];
+                    if p == NONE {
+                        t | 1 << 31
+                    } else {
+                        p
+                    }
+                }
+                None => NONE,
+            }
+        };
+        let mut keyed: Vec<(u32, u32, u32, u32, u32)> = self
+            .recs
+            .par_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let dob = r.dob.map_or(0, |d| {
+                    (u32::from(d.year) << 16) | (u32::from(d.month) << 8) | u32::from(d.day)
+                });
+                (first(r.family), first(r.given), r.district, dob, i as u32)
+            })
+            .collect();
+        keyed.par_sort_unstable();
+        keyed.into_iter().map(|k| k.4).collect()
+    }
+
+    /// The same records renumbered: record `k` of the result is record
+    /// `order[k]` of this one (`order` a permutation). Each record's ids are
+    /// copied into a fresh arena in the new order, so a record's spans sit
+    /// beside its neighbours' too.
+    pub fn permuted(mut self, order: &[u32]) -> Dataset {
+        assert_eq!(order.len(), self.recs.len(), "order must be a permutation");
+        let old = std::mem::take(&mut self.arena);
+        let mut arena = Vec::with_capacity(old.len());
+        let mut copy = |s: Span| -> Span {
+            let start = arena.len() as u32;
+            arena.extend_from_slice(&old[s.start as usize..(s.start + s.len) as usize]);
+            Span { start, len: s.len }
+        };
+        let recs: Vec<Prep> = order
+            .iter()
+            .map(|&k| {
+                let mut r = self.recs[k as usize].clone();
+                r.given.tokens = copy(r.given.tokens);
+                r.family.tokens = copy(r.family.tokens);
+                r.other.tokens = copy(r.other.tokens);
+                r.address_words = copy(r.address_words);
+                r.phone = copy(r.phone);
+                r.email = copy(r.email);
+                r.vehicle = copy(r.vehicle);
+                r.identifier = copy(r.identifier);
+                r
+            })
+            .collect();
+        self.recs = recs;
+        self.arena = arena;
+        self
+    }
+
     pub(crate) fn ids(&self, s: Span) -> &[u32] {
         &self.arena[s.start as usize..(s.start + s.len) as usize]
     }
