@@ -555,11 +555,26 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
         DatabaseUrl::Sqlite(_) => "SQLite".to_owned(),
         DatabaseUrl::Postgres(_) => "PostgreSQL".to_owned(),
     };
+    // A kept store keeps its log's signing key beside it.
+    let key_file = dir.join("bench.key");
+    let signer = match std::fs::read(&key_file) {
+        Ok(b) if reused.is_some() && b.len() == 32 => {
+            let mut k = [0u8; 32];
+            k.copy_from_slice(&b);
+            LogSigner::from_secret_bytes(&k)
+        }
+        _ => {
+            let s = LogSigner::generate();
+            if opts.data.is_some() {
+                std::fs::write(&key_file, s.secret_bytes()).map_err(err)?;
+            }
+            s
+        }
+    };
     // As `vigil serve` does: every commit also writes the tree-head file.
     let head_file = vigil_store::head_file::TreeHeadFile::in_dir(&dir);
-    let store: Arc<dyn Store> = Arc::from(
-        vigil_store::open_with_head_file(&url, LogSigner::generate(), head_file).map_err(err)?,
-    );
+    let store: Arc<dyn Store> =
+        Arc::from(vigil_store::open_with_head_file(&url, signer, head_file).map_err(err)?);
     let now = chrono::Utc::now();
     // A reused store has its queue already.
     let queue = if reused.is_some() { 0 } else { opts.queue };
