@@ -347,7 +347,7 @@ pub(crate) fn find_people(
                     keys.push(k);
                 }
             }
-            keys.sort_by(|a, b| b.weight.cmp(&a.weight));
+            keys.sort_by_key(|k| std::cmp::Reverse(k.weight));
             keys
         })
         .collect();
