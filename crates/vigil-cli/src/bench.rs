@@ -82,6 +82,9 @@ pub enum BenchCommand {
         /// Which pages to measure, of queue, send, child and search (each for --seconds/2).
         #[arg(long, value_delimiter = ',', default_value = "queue,send,child,search")]
         phases: Vec<String>,
+        /// SQLite: keep the store in this directory and reuse it on a later run with the same --queue, --chronology and --people (the runs' referrals and access log accumulate in it).
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
     },
     /// Sign-ins sent all at once to a `vigil serve` process on loopback: its peak and final resident memory, and how they were answered.
     Signins {
@@ -783,6 +786,7 @@ pub fn run(c: &BenchCommand) -> Result<()> {
             people,
             database,
             phases,
+            data,
         } => {
             if *users == 0 || *seconds < 2 {
                 bail!("--users must be at least 1 and --seconds at least 2");
@@ -808,6 +812,7 @@ pub fn run(c: &BenchCommand) -> Result<()> {
                     people: *people,
                     database: db,
                     phases: phases.clone(),
+                    data: data.clone(),
                 };
                 let report = vigil_web::bench::run(&opts)
                     .map_err(|e| anyhow::anyhow!("the web benchmark failed: {e}"))?;

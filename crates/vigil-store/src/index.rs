@@ -14,10 +14,10 @@
 //! share so both write exactly what verification recomputes.
 
 use crate::StoreError;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use uuid::Uuid;
 use vigil_model::index::{edge_row, name_key_rows, referral_row, EdgeRow, NameKeyRow, ReferralRow};
-use vigil_model::names::Key;
+use vigil_model::names::{Key, KeyKind, NameQuery, QueryKey};
 use vigil_model::projection::{EntityRecord, ProjectionError, ProjectionState};
 use vigil_model::EntityKind;
 
@@ -280,4 +280,194 @@ pub(crate) fn precision_name(p: vigil_model::Precision) -> &'static str {
 
 pub(crate) fn parse_precision(s: &str) -> Option<vigil_model::Precision> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+}
+
+/// What search reads from the name index; each backend answers these
+/// (rows whose agency the reader may not see count as absent, except in
+/// [`KeyIndex::count`], which measures work, not matches).
+pub(crate) trait KeyIndex {
+    /// Rows with this key, counted up to `cap` (a common key costs `cap`
+    /// index steps, not all its rows).
+    fn count(&mut self, kind: KeyKind, key: &str, cap: usize) -> Result<usize, StoreError>;
+    /// Every person with this key.
+    fn people(&mut self, kind: KeyKind, key: &str) -> Result<Vec<Uuid>, StoreError>;
+    /// Those of `among` with this key.
+    fn which_have(
+        &mut self,
+        kind: KeyKind,
+        key: &str,
+        among: &[Uuid],
+    ) -> Result<Vec<Uuid>, StoreError>;
+    /// The first `limit` people, by id, with every one of `keys` (the
+    /// first is the rarest: the walk starts there).
+    fn with_all(&mut self, keys: &[(KeyKind, &str)], limit: usize)
+        -> Result<Vec<Uuid>, StoreError>;
+}
+
+/// A group whose every key has fewer rows than this is read whole; a key
+/// with more is only probed for candidates found elsewhere.
+pub(crate) const COUNT_CAP: usize = 1000;
+
+/// Most key combinations [`find_people`] walks when every group is common
+/// before it reads the rarest group whole instead (same result, slower).
+const MAX_COMBINATIONS: usize = 64;
+
+/// Search: the same people, scores and order as [`rank`] over every row of
+/// every key of the query, without reading every row of a common key.
+///
+/// Every hit matches every group, so the candidates are the people of the
+/// rarest group (counted first, each count bounded by [`COUNT_CAP`]); the
+/// other groups' keys are then looked up only for them. When even the
+/// rarest group is common, key combinations (one key from each group) are
+/// walked from the heaviest down: a person's score is the weight of the
+/// heaviest combination they have, so once `limit` people are found by the
+/// end of a weight, nobody unseen can rank above them.
+pub(crate) fn find_people(
+    q: &NameQuery,
+    ix: &mut dyn KeyIndex,
+    limit: usize,
+) -> Result<Vec<PersonHit>, StoreError> {
+    if q.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut count: HashMap<(KeyKind, String), usize> = HashMap::new();
+    for (kind, key) in q.all_keys() {
+        let n = ix.count(kind, &key, COUNT_CAP)?;
+        count.insert((kind, key), n);
+    }
+    let n = |k: &QueryKey| count[&(k.kind, k.key.clone())];
+    // Each group's keys that have rows, heaviest first, without repeats.
+    let groups: Vec<Vec<&QueryKey>> = q
+        .groups
+        .iter()
+        .map(|g| {
+            let mut keys: Vec<&QueryKey> = Vec::new();
+            for k in &g.keys {
+                if n(k) > 0 && !keys.iter().any(|o| o.kind == k.kind && o.key == k.key) {
+                    keys.push(k);
+                }
+            }
+            keys.sort_by_key(|k| std::cmp::Reverse(k.weight));
+            keys
+        })
+        .collect();
+    if groups.iter().any(|g| g.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let common = |g: &[&QueryKey]| g.iter().any(|k| n(k) >= COUNT_CAP);
+    let size = |g: &[&QueryKey]| g.iter().map(|k| n(k)).sum::<usize>();
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by_key(|&i| (common(&groups[i]), size(&groups[i])));
+    if common(&groups[order[0]]) {
+        if let Some(hits) = by_combinations(q, &groups, &n, ix, limit)? {
+            return Ok(hits);
+        }
+    }
+    let mut has: HashMap<Uuid, Vec<(KeyKind, String)>> = HashMap::new();
+    for k in &groups[order[0]] {
+        for p in ix.people(k.kind, &k.key)? {
+            has.entry(p).or_default().push((k.kind, k.key.clone()));
+        }
+    }
+    for &g in &order[1..] {
+        let mut cands: Vec<Uuid> = has.keys().copied().collect();
+        if cands.is_empty() {
+            break;
+        }
+        cands.sort();
+        let mut matched: HashSet<Uuid> = HashSet::new();
+        for k in &groups[g] {
+            // Reading a rare key whole is a few sequential steps; probing is
+            // a seek per candidate.
+            let found = if n(k) < COUNT_CAP && n(k) <= 8 * cands.len() {
+                ix.people(k.kind, &k.key)?
+            } else {
+                ix.which_have(k.kind, &k.key, &cands)?
+            };
+            for p in found {
+                if let Some(keys) = has.get_mut(&p) {
+                    keys.push((k.kind, k.key.clone()));
+                    matched.insert(p);
+                }
+            }
+        }
+        // Who matched nothing of this group has no score.
+        has.retain(|p, _| matched.contains(p));
+    }
+    Ok(rank(q, has, limit))
+}
+
+/// The top `limit` hits when every group is common (see [`find_people`]);
+/// `None` when more than [`MAX_COMBINATIONS`] would be walked.
+fn by_combinations(
+    q: &NameQuery,
+    groups: &[Vec<&QueryKey>],
+    n: &dyn Fn(&QueryKey) -> usize,
+    ix: &mut dyn KeyIndex,
+    limit: usize,
+) -> Result<Option<Vec<PersonHit>>, StoreError> {
+    use std::collections::{BTreeSet, BinaryHeap};
+    let weight = |c: &[usize]| -> u32 { c.iter().zip(groups).map(|(&i, g)| g[i].weight).sum() };
+    // Best first: each combination's successors take the next-lighter key
+    // of one group.
+    let first = vec![0; groups.len()];
+    let mut heap = BinaryHeap::from([(weight(&first), std::cmp::Reverse(first.clone()))]);
+    let mut seen: HashSet<Vec<usize>> = HashSet::from([first]);
+    let mut found: Vec<Uuid> = Vec::new();
+    let mut found_set: HashSet<Uuid> = HashSet::new();
+    let mut pool: BTreeSet<Uuid> = BTreeSet::new();
+    let mut tier: Option<u32> = None;
+    let mut walked = 0;
+    loop {
+        let next = heap.pop();
+        if tier.is_some() && next.as_ref().map(|(w, _)| *w) != tier {
+            // Everyone in the pool scores exactly this weight (heavier
+            // people were all found): the lowest ids come first.
+            for p in std::mem::take(&mut pool) {
+                if found.len() < limit && found_set.insert(p) {
+                    found.push(p);
+                }
+            }
+            if found.len() >= limit {
+                break;
+            }
+        }
+        let Some((w, std::cmp::Reverse(c))) = next else {
+            break;
+        };
+        walked += 1;
+        if walked > MAX_COMBINATIONS {
+            return Ok(None);
+        }
+        tier = Some(w);
+        let mut keys: Vec<&QueryKey> = c.iter().zip(groups).map(|(&i, g)| g[i]).collect();
+        keys.sort_by_key(|k| n(k));
+        keys.dedup_by(|a, b| a.kind == b.kind && a.key == b.key);
+        let keys: Vec<(KeyKind, &str)> = keys.iter().map(|k| (k.kind, k.key.as_str())).collect();
+        // `limit` new people, past any already found that have these keys
+        // too: if the list is cut short, this weight fills the page.
+        for p in ix.with_all(&keys, limit + found.len())? {
+            if !found_set.contains(&p) {
+                pool.insert(p);
+            }
+        }
+        for g in 0..groups.len() {
+            if c[g] + 1 < groups[g].len() {
+                let mut s = c.clone();
+                s[g] += 1;
+                if seen.insert(s.clone()) {
+                    heap.push((weight(&s), std::cmp::Reverse(s)));
+                }
+            }
+        }
+    }
+    // What each found person has of every key, for the ranking rule.
+    found.sort();
+    let mut has: HashMap<Uuid, Vec<(KeyKind, String)>> = HashMap::new();
+    for (kind, key) in q.all_keys() {
+        for p in ix.which_have(kind, &key, &found)? {
+            has.entry(p).or_default().push((kind, key.clone()));
+        }
+    }
+    Ok(Some(rank(q, has, limit)))
 }

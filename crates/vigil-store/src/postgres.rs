@@ -148,6 +148,9 @@ DROP TABLE access_subjects;
     // 5: same-person links (`person_match.*`) are edges of kind
     // `same_person`; the review queue lists them by kind.
     "CREATE INDEX edges_kind ON edges(kind, link_id);",
+    // 6: search walks a key's people in id order and probes (key, person).
+    "DROP INDEX name_keys_key;
+     CREATE INDEX name_keys_key ON name_keys(kind, key, person_id) INCLUDE (agency);",
 ];
 
 mod accounts;

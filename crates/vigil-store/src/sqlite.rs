@@ -100,6 +100,9 @@ DROP TABLE access_subjects;
     // 5: same-person links (`person_match.*`) are edges of kind
     // `same_person`; the review queue lists them by kind.
     "CREATE INDEX edges_kind ON edges(kind, link_id);",
+    // 6: nothing here (PostgreSQL orders its name index by person, as
+    // `name_keys_key` here already does).
+    "-- nothing",
 ];
 
 const SQLITE_INDEX_MIGRATION: &str = r#"

@@ -44,6 +44,18 @@ pub struct BenchOptions {
     pub database: Option<String>,
     /// The pages measured, of [`PHASES`] (the others are skipped).
     pub phases: Vec<String>,
+    /// SQLite only: keep the store in this directory, and reuse it when a
+    /// run with the same `--queue`, `--chronology` and `--people` seeded it
+    /// (seeding a million people takes many minutes).
+    pub data: Option<std::path::PathBuf>,
+}
+
+/// What a kept data directory was seeded with (file `seeded` in it).
+fn seeded_marker(opts: &BenchOptions) -> String {
+    format!(
+        "queue={} chronology={} people={}",
+        opts.queue, opts.chronology, opts.people
+    )
 }
 
 /// The pages `vigil bench web` can measure, in the order it measures them.
@@ -438,34 +450,12 @@ async fn loads(u: &User, url: String) -> bool {
     }
 }
 
-/// Runs the benchmark.
-pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
-    let tmp = tempfile::tempdir().map_err(err)?;
-    // PostgreSQL: a fresh scratch schema, dropped afterwards.
-    let mut scratch = None;
-    let url = match &opts.database {
-        Some(u) => match DatabaseUrl::parse(u).map_err(err)? {
-            DatabaseUrl::Postgres(base) => {
-                let s = vigil_store::postgres::ScratchSchema::new(&base, "vigil_bench_web")
-                    .map_err(err)?;
-                let url = DatabaseUrl::Postgres(s.url().to_owned());
-                scratch = Some(s);
-                url
-            }
-            sqlite => sqlite,
-        },
-        None => DatabaseUrl::Sqlite(tmp.path().join("bench.sqlite")),
-    };
-    let backend = match &url {
-        DatabaseUrl::Sqlite(_) => "SQLite".to_owned(),
-        DatabaseUrl::Postgres(_) => "PostgreSQL".to_owned(),
-    };
-    // As `vigil serve` does: every commit also writes the tree-head file.
-    let head_file = vigil_store::head_file::TreeHeadFile::in_dir(tmp.path());
-    let store: Arc<dyn Store> = Arc::from(
-        vigil_store::open_with_head_file(&url, LogSigner::generate(), head_file).map_err(err)?,
-    );
-    let now = chrono::Utc::now();
+/// Agencies, the child, the crowd and the two accounts; the child's id.
+fn seed(
+    store: &dyn Store,
+    opts: &BenchOptions,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<uuid::Uuid>, String> {
     let mut school = None;
     let mut front_door = None;
     for (code, name, kind) in [
@@ -476,7 +466,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
             AgencyKind::SocialCare,
         ),
     ] {
-        let id = users::register_agency(store.as_ref(), code, name, kind, now).map_err(err)?;
+        let id = users::register_agency(store, code, name, kind, now).map_err(err)?;
         match kind {
             AgencyKind::Education => school = Some(id),
             _ => front_door = Some(id),
@@ -484,7 +474,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
     }
     let child = if opts.chronology > 0 {
         Some(seed_child(
-            store.as_ref(),
+            store,
             "bench-childrens-services",
             opts.chronology,
         )?)
@@ -492,14 +482,14 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
         None
     };
     if opts.people > 0 {
-        seed_crowd(store.as_ref(), "bench-childrens-services", opts.people)?;
+        seed_crowd(store, "bench-childrens-services", opts.people)?;
     }
     for (username, role, agency_id) in [
         ("bench.referrer", Role::Referrer, school),
         ("bench.triage", Role::Triage, front_door),
     ] {
         users::create_account(
-            store.as_ref(),
+            store,
             &users::Granter::operator(),
             &users::NewAccount {
                 username: username.into(),
@@ -514,6 +504,93 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
         .map_err(err)?;
     }
 
+    Ok(child)
+}
+
+/// Runs the benchmark.
+pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
+    let tmp = tempfile::tempdir().map_err(err)?;
+    let dir = match &opts.data {
+        Some(d) if opts.database.is_none() => {
+            std::fs::create_dir_all(d).map_err(err)?;
+            d.clone()
+        }
+        _ => tmp.path().to_owned(),
+    };
+    // The marker holds the seed options and then the child's id; a store
+    // without it (or seeded otherwise) is started again.
+    let marker = dir.join("seeded");
+    let reused: Option<Option<uuid::Uuid>> = match std::fs::read_to_string(&marker) {
+        Ok(t) if opts.data.is_some() && t.lines().next() == Some(&seeded_marker(opts)) => {
+            Some(t.lines().nth(1).and_then(|l| l.parse().ok()))
+        }
+        _ => {
+            for f in [
+                "bench.sqlite",
+                "bench.sqlite-wal",
+                "bench.sqlite-shm",
+                "seeded",
+            ] {
+                let _ = std::fs::remove_file(dir.join(f));
+            }
+            None
+        }
+    };
+    // PostgreSQL: a fresh scratch schema, dropped afterwards.
+    let mut scratch = None;
+    let url = match &opts.database {
+        Some(u) => match DatabaseUrl::parse(u).map_err(err)? {
+            DatabaseUrl::Postgres(base) => {
+                let s = vigil_store::postgres::ScratchSchema::new(&base, "vigil_bench_web")
+                    .map_err(err)?;
+                let url = DatabaseUrl::Postgres(s.url().to_owned());
+                scratch = Some(s);
+                url
+            }
+            sqlite => sqlite,
+        },
+        None => DatabaseUrl::Sqlite(dir.join("bench.sqlite")),
+    };
+    let backend = match &url {
+        DatabaseUrl::Sqlite(_) => "SQLite".to_owned(),
+        DatabaseUrl::Postgres(_) => "PostgreSQL".to_owned(),
+    };
+    // A kept store keeps its log's signing key beside it.
+    let key_file = dir.join("bench.key");
+    let signer = match std::fs::read(&key_file) {
+        Ok(b) if reused.is_some() && b.len() == 32 => {
+            let mut k = [0u8; 32];
+            k.copy_from_slice(&b);
+            LogSigner::from_secret_bytes(&k)
+        }
+        _ => {
+            let s = LogSigner::generate();
+            if opts.data.is_some() {
+                std::fs::write(&key_file, s.secret_bytes()).map_err(err)?;
+            }
+            s
+        }
+    };
+    // As `vigil serve` does: every commit also writes the tree-head file.
+    let head_file = vigil_store::head_file::TreeHeadFile::in_dir(&dir);
+    let store: Arc<dyn Store> =
+        Arc::from(vigil_store::open_with_head_file(&url, signer, head_file).map_err(err)?);
+    let now = chrono::Utc::now();
+    // A reused store has its queue already.
+    let queue = if reused.is_some() { 0 } else { opts.queue };
+    let child = match reused {
+        Some(child) => child,
+        None => {
+            let child = seed(store.as_ref(), opts, now)?;
+            if opts.data.is_some() {
+                // Written last: a store whose seeding was cut short is not reused.
+                let ids = child.map(|c| c.to_string()).unwrap_or_default();
+                std::fs::write(&marker, format!("{}\n{ids}\n", seeded_marker(opts)))
+                    .map_err(err)?;
+            }
+            child
+        }
+    };
     // The server, on its own runtime.
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -552,7 +629,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
     let report = client_rt.block_on(async {
         // The queue the triage page shows.
         let seeder = sign_in(&base, "bench.referrer").await?;
-        for n in 0..opts.queue {
+        for n in 0..queue {
             let r = seeder
                 .http
                 .post(format!("{base}/referrals/new"))

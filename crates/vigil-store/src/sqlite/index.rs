@@ -9,7 +9,6 @@ use crate::index::{
 use crate::StoreError;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
-use std::collections::HashMap;
 use uuid::Uuid;
 use vigil_model::index::{ChronologyRow, EdgeRow, NameKeyRow, ReferralRow, Role};
 use vigil_model::names::{KeyKind, NameQuery};
@@ -413,25 +412,137 @@ pub(super) fn find_people(
     visible: Option<&[String]>,
     limit: usize,
 ) -> Result<Vec<PersonHit>, StoreError> {
-    if q.is_empty() || limit == 0 {
-        return Ok(Vec::new());
+    crate::index::find_people(q, &mut Keys { c, visible }, limit)
+}
+
+/// The name index as search reads it (see [`crate::index::KeyIndex`]).
+struct Keys<'a> {
+    c: &'a Connection,
+    visible: Option<&'a [String]>,
+}
+
+/// Candidates probed per statement.
+const PROBE_CHUNK: usize = 500;
+
+impl Keys<'_> {
+    fn may_see(&self, r: &Row<'_>, i: usize) -> Result<bool, StoreError> {
+        Ok(match self.visible {
+            Some(list) => list.contains(&text(r, i)?),
+            None => true,
+        })
     }
-    let mut stmt =
-        c.prepare_cached("SELECT person_id, agency FROM name_keys WHERE kind = ?1 AND key = ?2")?;
-    let mut has: HashMap<Uuid, Vec<(KeyKind, String)>> = HashMap::new();
-    for (kind, key) in q.all_keys() {
-        let mut rows = stmt.query(params![kind.as_str(), key])?;
-        while let Some(r) = rows.next()? {
-            let person = blob(r, 0, "name_keys")?;
-            if let Some(list) = visible {
-                if !list.contains(&text(r, 1)?) {
-                    continue;
-                }
-            }
-            has.entry(person).or_default().push((kind, key.clone()));
+
+    /// ` AND {alias}.agency IN (...)` when the reader sees only some agencies.
+    fn agency_clause(&self, alias: &str, p: &mut Vec<SqlValue>) -> String {
+        match self.visible {
+            Some(list) => format!(" AND {alias}.agency IN ({})", in_list(list, p)),
+            None => String::new(),
         }
     }
-    Ok(crate::index::rank(q, has, limit))
+}
+
+impl crate::index::KeyIndex for Keys<'_> {
+    fn count(&mut self, kind: KeyKind, key: &str, cap: usize) -> Result<usize, StoreError> {
+        let n: i64 = self
+            .c
+            .prepare_cached(
+                "SELECT count(*) FROM (SELECT 1 FROM name_keys WHERE kind = ?1 AND key = ?2 LIMIT ?3)",
+            )?
+            .query_row(params![kind.as_str(), key, cap as i64], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
+    fn people(&mut self, kind: KeyKind, key: &str) -> Result<Vec<Uuid>, StoreError> {
+        let mut stmt = self.c.prepare_cached(
+            "SELECT person_id, agency FROM name_keys WHERE kind = ?1 AND key = ?2",
+        )?;
+        let mut rows = stmt.query(params![kind.as_str(), key])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            if self.may_see(r, 1)? {
+                out.push(blob(r, 0, "name_keys")?);
+            }
+        }
+        // Rows are in person order: one person's rows are adjacent.
+        out.dedup();
+        Ok(out)
+    }
+
+    fn which_have(
+        &mut self,
+        kind: KeyKind,
+        key: &str,
+        among: &[Uuid],
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in among.chunks(PROBE_CHUNK) {
+            let marks = (3..chunk.len() + 3)
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut p = vec![
+                SqlValue::Text(kind.as_str().to_owned()),
+                SqlValue::Text(key.to_owned()),
+            ];
+            p.extend(
+                chunk
+                    .iter()
+                    .map(|id| SqlValue::Blob(id.as_bytes().to_vec())),
+            );
+            let mut stmt = self.c.prepare_cached(&format!(
+                "SELECT person_id, agency FROM name_keys
+                 WHERE kind = ?1 AND key = ?2 AND person_id IN ({marks})"
+            ))?;
+            let mut rows = stmt.query(params_from_iter(p.iter()))?;
+            while let Some(r) = rows.next()? {
+                if self.may_see(r, 1)? {
+                    out.push(blob(r, 0, "name_keys")?);
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn with_all(
+        &mut self,
+        keys: &[(KeyKind, &str)],
+        limit: usize,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let Some(((kind, key), rest)) = keys.split_first() else {
+            return Ok(Vec::new());
+        };
+        let mut p = vec![
+            SqlValue::Text(kind.as_str().to_owned()),
+            SqlValue::Text((*key).to_owned()),
+        ];
+        let mut sql = format!(
+            "SELECT DISTINCT k0.person_id FROM name_keys k0 WHERE k0.kind = ?1 AND k0.key = ?2{}",
+            self.agency_clause("k0", &mut p)
+        );
+        for (i, (kind, key)) in rest.iter().enumerate() {
+            let a = format!("k{}", i + 1);
+            p.push(SqlValue::Text(kind.as_str().to_owned()));
+            let kk = p.len();
+            p.push(SqlValue::Text((*key).to_owned()));
+            let kv = p.len();
+            let vis = self.agency_clause(&a, &mut p);
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM name_keys {a} WHERE {a}.kind = ?{kk} AND {a}.key = ?{kv}
+                   AND {a}.person_id = k0.person_id{vis})"
+            ));
+        }
+        p.push(SqlValue::Integer(limit.min(i64::MAX as usize) as i64));
+        sql.push_str(&format!(" ORDER BY k0.person_id LIMIT ?{}", p.len()));
+        let mut stmt = self.c.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params_from_iter(p.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(blob(r, 0, "name_keys")?);
+        }
+        Ok(out)
+    }
 }
 
 pub(super) fn edges_of(c: &Connection, entity: Uuid) -> Result<Vec<EdgeRow>, StoreError> {
