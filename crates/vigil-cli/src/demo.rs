@@ -59,7 +59,13 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
     // The matching model, fitted on the borough's own records: its scores
     // go in the log (and are verified below) and intake uses it.
     let store: std::sync::Arc<dyn vigil_store::Store> = std::sync::Arc::from(store);
-    let (_, scorer) = crate::link_store::fit(&dir, std::sync::Arc::clone(&store))?;
+    let scorer = match crate::link_store::fit(&dir, std::sync::Arc::clone(&store))? {
+        Ok((_, scorer)) => Some(scorer),
+        Err(refused) => {
+            println!("Matching model: {refused}");
+            None
+        }
+    };
     println!();
     let started = std::time::Instant::now();
     let v = verify(store.as_ref(), VerifyOptions::default())?;
@@ -142,7 +148,7 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
                 trust_forwarded_for: false,
                 public_url: None,
             },
-            Some(scorer),
+            scorer,
         )?;
     } else {
         println!(

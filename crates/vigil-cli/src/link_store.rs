@@ -4,7 +4,7 @@
 //! scores new referrals with it. The work is `vigil_app::App::fit_matching_model`.
 
 use crate::datadir::DataDir;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use std::sync::Arc;
 use vigil_app::fit::FitOutcome;
 use vigil_app::score::Scorer;
@@ -35,11 +35,19 @@ pub fn load_model(dir: &DataDir) -> Result<Option<Arc<Scorer>>> {
 /// Fits, records and keeps the model; prints what it did.
 pub fn run(dir: &DataDir, database: Option<&str>) -> Result<FitOutcome> {
     let store: Arc<dyn vigil_store::Store> = Arc::from(dir.open(database)?);
-    Ok(fit(dir, store)?.0)
+    match fit(dir, store)? {
+        Ok((outcome, _)) => Ok(outcome),
+        Err(refused) => bail!("{refused}"),
+    }
 }
 
-/// [`run`] on an open store; also returns the model, to serve with.
-pub fn fit(dir: &DataDir, store: Arc<dyn vigil_store::Store>) -> Result<(FitOutcome, Arc<Scorer>)> {
+/// [`run`] on an open store; also returns the model, to serve with. The
+/// inner error is the sentence of a fit the app refused (too few records):
+/// nothing was recorded or kept, and the interim model stays.
+pub fn fit(
+    dir: &DataDir,
+    store: Arc<dyn vigil_store::Store>,
+) -> Result<std::result::Result<(FitOutcome, Arc<Scorer>), String>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -50,12 +58,12 @@ pub fn fit(dir: &DataDir, store: Arc<dyn vigil_store::Store>) -> Result<(FitOutc
     ));
     let bar = Arc::new(crate::link::Bar::new());
     let started = std::time::Instant::now();
-    let outcome = runtime
-        .block_on(app.fit_matching_model(Arc::clone(&bar) as Arc<_>))
-        .map_err(|e| match e {
-            vigil_app::AppError::Internal(d) => anyhow!("the fit failed: {d}"),
-            other => anyhow!("{other}"),
-        })?;
+    let outcome = match runtime.block_on(app.fit_matching_model(Arc::clone(&bar) as Arc<_>)) {
+        Ok(o) => o,
+        Err(vigil_app::AppError::Refused(sentence)) => return Ok(Err(sentence)),
+        Err(vigil_app::AppError::Internal(d)) => bail!("the fit failed: {d}"),
+        Err(other) => bail!("{other}"),
+    };
     // The model is kept only once its scores are in the log.
     let tmp = crate::link::write_temp(&dir.path, MODEL_FILE, |w| {
         w.write_all(outcome.model_json.as_bytes())?;
@@ -87,5 +95,5 @@ pub fn fit(dir: &DataDir, store: Arc<dyn vigil_store::Store>) -> Result<(FitOutc
         path.display()
     );
     let scorer = Scorer::fitted(&outcome.model_json).map_err(|e| anyhow!("{e}"))?;
-    Ok((outcome, Arc::new(scorer)))
+    Ok(Ok((outcome, Arc::new(scorer))))
 }
