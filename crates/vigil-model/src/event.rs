@@ -449,6 +449,27 @@ impl SealedEvent {
         payload_json: &str,
         salt: &[u8],
     ) -> Result<SealedEvent, ModelError> {
+        Self::parse_stored(header_json, payload_json, salt, true)
+    }
+
+    /// [`SealedEvent::from_stored`] for a caller that has already checked
+    /// `SHA-256(salt ‖ payload)` against the header's `payload_sha256`
+    /// (verification does, on the raw bytes, before it replays): every other
+    /// check is the same, and the digest is not computed a second time.
+    pub fn from_stored_digest_checked(
+        header_json: &str,
+        payload_json: &str,
+        salt: &[u8],
+    ) -> Result<SealedEvent, ModelError> {
+        Self::parse_stored(header_json, payload_json, salt, false)
+    }
+
+    fn parse_stored(
+        header_json: &str,
+        payload_json: &str,
+        salt: &[u8],
+        check_digest: bool,
+    ) -> Result<SealedEvent, ModelError> {
         let header: EventHeader = serde_json::from_str(header_json)
             .map_err(|e| ModelError::invalid(format!("the entry header is not valid: {e}")))?;
         if header.canonical_json() != header_json {
@@ -464,8 +485,9 @@ impl SealedEvent {
         let salt: [u8; SALT_LEN] = salt.try_into().map_err(|_| {
             ModelError::invalid(format!("the salt is {} bytes, not {SALT_LEN}", salt.len()))
         })?;
-        let digest = hex::encode(payload_digest(&salt, payload_json.as_bytes()));
-        if digest != header.payload_sha256 {
+        if check_digest
+            && hex::encode(payload_digest(&salt, payload_json.as_bytes())) != header.payload_sha256
+        {
             return Err(ModelError::invalid(
                 "the payload does not match the digest in its header",
             ));

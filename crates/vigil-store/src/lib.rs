@@ -368,6 +368,24 @@ pub trait LogReader {
         &self,
         f: &mut dyn FnMut(EntityRecord) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// The same rows as [`LogReader::for_each_entity`], by id, as stored
+    /// bytes, not parsed. The default re-encodes parsed rows; the backends
+    /// override it to lend the stored text.
+    fn for_each_raw_entity(
+        &self,
+        f: &mut dyn FnMut(RawEntity<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.for_each_entity(&mut |r| {
+            let (id, state) = (r.id.to_string(), r.state_json());
+            f(RawEntity {
+                id: id.as_bytes(),
+                kind: r.kind.as_str().as_bytes(),
+                state: state.as_bytes(),
+                created_idx: r.created_index as i64,
+                updated_idx: r.updated_index as i64,
+            })
+        })
+    }
     fn for_each_subject_link(
         &self,
         f: &mut dyn FnMut(Uuid, u64) -> Result<(), StoreError>,
@@ -420,6 +438,32 @@ pub struct RawEntry<'a> {
     pub leaf_hash: &'a [u8],
     /// The `kind` column (not hashed: it must equal the header's `kind`).
     pub kind: &'a [u8],
+}
+
+/// One stored projection row as the bytes in the database, for
+/// verification's fast comparison with the canonical JSON of the rebuilt
+/// state (a row that differs is then parsed, to say how).
+#[derive(Clone, Copy, Debug)]
+pub struct RawEntity<'a> {
+    pub id: &'a [u8],
+    pub kind: &'a [u8],
+    pub state: &'a [u8],
+    pub created_idx: i64,
+    pub updated_idx: i64,
+}
+
+impl RawEntity<'_> {
+    /// The row parsed strictly ([`entity_from_row`]'s corruption names it).
+    pub fn parse(&self) -> Result<EntityRecord, StoreError> {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        entity_from_row((
+            text(self.id),
+            text(self.kind),
+            text(self.state),
+            self.created_idx,
+            self.updated_idx,
+        ))
+    }
 }
 
 /// Parses a stored entity row; a row that does not parse is reported as

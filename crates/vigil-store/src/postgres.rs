@@ -1532,6 +1532,27 @@ impl LogReader for PgView<'_, '_> {
         )
     }
 
+    fn for_each_raw_entity(
+        &self,
+        f: &mut dyn FnMut(crate::RawEntity<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.stream(
+            "SELECT id, kind, state, created_idx, updated_idx FROM entities ORDER BY id",
+            &[],
+            &mut |r| {
+                let (id, kind, state): (&str, &str, &str) =
+                    (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+                f(crate::RawEntity {
+                    id: id.as_bytes(),
+                    kind: kind.as_bytes(),
+                    state: state.as_bytes(),
+                    created_idx: r.try_get(3)?,
+                    updated_idx: r.try_get(4)?,
+                })
+            },
+        )
+    }
+
     fn for_each_subject_link(
         &self,
         f: &mut dyn FnMut(Uuid, u64) -> Result<(), StoreError>,

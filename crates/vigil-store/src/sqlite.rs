@@ -814,6 +814,37 @@ impl LogReader for SqliteView<'_> {
         Ok(())
     }
 
+    fn for_each_raw_entity(
+        &self,
+        f: &mut dyn FnMut(crate::RawEntity<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        use rusqlite::types::ValueRef;
+        use std::borrow::Cow;
+        let mut stmt = self.0.prepare(
+            "SELECT id, kind, state, created_idx, updated_idx FROM entities ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            // SQLite's own buffers; a value of another type is written out as
+            // `row_strings` does, so it differs and is parsed to say how.
+            let col = |i: usize| -> rusqlite::Result<Cow<'_, [u8]>> {
+                Ok(match r.get_ref(i)? {
+                    ValueRef::Text(t) | ValueRef::Blob(t) => Cow::Borrowed(t),
+                    other => Cow::Owned(format!("{other:?}").into_bytes()),
+                })
+            };
+            let (id, kind, state) = (col(0)?, col(1)?, col(2)?);
+            f(crate::RawEntity {
+                id: &id,
+                kind: &kind,
+                state: &state,
+                created_idx: r.get(3)?,
+                updated_idx: r.get(4)?,
+            })?;
+        }
+        Ok(())
+    }
+
     fn for_each_subject_link(
         &self,
         f: &mut dyn FnMut(Uuid, u64) -> Result<(), StoreError>,
