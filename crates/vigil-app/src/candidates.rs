@@ -190,28 +190,10 @@ pub fn compare(a: &PersonView, b: &PersonView) -> Comparison {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::readmodel::Stamp;
     use uuid::Uuid;
-    use vigil_model::codes::NameKind;
-    use vigil_model::PersonName;
 
     fn person(n: u128, given: &str, family: &str, dob: Option<(&str, Precision)>) -> PersonView {
-        PersonView {
-            id: Uuid::from_u128(n),
-            names: vec![PersonName::new(given, family, NameKind::Birth)],
-            date_of_birth: dob.map(|(v, p)| DateOfBirth {
-                value: v.into(),
-                precision: p,
-            }),
-            sex: None,
-            description: None,
-            recorded: Stamp {
-                at: chrono::Utc::now(),
-                by: "t".into(),
-                agency: "a".into(),
-                event_id: Uuid::nil(),
-            },
-        }
+        PersonView::for_test(Uuid::from_u128(n), given, family, dob)
     }
 
     #[test]

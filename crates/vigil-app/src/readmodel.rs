@@ -162,6 +162,37 @@ impl ReferralView {
 }
 
 impl PersonView {
+    /// A person of one birth name for tests, recorded now by "t" of agency
+    /// "a", with a date of birth at the given precision.
+    #[cfg(test)]
+    pub(crate) fn for_test(
+        id: Uuid,
+        given: &str,
+        family: &str,
+        dob: Option<(&str, vigil_model::time::Precision)>,
+    ) -> PersonView {
+        PersonView {
+            id,
+            names: vec![PersonName::new(
+                given,
+                family,
+                vigil_model::codes::NameKind::Birth,
+            )],
+            date_of_birth: dob.map(|(v, precision)| DateOfBirth {
+                value: v.into(),
+                precision,
+            }),
+            sex: None,
+            description: None,
+            recorded: Stamp {
+                at: Utc::now(),
+                by: "t".into(),
+                agency: "a".into(),
+                event_id: Uuid::nil(),
+            },
+        }
+    }
+
     /// A person's view from their projected record.
     pub fn from_record(rec: &EntityRecord) -> Result<Self, String> {
         <Self as View>::parse(rec)

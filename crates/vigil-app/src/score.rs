@@ -250,30 +250,16 @@ pub fn bits(weight_milli: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::readmodel::Stamp;
     use uuid::Uuid;
-    use vigil_model::codes::NameKind;
-    use vigil_model::dates::DateOfBirth;
     use vigil_model::time::Precision;
-    use vigil_model::PersonName;
 
     fn person(given: &str, family: &str, dob: Option<&str>) -> PersonView {
-        PersonView {
-            id: Uuid::now_v7(),
-            names: vec![PersonName::new(given, family, NameKind::Birth)],
-            date_of_birth: dob.map(|v| DateOfBirth {
-                value: v.into(),
-                precision: Precision::Day,
-            }),
-            sex: None,
-            description: None,
-            recorded: Stamp {
-                at: chrono::Utc::now(),
-                by: "t".into(),
-                agency: "a".into(),
-                event_id: Uuid::nil(),
-            },
-        }
+        PersonView::for_test(
+            Uuid::now_v7(),
+            given,
+            family,
+            dob.map(|d| (d, Precision::Day)),
+        )
     }
 
     #[test]
