@@ -39,7 +39,7 @@ use vigil_model::payload::{
 };
 use vigil_model::state::{LinkState, MatchDecisionState, MatchScore, MatchState, MatchStatus};
 use vigil_model::{EntityKind, EventPayload, OccurredAt, SubjectRef};
-use vigil_store::index::{ChronologyPage, Visibility};
+use vigil_store::index::{ChronologyPage, MatchReviewQuery, Visibility};
 
 /// The `same_person` link kind, as the edges table names it.
 pub const SAME_PERSON: &str = "same_person";
@@ -47,8 +47,8 @@ pub const SAME_PERSON: &str = "same_person";
 /// Most records one linked person is walked to (a bound on hostile data).
 pub const MAX_LINKED: usize = 100;
 
-/// Most pairs the review queue reads (the band is filtered from these).
-pub const MAX_REVIEW_SCAN: usize = 20_000;
+/// Most pairs one page of the review queue lists.
+pub const MAX_REVIEW_PAGE: usize = 500;
 
 /// One pair of person records as the log has decided it so far.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -661,7 +661,8 @@ impl App {
 // The review queue and one pair
 // ---------------------------------------------------------------------------
 
-/// A pair in the review queue.
+/// A pair in the review queue (undecided: scored by the model, below its
+/// threshold or linked by it, and not yet confirmed or rejected).
 #[derive(Clone, Debug)]
 pub struct ReviewItem {
     pub a: PersonLink,
@@ -671,74 +672,84 @@ pub struct ReviewItem {
     pub can_decide: bool,
 }
 
-/// The review queue: pairs in the uncertain band this user may open.
+/// One page of the review queue: pairs in the uncertain band this user may open.
 pub struct ReviewQueue {
     pub items: Vec<ReviewItem>,
-    /// Pairs in the band this user may open (listed or not).
-    pub total: usize,
+    /// Pairs in the band this user may open (on every page).
+    pub total: u64,
+    /// Where this page starts in the whole queue.
+    pub offset: u64,
 }
 
+/// Whose person records `who` may act on with `action`, as the store
+/// filters rows (an agency list; empty: none). The same table as
+/// [`may`], read once per query instead of once per row.
+fn person_scope(who: &Caller, action: Action) -> Visibility {
+    use crate::access::Scope;
+    match crate::access::scope_of(who.user.role, who.user.agency_kind, action) {
+        Some(Scope::Any) => Visibility::All,
+        Some(Scope::OwnAgency) => Visibility::Agencies(vec![who.user.agency.clone()]),
+        // A person record is nobody's own submission.
+        Some(Scope::OwnSubmission) | None => Visibility::Agencies(Vec::new()),
+    }
+}
+
+/// The review queue: pairs in the uncertain band this user may open, best
+/// first, `limit` of them from `offset`.
+///
+/// Read from the match review projection through its index, so a page
+/// costs the same at a million pairs as at ten. The store filters by the
+/// agencies of the two records ([`person_scope`]); each listed pair is
+/// still checked against the access table before it is shown.
 pub async fn review_queue(
     app: &Arc<App>,
     who: &Caller,
+    offset: u64,
     limit: usize,
 ) -> Result<super::Authorised<ReviewQueue>, AppError> {
     let who = who.clone();
     app.blocking(move |st| {
         check(&who, Action::ReviewLinks, crate::access::Resource::Page)?;
-        let ids: Vec<Uuid> = st
-            .store
-            .edges_of_kind(SAME_PERSON, MAX_REVIEW_SCAN)?
+        let page = st.store.match_review(&MatchReviewQuery {
+            from_ppm: score::REVIEW_FROM_PPM,
+            to_ppm: score::REVIEW_TO_PPM,
+            open: person_scope(&who, Action::ViewPerson),
+            review: person_scope(&who, Action::ReviewLinks),
+            offset,
+            limit: limit.min(MAX_REVIEW_PAGE) as u64,
+        })?;
+        let mut ids: Vec<Uuid> = page.rows.iter().flat_map(|r| [r.a, r.b]).collect();
+        ids.sort();
+        ids.dedup();
+        let people = people_of(st, &ids)?;
+        let links: Vec<Uuid> = page.rows.iter().map(|r| r.link_id).collect();
+        let status: HashMap<(Uuid, Uuid), MatchStatus> = pairs(st, &links)?
             .into_iter()
-            .map(|e| e.link_id)
+            .map(|p| ((p.a, p.b), p.status))
             .collect();
-        let mut band: Vec<Pair> = Vec::new();
-        for chunk in ids.chunks(500) {
-            band.extend(pairs(st, chunk)?.into_iter().filter(|p| {
-                matches!(p.status, MatchStatus::Proposed | MatchStatus::LinkedByModel)
-                    && p.probability_ppm().is_some_and(|x| {
-                        (score::REVIEW_FROM_PPM..=score::REVIEW_TO_PPM).contains(&x)
-                    })
-            }));
-        }
-        band.sort_by(|x, y| {
-            y.probability_ppm()
-                .cmp(&x.probability_ppm())
-                .then((x.a, x.b).cmp(&(y.a, y.b)))
-        });
         let mut items = Vec::new();
-        let mut total = 0;
-        for chunk in band.chunks(200) {
-            let mut ids: Vec<Uuid> = chunk.iter().flat_map(|p| [p.a, p.b]).collect();
-            ids.sort();
-            ids.dedup();
-            let people = people_of(st, &ids)?;
-            for p in chunk {
-                let (Some(a), Some(b)) = (people.get(&p.a), people.get(&p.b)) else {
-                    continue;
-                };
-                let open = |x: &PersonView| may(&who, Action::ViewPerson, person_resource(x));
-                let review = may(&who, Action::ReviewLinks, person_resource(a))
-                    || may(&who, Action::ReviewLinks, person_resource(b));
-                if !(open(a) && open(b) && review) {
-                    continue;
-                }
-                total += 1;
-                if items.len() >= limit {
-                    continue;
-                }
-                let (Some(la), Some(lb)) = (embed(st, &who, a, None), embed(st, &who, b, None))
-                else {
-                    continue;
-                };
-                items.push(ReviewItem {
-                    a: la,
-                    b: lb,
-                    probability_ppm: p.probability_ppm().unwrap_or(0),
-                    status: p.status,
-                    can_decide: may_decide(&who, a, b),
-                });
+        for r in &page.rows {
+            let (Some(a), Some(b), Some(&status)) =
+                (people.get(&r.a), people.get(&r.b), status.get(&(r.a, r.b)))
+            else {
+                continue;
+            };
+            let open = |x: &PersonView| may(&who, Action::ViewPerson, person_resource(x));
+            let review = may(&who, Action::ReviewLinks, person_resource(a))
+                || may(&who, Action::ReviewLinks, person_resource(b));
+            if !(open(a) && open(b) && review) {
+                continue;
             }
+            let (Some(la), Some(lb)) = (embed(st, &who, a, None), embed(st, &who, b, None)) else {
+                continue;
+            };
+            items.push(ReviewItem {
+                a: la,
+                b: lb,
+                probability_ppm: r.probability_ppm,
+                status,
+                can_decide: may_decide(&who, a, b),
+            });
         }
         let subjects = super::shown_people(items.iter().flat_map(|i| [&i.a, &i.b]));
         authorised(
@@ -746,7 +757,11 @@ pub async fn review_queue(
             &who,
             "listed possible matches for review",
             subjects,
-            ReviewQueue { items, total },
+            ReviewQueue {
+                items,
+                total: page.total,
+                offset,
+            },
         )
     })
     .await

@@ -74,6 +74,44 @@ fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
     sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
+/// Times the review queue's reads of the pairs the fit left in the
+/// uncertain band (`Store::match_review`, what `links::review_queue` asks
+/// the store for): its first page and its last, as the front door reads
+/// them (every agency) and as one agency's practitioner does.
+fn review_pages(store: &dyn vigil_store::Store) -> Result<()> {
+    use vigil_store::index::{MatchReviewQuery, Visibility};
+    let query = |open: Visibility, offset: u64| MatchReviewQuery {
+        from_ppm: vigil_app::score::REVIEW_FROM_PPM,
+        to_ppm: vigil_app::score::REVIEW_TO_PPM,
+        review: open.clone(),
+        open,
+        offset,
+        limit: 50,
+    };
+    let total = store.match_review(&query(Visibility::All, 0))?.total;
+    let agency = Visibility::Agencies(vec!["bench-agency".into()]);
+    for (who, open) in [("every agency", Visibility::All), ("one agency", agency)] {
+        for (page, offset) in [("first", 0), ("last", total.saturating_sub(50))] {
+            let mut times = Vec::new();
+            for _ in 0..50 {
+                let t = Instant::now();
+                let got = store.match_review(&query(open.clone(), offset))?;
+                times.push(t.elapsed());
+                if got.total != total {
+                    bail!("the review queue counted {} pairs, then {total}", got.total);
+                }
+            }
+            times.sort();
+            println!(
+                "review queue ({total} pairs in the band), {page} page of 50, {who}: p50 {:.2} ms, p99 {:.2} ms",
+                percentile_ms(&times, 0.50),
+                percentile_ms(&times, 0.99),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs the benchmark and prints its figures.
 pub fn run(database: Option<&str>, people: u64, new: u64, seed: u64) -> Result<()> {
     if people < 100 || new == 0 {
@@ -125,6 +163,7 @@ pub fn run(database: Option<&str>, people: u64, new: u64, seed: u64) -> Result<(
         fit.scores_written,
         t1.elapsed().as_secs_f64()
     );
+    review_pages(store.as_ref())?;
     let mut times: Vec<Duration> = Vec::new();
     let (mut with_earlier, mut found, mut written) = (0u64, 0u64, 0usize);
     let earlier: std::collections::HashSet<u32> = true_person.values().copied().collect();

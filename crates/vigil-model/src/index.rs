@@ -19,6 +19,14 @@
 //!   changes (and, for a link, whenever its place changes).
 //! - **Referrals** ([`referral_row`]): one row per referral (child, submitter,
 //!   status, dates, reference), replaced whenever the referral changes.
+//! - **Match review** ([`match_review_row`]): one row per pair of person
+//!   records that a model scored and no person has decided (`proposed` or
+//!   `linked_by_model`), with its probability and the agencies of the two
+//!   records, so the review queue reads the uncertain band in probability
+//!   order through an index however many pairs the log holds; the row goes
+//!   when a person decides the pair and comes back if new evidence reopens
+//!   it. Every undecided scored pair has one, not only those in the band:
+//!   the band is a setting of the review queue, not a projection rule.
 //!
 //! ## Who each kind of event concerns
 //!
@@ -190,6 +198,21 @@ pub struct ReferralRow {
     pub reference: String,
 }
 
+/// A pair of person records a model scored and nobody has decided yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatchReviewRow {
+    /// The pair's `same_person` link ([`crate::payload::match_id`]).
+    pub link_id: Uuid,
+    /// The two records, as the link names them (`from`, `to`).
+    pub a: Uuid,
+    pub b: Uuid,
+    /// The agencies that recorded each (who may open them).
+    pub a_agency: String,
+    pub b_agency: String,
+    /// The latest score's probability, in millionths.
+    pub probability_ppm: u32,
+}
+
 /// Referral status of one awaiting a decision.
 pub const AWAITING_DECISION: &str = "awaiting_decision";
 
@@ -316,6 +339,18 @@ pub mod state {
             .details
             .postcode
             .clone()
+    }
+
+    /// A `same_person` link's probability while no person has decided it
+    /// (`None` once decided, or for any other link).
+    pub fn undecided_match(r: &EntityRecord) -> Option<u32> {
+        let m = r.as_kind::<typed::LinkState>()?.matching.as_ref()?;
+        match m.status {
+            typed::MatchStatus::Proposed | typed::MatchStatus::LinkedByModel => {
+                Some(m.score.as_ref()?.probability_ppm)
+            }
+            _ => None,
+        }
     }
 
     /// A referral's status, submission and decision stamps.
@@ -579,6 +614,37 @@ pub fn referral_row(rec: &EntityRecord) -> Option<ReferralRow> {
         decided_at: decided.map(|d| d.at),
         reference: crate::reference::reference_for(rec.id),
     })
+}
+
+/// The review row of a `same_person` link scored by a model and not
+/// decided by a person (`None` for anything else). `state` is read for the
+/// agencies of the two records.
+pub fn match_review_row(
+    rec: &EntityRecord,
+    state: &mut dyn ProjectionState,
+) -> Result<Option<MatchReviewRow>, ProjectionError> {
+    if rec.kind != EntityKind::Link {
+        return Ok(None);
+    }
+    let Some(probability_ppm) = state::undecided_match(rec) else {
+        return Ok(None);
+    };
+    let Some((a, b, _)) = state::link_ends(rec) else {
+        return Ok(None);
+    };
+    let mut agency_of = |id: Uuid| -> Result<String, ProjectionError> {
+        let mut agency = String::new();
+        state.read(id, &mut |p| agency = state::created(p).agency)?;
+        Ok(agency)
+    };
+    Ok(Some(MatchReviewRow {
+        link_id: rec.id,
+        a: a.id,
+        b: b.id,
+        a_agency: agency_of(a.id)?,
+        b_agency: agency_of(b.id)?,
+        probability_ppm,
+    }))
 }
 
 /// Link kinds whose postcode becomes a search key of the person at the

@@ -20,7 +20,9 @@ use uuid::Uuid;
 /// by another version is rebuilt from the log (`vigil rebuild`) rather than
 /// reported as corrupt. The test `projection_version` in vigil-synth fails
 /// when the rows it projects change while this number does not.
-pub const PROJECTION_VERSION: u32 = 3;
+///
+/// 4: the match review table (`crate::index::match_review_row`).
+pub const PROJECTION_VERSION: u32 = 4;
 
 /// The projected state of one entity.
 #[derive(Clone, Debug, PartialEq)]

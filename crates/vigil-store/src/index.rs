@@ -8,6 +8,7 @@
 //! | `edges` | link | replaced when the link changes |
 //! | `name_keys` | (source entity, person, key kind, key) | replaced when the source changes (a `lives_at`/`stays_at` link's rows also when its place changes) |
 //! | `referrals` | referral | replaced when the referral changes |
+//! | `match_review` | undecided scored pair of person records | replaced when the pair's link changes; deleted when a person decides it |
 //!
 //! This module holds the query types of the `Store` methods that read them,
 //! and [`derive_entity_rows`], which the append path and `vigil rebuild`
@@ -16,7 +17,10 @@
 use crate::StoreError;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use uuid::Uuid;
-use vigil_model::index::{edge_row, name_key_rows, referral_row, EdgeRow, NameKeyRow, ReferralRow};
+use vigil_model::index::{
+    edge_row, match_review_row, name_key_rows, referral_row, EdgeRow, MatchReviewRow, NameKeyRow,
+    ReferralRow,
+};
 use vigil_model::names::{Key, KeyKind, NameQuery, QueryKey};
 use vigil_model::projection::{EntityRecord, ProjectionError, ProjectionState};
 use vigil_model::EntityKind;
@@ -106,11 +110,38 @@ pub enum ReferralQuery {
     WithReference(String),
 }
 
+/// A page of the pairs of person records awaiting review.
+///
+/// A pair is listed when its probability is within `from_ppm..=to_ppm`,
+/// both records' agencies are in `open` (the reader may open both) and at
+/// least one is in `review` (the reader may review links of it). Best
+/// first: by probability, highest first, then by the two record ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatchReviewQuery {
+    pub from_ppm: u32,
+    pub to_ppm: u32,
+    pub open: Visibility,
+    pub review: Visibility,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// One page of the review queue, and how many pairs the whole queue holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MatchReviewPage {
+    pub rows: Vec<MatchReviewRow>,
+    pub total: u64,
+}
+
 /// The replaced rows of the entities a batch (or a rebuild page) changed.
 #[derive(Debug, Default)]
 pub struct EntityRows {
     pub edges: Vec<EdgeRow>,
     pub referrals: Vec<ReferralRow>,
+    /// Links whose committed review row is deleted before `reviews` are
+    /// written (as for `name_sources`: links created in this batch have none).
+    pub review_sources: Vec<Uuid>,
+    pub reviews: Vec<MatchReviewRow>,
     /// Sources whose committed name keys are deleted before `names` are
     /// written (sources created in this batch have none, so are not listed:
     /// most of a batch's sources are new, and each delete is an index probe).
@@ -122,6 +153,8 @@ impl EntityRows {
     pub fn is_empty(&self) -> bool {
         self.edges.is_empty()
             && self.referrals.is_empty()
+            && self.review_sources.is_empty()
+            && self.reviews.is_empty()
             && self.name_sources.is_empty()
             && self.names.is_empty()
     }
@@ -197,6 +230,19 @@ pub(crate) fn derive_entity_rows(
         }
         if let Some(r) = referral_row(rec) {
             out.referrals.push(r);
+        }
+        // Only a pair of person records (a link with a match state) can
+        // have a review row; other links are not probed.
+        let is_pair = rec
+            .as_kind::<vigil_model::state::LinkState>()
+            .is_some_and(|l| l.matching.is_some());
+        if is_pair {
+            if rec.created_index < first_new {
+                out.review_sources.push(rec.id);
+            }
+            let row =
+                match_review_row(rec, &mut view).map_err(|e| from_projection(e, &mut view))?;
+            out.reviews.extend(row);
         }
         if rec.created_index < first_new {
             out.name_sources.push(rec.id);

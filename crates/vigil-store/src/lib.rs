@@ -308,6 +308,13 @@ pub trait Store: Send + Sync + accounts::AccountStore {
     /// `limit`: for the review queue of possible matches.
     fn edges_of_kind(&self, kind: &str, limit: usize) -> Result<Vec<EdgeRow>, StoreError>;
 
+    /// A page of the pairs of person records awaiting review, and how many
+    /// there are (see [`index::MatchReviewQuery`]).
+    fn match_review(
+        &self,
+        q: &index::MatchReviewQuery,
+    ) -> Result<index::MatchReviewPage, StoreError>;
+
     /// Referrals, as their entity rows (see [`ReferralQuery`] for the order).
     fn referrals(&self, q: ReferralQuery) -> Result<Vec<EntityRecord>, StoreError>;
 
@@ -421,6 +428,11 @@ pub trait LogReader {
     fn for_each_referral(
         &self,
         f: &mut dyn FnMut(ReferralRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Streams the match review table, by link id.
+    fn for_each_match_review(
+        &self,
+        f: &mut dyn FnMut(vigil_model::index::MatchReviewRow) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
 }
 

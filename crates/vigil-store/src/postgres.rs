@@ -151,6 +151,8 @@ DROP TABLE access_subjects;
     // 6: search walks a key's people in id order and probes (key, person).
     "DROP INDEX name_keys_key;
      CREATE INDEX name_keys_key ON name_keys(kind, key, person_id) INCLUDE (agency);",
+    // 7: the review queue of undecided scored pairs.
+    index::MATCH_REVIEW_MIGRATION,
 ];
 
 mod accounts;
@@ -1077,18 +1079,18 @@ const WRITE_BATCH: &str = concat!(
     ",
      e AS (
        INSERT INTO ledger_entries(idx, event_id, kind, header, payload, salt, leaf_hash)
-       SELECT * FROM unnest($40::int8[], $41::text[], $42::text[], $43::text[], $44::text[], $45::bytea[], $46::bytea[])),
+       SELECT * FROM unnest($47::int8[], $48::text[], $49::text[], $50::text[], $51::text[], $52::bytea[], $53::bytea[])),
      s AS (
-       INSERT INTO event_subjects(subject_id, idx) SELECT * FROM unnest($47::text[], $48::int8[])),
+       INSERT INTO event_subjects(subject_id, idx) SELECT * FROM unnest($54::text[], $55::int8[])),
      n AS (
        INSERT INTO entities(id, kind, state, created_idx, updated_idx)
-       SELECT * FROM unnest($49::text[], $50::text[], $51::text[], $52::int8[], $53::int8[])
+       SELECT * FROM unnest($56::text[], $57::text[], $58::text[], $59::int8[], $60::int8[])
        ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, state = excluded.state,
          created_idx = excluded.created_idx, updated_idx = excluded.updated_idx),
      r AS (
-       INSERT INTO receipts(event_id, receipt) SELECT * FROM unnest($58::text[], $59::text[])
+       INSERT INTO receipts(event_id, receipt) SELECT * FROM unnest($65::text[], $66::text[])
        ON CONFLICT (event_id) DO UPDATE SET receipt = EXCLUDED.receipt)
-     INSERT INTO tree_heads(size, root, timestamp_ms, signature) VALUES ($54, $55, $56, $57)"
+     INSERT INTO tree_heads(size, root, timestamp_ms, signature) VALUES ($61, $62, $63, $64)"
 );
 const LOG_SIZE: &str = "SELECT max(idx) FROM ledger_entries";
 /// The log size and the projection version, read with the writers' lock.
@@ -1391,7 +1393,7 @@ impl RebuildTx for PgTx<'_> {
     fn clear_projections(&mut self) -> Result<(), StoreError> {
         self.flush()?;
         self.conn.client.batch_execute(
-            "TRUNCATE entities, event_subjects, chronology, edges, name_keys, referrals",
+            "TRUNCATE entities, event_subjects, chronology, edges, name_keys, referrals, match_review",
         )?;
         self.known_entities.clear();
         Ok(())
@@ -1640,6 +1642,15 @@ impl LogReader for PgView<'_, '_> {
             f(index::referral_row(r)?)
         })
     }
+
+    fn for_each_match_review(
+        &self,
+        f: &mut dyn FnMut(vigil_model::index::MatchReviewRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.stream(index::MATCH_REVIEW_ALL, &[], &mut |r| {
+            f(index::match_review_row(r)?)
+        })
+    }
 }
 
 impl Store for PostgresStore {
@@ -1819,6 +1830,13 @@ impl Store for PostgresStore {
 
     fn edges_of_kind(&self, kind: &str, limit: usize) -> Result<Vec<EdgeRow>, StoreError> {
         self.read(|c, _| index::edges_of_kind(c, kind, limit))
+    }
+
+    fn match_review(
+        &self,
+        q: &crate::index::MatchReviewQuery,
+    ) -> Result<crate::index::MatchReviewPage, StoreError> {
+        self.read(|c, _| index::match_review(c, q))
     }
 
     fn referrals(&self, q: ReferralQuery) -> Result<Vec<EntityRecord>, StoreError> {

@@ -13,7 +13,8 @@
 //! (and a page cache) each.
 
 use crate::index::{
-    ChronologyPage, ChronologyQuery, ChronologyRow, EntityRows, PersonHit, ReferralQuery,
+    ChronologyPage, ChronologyQuery, ChronologyRow, EntityRows, MatchReviewPage, MatchReviewQuery,
+    PersonHit, ReferralQuery,
 };
 use crate::rebuild::{serving_refusal, RebuildReport, ServingLock};
 use crate::write::{LogWriter, RebuildTx, StoredLeaf, WriteTx};
@@ -27,7 +28,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 use vigil_ledger::{Hash, LogKey, LogSigner, SignedTreeHead, TreeHead};
-use vigil_model::index::{EdgeRow, NameKeyRow, ReferralRow};
+use vigil_model::index::{EdgeRow, MatchReviewRow, NameKeyRow, ReferralRow};
 use vigil_model::names::NameQuery;
 use vigil_model::projection::EntityRecord;
 use vigil_model::EntityKind;
@@ -103,7 +104,25 @@ DROP TABLE access_subjects;
     // 6: nothing here (PostgreSQL orders its name index by person, as
     // `name_keys_key` here already does).
     "-- nothing",
+    // 7: the review queue of undecided scored pairs (projection version 4;
+    // a store with a log gets an empty table and rebuilds).
+    SQLITE_MATCH_REVIEW_MIGRATION,
 ];
+
+const SQLITE_MATCH_REVIEW_MIGRATION: &str = r#"
+CREATE TABLE match_review (
+    link_id         BLOB PRIMARY KEY,
+    a_id            BLOB NOT NULL,
+    b_id            BLOB NOT NULL,
+    a_agency        TEXT NOT NULL,
+    b_agency        TEXT NOT NULL,
+    probability_ppm INTEGER NOT NULL
+) WITHOUT ROWID;
+-- The whole queue, best first (the front door, an auditor).
+CREATE INDEX match_review_order ON match_review(probability_ppm DESC, a_id, b_id);
+-- One agency's pairs (a practitioner may open only their own agency's records).
+CREATE INDEX match_review_agency ON match_review(a_agency, b_agency, probability_ppm DESC, a_id, b_id);
+"#;
 
 const SQLITE_INDEX_MIGRATION: &str = r#"
 CREATE TABLE chronology (
@@ -622,7 +641,8 @@ impl RebuildTx for SqliteTx<'_> {
     fn clear_projections(&mut self) -> Result<(), StoreError> {
         self.tx.execute_batch(
             "DELETE FROM entities; DELETE FROM event_subjects; DELETE FROM chronology;
-             DELETE FROM edges; DELETE FROM name_keys; DELETE FROM referrals;",
+             DELETE FROM edges; DELETE FROM name_keys; DELETE FROM referrals;
+             DELETE FROM match_review;",
         )?;
         Ok(())
     }
@@ -922,6 +942,13 @@ impl LogReader for SqliteView<'_> {
     ) -> Result<(), StoreError> {
         index::for_each_referral(self.0, f)
     }
+
+    fn for_each_match_review(
+        &self,
+        f: &mut dyn FnMut(MatchReviewRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        index::for_each_match_review(self.0, f)
+    }
 }
 
 /// Column `i` as text whatever type SQLite holds it as (None for NULL): a
@@ -1116,6 +1143,10 @@ impl Store for SqliteStore {
 
     fn edges_of_kind(&self, kind: &str, limit: usize) -> Result<Vec<EdgeRow>, StoreError> {
         self.read(|c| index::edges_of_kind(c, kind, limit))
+    }
+
+    fn match_review(&self, q: &MatchReviewQuery) -> Result<MatchReviewPage, StoreError> {
+        self.read(|c| index::match_review(c, q))
     }
 
     fn referrals(&self, q: ReferralQuery) -> Result<Vec<EntityRecord>, StoreError> {

@@ -37,8 +37,8 @@ use uuid::Uuid;
 use vigil_ledger::{leaf_hash, Frontier, Hash, LogKey, Receipt, SignedTreeHead};
 use vigil_model::event::payload_digest;
 use vigil_model::index::{
-    chronology_rows, edge_row, name_key_order, name_key_rows, referral_row, EdgeRow, NameKeyRow,
-    ReferralRow,
+    chronology_rows, edge_row, match_review_row, name_key_order, name_key_rows, referral_row,
+    EdgeRow, MatchReviewRow, NameKeyRow, ReferralRow,
 };
 use vigil_model::projection::{self, EntityRecord, MemoryProjection, PROJECTION_VERSION};
 use vigil_model::{EntityKind, SealedEvent};
@@ -400,7 +400,7 @@ fn row_hash(row: &impl std::hash::Hash) -> u64 {
     h.finish()
 }
 
-/// Compares the chronology, edges, referrals and name keys with what the
+/// Compares the chronology, edges, referrals, match review and name keys with what the
 /// rebuilt state produces, naming the first difference.
 fn compare_secondary(
     store: &dyn LogReader,
@@ -461,6 +461,19 @@ fn compare_secondary(
         |r| r.referral_id,
         &mut |f| store.for_each_referral(f),
     )? {
+        return Ok(Some(p));
+    }
+    let mut reviews: Vec<MatchReviewRow> = Vec::new();
+    for r in &records {
+        if let Some(row) = match_review_row(r, &mut Lookup(rebuilt))
+            .map_err(|e| StoreError::Database(e.to_string()))?
+        {
+            reviews.push(row);
+        }
+    }
+    if let Some(p) = compare_rows("match review", "link", &reviews, |r| r.link_id, &mut |f| {
+        store.for_each_match_review(f)
+    })? {
         return Ok(Some(p));
     }
     // Name keys, made source by source as the stored rows come (sorted by

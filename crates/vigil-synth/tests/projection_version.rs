@@ -4,7 +4,9 @@
 //! (`PROJECTION_VERSION`). This test projects two fixed inputs (a small
 //! synthetic borough made from a fixed seed, and the example story in
 //! `examples/events.jsonl`, which has every kind of event) and hashes the
-//! canonical JSON of every projected row. The expected hashes are stored
+//! canonical JSON of every projected row, and the secondary rows derived from
+//! entity state (edges, referrals, match review, name keys; the chronology
+//! is checked against the log in vigil-store's tests). The expected hashes are stored
 //! here with the version they were made with, so a change to a rule or to
 //! the shape of a row that does not bump the version fails here.
 //!
@@ -16,19 +18,20 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use vigil_model::canonical::to_canonical_string;
 use vigil_model::event::EventInput;
+use vigil_model::index;
 use vigil_model::projection::{apply, MemoryProjection, PROJECTION_VERSION};
 use vigil_model::state::EntityState;
 use vigil_synth::{generate, SynthConfig};
 
 /// The version the hashes below were made with.
-const HASHED_WITH_VERSION: u32 = 3;
+const HASHED_WITH_VERSION: u32 = 4;
 
 /// SHA-256 of the borough's events and of its projected rows.
 const BOROUGH_EVENTS: &str = "b9c083de19db7280a88c2730840edfa2a71ec704c4d0f85c65eb04abe67e7495";
-const BOROUGH_ROWS: &str = "06e717a4c43cfc8530c4a514c6a0c8dd2b5ed788f0d551f4fe38cf338c87770a";
+const BOROUGH_ROWS: &str = "5e39a824b4a8aa829f5a7241a356950f327234c753cf8ea8f4f3e8aaabc94ce5";
 /// SHA-256 of the example story's events and of its projected rows.
 const EXAMPLE_EVENTS: &str = "cb5afe30ea387c786e30c0748e9ed3067e9bb6faa1d2d18bb63a34d93a472830";
-const EXAMPLE_ROWS: &str = "aa83db64e8dc3a3c4cc8965a8c544a3412a5227d61f518ad6c03562954e3a1b1";
+const EXAMPLE_ROWS: &str = "8b13eb70d09c3879d93ab44849194174489370b5433bde8f324b5c385c8df333";
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")
@@ -76,6 +79,26 @@ fn project(name: &str, events: &[EventInput]) -> (String, String) {
         );
         rows.update(line.as_bytes());
         dump.push_str(&line);
+    }
+    // The secondary rows derived from entity state are projection rules too.
+    let mut lookup = state.clone();
+    for r in state.records.values() {
+        let mut derived = Vec::new();
+        derived.extend(index::edge_row(r).map(|x| format!("edge {x:?}")));
+        derived.extend(index::referral_row(r).map(|x| format!("referral {x:?}")));
+        derived.extend(
+            index::match_review_row(r, &mut lookup)
+                .unwrap()
+                .map(|x| format!("review {x:?}")),
+        );
+        for k in index::name_key_rows(r, &mut lookup).unwrap() {
+            derived.push(format!("key {k:?}"));
+        }
+        for line in derived {
+            let line = format!("{line}\n");
+            rows.update(line.as_bytes());
+            dump.push_str(&line);
+        }
     }
     if let Some(dir) = std::env::var_os("PROJECTION_ROWS_DUMP") {
         std::fs::write(

@@ -653,7 +653,15 @@ pub struct ReviewPage {
     /// Built from data the guard authorised and logged.
     pub read: Read,
     pub rows: Vec<ReviewRow>,
-    pub total: usize,
+    /// Pairs in the queue on every page.
+    pub total: u64,
+    /// This page (1-based) of `pages`.
+    pub page: u64,
+    pub pages: u64,
+    pub prev_href: Option<String>,
+    pub next_href: Option<String>,
+    /// This page's address (where a decision comes back to).
+    pub here: String,
     pub band: String,
     pub csrf: String,
     pub notice: Option<String>,

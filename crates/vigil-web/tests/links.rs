@@ -320,3 +320,118 @@ async fn the_queue_lists_one_childs_referrals_together_on(app: &TestApp) {
 }
 
 on_both_backends!(the_queue_lists_one_childs_referrals_together_on: queue_groups_one_child_sqlite, queue_groups_one_child_postgres);
+
+/// An event about person records, recorded by the police (test data only).
+fn police_event(kind: &str, payload: serde_json::Value) -> vigil_model::EventDraft {
+    let input: vigil_model::EventInput = serde_json::from_value(serde_json::json!({
+        "actor": {"user": "test", "role": "practitioner"},
+        "agency": "northshire-police",
+        "occurred_at": {"value": "2026-01-05", "precision": "day"},
+        "kind": kind,
+        "payload": payload,
+    }))
+    .unwrap();
+    input.prepare(chrono::Utc::now(), rand::random()).unwrap()
+}
+
+on_both_backends!(the_review_queue_is_paged_on: review_pages_sqlite, review_pages_postgres);
+
+/// The review queue, paged: 12 police records make 66 pairs in the band;
+/// 50 a page, best first; a page number that is not one reads as the
+/// first, one past the end as the last; the police practitioner sees them
+/// all, a council practitioner none, and a decision returns to its page.
+async fn the_review_queue_is_paged_on(app: &TestApp) {
+    let ids: Vec<Uuid> = (0..12u128)
+        .map(|i| Uuid::from_u128(0x0193_0000_0000_7000_8000_00ab_0000_0000 + i))
+        .collect();
+    let mut drafts: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            police_event(
+                "person.recorded",
+                serde_json::json!({"person_id": id,
+                    "names": [{"given": "Testchild", "family": "Pageson", "kind": "birth"}]}),
+            )
+        })
+        .collect();
+    let mut ppm = 300_000u32;
+    for (i, a) in ids.iter().enumerate() {
+        for b in &ids[i + 1..] {
+            drafts.push(police_event(
+                "person_match.scored",
+                serde_json::json!({"person_a": a, "person_b": b, "probability_ppm": ppm,
+                    "threshold_ppm": 950_000, "model": "test", "model_version": "1"}),
+            ));
+            ppm += 1_000;
+        }
+    }
+    blocking(|| {
+        for r in app.store.append(drafts).unwrap().results {
+            r.unwrap();
+        }
+    });
+    let triage = login(app, "triage", "northshire-childrens-services").await;
+    let rows = |body: &str| body.matches("Why, field by field").count();
+    let first = triage.get("/links/review").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert!(first.body.contains("66 pairs to review"), "{}", first.body);
+    assert!(first.body.contains("Page 1 of 2"));
+    assert_eq!(rows(&first.body), 50);
+    assert!(first.body.contains("href=\"/links/review?page=2\""));
+    // Best first: the last pair scored (365,000 ppm) heads page 1.
+    let at = |p: &str| first.body.find(&format!("<strong>{p}</strong>"));
+    assert!(
+        at("37%").is_some() && at("37%") < at("36%"),
+        "{}",
+        first.body
+    );
+    let second = triage.get("/links/review?page=2").await;
+    assert_eq!(rows(&second.body), 16);
+    assert!(second.body.contains("Page 2 of 2"));
+    assert!(second.body.contains("value=\"/links/review?page=2\""));
+    for (q, page) in [
+        ("?page=abc", 1),
+        ("?page=0", 1),
+        ("?page=-3", 1),
+        ("?page=999", 2),
+        (&*format!("?page={}", "9".repeat(5_000)), 1),
+    ] {
+        let r = triage.get(&format!("/links/review{q}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{q}");
+        assert!(r.body.contains(&format!("Page {page} of 2")), "{q}");
+    }
+    let police = login(app, "practitioner", "northshire-police").await;
+    assert!(police
+        .get("/links/review")
+        .await
+        .body
+        .contains("66 pairs to review"));
+    let council = login(app, "practitioner", "northshire-childrens-services").await;
+    let none = council.get("/links/review").await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert!(none.body.contains("0 pairs to review"), "{}", none.body);
+    // A decision takes the pair off the queue.
+    let (a, b) = pair(ids[0], ids[1]);
+    let r = triage
+        .post(
+            "/links/pair/reject",
+            &[
+                ("a", &a),
+                ("b", &b),
+                ("reason", ""),
+                ("back", "/links/review?page=2"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(
+        r.location.starts_with("/links/review?page=2"),
+        "{}",
+        r.location
+    );
+    assert!(triage
+        .get("/links/review")
+        .await
+        .body
+        .contains("65 pairs to review"));
+}

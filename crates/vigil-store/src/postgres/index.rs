@@ -14,7 +14,7 @@ use postgres::types::ToSql;
 use postgres::Row;
 use std::collections::HashMap;
 use uuid::Uuid;
-use vigil_model::index::{EdgeRow, NameKeyRow, ReferralRow, Role};
+use vigil_model::index::{EdgeRow, MatchReviewRow, NameKeyRow, ReferralRow, Role};
 use vigil_model::names::{KeyKind, NameQuery};
 use vigil_model::projection::EntityRecord;
 use vigil_model::{EntityKind, OccurredAt, SubjectRef};
@@ -80,7 +80,22 @@ CREATE INDEX referrals_child ON referrals(child_id, submitted_at);
 CREATE INDEX referrals_reference ON referrals(reference);
 "#;
 
-/// The index rows of a batch as statement parameters `$1` to `$39`, as
+/// Migration 7: the review queue of undecided scored pairs (projection
+/// version 4; a store with a log gets an empty table and rebuilds).
+pub(crate) const MATCH_REVIEW_MIGRATION: &str = r#"
+CREATE TABLE match_review (
+    link_id         UUID PRIMARY KEY,
+    a_id            UUID NOT NULL,
+    b_id            UUID NOT NULL,
+    a_agency        TEXT NOT NULL,
+    b_agency        TEXT NOT NULL,
+    probability_ppm BIGINT NOT NULL
+);
+CREATE INDEX match_review_order ON match_review(probability_ppm DESC, a_id, b_id);
+CREATE INDEX match_review_agency ON match_review(a_agency, b_agency, probability_ppm DESC, a_id, b_id);
+"#;
+
+/// The index rows of a batch as statement parameters `$1` to `$46`, as
 /// data-modifying CTEs (the caller adds the rest of the statement).
 macro_rules! write_index_ctes {
     () => {
@@ -112,7 +127,15 @@ macro_rules! write_index_ctes {
      d AS (DELETE FROM name_keys WHERE source_id = ANY($34::uuid[])),
      k AS (
        INSERT INTO name_keys(source_id, person_id, kind, key, agency)
-       SELECT * FROM unnest($35::uuid[], $36::uuid[], $37::text[], $38::text[], $39::text[]))"
+       SELECT * FROM unnest($35::uuid[], $36::uuid[], $37::text[], $38::text[], $39::text[])),
+     rd AS (DELETE FROM match_review WHERE link_id = ANY($40::uuid[])),
+     ri AS (
+       INSERT INTO match_review(link_id, a_id, b_id, a_agency, b_agency, probability_ppm)
+       SELECT * FROM unnest($41::uuid[], $42::uuid[], $43::uuid[], $44::text[], $45::text[],
+         $46::int8[])
+       ON CONFLICT (link_id) DO UPDATE SET a_id = excluded.a_id, b_id = excluded.b_id,
+         a_agency = excluded.a_agency, b_agency = excluded.b_agency,
+         probability_ppm = excluded.probability_ppm)"
     };
 }
 pub(crate) use write_index_ctes;
@@ -162,6 +185,16 @@ pub(super) struct IndexColumns {
     k_kind: Vec<String>,
     k_key: Vec<String>,
     k_agency: Vec<String>,
+    /// Review rows deleted (links whose pair was decided); never a link
+    /// that `v_link` writes, as both parts of the statement see the table
+    /// as it was before it.
+    rd_links: Vec<Uuid>,
+    v_link: Vec<Uuid>,
+    v_a: Vec<Uuid>,
+    v_b: Vec<Uuid>,
+    v_a_agency: Vec<String>,
+    v_b_agency: Vec<String>,
+    v_ppm: Vec<i64>,
 }
 
 impl IndexColumns {
@@ -170,6 +203,8 @@ impl IndexColumns {
             && self.g_link.is_empty()
             && self.f_id.is_empty()
             && self.d_sources.is_empty()
+            && self.rd_links.is_empty()
+            && self.v_link.is_empty()
     }
 
     pub(super) fn push_chronology(&mut self, rows: &[ChronologyRow]) {
@@ -216,6 +251,20 @@ impl IndexColumns {
             self.f_decided.push(r.decided_at.clone());
             self.f_reference.push(r.reference.clone());
         }
+        // A link whose row is rewritten is updated in place (ON CONFLICT),
+        // not deleted: only those left without a row are.
+        let kept: std::collections::HashSet<Uuid> =
+            rows.reviews.iter().map(|r| r.link_id).collect();
+        self.rd_links
+            .extend(rows.review_sources.iter().filter(|l| !kept.contains(l)));
+        for r in &rows.reviews {
+            self.v_link.push(r.link_id);
+            self.v_a.push(r.a);
+            self.v_b.push(r.b);
+            self.v_a_agency.push(r.a_agency.clone());
+            self.v_b_agency.push(r.b_agency.clone());
+            self.v_ppm.push(i64::from(r.probability_ppm));
+        }
         self.d_sources.extend(&rows.name_sources);
         for k in &rows.names {
             self.k_source.push(k.source_id);
@@ -226,7 +275,7 @@ impl IndexColumns {
         }
     }
 
-    /// The 39 parameters, in statement order.
+    /// The 46 parameters, in statement order.
     pub(super) fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
         vec![
             &self.c_idx,
@@ -268,6 +317,13 @@ impl IndexColumns {
             &self.k_kind,
             &self.k_key,
             &self.k_agency,
+            &self.rd_links,
+            &self.v_link,
+            &self.v_a,
+            &self.v_b,
+            &self.v_a_agency,
+            &self.v_b_agency,
+            &self.v_ppm,
         ]
     }
 }
@@ -301,6 +357,9 @@ pub(super) const EDGES_ALL: &str =
 pub(super) const NAME_KEYS_ALL: &str =
     "SELECT source_id, person_id, kind, key, agency FROM name_keys
     ORDER BY source_id, person_id, kind, key";
+pub(super) const MATCH_REVIEW_ALL: &str =
+    "SELECT link_id, a_id, b_id, a_agency, b_agency, probability_ppm FROM match_review
+    ORDER BY link_id";
 pub(super) const REFERRALS_ALL: &str =
     "SELECT referral_id, child_id, submitted_by, submitted_agency, status,
     submitted_at, decided_at, reference FROM referrals ORDER BY referral_id";
@@ -377,6 +436,95 @@ pub(super) fn referral_row(r: &Row) -> Result<ReferralRow, StoreError> {
         submitted_at: r.try_get(5)?,
         decided_at: r.try_get(6)?,
         reference: r.try_get(7)?,
+    })
+}
+
+pub(super) fn match_review_row(r: &Row) -> Result<MatchReviewRow, StoreError> {
+    let ppm: i64 = r.try_get(5)?;
+    Ok(MatchReviewRow {
+        link_id: r.try_get(0)?,
+        a: r.try_get(1)?,
+        b: r.try_get(2)?,
+        a_agency: r.try_get(3)?,
+        b_agency: r.try_get(4)?,
+        probability_ppm: u32::try_from(ppm).map_err(|_| {
+            StoreError::Corrupt(format!(
+                "a row of the match_review table has the probability {ppm}, out of range"
+            ))
+        })?,
+    })
+}
+
+/// The pairs awaiting review: `$1`..`$2` the band, `$3` "may open every
+/// agency's records" or `$4` the agencies that may be opened, `$5` "may
+/// review every agency's" or `$6` those that may be reviewed.
+macro_rules! match_review_filter {
+    () => {
+        " probability_ppm BETWEEN $1 AND $2
+     AND ($3 OR (a_agency = ANY($4) AND b_agency = ANY($4)))
+     AND ($5 OR a_agency = ANY($6) OR b_agency = ANY($6))"
+    };
+}
+const MATCH_REVIEW_COUNT: &str = concat!(
+    "SELECT count(*) FROM match_review WHERE",
+    match_review_filter!()
+);
+const MATCH_REVIEW_PAGE: &str = concat!(
+    "SELECT link_id, a_id, b_id, a_agency, b_agency, probability_ppm FROM match_review WHERE",
+    match_review_filter!(),
+    " ORDER BY probability_ppm DESC, a_id, b_id LIMIT $7 OFFSET $8"
+);
+
+/// The pairs awaiting review (see [`crate::index::MatchReviewQuery`]).
+pub(super) fn match_review(
+    c: &mut Conn,
+    q: &crate::index::MatchReviewQuery,
+) -> Result<crate::index::MatchReviewPage, StoreError> {
+    let scope = |v: &Visibility| -> Option<(bool, Vec<String>)> {
+        match v {
+            Visibility::All => Some((true, Vec::new())),
+            Visibility::Agencies(a) => Some((false, a.clone())),
+            // Nobody opens a person record as its submitter.
+            Visibility::Submitter { .. } => None,
+        }
+    };
+    let (Some((open_all, open)), Some((review_all, review))) = (scope(&q.open), scope(&q.review))
+    else {
+        return Ok(Default::default());
+    };
+    let (from, to) = (i64::from(q.from_ppm), i64::from(q.to_ppm));
+    let limit = q.limit.min(i64::MAX as u64) as i64;
+    let offset = q.offset.min(i64::MAX as u64) as i64;
+    let count = c.stmt(MATCH_REVIEW_COUNT)?;
+    let total: i64 = c
+        .client
+        .query_one(
+            &count,
+            &[&from, &to, &open_all, &open, &review_all, &review],
+        )?
+        .try_get(0)?;
+    let page = c.stmt(MATCH_REVIEW_PAGE)?;
+    let rows = c
+        .client
+        .query(
+            &page,
+            &[
+                &from,
+                &to,
+                &open_all,
+                &open,
+                &review_all,
+                &review,
+                &limit,
+                &offset,
+            ],
+        )?
+        .iter()
+        .map(match_review_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(crate::index::MatchReviewPage {
+        rows,
+        total: total as u64,
     })
 }
 

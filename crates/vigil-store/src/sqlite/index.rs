@@ -3,14 +3,14 @@
 
 use super::{entity_from_row, row_strings};
 use crate::index::{
-    parse_precision, precision_name, ChronologyPage, ChronologyQuery, EntityRows, PersonHit,
-    ReferralQuery, Visibility,
+    parse_precision, precision_name, ChronologyPage, ChronologyQuery, EntityRows, MatchReviewPage,
+    MatchReviewQuery, PersonHit, ReferralQuery, Visibility,
 };
 use crate::StoreError;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use uuid::Uuid;
-use vigil_model::index::{ChronologyRow, EdgeRow, NameKeyRow, ReferralRow, Role};
+use vigil_model::index::{ChronologyRow, EdgeRow, MatchReviewRow, NameKeyRow, ReferralRow, Role};
 use vigil_model::names::{KeyKind, NameQuery};
 use vigil_model::projection::EntityRecord;
 use vigil_model::{EntityKind, OccurredAt, SubjectRef};
@@ -101,6 +101,24 @@ pub(super) fn replace_entity_rows(c: &Connection, rows: &EntityRows) -> Result<(
             r.submitted_at,
             r.decided_at,
             r.reference,
+        ])?;
+    }
+    let mut unreview = c.prepare_cached("DELETE FROM match_review WHERE link_id = ?1")?;
+    for l in &rows.review_sources {
+        unreview.execute([&l.as_bytes()[..]])?;
+    }
+    let mut review = c.prepare_cached(
+        "INSERT INTO match_review(link_id, a_id, b_id, a_agency, b_agency, probability_ppm)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for r in &rows.reviews {
+        review.execute(params![
+            &r.link_id.as_bytes()[..],
+            &r.a.as_bytes()[..],
+            &r.b.as_bytes()[..],
+            r.a_agency,
+            r.b_agency,
+            r.probability_ppm,
         ])?;
     }
     let mut clear = c.prepare_cached("DELETE FROM name_keys WHERE source_id = ?1")?;
@@ -240,6 +258,25 @@ fn referral_row(r: &Row<'_>) -> Result<ReferralRow, StoreError> {
     })
 }
 
+fn match_review_row(r: &Row<'_>) -> Result<MatchReviewRow, StoreError> {
+    let t = "match_review";
+    let ppm: i64 = r.get(5)?;
+    Ok(MatchReviewRow {
+        link_id: blob(r, 0, t)?,
+        a: blob(r, 1, t)?,
+        b: blob(r, 2, t)?,
+        a_agency: text(r, 3)?,
+        b_agency: text(r, 4)?,
+        probability_ppm: u32::try_from(ppm).map_err(|_| {
+            StoreError::Corrupt(format!(
+                "a row of the match_review table has the probability {ppm}, out of range"
+            ))
+        })?,
+    })
+}
+
+const MATCH_REVIEW_COLUMNS: &str = "link_id, a_id, b_id, a_agency, b_agency, probability_ppm";
+
 fn stream<T>(
     c: &Connection,
     sql: &str,
@@ -304,6 +341,69 @@ pub(super) fn for_each_referral(
         referral_row,
         f,
     )
+}
+
+pub(super) fn for_each_match_review(
+    c: &Connection,
+    f: &mut dyn FnMut(MatchReviewRow) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    stream(
+        c,
+        &format!("SELECT {MATCH_REVIEW_COLUMNS} FROM match_review ORDER BY link_id"),
+        match_review_row,
+        f,
+    )
+}
+
+/// The pairs awaiting review (see [`MatchReviewQuery`]).
+pub(super) fn match_review(
+    c: &Connection,
+    q: &MatchReviewQuery,
+) -> Result<MatchReviewPage, StoreError> {
+    let mut p = vec![
+        SqlValue::Integer(i64::from(q.from_ppm)),
+        SqlValue::Integer(i64::from(q.to_ppm)),
+    ];
+    let mut filter = String::from("probability_ppm BETWEEN ?1 AND ?2");
+    match &q.open {
+        Visibility::All => {}
+        Visibility::Agencies(list) => {
+            let a = in_list(list, &mut p);
+            let b = in_list(list, &mut p);
+            filter.push_str(&format!(" AND a_agency IN ({a}) AND b_agency IN ({b})"));
+        }
+        // Nobody opens a person record as its submitter.
+        Visibility::Submitter { .. } => return Ok(MatchReviewPage::default()),
+    }
+    match &q.review {
+        Visibility::All => {}
+        Visibility::Agencies(list) => {
+            let a = in_list(list, &mut p);
+            let b = in_list(list, &mut p);
+            filter.push_str(&format!(" AND (a_agency IN ({a}) OR b_agency IN ({b}))"));
+        }
+        Visibility::Submitter { .. } => return Ok(MatchReviewPage::default()),
+    }
+    let total: i64 = c
+        .prepare_cached(&format!("SELECT count(*) FROM match_review WHERE {filter}"))?
+        .query_row(params_from_iter(p.iter()), |r| r.get(0))?;
+    p.push(SqlValue::Integer(q.limit.min(i64::MAX as u64) as i64));
+    let lim = p.len();
+    p.push(SqlValue::Integer(q.offset.min(i64::MAX as u64) as i64));
+    let off = p.len();
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {MATCH_REVIEW_COLUMNS} FROM match_review WHERE {filter}
+         ORDER BY probability_ppm DESC, a_id, b_id LIMIT ?{lim} OFFSET ?{off}"
+    ))?;
+    let mut rows = stmt.query(params_from_iter(p.iter()))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(match_review_row(r)?);
+    }
+    Ok(MatchReviewPage {
+        rows: out,
+        total: total as u64,
+    })
 }
 
 /// The `WHERE` clause (after `person_id = ?1`) and its parameters.

@@ -55,6 +55,18 @@ fn back_to(s: &str, fallback: &str) -> String {
 pub struct ReviewQuery {
     #[serde(default)]
     decided: String,
+    /// 1-based; anything that is not a page number reads as the first.
+    #[serde(default)]
+    page: String,
+}
+
+/// The review page's address for a page (1-based).
+fn review_href(page: u64) -> String {
+    if page <= 1 {
+        "/links/review".into()
+    } else {
+        format!("/links/review?page={page}")
+    }
 }
 
 pub async fn review(
@@ -62,13 +74,26 @@ pub async fn review(
     who: SignedIn,
     Query(q): Query<ReviewQuery>,
 ) -> Result<Response, WebError> {
-    let queue = links::review_queue(&st.app, &who, REVIEW_ROWS).await?;
+    // A page past the end shows the last one (a decision may have emptied it).
+    let asked: u64 = q.page.trim().parse().unwrap_or(1).clamp(1, 1 << 40);
+    let rows = REVIEW_ROWS as u64;
+    let mut queue = links::review_queue(&st.app, &who, (asked - 1) * rows, REVIEW_ROWS).await?;
+    let last = |total: u64| total.div_ceil(rows).max(1);
+    if asked > last(queue.total) {
+        let page = last(queue.total);
+        queue = links::review_queue(&st.app, &who, (page - 1) * rows, REVIEW_ROWS).await?;
+    }
     let chrome = st.chrome(&who, "Possible matches to review", "/links/review");
     let csrf = who.csrf.clone();
     queue
         .show(|q2, read| ReviewPage {
             chrome,
             read,
+            page: q2.offset / rows + 1,
+            pages: last(q2.total),
+            prev_href: (q2.offset >= rows).then(|| review_href(q2.offset / rows)),
+            next_href: (q2.offset + rows < q2.total).then(|| review_href(q2.offset / rows + 2)),
+            here: review_href(q2.offset / rows + 1),
             total: q2.total,
             rows: q2
                 .items
