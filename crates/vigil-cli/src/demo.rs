@@ -149,6 +149,9 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
                 public_url: None,
             },
             scorer,
+            // The demo's data directory is its own and temporary: nothing
+            // else fits a model there.
+            None,
         )?;
     } else {
         println!(

@@ -32,6 +32,49 @@ pub fn load_model(dir: &DataDir) -> Result<Option<Arc<Scorer>>> {
     Ok(Some(Arc::new(scorer)))
 }
 
+/// Watches the model file for a newer model while `vigil serve` runs, so a
+/// `vigil link` beside a running server is used without a restart. The
+/// file is replaced whole (written beside it, then renamed), so a change of
+/// its modification time or size is a new model; one that does not read
+/// as a model is reported and the one in use kept.
+pub fn watch_model(dir: &DataDir) -> vigil_web::ModelWatch {
+    let path = dir.path.join(MODEL_FILE);
+    let stamp = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .ok()
+            .map(|m| (m.modified().ok(), m.len()))
+    };
+    let seen = std::sync::Mutex::new(stamp(&path));
+    vigil_web::ModelWatch(Arc::new(move || {
+        let now = stamp(&path);
+        let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+        if now.is_none() || *seen == now {
+            return None;
+        }
+        *seen = now;
+        let loaded = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|json| Scorer::fitted(&json));
+        match loaded {
+            Ok(scorer) => {
+                println!(
+                    "Matching with the newer fitted model in {} (version {})",
+                    path.display(),
+                    scorer.name_and_version().1
+                );
+                Some(Arc::new(scorer))
+            }
+            Err(e) => {
+                eprintln!(
+                    "vigil: warning: {} changed but is not a model `vigil link` wrote ({e}); still matching with the model loaded before",
+                    path.display()
+                );
+                None
+            }
+        }
+    }))
+}
+
 /// Fits, records and keeps the model; prints what it did.
 pub fn run(dir: &DataDir, database: Option<&str>) -> Result<FitOutcome> {
     let store: Arc<dyn vigil_store::Store> = Arc::from(dir.open(database)?);
@@ -96,4 +139,71 @@ pub fn fit(
     );
     let scorer = Scorer::fitted(&outcome.model_json).map_err(|e| anyhow!("{e}"))?;
     Ok(Ok((outcome, Arc::new(scorer))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A model fitted on 600 made-up records (enough for m and u of the
+    /// name and date fields).
+    fn model_json() -> String {
+        let given = ["Amira", "Tobias", "Keziah", "Oren", "Linnea", "Bram"];
+        let family = ["Testwood", "Copyman", "Sketchley", "Templet", "Protoe"];
+        let mut records = Vec::new();
+        for i in 0..600usize {
+            let r = vigil_link::Record {
+                id: format!("p{i}"),
+                given_name: Some(given[i % given.len()].into()),
+                family_name: Some(family[(i / given.len()) % family.len()].into()),
+                dob: vigil_link::Dob::full(
+                    2005 + (i % 12) as u16,
+                    1 + (i % 12) as u8,
+                    1 + (i * 7 % 28) as u8,
+                ),
+                ..Default::default()
+            };
+            if i % 3 == 0 {
+                let mut copy = r.clone();
+                copy.id = format!("p{i}b");
+                copy.family_name = copy.family_name.map(|f| f.replacen('e', "a", 1));
+                records.push(copy);
+            }
+            records.push(r);
+        }
+        let settings = vigil_link::Settings::default();
+        vigil_link::link(&records, &settings, 0.5, &Default::default(), &())
+            .model
+            .to_json()
+    }
+
+    #[test]
+    fn a_running_server_picks_up_a_newer_model_and_keeps_its_own_over_a_bad_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path());
+        let path = dir.path().join(MODEL_FILE);
+        // No file yet: nothing to pick up.
+        let watch = watch_model(&data);
+        assert!((watch.0)().is_none());
+        // A model appears (as `vigil link` writes it: beside, then renamed).
+        let json = model_json();
+        std::fs::write(dir.path().join("m.tmp"), &json).unwrap();
+        std::fs::rename(dir.path().join("m.tmp"), &path).unwrap();
+        let picked = (watch.0)().expect("the new model is picked up");
+        assert_eq!(
+            picked.name_and_version(),
+            Scorer::fitted(&json).unwrap().name_and_version()
+        );
+        // Asked again with nothing changed: nothing new.
+        assert!((watch.0)().is_none());
+        // A file that is not a model: reported, not used.
+        std::fs::write(&path, "{\"not\": \"a model\"}").unwrap();
+        assert!((watch.0)().is_none());
+        // The file gone: nothing (the model in use stays).
+        std::fs::remove_file(&path).unwrap();
+        assert!((watch.0)().is_none());
+        // Back again: picked up.
+        std::fs::write(&path, &json).unwrap();
+        assert!((watch.0)().is_some());
+    }
 }

@@ -27,7 +27,8 @@ pub fn serve(dir: &DataDir, database: Option<&str>, args: &ServeArgs<'_>) -> Res
         eprintln!("vigil: warning: {w}");
     }
     let scorer = crate::link_store::load_model(dir)?;
-    serve_store(Arc::from(dir.open(database)?), args, scorer)
+    let watch = crate::link_store::watch_model(dir);
+    serve_store(Arc::from(dir.open(database)?), args, scorer, Some(watch))
 }
 
 /// Serves an open store until Ctrl-C (or SIGTERM); `vigil demo` can use
@@ -36,6 +37,7 @@ pub fn serve_store(
     store: Arc<dyn Store>,
     args: &ServeArgs<'_>,
     scorer: Option<Arc<vigil_app::score::Scorer>>,
+    model_watch: Option<vigil_web::ModelWatch>,
 ) -> Result<()> {
     let addr: SocketAddr = args.addr.parse().map_err(|_| {
         anyhow!(
@@ -48,6 +50,7 @@ pub fn serve_store(
     config.trust_forwarded_for = args.trust_forwarded_for;
     config.public_origin = args.public_url.map(str::to_owned);
     config.scorer = scorer;
+    config.model_watch = model_watch;
     let secure = config.secure_cookies;
     // Held until the server stops: `vigil rebuild` is refused meanwhile.
     let _serving = store.hold_serving_lock()?;

@@ -118,8 +118,9 @@ CREATE TABLE match_review (
     b_agency        TEXT NOT NULL,
     probability_ppm INTEGER NOT NULL
 ) WITHOUT ROWID;
--- The whole queue, best first (the front door, an auditor).
-CREATE INDEX match_review_order ON match_review(probability_ppm DESC, a_id, b_id);
+-- The whole queue, best first (the front door, an auditor); covering, so a
+-- page deep in the queue steps through the index alone.
+CREATE INDEX match_review_order ON match_review(probability_ppm DESC, a_id, b_id, a_agency, b_agency);
 -- One agency's pairs (a practitioner may open only their own agency's records).
 CREATE INDEX match_review_agency ON match_review(a_agency, b_agency, probability_ppm DESC, a_id, b_id);
 "#;

@@ -37,6 +37,24 @@ pub struct Config {
     /// The matching model to score possible existing records with (the
     /// fitted model in `DATA/link-model.json`); None: the interim one.
     pub scorer: Option<std::sync::Arc<vigil_app::score::Scorer>>,
+    /// Where a newer fitted model may appear while the server runs (`vigil
+    /// link` refitting on the store): asked on every background round, and
+    /// a model it returns is used from the next request on.
+    pub model_watch: Option<ModelWatch>,
+}
+
+/// Asks whether a newer matching model is there: `Some` with it when the
+/// source changed since the last ask (and holds a model), `None` otherwise.
+/// Called off the async threads, so it may read files.
+#[derive(Clone)]
+pub struct ModelWatch(
+    pub std::sync::Arc<dyn Fn() -> Option<std::sync::Arc<vigil_app::score::Scorer>> + Send + Sync>,
+);
+
+impl std::fmt::Debug for ModelWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ModelWatch")
+    }
 }
 
 impl Default for Config {
@@ -49,6 +67,7 @@ impl Default for Config {
             public_origin: None,
             limits: ServerLimits::default(),
             scorer: None,
+            model_watch: None,
         }
     }
 }

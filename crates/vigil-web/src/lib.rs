@@ -41,7 +41,7 @@ pub mod signin;
 pub mod timeline;
 pub mod waterfall;
 
-pub use app::{system_clock, AppState, Clock, Config, ServerLimits};
+pub use app::{system_clock, AppState, Clock, Config, ModelWatch, ServerLimits};
 // The application layer's modules, under the names the handlers use.
 pub use error::WebError;
 pub use resources::raise_fd_limit;
@@ -243,6 +243,15 @@ fn start_background(state: &Arc<AppState>) -> tokio::task::JoinHandle<()> {
                 .await;
             if let Err(e) = r {
                 eprintln!("vigil-web: forgetting expired sessions failed: {e}");
+            }
+            if let Some(watch) = st.config.model_watch.clone() {
+                match tokio::task::spawn_blocking(move || (watch.0)()).await {
+                    Ok(Some(scorer)) => st.app.use_scorer(scorer),
+                    Ok(None) => {}
+                    Err(e) => {
+                        eprintln!("vigil-web: looking for a newer matching model failed: {e}")
+                    }
+                }
             }
             tokio::time::sleep(every).await;
         }

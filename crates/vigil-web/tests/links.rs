@@ -435,3 +435,40 @@ async fn the_review_queue_is_paged_on(app: &TestApp) {
         .body
         .contains("65 pairs to review"));
 }
+
+/// A newer model found while the server runs (`Config::model_watch`, which
+/// `vigil serve` points at `DATA/link-model.json`) is used from then on,
+/// without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_matching_model_is_used_without_a_restart() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let newer = Arc::new(vigil_app::score::Scorer::interim());
+    let asked = Arc::new(AtomicUsize::new(0));
+    let (given, count) = (Arc::clone(&newer), Arc::clone(&asked));
+    let config = vigil_web::Config {
+        secure_cookies: false,
+        escalation_check_seconds: 1,
+        model_watch: Some(vigil_web::ModelWatch(Arc::new(move || {
+            // The second ask finds the new model; the others find nothing.
+            (count.fetch_add(1, Ordering::SeqCst) == 1).then(|| Arc::clone(&given))
+        }))),
+        ..vigil_web::Config::default()
+    };
+    let app = TestApp::start_with_config(config).await;
+    assert!(!Arc::ptr_eq(&app.state.app.scorer(), &newer));
+    let t = std::time::Instant::now();
+    while !Arc::ptr_eq(&app.state.app.scorer(), &newer) {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(30),
+            "the newer model was not picked up (asked {} times)",
+            asked.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Later asks that find nothing leave it in use.
+    while asked.load(Ordering::SeqCst) < 4 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(Arc::ptr_eq(&app.state.app.scorer(), &newer));
+}

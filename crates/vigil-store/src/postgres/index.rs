@@ -91,7 +91,7 @@ CREATE TABLE match_review (
     b_agency        TEXT NOT NULL,
     probability_ppm BIGINT NOT NULL
 );
-CREATE INDEX match_review_order ON match_review(probability_ppm DESC, a_id, b_id);
+CREATE INDEX match_review_order ON match_review(probability_ppm DESC, a_id, b_id) INCLUDE (a_agency, b_agency);
 CREATE INDEX match_review_agency ON match_review(a_agency, b_agency, probability_ppm DESC, a_id, b_id);
 "#;
 
