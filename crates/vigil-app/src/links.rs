@@ -675,8 +675,11 @@ pub struct ReviewItem {
 /// One page of the review queue: pairs in the uncertain band this user may open.
 pub struct ReviewQueue {
     pub items: Vec<ReviewItem>,
-    /// Pairs in the band this user may open (on every page).
+    /// Pairs in the band this user may open (on every page), counted up
+    /// to some thousands past this page ([`vigil_store::index::REVIEW_COUNT_BEYOND`]).
     pub total: u64,
+    /// The count stopped there: there are more than `total`.
+    pub more: bool,
     /// Where this page starts in the whole queue.
     pub offset: u64,
 }
@@ -760,6 +763,7 @@ pub async fn review_queue(
             ReviewQueue {
                 items,
                 total: page.total,
+                more: page.more,
                 offset,
             },
         )

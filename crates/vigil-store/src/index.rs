@@ -126,11 +126,28 @@ pub struct MatchReviewQuery {
     pub limit: u64,
 }
 
+/// Pairs counted past the end of a page: a count is a walk of the index,
+/// so a queue of a million pairs is counted to "more than this" rather
+/// than to the last.
+pub const REVIEW_COUNT_BEYOND: u64 = 10_000;
+
+impl MatchReviewQuery {
+    /// Most pairs [`MatchReviewPage::total`] counts to.
+    pub fn count_cap(&self) -> u64 {
+        self.offset
+            .saturating_add(self.limit)
+            .saturating_add(REVIEW_COUNT_BEYOND)
+    }
+}
+
 /// One page of the review queue, and how many pairs the whole queue holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MatchReviewPage {
     pub rows: Vec<MatchReviewRow>,
+    /// Pairs in the queue, counted up to [`MatchReviewQuery::count_cap`].
     pub total: u64,
+    /// The count stopped at the cap: there are at least `total`.
+    pub more: bool,
 }
 
 /// The replaced rows of the entities a batch (or a rebuild page) changed.

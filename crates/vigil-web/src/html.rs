@@ -655,9 +655,11 @@ pub struct ReviewPage {
     pub rows: Vec<ReviewRow>,
     /// Pairs in the queue on every page.
     pub total: u64,
-    /// This page (1-based) of `pages`.
+    /// This page (1-based) of `pages` (at least, when `more`).
     pub page: u64,
     pub pages: u64,
+    /// There are more than `total` pairs (the count stops some thousands on).
+    pub more: bool,
     pub prev_href: Option<String>,
     pub next_href: Option<String>,
     /// This page's address (where a decision comes back to).

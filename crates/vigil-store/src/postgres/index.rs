@@ -466,8 +466,9 @@ macro_rules! match_review_filter {
     };
 }
 const MATCH_REVIEW_COUNT: &str = concat!(
-    "SELECT count(*) FROM match_review WHERE",
-    match_review_filter!()
+    "SELECT count(*) FROM (SELECT 1 FROM match_review WHERE",
+    match_review_filter!(),
+    " LIMIT $7) AS capped"
 );
 const MATCH_REVIEW_PAGE: &str = concat!(
     "SELECT link_id, a_id, b_id, a_agency, b_agency, probability_ppm FROM match_review WHERE",
@@ -496,11 +497,12 @@ pub(super) fn match_review(
     let limit = q.limit.min(i64::MAX as u64) as i64;
     let offset = q.offset.min(i64::MAX as u64) as i64;
     let count = c.stmt(MATCH_REVIEW_COUNT)?;
+    let cap = q.count_cap().min(i64::MAX as u64) as i64;
     let total: i64 = c
         .client
         .query_one(
             &count,
-            &[&from, &to, &open_all, &open, &review_all, &review],
+            &[&from, &to, &open_all, &open, &review_all, &review, &cap],
         )?
         .try_get(0)?;
     let page = c.stmt(MATCH_REVIEW_PAGE)?;
@@ -525,6 +527,7 @@ pub(super) fn match_review(
     Ok(crate::index::MatchReviewPage {
         rows,
         total: total as u64,
+        more: total >= cap,
     })
 }
 

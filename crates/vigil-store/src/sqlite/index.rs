@@ -384,9 +384,15 @@ pub(super) fn match_review(
         }
         Visibility::Submitter { .. } => return Ok(MatchReviewPage::default()),
     }
+    let cap = q.count_cap();
+    let mut counted = p.clone();
+    counted.push(SqlValue::Integer(cap.min(i64::MAX as u64) as i64));
     let total: i64 = c
-        .prepare_cached(&format!("SELECT count(*) FROM match_review WHERE {filter}"))?
-        .query_row(params_from_iter(p.iter()), |r| r.get(0))?;
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM (SELECT 1 FROM match_review WHERE {filter} LIMIT ?{})",
+            counted.len()
+        ))?
+        .query_row(params_from_iter(counted.iter()), |r| r.get(0))?;
     p.push(SqlValue::Integer(q.limit.min(i64::MAX as u64) as i64));
     let lim = p.len();
     p.push(SqlValue::Integer(q.offset.min(i64::MAX as u64) as i64));
@@ -403,6 +409,7 @@ pub(super) fn match_review(
     Ok(MatchReviewPage {
         rows: out,
         total: total as u64,
+        more: total as u64 >= cap,
     })
 }
 

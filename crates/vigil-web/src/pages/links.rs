@@ -79,7 +79,7 @@ pub async fn review(
     let rows = REVIEW_ROWS as u64;
     let mut queue = links::review_queue(&st.app, &who, (asked - 1) * rows, REVIEW_ROWS).await?;
     let last = |total: u64| total.div_ceil(rows).max(1);
-    if asked > last(queue.total) {
+    if !queue.more && asked > last(queue.total) {
         let page = last(queue.total);
         queue = links::review_queue(&st.app, &who, (page - 1) * rows, REVIEW_ROWS).await?;
     }
@@ -91,6 +91,7 @@ pub async fn review(
             read,
             page: q2.offset / rows + 1,
             pages: last(q2.total),
+            more: q2.more,
             prev_href: (q2.offset >= rows).then(|| review_href(q2.offset / rows)),
             next_href: (q2.offset + rows < q2.total).then(|| review_href(q2.offset / rows + 2)),
             here: review_href(q2.offset / rows + 1),
