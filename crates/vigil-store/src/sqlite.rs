@@ -361,6 +361,13 @@ impl Drop for Checkpointer {
 /// projections: 512 MiB (negative: in KiB), about a million entries' tables.
 const REBUILD_CACHE_KIB: i64 = -512 * 1024;
 
+/// How long a statement waits for a lock another connection holds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long [`Store::read_snapshot_pair`] waits for the write lock under
+/// which it begins its two reads.
+const PAIR_LOCK_WAIT: Duration = Duration::from_millis(500);
+
 /// Whether a connection reads through memory-mapped pages.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mmap {
@@ -371,7 +378,7 @@ enum Mmap {
 fn connect(path: &Path, mmap: Mmap) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)
         .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
-    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -1105,7 +1112,19 @@ impl Store for SqliteStore {
         {
             let guard = self.writer.lock().expect("writer poisoned");
             let w = &guard.0;
-            w.execute_batch("BEGIN IMMEDIATE")?;
+            // Beside busy writers the lock may be long in coming: rather
+            // than wait, read both on one view, one after the other.
+            w.busy_timeout(PAIR_LOCK_WAIT)?;
+            let locked = w.execute_batch("BEGIN IMMEDIATE");
+            w.busy_timeout(BUSY_TIMEOUT)?;
+            if locked.is_err() {
+                drop(guard);
+                drop((a, b));
+                return self.read_snapshot(&mut |v| {
+                    side(v)?;
+                    main(v)
+                });
+            }
             let begun = (|| {
                 for c in [&*ca, &*cb] {
                     c.execute_batch("BEGIN")?;
