@@ -80,6 +80,28 @@ fn write_value(out: &mut String, value: &Value) -> Result<(), CanonicalError> {
         }
         Value::Object(map) => {
             // RFC 8785 §3.2.3: members sorted by the UTF-16 code units of their names.
+            // ASCII names already in increasing byte order (a BTreeMap's order,
+            // and every struct field name) are in that order: for ASCII the
+            // code units are the bytes. Anything else is sorted.
+            let mut prev: Option<&str> = None;
+            let in_order = map.keys().all(|k| {
+                let ok = k.is_ascii() && prev.is_none_or(|p| p < k.as_str());
+                prev = Some(k);
+                ok
+            });
+            if in_order {
+                out.push('{');
+                for (i, (key, v)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_string(out, key);
+                    out.push(':');
+                    write_value(out, v)?;
+                }
+                out.push('}');
+                return Ok(());
+            }
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
             out.push('{');
@@ -100,22 +122,33 @@ fn write_value(out: &mut String, value: &Value) -> Result<(), CanonicalError> {
 /// RFC 8785 §3.2.2.2: escape only `"`, `\` and control characters, using the
 /// short forms where JSON has them and lower-case `\u00xx` otherwise.
 pub(crate) fn write_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{09}' => out.push_str("\\t"),
-            '\u{0A}' => out.push_str("\\n"),
-            '\u{0C}' => out.push_str("\\f"),
-            '\u{0D}' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => {
-                write!(out, "\\u{:04x}", c as u32).expect("writing to a String cannot fail")
-            }
-            c => out.push(c),
+    // Copied in runs between the bytes that need escaping: those are all
+    // ASCII, and no byte of a multi-byte UTF-8 character is below 0x80, so
+    // each run starts and ends on a character boundary.
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            0x09 => "\\t",
+            0x0A => "\\n",
+            0x0C => "\\f",
+            0x0D => "\\r",
+            b if b < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        if escape.is_empty() {
+            write!(out, "\\u{:04x}", b).expect("writing to a String cannot fail");
+        } else {
+            out.push_str(escape);
         }
+        run = i + 1;
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
@@ -151,6 +184,45 @@ mod tests {
             canonical_value(&v).unwrap(),
             "\"a\\\"b\\\\c\\u0001\\u001fé/\u{7f}\""
         );
+    }
+
+    #[test]
+    fn strings_are_escaped_as_one_character_at_a_time() {
+        // The escaping as first written, character by character.
+        fn reference(s: &str) -> String {
+            let mut out = String::from('"');
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\u{08}' => out.push_str("\\b"),
+                    '\u{09}' => out.push_str("\\t"),
+                    '\u{0A}' => out.push_str("\\n"),
+                    '\u{0C}' => out.push_str("\\f"),
+                    '\u{0D}' => out.push_str("\\r"),
+                    c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+        let every_ascii: String = (0u8..0x80).map(char::from).collect();
+        let mixed = format!("é{every_ascii}\u{1f600}\u{fb33}\"\u{7f}\u{80}x\\");
+        for s in [
+            every_ascii.as_str(),
+            mixed.as_str(),
+            "",
+            "plain",
+            "\u{1}",
+            "a\u{1f}",
+            "é\n",
+            "\"\"",
+        ] {
+            let mut out = String::new();
+            write_string(&mut out, s);
+            assert_eq!(out, reference(s), "{s:?}");
+        }
     }
 
     #[test]

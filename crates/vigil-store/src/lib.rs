@@ -278,6 +278,24 @@ pub trait Store: Send + Sync + accounts::AccountStore {
         f: &mut dyn FnMut(&dyn LogReader) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
 
+    /// [`Store::read_snapshot`] with a second view of the same snapshot
+    /// lent to `side` on a thread of its own while `main` runs: `vigil
+    /// verify` digests the stored projection tables there while the log is
+    /// replayed. A backend that cannot open two views of one snapshot (the
+    /// default, or a pool of one connection) runs `side` and then `main` on
+    /// one view, so `main` may wait on what `side` sends it but not the
+    /// other way round.
+    fn read_snapshot_pair(
+        &self,
+        main: &mut dyn FnMut(&dyn LogReader) -> Result<(), StoreError>,
+        side: &mut (dyn FnMut(&dyn LogReader) -> Result<(), StoreError> + Send),
+    ) -> Result<(), StoreError> {
+        self.read_snapshot(&mut |v| {
+            side(v)?;
+            main(v)
+        })
+    }
+
     /// A page of a person's chronology: rows the visibility rule lets
     /// through, filtered by agency and kind, ordered by when things happened
     /// (occurred-at sort key, then log index), with the total and the facet

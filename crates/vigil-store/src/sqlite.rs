@@ -272,6 +272,25 @@ impl Readers {
         }
     }
 
+    /// An idle connection or a new one, without waiting: None when all
+    /// `max` are in use. A reader that already holds one takes a second so,
+    /// never waiting while it holds the first.
+    fn try_get(&self, path: &Path) -> Result<Option<Connection>, StoreError> {
+        let mut st = self.lock();
+        if let Some(c) = st.idle.pop() {
+            return Ok(Some(c));
+        }
+        if st.open >= self.max {
+            return Ok(None);
+        }
+        st.open += 1;
+        st.peak = st.peak.max(st.open);
+        drop(st);
+        connect(path, Mmap::On)
+            .map(Some)
+            .inspect_err(|_| self.lost())
+    }
+
     fn put(&self, conn: Connection) {
         self.lock().idle.push(conn);
         self.freed.notify_one();
@@ -358,6 +377,17 @@ impl Drop for Checkpointer {
     }
 }
 
+/// The page cache of the writer's connection while it rebuilds the
+/// projections: 512 MiB (negative: in KiB), about a million entries' tables.
+const REBUILD_CACHE_KIB: i64 = -512 * 1024;
+
+/// How long a statement waits for a lock another connection holds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long [`Store::read_snapshot_pair`] waits for the write lock under
+/// which it begins its two reads.
+const PAIR_LOCK_WAIT: Duration = Duration::from_millis(500);
+
 /// Whether a connection reads through memory-mapped pages.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mmap {
@@ -368,7 +398,7 @@ enum Mmap {
 fn connect(path: &Path, mmap: Mmap) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)
         .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
-    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -1085,6 +1115,79 @@ impl Store for SqliteStore {
         })
     }
 
+    fn read_snapshot_pair(
+        &self,
+        main: &mut dyn FnMut(&dyn LogReader) -> Result<(), StoreError>,
+        side: &mut (dyn FnMut(&dyn LogReader) -> Result<(), StoreError> + Send),
+    ) -> Result<(), StoreError> {
+        let mut a = Lease(&self.readers, Some(self.readers.get(&self.path)?));
+        let Some(second) = self.readers.try_get(&self.path)? else {
+            // No second connection free: both on one view, one after the other.
+            drop(a);
+            return self.read_snapshot(&mut |v| {
+                side(v)?;
+                main(v)
+            });
+        };
+        let mut b = Lease(&self.readers, Some(second));
+        let (Some(ca), Some(cb)) = (a.1.as_mut(), b.1.as_mut()) else {
+            unreachable!("a lease holds its connection until dropped")
+        };
+        // Each connection's snapshot is taken by its first read. Holding the
+        // database's write lock (BEGIN IMMEDIATE on the writer's connection)
+        // while both take theirs means no commit can fall between them, so
+        // both see the same database; writers wait only for these reads.
+        {
+            let guard = self.writer.lock().expect("writer poisoned");
+            let w = &guard.0;
+            // Beside busy writers the lock may be long in coming: rather
+            // than wait, read both on one view, one after the other.
+            w.busy_timeout(PAIR_LOCK_WAIT)?;
+            let locked = w.execute_batch("BEGIN IMMEDIATE");
+            w.busy_timeout(BUSY_TIMEOUT)?;
+            if locked.is_err() {
+                drop(guard);
+                drop((a, b));
+                return self.read_snapshot(&mut |v| {
+                    side(v)?;
+                    main(v)
+                });
+            }
+            let begun = (|| {
+                for c in [&*ca, &*cb] {
+                    c.execute_batch("BEGIN")?;
+                    c.query_row("SELECT count(*) FROM meta", [], |_| Ok(()))?;
+                }
+                Ok::<(), rusqlite::Error>(())
+            })();
+            let unlocked = w.execute_batch("ROLLBACK");
+            if let Err(e) = begun
+                .map_err(StoreError::from)
+                .and(unlocked.map_err(StoreError::from))
+            {
+                for c in [&*ca, &*cb] {
+                    let _ = c.execute_batch("ROLLBACK");
+                }
+                return Err(e);
+            }
+        }
+        let (out, side_out) = std::thread::scope(|s| {
+            let cb = &mut *cb;
+            let side = s.spawn(move || {
+                let out = side(&SqliteView(cb));
+                let end = cb.execute_batch("ROLLBACK");
+                out.and(end.map_err(StoreError::from))
+            });
+            let out = main(&SqliteView(ca));
+            let end = ca.execute_batch("ROLLBACK");
+            (
+                out.and(end.map_err(StoreError::from)),
+                side.join().expect("the second reader panicked"),
+            )
+        });
+        out.and(side_out)
+    }
+
     fn entity(&self, id: Uuid) -> Result<Option<EntityRecord>, StoreError> {
         self.read(|c| entity_query(c, id))
     }
@@ -1185,16 +1288,24 @@ impl Store for SqliteStore {
         }
         let mut guard = self.writer.lock().expect("writer poisoned");
         let (conn, writer) = &mut *guard;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut stx = SqliteTx { tx };
+        // The rebuild rewrites every projection table in one transaction:
+        // in SQLite's default page cache (2 MB) its pages are spilt to the
+        // WAL and read back one system call each. A larger cache for the
+        // rebuild only, put back after it.
+        let cache: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+        conn.pragma_update(None, "cache_size", REBUILD_CACHE_KIB)?;
         let done = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut stx = SqliteTx { tx };
             let size = writer.catch_up(&mut stx)?;
             let report = crate::rebuild::rebuild_in(&mut stx, size, progress)?;
+            stx.tx.commit()?;
             Ok::<_, StoreError>(report)
         })();
+        let restored = conn.pragma_update(None, "cache_size", cache);
+        let done = done.and_then(|r| restored.map(|()| r).map_err(StoreError::from));
         match done {
             Ok(report) => {
-                stx.tx.commit()?;
                 drop(lock);
                 Ok(report)
             }
