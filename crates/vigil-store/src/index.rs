@@ -577,8 +577,7 @@ fn by_combinations(
     limit: usize,
 ) -> Result<Option<Vec<PersonHit>>, StoreError> {
     use std::collections::{BTreeSet, BinaryHeap};
-    let weight =
-        |c: &[usize]| -> u32 { c.iter().zip(groups).map(|(&i, g)| g[i].weight).sum() };
+    let weight = |c: &[usize]| -> u32 { c.iter().zip(groups).map(|(&i, g)| g[i].weight).sum() };
     // Best first: each combination's successors take the next-lighter key
     // of one group.
     let first = vec![0; groups.len()];

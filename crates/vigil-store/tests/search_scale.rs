@@ -233,7 +233,12 @@ fn people_with_rows_of_two_agencies_give_the_full_lookup_result(b: Backend) {
     };
     let council = [COUNCIL.to_owned()];
     let police = [POLICE.to_owned()];
-    for q in ["Amara NS1", "NS1 Okafor", "Tamsin NS1 2010", "NS1 3AB Amara"] {
+    for q in [
+        "Amara NS1",
+        "NS1 Okafor",
+        "Tamsin NS1 2010",
+        "NS1 3AB Amara",
+    ] {
         for visible in [None, Some(&council[..]), Some(&police[..])] {
             check(store.as_ref(), q, visible, LIMIT);
             check(store.as_ref(), q, visible, 700);

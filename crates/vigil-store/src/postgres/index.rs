@@ -541,7 +541,8 @@ pub(super) fn find_people(
     if q.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
-    let (mut groups, mut kinds, mut texts, mut weights) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut groups, mut kinds, mut texts, mut weights) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (g, group) in q.groups.iter().enumerate() {
         for k in &group.keys {
             groups.push(g as i32);

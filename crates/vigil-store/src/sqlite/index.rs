@@ -422,9 +422,15 @@ struct Keys<'a> {
 }
 
 impl Keys<'_> {
+    /// Whether the row's agency (column `i`) is one the reader may see;
+    /// compared in place: search reads thousands of rows.
     fn may_see(&self, r: &Row<'_>, i: usize) -> Result<bool, StoreError> {
+        use rusqlite::types::ValueRef;
         Ok(match self.visible {
-            Some(list) => list.contains(&text(r, i)?),
+            Some(list) => match r.get_ref(i)? {
+                ValueRef::Text(t) | ValueRef::Blob(t) => list.iter().any(|a| a.as_bytes() == t),
+                _ => false,
+            },
             None => true,
         })
     }
