@@ -21,7 +21,7 @@ use vigil_model::index::{
     edge_row, match_review_row, name_key_rows, referral_row, EdgeRow, MatchReviewRow, NameKeyRow,
     ReferralRow,
 };
-use vigil_model::names::{Key, KeyKind, NameQuery, QueryKey};
+use vigil_model::names::{Key, KeyKind, NameQuery};
 use vigil_model::projection::{EntityRecord, ProjectionError, ProjectionState};
 use vigil_model::EntityKind;
 
@@ -345,46 +345,211 @@ pub(crate) fn parse_precision(s: &str) -> Option<vigil_model::Precision> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
 }
 
-/// What search reads from the name index; each backend answers these
-/// (rows whose agency the reader may not see count as absent, except in
-/// [`KeyIndex::count`], which measures work, not matches).
+/// What search reads from the name index (SQLite answers these; each is a
+/// short, prepared statement, cheap in process).
 pub(crate) trait KeyIndex {
-    /// Rows with this key, counted up to `cap` (a common key costs `cap`
-    /// index steps, not all its rows).
-    fn count(&mut self, kind: KeyKind, key: &str, cap: usize) -> Result<usize, StoreError>;
-    /// Every person with this key.
-    fn people(&mut self, kind: KeyKind, key: &str) -> Result<Vec<Uuid>, StoreError>;
-    /// Those of `among` with this key.
-    fn which_have(
+    /// Up to `limit` rows with this key whose person is above `after` (from
+    /// the first when `None`), in person order: each row's person, and
+    /// whether the reader may see that row (rows they may not see count as
+    /// absent, but are read).
+    fn rows_after(
         &mut self,
         kind: KeyKind,
         key: &str,
-        among: &[Uuid],
-    ) -> Result<Vec<Uuid>, StoreError>;
-    /// The first `limit` people, by id, with every one of `keys` (the
-    /// first is the rarest: the walk starts there).
-    fn with_all(&mut self, keys: &[(KeyKind, &str)], limit: usize)
-        -> Result<Vec<Uuid>, StoreError>;
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<(Uuid, bool)>, StoreError>;
+    /// Whether this person has a row with this key the reader may see (one
+    /// index seek).
+    fn has(&mut self, kind: KeyKind, key: &str, person: Uuid) -> Result<bool, StoreError>;
 }
 
-/// A group whose every key has fewer rows than this is read whole; a key
-/// with more is only probed for candidates found elsewhere.
-pub(crate) const COUNT_CAP: usize = 1000;
+/// Rows read of each key before search decides how to use it: a key with
+/// fewer is read whole by then ("rare"); a key with more ("common") is read
+/// on only as far as a search needs, or probed person by person.
+pub(crate) const FIRST_PAGE: usize = 1000;
+
+/// About how many rows read in order cost as much as one index seek (one
+/// probe of a person); measured on SQLite at a million people (BENCHMARKS.md,
+/// "session 7").
+const SEEK_ROWS: usize = 8;
+
+/// Fewest rows a page reads when a key is read on.
+const MIN_PAGE: usize = 256;
+
+/// Candidates the combination walk checks at a time (it stops as soon as it
+/// has enough, so smaller chunks waste less).
+const CHUNK: usize = 256;
 
 /// Most key combinations [`find_people`] walks when every group is common
 /// before it reads the rarest group whole instead (same result, slower).
 const MAX_COMBINATIONS: usize = 64;
 
+/// What search knows of one key's rows: the people it has read, in id
+/// order, from the start up to `upto` (all of them once `done`). Each
+/// search reads each key at most once, however many combinations or
+/// groups use it.
+struct Postings {
+    kind: KeyKind,
+    key: String,
+    /// People the reader may see with this key, read so far, in id order.
+    people: Vec<Uuid>,
+    /// Rows read so far (seen or not): the key's size, once `done`.
+    rows: usize,
+    /// Every row of a person up to this one has been read.
+    upto: Option<Uuid>,
+    done: bool,
+    /// People probed beyond `upto`, and the answers.
+    probed: HashMap<Uuid, bool>,
+}
+
+impl Postings {
+    fn new(kind: KeyKind, key: String) -> Postings {
+        Postings {
+            kind,
+            key,
+            people: Vec::new(),
+            rows: 0,
+            upto: None,
+            done: false,
+            probed: HashMap::new(),
+        }
+    }
+
+    /// Reads about `limit` more rows, ending at a person's last row.
+    fn read_on(&mut self, ix: &mut dyn KeyIndex, limit: usize) -> Result<(), StoreError> {
+        if self.done {
+            return Ok(());
+        }
+        let mut limit = limit.max(2);
+        loop {
+            let rows = ix.rows_after(self.kind, &self.key, self.upto, limit)?;
+            // A full page may have cut the last person's rows short: they
+            // are read again with the next page.
+            let keep = if rows.len() < limit {
+                self.done = true;
+                rows.len()
+            } else {
+                let last = rows[rows.len() - 1].0;
+                rows.iter().position(|r| r.0 == last).unwrap_or(0)
+            };
+            if keep == 0 && !self.done {
+                // One person has a whole page of rows with this key.
+                limit *= 2;
+                continue;
+            }
+            for &(p, seen) in &rows[..keep] {
+                self.rows += 1;
+                if seen && self.people.last() != Some(&p) {
+                    self.people.push(p);
+                }
+            }
+            if keep > 0 {
+                self.upto = Some(rows[keep - 1].0);
+            }
+            return Ok(());
+        }
+    }
+
+    /// Whether this key has been read as far as `p`.
+    fn covers(&self, p: Uuid) -> bool {
+        self.done || self.upto.is_some_and(|u| p <= u)
+    }
+
+    /// Which of `cands` (in id order, no repeats) have this key. Reads on
+    /// in order while that costs no more than probing the rest would
+    /// (within twice the cheaper of the two, however the key's rows fall),
+    /// then probes whoever it has not reached.
+    fn which(&mut self, ix: &mut dyn KeyIndex, cands: &[Uuid]) -> Result<Vec<bool>, StoreError> {
+        let reached = |s: &Postings| cands.partition_point(|&p| s.covers(p));
+        let unasked = cands[reached(self)..]
+            .iter()
+            .filter(|p| !self.probed.contains_key(p))
+            .count();
+        let mut budget = unasked * SEEK_ROWS;
+        while !self.done && reached(self) < cands.len() && budget >= MIN_PAGE {
+            let page = budget.min(16 * FIRST_PAGE);
+            self.read_on(ix, page)?;
+            budget -= page;
+        }
+        let mut out = Vec::with_capacity(cands.len());
+        for &p in cands {
+            out.push(if self.covers(p) {
+                self.people.binary_search(&p).is_ok()
+            } else if let Some(&h) = self.probed.get(&p) {
+                h
+            } else {
+                let h = ix.has(self.kind, &self.key, p)?;
+                self.probed.insert(p, h);
+                h
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The query's keys, each read once however many groups name it.
+struct Keys<'a> {
+    ix: &'a mut dyn KeyIndex,
+    list: Vec<Postings>,
+}
+
+impl Keys<'_> {
+    /// The people of `among` (in id order) who have key `k`.
+    fn filter(&mut self, k: usize, among: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
+        let has = self.list[k].which(&mut *self.ix, among)?;
+        Ok(among
+            .iter()
+            .zip(has)
+            .filter_map(|(p, h)| h.then_some(*p))
+            .collect())
+    }
+
+    /// Every person the reader may see with key `k`.
+    fn everyone(&mut self, k: usize) -> Result<&[Uuid], StoreError> {
+        while !self.list[k].done {
+            self.list[k].read_on(&mut *self.ix, 16 * FIRST_PAGE)?;
+        }
+        Ok(&self.list[k].people)
+    }
+
+    /// What each of `people` (in id order) has of every key of the query,
+    /// for the ranking rule.
+    fn keys_of(
+        &mut self,
+        people: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<(KeyKind, String)>>, StoreError> {
+        let mut has: HashMap<Uuid, Vec<(KeyKind, String)>> = HashMap::new();
+        for k in 0..self.list.len() {
+            for p in self.filter(k, people)? {
+                let pk = &self.list[k];
+                has.entry(p).or_default().push((pk.kind, pk.key.clone()));
+            }
+        }
+        Ok(has)
+    }
+}
+
+/// One key of a group: its weight and which of [`Keys::list`] it is.
+#[derive(Clone, Copy)]
+struct GroupKey {
+    weight: u32,
+    at: usize,
+}
+
 /// Search: the same people, scores and order as [`rank`] over every row of
 /// every key of the query, without reading every row of a common key.
 ///
-/// Every hit matches every group, so the candidates are the people of the
-/// rarest group (counted first, each count bounded by [`COUNT_CAP`]); the
-/// other groups' keys are then looked up only for them. When even the
-/// rarest group is common, key combinations (one key from each group) are
-/// walked from the heaviest down: a person's score is the weight of the
-/// heaviest combination they have, so once `limit` people are found by the
-/// end of a weight, nobody unseen can rank above them.
+/// Every key is first read up to [`FIRST_PAGE`] rows (a rare key whole).
+/// Every hit matches every group, so when some group has only rare keys,
+/// its people are the candidates and the other groups' keys are looked up
+/// only for them. When every group has a common key, key combinations (one
+/// key from each group) are walked from the heaviest down: a person's
+/// score is the weight of the heaviest combination they have, so once
+/// `limit` people are found by the end of a weight, nobody unseen can rank
+/// above them. Either way a common key is read on in id order only while
+/// that is cheaper than probing the people it is asked about
+/// ([`Postings::which`]).
 pub(crate) fn find_people(
     q: &NameQuery,
     ix: &mut dyn KeyIndex,
@@ -393,70 +558,76 @@ pub(crate) fn find_people(
     if q.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
-    let mut count: HashMap<(KeyKind, String), usize> = HashMap::new();
+    let mut keys = Keys {
+        ix,
+        list: Vec::new(),
+    };
+    let mut at: HashMap<(KeyKind, String), usize> = HashMap::new();
     for (kind, key) in q.all_keys() {
-        let n = ix.count(kind, &key, COUNT_CAP)?;
-        count.insert((kind, key), n);
+        let mut p = Postings::new(kind, key.clone());
+        p.read_on(&mut *keys.ix, FIRST_PAGE)?;
+        at.insert((kind, key), keys.list.len());
+        keys.list.push(p);
     }
-    let n = |k: &QueryKey| count[&(k.kind, k.key.clone())];
-    // Each group's keys that have rows, heaviest first, without repeats.
-    let groups: Vec<Vec<&QueryKey>> = q
+    // Each group's keys that anyone the reader may see has, heaviest
+    // first, without repeats.
+    let groups: Vec<Vec<GroupKey>> = q
         .groups
         .iter()
         .map(|g| {
-            let mut keys: Vec<&QueryKey> = Vec::new();
+            let mut out: Vec<GroupKey> = Vec::new();
             for k in &g.keys {
-                if n(k) > 0 && !keys.iter().any(|o| o.kind == k.kind && o.key == k.key) {
-                    keys.push(k);
+                let i = at[&(k.kind, k.key.clone())];
+                let p = &keys.list[i];
+                if p.done && p.people.is_empty() {
+                    continue;
+                }
+                match out.iter_mut().find(|o| o.at == i) {
+                    Some(o) => o.weight = o.weight.max(k.weight),
+                    None => out.push(GroupKey {
+                        weight: k.weight,
+                        at: i,
+                    }),
                 }
             }
-            keys.sort_by_key(|k| std::cmp::Reverse(k.weight));
-            keys
+            out.sort_by_key(|k| std::cmp::Reverse(k.weight));
+            out
         })
         .collect();
     if groups.iter().any(|g| g.is_empty()) {
         return Ok(Vec::new());
     }
-    let common = |g: &[&QueryKey]| g.iter().any(|k| n(k) >= COUNT_CAP);
-    let size = |g: &[&QueryKey]| g.iter().map(|k| n(k)).sum::<usize>();
+    let common = |g: &[GroupKey], keys: &Keys| g.iter().any(|k| !keys.list[k.at].done);
+    let size = |g: &[GroupKey], keys: &Keys| g.iter().map(|k| keys.list[k.at].rows).sum::<usize>();
     let mut order: Vec<usize> = (0..groups.len()).collect();
-    order.sort_by_key(|&i| (common(&groups[i]), size(&groups[i])));
-    if common(&groups[order[0]]) {
-        if let Some(hits) = by_combinations(q, &groups, &n, ix, limit)? {
+    order.sort_by_key(|&i| (common(&groups[i], &keys), size(&groups[i], &keys)));
+    if common(&groups[order[0]], &keys) {
+        if let Some(hits) = by_combinations(q, &groups, &mut keys, limit)? {
             return Ok(hits);
         }
     }
-    let mut has: HashMap<Uuid, Vec<(KeyKind, String)>> = HashMap::new();
+    // The rarest group's people (read whole), then each other group's keys
+    // looked up for them only.
+    let mut cands: Vec<Uuid> = Vec::new();
     for k in &groups[order[0]] {
-        for p in ix.people(k.kind, &k.key)? {
-            has.entry(p).or_default().push((k.kind, k.key.clone()));
-        }
+        cands.extend_from_slice(keys.everyone(k.at)?);
     }
+    cands.sort();
+    cands.dedup();
     for &g in &order[1..] {
-        let mut cands: Vec<Uuid> = has.keys().copied().collect();
         if cands.is_empty() {
             break;
         }
-        cands.sort();
-        let mut matched: HashSet<Uuid> = HashSet::new();
+        let mut matched: Vec<Uuid> = Vec::new();
         for k in &groups[g] {
-            // Reading a rare key whole is a few sequential steps; probing is
-            // a seek per candidate.
-            let found = if n(k) < COUNT_CAP && n(k) <= 8 * cands.len() {
-                ix.people(k.kind, &k.key)?
-            } else {
-                ix.which_have(k.kind, &k.key, &cands)?
-            };
-            for p in found {
-                if let Some(keys) = has.get_mut(&p) {
-                    keys.push((k.kind, k.key.clone()));
-                    matched.insert(p);
-                }
-            }
+            matched.extend(keys.filter(k.at, &cands)?);
         }
         // Who matched nothing of this group has no score.
-        has.retain(|p, _| matched.contains(p));
+        matched.sort();
+        matched.dedup();
+        cands = matched;
     }
+    let has = keys.keys_of(&cands)?;
     Ok(rank(q, has, limit))
 }
 
@@ -464,9 +635,8 @@ pub(crate) fn find_people(
 /// `None` when more than [`MAX_COMBINATIONS`] would be walked.
 fn by_combinations(
     q: &NameQuery,
-    groups: &[Vec<&QueryKey>],
-    n: &dyn Fn(&QueryKey) -> usize,
-    ix: &mut dyn KeyIndex,
+    groups: &[Vec<GroupKey>],
+    keys: &mut Keys,
     limit: usize,
 ) -> Result<Option<Vec<PersonHit>>, StoreError> {
     use std::collections::{BTreeSet, BinaryHeap};
@@ -503,13 +673,12 @@ fn by_combinations(
             return Ok(None);
         }
         tier = Some(w);
-        let mut keys: Vec<&QueryKey> = c.iter().zip(groups).map(|(&i, g)| g[i]).collect();
-        keys.sort_by_key(|k| n(k));
-        keys.dedup_by(|a, b| a.kind == b.kind && a.key == b.key);
-        let keys: Vec<(KeyKind, &str)> = keys.iter().map(|k| (k.kind, k.key.as_str())).collect();
+        let mut combo: Vec<usize> = c.iter().zip(groups).map(|(&i, g)| g[i].at).collect();
+        combo.sort_by_key(|&k| (!keys.list[k].done, keys.list[k].rows));
+        combo.dedup();
         // `limit` new people, past any already found that have these keys
         // too: if the list is cut short, this weight fills the page.
-        for p in ix.with_all(&keys, limit + found.len())? {
+        for p in with_all(keys, &combo, limit + found.len())? {
             if !found_set.contains(&p) {
                 pool.insert(p);
             }
@@ -524,13 +693,43 @@ fn by_combinations(
             }
         }
     }
-    // What each found person has of every key, for the ranking rule.
     found.sort();
-    let mut has: HashMap<Uuid, Vec<(KeyKind, String)>> = HashMap::new();
-    for (kind, key) in q.all_keys() {
-        for p in ix.which_have(kind, &key, &found)? {
-            has.entry(p).or_default().push((kind, key.clone()));
+    let has = keys.keys_of(&found)?;
+    Ok(Some(rank(q, has, limit)))
+}
+
+/// The first `limit` people, by id, with every one of `combo` (the first
+/// the rarest: the walk goes through its people in order, a chunk at a
+/// time, and asks the other keys about them).
+fn with_all(keys: &mut Keys, combo: &[usize], limit: usize) -> Result<Vec<Uuid>, StoreError> {
+    let Some((&driver, rest)) = combo.split_first() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut next = 0;
+    loop {
+        let d = &keys.list[driver];
+        if next == d.people.len() {
+            if d.done {
+                return Ok(out);
+            }
+            keys.list[driver].read_on(&mut *keys.ix, FIRST_PAGE)?;
+            continue;
+        }
+        let end = (next + CHUNK).min(d.people.len());
+        let mut alive: Vec<Uuid> = d.people[next..end].to_vec();
+        next = end;
+        for &k in rest {
+            if alive.is_empty() {
+                break;
+            }
+            alive = keys.filter(k, &alive)?;
+        }
+        for p in alive {
+            out.push(p);
+            if out.len() >= limit {
+                return Ok(out);
+            }
         }
     }
-    Ok(Some(rank(q, has, limit)))
 }

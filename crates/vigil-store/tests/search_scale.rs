@@ -17,6 +17,7 @@ use vigil_store::Store;
 on_both_backends!(
     a_rare_group_and_a_common_one_give_the_full_lookup_result,
     every_group_common_still_gives_the_top_results,
+    people_with_rows_of_two_agencies_give_the_full_lookup_result,
 );
 
 const COUNCIL: &str = "scale-council";
@@ -163,4 +164,86 @@ fn every_group_common_still_gives_the_top_results(b: Backend) {
     // Many more than one page, and a reader who sees nothing.
     assert_eq!(check(store.as_ref(), "Amara Okafor", None, 1500), 1500);
     assert_eq!(check(store.as_ref(), "Amara Okafor", Some(&[]), LIMIT), 0);
+}
+
+/// A crowd of `n` people where each lives somewhere in NS1 (a link by the
+/// council), and every third also somewhere else in NS1 by a police link:
+/// those have two rows of the district's key, of different agencies, so a
+/// reader who sees one agency sees some people by one row and not the
+/// other, and pages of rows can end inside a person's rows.
+fn crowd_at_home(b: Backend, n: usize) -> Option<(TestDb, Box<dyn Store>)> {
+    let db = TestDb::new(b)?;
+    let store = vigil_store::open(&db.url, LogSigner::generate()).unwrap();
+    let ev = |agency: &str, kind: &str, payload: serde_json::Value| {
+        let input: EventInput = serde_json::from_value(json!({
+            "actor": {"user": "seed", "role": "practitioner"},
+            "agency": agency,
+            "occurred_at": {"value": "2024-01-01", "precision": "day"},
+            "kind": kind,
+            "payload": payload,
+        }))
+        .unwrap();
+        input.prepare(chrono::Utc::now(), rand::random()).unwrap()
+    };
+    let places: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
+    let mut drafts = Vec::new();
+    for (i, p) in places.iter().enumerate() {
+        drafts.push(ev(
+            COUNCIL,
+            "location.recorded",
+            json!({"location_id": p, "kind": "home", "postcode": format!("NS1 {}AB", i + 1)}),
+        ));
+    }
+    for i in 0..n {
+        let person = Uuid::now_v7();
+        let agency = if i % 5 == 0 { POLICE } else { COUNCIL };
+        drafts.push(ev(
+            agency,
+            "person.recorded",
+            json!({"person_id": person,
+                   "names": [{"given": GIVEN[i % GIVEN.len()], "family": "Okafor", "kind": "birth"}],
+                   "date_of_birth": {"value": "2010-01-01", "precision": "day"}}),
+        ));
+        let mut homes = vec![(COUNCIL, places[i % 2])];
+        if i % 3 == 0 {
+            homes.push((POLICE, places[2 + i % 2]));
+        }
+        for (by, place) in homes {
+            drafts.push(ev(
+                by,
+                "link.recorded",
+                json!({"link_id": Uuid::now_v7(), "kind": "lives_at",
+                       "from": {"type": "person", "id": person},
+                       "to": {"type": "location", "id": place},
+                       "since": {"value": "2023-09", "precision": "month"}}),
+            ));
+        }
+    }
+    for chunk in drafts.chunks(1000) {
+        for r in store.append(chunk.to_vec()).unwrap().results {
+            r.expect("seed event accepted");
+        }
+    }
+    Some((db, store))
+}
+
+fn people_with_rows_of_two_agencies_give_the_full_lookup_result(b: Backend) {
+    let Some((_db, store)) = crowd_at_home(b, 2500) else {
+        return;
+    };
+    let council = [COUNCIL.to_owned()];
+    let police = [POLICE.to_owned()];
+    for q in [
+        "Amara NS1",
+        "NS1 Okafor",
+        "Tamsin NS1 2010",
+        "NS1 3AB Amara",
+    ] {
+        for visible in [None, Some(&council[..]), Some(&police[..])] {
+            check(store.as_ref(), q, visible, LIMIT);
+            check(store.as_ref(), q, visible, 700);
+        }
+    }
+    assert_eq!(check(store.as_ref(), "NS1", None, 3000), 2500);
+    assert_eq!(check(store.as_ref(), "NS1", Some(&police), 3000), 834);
 }

@@ -658,17 +658,31 @@ pub(super) fn chronology_head(c: &mut Conn, person: Uuid) -> Result<Option<u64>,
     Ok(idx.map(|i| i as u64))
 }
 
-/// Every row of the query's keys in one statement.
-const FIND_KEYS: &str = "SELECT person_id, kind, key, agency FROM name_keys
-   WHERE (kind, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))";
+/// Search in one statement: each person's best weight in each group of
+/// the query (`q`: group, kind, key, weight), those with every group, best
+/// total first, then by id (uuids compare as bytes, as `Uuid` does), and
+/// the query keys those few have, for [`crate::index::rank`].
+const FIND_PEOPLE: &str = "WITH q AS (
+     SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::int[]) AS q(g, kind, key, w)),
+   best AS (
+     SELECT nk.person_id, q.g, max(q.w) AS w
+       FROM q JOIN name_keys nk ON nk.kind = q.kind AND nk.key = q.key
+      WHERE $5::text[] IS NULL OR nk.agency = ANY($5)
+      GROUP BY nk.person_id, q.g),
+   top AS (
+     SELECT person_id FROM best GROUP BY person_id HAVING count(*) = $6
+      ORDER BY sum(w) DESC, person_id LIMIT $7)
+   SELECT nk.person_id, nk.kind, nk.key
+     FROM top CROSS JOIN (SELECT DISTINCT kind, key FROM q) k
+     JOIN name_keys nk ON nk.kind = k.kind AND nk.key = k.key AND nk.person_id = top.person_id
+    WHERE $5::text[] IS NULL OR nk.agency = ANY($5)";
 
-/// Search on PostgreSQL reads every row of the query's keys in one
-/// statement and ranks them here: the same result as SQLite's walk from
-/// the rarest group (`crate::index::find_people`, tested against each
-/// other in tests/search_scale.rs), but one round trip. The walk's many
-/// small statements made PostgreSQL slower at 100,000 people (p99 378 ms
-/// against 136 ms, BENCHMARKS.md); batching them is the next step before
-/// PostgreSQL can use it at a million.
+/// Search on PostgreSQL: one round trip, which scores every row of the
+/// query's keys in the server and sends back only the top `limit` people's
+/// keys; ranked here by the one rule, so the people, scores and order are
+/// those of [`crate::index::rank`] over every row (tests/search_scale.rs).
+/// SQLite's walk (`crate::index::find_people`) reads less but asks many
+/// small questions, each a round trip here.
 pub(super) fn find_people(
     c: &mut Conn,
     q: &NameQuery,
@@ -678,16 +692,25 @@ pub(super) fn find_people(
     if q.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
-    let keys = q.all_keys();
-    let kinds: Vec<String> = keys.iter().map(|(k, _)| k.as_str().to_owned()).collect();
-    let texts: Vec<String> = keys.iter().map(|(_, k)| k.clone()).collect();
-    let s = c.stmt(FIND_KEYS)?;
-    let mut has: HashMap<Uuid, Vec<(KeyKind, String)>> = HashMap::new();
-    for r in c.client.query(&s, &[&kinds, &texts])? {
-        let agency: String = r.try_get(3)?;
-        if visible.is_some_and(|list| !list.contains(&agency)) {
-            continue;
+    let (mut groups, mut kinds, mut texts, mut weights) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (g, group) in q.groups.iter().enumerate() {
+        for k in &group.keys {
+            groups.push(g as i32);
+            kinds.push(k.kind.as_str().to_owned());
+            texts.push(k.key.clone());
+            weights.push(k.weight.min(i32::MAX as u32) as i32);
         }
+    }
+    let visible: Option<Vec<String>> = visible.map(<[String]>::to_vec);
+    let n_groups = q.groups.len() as i64;
+    let top = limit.min(i64::MAX as usize) as i64;
+    let s = c.stmt(FIND_PEOPLE)?;
+    let mut has: HashMap<Uuid, Vec<(KeyKind, String)>> = HashMap::new();
+    for r in c.client.query(
+        &s,
+        &[&groups, &kinds, &texts, &weights, &visible, &n_groups, &top],
+    )? {
         let kind: String = r.try_get(1)?;
         let Some(kind) = KeyKind::parse(&kind) else {
             continue;

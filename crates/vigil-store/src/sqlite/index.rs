@@ -528,127 +528,59 @@ struct Keys<'a> {
     visible: Option<&'a [String]>,
 }
 
-/// Candidates probed per statement.
-const PROBE_CHUNK: usize = 500;
-
 impl Keys<'_> {
+    /// Whether the row's agency (column `i`) is one the reader may see;
+    /// compared in place: search reads thousands of rows.
     fn may_see(&self, r: &Row<'_>, i: usize) -> Result<bool, StoreError> {
+        use rusqlite::types::ValueRef;
         Ok(match self.visible {
-            Some(list) => list.contains(&text(r, i)?),
+            Some(list) => match r.get_ref(i)? {
+                ValueRef::Text(t) | ValueRef::Blob(t) => list.iter().any(|a| a.as_bytes() == t),
+                _ => false,
+            },
             None => true,
         })
-    }
-
-    /// ` AND {alias}.agency IN (...)` when the reader sees only some agencies.
-    fn agency_clause(&self, alias: &str, p: &mut Vec<SqlValue>) -> String {
-        match self.visible {
-            Some(list) => format!(" AND {alias}.agency IN ({})", in_list(list, p)),
-            None => String::new(),
-        }
     }
 }
 
 impl crate::index::KeyIndex for Keys<'_> {
-    fn count(&mut self, kind: KeyKind, key: &str, cap: usize) -> Result<usize, StoreError> {
-        let n: i64 = self
-            .c
-            .prepare_cached(
-                "SELECT count(*) FROM (SELECT 1 FROM name_keys WHERE kind = ?1 AND key = ?2 LIMIT ?3)",
-            )?
-            .query_row(params![kind.as_str(), key, cap as i64], |r| r.get(0))?;
-        Ok(n as usize)
-    }
-
-    fn people(&mut self, kind: KeyKind, key: &str) -> Result<Vec<Uuid>, StoreError> {
-        let mut stmt = self.c.prepare_cached(
-            "SELECT person_id, agency FROM name_keys WHERE kind = ?1 AND key = ?2",
-        )?;
-        let mut rows = stmt.query(params![kind.as_str(), key])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            if self.may_see(r, 1)? {
-                out.push(blob(r, 0, "name_keys")?);
-            }
-        }
-        // Rows are in person order: one person's rows are adjacent.
-        out.dedup();
-        Ok(out)
-    }
-
-    fn which_have(
+    fn rows_after(
         &mut self,
         kind: KeyKind,
         key: &str,
-        among: &[Uuid],
-    ) -> Result<Vec<Uuid>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in among.chunks(PROBE_CHUNK) {
-            let marks = (3..chunk.len() + 3)
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut p = vec![
-                SqlValue::Text(kind.as_str().to_owned()),
-                SqlValue::Text(key.to_owned()),
-            ];
-            p.extend(
-                chunk
-                    .iter()
-                    .map(|id| SqlValue::Blob(id.as_bytes().to_vec())),
-            );
-            let mut stmt = self.c.prepare_cached(&format!(
-                "SELECT person_id, agency FROM name_keys
-                 WHERE kind = ?1 AND key = ?2 AND person_id IN ({marks})"
-            ))?;
-            let mut rows = stmt.query(params_from_iter(p.iter()))?;
-            while let Some(r) = rows.next()? {
-                if self.may_see(r, 1)? {
-                    out.push(blob(r, 0, "name_keys")?);
-                }
-            }
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<(Uuid, bool)>, StoreError> {
+        // An empty blob sorts before every id.
+        let after: &[u8] = after.as_ref().map(|u| &u.as_bytes()[..]).unwrap_or(&[]);
+        let mut stmt = self.c.prepare_cached(
+            "SELECT person_id, agency FROM name_keys
+             WHERE kind = ?1 AND key = ?2 AND person_id > ?3 ORDER BY person_id LIMIT ?4",
+        )?;
+        let mut rows = stmt.query(params![
+            kind.as_str(),
+            key,
+            after,
+            limit.min(i64::MAX as usize) as i64
+        ])?;
+        let mut out = Vec::with_capacity(limit.min(4096));
+        while let Some(r) = rows.next()? {
+            out.push((blob(r, 0, "name_keys")?, self.may_see(r, 1)?));
         }
-        out.sort();
-        out.dedup();
         Ok(out)
     }
 
-    fn with_all(
-        &mut self,
-        keys: &[(KeyKind, &str)],
-        limit: usize,
-    ) -> Result<Vec<Uuid>, StoreError> {
-        let Some(((kind, key), rest)) = keys.split_first() else {
-            return Ok(Vec::new());
-        };
-        let mut p = vec![
-            SqlValue::Text(kind.as_str().to_owned()),
-            SqlValue::Text((*key).to_owned()),
-        ];
-        let mut sql = format!(
-            "SELECT DISTINCT k0.person_id FROM name_keys k0 WHERE k0.kind = ?1 AND k0.key = ?2{}",
-            self.agency_clause("k0", &mut p)
-        );
-        for (i, (kind, key)) in rest.iter().enumerate() {
-            let a = format!("k{}", i + 1);
-            p.push(SqlValue::Text(kind.as_str().to_owned()));
-            let kk = p.len();
-            p.push(SqlValue::Text((*key).to_owned()));
-            let kv = p.len();
-            let vis = self.agency_clause(&a, &mut p);
-            sql.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM name_keys {a} WHERE {a}.kind = ?{kk} AND {a}.key = ?{kv}
-                   AND {a}.person_id = k0.person_id{vis})"
-            ));
-        }
-        p.push(SqlValue::Integer(limit.min(i64::MAX as usize) as i64));
-        sql.push_str(&format!(" ORDER BY k0.person_id LIMIT ?{}", p.len()));
-        let mut stmt = self.c.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params_from_iter(p.iter()))?;
-        let mut out = Vec::new();
+    fn has(&mut self, kind: KeyKind, key: &str, person: Uuid) -> Result<bool, StoreError> {
+        let mut stmt = self.c.prepare_cached(
+            "SELECT agency FROM name_keys WHERE kind = ?1 AND key = ?2 AND person_id = ?3",
+        )?;
+        let mut rows = stmt.query(params![kind.as_str(), key, &person.as_bytes()[..]])?;
         while let Some(r) = rows.next()? {
-            out.push(blob(r, 0, "name_keys")?);
+            if self.may_see(r, 0)? {
+                return Ok(true);
+            }
         }
-        Ok(out)
+        Ok(false)
     }
 }
 
