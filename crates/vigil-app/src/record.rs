@@ -20,9 +20,11 @@
 //! chronology row (one indexed lookup per page: any new event about them,
 //! or about a record of theirs, raises it), the reader's visibility (so two
 //! users who may see different items never share one) and the day (the
-//! twelve-month counts, the timeline's right edge). The access check, the
-//! referrals, places, the page of items asked for and the access-log row
-//! are read and written for every request, as before.
+//! twelve-month counts, the timeline's right edge); it also keeps the first
+//! page of items, which is what opening the record shows. The access check,
+//! the referrals, links, places, the head (all in one store read,
+//! `Store::person_page`), any other page of items asked for and the
+//! access-log row are read and written for every request.
 //!
 //! Who sees which chronology items: a user sees the items of records they
 //! may open. The access table's scope for opening a person's record
@@ -846,7 +848,7 @@ pub async fn child_record(
         // Referrals about them (this record and the linked records they
         // may open: the fifth referral shows the first four), by the
         // referral rule.
-        let mut about = reads.referrals.clone();
+        let mut about = reads.referrals;
         for child in linked_ids.iter().copied() {
             about.extend(
                 st.store
