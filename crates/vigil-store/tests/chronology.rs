@@ -1149,11 +1149,9 @@ fn person_page_reads_what_the_single_reads_read(b: Backend) {
     for p in people {
         // Every other end, so that the rule is seen to choose.
         let ends = |e: &vigil_model::index::EdgeRow| {
-            (e.link_id.as_bytes()[15] % 2 == 0).then_some(if e.from.id == p {
-                e.to.id
-            } else {
-                e.link_id
-            })
+            e.link_id.as_bytes()[15]
+                .is_multiple_of(2)
+                .then_some(if e.from.id == p { e.to.id } else { e.link_id })
         };
         let edges = store.edges_of(p).unwrap();
         let ids = vigil_store::index::end_ids(&edges, &ends);
