@@ -533,24 +533,26 @@ fn place_words(state: &LocationState) -> String {
     parts.join(", ")
 }
 
-/// The places a person's active links lead to, from the edge table (one
-/// indexed query) and the places' records (one batch).
-fn places_of(st: &App, id: Uuid) -> Result<Vec<(String, String, Uuid)>, AppError> {
-    let edges: Vec<_> = st
-        .store
-        .edges_of(id)?
-        .into_iter()
-        .filter(|e| e.active && e.from.id == id && e.to.kind == EntityKind::Location)
-        .collect();
-    let ids: Vec<Uuid> = edges.iter().map(|e| e.to.id).collect();
-    let places: std::collections::HashMap<Uuid, LocationState> = st
-        .store
-        .entities(&ids)?
-        .into_iter()
-        .filter_map(|r| r.as_kind::<LocationState>().cloned().map(|l| (r.id, l)))
+/// The place an edge of person `id` leads to, if it is an active link from
+/// them to a place: the records [`places_among`] needs.
+fn place_link(id: Uuid, e: &vigil_model::index::EdgeRow) -> Option<Uuid> {
+    (e.active && e.from.id == id && e.to.kind == EntityKind::Location).then_some(e.to.id)
+}
+
+/// The places a person's active links lead to, from their edges (one
+/// indexed query) and the places' records (one batch), both read with the
+/// rest of the page (`Store::person_page`); `records` may hold others.
+fn places_among(
+    id: Uuid,
+    edges: &[vigil_model::index::EdgeRow],
+    records: &[vigil_model::projection::EntityRecord],
+) -> Vec<(String, String, Uuid)> {
+    let places: std::collections::HashMap<Uuid, &LocationState> = records
+        .iter()
+        .filter_map(|r| r.as_kind::<LocationState>().map(|l| (r.id, l)))
         .collect();
     let mut out = Vec::new();
-    for e in edges {
+    for e in edges.iter().filter(|e| place_link(id, e).is_some()) {
         let (Some(loc), Ok(kind)) = (
             places.get(&e.to.id),
             vigil_model::codes::LinkKind::parse(&e.kind),
@@ -563,7 +565,7 @@ fn places_of(st: &App, id: Uuid) -> Result<Vec<(String, String, Uuid)>, AppError
         }
         out.push((label, place_words(loc), e.to.id));
     }
-    Ok(out)
+    out
 }
 
 /// The existing child a new referral is about, if the form names one (by

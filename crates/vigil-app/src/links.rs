@@ -33,10 +33,11 @@ use crate::{App, AppError, Caller};
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 use uuid::Uuid;
-use vigil_model::index::ChronologyRow;
+use vigil_model::index::{ChronologyRow, EdgeRow};
 use vigil_model::payload::{
     match_id, PersonMatchConfirmed, PersonMatchRejected, PersonMatchScored, PersonMatchUndone,
 };
+use vigil_model::projection::EntityRecord;
 use vigil_model::state::{LinkState, MatchDecisionState, MatchScore, MatchState, MatchStatus};
 use vigil_model::{EntityKind, EventPayload, OccurredAt, SubjectRef};
 use vigil_store::index::{ChronologyPage, MatchReviewQuery, Visibility};
@@ -111,11 +112,28 @@ fn pairs_of(st: &App, person: Uuid) -> Result<Vec<Pair>, AppError> {
     let ids: Vec<Uuid> = st
         .store
         .edges_of(person)?
-        .into_iter()
-        .filter(|e| e.kind == SAME_PERSON)
-        .map(|e| e.link_id)
+        .iter()
+        .filter_map(pair_link)
         .collect();
     pairs(st, &ids)
+}
+
+/// The link record to read for an edge, if it is a pair's.
+pub(crate) fn pair_link(e: &EdgeRow) -> Option<Uuid> {
+    (e.kind == SAME_PERSON).then_some(e.link_id)
+}
+
+/// [`pairs_of`] from a record's edges and the entities already read for
+/// them (those [`pair_link`] picks; others are ignored).
+fn pairs_among(edges: &[EdgeRow], records: &[EntityRecord]) -> Vec<Pair> {
+    let by_id: HashMap<Uuid, &EntityRecord> = records.iter().map(|r| (r.id, r)).collect();
+    let mut ids: Vec<Uuid> = edges.iter().filter_map(pair_link).collect();
+    ids.sort();
+    ids.dedup();
+    ids.iter()
+        .filter_map(|id| by_id.get(id))
+        .filter_map(|r| r.as_kind::<LinkState>().and_then(Pair::from_link))
+        .collect()
 }
 
 /// A record of a linked person and how it joined.
@@ -387,12 +405,21 @@ fn may_decide(who: &Caller, a: &PersonView, b: &PersonView) -> bool {
 
 /// The records linked to `person` that this user may open, for the
 /// child's page, and their ids (for the merged chronology).
+/// `edges` and `records` are the person's links and the entities read for
+/// them (see [`pairs_among`]): the walk starts from them without reading
+/// them again.
 pub(in crate::guard) fn linked_records(
     st: &App,
     who: &Caller,
     person: &PersonView,
+    edges: &[EdgeRow],
+    records: &[EntityRecord],
 ) -> Result<(Vec<LinkedRecord>, Vec<Uuid>), AppError> {
-    let members = linked_to(st, person.id)?;
+    let mut start = Some(pairs_among(edges, records));
+    let members = cluster(person.id, |p| match start.take() {
+        Some(pairs) if p == person.id => Ok(pairs),
+        _ => pairs_of(st, p),
+    })?;
     if members.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }

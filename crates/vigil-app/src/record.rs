@@ -20,9 +20,11 @@
 //! chronology row (one indexed lookup per page: any new event about them,
 //! or about a record of theirs, raises it), the reader's visibility (so two
 //! users who may see different items never share one) and the day (the
-//! twelve-month counts, the timeline's right edge). The access check, the
-//! referrals, places, the page of items asked for and the access-log row
-//! are read and written for every request, as before.
+//! twelve-month counts, the timeline's right edge); it also keeps the first
+//! page of items, which is what opening the record shows. The access check,
+//! the referrals, links, places, the head (all in one store read,
+//! `Store::person_page`), any other page of items asked for and the
+//! access-log row are read and written for every request.
 //!
 //! Who sees which chronology items: a user sees the items of records they
 //! may open. The access table's scope for opening a person's record
@@ -322,6 +324,9 @@ pub struct Summary {
     pair_counts: Vec<(String, String, u64)>,
     /// The period records read, for the chronology's detail column.
     periods: HashMap<Uuid, Period>,
+    /// The first [`PAGE_ITEMS`] visible rows: the page shown when the
+    /// record is opened (no filter, page 1), which is then not read again.
+    first_page: Vec<ChronologyRow>,
     /// A front end's drawing of the timeline (the web's SVG), made at most
     /// once per summary by whoever shows it first.
     pub drawn: OnceLock<Arc<str>>,
@@ -363,8 +368,24 @@ impl Summary {
                 .map(|(a, k, _)| 64 + a.len() + k.len())
                 .sum::<usize>();
         let marks: usize = self.timeline.iter().map(|e| 64 + 200 + e.label.len()).sum();
-        1024 + periods + counts + marks + 4096
+        let rows: usize = self.first_page.iter().map(row_bytes).sum();
+        1024 + periods + counts + marks + rows + 4096
     }
+}
+
+/// About how many bytes a chronology row holds.
+fn row_bytes(r: &ChronologyRow) -> usize {
+    let strings = [
+        &r.kind,
+        &r.agency,
+        &r.actor,
+        &r.occurred_at.value,
+        &r.recorded_at,
+        &r.record_kind,
+        &r.record_agency,
+        &r.record_user,
+    ];
+    std::mem::size_of::<ChronologyRow>() + strings.iter().map(|t| t.len()).sum::<usize>()
 }
 
 /// What a [`Summary`] depends on: it is kept under this and found only by
@@ -746,6 +767,7 @@ fn summarise(
             .collect(),
         drawn: OnceLock::new(),
         periods,
+        first_page: rows.iter().take(PAGE_ITEMS as usize).cloned().collect(),
     })
 }
 
@@ -774,23 +796,60 @@ pub async fn child_record(
 ) -> Result<super::Authorised<ChildRecord>, AppError> {
     let who = who.clone();
     app.blocking(move |st| {
-        let rec = st
+        // Printing takes every matching item, up to the store's page bound.
+        let (page_no, per_page) = if all_on_one_page {
+            (1, vigil_store::index::MAX_PAGE)
+        } else {
+            (filter.page.max(1), PAGE_ITEMS)
+        };
+        let offset = (page_no - 1).saturating_mul(per_page);
+        // What every load reads, in one go (`Store::person_page`): the
+        // person, their referrals, links and the records those lead to
+        // (pairs, places), their chronology head and the page asked for.
+        // Nothing is shown before the access check below; a role that may
+        // open no record reads with a rule that lets nothing through.
+        let visibility = chronology_visibility(&who);
+        // The record as opened (no filter, page 1) shows the summary's
+        // first page; any other page is read.
+        let first_page = !all_on_one_page
+            && page_no == 1
+            && filter.agencies.is_empty()
+            && filter.kinds.is_empty();
+        let page_query = ChronologyQuery {
+            agencies: filter.agencies.clone(),
+            kinds: filter.kinds.clone(),
+            visibility: visibility
+                .as_ref()
+                .map_or(Visibility::Agencies(Vec::new()), Clone::clone),
+            offset,
+            limit: per_page,
+            // The summary has them (as of its head: a row appended
+            // since is counted on the next load).
+            counts: false,
+        };
+        let reads = st
             .store
-            .entity(id)?
+            .person_page(id, (!first_page).then_some(&page_query), &|e| {
+                super::links::pair_link(e).or_else(|| super::place_link(id, e))
+            })?;
+        let rec = reads
+            .person
+            .as_ref()
             .filter(|r| r.kind == EntityKind::Person)
             .ok_or_else(|| AppError::NotFound("There is no person at this address.".into()))?;
-        let person = PersonView::from_record(&rec).map_err(AppError::Internal)?;
+        let person = PersonView::from_record(rec).map_err(AppError::Internal)?;
         check(&who, Action::ViewPerson, person_resource(&person))?;
         let link = embed(st, &who, &person, None)
             .ok_or_else(|| AppError::Internal("an openable person was not shown".into()))?;
-        let visibility = chronology_visibility(&who)?;
-        let (linked, linked_ids) = super::links::linked_records(st, &who, &person)?;
+        let visibility = visibility?;
+        let (linked, linked_ids) =
+            super::links::linked_records(st, &who, &person, &reads.edges, &reads.ends)?;
 
         // Referrals about them (this record and the linked records they
         // may open: the fifth referral shows the first four), by the
         // referral rule.
-        let mut about = Vec::new();
-        for child in std::iter::once(id).chain(linked_ids.iter().copied()) {
+        let mut about = reads.referrals;
+        for child in linked_ids.iter().copied() {
             about.extend(
                 st.store
                     .referrals(vigil_store::index::ReferralQuery::AboutChild(child))?,
@@ -816,8 +875,8 @@ pub async fn child_record(
             .chain(linked_ids.iter().copied())
             .collect();
         ids[1..].sort();
-        let mut head = None;
-        for p in &ids {
+        let mut head = reads.head;
+        for p in &ids[1..] {
             head = head.max(st.store.chronology_head(*p)?);
         }
         let key = SummaryKey {
@@ -829,36 +888,29 @@ pub async fn child_record(
         };
         let summary = summary_for(st, key)?;
 
-        // The page asked for.
-        // Printing takes every matching item, up to the store's page bound.
-        let (page_no, per_page) = if all_on_one_page {
-            (1, vigil_store::index::MAX_PAGE)
-        } else {
-            (filter.page.max(1), PAGE_ITEMS)
-        };
-        let offset = (page_no - 1).saturating_mul(per_page);
-        let page = if linked_ids.is_empty() {
-            st.store.chronology(
-                id,
-                &ChronologyQuery {
-                    agencies: filter.agencies.clone(),
-                    kinds: filter.kinds.clone(),
-                    visibility: visibility.clone(),
-                    offset,
-                    limit: per_page,
-                    // The summary has them (as of its head: a row appended
-                    // since is counted on the next load).
-                    counts: false,
-                },
-            )?
+        // The page asked for (from the summary, or read above unless
+        // records are linked).
+        let read_page = if first_page {
+            None
+        } else if linked_ids.is_empty() {
+            Some(reads.page)
         } else {
             let rows = super::links::merged_chronology(st, &ids, &visibility)?;
-            super::links::page_of(&rows, &filter.agencies, &filter.kinds, offset, per_page)
+            Some(super::links::page_of(
+                &rows,
+                &filter.agencies,
+                &filter.kinds,
+                offset,
+                per_page,
+            ))
+        };
+        let page_rows: &[ChronologyRow] = match &read_page {
+            Some(p) => &p.rows,
+            None => &summary.first_page,
         };
         let total = summary.matching(&filter);
         let agency_name = |code: &str| super::agency_name(st, code);
-        let items: Vec<ChronologyItem> = page
-            .rows
+        let items: Vec<ChronologyItem> = page_rows
             .iter()
             .map(|r| ChronologyItem {
                 occurred_at: r.occurred_at.clone(),
@@ -899,7 +951,7 @@ pub async fn child_record(
             .map(|(code, n)| (code.clone(), agency_name(code), *n))
             .collect();
         let pages = total.div_ceil(per_page).max(1);
-        let places = super::places_of(st, id)?;
+        let places = super::places_among(id, &reads.edges, &reads.ends);
 
         let mut subjects = vec![SubjectRef::new(EntityKind::Person, id)];
         subjects.extend(
@@ -918,7 +970,7 @@ pub async fn child_record(
                 .map(|(_, _, l)| SubjectRef::new(EntityKind::Location, *l)),
         );
         let mut shown_records: BTreeMap<Uuid, EntityKind> = BTreeMap::new();
-        for r in &page.rows {
+        for r in page_rows {
             if let Some(k) = EntityKind::parse(&r.record_kind) {
                 shown_records.insert(r.record_id, k);
             }

@@ -13,7 +13,7 @@ use std::time::Instant;
 use vigil_model::EventDraft;
 use vigil_store::postgres::ScratchSchema;
 use vigil_store::verify::{verify, VerifyOptions};
-use vigil_store::{DatabaseUrl, Store};
+use vigil_store::{DatabaseUrl, Store, StoreError};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -122,6 +122,12 @@ pub enum BenchCommand {
         /// The `vigil` binary to run as the server (default: this one), to measure another build on the same log.
         #[arg(long)]
         server: Option<std::path::PathBuf>,
+        /// Then open this many distinct people's pages (the last people recorded), in rounds of --round, measuring after each round: the child-page summary cache fills to its bound and memory should stop growing.
+        #[arg(long, default_value_t = 0)]
+        children: usize,
+        /// Pages per round of --children.
+        #[arg(long, default_value_t = 500)]
+        round: usize,
     },
     /// Matching a new referral's child at intake (the name index and the fitted model) over a store of realistic person records: ms per match and how often the true earlier record is found.
     Intake {
@@ -540,6 +546,31 @@ struct MemoryRun<'a> {
     data: Option<&'a std::path::Path>,
     pages: &'a [String],
     server: Option<&'a std::path::Path>,
+    children: usize,
+    round: usize,
+}
+
+/// The people recorded last in the log (up to `n`), newest last: read from
+/// the log's last `n` + 100 entries (benchmark people are one entry each).
+fn last_people(store: &dyn Store, n: usize) -> Result<Vec<uuid::Uuid>> {
+    let size = store.log_size()?;
+    let from = size.saturating_sub(n as u64 + 100);
+    let mut out = Vec::new();
+    store.for_each_entry(from, &mut |e| {
+        if e.kind == "person.recorded" {
+            let header: serde_json::Value = serde_json::from_str(&e.header_json)
+                .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+            let id = header["subjects"]
+                .as_array()
+                .and_then(|s| s.iter().find(|s| s["type"] == "person"))
+                .and_then(|s| s["id"].as_str())
+                .and_then(|s| uuid::Uuid::parse_str(s).ok());
+            out.extend(id);
+        }
+        Ok(())
+    })?;
+    let skip = out.len().saturating_sub(n);
+    Ok(out.split_off(skip))
 }
 
 fn bench_memory(m: &MemoryRun<'_>) -> Result<()> {
@@ -587,6 +618,12 @@ fn bench_memory(m: &MemoryRun<'_>) -> Result<()> {
         eprintln!("  built in {built:.0} s");
     }
 
+    let children = if m.children > 0 {
+        last_people(dir.open(None)?.as_ref(), m.children)?
+    } else {
+        Vec::new()
+    };
+
     let binary = m.server.map_or(me.clone(), std::path::Path::to_owned);
     let server = ServerProcess::start_on(&data, &binary, &[], None)?;
     let rt = client_runtime()?;
@@ -622,6 +659,21 @@ fn bench_memory(m: &MemoryRun<'_>) -> Result<()> {
         }
         let label = format!("GET {} ({:.0} ms)", p.path, p.ms);
         mem(&label)?;
+    }
+    let mut opened = 0;
+    for round in children.chunks(m.round.max(1)) {
+        let paths: Vec<String> = round.iter().map(|id| format!("/people/{id}")).collect();
+        let loads = rt
+            .block_on(vigil_web::bench::load_pages(&server.base, &paths))
+            .map_err(anyhow::Error::msg)?;
+        if let Some(p) = loads.iter().find(|p| p.status != 200) {
+            bail!("GET {} answered {}", p.path, p.status);
+        }
+        opened += loads.len();
+        let mean = loads.iter().map(|p| p.ms).sum::<f64>() / loads.len().max(1) as f64;
+        mem(&format!(
+            "{opened} distinct people's pages ({mean:.1} ms each)"
+        ))?;
     }
     Ok(())
 }
@@ -765,11 +817,15 @@ pub fn run(c: &BenchCommand) -> Result<()> {
             data,
             pages,
             server,
+            children,
+            round,
         } => bench_memory(&MemoryRun {
             entries: *entries,
             data: data.as_deref(),
             pages,
             server: server.as_deref(),
+            children: *children,
+            round: *round,
         })?,
         BenchCommand::SlowlorisHold {
             addr,

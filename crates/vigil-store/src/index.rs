@@ -87,6 +87,32 @@ pub struct ChronologyPage {
     pub kinds: Vec<(String, u64)>,
 }
 
+/// What a person's page reads on every request ([`crate::Store::person_page`]):
+/// each field is what the `Store` method of the same meaning returns.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PersonPage {
+    /// `entity(person)` (of whatever kind it is).
+    pub person: Option<EntityRecord>,
+    /// `referrals(ReferralQuery::AboutChild(person))`.
+    pub referrals: Vec<EntityRecord>,
+    /// `edges_of(person)`.
+    pub edges: Vec<EdgeRow>,
+    /// `entities(ids)` of the ids the caller's rule picked from `edges`.
+    pub ends: Vec<EntityRecord>,
+    /// `chronology_head(person)`.
+    pub head: Option<u64>,
+    /// `chronology(person, q)`; empty when no query was given.
+    pub page: ChronologyPage,
+}
+
+/// The ids `ends` picks from `edges`, sorted, once each.
+pub fn end_ids(edges: &[EdgeRow], ends: &dyn Fn(&EdgeRow) -> Option<Uuid>) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = edges.iter().filter_map(ends).collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 /// A person record found by a search, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PersonHit {

@@ -308,6 +308,34 @@ pub trait Store: Send + Sync + accounts::AccountStore {
     /// derived from their chronology is still current.
     fn chronology_head(&self, person: Uuid) -> Result<Option<u64>, StoreError>;
 
+    /// Everything a person's page reads on every request, as one read (one
+    /// pooled connection; on PostgreSQL two round trips, three with a page,
+    /// instead of eight or more): the entity, the referrals about them,
+    /// their links and the entities `ends` picks from those links, their
+    /// chronology head and, if `q` is given, one page of their chronology.
+    /// The default composes the methods of the same meaning
+    /// ([`index::PersonPage`]).
+    fn person_page(
+        &self,
+        person: Uuid,
+        q: Option<&ChronologyQuery>,
+        ends: &dyn Fn(&EdgeRow) -> Option<Uuid>,
+    ) -> Result<index::PersonPage, StoreError> {
+        let edges = self.edges_of(person)?;
+        let ids = index::end_ids(&edges, ends);
+        Ok(index::PersonPage {
+            person: self.entity(person)?,
+            referrals: self.referrals(ReferralQuery::AboutChild(person))?,
+            ends: self.entities(&ids)?,
+            edges,
+            head: self.chronology_head(person)?,
+            page: match q {
+                Some(q) => self.chronology(person, q)?,
+                None => ChronologyPage::default(),
+            },
+        })
+    }
+
     /// Person records matching a key of every group of the query, best
     /// first (see [`vigil_model::names::score`]), at most `limit`; only
     /// keys whose source record is owned by one of `visible_agencies` count

@@ -153,6 +153,10 @@ DROP TABLE access_subjects;
      CREATE INDEX name_keys_key ON name_keys(kind, key, person_id) INCLUDE (agency);",
     // 7: the review queue of undecided scored pairs.
     index::MATCH_REVIEW_MIGRATION,
+    // 8: a person's chronology head (`max(idx) WHERE person_id = ?`, read on
+    // every page load) is one index probe rather than a walk over the
+    // person's rows of `chronology_person`.
+    "CREATE INDEX chronology_head ON chronology(person_id, idx);",
 ];
 
 mod accounts;
@@ -1813,6 +1817,15 @@ impl Store for PostgresStore {
 
     fn chronology_head(&self, person: Uuid) -> Result<Option<u64>, StoreError> {
         self.read(|c, _| index::chronology_head(c, person))
+    }
+
+    fn person_page(
+        &self,
+        person: Uuid,
+        q: Option<&ChronologyQuery>,
+        ends: &dyn Fn(&EdgeRow) -> Option<Uuid>,
+    ) -> Result<crate::index::PersonPage, StoreError> {
+        self.read(|c, _| index::person_page(c, person, q, ends))
     }
 
     fn find_people(

@@ -107,6 +107,10 @@ DROP TABLE access_subjects;
     // 7: the review queue of undecided scored pairs (projection version 4;
     // a store with a log gets an empty table and rebuilds).
     SQLITE_MATCH_REVIEW_MIGRATION,
+    // 8: a person's chronology head (`max(idx) WHERE person_id = ?`, read on
+    // every page load) is one index probe rather than a walk over the
+    // person's rows of `chronology_person`.
+    "CREATE INDEX chronology_head ON chronology(person_id, idx);",
 ];
 
 const SQLITE_MATCH_REVIEW_MIGRATION: &str = r#"
@@ -1230,6 +1234,30 @@ impl Store for SqliteStore {
 
     fn chronology_head(&self, person: Uuid) -> Result<Option<u64>, StoreError> {
         self.read(|c| index::chronology_head(c, person))
+    }
+
+    fn person_page(
+        &self,
+        person: Uuid,
+        q: Option<&ChronologyQuery>,
+        ends: &dyn Fn(&EdgeRow) -> Option<Uuid>,
+    ) -> Result<crate::index::PersonPage, StoreError> {
+        // One pooled connection for all of it.
+        self.read(|c| {
+            let edges = index::edges_of(c, person)?;
+            let ids = crate::index::end_ids(&edges, ends);
+            Ok(crate::index::PersonPage {
+                person: entity_query(c, person)?,
+                referrals: index::referrals(c, ReferralQuery::AboutChild(person))?,
+                ends: index::entities(c, &ids)?,
+                edges,
+                head: index::chronology_head(c, person)?,
+                page: match q {
+                    Some(q) => index::chronology(c, person, q)?,
+                    None => ChronologyPage::default(),
+                },
+            })
+        })
     }
 
     fn find_people(

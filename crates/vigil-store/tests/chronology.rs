@@ -36,6 +36,7 @@ on_both_backends!(
     filters_facets_and_paging,
     visibility_by_record_owner,
     imported_history_keeps_the_source_systems_recorded_time,
+    person_page_reads_what_the_single_reads_read,
 );
 
 // ---------------------------------------------------------------------------
@@ -1092,4 +1093,89 @@ fn imported_history_keeps_the_source_systems_recorded_time(b: Backend) {
     // The independent reading agrees.
     let reader = read_log(store.as_ref());
     assert_eq!(reader.lines[&pid(1).parse::<Uuid>().unwrap()], rows);
+}
+
+// ---------------------------------------------------------------------------
+// A person's page in one read
+// ---------------------------------------------------------------------------
+
+/// `Store::person_page` (one connection; on PostgreSQL fewer statements)
+/// returns exactly what the methods of the same meaning return one by one.
+fn person_page_reads_what_the_single_reads_read(b: Backend) {
+    let Some(db) = TestDb::new(b) else { return };
+    let store = open(&db);
+    let cfg = SynthConfig {
+        children: 300,
+        victimisation_rate: 0.05,
+        years: 2,
+        seed: 21,
+        ..SynthConfig::default()
+    };
+    append_all(store.as_ref(), generate(&cfg).unwrap().events);
+    let reader = read_log(store.as_ref());
+    let mut people = reader.people.clone();
+    // Someone with the most links, and someone who does not exist.
+    people.sort_by_key(|p| std::cmp::Reverse(store.edges_of(*p).unwrap().len()));
+    people.truncate(40);
+    people.push(Uuid::now_v7());
+    let agency = reader
+        .lines
+        .values()
+        .flatten()
+        .map(|l| l.agency.clone())
+        .next()
+        .unwrap();
+    let queries = [
+        ChronologyQuery {
+            limit: 50,
+            counts: false,
+            ..ChronologyQuery::default()
+        },
+        ChronologyQuery {
+            kinds: vec![
+                "referral.submitted".into(),
+                "missing_episode.recorded".into(),
+            ],
+            visibility: Visibility::Agencies(vec![agency]),
+            offset: 1,
+            limit: 3,
+            counts: false,
+            ..ChronologyQuery::default()
+        },
+        ChronologyQuery::default(),
+    ];
+    let mut with_ends = 0;
+    let mut with_referrals = 0;
+    for p in people {
+        // Every other end, so that the rule is seen to choose.
+        let ends = |e: &vigil_model::index::EdgeRow| {
+            e.link_id.as_bytes()[15]
+                .is_multiple_of(2)
+                .then_some(if e.from.id == p { e.to.id } else { e.link_id })
+        };
+        let edges = store.edges_of(p).unwrap();
+        let ids = vigil_store::index::end_ids(&edges, &ends);
+        for q in std::iter::once(None).chain(queries.iter().map(Some)) {
+            let got = store.person_page(p, q, &ends).unwrap();
+            let want = vigil_store::index::PersonPage {
+                person: store.entity(p).unwrap(),
+                referrals: store
+                    .referrals(vigil_store::index::ReferralQuery::AboutChild(p))
+                    .unwrap(),
+                ends: store.entities(&ids).unwrap(),
+                edges: edges.clone(),
+                head: store.chronology_head(p).unwrap(),
+                page: q
+                    .map(|q| store.chronology(p, q).unwrap())
+                    .unwrap_or_default(),
+            };
+            assert_eq!(got, want, "person {p}, query {q:?}");
+            with_ends += usize::from(!got.ends.is_empty());
+            with_referrals += usize::from(!got.referrals.is_empty());
+        }
+    }
+    assert!(
+        with_ends > 0 && with_referrals > 0,
+        "{with_ends} {with_referrals}"
+    );
 }

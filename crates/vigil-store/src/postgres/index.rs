@@ -5,6 +5,7 @@
 //! as its entries and tree head ([`write_index_ctes`]).
 
 use super::{entity_row, index_of, Conn};
+use crate::entity_from_row;
 use crate::index::{
     parse_precision, precision_name, ChronologyPage, ChronologyQuery, ChronologyRow, EntityRows,
     PersonHit, ReferralQuery, Visibility,
@@ -540,50 +541,64 @@ const CHRONOLOGY_FACETS: &str = "SELECT 'a', agency, count(*) FROM chronology WH
    SELECT 'k', kind, count(*) FROM chronology WHERE person_id = $1 AND ($2 OR record_agency = ANY($3))
      AND ($4::text IS NULL OR (record_user = $4 AND record_agency = $5)) GROUP BY kind";
 
-const CHRONOLOGY_PAGE: &str =
-    "SELECT idx, person_id, event_id, kind, agency, actor, occurred_value,
+/// The columns of [`chronology_row`].
+macro_rules! chronology_columns {
+    () => {
+        "SELECT idx, person_id, event_id, kind, agency, actor, occurred_value,
     occurred_precision, occurred_sort, recorded_at, record_id, record_kind, record_agency,
-    record_user, role, count(*) OVER () FROM chronology
+    record_user, role"
+    };
+}
+
+/// The rows a page query reads (see the visibility rule above; `$6`/`$7` the
+/// agency and kind filters).
+macro_rules! chronology_where {
+    () => {
+        " FROM chronology
    WHERE person_id = $1 AND ($2 OR record_agency = ANY($3))
      AND ($4::text IS NULL OR (record_user = $4 AND record_agency = $5))
      AND (cardinality($6::text[]) = 0 OR agency = ANY($6))
-     AND (cardinality($7::text[]) = 0 OR kind = ANY($7))
-   ORDER BY occurred_sort, idx LIMIT $8 OFFSET $9";
+     AND (cardinality($7::text[]) = 0 OR kind = ANY($7))"
+    };
+}
+
+const CHRONOLOGY_PAGE: &str = concat!(
+    chronology_columns!(),
+    ", count(*) OVER ()",
+    chronology_where!(),
+    " ORDER BY occurred_sort, idx LIMIT $8 OFFSET $9"
+);
 
 /// [`CHRONOLOGY_PAGE`] without the count (which makes the database read
 /// every matching row before the page).
-const CHRONOLOGY_ROWS: &str =
-    "SELECT idx, person_id, event_id, kind, agency, actor, occurred_value,
-    occurred_precision, occurred_sort, recorded_at, record_id, record_kind, record_agency,
-    record_user, role FROM chronology
-   WHERE person_id = $1 AND ($2 OR record_agency = ANY($3))
-     AND ($4::text IS NULL OR (record_user = $4 AND record_agency = $5))
-     AND (cardinality($6::text[]) = 0 OR agency = ANY($6))
-     AND (cardinality($7::text[]) = 0 OR kind = ANY($7))
-   ORDER BY occurred_sort, idx LIMIT $8 OFFSET $9";
+const CHRONOLOGY_ROWS: &str = concat!(
+    chronology_columns!(),
+    chronology_where!(),
+    " ORDER BY occurred_sort, idx LIMIT $8 OFFSET $9"
+);
 
-const CHRONOLOGY_COUNT: &str = "SELECT count(*) FROM chronology
-   WHERE person_id = $1 AND ($2 OR record_agency = ANY($3))
-     AND ($4::text IS NULL OR (record_user = $4 AND record_agency = $5))
-     AND (cardinality($6::text[]) = 0 OR agency = ANY($6))
-     AND (cardinality($7::text[]) = 0 OR kind = ANY($7))";
+const CHRONOLOGY_COUNT: &str = concat!("SELECT count(*)", chronology_where!());
+
+/// The parameters `$2` to `$5` of the visibility rule.
+fn visibility_params(v: &Visibility) -> (bool, Vec<String>, Option<String>, Option<String>) {
+    match v {
+        Visibility::All => (true, Vec::new(), None, None),
+        Visibility::Agencies(list) => (false, list.clone(), None, None),
+        Visibility::Submitter { user_id, agency } => (
+            true,
+            Vec::new(),
+            Some(user_id.clone()),
+            Some(agency.clone()),
+        ),
+    }
+}
 
 pub(super) fn chronology(
     c: &mut Conn,
     person: Uuid,
     q: &ChronologyQuery,
 ) -> Result<ChronologyPage, StoreError> {
-    let (all, agencies, user, agency): (bool, Vec<String>, Option<String>, Option<String>) =
-        match &q.visibility {
-            Visibility::All => (true, Vec::new(), None, None),
-            Visibility::Agencies(list) => (false, list.clone(), None, None),
-            Visibility::Submitter { user_id, agency } => (
-                true,
-                Vec::new(),
-                Some(user_id.clone()),
-                Some(agency.clone()),
-            ),
-        };
+    let (all, agencies, user, agency) = visibility_params(&q.visibility);
     let mut page = ChronologyPage::default();
     let facets = if q.counts {
         let s = c.stmt(CHRONOLOGY_FACETS)?;
@@ -676,6 +691,67 @@ const FIND_PEOPLE: &str = "WITH q AS (
      FROM top CROSS JOIN (SELECT DISTINCT kind, key FROM q) k
      JOIN name_keys nk ON nk.kind = k.kind AND nk.key = k.key AND nk.person_id = top.person_id
     WHERE $5::text[] IS NULL OR nk.agency = ANY($5)";
+
+/// The entity rows a person's page needs, in one statement: part 0 the
+/// person, part 1 the referrals about them (as [`REFERRALS_ABOUT`] orders
+/// them), part 2 the entities with the ids `$3` (by id); and on every row
+/// the person's chronology head (an init plan, evaluated once: one probe
+/// of the `chronology_head` index).
+const PAGE_ENTITIES: &str = "SELECT part, id, kind, state, created_idx, updated_idx,
+     (SELECT max(idx) FROM chronology WHERE person_id = $2) FROM (
+     SELECT 0 AS part, '' AS at, id, kind, state, created_idx, updated_idx
+       FROM entities WHERE id = $1
+     UNION ALL
+     SELECT 1, r.submitted_at, e.id, e.kind, e.state, e.created_idx, e.updated_idx
+       FROM referrals r JOIN entities e ON e.id = r.referral_id::text WHERE r.child_id = $2
+     UNION ALL
+     SELECT 2, '', id, kind, state, created_idx, updated_idx FROM entities WHERE id = ANY($3)
+   ) p ORDER BY part, at DESC, id";
+
+/// [`crate::Store::person_page`] in two round trips (the person's links;
+/// then [`PAGE_ENTITIES`]), and a third for a page of the chronology.
+pub(super) fn person_page(
+    c: &mut Conn,
+    person: Uuid,
+    q: Option<&ChronologyQuery>,
+    ends: &dyn Fn(&EdgeRow) -> Option<Uuid>,
+) -> Result<crate::index::PersonPage, StoreError> {
+    let edges = edges_of(c, person)?;
+    let ids: Vec<String> = crate::index::end_ids(&edges, ends)
+        .iter()
+        .map(Uuid::to_string)
+        .collect();
+    let mut out = crate::index::PersonPage {
+        edges,
+        ..Default::default()
+    };
+    let s = c.stmt(PAGE_ENTITIES)?;
+    let rows = c.client.query(&s, &[&person.to_string(), &person, &ids])?;
+    out.head = match rows.first() {
+        Some(r) => r.try_get::<_, Option<i64>>(6)?.map(index_of).transpose()?,
+        // No such entity and nothing about it: as `chronology_head` says.
+        None => chronology_head(c, person)?,
+    };
+    for r in &rows {
+        let part: i32 = r.try_get(0)?;
+        let e = entity_from_row((
+            r.try_get(1)?,
+            r.try_get(2)?,
+            r.try_get(3)?,
+            r.try_get(4)?,
+            r.try_get(5)?,
+        ))?;
+        match part {
+            0 => out.person = Some(e),
+            1 => out.referrals.push(e),
+            _ => out.ends.push(e),
+        }
+    }
+    if let Some(q) = q {
+        out.page = chronology(c, person, q)?;
+    }
+    Ok(out)
+}
 
 /// Search on PostgreSQL: one round trip, which scores every row of the
 /// query's keys in the server and sends back only the top `limit` people's
@@ -812,6 +888,9 @@ pub(super) fn entities_of_kind(
 }
 
 pub(super) fn entities(c: &mut Conn, ids: &[Uuid]) -> Result<Vec<EntityRecord>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     let s = c.stmt(BY_IDS)?;
     c.client
