@@ -711,25 +711,12 @@ pub struct ReviewQueue {
     pub offset: u64,
 }
 
-/// Whose person records `who` may act on with `action`, as the store
-/// filters rows (an agency list; empty: none). The same table as
-/// [`may`], read once per query instead of once per row.
-fn person_scope(who: &Caller, action: Action) -> Visibility {
-    use crate::access::Scope;
-    match crate::access::scope_of(who.user.role, who.user.agency_kind, action) {
-        Some(Scope::Any) => Visibility::All,
-        Some(Scope::OwnAgency) => Visibility::Agencies(vec![who.user.agency.clone()]),
-        // A person record is nobody's own submission.
-        Some(Scope::OwnSubmission) | None => Visibility::Agencies(Vec::new()),
-    }
-}
-
 /// The review queue: pairs in the uncertain band this user may open, best
 /// first, `limit` of them from `offset`.
 ///
 /// Read from the match review projection through its index, so a page
 /// costs the same at a million pairs as at ten. The store filters by the
-/// agencies of the two records ([`person_scope`]); each listed pair is
+/// agencies of the two records ([`super::person_scope`]); each listed pair is
 /// still checked against the access table before it is shown.
 pub async fn review_queue(
     app: &Arc<App>,
@@ -743,8 +730,8 @@ pub async fn review_queue(
         let page = st.store.match_review(&MatchReviewQuery {
             from_ppm: score::REVIEW_FROM_PPM,
             to_ppm: score::REVIEW_TO_PPM,
-            open: person_scope(&who, Action::ViewPerson),
-            review: person_scope(&who, Action::ReviewLinks),
+            open: super::person_scope(&who, Action::ViewPerson),
+            review: super::person_scope(&who, Action::ReviewLinks),
             offset,
             limit: limit.min(MAX_REVIEW_PAGE) as u64,
         })?;

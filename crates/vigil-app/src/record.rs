@@ -82,23 +82,24 @@ pub struct Search {
     pub limited: bool,
 }
 
-/// The agencies whose records this user may open (`None`: every agency).
+/// The agencies whose records this user may open (`None`: every agency),
+/// from the one filter of the access table ([`super::person_scope`]).
 fn visible_agencies(who: &Caller) -> Result<Option<Vec<String>>, AppError> {
-    match access::scope_of(who.user.role, who.user.agency_kind, Action::ViewPerson) {
-        Some(Scope::Any) => Ok(None),
-        Some(_) => Ok(Some(vec![who.user.agency.clone()])),
-        None => Err(AppError::Forbidden(
-            "Your role cannot open people's records, so it cannot search them.".into(),
-        )),
-    }
+    Ok(match chronology_visibility(who)? {
+        Visibility::All => None,
+        Visibility::Agencies(a) => Some(a),
+        Visibility::Submitter { .. } => Some(Vec::new()),
+    })
 }
 
-/// The chronology rule that follows from [`visible_agencies`].
+/// Whose chronology rows this user may see: the records they may open.
 fn chronology_visibility(who: &Caller) -> Result<Visibility, AppError> {
-    Ok(match visible_agencies(who)? {
-        None => Visibility::All,
-        Some(a) => Visibility::Agencies(a),
-    })
+    if access::scope_of(who.user.role, who.user.agency_kind, Action::ViewPerson).is_none() {
+        return Err(AppError::Forbidden(
+            "Your role cannot open people's records, so it cannot search them.".into(),
+        ));
+    }
+    Ok(super::person_scope(who, Action::ViewPerson))
 }
 
 fn key_words(kind: KeyKind, key: &str) -> String {
