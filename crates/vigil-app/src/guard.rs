@@ -803,7 +803,7 @@ impl App {
             .iter()
             .filter(|r| {
                 self.rules
-                    .referral_decision_due(r.submitted.at)
+                    .referral_decision_due(r.submitted.first_recorded())
                     .is_overdue(now)
             })
             .count()

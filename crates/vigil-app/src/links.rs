@@ -1026,6 +1026,7 @@ mod tests {
                     by: String::new(),
                     agency: vigil_model::codes::AgencyId::new("vigil").unwrap(),
                     event_id: Uuid::nil(),
+                    source_at: None,
                 },
             }),
             decision: None,

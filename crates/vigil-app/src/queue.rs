@@ -61,7 +61,7 @@ pub fn compute(
         .into_iter()
         .filter(|r| r.awaiting_decision())
         .map(|r| {
-            let deadline = rules.referral_decision_due(r.submitted.at);
+            let deadline = rules.referral_decision_due(r.submitted.first_recorded());
             let status = deadline.status(now);
             QueueItem {
                 describe: deadline.describe(now),
@@ -76,7 +76,12 @@ pub fn compute(
         a.deadline
             .due_at
             .cmp(&b.deadline.due_at)
-            .then(a.referral.submitted.at.cmp(&b.referral.submitted.at))
+            .then(
+                a.referral
+                    .submitted
+                    .first_recorded()
+                    .cmp(&b.referral.submitted.first_recorded()),
+            )
             .then(a.referral.id.cmp(&b.referral.id))
     });
     items

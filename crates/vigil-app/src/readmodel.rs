@@ -34,9 +34,19 @@ pub struct Stamp {
     pub by: String,
     pub agency: String,
     pub event_id: Uuid,
+    /// For imported history: when the source system recorded it
+    /// ([`vigil_model::state::Stamp::source_at`]).
+    #[serde(default)]
+    pub source_at: Option<DateTime<Utc>>,
 }
 
 impl Stamp {
+    /// When it was first recorded anywhere (the source system's time for
+    /// imported history): what deadlines run from and what "received" says.
+    pub fn first_recorded(&self) -> DateTime<Utc> {
+        self.source_at.unwrap_or(self.at)
+    }
+
     /// The account id of whoever did it. Usernames are never reused (an
     /// account cannot take a name the log has seen), so this names one
     /// person; ownership checks it together with [`Stamp::agency`].
@@ -189,6 +199,7 @@ impl PersonView {
                 by: "t".into(),
                 agency: "a".into(),
                 event_id: Uuid::nil(),
+                source_at: None,
             },
         }
     }

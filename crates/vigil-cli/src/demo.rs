@@ -31,7 +31,10 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
         children: Some(a.children),
         years: Some(a.years),
         seed: Some(a.seed),
-        end_date: None,
+        // A living borough: its history runs up to yesterday, so the
+        // referrals, missing episodes and deadlines of the last days are
+        // open and some are overdue today.
+        end_date: Some(chrono::Utc::now().date_naive() - chrono::Days::new(1)),
         config: None,
     })?;
     let tmp;

@@ -48,6 +48,12 @@ pub struct Stamp {
     pub by: String,
     pub agency: AgencyId,
     pub event_id: Uuid,
+    /// For imported history: when the source system recorded it (the
+    /// event's `source.recorded_at`). Deadlines run from it, so a referral
+    /// a previous system received ten days before the import is ten days
+    /// old in Vigil too, not new on the day of the import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_at: Option<String>,
 }
 
 impl Stamp {
@@ -58,7 +64,14 @@ impl Stamp {
             by: h.actor.user.clone(),
             agency: h.agency.clone(),
             event_id: h.id,
+            source_at: h.source.as_ref().map(|s| s.recorded_at.clone()),
         }
+    }
+
+    /// When it was first recorded anywhere: by the source system for
+    /// imported history, otherwise by Vigil (RFC 3339, UTC, milliseconds).
+    pub fn first_recorded(&self) -> &str {
+        self.source_at.as_deref().unwrap_or(&self.at)
     }
 
     /// The account id of whoever did it. Usernames are never reused (an

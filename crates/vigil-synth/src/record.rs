@@ -28,12 +28,16 @@ use vigil_model::codes::{
     OnsEthnicity, ReferralDecision, Role, SelfDefinedEthnicity, SourceEvaluation,
 };
 use vigil_model::dates::{Date, DateOfBirth, Timestamp};
+use vigil_model::event::SourceRecord;
 use vigil_model::payload::*;
 use vigil_model::pole::{EthnicityRecord, LocationDetails, ObjectDetails, PersonName};
 use vigil_model::{
     Actor, EntityKind, EventInput, EventPayload, Grading, Location, Object, OccurredAt, Person,
     Precision, SubjectRef,
 };
+
+/// The system the synthetic borough's history is imported from.
+pub const SOURCE_SYSTEM: &str = "Borough case system (synthetic)";
 
 const HOUR: i64 = 3_600;
 const DAY: i64 = 86_400;
@@ -441,7 +445,14 @@ impl Recorder<'_> {
             actor: Actor { user, role },
             agency,
             occurred_at,
-            source: None,
+            // The borough's history arrives as an import from the system
+            // it was kept in: Vigil keeps that system's recorded time, and
+            // deadlines and chronologies run from it (issue 12, item 9).
+            source: Some(SourceRecord {
+                system: SOURCE_SYSTEM.to_owned(),
+                reference: None,
+                recorded_at: vigil_model::event::format_timestamp(&at),
+            }),
             body,
         });
         id

@@ -212,3 +212,77 @@ async fn the_queue_puts_the_oldest_deadline_first_across_a_bank_holiday_weekend(
         "still within 2 working days: no head of service"
     );
 }
+
+/// Imported history keeps its own clock: a referral the previous system
+/// received ten days before it was imported is overdue on the day of the
+/// import, not new (issue 12, item 9), and is escalated; the same referral
+/// without a source time would be on time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_referral_is_due_from_when_its_source_system_received_it() {
+    use serde_json::json;
+    let now = bst(6, 12, 10); // Thursday 12 June 2025
+    let app = TestApp::start_at(now).await;
+    let triage = app.username("triage", "northshire-childrens-services");
+    let imported_at = now - chrono::Duration::days(10);
+    let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let event = |kind: &str, payload: serde_json::Value, source: Option<DateTime<Utc>>| {
+        let mut e = json!({
+            "actor": {"user": "import.operator", "role": "practitioner"},
+            "agency": "northshire-childrens-services",
+            "occurred_at": {"value": stamp(imported_at), "precision": "exact"},
+            "kind": kind,
+            "payload": payload,
+        });
+        if let Some(t) = source {
+            e["source"] = json!({"system": "Previous case system", "recorded_at": stamp(t)});
+        }
+        let input: vigil_model::EventInput = serde_json::from_value(e).unwrap();
+        vigil_app::events::draft(input, now).unwrap()
+    };
+    let mut drafts = Vec::new();
+    let mut referral = |given: &str, source: Option<DateTime<Utc>>| {
+        let child = uuid::Uuid::now_v7();
+        let id = uuid::Uuid::now_v7();
+        drafts.push(event(
+            "person.recorded",
+            json!({"person_id": child, "names": [{"given": given, "family": "Imported", "kind": "birth"}]}),
+            source,
+        ));
+        drafts.push(event(
+            "referral.submitted",
+            json!({"referral_id": id, "child_id": child, "concern": "Seen with older men at the station late at night.", "immediate_danger": false}),
+            source,
+        ));
+        id
+    };
+    let old = referral("Orla", Some(imported_at));
+    let fresh = referral("Nell", None);
+    let store = std::sync::Arc::clone(&app.store);
+    tokio::task::spawn_blocking(move || {
+        let out = store.append(drafts).unwrap();
+        assert!(out.results.iter().all(|r| r.is_ok()), "{:?}", out.results);
+    })
+    .await
+    .unwrap();
+    app.state.app.refresh_referrals().unwrap();
+
+    let queue = page(&app, &triage, "/triage").await;
+    let row = |id: uuid::Uuid| {
+        let r = reference_for(id);
+        let at = queue
+            .find(&r)
+            .unwrap_or_else(|| panic!("{r} is in the queue"));
+        let end = queue[at..].find("</tr>").map_or(queue.len(), |e| at + e);
+        queue[at..end].to_owned()
+    };
+    assert!(
+        row(old).contains("Overdue"),
+        "received ten days ago by the source system: {}",
+        row(old)
+    );
+    assert!(row(fresh).contains(">On time<"), "{}", row(fresh));
+    assert!(
+        queue.find(&reference_for(old)) < queue.find(&reference_for(fresh)),
+        "the older deadline comes first"
+    );
+}
