@@ -22,7 +22,9 @@ use uuid::Uuid;
 /// when the rows it projects change while this number does not.
 ///
 /// 4: the match review table (`crate::index::match_review_row`).
-pub const PROJECTION_VERSION: u32 = 4;
+/// 5: the front door: `police_called`, `call_back_on` and
+/// `information_added` on a referral; a person without a name.
+pub const PROJECTION_VERSION: u32 = 5;
 
 /// The projected state of one entity.
 #[derive(Clone, Debug, PartialEq)]
