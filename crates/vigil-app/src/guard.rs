@@ -221,12 +221,14 @@ fn embed(
     Some(PersonLink {
         id: p.id.to_string(),
         name: p.display_name(),
-        detail: p
-            .date_of_birth
-            .as_ref()
-            .map(|d| display::age(d, today))
-            .or_else(|| p.description.clone())
-            .unwrap_or_default(),
+        // A child described, not named: the age and the description.
+        detail: match (p.date_of_birth.as_ref(), &p.description) {
+            (Some(d), Some(text)) if p.names.is_empty() => {
+                format!("{} · {text}", display::age(d, today))
+            }
+            (Some(d), _) => display::age(d, today),
+            (None, text) => text.clone().unwrap_or_default(),
+        },
         recorded: format!(
             "{}, {}",
             agency_name(st, &p.recorded.agency),

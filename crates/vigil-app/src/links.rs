@@ -574,10 +574,12 @@ fn by_person(
         let members: Vec<Uuid> = linked_to(st, id)?.into_iter().map(|x| x.id).collect();
         let people = people_of(st, &members)?;
         let mut records = vec![id];
+        // (The referral's own child is not one of the "existing" records.)
         records.extend(members.iter().copied().filter(|x| {
-            people
-                .get(x)
-                .is_some_and(|p| may(who, Action::ViewPerson, person_resource(p)))
+            *x != child.id
+                && people
+                    .get(x)
+                    .is_some_and(|p| may(who, Action::ViewPerson, person_resource(p)))
         }));
         let mut seen = HashSet::new();
         let mut outcomes: HashMap<String, usize> = HashMap::new();

@@ -24,14 +24,14 @@ use vigil_model::state::EntityState;
 use vigil_synth::{generate, SynthConfig};
 
 /// The version the hashes below were made with.
-const HASHED_WITH_VERSION: u32 = 4;
+const HASHED_WITH_VERSION: u32 = 5;
 
 /// SHA-256 of the borough's events and of its projected rows.
 const BOROUGH_EVENTS: &str = "b9c083de19db7280a88c2730840edfa2a71ec704c4d0f85c65eb04abe67e7495";
 const BOROUGH_ROWS: &str = "5e39a824b4a8aa829f5a7241a356950f327234c753cf8ea8f4f3e8aaabc94ce5";
 /// SHA-256 of the example story's events and of its projected rows.
-const EXAMPLE_EVENTS: &str = "cb5afe30ea387c786e30c0748e9ed3067e9bb6faa1d2d18bb63a34d93a472830";
-const EXAMPLE_ROWS: &str = "8b13eb70d09c3879d93ab44849194174489370b5433bde8f324b5c385c8df333";
+const EXAMPLE_EVENTS: &str = "c83e3bbce1aaa1cd0f53b6c89dbf0d423743246311df04cf58012c9472af4fb8";
+const EXAMPLE_ROWS: &str = "f6bb7646e6641ae647428fb5bb5c7c5cc824e1abd788e9977f1ddc8c261cf773";
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")
