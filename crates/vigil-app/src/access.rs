@@ -28,6 +28,8 @@ pub enum Action {
     ListOwnReferrals,
     /// The receipt of a referral and its signed receipt file.
     ViewReceipt,
+    /// Add information to a referral one sent (a new event on it).
+    AddReferralInformation,
     /// The triage queue: every referral awaiting a decision.
     ViewTriageQueue,
     /// A referral in full, with the child's possible existing records.
@@ -58,6 +60,7 @@ impl Action {
         Action::SubmitReferral,
         Action::ListOwnReferrals,
         Action::ViewReceipt,
+        Action::AddReferralInformation,
         Action::ViewTriageQueue,
         Action::ViewReferral,
         Action::DecideReferral,
@@ -75,6 +78,7 @@ impl Action {
         matches!(
             self,
             Action::SubmitReferral
+                | Action::AddReferralInformation
                 | Action::DecideReferral
                 | Action::DecideLink
                 | Action::ManageUsers
@@ -88,6 +92,7 @@ impl Action {
             self,
             Action::ListOwnReferrals
                 | Action::ViewReceipt
+                | Action::AddReferralInformation
                 | Action::ViewReferral
                 | Action::DecideReferral
                 | Action::ViewPerson
@@ -104,6 +109,7 @@ impl Action {
             Action::SubmitReferral => "raise a concern (referral form)",
             Action::ListOwnReferrals => "see my referrals and their decisions",
             Action::ViewReceipt => "see a referral's receipt and download it",
+            Action::AddReferralInformation => "add information to my referral",
             Action::ViewTriageQueue => "see the triage queue",
             Action::ViewReferral => "open a referral in full",
             Action::DecideReferral => "decide a referral",
@@ -209,9 +215,11 @@ pub const RULES: &[Rule] = &[
     rule(Referrer, SubmitReferral, All, Any),
     rule(Referrer, ListOwnReferrals, All, OwnSubmission),
     rule(Referrer, ViewReceipt, All, OwnSubmission),
+    rule(Referrer, AddReferralInformation, All, OwnSubmission),
     rule(Practitioner, SubmitReferral, All, Any),
     rule(Practitioner, ListOwnReferrals, All, OwnSubmission),
     rule(Practitioner, ViewReceipt, All, OwnSubmission),
+    rule(Practitioner, AddReferralInformation, All, OwnSubmission),
     rule(Practitioner, ViewReferral, All, OwnAgency),
     rule(Practitioner, ViewPerson, All, OwnAgency),
     // Whether two records are one person is decided by someone who may open
@@ -222,6 +230,7 @@ pub const RULES: &[Rule] = &[
     rule(Triage, SubmitReferral, Mash, Any),
     rule(Triage, ListOwnReferrals, Mash, OwnSubmission),
     rule(Triage, ViewReceipt, Mash, OwnSubmission),
+    rule(Triage, AddReferralInformation, Mash, OwnSubmission),
     rule(Triage, ViewTriageQueue, Mash, Any),
     rule(Triage, ViewReferral, Mash, Any),
     rule(Triage, DecideReferral, Mash, Any),
@@ -235,6 +244,7 @@ pub const RULES: &[Rule] = &[
     rule(Supervisor, SubmitReferral, All, Any),
     rule(Supervisor, ListOwnReferrals, All, OwnSubmission),
     rule(Supervisor, ViewReceipt, All, OwnSubmission),
+    rule(Supervisor, AddReferralInformation, All, OwnSubmission),
     rule(Supervisor, ViewTriageQueue, Mash, Any),
     rule(Supervisor, ViewReferral, Mash, Any),
     rule(Supervisor, ViewReferral, NotMash, OwnAgency),

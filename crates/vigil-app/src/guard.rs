@@ -221,12 +221,14 @@ fn embed(
     Some(PersonLink {
         id: p.id.to_string(),
         name: p.display_name(),
-        detail: p
-            .date_of_birth
-            .as_ref()
-            .map(|d| display::age(d, today))
-            .or_else(|| p.description.clone())
-            .unwrap_or_default(),
+        // A child described, not named: the age and the description.
+        detail: match (p.date_of_birth.as_ref(), &p.description) {
+            (Some(d), Some(text)) if p.names.is_empty() => {
+                format!("{} · {text}", display::age(d, today))
+            }
+            (Some(d), _) => display::age(d, today),
+            (None, text) => text.clone().unwrap_or_default(),
+        },
         recorded: format!(
             "{}, {}",
             agency_name(st, &p.recorded.agency),
@@ -296,6 +298,8 @@ pub enum Reading {
     Payload,
     /// To decide it (the form, and the decision sent).
     Decide,
+    /// To add information to it (its sender).
+    AddInformation,
 }
 
 impl Reading {
@@ -303,6 +307,7 @@ impl Reading {
         match self {
             Reading::Receipt | Reading::ReceiptFile | Reading::Payload => Action::ViewReceipt,
             Reading::Decide => Action::DecideReferral,
+            Reading::AddInformation => Action::AddReferralInformation,
         }
     }
 
@@ -312,6 +317,7 @@ impl Reading {
             Reading::ReceiptFile => "downloaded a referral's receipt",
             Reading::Payload => "downloaded what a referral sent",
             Reading::Decide => "opened a referral to decide it",
+            Reading::AddInformation => "added information to a referral",
         }
     }
 }
@@ -447,10 +453,13 @@ pub struct ReferralInFull {
     pub search_limited: bool,
     /// When it happened, in words (from the event's header).
     pub occurred: Option<String>,
-    /// Who sent it, with their agency's name.
+    /// Who sent it: their name, account and agency's name.
     pub from: String,
     /// The name of the agency that decided it.
     pub decided_by_agency: Option<String>,
+    /// The child was referred without a name (described only): triage
+    /// looks for them among known children and links the records.
+    pub unnamed_child: bool,
 }
 
 /// The possible existing records of `child` that this user may open, most
@@ -505,12 +514,22 @@ pub async fn referral_in_full(
             .find(|e| e.event_id == event)
             .and_then(|e| serde_json::from_str::<vigil_model::EventHeader>(&e.header_json).ok())
             .map(|h| display::occurred(&h.occurred_at));
-        let from = format!(
-            "{} ({})",
-            r.submitted.by,
-            agency_name(st, &r.submitted.agency)
-        );
+        // The sender's name as their account gives it, so triage can call back.
+        let from = match st.mirror.user(r.submitted.user_id()) {
+            Some(u) if u.username == r.submitted.by => format!(
+                "{} ({}), {}",
+                u.name,
+                r.submitted.by,
+                agency_name(st, &r.submitted.agency)
+            ),
+            _ => format!(
+                "{} ({})",
+                r.submitted.by,
+                agency_name(st, &r.submitted.agency)
+            ),
+        };
         let decided_by_agency = r.decided.as_ref().map(|d| agency_name(st, &d.agency));
+        let unnamed_child = child_view.as_ref().is_some_and(|c| c.names.is_empty());
         let mut subjects = vec![referral_subject(r.id)];
         subjects.extend(shown_people(
             child
@@ -531,6 +550,7 @@ pub async fn referral_in_full(
                 occurred,
                 from,
                 decided_by_agency,
+                unnamed_child,
             },
         )
     })
@@ -780,6 +800,26 @@ pub async fn queue_for(
     .await
 }
 
+/// The referral at the head of the triage queue, other than `after` (the
+/// one just decided): its id only, so it shows nothing and logs nothing.
+/// For "Next referral" after a decision; `None` when nothing else waits or
+/// the user has no queue.
+pub async fn next_in_queue(
+    st: &Arc<App>,
+    who: &Caller,
+    after: Uuid,
+) -> Result<Option<Uuid>, AppError> {
+    if !who.may(Action::ViewTriageQueue) {
+        return Ok(None);
+    }
+    Ok(current_queue(st)
+        .await?
+        .iter()
+        .map(|i| &i.referral)
+        .find(|r| r.id != after && may(who, Action::ViewReferral, referral_resource(r)))
+        .map(|r| r.id))
+}
+
 /// The ids of referrals with this human reference (normally one): ids
 /// only, so finding one shows nothing of it.
 pub fn referrals_with_reference(st: &App, reference: &str) -> Result<Vec<Uuid>, AppError> {
@@ -801,11 +841,7 @@ impl App {
         self.mirror
             .awaiting_decision()
             .iter()
-            .filter(|r| {
-                self.rules
-                    .referral_decision_due(r.submitted.first_recorded())
-                    .is_overdue(now)
-            })
+            .filter(|r| r.decision_due(&self.rules).is_overdue(now))
             .count()
     }
 

@@ -517,7 +517,9 @@ pub(in crate::guard) fn page_of(
 // Possible existing records (the triage screen) and scoring at intake
 // ---------------------------------------------------------------------------
 
-/// A possible existing record of a referral's child.
+/// A possible existing record of a referral's child: one per linked
+/// person (records already linked to each other are one row, shown by its
+/// most likely record), with what that person's records hold.
 #[derive(Clone, Debug)]
 pub struct PossibleMatch {
     pub person: PersonLink,
@@ -526,6 +528,86 @@ pub struct PossibleMatch {
     pub status: Option<MatchStatus>,
     /// Whether this user may confirm it ("This is the same child").
     pub can_confirm: bool,
+    /// Records of this person that this user may open (this one included;
+    /// the records linked to it by [`cluster`]).
+    pub records: usize,
+    /// Other possible records that were the same person (folded into this row).
+    pub folded: usize,
+    /// Referrals about any of those records (not the one being triaged).
+    pub referrals: usize,
+    /// What became of them: (status words, how many), most first.
+    pub outcomes: Vec<(String, usize)>,
+}
+
+/// What became of a referral, in words: its decision, or that it waits.
+fn outcome_words(r: &crate::readmodel::ReferralView) -> String {
+    match r.decision {
+        Some(d) => d.label().to_owned(),
+        None => "Awaiting a decision".to_owned(),
+    }
+}
+
+/// Folds possible records of one linked person into one row (the first,
+/// most likely, stands for them) and counts the person's records,
+/// referrals and their outcomes, among the records this user may open.
+/// The grouping is [`cluster`]'s, the same as the child's page and the
+/// queue use.
+fn by_person(
+    st: &App,
+    who: &Caller,
+    child: &PersonView,
+    found: Vec<PossibleMatch>,
+) -> Result<Vec<PossibleMatch>, AppError> {
+    let mut rows: Vec<PossibleMatch> = Vec::new();
+    let mut row_of: HashMap<Uuid, usize> = HashMap::new();
+    for mut m in found {
+        let Ok(id) = Uuid::parse_str(&m.person.id) else {
+            continue;
+        };
+        if let Some(&i) = row_of.get(&id) {
+            rows[i].folded += 1;
+            continue;
+        }
+        if rows.len() >= crate::candidates::MAX_CANDIDATES {
+            break;
+        }
+        let members: Vec<Uuid> = linked_to(st, id)?.into_iter().map(|x| x.id).collect();
+        let people = people_of(st, &members)?;
+        let mut records = vec![id];
+        // (The referral's own child is not one of the "existing" records.)
+        records.extend(members.iter().copied().filter(|x| {
+            *x != child.id
+                && people
+                    .get(x)
+                    .is_some_and(|p| may(who, Action::ViewPerson, person_resource(p)))
+        }));
+        let mut seen = HashSet::new();
+        let mut outcomes: HashMap<String, usize> = HashMap::new();
+        for rec in &records {
+            for r in st
+                .store
+                .referrals(vigil_store::index::ReferralQuery::AboutChild(*rec))?
+            {
+                let v = crate::readmodel::ReferralView::from_record(&r)
+                    .map_err(AppError::Internal)?;
+                if v.child_id == child.id || !seen.insert(v.id) {
+                    continue;
+                }
+                *outcomes.entry(outcome_words(&v)).or_default() += 1;
+            }
+        }
+        let mut outcomes: Vec<(String, usize)> = outcomes.into_iter().collect();
+        outcomes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        m.records = records.len();
+        m.referrals = seen.len();
+        m.outcomes = outcomes;
+        let i = rows.len();
+        for r in records {
+            row_of.entry(r).or_insert(i);
+        }
+        rows.push(m);
+    }
+    Ok(rows)
 }
 
 /// People the name index brings near `child` (each name word, and the date
@@ -621,12 +703,13 @@ pub(in crate::guard) fn possible_existing(
             probability_ppm: s.probability_ppm,
             can_confirm: status != Some(MatchStatus::Confirmed) && may_decide(who, child, &p),
             status,
+            records: 1,
+            folded: 0,
+            referrals: 0,
+            outcomes: Vec::new(),
         });
-        if out.len() >= crate::candidates::MAX_CANDIDATES {
-            break;
-        }
     }
-    Ok(out)
+    by_person(st, who, child, out)
 }
 
 /// Vigil's record of a model's score of a pair: `person_match.scored`,

@@ -2,10 +2,11 @@
 //! the escalations the deadline calls for.
 //!
 //! The arithmetic is vigil-rules': a decision is due by the end of the first
-//! working day after receipt (England and Wales bank holidays), "overdue"
+//! working day after receipt (England and Wales bank holidays), or by the
+//! end of the same day when the child is in immediate danger; "overdue"
 //! means that moment has passed, and the escalation policy says who must be
-//! told. This module orders the queue (oldest deadline first, then oldest
-//! received, then reference) and turns each escalation that is due and not
+//! told. This module orders the queue (a child in immediate danger first,
+//! then oldest deadline first, then oldest received, then reference) and turns each escalation that is due and not
 //! yet recorded into a `referral.escalated` event, so that the log proves
 //! the supervisor was told, and when. Escalations are raised once per level:
 //! the projection refuses a level already raised, so two servers computing
@@ -61,7 +62,7 @@ pub fn compute(
         .into_iter()
         .filter(|r| r.awaiting_decision())
         .map(|r| {
-            let deadline = rules.referral_decision_due(r.submitted.first_recorded());
+            let deadline = r.decision_due(rules);
             let status = deadline.status(now);
             QueueItem {
                 describe: deadline.describe(now),
@@ -72,10 +73,12 @@ pub fn compute(
             }
         })
         .collect();
+    // A child in immediate danger first, whatever the other deadlines.
     items.sort_by(|a, b| {
-        a.deadline
-            .due_at
-            .cmp(&b.deadline.due_at)
+        b.referral
+            .immediate_danger
+            .cmp(&a.referral.immediate_danger)
+            .then(a.deadline.due_at.cmp(&b.deadline.due_at))
             .then(
                 a.referral
                     .submitted

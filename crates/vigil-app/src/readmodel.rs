@@ -117,12 +117,12 @@ pub struct PersonView {
 }
 
 impl PersonView {
-    /// The name shown: the first recorded.
+    /// The name shown: the first recorded (or that it is not known).
     pub fn display_name(&self) -> String {
         self.names
             .first()
             .map(|n| n.display())
-            .unwrap_or_else(|| "(no name)".into())
+            .unwrap_or_else(|| vigil_model::state::NAME_NOT_KNOWN.into())
     }
 }
 
@@ -151,6 +151,10 @@ pub struct ReferralView {
     #[serde(default)]
     pub others_involved: Vec<Uuid>,
     pub immediate_danger: bool,
+    #[serde(default)]
+    pub police_called: Option<bool>,
+    #[serde(default)]
+    pub call_back_on: Option<String>,
     pub status: String,
     pub submitted: Stamp,
     #[serde(default)]
@@ -163,11 +167,26 @@ pub struct ReferralView {
     pub escalation: Option<EscalationLevel>,
     #[serde(default)]
     pub escalations: Vec<EscalationView>,
+    #[serde(default)]
+    pub information_added: Vec<AddedView>,
+}
+
+/// What the sender added to a referral later.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct AddedView {
+    pub information: String,
+    pub added: Stamp,
 }
 
 impl ReferralView {
     pub fn awaiting_decision(&self) -> bool {
         self.status == "awaiting_decision"
+    }
+
+    /// When the decision is due: the same day for a child in immediate
+    /// danger, otherwise the working-day rule (vigil-rules decides both).
+    pub fn decision_due(&self, rules: &vigil_rules::DeadlineRules) -> vigil_rules::Deadline {
+        rules.referral_decision_due_for(self.submitted.first_recorded(), self.immediate_danger)
     }
 }
 

@@ -30,11 +30,15 @@ pub const OTHER_ROWS: usize = 3;
 pub enum Child {
     /// A record that already exists (chosen from the person's page).
     Existing(Uuid),
-    /// A new record.
+    /// A new record. `names` may be empty when nobody knows the child's
+    /// name: then `description` and an (approximate) `date_of_birth` say
+    /// who they are ("a girl of about 13, dark hair"), and triage can link
+    /// the record to a known child later (a `person_match.confirmed`).
     New {
         names: Vec<PersonName>,
         date_of_birth: Option<DateOfBirth>,
         sex: Option<Sex>,
+        description: Option<String>,
     },
 }
 
@@ -42,6 +46,10 @@ pub enum Child {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Intake {
     pub immediate_danger: bool,
+    /// Whether the police were called (given when in immediate danger).
+    pub police_called: Option<bool>,
+    /// A phone number to call the sender back on.
+    pub call_back_on: Option<String>,
     pub child: Child,
     pub home: Option<(Vec<String>, Option<String>)>,
     pub school: Option<String>,
@@ -108,12 +116,14 @@ impl Intake {
                 names,
                 date_of_birth,
                 sex,
+                description,
             } => {
                 let id = Uuid::now_v7();
                 let mut p = Person::named(id, "", "");
                 p.names = names.clone();
                 p.date_of_birth = date_of_birth.clone();
                 p.sex = *sex;
+                p.description = description.clone();
                 ev(today.clone(), EventPayload::PersonRecorded(p))?;
                 id
             }
@@ -190,6 +200,8 @@ impl Intake {
                 location_text: self.where_text.clone(),
                 others_involved: others,
                 immediate_danger: self.immediate_danger,
+                police_called: self.police_called,
+                call_back_on: self.call_back_on.clone(),
             }),
         )?;
         let referral_event = drafts
@@ -275,11 +287,17 @@ impl crate::App {
         }
         let (actor, agency) = who.actor()?;
         let now = self.now();
-        let body = EventPayload::ReferralDecided(vigil_model::payload::ReferralDecided {
+        let decided = vigil_model::payload::ReferralDecided {
             referral_id: referral.referral.id,
             decision,
             reason,
-        });
+        };
+        // The model's rule for a child in immediate danger, said against the
+        // reason field (the log would refuse it too).
+        if let Err(e) = decided.check_against(referral.referral.immediate_danger) {
+            return Ok(Err(DecisionRefused::Reason(sentence(&e.to_string()))));
+        }
+        let body = EventPayload::ReferralDecided(decided);
         let draft = match prepare(&actor, &agency, OccurredAt::exact(now), body, now) {
             Ok(d) => d,
             Err(msg) => return Ok(Err(DecisionRefused::Reason(msg))),
@@ -289,6 +307,44 @@ impl crate::App {
             Some(Err(msg)) => Ok(Err(DecisionRefused::Conflict(sentence(&msg)))),
             None => Err(crate::AppError::Internal(
                 "the decision was not written".into(),
+            )),
+        }
+    }
+}
+
+impl crate::App {
+    /// Adds information to a referral this user sent
+    /// (`referral.information_added`, naming the child so their chronology
+    /// shows it). `Ok(Err(sentence))` when the rules refuse it.
+    pub async fn add_referral_information(
+        &self,
+        who: &crate::Caller,
+        referral: &crate::guard::ReferralRecord,
+        information: String,
+    ) -> Result<Result<(), String>, crate::AppError> {
+        if !referral.allows(who, crate::access::Action::AddReferralInformation) {
+            return Err(crate::AppError::Forbidden(
+                "Only whoever sent a referral can add information to it.".into(),
+            ));
+        }
+        let (actor, agency) = who.actor()?;
+        let now = self.now();
+        let body = EventPayload::ReferralInformationAdded(
+            vigil_model::payload::ReferralInformationAdded {
+                referral_id: referral.referral.id,
+                child_id: referral.referral.child_id,
+                information,
+            },
+        );
+        let draft = match prepare(&actor, &agency, OccurredAt::exact(now), body, now) {
+            Ok(d) => d,
+            Err(msg) => return Ok(Err(msg)),
+        };
+        match self.append(vec![draft]).await?.into_iter().next() {
+            Some(Ok(_)) => Ok(Ok(())),
+            Some(Err(msg)) => Ok(Err(sentence(&msg))),
+            None => Err(crate::AppError::Internal(
+                "the information was not written".into(),
             )),
         }
     }

@@ -7,6 +7,8 @@
 //! DIR/vigil.sqlite     the database, unless --database / VIGIL_DATABASE_URL names another
 //!                      (with SQLite's -wal and -shm files beside it)
 //! DIR/tree-head.json   the latest signed tree head, kept outside the database
+//! DIR/front-door.json  optional: the out-of-hours service the referral form
+//!                      and receipt show ({"out_of_hours": {"name", "phone"}})
 //! ```
 //!
 //! The directory holds children's records and the log's signing key, so it
@@ -26,6 +28,7 @@ use vigil_store::{DatabaseUrl, Store};
 pub const SECRET_KEY_FILE: &str = "log-key.secret";
 pub const PUBLIC_KEY_FILE: &str = "log-key.pub";
 pub const DEFAULT_DB_FILE: &str = "vigil.sqlite";
+pub const FRONT_DOOR_FILE: &str = "front-door.json";
 
 pub struct DataDir {
     pub path: PathBuf,
@@ -139,6 +142,21 @@ impl DataDir {
     #[cfg(not(unix))]
     pub fn permission_warnings(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// The out-of-hours service from `front-door.json`, or the synthetic
+    /// default when there is no such file; a file that cannot be read or
+    /// says something else is an error, in one sentence.
+    pub fn out_of_hours(&self) -> Result<vigil_web::OutOfHours> {
+        let p = self.path.join(FRONT_DOOR_FILE);
+        match fs::read_to_string(&p) {
+            Ok(text) => vigil_web::OutOfHours::from_json(&text)
+                .map_err(|e| anyhow!("{} cannot be used: {e}", p.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(vigil_web::OutOfHours::default())
+            }
+            Err(e) => bail!("cannot read {}: {e}", p.display()),
+        }
     }
 
     /// Reads the signing key.

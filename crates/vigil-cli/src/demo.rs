@@ -155,6 +155,8 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
             // The demo's data directory is its own and temporary: nothing
             // else fits a model there.
             None,
+            // The synthetic out-of-hours number (the demo holds no real service).
+            vigil_web::OutOfHours::default(),
         )?;
     } else {
         println!(

@@ -28,7 +28,14 @@ pub fn serve(dir: &DataDir, database: Option<&str>, args: &ServeArgs<'_>) -> Res
     }
     let scorer = crate::link_store::load_model(dir)?;
     let watch = crate::link_store::watch_model(dir);
-    serve_store(Arc::from(dir.open(database)?), args, scorer, Some(watch))
+    let out_of_hours = dir.out_of_hours()?;
+    serve_store(
+        Arc::from(dir.open(database)?),
+        args,
+        scorer,
+        Some(watch),
+        out_of_hours,
+    )
 }
 
 /// Serves an open store until Ctrl-C (or SIGTERM); `vigil demo` can use
@@ -38,6 +45,7 @@ pub fn serve_store(
     args: &ServeArgs<'_>,
     scorer: Option<Arc<vigil_app::score::Scorer>>,
     model_watch: Option<vigil_web::ModelWatch>,
+    out_of_hours: vigil_web::OutOfHours,
 ) -> Result<()> {
     let addr: SocketAddr = args.addr.parse().map_err(|_| {
         anyhow!(
@@ -51,6 +59,7 @@ pub fn serve_store(
     config.public_origin = args.public_url.map(str::to_owned);
     config.scorer = scorer;
     config.model_watch = model_watch;
+    config.out_of_hours = out_of_hours;
     let secure = config.secure_cookies;
     // Held until the server stops: `vigil rebuild` is refused meanwhile.
     let _serving = store.hold_serving_lock()?;

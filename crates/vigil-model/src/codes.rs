@@ -1170,6 +1170,18 @@ impl ReferralDecision {
     pub fn needs_reason(self) -> bool {
         matches!(self, ReferralDecision::NoFurtherAction)
     }
+
+    /// Whether this decision does less than a strategy discussion (no
+    /// further action, early help, an assessment): on a referral of a child
+    /// in immediate danger it needs a reason. Passing to the police does not.
+    pub fn below_strategy_discussion(self) -> bool {
+        matches!(
+            self,
+            ReferralDecision::NoFurtherAction
+                | ReferralDecision::EarlyHelp
+                | ReferralDecision::Assessment
+        )
+    }
 }
 
 code_list! {

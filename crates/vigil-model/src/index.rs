@@ -41,7 +41,7 @@
 //! | `link.recorded`, `link.ended` | the link | each end that is a person: `victim`/`suspect`/`witness` for `victim_in`/`suspect_in`/`witness_in`, else `linked` |
 //! | `person_match.confirmed`, `.rejected`, `.undone` | the pair's `same_person` link | both people (`linked`) |
 //! | `referral.submitted` | the referral | the child (`child`), each other person involved (`other_person`) |
-//! | `referral.decided`, `referral.escalated`, `assessment.completed` | the referral | the referral's child (`child`) |
+//! | `referral.decided`, `referral.escalated`, `referral.information_added`, `assessment.completed` | the referral | the referral's child (`child`) |
 //! | `missing_episode.recorded`, `missing_episode.returned` | the episode | the episode's child |
 //! | `placement.started`, `placement.ended` | the placement | the placement's child |
 //! | `allocation.recorded`, `allocation.ended` | the allocation | the allocation's child |
@@ -405,6 +405,7 @@ fn record_of(p: &EventPayload) -> Option<(EntityKind, Uuid)> {
         E::ReferralSubmitted(x) => (EntityKind::Referral, x.referral_id),
         E::ReferralDecided(x) => (EntityKind::Referral, x.referral_id),
         E::ReferralEscalated(x) => (EntityKind::Referral, x.referral_id),
+        E::ReferralInformationAdded(x) => (EntityKind::Referral, x.referral_id),
         E::AssessmentCompleted(x) => (EntityKind::Referral, x.referral_id),
         E::MissingEpisodeRecorded(x) => (EntityKind::MissingEpisode, x.episode_id),
         E::MissingEpisodeReturned(x) => (EntityKind::MissingEpisode, x.episode_id),

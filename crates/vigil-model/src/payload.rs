@@ -16,8 +16,9 @@
 //! | `location.amended` | changed or added details of a place; with a reason |
 //! | `link.recorded` | a typed link between two entities (person lives_at location, ...), with optional dates, grading and note |
 //! | `link.ended` | a link that no longer holds; with a reason |
-//! | `referral.submitted` | a concern about a child: what was seen, where, who else, immediate danger |
-//! | `referral.decided` | the decision on a referral (once; no further action needs a reason) |
+//! | `referral.submitted` | a concern about a child: what was seen, where, who else, immediate danger (and then whether the police were called), a number to call the sender back on |
+//! | `referral.decided` | the decision on a referral (once; no further action needs a reason, and so does any decision below a strategy discussion when the child is in immediate danger) |
+//! | `referral.information_added` | the sender tells the front door more about their referral, later (only the sender; names the child) |
 //! | `referral.escalated` | Vigil told a supervisor (then the head of service) that a referral was not decided in time; once per level, never after the decision |
 //! | `assessment.completed` | the Children in Need factors found by the assessment a referral led to |
 //! | `missing_episode.recorded` | a child missing (M) or away without authorisation (A), from an exact time |
@@ -75,7 +76,8 @@ pub use crate::pole::{Location, Object, Person, PersonAmendment};
 pub use casework::{
     AllocationEnded, AllocationRecorded, AssessmentCompleted, CaseClosed, CaseLevelChanged,
     CaseOpened, MeetingRecorded, MissingEpisodeRecorded, MissingEpisodeReturned, NoteRecorded,
-    PlacementEnded, PlacementStarted, ReferralDecided, ReferralSubmitted, Referrer,
+    PlacementEnded, PlacementStarted, ReferralDecided, ReferralInformationAdded,
+    ReferralSubmitted, Referrer, MAX_ADDITIONS,
 };
 pub use entities::{AgencyRegistered, LinkEnded, LinkRecorded, LocationAmended, ObjectAmended};
 pub use matching::{
@@ -163,6 +165,7 @@ event_payloads! {
     "referral.submitted" => ReferralSubmitted(ReferralSubmitted),
     "referral.decided" => ReferralDecided(ReferralDecided),
     "referral.escalated" => ReferralEscalated(ReferralEscalated),
+    "referral.information_added" => ReferralInformationAdded(ReferralInformationAdded),
     "assessment.completed" => AssessmentCompleted(AssessmentCompleted),
     "missing_episode.recorded" => MissingEpisodeRecorded(MissingEpisodeRecorded),
     "missing_episode.returned" => MissingEpisodeReturned(MissingEpisodeReturned),

@@ -147,12 +147,15 @@ fn check_nationalities(list: &[Nationality]) -> Result<(), ModelError> {
 }
 
 /// A person: a child, a parent or carer, a suspect, a witness, a professional.
-/// The payload of `person.recorded`.
+/// The payload of `person.recorded`. Usually named; a person whose name is
+/// not known has no names, a description and an (approximate) date of
+/// birth instead.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Person {
     pub person_id: Uuid,
-    /// At least one; the first is the name shown.
+    /// The first is the name shown. Empty only for a person whose name is
+    /// not known (then a description and a date of birth are required).
     pub names: Vec<PersonName>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_of_birth: Option<DateOfBirth>,
@@ -191,10 +194,20 @@ impl Person {
     }
 
     pub fn validate(&self, now: DateTime<Utc>) -> Result<(), ModelError> {
+        // "A girl of about 13, dark hair, seen at the taxi rank": a child
+        // whose name nobody knows can still be referred, and linked to a
+        // known child's record later (`person_match.confirmed`).
         if self.names.is_empty() {
-            return Err(ModelError::invalid(
-                "a person needs at least one name (a nickname or street name will do)",
-            ));
+            let described = self
+                .description
+                .as_deref()
+                .is_some_and(|d| !d.trim().is_empty());
+            if !described || self.date_of_birth.is_none() {
+                return Err(ModelError::invalid(
+                    "a person needs at least one name (a nickname or street name will do); \
+                     when nobody knows it, give a description and an approximate age instead",
+                ));
+            }
         }
         check_names(&self.names)?;
         if let Some(dob) = &self.date_of_birth {

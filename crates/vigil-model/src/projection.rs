@@ -24,7 +24,9 @@ use uuid::Uuid;
 /// 4: the match review table (`crate::index::match_review_row`).
 /// 5: stamps carry the source system's recorded time of imported history
 /// (`crate::state::Stamp::source_at`).
-pub const PROJECTION_VERSION: u32 = 5;
+/// 6: the front door: `police_called`, `call_back_on` and
+/// `information_added` on a referral; a person without a name.
+pub const PROJECTION_VERSION: u32 = 6;
 
 /// The projected state of one entity.
 #[derive(Clone, Debug, PartialEq)]

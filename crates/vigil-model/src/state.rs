@@ -137,13 +137,17 @@ pub struct PersonState {
     pub allocation_count: u64,
 }
 
+/// What pages say for a person recorded without a name (a child described,
+/// not named, by the referrer).
+pub const NAME_NOT_KNOWN: &str = "Name not known";
+
 impl PersonState {
-    /// The name shown: the first recorded.
+    /// The name shown: the first recorded ([`NAME_NOT_KNOWN`] when none is).
     pub fn display_name(&self) -> String {
         self.names
             .first()
             .map(|n| n.display())
-            .unwrap_or_else(|| "(no name)".into())
+            .unwrap_or_else(|| NAME_NOT_KNOWN.into())
     }
 }
 
@@ -362,6 +366,12 @@ pub struct ReferralState {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub others_involved: Vec<Uuid>,
     pub immediate_danger: bool,
+    /// Whether the police were called (given when in immediate danger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub police_called: Option<bool>,
+    /// A phone number to call the sender back on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_back_on: Option<String>,
     pub status: ReferralStatus,
     pub submitted: Stamp,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -377,6 +387,17 @@ pub struct ReferralState {
     pub escalation: Option<EscalationLevel>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalations: Vec<Escalation>,
+    /// What the sender added later (`referral.information_added`), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub information_added: Vec<AddedInformation>,
+}
+
+/// One `referral.information_added`: what the sender told the front door later.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddedInformation {
+    pub information: String,
+    pub added: Stamp,
 }
 
 // ---------------------------------------------------------------------------

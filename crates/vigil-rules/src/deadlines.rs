@@ -9,6 +9,7 @@
 //! | step | default |
 //! |---|---|
 //! | decision on a referral | 1 working day from receipt |
+//! | decision on a referral of a child in immediate danger | the same day (weekends and bank holidays included) |
 //! | assessment | 45 working days from the referral |
 //! | initial child protection conference | 15 working days from the strategy discussion |
 //! | return home interview after a missing episode | 72 hours (clock hours) from the return |
@@ -147,6 +148,8 @@ impl Timescales {
 pub enum Step {
     /// Deciding what to do with a referral.
     ReferralDecision,
+    /// Deciding what to do with a referral of a child in immediate danger.
+    ImmediateDangerDecision,
     /// Completing an assessment.
     Assessment,
     /// Holding the initial child protection conference.
@@ -160,6 +163,7 @@ impl Step {
     pub fn label(self) -> &'static str {
         match self {
             Step::ReferralDecision => "decision on a referral",
+            Step::ImmediateDangerDecision => "decision on a referral of a child in immediate danger",
             Step::Assessment => "assessment",
             Step::InitialChildProtectionConference => "initial child protection conference",
             Step::ReturnHomeInterview => "return home interview",
@@ -378,6 +382,40 @@ impl DeadlineRules {
     pub fn referral_decision_due(&self, received_at: DateTime<Utc>) -> Deadline {
         let n = self.timescales.referral_decision_working_days;
         self.working_days(Step::ReferralDecision, received_at, n, "from receipt")
+    }
+
+    /// The decision on a referral of a child in immediate danger received
+    /// at `received_at`: by the end of the same day (UK local date),
+    /// whatever day it is. A child in danger on a Saturday or a bank
+    /// holiday is in danger that day; the out-of-hours service answers.
+    pub fn immediate_danger_decision_due(&self, received_at: DateTime<Utc>) -> Deadline {
+        let day = london::local_date(received_at);
+        Deadline {
+            step: Step::ImmediateDangerDecision,
+            due_at: london::end_of_day(day),
+            basis: "the same day (the child is in immediate danger)".into(),
+            calendar_incomplete: false,
+            measure: Measure::WorkingDays {
+                days: 0,
+                due_day: day,
+            },
+            calendar: Arc::clone(&self.calendar),
+        }
+    }
+
+    /// The decision on a referral: [`Self::immediate_danger_decision_due`]
+    /// when the referrer said the child is in immediate danger, otherwise
+    /// [`Self::referral_decision_due`]. Every queue and page asks this.
+    pub fn referral_decision_due_for(
+        &self,
+        received_at: DateTime<Utc>,
+        immediate_danger: bool,
+    ) -> Deadline {
+        if immediate_danger {
+            self.immediate_danger_decision_due(received_at)
+        } else {
+            self.referral_decision_due(received_at)
+        }
     }
 
     /// The assessment following a referral received at `referral_received`.

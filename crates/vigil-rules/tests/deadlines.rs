@@ -330,3 +330,29 @@ fn timescales_are_configuration() {
     assert!(serde_json::from_str::<Timescales>(r#"{"assesment_working_days": 40}"#).is_err());
     assert_eq!(DeadlineRules::standard().timescales(), &defaults);
 }
+
+#[test]
+fn a_child_in_immediate_danger_is_decided_the_same_day_whatever_the_day() {
+    let rules = DeadlineRules::standard();
+    // Saturday 4 January 2025, 10:00 GMT: the same day, not Monday.
+    let d = rules.referral_decision_due_for(utc(2025, 1, 4, 10, 0), true);
+    assert_eq!(d.step, Step::ImmediateDangerDecision);
+    assert_eq!(due_day(&d), date(2025, 1, 4));
+    assert_eq!(d.due_at, utc(2025, 1, 5, 0, 0), "midnight at the end of Saturday");
+    assert_eq!(
+        d.describe(utc(2025, 1, 4, 10, 5)),
+        "due today (by end of Saturday 4 January)"
+    );
+    assert!(d.is_overdue(utc(2025, 1, 5, 0, 0)));
+    // Good Friday 2025 (18 April) is a bank holiday: still the same day.
+    let d = rules.referral_decision_due_for(utc(2025, 4, 18, 9, 0), true);
+    assert_eq!(due_day(&d), date(2025, 4, 18));
+    // 23:30 UTC on 30 June is already 1 July in UK summer time.
+    let d = rules.referral_decision_due_for(utc(2024, 6, 30, 23, 30), true);
+    assert_eq!(due_day(&d), date(2024, 7, 1));
+    // Without immediate danger the working-day rule applies as before.
+    let d = rules.referral_decision_due_for(utc(2025, 1, 4, 10, 0), false);
+    assert_eq!(d.step, Step::ReferralDecision);
+    assert_eq!(due_day(&d), date(2025, 1, 6));
+    assert_eq!(d, referral_decision_due(utc(2025, 1, 4, 10, 0)));
+}

@@ -61,6 +61,22 @@ pub struct SessionRow {
     pub restricted: bool,
 }
 
+/// A form kept when it was sent on a session that had ended (a referral
+/// typed for longer than the session lasts): held for the same account
+/// under a one-time token, whose SHA-256 alone is stored, until that
+/// account signs in again and takes it, or it expires. Never in the log;
+/// taking it deletes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldForm {
+    pub token_sha256: [u8; 32],
+    /// The account whose ended session sent it: only they can take it.
+    pub user_id: Uuid,
+    /// The form's URL-encoded body, as sent.
+    pub form: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}
+
 /// One read of person-level data, as the web service reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessRecord {
@@ -313,8 +329,28 @@ pub trait AccountStore: Send + Sync {
     fn delete_session(&self, token_sha256: &[u8; 32]) -> Result<(), StoreError>;
     /// Ends every session of an account (disabled, password reset); returns how many.
     fn delete_sessions_of(&self, user_id: Uuid) -> Result<u64, StoreError>;
-    /// Forgets sessions that expired before `now_ms` and failures before `failures_before_ms`.
-    fn purge_expired(&self, now_ms: i64, failures_before_ms: i64) -> Result<(), StoreError>;
+    /// Forgets sessions that expired before `sessions_before_ms` (an ended
+    /// session is kept a while, so a form sent on it can still be held for
+    /// its account), held forms that expired before `held_before_ms`, and
+    /// failures before `failures_before_ms`.
+    fn purge_expired(
+        &self,
+        sessions_before_ms: i64,
+        held_before_ms: i64,
+        failures_before_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Keeps a form sent on an ended session ([`HeldForm`]).
+    fn hold_form(&self, f: &HeldForm) -> Result<(), StoreError>;
+    /// Takes (reads and deletes, in one statement) the form held under this
+    /// token for this account, if it has not expired at `now_ms`. Another
+    /// account's token takes nothing and leaves the form where it is.
+    fn take_held_form(
+        &self,
+        token_sha256: &[u8; 32],
+        user_id: Uuid,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError>;
 
     /// Counts a password check before it is made: in one transaction that
     /// every server on the database serialises on, checks each limit over

@@ -157,6 +157,22 @@ DROP TABLE access_subjects;
     // every page load) is one index probe rather than a walk over the
     // person's rows of `chronology_person`.
     "CREATE INDEX chronology_head ON chronology(person_id, idx);",
+    // 9 and 10: kept for the branches that number them (cases; missing
+    // episodes); the lead renumbers at merge.
+    "-- 9: reserved",
+    "-- 10: reserved",
+    // 11: forms sent on an ended session, held for their account
+    // (`accounts::HeldForm`).
+    r#"
+CREATE TABLE held_forms (
+    token_sha256 BYTEA PRIMARY KEY,
+    user_id      TEXT COLLATE "C" NOT NULL,
+    form         TEXT NOT NULL,
+    created_ms   BIGINT NOT NULL,
+    expires_ms   BIGINT NOT NULL
+);
+CREATE INDEX held_forms_expiry ON held_forms(expires_ms);
+"#,
 ];
 
 mod accounts;

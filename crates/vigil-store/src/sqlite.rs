@@ -111,6 +111,22 @@ DROP TABLE access_subjects;
     // every page load) is one index probe rather than a walk over the
     // person's rows of `chronology_person`.
     "CREATE INDEX chronology_head ON chronology(person_id, idx);",
+    // 9 and 10: kept for the branches that number them (cases; missing
+    // episodes); the lead renumbers at merge.
+    "-- 9: reserved",
+    "-- 10: reserved",
+    // 11: forms sent on an ended session, held for their account
+    // (`accounts::HeldForm`; the front door loses nothing typed).
+    r#"
+CREATE TABLE held_forms (
+    token_sha256 BLOB PRIMARY KEY,
+    user_id      TEXT NOT NULL,
+    form         TEXT NOT NULL,
+    created_ms   INTEGER NOT NULL,
+    expires_ms   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX held_forms_expiry ON held_forms(expires_ms);
+"#,
 ];
 
 const SQLITE_MATCH_REVIEW_MIGRATION: &str = r#"

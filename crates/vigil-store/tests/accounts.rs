@@ -12,8 +12,8 @@ use uuid::Uuid;
 use vigil_ledger::LogSigner;
 use vigil_model::{EntityKind, SubjectRef};
 use vigil_store::accounts::{
-    verify_access_log, AccessQuery, AccessRecord, AttemptLimit, Credential, LoginAttempt, Reserved,
-    SessionRow,
+    verify_access_log, AccessQuery, AccessRecord, AttemptLimit, Credential, HeldForm, LoginAttempt,
+    Reserved, SessionRow,
 };
 
 on_both_backends!(
@@ -25,7 +25,78 @@ on_both_backends!(
     attempts_from_two_servers_at_once_are_counted_before_the_check,
     a_right_password_forgets_its_reserved_attempt,
     sign_in_records_keep_address_and_session_and_are_listed_apart,
+    a_held_form_is_taken_once_by_its_own_account_before_it_expires,
 );
+
+/// A form sent on an ended session, held for its account: only that
+/// account takes it, once, before it expires; the purge forgets it after.
+fn a_held_form_is_taken_once_by_its_own_account_before_it_expires(b: Backend) {
+    let Some(db) = TestDb::new(b) else { return };
+    let store = db.open(&LogSigner::generate().secret_bytes());
+    let owner = Uuid::from_u128(7);
+    let other = Uuid::from_u128(8);
+    let body = "csrf=x&concern=She+said+%22he%27s+my+boyfriend%22%0Anext+line&child_given=J%C3%A1de";
+    store
+        .hold_form(&HeldForm {
+            token_sha256: [1u8; 32],
+            user_id: owner,
+            form: body.into(),
+            created_ms: 1_000,
+            expires_ms: 5_000,
+        })
+        .unwrap();
+    // The same token twice is refused (a token is one-time).
+    assert!(store
+        .hold_form(&HeldForm {
+            token_sha256: [1u8; 32],
+            user_id: other,
+            form: "x=1".into(),
+            created_ms: 1_000,
+            expires_ms: 5_000,
+        })
+        .is_err());
+    assert_eq!(store.take_held_form(&[1u8; 32], other, 2_000).unwrap(), None);
+    assert_eq!(store.take_held_form(&[2u8; 32], owner, 2_000).unwrap(), None);
+    assert_eq!(
+        store.take_held_form(&[1u8; 32], owner, 2_000).unwrap().as_deref(),
+        Some(body),
+        "the owner takes it, byte for byte"
+    );
+    assert_eq!(store.take_held_form(&[1u8; 32], owner, 2_000).unwrap(), None, "once");
+    // Expired: not taken, then purged.
+    store
+        .hold_form(&HeldForm {
+            token_sha256: [3u8; 32],
+            user_id: owner,
+            form: "a=1".into(),
+            created_ms: 1_000,
+            expires_ms: 5_000,
+        })
+        .unwrap();
+    assert_eq!(store.take_held_form(&[3u8; 32], owner, 5_001).unwrap(), None);
+    store.purge_expired(0, 6_000, 0).unwrap();
+    store
+        .hold_form(&HeldForm {
+            token_sha256: [3u8; 32],
+            user_id: owner,
+            form: "a=2".into(),
+            created_ms: 7_000,
+            expires_ms: 9_000,
+        })
+        .expect("the purged row is gone, so its token is free");
+    // A huge form is kept whole.
+    let huge = "x".repeat(1_000_000);
+    store
+        .hold_form(&HeldForm {
+            token_sha256: [4u8; 32],
+            user_id: owner,
+            form: huge.clone(),
+            created_ms: 1_000,
+            expires_ms: 9_000,
+        })
+        .unwrap();
+    assert_eq!(store.take_held_form(&[4u8; 32], owner, 2_000).unwrap(), Some(huge));
+}
 
 fn limit(key: &str, limit: u32) -> AttemptLimit {
     AttemptLimit {
@@ -205,7 +276,7 @@ fn credentials_sessions_and_failures_round_trip(b: Backend) {
             ..s.clone()
         })
         .unwrap();
-    store.purge_expired(100, 0).unwrap();
+    store.purge_expired(100, 100, 0).unwrap();
     assert!(
         store.session(&[5u8; 32]).unwrap().is_none(),
         "expired sessions are purged"

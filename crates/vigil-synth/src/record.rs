@@ -993,6 +993,8 @@ impl Recorder<'_> {
                 location_text: None,
                 others_involved: Vec::new(),
                 immediate_danger: false,
+                police_called: None,
+                call_back_on: None,
             }),
         );
         if blaming {

@@ -30,8 +30,8 @@ const HASHED_WITH_VERSION: u32 = 5;
 const BOROUGH_EVENTS: &str = "3cbb85267777c1b8c96094eccd1eda45e30db947acf4ae94618f858e9bdb22c6";
 const BOROUGH_ROWS: &str = "7dccb2c17e34b4dc4955308ef4bd4dccd3cb8fceaf7aa44f5dec4c4f07a325f1";
 /// SHA-256 of the example story's events and of its projected rows.
-const EXAMPLE_EVENTS: &str = "cb5afe30ea387c786e30c0748e9ed3067e9bb6faa1d2d18bb63a34d93a472830";
-const EXAMPLE_ROWS: &str = "8b13eb70d09c3879d93ab44849194174489370b5433bde8f324b5c385c8df333";
+const EXAMPLE_EVENTS: &str = "c83e3bbce1aaa1cd0f53b6c89dbf0d423743246311df04cf58012c9472af4fb8";
+const EXAMPLE_ROWS: &str = "f6bb7646e6641ae647428fb5bb5c7c5cc824e1abd788e9977f1ddc8c261cf773";
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")

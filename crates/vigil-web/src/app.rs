@@ -41,6 +41,53 @@ pub struct Config {
     /// link` refitting on the store): asked on every background round, and
     /// a model it returns is used from the next request on.
     pub model_watch: Option<ModelWatch>,
+    /// Who to call outside office hours, shown on the referral form and
+    /// its receipt (`DATA/front-door.json`; see [`OutOfHours`]).
+    pub out_of_hours: OutOfHours,
+}
+
+/// The out-of-hours service a referrer calls when the front door is closed
+/// and a child is at risk tonight: a partnership's own number, set in the
+/// data directory's `front-door.json`
+/// (`{"out_of_hours": {"name": "...", "phone": "..."}}`). The default is a
+/// synthetic number (Ofcom's drama range), never a real service's.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutOfHours {
+    /// The service, in words ("Northshire emergency duty team").
+    pub name: String,
+    /// Its phone number, as people dial it.
+    pub phone: String,
+}
+
+impl Default for OutOfHours {
+    fn default() -> Self {
+        OutOfHours {
+            name: "The emergency duty team (out of hours)".into(),
+            phone: "01632 960 999".into(),
+        }
+    }
+}
+
+impl OutOfHours {
+    /// Reads `{"out_of_hours": {"name", "phone"}}`, refusing with a
+    /// sentence anything else: unknown fields, an empty name, a phone
+    /// number the model would not accept.
+    pub fn from_json(text: &str) -> Result<OutOfHours, String> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            out_of_hours: OutOfHours,
+        }
+        let f: File = serde_json::from_str(text).map_err(|e| {
+            format!("it is not {{\"out_of_hours\": {{\"name\": \"...\", \"phone\": \"...\"}}}}: {e}")
+        })?;
+        let o = f.out_of_hours;
+        vigil_model::text::check_line("the out-of-hours service's name", &o.name, 200)
+            .map_err(|e| e.to_string())?;
+        vigil_model::pole::check_phone_number(&o.phone).map_err(|e| e.to_string())?;
+        Ok(o)
+    }
 }
 
 /// Asks whether a newer matching model is there: `Some` with it when the
@@ -68,6 +115,7 @@ impl Default for Config {
             limits: ServerLimits::default(),
             scorer: None,
             model_watch: None,
+            out_of_hours: OutOfHours::default(),
         }
     }
 }

@@ -100,6 +100,12 @@ impl FormData {
         (!v.is_empty()).then(|| v.to_owned())
     }
 
+    /// The form URL-encoded again (what [`FormData::parse`] reads back to
+    /// the same values): how a held form is kept.
+    pub fn to_urlencoded(&self) -> String {
+        serde_urlencoded::to_string(&self.0).unwrap_or_default()
+    }
+
     /// Sets a value, making Windows and old Mac line ends plain line feeds.
     pub fn set(&mut self, name: &str, value: &str) {
         self.0.insert(
@@ -157,7 +163,7 @@ fn is_form(headers: &HeaderMap) -> bool {
 }
 
 /// Reads a request's body as a form: the one path every form comes in by.
-async fn read(req: Request, st: &Arc<AppState>) -> Result<FormData, WebError> {
+pub(crate) async fn read(req: Request, st: &Arc<AppState>) -> Result<FormData, WebError> {
     if !is_form(req.headers()) {
         return Err(WebError::NotAForm);
     }

@@ -209,6 +209,21 @@ impl FormView {
         }
     }
 
+    /// A text input with an `autocomplete` hint (`username`, `tel`, ...).
+    pub fn input_completing(
+        &self,
+        id: &str,
+        label: &str,
+        hint: &str,
+        class: &'static str,
+        autocomplete: &'static str,
+    ) -> Field {
+        Field {
+            autocomplete,
+            ..self.input(id, label, hint, "text", class)
+        }
+    }
+
     pub fn has_error(&self, id: &str) -> bool {
         self.errors.iter().any(|e| e.field == id)
     }
@@ -275,6 +290,12 @@ pub struct ReferralFormPage {
     /// The referrer answered yes to immediate danger (shown first of all).
     pub danger: bool,
     pub other_rows: Vec<usize>,
+    /// Who to call out of hours ([`crate::OutOfHours`]).
+    pub out_of_hours: crate::OutOfHours,
+    /// The form was kept when the session ended, and is shown again to send.
+    pub resumed: bool,
+    /// Minutes a session lasts without activity (the page warns before it ends).
+    pub idle_minutes: i64,
 }
 
 #[derive(Template)]
@@ -296,6 +317,16 @@ pub struct ReceiptPage {
     pub receipt_available: bool,
     pub entry: String,
     pub log_id: String,
+    /// Who to call out of hours ([`crate::OutOfHours`]).
+    pub out_of_hours: crate::OutOfHours,
+    /// A copy of what was sent, as lines, and what was added since.
+    pub sent: Vec<Line>,
+    pub added: Vec<HistoryRow>,
+    /// The sender may add information (their own referral).
+    pub can_add: bool,
+    pub csrf: String,
+    pub form: FormView,
+    pub notice: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -417,6 +448,12 @@ pub struct ReferralPage {
     pub search_limited: bool,
     pub history: Vec<HistoryRow>,
     pub can_decide: bool,
+    /// After a decision: the next referral in the queue (its id and reference).
+    pub next: Option<(String, String)>,
+    /// The child has no name (described only): triage can look for them.
+    pub unnamed: bool,
+    /// What the sender added later.
+    pub added: Vec<HistoryRow>,
 }
 
 #[derive(Template)]
@@ -432,6 +469,9 @@ pub struct DecidePage {
     pub child: String,
     pub due: String,
     pub concern: String,
+    /// The child is in immediate danger: a decision below a strategy
+    /// discussion needs a reason.
+    pub danger: bool,
 }
 
 #[derive(Template)]
@@ -523,6 +563,11 @@ pub struct SearchPage {
     pub results: Vec<PersonLink>,
     pub limited: bool,
     pub limit: usize,
+    /// A child referred without a name: each result may be confirmed as them.
+    pub link_to: Option<String>,
+    /// Where to go back to after confirming (this site's own path).
+    pub back: String,
+    pub csrf: String,
 }
 
 #[derive(Clone, Debug)]
@@ -620,6 +665,9 @@ pub struct CandidateRow {
     pub can_confirm: bool,
     /// The pair page: both records side by side and the explanation.
     pub explain_href: String,
+    /// What this person's records hold: "3 records · 4 referrals: 2 No
+    /// further action, 1 Early help, 1 Awaiting a decision".
+    pub holds: String,
 }
 
 /// A record of the same person on a person's page.

@@ -9,6 +9,11 @@
 //! chosen), their home and school as `location.recorded` with `lives_at` /
 //! `attends` links, each other person involved as `person.recorded`, and the
 //! `referral.submitted` that names them all.
+//!
+//! A child whose name the referrer does not know ("a girl of about 13, dark
+//! hair, seen at the taxi rank") is enough: a description, an approximate
+//! age and where they were seen stand in for the name. A child in
+//! immediate danger needs the answer to "have the police been called?".
 
 use crate::form::{sentence, FieldError, FormData};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
@@ -198,6 +203,24 @@ pub fn check(form: &FormData, now: DateTime<Utc>) -> Result<Intake, Vec<FieldErr
         }
     };
 
+    // Whether the police were called: asked when the child is in
+    // immediate danger, and required then.
+    let police_called = match form.get("police_called") {
+        "yes" => Some(true),
+        "no" => Some(false),
+        "" => None,
+        _ => {
+            c.fail("police_called", "Say whether the police have been called.");
+            None
+        }
+    };
+    if immediate_danger && police_called.is_none() && !c.errors.iter().any(|e| e.field == "police_called") {
+        c.fail(
+            "police_called",
+            "Say whether the police have been called: if not, call 999 now.",
+        );
+    }
+
     // Who the child is.
     let existing = form.opt("child_id");
     let child = match existing {
@@ -231,10 +254,14 @@ pub fn check(form: &FormData, now: DateTime<Utc>) -> Result<Intake, Vec<FieldErr
                     }
                 }
             }
-            if names.is_empty() && !c.errors.iter().any(|e| e.field.starts_with("child_")) {
+            // A child nobody can name is described instead: what they look
+            // like, about how old they are, and where they were seen.
+            let description = c.text("child_description", "the description of the child", None);
+            let unnamed = names.is_empty() && !c.errors.iter().any(|e| e.field.starts_with("child_"));
+            if unnamed && description.is_none() {
                 c.fail(
                     "child_given",
-                    "Enter the child's first name, last name, or a name they are known by.",
+                    "Enter the child's first name, last name, or a name they are known by. If you do not know their name, describe them instead.",
                 );
             }
             if names.len() > vigil_model::pole::MAX_NAMES {
@@ -285,10 +312,25 @@ pub fn check(form: &FormData, now: DateTime<Utc>) -> Result<Intake, Vec<FieldErr
                     }
                 },
             };
+            if unnamed && description.is_some() {
+                if dob.is_none() && !c.errors.iter().any(|e| e.field == "child_age" || e.field.starts_with("dob_")) {
+                    c.fail(
+                        "child_age",
+                        "Give the child's approximate age: when you do not know their name, the description, an age and where they were seen are what the front door goes on.",
+                    );
+                }
+                if form.opt("where").is_none() {
+                    c.fail(
+                        "where",
+                        "Say where the child was seen: when you do not know their name, it helps the front door find them.",
+                    );
+                }
+            }
             Some(Child::New {
                 names,
                 date_of_birth: dob,
                 sex,
+                description,
             })
         }
     };
@@ -439,6 +481,12 @@ pub fn check(form: &FormData, now: DateTime<Utc>) -> Result<Intake, Vec<FieldErr
             );
         }
     }
+    let call_back_on = form.opt("call_back_on");
+    if let Some(p) = &call_back_on {
+        if let Err(e) = check_phone_number(p) {
+            c.fail("call_back_on", sentence(&e.to_string()));
+        }
+    }
     let referrer_given = referrer.name.is_some()
         || referrer.role.is_some()
         || referrer.organisation.is_some()
@@ -450,6 +498,8 @@ pub fn check(form: &FormData, now: DateTime<Utc>) -> Result<Intake, Vec<FieldErr
     }
     Ok(Intake {
         immediate_danger,
+        police_called,
+        call_back_on,
         child: child.expect("a child is set when there are no errors"),
         home,
         school,

@@ -30,6 +30,7 @@ pub mod bench;
 mod connections;
 pub mod error;
 pub mod form;
+pub mod held;
 pub mod html;
 pub mod intake;
 pub mod limit;
@@ -41,7 +42,7 @@ pub mod signin;
 pub mod timeline;
 pub mod waterfall;
 
-pub use app::{system_clock, AppState, Clock, Config, ModelWatch, ServerLimits};
+pub use app::{system_clock, AppState, Clock, Config, ModelWatch, OutOfHours, ServerLimits};
 // The application layer's modules, under the names the handlers use.
 pub use error::WebError;
 pub use resources::raise_fd_limit;
@@ -187,7 +188,19 @@ async fn security_headers(
     {
         return WebError::Csrf.into_response();
     }
+    let cookies = if req.headers().contains_key(header::COOKIE) {
+        let mut h = axum::http::HeaderMap::new();
+        for v in req.headers().get_all(header::COOKIE) {
+            h.append(header::COOKIE, v.clone());
+        }
+        Some(h)
+    } else {
+        None
+    };
     let mut r = next.run(req).await;
+    if let Some(cookies) = cookies {
+        r = pages::with_chrome(&st, cookies, r).await;
+    }
     let busy = r.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE;
     let h = r.headers_mut();
     if busy && !h.contains_key(header::RETRY_AFTER) {
@@ -236,9 +249,11 @@ fn start_background(state: &Arc<AppState>) -> tokio::task::JoinHandle<()> {
             let now = st.now().timestamp_millis();
             let r = st
                 .blocking(move |st| {
-                    Ok(st
-                        .accounts()
-                        .purge_expired(now, now - auth::WINDOW_MINUTES * 120_000)?)
+                    Ok(st.accounts().purge_expired(
+                        now - held::KEEP_ENDED_SESSION_MS,
+                        now,
+                        now - auth::WINDOW_MINUTES * 120_000,
+                    )?)
                 })
                 .await;
             if let Err(e) = r {

@@ -1,8 +1,9 @@
 //! Cookies and sessions: who is signed in on a request.
 //!
 //! The [`SignedIn`] extractor reads the session cookie, looks the session up
-//! by the SHA-256 of its token, ends it if it has been idle too long or is
-//! too old, and reads the user's current role and agency from the log's
+//! by the SHA-256 of its token, refuses it if it has been idle too long or is
+//! too old (the row stays, unusable, until the background purge, so that a
+//! form sent on it is kept for its account: [`crate::held`]), and reads the user's current role and agency from the log's
 //! projection (so a change of role or a disabled account takes effect on
 //! the next request, on every server). A request without a live session is
 //! sent to the sign-in page, which brings the user back afterwards.
@@ -191,8 +192,9 @@ impl FromRequestParts<Arc<AppState>> for SignedIn {
                     return Ok(Err("ended"));
                 };
                 let now = st.now().timestamp_millis();
-                if now >= s.expires_ms || now - s.created_ms > MAX_HOURS * 3_600_000 {
-                    st.accounts().delete_session(&hash)?;
+                if has_ended(&s, now) {
+                    // Kept (unusable) until purged, so a form sent on it can
+                    // still be held for its account ([`crate::held`]).
                     return Ok(Err("ended"));
                 }
                 st.refresh_accounts()?;
@@ -236,6 +238,12 @@ impl FromRequestParts<Arc<AppState>> for SignedIn {
             restricted,
         })
     }
+}
+
+/// Whether a session has ended at `now_ms`: idle too long, or signed in too
+/// long ago. An ended session signs nobody in.
+pub fn has_ended(s: &SessionRow, now_ms: i64) -> bool {
+    now_ms >= s.expires_ms || now_ms - s.created_ms > MAX_HOURS * 3_600_000
 }
 
 /// Starts a session for a user: the cookie to set, and the token's stored hash.

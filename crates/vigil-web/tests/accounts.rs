@@ -306,7 +306,7 @@ async fn an_administrator_creates_changes_and_disables_accounts_in_the_log() {
     let r = admin
         .post(
             &format!("/admin/users/{me}/disable"),
-            &[("disable_reason", "testing")],
+            &[("disable_reason", "testing"), ("disable_confirm", "yes")],
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -344,7 +344,7 @@ async fn an_administrator_creates_changes_and_disables_accounts_in_the_log() {
     let r = admin
         .post(
             "/admin/users/n.new/disable",
-            &[("disable_reason", "Left the school")],
+            &[("disable_reason", "Left the school"), ("disable_confirm", "yes")],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);

@@ -71,7 +71,7 @@ async fn every_post_needs_the_sessions_anti_forgery_token() {
         (
             &admin,
             format!("/admin/users/{target}/disable"),
-            vec![("disable_reason", "left")],
+            vec![("disable_reason", "left"), ("disable_confirm", "yes")],
         ),
         (
             &teacher,

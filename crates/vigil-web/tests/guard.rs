@@ -317,6 +317,8 @@ async fn another_agencys_person_named_in_a_referral_is_left_out_for_who_may_not_
             location_text: None,
             others_involved: vec![Uuid::parse_str(&dez).unwrap()],
             immediate_danger: false,
+            police_called: None,
+            call_back_on: None,
         }),
         now,
     )

@@ -12,7 +12,7 @@ use crate::projection::{ProjectionError, Projector};
 use crate::state::{
     AllocationState, AllocationStatus, AssessmentState, CaseHistoryEntry, CaseState, CaseStatus,
     EpisodeStatus, MeetingState, MissingEpisodeState, PersonState, PlacementState, PlacementStatus,
-    ReferralState, ReferralStatus, ReturnInterview, Stamp,
+    AddedInformation, ReferralState, ReferralStatus, ReturnInterview, Stamp,
 };
 use crate::text::{
     check_count, check_line, check_opt_line, check_opt_text, check_text, check_unique,
@@ -108,6 +108,14 @@ pub struct ReferralSubmitted {
     pub others_involved: Vec<Uuid>,
     /// The child is in immediate danger (call 999 as well as recording).
     pub immediate_danger: bool,
+    /// Whether the police were called (999). Required when the child is in
+    /// immediate danger, so the front door knows whether to call them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub police_called: Option<bool>,
+    /// A phone number the front door can call the sender back on (the
+    /// sender is the event's actor; [`Referrer`] is someone else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_back_on: Option<String>,
 }
 
 impl Kind for ReferralSubmitted {
@@ -126,6 +134,14 @@ impl Kind for ReferralSubmitted {
         check_opt_line("where it happened", &self.location_text, MAX_SHORT_CHARS)?;
         if let Some(r) = &self.referrer {
             r.validate()?;
+        }
+        if self.immediate_danger && self.police_called.is_none() {
+            return Err(ModelError::invalid(
+                "say whether the police were called: a referral of a child in immediate danger records it",
+            ));
+        }
+        if let Some(p) = &self.call_back_on {
+            crate::pole::check_phone_number(p)?;
         }
         check_count("the other people involved", &self.others_involved, false)?;
         check_unique("the list of other people involved", &self.others_involved)?;
@@ -153,6 +169,8 @@ impl Kind for ReferralSubmitted {
                 location_text: self.location_text.clone(),
                 others_involved: self.others_involved.clone(),
                 immediate_danger: self.immediate_danger,
+                police_called: self.police_called,
+                call_back_on: self.call_back_on.clone(),
                 status: ReferralStatus::AwaitingDecision,
                 submitted: Stamp::of(h),
                 decision: None,
@@ -161,6 +179,7 @@ impl Kind for ReferralSubmitted {
                 assessment: None,
                 escalation: None,
                 escalations: Vec::new(),
+                information_added: Vec::new(),
             },
         )
     }
@@ -176,6 +195,25 @@ pub struct ReferralDecided {
     /// Required for no further action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+impl ReferralDecided {
+    /// The rule that needs the referral: on a referral of a child in
+    /// immediate danger, a decision below a strategy discussion (no further
+    /// action, early help, an assessment) needs a reason. The projection
+    /// enforces it; commands ask first, to say so against the form's field.
+    pub fn check_against(&self, immediate_danger: bool) -> Result<(), ModelError> {
+        if immediate_danger
+            && self.decision.below_strategy_discussion()
+            && self.reason.as_deref().is_none_or(|r| r.trim().is_empty())
+        {
+            return Err(ModelError::invalid(format!(
+                "the referrer said the child is in immediate danger, so a decision of {} needs a reason: say why a strategy discussion is not needed",
+                self.decision.label().to_lowercase()
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Kind for ReferralDecided {
@@ -201,6 +239,8 @@ impl Kind for ReferralDecided {
                     "referral {id} was already decided ({when})"
                 )));
             }
+            self.check_against(s.immediate_danger)
+                .map_err(|e| reject(e.to_string()))?;
             s.status = ReferralStatus::Decided;
             s.decision = Some(self.decision);
             if let Some(r) = &self.reason {
@@ -211,6 +251,63 @@ impl Kind for ReferralDecided {
         })
     }
 }
+
+/// `referral.information_added`: the sender of a referral tells the front
+/// door more, later (the referrer closes the loop). A new event on the
+/// referral, never a change to what was sent; it names the child, so their
+/// chronology shows it. Only whoever sent the referral (the same account
+/// of the same agency) may add to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralInformationAdded {
+    pub referral_id: Uuid,
+    /// The referral's child (checked against the referral).
+    pub child_id: Uuid,
+    /// What the sender adds, in their words.
+    pub information: String,
+}
+
+impl Kind for ReferralInformationAdded {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        vec![
+            subject(EntityKind::Referral, self.referral_id),
+            subject(EntityKind::Person, self.child_id),
+        ]
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        check_text(
+            "the information added",
+            &self.information,
+            MAX_LONG_CHARS,
+            true,
+        )
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        let id = self.referral_id;
+        same_child::<ReferralState>(p, id, self.child_id)?;
+        p.update(id, |s: &mut ReferralState| {
+            if s.submitted.by != h.actor.user || s.submitted.agency != h.agency {
+                return Err(reject(format!(
+                    "only whoever sent referral {id} may add information to it"
+                )));
+            }
+            if s.information_added.len() >= MAX_ADDITIONS {
+                return Err(reject(format!(
+                    "referral {id} already has {MAX_ADDITIONS} additions; raise a new concern instead"
+                )));
+            }
+            s.information_added.push(AddedInformation {
+                information: self.information.clone(),
+                added: Stamp::of(h),
+            });
+            Ok(())
+        })
+    }
+}
+
+/// Most additions one referral takes (a bound on hostile data; a person
+/// adding this much should raise a new concern).
+pub const MAX_ADDITIONS: usize = 100;
 
 /// `assessment.completed`: the factors identified at the end of the
 /// assessment a referral led to (Children in Need census).

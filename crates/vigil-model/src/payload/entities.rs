@@ -122,7 +122,8 @@ impl Kind for PersonAmendment {
                 }
                 names.push(n.clone());
             }
-            if names.is_empty() {
+            // (A person recorded without a name may stay without one.)
+            if names.is_empty() && !self.remove_names.is_empty() {
                 return Err(reject("a person must keep at least one name; add the right name before removing the wrong one"));
             }
             if names.len() > MAX_NAMES {

@@ -270,6 +270,13 @@ fn samples() -> Vec<EventPayload> {
             location_text: None,
             others_involved: vec![id(TYLER)],
             immediate_danger: false,
+            police_called: None,
+            call_back_on: Some("01632 960 123".into()),
+        }),
+        E::ReferralInformationAdded(ReferralInformationAdded {
+            referral_id: id(REFERRAL),
+            child_id: id(JADE),
+            information: "She was collected again today by the same silver car.".into(),
         }),
         E::ReferralEscalated(ReferralEscalated {
             referral_id: id(REFERRAL),
@@ -453,30 +460,31 @@ fn ordinal(p: &EventPayload) -> usize {
         E::ReferralSubmitted(_) => 9,
         E::ReferralDecided(_) => 10,
         E::ReferralEscalated(_) => 11,
-        E::AssessmentCompleted(_) => 12,
-        E::MissingEpisodeRecorded(_) => 13,
-        E::MissingEpisodeReturned(_) => 14,
-        E::PlacementStarted(_) => 15,
-        E::PlacementEnded(_) => 16,
-        E::AllocationRecorded(_) => 17,
-        E::AllocationEnded(_) => 18,
-        E::IntelligenceRecorded(_) => 19,
-        E::OffenceRecorded(_) => 20,
-        E::OffenceOutcomeRecorded(_) => 21,
-        E::MeetingRecorded(_) => 22,
-        E::CaseOpened(_) => 23,
-        E::CaseLevelChanged(_) => 24,
-        E::CaseClosed(_) => 25,
-        E::NoteRecorded(_) => 26,
-        E::PersonMatchScored(_) => 27,
-        E::PersonMatchConfirmed(_) => 28,
-        E::PersonMatchRejected(_) => 29,
-        E::PersonMatchUndone(_) => 30,
-        E::UserRegistered(_) => 31,
-        E::UserRoleChanged(_) => 32,
-        E::UserDisabled(_) => 33,
-        E::UserPasswordReset(_) => 34,
-        E::AccessLogCheckpointed(_) => 35,
+        E::ReferralInformationAdded(_) => 12,
+        E::AssessmentCompleted(_) => 13,
+        E::MissingEpisodeRecorded(_) => 14,
+        E::MissingEpisodeReturned(_) => 15,
+        E::PlacementStarted(_) => 16,
+        E::PlacementEnded(_) => 17,
+        E::AllocationRecorded(_) => 18,
+        E::AllocationEnded(_) => 19,
+        E::IntelligenceRecorded(_) => 20,
+        E::OffenceRecorded(_) => 21,
+        E::OffenceOutcomeRecorded(_) => 22,
+        E::MeetingRecorded(_) => 23,
+        E::CaseOpened(_) => 24,
+        E::CaseLevelChanged(_) => 25,
+        E::CaseClosed(_) => 26,
+        E::NoteRecorded(_) => 27,
+        E::PersonMatchScored(_) => 28,
+        E::PersonMatchConfirmed(_) => 29,
+        E::PersonMatchRejected(_) => 30,
+        E::PersonMatchUndone(_) => 31,
+        E::UserRegistered(_) => 32,
+        E::UserRoleChanged(_) => 33,
+        E::UserDisabled(_) => 34,
+        E::UserPasswordReset(_) => 35,
+        E::AccessLogCheckpointed(_) => 36,
     }
 }
 
@@ -681,6 +689,7 @@ fn person_validation() {
     );
     let mut p = jade();
     p.names.clear();
+    p.description = None;
     assert!(invalid(EventPayload::PersonRecorded(p)).contains("at least one name"));
     let e = EventPayload::from_kind_and_json(
         "person.recorded",
@@ -947,9 +956,12 @@ fn object_and_location_validation() {
 // Projection sequences
 // ---------------------------------------------------------------------------
 
+#[derive(Clone)]
 struct World {
     state: MemoryProjection,
     next: u64,
+    /// Who records the next events.
+    user: &'static str,
 }
 
 impl World {
@@ -957,6 +969,7 @@ impl World {
         World {
             state: MemoryProjection::default(),
             next: 0,
+            user: "tester",
         }
     }
 
@@ -976,7 +989,7 @@ impl World {
         let input = EventInput {
             id: None,
             actor: Actor {
-                user: "tester".into(),
+                user: self.user.into(),
                 role: Role::Practitioner,
             },
             agency: AgencyId::new("northshire-police").unwrap(),
@@ -1858,4 +1871,145 @@ fn match_events_are_checked() {
     assert!(w
         .refused(E::PersonMatchScored(scored(JADE, 0xFFFF, 900_000)))
         .contains("there is no person"));
+}
+
+// ---------------------------------------------------------------------------
+// The front door: immediate danger, unnamed children, information added
+// ---------------------------------------------------------------------------
+
+fn submitted() -> ReferralSubmitted {
+    let EventPayload::ReferralSubmitted(r) = sample("referral.submitted") else {
+        unreachable!()
+    };
+    r
+}
+
+#[test]
+fn a_child_in_immediate_danger_needs_the_police_question_answered() {
+    let mut r = submitted();
+    r.immediate_danger = true;
+    r.police_called = None;
+    assert_eq!(
+        invalid(EventPayload::ReferralSubmitted(r.clone())),
+        "say whether the police were called: a referral of a child in immediate danger records it"
+    );
+    for answer in [true, false] {
+        r.police_called = Some(answer);
+        EventPayload::ReferralSubmitted(r.clone())
+            .validate(&OccurredAt::day(now().date_naive()), now())
+            .unwrap();
+    }
+    // Not in danger: the question may be left out.
+    let mut r = submitted();
+    r.police_called = None;
+    EventPayload::ReferralSubmitted(r.clone())
+        .validate(&OccurredAt::day(now().date_naive()), now())
+        .unwrap();
+    // The call-back number is a phone number.
+    r.call_back_on = Some("<script>".into());
+    assert!(invalid(EventPayload::ReferralSubmitted(r)).contains("is not a phone number"));
+}
+
+#[test]
+fn a_decision_below_a_strategy_discussion_in_immediate_danger_needs_a_reason() {
+    let mut w = World::before("referral.submitted");
+    let mut r = submitted();
+    r.immediate_danger = true;
+    r.police_called = Some(true);
+    w.ok(EventPayload::ReferralSubmitted(r));
+    let decide = |decision, reason: Option<&str>| {
+        EventPayload::ReferralDecided(ReferralDecided {
+            referral_id: id(REFERRAL),
+            decision,
+            reason: reason.map(str::to_owned),
+        })
+    };
+    for d in [ReferralDecision::EarlyHelp, ReferralDecision::Assessment] {
+        let e = w.refused(decide(d, None));
+        assert!(
+            e.contains("the referrer said the child is in immediate danger, so a decision of")
+                && e.contains("needs a reason"),
+            "{e}"
+        );
+        assert!(w.refused(decide(d, Some("  "))).contains("reason"));
+    }
+    // A strategy discussion or the police need none; a reason makes any do.
+    let mut w2 = w.clone();
+    w2.ok(decide(ReferralDecision::StrategyDiscussion, None));
+    let mut w3 = w.clone();
+    w3.ok(decide(ReferralDecision::PassToPolice, None));
+    w.ok(decide(
+        ReferralDecision::EarlyHelp,
+        Some("Police attended; the child is safe with family tonight."),
+    ));
+    // Not in danger: early help needs no reason (as before).
+    let mut w = World::before("referral.decided");
+    w.ok(decide(ReferralDecision::EarlyHelp, None));
+}
+
+#[test]
+fn a_person_without_a_name_is_described_with_an_approximate_age() {
+    let mut p = jade();
+    p.names.clear();
+    p.description = Some("A girl, dark hair, seen at the taxi rank.".into());
+    p.date_of_birth = Some(DateOfBirth {
+        value: "2012-06-01".into(),
+        precision: Precision::Approximate,
+    });
+    EventPayload::PersonRecorded(p.clone())
+        .validate(&OccurredAt::day(now().date_naive()), now())
+        .unwrap();
+    let mut q = p.clone();
+    q.description = Some("   ".into());
+    assert!(invalid(EventPayload::PersonRecorded(q)).contains("give a description and an approximate age"));
+    let mut q = p.clone();
+    q.date_of_birth = None;
+    assert!(invalid(EventPayload::PersonRecorded(q)).contains("approximate age"));
+    let mut q = p.clone();
+    q.description = Some("x".repeat(crate::text::MAX_LONG_CHARS + 1));
+    assert!(invalid(EventPayload::PersonRecorded(q)).contains("the limit is"));
+    // Recorded, shown as "Name not known", and amended later without a name.
+    let mut w = World::new();
+    w.ok(EventPayload::PersonRecorded(p.clone()));
+    assert_eq!(w.typed::<PersonState>(JADE).display_name(), "Name not known");
+    w.ok(EventPayload::PersonAmended(PersonAmendment {
+        person_id: p.person_id,
+        reason: "A better estimate of her age".into(),
+        add_names: vec![],
+        remove_names: vec![],
+        date_of_birth: Some(DateOfBirth {
+            value: "2012".into(),
+            precision: Precision::Year,
+        }),
+        sex: None,
+        ethnicity_self_defined: None,
+        ethnicity_officer_observed: None,
+        ethnicity_dfe: None,
+        nationalities: None,
+        disability: None,
+        description: None,
+    }));
+}
+
+#[test]
+fn information_is_added_by_the_sender_about_the_referrals_child() {
+    let mut w = World::before("referral.information_added");
+    let add = |child: u128, text: &str| {
+        EventPayload::ReferralInformationAdded(ReferralInformationAdded {
+            referral_id: id(REFERRAL),
+            child_id: id(child),
+            information: text.into(),
+        })
+    };
+    assert_eq!(invalid(add(JADE, " \n ")), "the information added is empty");
+    assert!(invalid(add(JADE, &"x".repeat(crate::text::MAX_LONG_CHARS + 1))).contains("the limit is"));
+    assert!(invalid(add(JADE, "seen again\u{7}")).contains("only line breaks and tabs"));
+    assert!(w.refused(add(TYLER, "Seen again.")).contains("is about a different child"));
+    w.user = "someone.else";
+    assert!(w.refused(add(JADE, "Seen again.")).contains("only whoever sent referral"));
+    w.user = "tester";
+    w.ok(add(JADE, "Seen again at the taxi rank."));
+    let r = w.typed::<ReferralState>(REFERRAL);
+    assert_eq!(r.information_added.len(), 1);
+    assert_eq!(r.information_added[0].information, "Seen again at the taxi rank.");
 }

@@ -9,7 +9,8 @@
 use super::{entity_row, PostgresStore, LOCK_TIMEOUT};
 use crate::accounts::{
     chain, reservation, rows_about, subject_ranges, AccessEntry, AccessQuery, AccessRecord,
-    AccountStore, AttemptLimit, Credential, LoginAttempt, Reserved, SessionRow, ACCESS_GENESIS,
+    AccountStore, AttemptLimit, Credential, HeldForm, LoginAttempt, Reserved, SessionRow,
+    ACCESS_GENESIS,
 };
 use crate::StoreError;
 use postgres::types::ToSql;
@@ -171,14 +172,57 @@ impl AccountStore for PostgresStore {
         )
     }
 
-    fn purge_expired(&self, now_ms: i64, failures_before_ms: i64) -> Result<(), StoreError> {
+    fn purge_expired(
+        &self,
+        sessions_before_ms: i64,
+        held_before_ms: i64,
+        failures_before_ms: i64,
+    ) -> Result<(), StoreError> {
         self.write_refused()?;
-        self.exec("DELETE FROM sessions WHERE expires_ms < $1", &[&now_ms])?;
+        self.exec(
+            "DELETE FROM sessions WHERE expires_ms < $1",
+            &[&sessions_before_ms],
+        )?;
+        self.exec(
+            "DELETE FROM held_forms WHERE expires_ms < $1",
+            &[&held_before_ms],
+        )?;
         self.exec(
             "DELETE FROM login_failures WHERE at_ms < $1",
             &[&failures_before_ms],
         )?;
         Ok(())
+    }
+
+    fn hold_form(&self, f: &HeldForm) -> Result<(), StoreError> {
+        self.write_refused()?;
+        self.exec(
+            "INSERT INTO held_forms(token_sha256, user_id, form, created_ms, expires_ms)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &&f.token_sha256[..],
+                &f.user_id.to_string(),
+                &f.form,
+                &f.created_ms,
+                &f.expires_ms,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn take_held_form(
+        &self,
+        token_sha256: &[u8; 32],
+        user_id: Uuid,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError> {
+        self.write_refused()?;
+        let rows = self.rows(
+            "DELETE FROM held_forms WHERE token_sha256 = $1 AND user_id = $2 AND expires_ms >= $3
+             RETURNING form",
+            &[&&token_sha256[..], &user_id.to_string(), &now_ms],
+        )?;
+        Ok(rows.first().map(|r| r.get::<_, String>(0)))
     }
 
     fn reserve_login_attempt(

@@ -36,6 +36,9 @@ fn notice_words(code: &str) -> Option<String> {
                 "Your account has been disabled. Ask your Vigil administrator if you need access."
             }
             "signed_out" => "You have signed out.",
+            "kept" => {
+                "Your session ended before your referral was sent. Nothing you typed is lost: sign in again and it will be there for you to send."
+            }
             _ => return None,
         }
         .to_owned(),

@@ -378,6 +378,13 @@ async fn change(
             "Give the reason; it is recorded in the log.",
         ));
     }
+    // Disabling is final: a second, explicit step (the box ticked).
+    if matches!(what, Change::Disable) && form.get("disable_confirm") != "yes" {
+        errors.push(FieldError::new(
+            "disable_confirm",
+            "Tick the box to confirm that you mean to disable this account.",
+        ));
+    }
     let role = Role::parse(form.get("role"))
         .ok()
         .filter(|r| *r != Role::System);

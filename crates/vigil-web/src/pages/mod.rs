@@ -84,10 +84,66 @@ impl IntoResponse for WebError {
             heading: self.title().to_owned(),
             message: self.to_string(),
         };
-        match t.render() {
+        let mut r = match t.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => (status, self.to_string()).into_response(),
+        };
+        // So the page can be drawn again with the user's header and menu
+        // when the request had a session ([`with_chrome`]).
+        r.extensions_mut().insert(ErrorShown {
+            title: self.title(),
+            message: self.to_string(),
+        });
+        r
+    }
+}
+
+/// An error page's words, kept on the response so it can be drawn again
+/// in the signed-in user's frame.
+#[derive(Clone, Debug)]
+pub struct ErrorShown {
+    pub title: &'static str,
+    pub message: String,
+}
+
+/// A refused (403) or missing (404) page for a signed-in user keeps the
+/// header and the menu: the error is drawn in their frame, so they can go
+/// on from there. (A handler's error does not know who asked; the session
+/// is looked up again here, and only for those two statuses.)
+pub async fn with_chrome(
+    st: &std::sync::Arc<crate::app::AppState>,
+    cookies: axum::http::HeaderMap,
+    r: Response,
+) -> Response {
+    let status = r.status();
+    if !(status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND) {
+        return r;
+    }
+    let Some(shown) = r.extensions().get::<ErrorShown>().cloned() else {
+        return r;
+    };
+    let mut req = axum::http::Request::new(());
+    *req.headers_mut() = cookies;
+    let (mut parts, ()) = req.into_parts();
+    use axum::extract::FromRequestParts as _;
+    let Ok(who) = crate::app::SignedIn::from_request_parts(&mut parts, st).await else {
+        return r;
+    };
+    if who.restricted {
+        return r;
+    }
+    let page = ErrorPage {
+        chrome: st.chrome(&who, shown.title, ""),
+        heading: shown.title.to_owned(),
+        message: shown.message,
+    };
+    match page.render() {
+        Ok(html) => {
+            let (mut head, _) = r.into_parts();
+            head.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(head, axum::body::Body::from(html))
         }
+        Err(_) => r,
     }
 }
 
@@ -98,8 +154,21 @@ pub fn status_of(r: &ReferralView) -> (String, &'static str) {
             ("Awaiting decision (overdue)".into(), "v-tag--red")
         }
         ("awaiting_decision", _) => ("Awaiting decision".into(), "v-tag--blue"),
-        (_, Some(d)) => (format!("Decided: {}", decision_words(d)), "v-tag--green"),
+        (_, Some(d)) => (format!("Decided: {}", decision_words(d)), decision_class(d)),
         (s, None) => (s.replace('_', " "), "v-tag--grey"),
+    }
+}
+
+/// The tag colour of a decision: each its own, so "no further action" does
+/// not look like the work going ahead (grey), and the decisions that bring
+/// in a strategy discussion or the police stand out.
+pub fn decision_class(d: ReferralDecision) -> &'static str {
+    match d {
+        ReferralDecision::NoFurtherAction => "v-tag--grey",
+        ReferralDecision::EarlyHelp => "v-tag--green",
+        ReferralDecision::Assessment => "v-tag--turquoise",
+        ReferralDecision::StrategyDiscussion => "v-tag--purple",
+        ReferralDecision::PassToPolice => "v-tag--yellow",
     }
 }
 

@@ -348,11 +348,20 @@ pub async fn search(
 ) -> Result<Response, WebError> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
-    let q = pairs
-        .into_iter()
-        .find(|(k, _)| k == "q")
-        .map(|(_, v)| v)
-        .unwrap_or_default();
+    let value = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let q = value("q");
+    // Looking for a child referred without a name: each result can be
+    // confirmed as that child (the existing record-linking decision).
+    let link_to = uuid::Uuid::parse_str(value("link_to").trim())
+        .ok()
+        .map(|id| id.to_string());
+    let back = crate::session::safe_next(&value("back"));
     let searched = !q.trim().is_empty();
     let found = record::search(&st.app, &who, &q).await?;
     let chrome = st.chrome(&who, "Find a child or adult", "/search");
@@ -366,6 +375,9 @@ pub async fn search(
             results: s.results,
             limited: s.limited,
             limit: record::SEARCH_LIMIT,
+            link_to,
+            back,
+            csrf: who.csrf.clone(),
         })
         .respond(StatusCode::OK)
         .await

@@ -38,15 +38,18 @@ fn parse_id(s: &str) -> Result<Uuid, WebError> {
 }
 
 /// The referral form, with the existing child it is about if one was chosen.
-async fn form_page(
+/// `resumed`: the form is what was typed when the session ended, kept for
+/// this user and shown again to send ([`crate::held`]).
+pub(crate) async fn form_page(
     st: &AppState,
     who: &SignedIn,
     status: StatusCode,
     form: FormData,
     errors: Vec<FieldError>,
     child: Authorised<Option<PersonLink>>,
+    resumed: bool,
 ) -> Result<Response, WebError> {
-    let danger = form.get("immediate_danger") == "yes" && !errors.is_empty();
+    let danger = form.get("immediate_danger") == "yes" && (!errors.is_empty() || resumed);
     let chrome = st
         .chrome(who, "Raise a concern", "/referrals/new")
         .with_errors(&errors);
@@ -59,6 +62,9 @@ async fn form_page(
             child: child.map(|c| (c.id, c.name)),
             danger,
             other_rows: (1..=OTHER_ROWS).collect(),
+            out_of_hours: st.config.out_of_hours.clone(),
+            resumed,
+            idle_minutes: crate::auth::IDLE_MINUTES,
         })
         .respond(status)
         .await
@@ -77,20 +83,42 @@ pub async fn new_form(
         FormData::default(),
         Vec::new(),
         child,
+        false,
     )
     .await
 }
 
+/// After signing in again: the referral that was being written when the
+/// session ended, every field as typed, ready to send ([`crate::held`]).
+pub async fn resume(
+    State(st): State<Arc<AppState>>,
+    who: SignedIn,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, WebError> {
+    let Some(form) = crate::held::take(&st, &headers, who.user.id).await? else {
+        return Ok(see_other("/referrals/new"));
+    };
+    let child = guard::chosen_child(&st.app, &who, form.get("child_id")).await?;
+    let mut r = form_page(&st, &who, StatusCode::OK, form, Vec::new(), child, true).await?;
+    r.headers_mut()
+        .append(header::SET_COOKIE, crate::held::clear_cookie(&st));
+    Ok(r)
+}
+
 pub async fn submit(
     State(st): State<Arc<AppState>>,
-    CsrfForm { who, form }: CsrfForm,
+    post: crate::held::ReferralPost,
 ) -> Result<Response, WebError> {
+    let CsrfForm { who, form } = match post {
+        crate::held::ReferralPost::Live(f) => f,
+        crate::held::ReferralPost::Kept(r) => return Ok(r),
+    };
     let child = guard::chosen_child(&st.app, &who, form.get("child_id")).await?;
     let now = st.now();
     let intake = match intake::check(&form, now) {
         Ok(i) => i,
         Err(errors) => {
-            return form_page(&st, &who, StatusCode::BAD_REQUEST, form, errors, child).await
+            return form_page(&st, &who, StatusCode::BAD_REQUEST, form, errors, child, false).await
         }
     };
     if !st
@@ -105,6 +133,7 @@ pub async fn submit(
             form,
             errors,
             child,
+            false,
         )
         .await;
     }
@@ -112,7 +141,7 @@ pub async fn submit(
         Ok(s) => s.referral_id,
         Err(msg) => {
             let errors = vec![FieldError::new("", msg)];
-            return form_page(&st, &who, StatusCode::CONFLICT, form, errors, child).await;
+            return form_page(&st, &who, StatusCode::CONFLICT, form, errors, child, false).await;
         }
     };
     // Its receipt was kept in the same transaction; the receipt page shows it.
@@ -132,6 +161,8 @@ pub struct SentQuery {
     sent: String,
     #[serde(default)]
     decided: String,
+    #[serde(default)]
+    added: String,
 }
 
 pub async fn receipt(
@@ -141,6 +172,81 @@ pub async fn receipt(
     Query(q): Query<SentQuery>,
 ) -> Result<Response, WebError> {
     let rec = guard::referral(&st.app, &who, Reading::Receipt, parse_id(&id)?).await?;
+    let notice = (q.added == "1").then(|| "What you added has been recorded.".to_owned());
+    receipt_page(
+        &st,
+        &who,
+        rec,
+        StatusCode::OK,
+        q.sent == "1",
+        notice,
+        FormData::default(),
+        Vec::new(),
+    )
+    .await
+}
+
+/// What a referral sent, as lines (the referrer's copy).
+fn sent_lines(rec: &ReferralRecord) -> Vec<Line> {
+    let r = &rec.referral;
+    let mut out = vec![
+        Line::new("About", rec.child_name()),
+        Line::new(
+            "Immediate danger",
+            if r.immediate_danger { "Yes" } else { "No" },
+        ),
+    ];
+    if let Some(p) = r.police_called {
+        out.push(Line::new("Police called", if p { "Yes" } else { "No" }));
+    }
+    out.push(Line::new("What you are worried about", r.concern.clone()));
+    if let Some(w) = &r.what_seen {
+        out.push(Line::new("What you saw or heard", w.clone()));
+    }
+    if let Some(w) = &r.location_text {
+        out.push(Line::new("Where", w.clone()));
+    }
+    if let Some(p) = &r.call_back_on {
+        out.push(Line::new("Call you back on", p.clone()));
+    }
+    if let Some(rf) = &r.referrer {
+        out.push(Line::new("Raised by", referrer_words(rf)));
+    }
+    out
+}
+
+fn referrer_words(rf: &vigil_model::payload::Referrer) -> String {
+    [&rf.name, &rf.role, &rf.organisation, &rf.phone, &rf.email]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<String>>()
+        .join(", ")
+}
+
+/// What the sender added later, oldest first.
+fn added_rows(r: &ReferralView) -> Vec<HistoryRow> {
+    r.information_added
+        .iter()
+        .map(|a| HistoryRow {
+            when: display::datetime(a.added.at),
+            what: a.information.clone(),
+            who: a.added.by.clone(),
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn receipt_page(
+    st: &Arc<AppState>,
+    who: &SignedIn,
+    rec: Authorised<ReferralRecord>,
+    status_code: StatusCode,
+    just_sent: bool,
+    notice: Option<String>,
+    form: FormData,
+    errors: Vec<FieldError>,
+) -> Result<Response, WebError> {
     let event_id = rec.referral.submitted.event_id;
     let stored = st
         .blocking(move |st| Ok(st.accounts().receipt(event_id)?))
@@ -151,20 +257,21 @@ pub async fn receipt(
         .map(|rc| (rc.entry, rc.log_id))
         .unwrap_or_default();
     let now = st.now();
-    let chrome = st.chrome(&who, "Referral sent", "");
+    let can_add = rec.allows(who, Action::AddReferralInformation);
+    let chrome = st.chrome(who, "Referral sent", "").with_errors(&errors);
     rec.show(|rec, read| {
         let r = &rec.referral;
         let (status, status_class) = status_of(r);
-        let deadline = st.rules.referral_decision_due(r.submitted.at);
+        let deadline = r.decision_due(&st.rules);
         ReceiptPage {
             chrome,
             read,
             id: r.id.to_string(),
             reference: reference_for(r.id),
-            just_sent: q.sent == "1",
+            just_sent,
             danger: r.immediate_danger,
             child_name: rec.child_name(),
-            received: display::datetime(r.submitted.at),
+            received: display::datetime(r.submitted.first_recorded()),
             due: if r.awaiting_decision() {
                 format!("The decision is {}.", deadline.describe(now))
             } else {
@@ -176,10 +283,50 @@ pub async fn receipt(
             receipt_available: stored.is_some(),
             entry,
             log_id,
+            out_of_hours: st.config.out_of_hours.clone(),
+            sent: sent_lines(&rec),
+            added: added_rows(r),
+            can_add,
+            csrf: who.csrf.clone(),
+            form: FormView::new(form, errors),
+            notice,
         }
     })
-    .respond(StatusCode::OK)
+    .respond(status_code)
     .await
+}
+
+/// The sender adds information to their referral: a new event on it.
+pub async fn add_information(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    CsrfForm { who, form }: CsrfForm,
+) -> Result<Response, WebError> {
+    let rec = guard::referral(&st.app, &who, Reading::AddInformation, parse_id(&id)?).await?;
+    let text = form.raw("information").trim().to_owned();
+    if text.is_empty() {
+        let errors = vec![FieldError::new(
+            "information",
+            "Write what you want to add to the referral.",
+        )];
+        return receipt_page(&st, &who, rec, StatusCode::BAD_REQUEST, false, None, form, errors)
+            .await;
+    }
+    match st.app.add_referral_information(&who, &rec, text).await? {
+        Ok(()) => {
+            rec.send(|rec| {
+                Ok(see_other(&format!(
+                    "/referrals/{}/receipt?added=1#added",
+                    rec.referral.id
+                )))
+            })
+            .await
+        }
+        Err(msg) => {
+            let errors = vec![FieldError::new("information", sentence(&msg))];
+            receipt_page(&st, &who, rec, StatusCode::BAD_REQUEST, false, None, form, errors).await
+        }
+    }
 }
 
 /// A JSON file to download, named after the referral's reference.
@@ -240,9 +387,7 @@ fn my_row(st: &AppState, r: &ReferralView, child: String) -> MyRow {
         status_class,
         decided: match &r.decided {
             Some(d) => format!("decided {}", display::datetime(d.at)),
-            None => st
-                .rules
-                .referral_decision_due(r.submitted.at)
+            None => r.decision_due(&st.rules)
                 .describe(st.now()),
         },
         can_open: false,
@@ -276,7 +421,7 @@ fn lines(full: &guard::ReferralInFull) -> Vec<Line> {
     let r = &full.record.referral;
     let mut lines = vec![
         Line::new("Sent by", full.from.clone()),
-        Line::new("Received", display::datetime(r.submitted.at)),
+        Line::new("Received", display::datetime(r.submitted.first_recorded())),
         Line::new(
             "When it happened",
             full.occurred.clone().unwrap_or_else(|| "not known".into()),
@@ -285,13 +430,21 @@ fn lines(full: &guard::ReferralInFull) -> Vec<Line> {
     if let Some(w) = &r.location_text {
         lines.push(Line::new("Where", w.clone()));
     }
+    if let Some(p) = &r.call_back_on {
+        lines.push(Line::new("Call the sender back on", p.clone()));
+    }
     if let Some(rf) = &r.referrer {
-        let parts: Vec<String> = [&rf.name, &rf.role, &rf.organisation, &rf.phone, &rf.email]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
-        lines.push(Line::new("Raised by", parts.join(", ")));
+        lines.push(Line::new("Raised by", referrer_words(rf)));
+    }
+    if r.immediate_danger {
+        lines.push(Line::new(
+            "Police called",
+            match r.police_called {
+                Some(true) => "Yes, the referrer says the police were called",
+                Some(false) => "No: the referrer had not called the police",
+                None => "Not said",
+            },
+        ));
     }
     if let (Some(d), Some(dec)) = (&r.decided, r.decision) {
         let mut v = format!(
@@ -360,6 +513,12 @@ pub async fn view(
 ) -> Result<Response, WebError> {
     let full = guard::referral_in_full(&st.app, &who, parse_id(&id)?).await?;
     let now = st.now();
+    // After a decision: where the next one is (an id only: nothing shown).
+    let next = if q.decided == "1" {
+        guard::next_in_queue(&st.app, &who, full.record.referral.id).await?
+    } else {
+        None
+    };
     let can_decide = full.record.referral.awaiting_decision()
         && full.record.allows(&who, Action::DecideReferral);
     let chrome = st.chrome(
@@ -380,7 +539,7 @@ pub async fn view(
             status,
             status_class,
             due: if r.awaiting_decision() {
-                st.rules.referral_decision_due(r.submitted.at).describe(now)
+                r.decision_due(&st.rules).describe(now)
             } else {
                 String::new()
             },
@@ -394,6 +553,10 @@ pub async fn view(
             csrf: who.csrf.clone(),
             search_limited: full.search_limited,
             can_decide,
+            next: next.map(|n| (n.to_string(), reference_for(n))),
+            unnamed: full.record.child.as_ref().is_some_and(|c| c.can_open)
+                && full.unnamed_child,
+            added: added_rows(r),
         }
     })
     .respond(StatusCode::OK)
@@ -420,10 +583,35 @@ fn candidate_rows(
                 status: c.status.map(|s| s.label().to_owned()).unwrap_or_default(),
                 confirmed,
                 can_confirm: c.can_confirm,
+                holds: holds_words(&c),
                 person: c.person,
             }
         })
         .collect()
+}
+
+/// What a possible record's person holds, in words.
+fn holds_words(c: &vigil_app::links::PossibleMatch) -> String {
+    let mut parts = Vec::new();
+    if c.records > 1 {
+        parts.push(format!("{} linked records of this child", c.records));
+    }
+    let referrals = match c.referrals {
+        0 => "no referrals".to_owned(),
+        1 => "1 referral".to_owned(),
+        n => format!("{n} referrals"),
+    };
+    if c.outcomes.is_empty() {
+        parts.push(referrals);
+    } else {
+        let outcomes: Vec<String> = c
+            .outcomes
+            .iter()
+            .map(|(w, n)| format!("{n} {}", w.to_lowercase()))
+            .collect();
+        parts.push(format!("{referrals}: {}", outcomes.join(", ")));
+    }
+    parts.join(" · ")
 }
 
 async fn decide_page(
@@ -445,11 +633,9 @@ async fn decide_page(
             id: r.id.to_string(),
             reference: reference_for(r.id),
             child: rec.child_name(),
-            due: st
-                .rules
-                .referral_decision_due(r.submitted.at)
-                .describe(st.now()),
+            due: r.decision_due(&st.rules).describe(st.now()),
             concern: r.concern.clone(),
+            danger: r.immediate_danger,
         }
     })
     .respond(status)

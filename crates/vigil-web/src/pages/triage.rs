@@ -85,7 +85,7 @@ fn rows(st: &AppState, list: &[Listed<QueueItem>], people: &[QueuePerson]) -> Ve
                     .filter(|d| !d.is_empty())
                     .unwrap_or_else(|| "age not known".into()),
                 from,
-                received: display::datetime(r.submitted.at),
+                received: display::datetime(r.submitted.first_recorded()),
                 due: i.describe.clone(),
                 tag,
                 tag_class,
