@@ -95,6 +95,7 @@ pub async fn resume(
     who: SignedIn,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, WebError> {
+    who.authorise(Action::SubmitReferral, vigil_app::access::Resource::Page)?;
     let Some(form) = crate::held::take(&st, &headers, who.user.id).await? else {
         return Ok(see_other("/referrals/new"));
     };
