@@ -70,6 +70,8 @@ async function signIn(page, username) {
 
 async function fillReferral(page, { concern, danger }) {
   await page.check(danger ? '#immediate_danger' : '#immediate_danger-no');
+  // Asked (and required) only when the child is in immediate danger.
+  if (danger) await page.check('#police_called');
   await page.fill('#child_given', 'Jade');
   await page.fill('#child_family', 'Example');
   await page.fill('#dob_day', '14');
@@ -180,7 +182,18 @@ try {
       const queue = await triage.locator('table').innerText();
       assert.ok(queue.includes(reference) && queue.includes(urgent), queue);
       assert.match(queue, /On time|Due today/);
+      // The child in immediate danger is first, though sent second, and due today.
+      const first = await triage.locator('table tbody tr').first().innerText();
+      assert.ok(first.includes(urgent), `first row: ${first}`);
+      assert.match(first, /Immediate danger/);
+      assert.match(first, /due today/);
       await shot(triage, '05-triage-queue.png');
+      // On a phone (390 px) the queue fits the screen: nothing scrolls sideways.
+      await triage.setViewportSize({ width: 390, height: 844 });
+      const wide = await triage.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(wide <= 390, `the page is ${wide}px wide at 390px`);
+      await shot(triage, '05-triage-queue-390px.png');
+      await triage.setViewportSize({ width: 1100, height: 900 });
       await triage.click(`text=${reference}`);
       referralUrl = triage.url();
       const possible = await triage.locator('h2:has-text("Possible existing records") + p + table').innerText();

@@ -588,8 +588,8 @@ fn by_person(
                 .store
                 .referrals(vigil_store::index::ReferralQuery::AboutChild(*rec))?
             {
-                let v = crate::readmodel::ReferralView::from_record(&r)
-                    .map_err(AppError::Internal)?;
+                let v =
+                    crate::readmodel::ReferralView::from_record(&r).map_err(AppError::Internal)?;
                 if v.child_id == child.id || !seen.insert(v.id) {
                     continue;
                 }

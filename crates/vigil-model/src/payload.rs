@@ -76,8 +76,8 @@ pub use crate::pole::{Location, Object, Person, PersonAmendment};
 pub use casework::{
     AllocationEnded, AllocationRecorded, AssessmentCompleted, CaseClosed, CaseLevelChanged,
     CaseOpened, MeetingRecorded, MissingEpisodeRecorded, MissingEpisodeReturned, NoteRecorded,
-    PlacementEnded, PlacementStarted, ReferralDecided, ReferralInformationAdded,
-    ReferralSubmitted, Referrer, MAX_ADDITIONS,
+    PlacementEnded, PlacementStarted, ReferralDecided, ReferralInformationAdded, ReferralSubmitted,
+    Referrer, MAX_ADDITIONS,
 };
 pub use entities::{AgencyRegistered, LinkEnded, LinkRecorded, LocationAmended, ObjectAmended};
 pub use matching::{

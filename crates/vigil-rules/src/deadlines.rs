@@ -163,7 +163,9 @@ impl Step {
     pub fn label(self) -> &'static str {
         match self {
             Step::ReferralDecision => "decision on a referral",
-            Step::ImmediateDangerDecision => "decision on a referral of a child in immediate danger",
+            Step::ImmediateDangerDecision => {
+                "decision on a referral of a child in immediate danger"
+            }
             Step::Assessment => "assessment",
             Step::InitialChildProtectionConference => "initial child protection conference",
             Step::ReturnHomeInterview => "return home interview",

@@ -338,7 +338,11 @@ fn a_child_in_immediate_danger_is_decided_the_same_day_whatever_the_day() {
     let d = rules.referral_decision_due_for(utc(2025, 1, 4, 10, 0), true);
     assert_eq!(d.step, Step::ImmediateDangerDecision);
     assert_eq!(due_day(&d), date(2025, 1, 4));
-    assert_eq!(d.due_at, utc(2025, 1, 5, 0, 0), "midnight at the end of Saturday");
+    assert_eq!(
+        d.due_at,
+        utc(2025, 1, 5, 0, 0),
+        "midnight at the end of Saturday"
+    );
     assert_eq!(
         d.describe(utc(2025, 1, 4, 10, 5)),
         "due today (by end of Saturday 4 January)"

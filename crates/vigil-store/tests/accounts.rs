@@ -35,7 +35,8 @@ fn a_held_form_is_taken_once_by_its_own_account_before_it_expires(b: Backend) {
     let store = db.open(&LogSigner::generate().secret_bytes());
     let owner = Uuid::from_u128(7);
     let other = Uuid::from_u128(8);
-    let body = "csrf=x&concern=She+said+%22he%27s+my+boyfriend%22%0Anext+line&child_given=J%C3%A1de";
+    let body =
+        "csrf=x&concern=She+said+%22he%27s+my+boyfriend%22%0Anext+line&child_given=J%C3%A1de";
     store
         .hold_form(&HeldForm {
             token_sha256: [1u8; 32],
@@ -55,14 +56,27 @@ fn a_held_form_is_taken_once_by_its_own_account_before_it_expires(b: Backend) {
             expires_ms: 5_000,
         })
         .is_err());
-    assert_eq!(store.take_held_form(&[1u8; 32], other, 2_000).unwrap(), None);
-    assert_eq!(store.take_held_form(&[2u8; 32], owner, 2_000).unwrap(), None);
     assert_eq!(
-        store.take_held_form(&[1u8; 32], owner, 2_000).unwrap().as_deref(),
+        store.take_held_form(&[1u8; 32], other, 2_000).unwrap(),
+        None
+    );
+    assert_eq!(
+        store.take_held_form(&[2u8; 32], owner, 2_000).unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .take_held_form(&[1u8; 32], owner, 2_000)
+            .unwrap()
+            .as_deref(),
         Some(body),
         "the owner takes it, byte for byte"
     );
-    assert_eq!(store.take_held_form(&[1u8; 32], owner, 2_000).unwrap(), None, "once");
+    assert_eq!(
+        store.take_held_form(&[1u8; 32], owner, 2_000).unwrap(),
+        None,
+        "once"
+    );
     // Expired: not taken, then purged.
     store
         .hold_form(&HeldForm {
@@ -73,7 +87,10 @@ fn a_held_form_is_taken_once_by_its_own_account_before_it_expires(b: Backend) {
             expires_ms: 5_000,
         })
         .unwrap();
-    assert_eq!(store.take_held_form(&[3u8; 32], owner, 5_001).unwrap(), None);
+    assert_eq!(
+        store.take_held_form(&[3u8; 32], owner, 5_001).unwrap(),
+        None
+    );
     store.purge_expired(0, 6_000, 0).unwrap();
     store
         .hold_form(&HeldForm {
@@ -95,7 +112,10 @@ fn a_held_form_is_taken_once_by_its_own_account_before_it_expires(b: Backend) {
             expires_ms: 9_000,
         })
         .unwrap();
-    assert_eq!(store.take_held_form(&[4u8; 32], owner, 2_000).unwrap(), Some(huge));
+    assert_eq!(
+        store.take_held_form(&[4u8; 32], owner, 2_000).unwrap(),
+        Some(huge)
+    );
 }
 
 fn limit(key: &str, limit: u32) -> AttemptLimit {

@@ -80,7 +80,9 @@ impl OutOfHours {
             out_of_hours: OutOfHours,
         }
         let f: File = serde_json::from_str(text).map_err(|e| {
-            format!("it is not {{\"out_of_hours\": {{\"name\": \"...\", \"phone\": \"...\"}}}}: {e}")
+            format!(
+                "it is not {{\"out_of_hours\": {{\"name\": \"...\", \"phone\": \"...\"}}}}: {e}"
+            )
         })?;
         let o = f.out_of_hours;
         vigil_model::text::check_line("the out-of-hours service's name", &o.name, 200)

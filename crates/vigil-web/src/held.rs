@@ -90,7 +90,9 @@ impl FromRequest<Arc<AppState>> for ReferralPost {
             None => None,
         };
         let Some(session) = ended else {
-            return CsrfForm::from_request(req, st).await.map(ReferralPost::Live);
+            return CsrfForm::from_request(req, st)
+                .await
+                .map(ReferralPost::Live);
         };
         // The account must still be one that may sign in.
         let active = {
@@ -103,7 +105,9 @@ impl FromRequest<Arc<AppState>> for ReferralPost {
             .map_err(IntoResponse::into_response)?
         };
         if !active {
-            return CsrfForm::from_request(req, st).await.map(ReferralPost::Live);
+            return CsrfForm::from_request(req, st)
+                .await
+                .map(ReferralPost::Live);
         }
         let form = crate::form::read(req, st)
             .await

@@ -214,7 +214,10 @@ pub fn check(form: &FormData, now: DateTime<Utc>) -> Result<Intake, Vec<FieldErr
             None
         }
     };
-    if immediate_danger && police_called.is_none() && !c.errors.iter().any(|e| e.field == "police_called") {
+    if immediate_danger
+        && police_called.is_none()
+        && !c.errors.iter().any(|e| e.field == "police_called")
+    {
         c.fail(
             "police_called",
             "Say whether the police have been called: if not, call 999 now.",
@@ -257,7 +260,8 @@ pub fn check(form: &FormData, now: DateTime<Utc>) -> Result<Intake, Vec<FieldErr
             // A child nobody can name is described instead: what they look
             // like, about how old they are, and where they were seen.
             let description = c.text("child_description", "the description of the child", None);
-            let unnamed = names.is_empty() && !c.errors.iter().any(|e| e.field.starts_with("child_"));
+            let unnamed =
+                names.is_empty() && !c.errors.iter().any(|e| e.field.starts_with("child_"));
             if unnamed && description.is_none() {
                 c.fail(
                     "child_given",
@@ -313,7 +317,12 @@ pub fn check(form: &FormData, now: DateTime<Utc>) -> Result<Intake, Vec<FieldErr
                 },
             };
             if unnamed && description.is_some() {
-                if dob.is_none() && !c.errors.iter().any(|e| e.field == "child_age" || e.field.starts_with("dob_")) {
+                if dob.is_none()
+                    && !c
+                        .errors
+                        .iter()
+                        .any(|e| e.field == "child_age" || e.field.starts_with("dob_"))
+                {
                     c.fail(
                         "child_age",
                         "Give the child's approximate age: when you do not know their name, the description, an age and where they were seen are what the front door goes on.",

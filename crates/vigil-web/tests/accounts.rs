@@ -344,7 +344,10 @@ async fn an_administrator_creates_changes_and_disables_accounts_in_the_log() {
     let r = admin
         .post(
             "/admin/users/n.new/disable",
-            &[("disable_reason", "Left the school"), ("disable_confirm", "yes")],
+            &[
+                ("disable_reason", "Left the school"),
+                ("disable_confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);

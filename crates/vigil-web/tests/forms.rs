@@ -446,6 +446,7 @@ async fn immediate_danger_shows_the_emergency_instruction_first() {
     let mut form = referral_form();
     form.retain(|(k, _)| *k != "immediate_danger");
     form.push(("immediate_danger", "yes".into()));
+    form.push(("police_called", "yes".into()));
     let id = submit_referral(&teacher, &form).await;
     let r = teacher
         .get(&format!("/referrals/{id}/receipt?sent=1"))

@@ -16,7 +16,11 @@ fn pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)>
     form.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-fn with(mut form: Vec<(&'static str, String)>, k: &'static str, v: &str) -> Vec<(&'static str, String)> {
+fn with(
+    mut form: Vec<(&'static str, String)>,
+    k: &'static str,
+    v: &str,
+) -> Vec<(&'static str, String)> {
     form.retain(|(x, _)| *x != k);
     form.push((k, v.to_owned()));
     form
@@ -38,7 +42,9 @@ fn danger_form(given: &str) -> Vec<(&'static str, String)> {
 async fn immediate_danger_is_first_in_the_queue_and_due_the_same_day() {
     // Friday 6 June 2025, 16:00 UK time: an ordinary referral is due Monday.
     let app = TestApp::start_at(Utc.with_ymd_and_hms(2025, 6, 6, 15, 0, 0).unwrap()).await;
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     let older = submit_referral(&teacher, &referral_form()).await;
     app.set_now(Utc.with_ymd_and_hms(2025, 6, 6, 15, 20, 0).unwrap());
     let danger = submit_referral(&teacher, &danger_form("Mia")).await;
@@ -67,11 +73,17 @@ async fn immediate_danger_is_first_in_the_queue_and_due_the_same_day() {
         .login(&app.username("triage", "northshire-childrens-services"))
         .await;
     let q = triage.get("/triage").await;
-    assert!(q.body.contains("overdue since end of Friday 6 June"), "{}", q.body);
+    assert!(
+        q.body.contains("overdue since end of Friday 6 June"),
+        "{}",
+        q.body
+    );
 
     // The referral page says the police were not called.
     let page = triage.get(&format!("/referrals/{danger}")).await;
-    assert!(page.body.contains("No: the referrer had not called the police"));
+    assert!(page
+        .body
+        .contains("No: the referrer had not called the police"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,7 +98,9 @@ async fn the_police_question_is_required_with_immediate_danger_and_the_out_of_ho
         ..vigil_web::Config::default()
     })
     .await;
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     let form = teacher.get("/referrals/new").await;
     assert!(form.body.contains("Northshire emergency duty team"));
     assert!(form.body.contains("01632 960 555"));
@@ -102,14 +116,20 @@ async fn the_police_question_is_required_with_immediate_danger_and_the_out_of_ho
     );
     assert!(r.body.contains("01632 960 555"));
     // A hostile answer is refused, not guessed at.
-    let f = with(danger_form("Mia"), "police_called", "<script>alert(1)</script>");
+    let f = with(
+        danger_form("Mia"),
+        "police_called",
+        "<script>alert(1)</script>",
+    );
     let r = teacher.post("/referrals/new", &pairs(&f)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(!r.body.contains("<script>alert(1)"));
     assert!(!app.kinds().contains(&"referral.submitted".to_owned()));
 
     let id = submit_referral(&teacher, &danger_form("Mia")).await;
-    let receipt = teacher.get(&format!("/referrals/{id}/receipt?sent=1")).await;
+    let receipt = teacher
+        .get(&format!("/referrals/{id}/receipt?sent=1"))
+        .await;
     assert!(receipt.body.contains("01632 960 555"), "on the receipt too");
     assert!(receipt.body.contains("Police called"));
 }
@@ -117,7 +137,9 @@ async fn the_police_question_is_required_with_immediate_danger_and_the_out_of_ho
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_decision_below_a_strategy_discussion_on_immediate_danger_needs_a_reason() {
     let app = TestApp::start().await;
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     let id = submit_referral(&teacher, &danger_form("Mia")).await;
     let other = submit_referral(&teacher, &referral_form()).await;
     let triage = app
@@ -142,7 +164,10 @@ async fn a_decision_below_a_strategy_discussion_on_immediate_danger_needs_a_reas
             &format!("/referrals/{id}/decide"),
             &[
                 ("decision", "assessment"),
-                ("reason", "Police attended and the child is safe at home tonight."),
+                (
+                    "reason",
+                    "Police attended and the child is safe at home tonight.",
+                ),
             ],
         )
         .await;
@@ -150,15 +175,17 @@ async fn a_decision_below_a_strategy_discussion_on_immediate_danger_needs_a_reas
     let page = triage.get(&r.location).await;
     assert!(page.body.contains("Your decision has been recorded"));
     assert!(
-        page.body
-            .contains(&format!("href=\"/referrals/{other}\"")),
+        page.body.contains(&format!("href=\"/referrals/{other}\"")),
         "a link to the next referral"
     );
     assert!(page.body.contains(&reference_for(other)));
     // Passing to the police needs no reason.
     let id2 = submit_referral(&teacher, &danger_form("Ana")).await;
     let r = triage
-        .post(&format!("/referrals/{id2}/decide"), &[("decision", "pass_to_police")])
+        .post(
+            &format!("/referrals/{id2}/decide"),
+            &[("decision", "pass_to_police")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
@@ -167,7 +194,11 @@ async fn a_decision_below_a_strategy_discussion_on_immediate_danger_needs_a_reas
 fn unnamed_form() -> Vec<(&'static str, String)> {
     let f = without(without(referral_form(), "child_given"), "child_family");
     let f = without(without(without(f, "dob_day"), "dob_month"), "dob_year");
-    let f = with(f, "child_description", "A girl, dark hair, grey school coat.");
+    let f = with(
+        f,
+        "child_description",
+        "A girl, dark hair, grey school coat.",
+    );
     let f = with(f, "child_age", "13");
     with(f, "where", "The taxi rank on Station Road")
 }
@@ -187,14 +218,20 @@ async fn a_child_without_a_name_can_be_referred_and_linked_to_a_known_child_late
         let f = without(unnamed_form(), missing);
         let r = worker.post("/referrals/new", &pairs(&f)).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "without {missing}");
-        assert!(r.body.contains(&format!("href=\"#{field}\"")), "{missing}: {}", r.body);
+        assert!(
+            r.body.contains(&format!("href=\"#{field}\"")),
+            "{missing}: {}",
+            r.body
+        );
     }
     let id = submit_referral(&worker, &unnamed_form()).await;
     let receipt = worker.get(&format!("/referrals/{id}/receipt")).await;
     assert!(receipt.body.contains("Name not known"));
 
     // A known child, referred by the school.
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     let known = submit_referral(&teacher, &referral_form()).await;
     let triage = app
         .login(&app.username("triage", "northshire-childrens-services"))
@@ -224,7 +261,10 @@ async fn a_child_without_a_name_can_be_referred_and_linked_to_a_known_child_late
                 ("a", &unnamed_child),
                 ("b", &known_child),
                 ("back", &format!("/referrals/{id}")),
-                ("reason", "Identified by the front door from the description."),
+                (
+                    "reason",
+                    "Identified by the front door from the description.",
+                ),
             ],
         )
         .await;
@@ -239,7 +279,9 @@ async fn a_child_without_a_name_can_be_referred_and_linked_to_a_known_child_late
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn possible_records_are_one_row_per_linked_person_with_their_referrals() {
     let app = TestApp::start().await;
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     let worker = app
         .login(&app.username("referrer", "riverside-youth-project"))
         .await;
@@ -253,7 +295,10 @@ async fn possible_records_are_one_row_per_linked_person_with_their_referrals() {
     let r = triage
         .post(
             &format!("/referrals/{a}/decide"),
-            &[("decision", "no_further_action"), ("reason", "Known; already open.")],
+            &[
+                ("decision", "no_further_action"),
+                ("reason", "Known; already open."),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -296,14 +341,18 @@ async fn possible_records_are_one_row_per_linked_person_with_their_referrals() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_referrer_sees_what_they_sent_and_adds_to_it_later() {
     let app = TestApp::start().await;
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     let f = with(referral_form(), "call_back_on", "01632 960 123");
     let id = submit_referral(&teacher, &f).await;
     let mine = teacher.get("/referrals/mine").await;
     assert!(mine.body.contains(&reference_for(id)));
     let receipt = teacher.get(&format!("/referrals/{id}/receipt")).await;
     assert!(receipt.body.contains("What you sent"));
-    assert!(receipt.body.contains("Seen getting into cars with older men after school."));
+    assert!(receipt
+        .body
+        .contains("Seen getting into cars with older men after school."));
     assert!(receipt.body.contains("01632 960 123"));
 
     // Empty, huge and hostile additions.
@@ -315,9 +364,13 @@ async fn the_referrer_sees_what_they_sent_and_adds_to_it_later() {
     let r = teacher.post(&add, &[("information", &huge)]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("the limit is 20000"), "{}", r.body);
-    let r = teacher.post(&add, &[("information", "seen again\u{7}")]).await;
+    let r = teacher
+        .post(&add, &[("information", "seen again\u{7}")])
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(!app.kinds().contains(&"referral.information_added".to_owned()));
+    assert!(!app
+        .kinds()
+        .contains(&"referral.information_added".to_owned()));
     // Without the anti-forgery token: refused.
     let r = teacher
         .post_raw(&add, &[("information", "Seen again at the taxi rank.")])
@@ -325,11 +378,18 @@ async fn the_referrer_sees_what_they_sent_and_adds_to_it_later() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
     let r = teacher
-        .post(&add, &[("information", "Seen again at the taxi rank <b>tonight</b>.")])
+        .post(
+            &add,
+            &[("information", "Seen again at the taxi rank <b>tonight</b>.")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert!(app.kinds().contains(&"referral.information_added".to_owned()));
-    let receipt = teacher.get(&format!("/referrals/{id}/receipt?added=1")).await;
+    assert!(app
+        .kinds()
+        .contains(&"referral.information_added".to_owned()));
+    let receipt = teacher
+        .get(&format!("/referrals/{id}/receipt?added=1"))
+        .await;
     assert!(receipt.body.contains("What you added has been recorded"));
     assert!(receipt.body.contains("Seen again at the taxi rank "));
     assert!(!receipt.body.contains("<b>tonight</b>"), "escaped");
@@ -369,7 +429,10 @@ async fn a_session_that_expires_mid_referral_loses_nothing() {
     let teacher_name = app.username("referrer", "oakfield-academy");
     let mut teacher = app.login(&teacher_name).await;
     let form = teacher.get("/referrals/new").await;
-    assert!(form.body.contains("data-idle-minutes=\"30\""), "the page can warn");
+    assert!(
+        form.body.contains("data-idle-minutes=\"30\""),
+        "the page can warn"
+    );
     assert!(form.body.contains("id=\"session-warning\""));
 
     // Forty minutes of typing: the session has ended by the time it is sent.
@@ -381,8 +444,15 @@ async fn a_session_that_expires_mid_referral_loses_nothing() {
     );
     let r = teacher.post("/referrals/new", &pairs(&f)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert!(r.location.starts_with("/login?next=%2Freferrals%2Fresume"), "{}", r.location);
-    assert!(!app.kinds().contains(&"referral.submitted".to_owned()), "not sent yet");
+    assert!(
+        r.location.starts_with("/login?next=%2Freferrals%2Fresume"),
+        "{}",
+        r.location
+    );
+    assert!(
+        !app.kinds().contains(&"referral.submitted".to_owned()),
+        "not sent yet"
+    );
     let login = teacher.get(&r.location).await;
     assert!(login.body.contains("Nothing you typed is lost"));
 
@@ -398,7 +468,11 @@ async fn a_session_that_expires_mid_referral_loses_nothing() {
         assert_eq!(r.status, StatusCode::SEE_OTHER);
         c.get("/referrals/resume").await
     };
-    assert_eq!(second.status, StatusCode::SEE_OTHER, "nothing held for them");
+    assert_eq!(
+        second.status,
+        StatusCode::SEE_OTHER,
+        "nothing held for them"
+    );
     assert!(!second.body.contains("silver Astra"));
 
     // The author signs in again and finds every field as typed.
@@ -426,7 +500,9 @@ async fn a_session_that_expires_mid_referral_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_form_sent_on_an_ended_session_with_a_forged_token_is_not_kept() {
     let app = TestApp::start().await;
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     app.set_now(common::monday_morning() + Duration::minutes(40));
     let f = referral_form();
     let mut p = vec![("csrf", "forged")];
@@ -453,7 +529,9 @@ async fn small_things_from_the_walk_through() {
     let login = app.client().get("/login").await;
     assert!(login.body.contains("autocomplete=\"username\""));
     // A refused page keeps the header and the menu.
-    let teacher = app.login(&app.username("referrer", "oakfield-academy")).await;
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
     let r = teacher.get("/triage").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.body.contains("Sign out"), "{}", r.body);
@@ -471,10 +549,18 @@ async fn small_things_from_the_walk_through() {
         )
         .await;
     triage
-        .post(&format!("/referrals/{b}/decide"), &[("decision", "early_help")])
+        .post(
+            &format!("/referrals/{b}/decide"),
+            &[("decision", "early_help")],
+        )
         .await;
     let mine = teacher.get("/referrals/mine").await;
-    assert!(mine.body.contains("v-tag--grey\">Decided: no further action"), "{}", mine.body);
+    assert!(
+        mine.body
+            .contains("v-tag--grey\">Decided: no further action"),
+        "{}",
+        mine.body
+    );
     assert!(mine.body.contains("v-tag--green\">Decided: early help"));
     // Tables stack on a phone.
     assert!(mine.body.contains("v-table--stack"));
@@ -486,9 +572,15 @@ async fn small_things_from_the_walk_through() {
         .login(&app.username("supervisor", "northshire-childrens-services"))
         .await;
     let overdue = sup.get("/overdue").await;
-    assert!(overdue.body.contains("Escalated to the head of service"), "{}", overdue.body);
+    assert!(
+        overdue.body.contains("Escalated to the head of service"),
+        "{}",
+        overdue.body
+    );
     assert!(!overdue.body.contains("escalated to you"));
-    assert!(overdue.body.contains("to the head of service once it was more than 2 working days late"));
+    assert!(overdue
+        .body
+        .contains("to the head of service once it was more than 2 working days late"));
     // Disabling an account asks to confirm first.
     let admin = app
         .login(&app.username("administrator", "oakfield-academy"))
@@ -505,7 +597,10 @@ async fn small_things_from_the_walk_through() {
     let r = admin
         .post(
             "/admin/users/second.teacher/disable",
-            &[("disable_reason", "Left the school"), ("disable_confirm", "yes")],
+            &[
+                ("disable_reason", "Left the school"),
+                ("disable_confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);

@@ -10,9 +10,9 @@ use crate::dates::{Date, Timestamp};
 use crate::event::{EntityKind, EventHeader, ModelError, SubjectRef};
 use crate::projection::{ProjectionError, Projector};
 use crate::state::{
-    AllocationState, AllocationStatus, AssessmentState, CaseHistoryEntry, CaseState, CaseStatus,
-    EpisodeStatus, MeetingState, MissingEpisodeState, PersonState, PlacementState, PlacementStatus,
-    AddedInformation, ReferralState, ReferralStatus, ReturnInterview, Stamp,
+    AddedInformation, AllocationState, AllocationStatus, AssessmentState, CaseHistoryEntry,
+    CaseState, CaseStatus, EpisodeStatus, MeetingState, MissingEpisodeState, PersonState,
+    PlacementState, PlacementStatus, ReferralState, ReferralStatus, ReturnInterview, Stamp,
 };
 use crate::text::{
     check_count, check_line, check_opt_line, check_opt_text, check_text, check_unique,

@@ -1961,7 +1961,8 @@ fn a_person_without_a_name_is_described_with_an_approximate_age() {
         .unwrap();
     let mut q = p.clone();
     q.description = Some("   ".into());
-    assert!(invalid(EventPayload::PersonRecorded(q)).contains("give a description and an approximate age"));
+    assert!(invalid(EventPayload::PersonRecorded(q))
+        .contains("give a description and an approximate age"));
     let mut q = p.clone();
     q.date_of_birth = None;
     assert!(invalid(EventPayload::PersonRecorded(q)).contains("approximate age"));
@@ -1971,7 +1972,10 @@ fn a_person_without_a_name_is_described_with_an_approximate_age() {
     // Recorded, shown as "Name not known", and amended later without a name.
     let mut w = World::new();
     w.ok(EventPayload::PersonRecorded(p.clone()));
-    assert_eq!(w.typed::<PersonState>(JADE).display_name(), "Name not known");
+    assert_eq!(
+        w.typed::<PersonState>(JADE).display_name(),
+        "Name not known"
+    );
     w.ok(EventPayload::PersonAmended(PersonAmendment {
         person_id: p.person_id,
         reason: "A better estimate of her age".into(),
@@ -2002,14 +2006,23 @@ fn information_is_added_by_the_sender_about_the_referrals_child() {
         })
     };
     assert_eq!(invalid(add(JADE, " \n ")), "the information added is empty");
-    assert!(invalid(add(JADE, &"x".repeat(crate::text::MAX_LONG_CHARS + 1))).contains("the limit is"));
+    assert!(
+        invalid(add(JADE, &"x".repeat(crate::text::MAX_LONG_CHARS + 1))).contains("the limit is")
+    );
     assert!(invalid(add(JADE, "seen again\u{7}")).contains("only line breaks and tabs"));
-    assert!(w.refused(add(TYLER, "Seen again.")).contains("is about a different child"));
+    assert!(w
+        .refused(add(TYLER, "Seen again."))
+        .contains("is about a different child"));
     w.user = "someone.else";
-    assert!(w.refused(add(JADE, "Seen again.")).contains("only whoever sent referral"));
+    assert!(w
+        .refused(add(JADE, "Seen again."))
+        .contains("only whoever sent referral"));
     w.user = "tester";
     w.ok(add(JADE, "Seen again at the taxi rank."));
     let r = w.typed::<ReferralState>(REFERRAL);
     assert_eq!(r.information_added.len(), 1);
-    assert_eq!(r.information_added[0].information, "Seen again at the taxi rank.");
+    assert_eq!(
+        r.information_added[0].information,
+        "Seen again at the taxi rank."
+    );
 }

@@ -95,6 +95,7 @@ pub async fn resume(
     who: SignedIn,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, WebError> {
+    who.authorise(Action::SubmitReferral, vigil_app::access::Resource::Page)?;
     let Some(form) = crate::held::take(&st, &headers, who.user.id).await? else {
         return Ok(see_other("/referrals/new"));
     };
@@ -118,7 +119,16 @@ pub async fn submit(
     let intake = match intake::check(&form, now) {
         Ok(i) => i,
         Err(errors) => {
-            return form_page(&st, &who, StatusCode::BAD_REQUEST, form, errors, child, false).await
+            return form_page(
+                &st,
+                &who,
+                StatusCode::BAD_REQUEST,
+                form,
+                errors,
+                child,
+                false,
+            )
+            .await
         }
     };
     if !st
@@ -309,8 +319,17 @@ pub async fn add_information(
             "information",
             "Write what you want to add to the referral.",
         )];
-        return receipt_page(&st, &who, rec, StatusCode::BAD_REQUEST, false, None, form, errors)
-            .await;
+        return receipt_page(
+            &st,
+            &who,
+            rec,
+            StatusCode::BAD_REQUEST,
+            false,
+            None,
+            form,
+            errors,
+        )
+        .await;
     }
     match st.app.add_referral_information(&who, &rec, text).await? {
         Ok(()) => {
@@ -324,7 +343,17 @@ pub async fn add_information(
         }
         Err(msg) => {
             let errors = vec![FieldError::new("information", sentence(&msg))];
-            receipt_page(&st, &who, rec, StatusCode::BAD_REQUEST, false, None, form, errors).await
+            receipt_page(
+                &st,
+                &who,
+                rec,
+                StatusCode::BAD_REQUEST,
+                false,
+                None,
+                form,
+                errors,
+            )
+            .await
         }
     }
 }
@@ -387,8 +416,7 @@ fn my_row(st: &AppState, r: &ReferralView, child: String) -> MyRow {
         status_class,
         decided: match &r.decided {
             Some(d) => format!("decided {}", display::datetime(d.at)),
-            None => r.decision_due(&st.rules)
-                .describe(st.now()),
+            None => r.decision_due(&st.rules).describe(st.now()),
         },
         can_open: false,
     }
@@ -554,8 +582,7 @@ pub async fn view(
             search_limited: full.search_limited,
             can_decide,
             next: next.map(|n| (n.to_string(), reference_for(n))),
-            unnamed: full.record.child.as_ref().is_some_and(|c| c.can_open)
-                && full.unnamed_child,
+            unnamed: full.record.child.as_ref().is_some_and(|c| c.can_open) && full.unnamed_child,
             added: added_rows(r),
         }
     })
