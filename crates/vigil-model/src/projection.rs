@@ -22,7 +22,8 @@ use uuid::Uuid;
 /// when the rows it projects change while this number does not.
 ///
 /// 4: the match review table (`crate::index::match_review_row`).
-pub const PROJECTION_VERSION: u32 = 4;
+/// 5: CSE screenings (`screening.recorded`, `crate::state::ScreeningState`).
+pub const PROJECTION_VERSION: u32 = 5;
 
 /// The projected state of one entity.
 #[derive(Clone, Debug, PartialEq)]
