@@ -595,8 +595,17 @@ mod tests {
     #[test]
     fn screenings_are_recorded_by_those_who_may_open_the_record_never_referrers_or_auditors() {
         for kind in AgencyKind::ALL {
-            for role in [Role::Referrer, Role::Auditor, Role::Analyst, Role::Administrator] {
-                assert_eq!(scope_of(role, *kind, Action::RecordScreening), None, "{role:?}");
+            for role in [
+                Role::Referrer,
+                Role::Auditor,
+                Role::Analyst,
+                Role::Administrator,
+            ] {
+                assert_eq!(
+                    scope_of(role, *kind, Action::RecordScreening),
+                    None,
+                    "{role:?}"
+                );
             }
             // Nobody may record a screening on a record they may not open.
             for role in Role::ACCOUNT_ROLES {

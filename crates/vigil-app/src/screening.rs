@@ -377,17 +377,26 @@ mod tests {
             .unwrap();
         // Recorded later, but done earlier: not the latest.
         store
-            .append(vec![event(screening(child, &[], RiskLevel::Low), "2025-04-01")])
+            .append(vec![event(
+                screening(child, &[], RiskLevel::Low),
+                "2025-04-01",
+            )])
             .unwrap();
         store
-            .append(vec![event(screening(other, &[], RiskLevel::Medium), "2025-06-01")])
+            .append(vec![event(
+                screening(other, &[], RiskLevel::Medium),
+                "2025-06-01",
+            )])
             .unwrap();
         let latest = app.latest_screening(child).unwrap().unwrap();
         assert_eq!(latest.judged_risk, RiskLevel::High);
         assert!(latest.indicators_active());
         // A later screening with nothing answered yes: indicators no longer active.
         store
-            .append(vec![event(screening(child, &[], RiskLevel::Low), "2025-06-01")])
+            .append(vec![event(
+                screening(child, &[], RiskLevel::Low),
+                "2025-06-01",
+            )])
             .unwrap();
         let latest = app.latest_screening(child).unwrap().unwrap();
         assert!(!latest.indicators_active());

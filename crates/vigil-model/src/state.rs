@@ -22,8 +22,8 @@ use crate::canonical::{to_canonical_string, CanonicalError};
 use crate::codes::{
     AgencyId, AgencyKind, CaseDecision, CaseLevel, CinFactor, DfeEthnicity, Disability, Indicator,
     LinkKind, LocationKind, MeetingKind, MissingType, Nationality, ObjectKind, ObservedEthnicity,
-    OffenceCode, OffenceOutcome, PlacementType, ReferralDecision, RiskLevel, Role,
-    ScreeningAnswer, SelfDefinedEthnicity, Sex,
+    OffenceCode, OffenceOutcome, PlacementType, ReferralDecision, RiskLevel, Role, ScreeningAnswer,
+    SelfDefinedEthnicity, Sex,
 };
 use crate::dates::{Date, DateOfBirth, Timestamp};
 use crate::event::{EntityKind, EventHeader, SubjectRef};

@@ -144,7 +144,11 @@ mod tests {
     #[test]
     fn one_sign_of_exploitation_is_high_whatever_else() {
         for i in of_weight(Weight::Exploitation) {
-            assert_eq!(supported_risk(&with_yes(&[i], No)), RiskLevel::High, "{i:?}");
+            assert_eq!(
+                supported_risk(&with_yes(&[i], No)),
+                RiskLevel::High,
+                "{i:?}"
+            );
             assert_eq!(
                 supported_risk(&with_yes(&[i], NotKnown)),
                 RiskLevel::High,
@@ -163,7 +167,11 @@ mod tests {
             } else {
                 RiskLevel::Medium
             };
-            assert_eq!(supported_risk(&with_yes(&signs[..n], No)), want, "{n} signs");
+            assert_eq!(
+                supported_risk(&with_yes(&signs[..n], No)),
+                want,
+                "{n} signs"
+            );
         }
         // Either side of the edge.
         assert_eq!(
@@ -253,7 +261,11 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         codes.extend(Sex::ALL.iter().map(|c| c.code().to_owned()));
-        codes.extend(SelfDefinedEthnicity::ALL.iter().map(|c| c.code().to_owned()));
+        codes.extend(
+            SelfDefinedEthnicity::ALL
+                .iter()
+                .map(|c| c.code().to_owned()),
+        );
         codes.extend(ObservedEthnicity::ALL.iter().map(|c| c.code().to_owned()));
         codes.extend(DfeEthnicity::ALL.iter().map(|c| c.code().to_owned()));
         codes.extend(Nationality::all().iter().map(|c| c.code().to_owned()));
@@ -262,7 +274,9 @@ mod tests {
         }
         for i in Indicator::ALL {
             let words = format!("{} {}", i.code(), i.label()).to_lowercase();
-            for banned in ["ethnic", "national", "religio", "faith", " sex ", "gender", "male"] {
+            for banned in [
+                "ethnic", "national", "religio", "faith", " sex ", "gender", "male",
+            ] {
                 assert!(!words.contains(banned), "{i:?}: {words}");
             }
         }

@@ -43,7 +43,8 @@ fn form(
     ];
     for i in Indicator::ALL {
         let given = yes_or_no.iter().find(|(x, ..)| x == i);
-        let (answer, known, source) = given.map_or(("not_known", "", ""), |(_, a, k, s)| (*a, *k, *s));
+        let (answer, known, source) =
+            given.map_or(("not_known", "", ""), |(_, a, k, s)| (*a, *k, *s));
         f.push((i.code().to_owned(), answer.to_owned()));
         f.push((format!("{}_known", i.code()), known.to_owned()));
         f.push((format!("{}_source", i.code()), source.to_owned()));
@@ -58,7 +59,9 @@ async fn post(c: &Client, path: &str, f: &[(String, String)]) -> common::Respons
 
 /// The rows of the risk history table, as text without tags.
 fn history(body: &str) -> String {
-    let start = body.find("id=\"risk-history-table\"").expect("a history table");
+    let start = body
+        .find("id=\"risk-history-table\"")
+        .expect("a history table");
     let end = body[start..].find("</table>").unwrap() + start;
     let mut out = String::new();
     let mut in_tag = false;
@@ -100,8 +103,13 @@ async fn a_screening_is_recorded_and_its_history_shown(app: &TestApp) {
     // Before any screening.
     let r = triage.get(&page).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.body.contains("No screening you may see has been recorded."));
-    assert!(r.body.contains(&format!("href=\"{path}\"")), "a link to the form");
+    assert!(r
+        .body
+        .contains("No screening you may see has been recorded."));
+    assert!(
+        r.body.contains(&format!("href=\"{path}\"")),
+        "a link to the form"
+    );
 
     // The form: one row per indicator with three radios, a date and a source.
     let f = triage.get(&format!("{path}?referral={referral}")).await;
@@ -109,12 +117,22 @@ async fn a_screening_is_recorded_and_its_history_shown(app: &TestApp) {
     for i in Indicator::ALL {
         let c = i.code();
         for id in [c.to_owned(), format!("{c}-no"), format!("{c}-not_known")] {
-            assert!(f.body.contains(&format!("id=\"{id}\" name=\"{c}\" type=\"radio\"")), "{id}");
+            assert!(
+                f.body
+                    .contains(&format!("id=\"{id}\" name=\"{c}\" type=\"radio\"")),
+                "{id}"
+            );
         }
-        assert!(f.body.contains(&format!("name=\"{c}_known\" type=\"date\"")), "{c}");
+        assert!(
+            f.body
+                .contains(&format!("name=\"{c}_known\" type=\"date\"")),
+            "{c}"
+        );
         assert!(f.body.contains(&format!("name=\"{c}_source\"")), "{c}");
     }
-    assert!(f.body.contains(&format!("name=\"referral_id\" value=\"{referral}\"")));
+    assert!(f
+        .body
+        .contains(&format!("name=\"referral_id\" value=\"{referral}\"")));
     assert!(f.body.contains("Goes missing or stays out overnight"));
     assert!(f.body.contains("Has been abused before"));
 
@@ -129,7 +147,11 @@ async fn a_screening_is_recorded_and_its_history_shown(app: &TestApp) {
     checked.push(("check".into(), "1".into()));
     let r = post(&triage, &path, &checked).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert!(r.body.contains("The answers support a medium risk."), "{}", r.body);
+    assert!(
+        r.body.contains("The answers support a medium risk."),
+        "{}",
+        r.body
+    );
     assert_eq!(screenings(app), 0, "checking records nothing");
 
     // Record it: the judgement is the supported level (medium).
@@ -142,12 +164,20 @@ async fn a_screening_is_recorded_and_its_history_shown(app: &TestApp) {
     let r = triage.get(&page).await;
     assert!(r.body.contains("id=\"latest-screening\""));
     assert!(r.body.contains("Goes missing or stays out overnight"));
-    assert!(r.body.contains("out all night &#60;script&#62;alert(1)"), "escaped");
+    assert!(
+        r.body.contains("out all night &#60;script&#62;alert(1)"),
+        "escaped"
+    );
     assert!(!r.body.contains("<script>alert(1)"));
     assert!(r.body.contains("19 indicators"), "not known counted");
     assert_eq!(history(&r.body).matches("First screening").count(), 1);
-    assert!(r.body.contains("Screening for exploitation"), "a chronology row");
-    assert!(r.body.contains("Risk judged medium; the answers support medium (1 indicator yes)"));
+    assert!(
+        r.body.contains("Screening for exploitation"),
+        "a chronology row"
+    );
+    assert!(r
+        .body
+        .contains("Risk judged medium; the answers support medium (1 indicator yes)"));
 
     // A week later: in a car with unknown adults. The answers support high;
     // judging it medium needs a reason.
@@ -167,8 +197,13 @@ async fn a_screening_is_recorded_and_its_history_shown(app: &TestApp) {
     ];
     let r = post(&triage, &path, &form(&cars, "2025-06-08", "medium", "")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body.contains("The answers support a high risk and your judgement is medium: say why they differ."));
-    assert!(r.body.contains("Taxi marshal at the station rank"), "nothing typed is lost");
+    assert!(r.body.contains(
+        "The answers support a high risk and your judgement is medium: say why they differ."
+    ));
+    assert!(
+        r.body.contains("Taxi marshal at the station rank"),
+        "nothing typed is lost"
+    );
     assert_eq!(screenings(app), 1);
     let r = post(&triage, &path, &form(&cars, "2025-06-08", "agree", "")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -193,7 +228,10 @@ async fn a_screening_is_recorded_and_its_history_shown(app: &TestApp) {
     assert!(first < up && up < down, "oldest first: {h}");
     assert!(r.body.contains(why), "the reason is shown");
     assert!(r.body.contains("(the judgement differs)"));
-    assert!(r.body.contains("class=\"v-risk\""), "the step line is drawn");
+    assert!(
+        r.body.contains("class=\"v-risk\""),
+        "the step line is drawn"
+    );
     assert_eq!(r.body.matches("<circle").count(), 3);
 
     // Who may record one follows the access table.
@@ -209,7 +247,9 @@ async fn a_screening_is_recorded_and_its_history_shown(app: &TestApp) {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{who}");
     }
     // The auditor reads the history, but has no link to the form.
-    let auditor = app.login(&app.username("auditor", "northshire-police")).await;
+    let auditor = app
+        .login(&app.username("auditor", "northshire-police"))
+        .await;
     let r = auditor.get(&page).await;
     assert!(r.body.contains("Down from high"));
     assert!(!r.body.contains(&format!("href=\"{path}\"")));
@@ -231,11 +271,18 @@ async fn a_screening_is_recorded_and_its_history_shown(app: &TestApp) {
     bad.push(("self_harm".into(), "perhaps".into()));
     let r = post(&triage, &path, &bad).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body.contains("Answer yes, no or not known: “Has injuries”."));
+    assert!(r
+        .body
+        .contains("Answer yes, no or not known: “Has injuries”."));
     let r = post(&triage, &path, &form(&[], "2099-01-01", "agree", "")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("is in the future"));
-    let r = post(&triage, &format!("/people/{}/screening", Uuid::now_v7()), &form(&[], "2025-07-01", "agree", "")).await;
+    let r = post(
+        &triage,
+        &format!("/people/{}/screening", Uuid::now_v7()),
+        &form(&[], "2025-07-01", "agree", ""),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = triage.get("/people/not-an-id/screening").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);

@@ -98,8 +98,7 @@ impl IndicatorAnswer {
         }
         if let Some(d) = &self.known_on {
             d.check_past(&format!("the day \u{201c}{what}\u{201d} was known"), cx.now)?;
-            if let Ok(done) = crate::dates::latest_day(&cx.occurred.value, cx.occurred.precision)
-            {
+            if let Ok(done) = crate::dates::latest_day(&cx.occurred.value, cx.occurred.precision) {
                 if d.naive() > done {
                     return Err(ModelError::invalid(format!(
                         "the day \u{201c}{what}\u{201d} was known ({d}) is after the screening ({done})"

@@ -1924,13 +1924,21 @@ fn screening_from(v: &Value) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-
 #[test]
 fn screening_validation_refuses_wrong_empty_huge_and_hostile_answers() {
     screening_from(&screening_json()).expect("the sample is valid");
     // An indicator Vigil does not have, and protected characteristics,
     // which are never indicators.
-    for code in ["on_a_bus", "sex", "ethnicity", "nationality", "religion", "W1", "F", ""] {
+    for code in [
+        "on_a_bus",
+        "sex",
+        "ethnicity",
+        "nationality",
+        "religion",
+        "W1",
+        "F",
+        "",
+    ] {
         let mut v = screening_json();
         v["answers"][0]["indicator"] = json!(code);
         let e = screening_from(&v).unwrap_err();
@@ -1940,7 +1948,9 @@ fn screening_validation_refuses_wrong_empty_huge_and_hostile_answers() {
     // An answer that is not yes, no or not known.
     let mut v = screening_json();
     v["answers"][3]["answer"] = json!("maybe");
-    assert!(screening_from(&v).unwrap_err().contains("yes, no or not known"));
+    assert!(screening_from(&v)
+        .unwrap_err()
+        .contains("yes, no or not known"));
     // Duplicates, even with the same answer.
     let mut s = screening();
     s.answers[1] = s.answers[0].clone();

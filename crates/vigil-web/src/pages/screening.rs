@@ -48,7 +48,10 @@ pub fn check(form: &FormData, today: NaiveDate) -> Result<ScreeningInput, Vec<Fi
     let mut errors = Vec::new();
     let done_on = match form.get("done") {
         "" => {
-            errors.push(FieldError::new("done", "Enter the day the screening was done."));
+            errors.push(FieldError::new(
+                "done",
+                "Enter the day the screening was done.",
+            ));
             None
         }
         v => match parse_day(v) {
@@ -96,7 +99,9 @@ pub fn check(form: &FormData, today: NaiveDate) -> Result<ScreeningInput, Vec<Fi
                 Some(d) if d > last_day => {
                     errors.push(FieldError::new(
                         &known_field,
-                        format!("\u{201c}{label}\u{201d}: the day it was known is after the screening."),
+                        format!(
+                            "\u{201c}{label}\u{201d}: the day it was known is after the screening."
+                        ),
                     ));
                     continue;
                 }
@@ -119,8 +124,11 @@ pub fn check(form: &FormData, today: NaiveDate) -> Result<ScreeningInput, Vec<Fi
         };
         let source = form.opt(&source_field);
         if let Some(s) = &source {
-            if let Err(e) = check_line(&format!("the source of \u{201c}{label}\u{201d}"), s, MAX_SHORT_CHARS)
-            {
+            if let Err(e) = check_line(
+                &format!("the source of \u{201c}{label}\u{201d}"),
+                s,
+                MAX_SHORT_CHARS,
+            ) {
                 errors.push(FieldError::new(&source_field, sentence(&e.to_string())));
                 continue;
             }
@@ -161,7 +169,10 @@ pub fn check(form: &FormData, today: NaiveDate) -> Result<ScreeningInput, Vec<Fi
         v => match RiskLevel::parse(v) {
             Ok(l) => Some(l),
             Err(_) => {
-                errors.push(FieldError::new("judged", "Choose your judgement of the risk."));
+                errors.push(FieldError::new(
+                    "judged",
+                    "Choose your judgement of the risk.",
+                ));
                 None
             }
         },
@@ -183,7 +194,10 @@ pub fn check(form: &FormData, today: NaiveDate) -> Result<ScreeningInput, Vec<Fi
             "" => {}
             v => match Uuid::parse_str(v) {
                 Ok(u) => *slot = Some(u),
-                Err(_) => errors.push(FieldError::new("", format!("The {} is not a Vigil id.", name.replace('_', " ")))),
+                Err(_) => errors.push(FieldError::new(
+                    "",
+                    format!("The {} is not a Vigil id.", name.replace('_', " ")),
+                )),
             },
         }
     }
@@ -311,7 +325,16 @@ pub async fn record(
     let input = match check(&form, today) {
         Ok(i) => i,
         Err(errors) => {
-            return form_page(&st, &who, StatusCode::BAD_REQUEST, subject, form, errors, None).await
+            return form_page(
+                &st,
+                &who,
+                StatusCode::BAD_REQUEST,
+                subject,
+                form,
+                errors,
+                None,
+            )
+            .await
         }
     };
     if form.get("check") == "1" {
@@ -320,7 +343,16 @@ pub async fn record(
             "The answers support a {} risk.",
             supported.label().to_lowercase()
         );
-        return form_page(&st, &who, StatusCode::OK, subject, form, Vec::new(), Some(words)).await;
+        return form_page(
+            &st,
+            &who,
+            StatusCode::OK,
+            subject,
+            form,
+            Vec::new(),
+            Some(words),
+        )
+        .await;
     }
     match st.app.record_screening(&who, &subject, &input).await? {
         Ok(_) => {
@@ -329,7 +361,16 @@ pub async fn record(
         }
         Err(msg) => {
             let errors = vec![FieldError::new("", msg)];
-            form_page(&st, &who, StatusCode::BAD_REQUEST, subject, form, errors, None).await
+            form_page(
+                &st,
+                &who,
+                StatusCode::BAD_REQUEST,
+                subject,
+                form,
+                errors,
+                None,
+            )
+            .await
         }
     }
 }
@@ -400,7 +441,10 @@ mod tests {
         let mut f = blank();
         f.set("online_contact", "no");
         f.set("online_contact_known", "2025-06-02");
-        assert_eq!(fields(check(&f, today()).unwrap_err()), ["online_contact_known"]);
+        assert_eq!(
+            fields(check(&f, today()).unwrap_err()),
+            ["online_contact_known"]
+        );
     }
 
     #[test]
@@ -412,8 +456,13 @@ mod tests {
         f.set("judged", "medium");
         let e = check(&f, today()).unwrap_err();
         assert_eq!(e[0].field, "reason");
-        assert!(e[0].message.contains("support a high risk and your judgement is medium"));
-        f.set("reason", "The driver was her uncle; checked with the police.");
+        assert!(e[0]
+            .message
+            .contains("support a high risk and your judgement is medium"));
+        f.set(
+            "reason",
+            "The driver was her uncle; checked with the police.",
+        );
         let i = check(&f, today()).unwrap();
         assert_eq!(i.judged, Some(RiskLevel::Medium));
         assert_eq!(
