@@ -46,6 +46,9 @@ pub enum Action {
     /// Decide whether two person records are of the same person: confirm,
     /// reject, or undo a link.
     DecideLink,
+    /// Record a CSE screening of a child (the indicator checklist and the
+    /// judgement of risk).
+    RecordScreening,
     /// The access log: who read which record, when.
     ViewAccessLog,
     /// The list of accounts and one account's history.
@@ -68,6 +71,7 @@ impl Action {
         Action::ViewPerson,
         Action::ReviewLinks,
         Action::DecideLink,
+        Action::RecordScreening,
         Action::ViewAccessLog,
         Action::ViewUsers,
         Action::ManageUsers,
@@ -81,6 +85,7 @@ impl Action {
                 | Action::AddReferralInformation
                 | Action::DecideReferral
                 | Action::DecideLink
+                | Action::RecordScreening
                 | Action::ManageUsers
         )
     }
@@ -98,6 +103,7 @@ impl Action {
                 | Action::ViewPerson
                 | Action::ReviewLinks
                 | Action::DecideLink
+                | Action::RecordScreening
                 | Action::ViewUsers
                 | Action::ManageUsers
         )
@@ -117,6 +123,7 @@ impl Action {
             Action::ViewPerson => "open a person's record",
             Action::ReviewLinks => "see possible matches of records and why",
             Action::DecideLink => "decide whether two records are the same person",
+            Action::RecordScreening => "record a screening for exploitation",
             Action::ViewAccessLog => "read the access log",
             Action::ViewUsers => "see accounts",
             Action::ManageUsers => "create and change accounts",
@@ -226,6 +233,10 @@ pub const RULES: &[Rule] = &[
     // both, and whose agency holds one of them (the front door: any).
     rule(Practitioner, ReviewLinks, All, OwnAgency),
     rule(Practitioner, DecideLink, All, OwnAgency),
+    // A screening is recorded by those who work with the child and may
+    // open their record: practitioners on their own agency's records, the
+    // front door on any.
+    rule(Practitioner, RecordScreening, All, OwnAgency),
     // The front door sees every referral and decides it.
     rule(Triage, SubmitReferral, Mash, Any),
     rule(Triage, ListOwnReferrals, Mash, OwnSubmission),
@@ -237,6 +248,7 @@ pub const RULES: &[Rule] = &[
     rule(Triage, ViewPerson, Mash, Any),
     rule(Triage, ReviewLinks, Mash, Any),
     rule(Triage, DecideLink, Mash, Any),
+    rule(Triage, RecordScreening, Mash, Any),
     // Analysts read person-level data for problem profiles; every read is logged.
     rule(Analyst, ViewReferral, Analysis, Any),
     rule(Analyst, ViewPerson, Analysis, Any),
@@ -256,6 +268,8 @@ pub const RULES: &[Rule] = &[
     rule(Supervisor, ReviewLinks, NotMash, OwnAgency),
     rule(Supervisor, DecideLink, Mash, Any),
     rule(Supervisor, DecideLink, NotMash, OwnAgency),
+    rule(Supervisor, RecordScreening, Mash, Any),
+    rule(Supervisor, RecordScreening, NotMash, OwnAgency),
     // An auditor reads everything and changes nothing.
     rule(Auditor, ViewReceipt, All, Any),
     rule(Auditor, ViewTriageQueue, All, Any),
@@ -586,6 +600,44 @@ mod tests {
         };
         assert!(authorise(&practitioner, Action::DecideLink, theirs).is_ok());
         assert!(authorise(&practitioner, Action::DecideLink, others).is_err());
+    }
+
+    #[test]
+    fn screenings_are_recorded_by_those_who_may_open_the_record_never_referrers_or_auditors() {
+        for kind in AgencyKind::ALL {
+            for role in [
+                Role::Referrer,
+                Role::Auditor,
+                Role::Analyst,
+                Role::Administrator,
+            ] {
+                assert_eq!(
+                    scope_of(role, *kind, Action::RecordScreening),
+                    None,
+                    "{role:?}"
+                );
+            }
+            // Nobody may record a screening on a record they may not open.
+            for role in Role::ACCOUNT_ROLES {
+                if let Some(s) = scope_of(*role, *kind, Action::RecordScreening) {
+                    assert!(
+                        scope_of(*role, *kind, Action::ViewPerson) >= Some(s),
+                        "{role:?} at {kind:?}"
+                    );
+                }
+            }
+        }
+        let practitioner = user(Role::Practitioner, AgencyKind::YouthService);
+        let theirs = Resource::Person {
+            recorded_by_agency: "a",
+        };
+        let others = Resource::Person {
+            recorded_by_agency: "b",
+        };
+        assert!(authorise(&practitioner, Action::RecordScreening, theirs).is_ok());
+        assert!(authorise(&practitioner, Action::RecordScreening, others).is_err());
+        let triage = user(Role::Triage, AgencyKind::SocialCare);
+        assert!(authorise(&triage, Action::RecordScreening, others).is_ok());
     }
 
     #[test]

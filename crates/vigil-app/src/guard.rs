@@ -27,6 +27,8 @@ pub mod links;
 pub mod readmodel;
 #[path = "record.rs"]
 pub mod record;
+#[path = "screening.rs"]
+pub mod screening;
 
 use crate::access::{self, Action, Resource, Scope};
 use crate::display;

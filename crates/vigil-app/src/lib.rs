@@ -47,6 +47,7 @@ pub mod writer;
 pub use error::AppError;
 pub use guard::links;
 pub use guard::readmodel;
+pub use guard::screening;
 
 use access::{Action, Resource, Subject};
 use chrono::{DateTime, Utc};

@@ -9,7 +9,8 @@
 //!   the user may open are searched, and each result says why it matched;
 //! - [`child_record`]: everything about one person the user may see: every
 //!   recorded name, the agencies that hold records, referrals, places,
-//!   missing episodes, placements and allocated workers, and one page of
+//!   missing episodes, placements and allocated workers, the CSE
+//!   screenings and how the assessed risk changed, and one page of
 //!   the chronology generated from the events (never typed), with the
 //!   timeline of the whole chronology.
 //!
@@ -295,6 +296,8 @@ pub struct ChildRecord {
     /// Other records of the same person that this user may open; their
     /// chronologies are merged into this one ([`super::links`]).
     pub linked: Vec<super::links::LinkedRecord>,
+    /// Whether this user may record a screening on this record.
+    pub can_screen: bool,
 }
 
 /// What a child's page shows of their whole visible chronology: made from
@@ -317,6 +320,10 @@ pub struct Summary {
     /// Placements and workers that started in the last twelve months.
     pub placements_12m: usize,
     pub workers_12m: usize,
+    /// The screenings this scope may see, in the order they were done
+    /// (then recorded): the last is the latest, and the list is the history
+    /// of how the assessed risk changed.
+    pub screenings: Vec<super::screening::Screened>,
     /// Visible rows by agency code and by kind, sorted.
     pub agency_counts: Vec<(String, u64)>,
     pub kind_counts: Vec<(String, u64)>,
@@ -370,7 +377,8 @@ impl Summary {
                 .sum::<usize>();
         let marks: usize = self.timeline.iter().map(|e| 64 + 200 + e.label.len()).sum();
         let rows: usize = self.first_page.iter().map(row_bytes).sum();
-        1024 + periods + counts + marks + rows + 4096
+        let screenings: usize = self.screenings.iter().map(|s| s.bytes()).sum();
+        1024 + periods + counts + marks + rows + screenings + 4096
     }
 }
 
@@ -429,6 +437,7 @@ pub fn kind_words(kind: &str) -> String {
         "case.level_changed" => "Case stepped up or down",
         "case.closed" => "Case closed",
         "note.recorded" => "Note",
+        "screening.recorded" => "Screening for exploitation",
         other => return other.replace(['.', '_'], " "),
     };
     words.to_owned()
@@ -710,14 +719,29 @@ fn summarise(
                 .map(|(id, _)| **id),
         );
     }
+    // Every screening (the history of the child's risk is the list).
+    let screened: HashMap<Uuid, u64> = rows
+        .iter()
+        .filter(|r| r.kind == super::screening::KIND)
+        .map(|r| (r.record_id, r.log_index))
+        .collect();
+    wanted.extend(screened.keys().copied());
     wanted.sort();
     wanted.dedup();
     let mut periods = HashMap::new();
+    let mut screenings = Vec::new();
     for r in st.store.entities(&wanted)? {
         if let Some(p) = period_of(&r) {
             periods.insert(r.id, p);
+        } else if let (Some(s), Some(idx)) = (
+            r.as_kind::<vigil_model::state::ScreeningState>(),
+            screened.get(&r.id),
+        ) {
+            let name = super::agency_name(st, s.recorded.agency.as_str());
+            screenings.extend(super::screening::Screened::of(r.id, s, *idx, name));
         }
     }
+    screenings.sort_by_key(|s| (s.day, s.log_index));
     let listed = |kind: EntityKind| -> Vec<Period> {
         let mut v: Vec<Period> = spans
             .iter()
@@ -760,6 +784,7 @@ fn summarise(
         workers_total: total(EntityKind::Allocation),
         placements_12m: recent(EntityKind::Placement),
         workers_12m: recent(EntityKind::Allocation),
+        screenings,
         agency_counts: counts(by_agency),
         kind_counts: counts(by_kind),
         pair_counts: by_pair
@@ -935,6 +960,13 @@ pub async fn child_record(
                             format!("{}: {}", p.what, p.detail)
                         }
                     })
+                    .or_else(|| {
+                        summary
+                            .screenings
+                            .iter()
+                            .find(|s| s.id == r.record_id)
+                            .map(|s| s.summary())
+                    })
                     .unwrap_or_default(),
                 href: href_of(&r.record_kind, r.record_id, &openable),
                 log_index: r.log_index,
@@ -976,6 +1008,9 @@ pub async fn child_record(
                 shown_records.insert(r.record_id, k);
             }
         }
+        for s in &summary.screenings {
+            shown_records.insert(s.id, EntityKind::Screening);
+        }
         for (rid, k) in shown_records {
             subjects.push(SubjectRef::new(k, rid));
         }
@@ -1009,6 +1044,7 @@ pub async fn child_record(
                 summary,
                 limited: !matches!(visibility, Visibility::All),
                 linked,
+                can_screen: may(&who, Action::RecordScreening, person_resource(&person)),
                 person,
             },
         )

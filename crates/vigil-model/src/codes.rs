@@ -1313,6 +1313,63 @@ code_list! {
 }
 
 // ---------------------------------------------------------------------------
+// Screening for child sexual exploitation (DOMAIN.md section 8)
+// ---------------------------------------------------------------------------
+
+code_list! {
+    /// The indicators of a CSE screening: those common to UK CSE tools
+    /// (DOMAIN.md section 8), in its order, each with the words a
+    /// practitioner reads on the form. This is the one list: the form, the
+    /// validation of `screening.recorded`, the risk rule
+    /// (`vigil_rules::screening`, which must give each a weight) and the
+    /// child's page all read it. None is a protected characteristic:
+    /// ethnicity, nationality, religion and sex are never indicators.
+    /// Adding one changes what a complete screening is (every indicator is
+    /// answered): bump the `screening.recorded` schema with it.
+    pub enum Indicator("screening indicator") {
+        Missing = "missing" => "Goes missing or stays out overnight",
+        ReturnsLate = "returns_late" => "Comes back late, intoxicated or dishevelled",
+        OlderPartner = "older_partner" => "Has a significantly older \"boyfriend\" or \"girlfriend\", or adults who control them",
+        OlderPeers = "older_peers" => "Has a new, older group of friends",
+        PeersExploited = "peers_exploited" => "Friends or peers are being exploited",
+        UnexplainedGifts = "unexplained_gifts" => "Has money, gifts, clothes or phones (or several phones) nobody can explain",
+        CarsWithAdults = "cars_with_adults" => "Gets into cars or taxis with adults they do not know",
+        Hotspots = "hotspots" => "Seen at places known to be dangerous to children (parks, allotments, takeaways, hotels)",
+        SexualHealth = "sexual_health" => "Sexually transmitted infection, pregnancy, termination or emergency contraception, or under 13 and asking for sexual-health advice",
+        Injuries = "injuries" => "Has injuries",
+        SubstanceMisuse = "substance_misuse" => "Misuses drugs or alcohol",
+        SelfHarm = "self_harm" => "Self-harm",
+        SexualisedBehaviour = "sexualised_behaviour" => "Sexualised behaviour",
+        DisclosureWithdrawn = "disclosure_withdrawn" => "Told someone what happened, then took it back",
+        SchoolAbsence = "school_absence" => "Missing school, or excluded",
+        Isolated = "isolated" => "Cut off from family and friends",
+        OnlineContact = "online_contact" => "Concerning contact online",
+        LookedAfter = "looked_after" => "Is looked after (in care)",
+        LearningDisability = "learning_disability" => "Has a learning disability",
+        PreviousAbuse = "previous_abuse" => "Has been abused before",
+    }
+}
+
+code_list! {
+    /// One answer of a screening.
+    pub enum ScreeningAnswer("answer (yes, no or not known)") {
+        Yes = "yes" => "Yes",
+        No = "no" => "No",
+        NotKnown = "not_known" => "Not known",
+    }
+}
+
+code_list! {
+    /// Overall risk of sexual exploitation, lowest first (the order says
+    /// whether a change is up or down), as CSE tools grade it.
+    pub enum RiskLevel("risk level (low, medium or high)") {
+        Low = "low" => "Low",
+        Medium = "medium" => "Medium",
+        High = "high" => "High",
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Police: intelligence grading, offences, outcomes
 // ---------------------------------------------------------------------------
 

@@ -56,6 +56,8 @@ pub enum EntityKind {
     Offence,
     Meeting,
     Case,
+    /// A CSE screening of a child (`screening.recorded`).
+    Screening,
     /// A user account (`user.registered`).
     User,
     /// The access log's anchor (`access_log.checkpointed`); there is one.
@@ -78,6 +80,7 @@ impl EntityKind {
             EntityKind::Offence => "offence",
             EntityKind::Meeting => "meeting",
             EntityKind::Case => "case",
+            EntityKind::Screening => "screening",
             EntityKind::User => "user",
             EntityKind::AccessLog => "access_log",
         }

@@ -50,6 +50,7 @@
 //! | `offence.outcome_recorded` | the offence | the offence's victims; the suspect named, or every suspect if none is |
 //! | `meeting.recorded` | the meeting | the child |
 //! | `case.opened`, `case.level_changed`, `case.closed` | the case | the child |
+//! | `screening.recorded` | the screening | the child |
 //! | `note.recorded` | the note itself (record kind `note`, id the event's id, owned by its author) | each person among its subjects (`subject`); the child of each referral, episode, placement, allocation, meeting or case among them (`child`) |
 //! | `agency.registered`, `object.*`, `location.*`, `user.*`, `access_log.checkpointed`, `person_match.scored` | | nobody |
 //!
@@ -262,13 +263,15 @@ pub mod state {
             S::Offence(x) => &x.recorded,
             S::Meeting(x) => &x.recorded,
             S::Case(x) => &x.opened,
+            S::Screening(x) => &x.recorded,
             S::User(x) => &x.registered,
             _ => return Stamp::default(),
         };
         s.into()
     }
 
-    /// The child a referral, episode, placement, allocation, meeting or case is about.
+    /// The child a referral, episode, placement, allocation, meeting, case
+    /// or screening is about.
     pub fn child_of(r: &EntityRecord) -> Option<Uuid> {
         match &r.state {
             S::Referral(x) => Some(x.child_id),
@@ -277,6 +280,7 @@ pub mod state {
             S::Allocation(x) => Some(x.child_id),
             S::Meeting(x) => Some(x.child_id),
             S::Case(x) => Some(x.child_id),
+            S::Screening(x) => Some(x.child_id),
             _ => None,
         }
     }
@@ -420,6 +424,7 @@ fn record_of(p: &EventPayload) -> Option<(EntityKind, Uuid)> {
         E::CaseOpened(x) => (EntityKind::Case, x.case_id),
         E::CaseLevelChanged(x) => (EntityKind::Case, x.case_id),
         E::CaseClosed(x) => (EntityKind::Case, x.case_id),
+        E::ScreeningRecorded(x) => (EntityKind::Screening, x.screening_id),
         // A person's decisions about a pair are in both people's
         // chronologies; a model's scores are not (a run scores thousands).
         E::PersonMatchConfirmed(x) => (

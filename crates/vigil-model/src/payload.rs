@@ -35,6 +35,7 @@
 //! | `case.level_changed` | a case stepped up or down |
 //! | `case.closed` | a case closed (once; with a reason) |
 //! | `note.recorded` | a case note about one or more entities |
+//! | `screening.recorded` | a CSE screening of a child: every indicator of DOMAIN.md section 8 answered yes / no / not known (a yes with the day it was known and its source), the risk the answers support (and the rule that computed it), the practitioner's judged risk, and a reason when the two differ (see [`screening`]) |
 //! | `person_match.scored` | a model run's score of two person records: probability, threshold, model and version, each field's weight (links them at or above the threshold unless a person decided otherwise; see [`matching`]) |
 //! | `person_match.confirmed` | a person confirmed two records are of the same person |
 //! | `person_match.rejected` | a person said two records are not of the same person (stays so unless new evidence reopens it) |
@@ -66,6 +67,7 @@ mod entities;
 pub mod matching;
 mod oversight;
 mod police;
+pub mod screening;
 
 pub use accounts::{
     check_username, user_id_for, UserDisabled, UserPasswordReset, UserRegistered, UserRoleChanged,
@@ -84,11 +86,11 @@ pub use matching::{
     match_id, PersonMatchConfirmed, PersonMatchRejected, PersonMatchScored, PersonMatchUndone,
 };
 pub use police::{IntelligenceRecorded, OffenceOutcomeRecorded, OffenceRecorded};
+pub use screening::{IndicatorAnswer, ScreeningRecorded};
 
 /// What validation of a payload may look at besides the payload.
 pub(crate) struct Ctx<'a> {
     /// The envelope's occurred-at.
-    #[allow(dead_code)]
     pub occurred: &'a OccurredAt,
     /// When Vigil received the event.
     pub now: DateTime<Utc>,
@@ -181,6 +183,7 @@ event_payloads! {
     "case.level_changed" => CaseLevelChanged(CaseLevelChanged),
     "case.closed" => CaseClosed(CaseClosed),
     "note.recorded" => NoteRecorded(NoteRecorded),
+    "screening.recorded" => ScreeningRecorded(ScreeningRecorded),
     "person_match.scored" => PersonMatchScored(PersonMatchScored),
     "person_match.confirmed" => PersonMatchConfirmed(PersonMatchConfirmed),
     "person_match.rejected" => PersonMatchRejected(PersonMatchRejected),

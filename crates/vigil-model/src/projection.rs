@@ -26,7 +26,8 @@ use uuid::Uuid;
 /// (`crate::state::Stamp::source_at`).
 /// 6: the front door: `police_called`, `call_back_on` and
 /// `information_added` on a referral; a person without a name.
-pub const PROJECTION_VERSION: u32 = 6;
+/// 7: CSE screenings (`screening.recorded`, `crate::state::ScreeningState`).
+pub const PROJECTION_VERSION: u32 = 7;
 
 /// The projected state of one entity.
 #[derive(Clone, Debug, PartialEq)]

@@ -20,13 +20,14 @@
 
 use crate::canonical::{to_canonical_string, CanonicalError};
 use crate::codes::{
-    AgencyId, AgencyKind, CaseDecision, CaseLevel, CinFactor, DfeEthnicity, Disability, LinkKind,
-    LocationKind, MeetingKind, MissingType, Nationality, ObjectKind, ObservedEthnicity,
-    OffenceCode, OffenceOutcome, PlacementType, ReferralDecision, Role, SelfDefinedEthnicity, Sex,
+    AgencyId, AgencyKind, CaseDecision, CaseLevel, CinFactor, DfeEthnicity, Disability, Indicator,
+    LinkKind, LocationKind, MeetingKind, MissingType, Nationality, ObjectKind, ObservedEthnicity,
+    OffenceCode, OffenceOutcome, PlacementType, ReferralDecision, RiskLevel, Role, ScreeningAnswer,
+    SelfDefinedEthnicity, Sex,
 };
 use crate::dates::{Date, DateOfBirth, Timestamp};
 use crate::event::{EntityKind, EventHeader, SubjectRef};
-use crate::payload::{EscalationLevel, Referrer};
+use crate::payload::{EscalationLevel, IndicatorAnswer, Referrer};
 use crate::pole::{EthnicityRecord, Grading, LocationDetails, ObjectDetails, PersonName};
 use crate::time::OccurredAt;
 use serde::{Deserialize, Serialize};
@@ -634,6 +635,60 @@ pub struct CaseState {
 }
 
 // ---------------------------------------------------------------------------
+// Screening
+// ---------------------------------------------------------------------------
+
+/// A CSE screening of a child (`screening.recorded`): final once recorded
+/// (a later screening is a new one, and the history of the child's risk is
+/// the list of them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningState {
+    pub child_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referral_id: Option<Uuid>,
+    /// Every indicator once, in the order of [`Indicator::ALL`].
+    pub answers: Vec<IndicatorAnswer>,
+    /// The risk the answers support, as `risk_rule` computed it.
+    pub supported_risk: RiskLevel,
+    pub risk_rule: String,
+    /// The practitioner's judgement.
+    pub judged_risk: RiskLevel,
+    /// Why the judgement differs (or any note on it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When the screening was done (the event's occurred-at).
+    pub done: OccurredAt,
+    pub recorded: Stamp,
+}
+
+impl ScreeningState {
+    /// The indicators answered *yes*, in the list's order.
+    pub fn yes(&self) -> impl Iterator<Item = Indicator> + '_ {
+        self.answers
+            .iter()
+            .filter(|a| a.answer == ScreeningAnswer::Yes)
+            .map(|a| a.indicator)
+    }
+
+    /// How many indicators are answered *not known*.
+    pub fn not_known(&self) -> usize {
+        self.answers
+            .iter()
+            .filter(|a| a.answer == ScreeningAnswer::NotKnown)
+            .count()
+    }
+
+    /// Whether indicators are active: at least one is answered *yes*.
+    /// What the case-closure rule asks of a child's latest screening.
+    pub fn indicators_active(&self) -> bool {
+        self.yes().next().is_some()
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Accounts and the access log
 // ---------------------------------------------------------------------------
 
@@ -715,7 +770,8 @@ has_child!(
     PlacementState,
     AllocationState,
     MeetingState,
-    CaseState
+    CaseState,
+    ScreeningState
 );
 
 // ---------------------------------------------------------------------------
@@ -799,6 +855,7 @@ entity_states! {
     Offence(OffenceState),
     Meeting(MeetingState),
     Case(CaseState),
+    Screening(ScreeningState),
     User(UserState),
     AccessLog(AccessLogState),
 }

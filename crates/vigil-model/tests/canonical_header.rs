@@ -35,6 +35,7 @@ const KINDS: &[EntityKind] = &[
     EntityKind::Offence,
     EntityKind::Meeting,
     EntityKind::Case,
+    EntityKind::Screening,
     EntityKind::User,
     EntityKind::AccessLog,
 ];

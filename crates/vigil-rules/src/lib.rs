@@ -13,15 +13,17 @@
 //! * [`escalation`]: who is told as a deadline nears and passes (owner,
 //!   supervisor, head of service), so overdue work stays visible until
 //!   someone acts;
-//! * [`london`]: UK civil time, computed from the fixed summer-time rule.
+//! * [`london`]: UK civil time, computed from the fixed summer-time rule;
+//! * [`screening`]: the overall risk of sexual exploitation (low, medium,
+//!   high) a CSE screening's answers support, from the indicators alone.
 //!
-//! Later: alerts, screening, language and offence checks (see DESIGN.md).
+//! Later: alerts, language and offence checks (see DESIGN.md).
 //!
 //! It is pure logic: no file, network or database I/O and no clock reads.
 //! Callers pass "now" in, which makes every rule testable at any moment,
 //! including the Thursday before Easter or the day of a state funeral. Among
-//! Vigil's crates it may depend only on `vigil-model` (it does not need to
-//! yet): rules decide what a record means, and must not reach into storage,
+//! Vigil's crates it depends only on `vigil-model` (for the code lists the
+//! rules read): rules decide what a record means, and must not reach into storage,
 //! the web layer or the ledger, so they can be reviewed and tested on their
 //! own.
 //!
@@ -42,6 +44,7 @@ pub mod calendar;
 pub mod deadlines;
 pub mod escalation;
 pub mod london;
+pub mod screening;
 
 pub use calendar::{CalendarError, Holiday, WorkingCalendar};
 pub use deadlines::{

@@ -201,7 +201,7 @@ fn every_projected_row_round_trips_through_its_typed_state_byte_for_byte() {
         if name == "example story" {
             assert_eq!(
                 kinds.len(),
-                15,
+                16,
                 "the example story has every kind of entity: {kinds:?}"
             );
         }

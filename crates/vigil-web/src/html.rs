@@ -508,6 +508,71 @@ pub struct PersonPage {
     /// Other records of the same person this user may open.
     pub linked: Vec<LinkedRow>,
     pub csrf: String,
+    /// The latest screening, if any this user may see.
+    pub screening: Option<ScreeningLatest>,
+    /// How the assessed risk changed: every screening, oldest first.
+    pub risk_history: Vec<RiskRow>,
+    /// The history as a step line, drawn on the server
+    /// ([`crate::risk_chart`]); escaped there. Empty without screenings.
+    pub risk_svg: String,
+    pub can_screen: bool,
+}
+
+/// The latest screening on a child's page.
+#[derive(Clone, Debug)]
+pub struct ScreeningLatest {
+    pub done: String,
+    pub judged: String,
+    pub judged_class: &'static str,
+    pub supported: String,
+    pub differs: bool,
+    pub reason: String,
+    pub who: String,
+    /// Indicator, when known, source.
+    pub yes: Vec<(String, String, String)>,
+    pub not_known: usize,
+}
+
+/// One screening in the history of a child's risk.
+#[derive(Clone, Debug)]
+pub struct RiskRow {
+    pub done: String,
+    pub judged: String,
+    pub judged_class: &'static str,
+    pub supported: String,
+    /// "Up from medium", "Down from high", "First screening", "No change".
+    pub change: String,
+    pub who: String,
+}
+
+/// One indicator's row of the screening form.
+#[derive(Clone, Debug)]
+pub struct IndicatorRow {
+    pub n: usize,
+    pub code: &'static str,
+    pub label: &'static str,
+    pub answer: String,
+    pub known: String,
+    pub source: String,
+    pub error: Option<String>,
+    pub known_error: Option<String>,
+    pub source_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "screening_form.html")]
+pub struct ScreeningFormPage {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    pub form: FormView,
+    pub csrf: String,
+    pub id: String,
+    pub child: String,
+    pub rows: Vec<IndicatorRow>,
+    /// "Check the risk": the level the answers support, in words.
+    pub preview: Option<String>,
+    pub rule: &'static str,
 }
 
 /// A list of periods on a person's page.

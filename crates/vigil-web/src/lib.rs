@@ -36,6 +36,7 @@ pub mod intake;
 pub mod limit;
 pub mod pages;
 mod resources;
+pub mod risk_chart;
 pub mod routes;
 pub mod session;
 pub mod signin;

@@ -6,7 +6,9 @@
 
 use crate::access::Action;
 use crate::app::AppState;
-use crate::pages::{account, admin, assets, audit, home, links, people, referrals, triage};
+use crate::pages::{
+    account, admin, assets, audit, home, links, people, referrals, screening, triage,
+};
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use std::sync::Arc;
@@ -77,6 +79,8 @@ pub const ROUTES: &[Route] = &[
     route!(GET "/triage" => triage::triage, Gate::Action(ViewTriageQueue)),
     route!(GET "/overdue" => triage::overdue, Gate::Action(ViewOverdue)),
     route!(GET "/people/{id}" => people::person, Gate::Action(ViewPerson)),
+    route!(GET "/people/{id}/screening" => screening::form, Gate::Action(RecordScreening)),
+    route!(POST "/people/{id}/screening" => screening::record, Gate::Action(RecordScreening)),
     route!(GET "/search" => people::search, Gate::Action(ViewPerson)),
     route!(GET "/links/review" => links::review, Gate::Action(ReviewLinks)),
     route!(GET "/links/pair" => links::pair, Gate::Action(ReviewLinks)),

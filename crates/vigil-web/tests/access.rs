@@ -99,6 +99,11 @@ async fn every_role_at_every_agency_gets_exactly_the_pages_the_table_allows() {
         ),
         (format!("/people/{child}"), Action::ViewPerson, on_child),
         (
+            format!("/people/{child}/screening"),
+            Action::RecordScreening,
+            on_child,
+        ),
+        (
             format!("/referrals/new?child={child}"),
             Action::ViewPerson,
             on_child,
@@ -128,6 +133,10 @@ async fn every_role_at_every_agency_gets_exactly_the_pages_the_table_allows() {
         };
         for (path, action, resource) in &pages {
             let mut expected = authorise(&who, *action, *resource).is_ok();
+            if path.ends_with("/screening") {
+                // The form shows the child: it needs both.
+                expected &= authorise(&who, Action::ViewPerson, *resource).is_ok();
+            }
             if path.contains("?child=") {
                 // Raising a concern about an existing child needs both.
                 expected &= authorise(&who, Action::SubmitReferral, Resource::Page).is_ok();

@@ -405,6 +405,7 @@ fn samples() -> Vec<EventPayload> {
                 "Home visit. Jade said: \"he's my boyfriend\" — quoted.\n<b>not markup</b> \u{202e}"
                     .into(),
         }),
+        E::ScreeningRecorded(screening()),
         E::PersonMatchScored(scored(MIA, JADE, 650_000)),
         E::PersonMatchRejected(PersonMatchRejected {
             person_a: id(JADE),
@@ -424,6 +425,54 @@ fn samples() -> Vec<EventPayload> {
             reason: "Confirmed in error: twins".into(),
         }),
     ]
+}
+
+const SCREENING: u128 = 0xD0;
+
+/// A screening of Jade: three indicators yes, two no with a source, the
+/// rest not known; judged as the answers support, with a note.
+fn screening() -> ScreeningRecorded {
+    let answers = Indicator::ALL
+        .iter()
+        .map(|i| {
+            let (answer, known_on, source) = match i {
+                Indicator::Missing | Indicator::OlderPartner => (
+                    ScreeningAnswer::Yes,
+                    Some(date("2025-05-20")),
+                    Some("Missing episode record, 20 May".to_owned()),
+                ),
+                Indicator::CarsWithAdults => (
+                    ScreeningAnswer::Yes,
+                    Some(date("2025-05-28")),
+                    Some("Youth worker saw her get into a car".to_owned()),
+                ),
+                Indicator::SchoolAbsence => (
+                    ScreeningAnswer::No,
+                    Some(date("2025-05-30")),
+                    Some("School attendance officer".to_owned()),
+                ),
+                Indicator::LookedAfter => (ScreeningAnswer::No, None, None),
+                _ => (ScreeningAnswer::NotKnown, None, None),
+            };
+            IndicatorAnswer {
+                indicator: *i,
+                answer,
+                known_on,
+                source,
+            }
+        })
+        .collect();
+    ScreeningRecorded {
+        screening_id: id(SCREENING),
+        child_id: id(JADE),
+        case_id: Some(id(CASE)),
+        referral_id: Some(id(REFERRAL)),
+        answers,
+        supported_risk: RiskLevel::High,
+        risk_rule: "vigil-cse-screening-1".into(),
+        judged_risk: RiskLevel::High,
+        reason: Some("Agree: the car and the older man are the main worry".into()),
+    }
 }
 
 fn scored(a: u128, b: u128, ppm: u32) -> PersonMatchScored {
@@ -476,15 +525,16 @@ fn ordinal(p: &EventPayload) -> usize {
         E::CaseLevelChanged(_) => 25,
         E::CaseClosed(_) => 26,
         E::NoteRecorded(_) => 27,
-        E::PersonMatchScored(_) => 28,
-        E::PersonMatchConfirmed(_) => 29,
-        E::PersonMatchRejected(_) => 30,
-        E::PersonMatchUndone(_) => 31,
-        E::UserRegistered(_) => 32,
-        E::UserRoleChanged(_) => 33,
-        E::UserDisabled(_) => 34,
-        E::UserPasswordReset(_) => 35,
-        E::AccessLogCheckpointed(_) => 36,
+        E::ScreeningRecorded(_) => 28,
+        E::PersonMatchScored(_) => 29,
+        E::PersonMatchConfirmed(_) => 30,
+        E::PersonMatchRejected(_) => 31,
+        E::PersonMatchUndone(_) => 32,
+        E::UserRegistered(_) => 33,
+        E::UserRoleChanged(_) => 34,
+        E::UserDisabled(_) => 35,
+        E::UserPasswordReset(_) => 36,
+        E::AccessLogCheckpointed(_) => 37,
     }
 }
 
@@ -2025,4 +2075,173 @@ fn information_is_added_by_the_sender_about_the_referrals_child() {
         r.information_added[0].information,
         "Seen again at the taxi rank."
     );
+
+// Screening
+// ---------------------------------------------------------------------------
+
+fn screening_json() -> Value {
+    serde_json::from_str(&E::ScreeningRecorded(screening()).payload_json().unwrap()).unwrap()
+}
+
+fn screening_from(v: &Value) -> Result<(), String> {
+    EventPayload::from_kind_and_json("screening.recorded", &v.to_string())
+        .and_then(|p| p.validate(&day("2025-06-01"), now()))
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn screening_validation_refuses_wrong_empty_huge_and_hostile_answers() {
+    screening_from(&screening_json()).expect("the sample is valid");
+    // An indicator Vigil does not have, and protected characteristics,
+    // which are never indicators.
+    for code in [
+        "on_a_bus",
+        "sex",
+        "ethnicity",
+        "nationality",
+        "religion",
+        "W1",
+        "F",
+        "",
+    ] {
+        let mut v = screening_json();
+        v["answers"][0]["indicator"] = json!(code);
+        let e = screening_from(&v).unwrap_err();
+        assert!(e.contains("screening indicator"), "{code}: {e}");
+        assert!(Indicator::parse(code).is_err());
+    }
+    // An answer that is not yes, no or not known.
+    let mut v = screening_json();
+    v["answers"][3]["answer"] = json!("maybe");
+    assert!(screening_from(&v)
+        .unwrap_err()
+        .contains("yes, no or not known"));
+    // Duplicates, even with the same answer.
+    let mut s = screening();
+    s.answers[1] = s.answers[0].clone();
+    let e = invalid(E::ScreeningRecorded(s));
+    assert!(e.contains("answered twice"), "{e}");
+    // Missing indicators, and none at all.
+    let mut s = screening();
+    s.answers.retain(|a| a.indicator != Indicator::Injuries);
+    let e = invalid(E::ScreeningRecorded(s.clone()));
+    assert!(e.contains("not answered: Has injuries"), "{e}");
+    s.answers.clear();
+    assert!(invalid(E::ScreeningRecorded(s)).contains("every indicator needs an answer"));
+    // A hundred thousand answers are refused by their count, before they are read.
+    let mut s = screening();
+    s.answers = vec![s.answers[0].clone(); 100_000];
+    assert!(invalid(E::ScreeningRecorded(s)).contains("100000 answers were given"));
+    // A yes needs its day and source; a not known has neither.
+    let yes = |f: &dyn Fn(&mut IndicatorAnswer)| {
+        let mut s = screening();
+        f(&mut s.answers[0]);
+        invalid(E::ScreeningRecorded(s))
+    };
+    assert!(yes(&|a| a.known_on = None).contains("say when it was known"));
+    assert!(yes(&|a| a.source = None).contains("say who said or which record"));
+    let e = yes(&|a| {
+        a.answer = ScreeningAnswer::NotKnown;
+        a.source = None;
+    });
+    assert!(e.contains("has no date or source"), "{e}");
+    // Days in the future, after the screening, and before 1900.
+    let e = yes(&|a| a.known_on = Some(date("2026-03-01")));
+    assert!(e.contains("is in the future"), "{e}");
+    let e = yes(&|a| a.known_on = Some(date("2025-06-02")));
+    assert!(e.contains("is after the screening (2025-06-01)"), "{e}");
+    assert!(yes(&|a| a.known_on = Some(date("1899-12-31"))).contains("before 1900"));
+    // Ten megabytes of text, in the source and in the reason.
+    let ten_mb = "x".repeat(10 << 20);
+    let e = yes(&|a| a.source = Some(ten_mb.clone()));
+    assert!(e.contains("characters long; the limit is 2000"), "{e}");
+    let mut s = screening();
+    s.reason = Some(ten_mb);
+    assert!(invalid(E::ScreeningRecorded(s)).contains("the limit is 20000"));
+    // Hostile text that is still text is kept as it was typed (pages escape it).
+    let mut v = screening_json();
+    v["answers"][0]["source"] = json!("<script>alert(1)</script> ' OR 1=1 --");
+    screening_from(&v).expect("markup is text");
+    let mut v = screening_json();
+    v["answers"][0]["source"] = json!("two\nlines");
+    assert!(screening_from(&v).unwrap_err().contains("single line"));
+    // Unknown fields, e.g. someone trying to pass a protected
+    // characteristic alongside the answers.
+    let mut v = screening_json();
+    v["ethnicity"] = json!("W1");
+    assert!(screening_from(&v).unwrap_err().contains("unknown field"));
+    let mut v = screening_json();
+    v["answers"][0]["sex"] = json!("F");
+    assert!(screening_from(&v).unwrap_err().contains("unknown field"));
+}
+
+#[test]
+fn a_judgement_that_differs_from_the_answers_needs_a_reason() {
+    let mut s = screening();
+    s.judged_risk = RiskLevel::Medium;
+    s.reason = None;
+    let e = invalid(E::ScreeningRecorded(s.clone()));
+    assert_eq!(
+        e,
+        "the answers support a high risk and the judgement is medium: say why they differ"
+    );
+    s.reason = Some("   ".into());
+    assert!(invalid(E::ScreeningRecorded(s.clone())).contains("the reason is empty"));
+    s.reason = Some("The older man has been arrested and bailed away from the area".into());
+    E::ScreeningRecorded(s.clone())
+        .validate(&day("2025-06-01"), now())
+        .unwrap();
+    // The same level needs none.
+    s.judged_risk = RiskLevel::High;
+    s.reason = None;
+    E::ScreeningRecorded(s)
+        .validate(&day("2025-06-01"), now())
+        .unwrap();
+}
+
+#[test]
+fn a_screening_belongs_to_one_child_and_is_recorded_once() {
+    let mut w = World::before("screening.recorded");
+    // The case and referral must be the child's own.
+    let mut other = screening();
+    other.child_id = id(MIA);
+    let e = w.refused(E::ScreeningRecorded(other.clone()));
+    assert!(e.contains("different child"), "{e}");
+    other.case_id = None;
+    other.referral_id = None;
+    other.screening_id = id(SCREENING + 1);
+    w.ok(E::ScreeningRecorded(other));
+    // The child must be a recorded person.
+    let mut nobody = screening();
+    nobody.screening_id = id(SCREENING + 2);
+    nobody.child_id = id(0xFFFF);
+    nobody.case_id = None;
+    nobody.referral_id = None;
+    assert!(w
+        .refused(E::ScreeningRecorded(nobody))
+        .contains("there is no person"));
+    w.ok(E::ScreeningRecorded(screening()));
+    let e = w.refused(E::ScreeningRecorded(screening()));
+    assert!(e.contains("is already recorded (as a screening)"), "{e}");
+    // The state keeps the answers in the list's order, the two levels
+    // and when it was done.
+    let mut shuffled = screening();
+    shuffled.screening_id = id(SCREENING + 3);
+    shuffled.answers.reverse();
+    w.ok(E::ScreeningRecorded(shuffled));
+    let st: ScreeningState = w.typed(SCREENING + 3);
+    let order: Vec<Indicator> = st.answers.iter().map(|a| a.indicator).collect();
+    assert_eq!(order, Indicator::ALL);
+    assert_eq!(st.done, day("2025-06-01"));
+    assert_eq!(st.supported_risk, RiskLevel::High);
+    assert!(st.indicators_active());
+    assert_eq!(
+        st.yes().collect::<Vec<_>>(),
+        [
+            Indicator::Missing,
+            Indicator::OlderPartner,
+            Indicator::CarsWithAdults
+        ]
+    );
+    assert_eq!(st.not_known(), Indicator::ALL.len() - 5);
 }

@@ -10,6 +10,7 @@ pub mod home;
 pub mod links;
 pub mod people;
 pub mod referrals;
+pub mod screening;
 pub mod triage;
 
 use crate::error::WebError;

@@ -7,7 +7,8 @@ use crate::app::{AppState, SignedIn};
 use crate::display;
 use crate::error::WebError;
 use crate::html::{
-    Choice, ChronologyLine, Line, MyRow, PeriodRow, PeriodSection, PersonPage, SearchPage,
+    Choice, ChronologyLine, Line, MyRow, PeriodRow, PeriodSection, PersonPage, RiskRow,
+    ScreeningLatest, SearchPage,
 };
 use crate::pages::Respond;
 use crate::reference::reference_for;
@@ -20,6 +21,8 @@ use uuid::Uuid;
 use vigil_app::guard::record::{
     self, kind_words, ChildRecord, ChronologyFilter, Period, TimelineLane,
 };
+use vigil_app::screening::Screened;
+use vigil_model::codes::RiskLevel;
 use vigil_model::time::Precision;
 use vigil_rules::london::local_date;
 
@@ -319,7 +322,84 @@ fn page_of(
         can_refer,
         linked: super::links::linked_rows(&rec.linked),
         csrf,
+        screening: sum.screenings.last().map(latest),
+        risk_history: risk_history(&sum.screenings),
+        risk_svg: crate::risk_chart::svg(
+            &sum.screenings
+                .iter()
+                .map(|s| crate::risk_chart::Point {
+                    day: s.day,
+                    judged: s.judged,
+                    supported: s.supported,
+                })
+                .collect::<Vec<_>>(),
+            sum.day,
+        ),
+        can_screen: rec.can_screen,
     }
+}
+
+/// A risk level's tag colour.
+fn risk_class(l: RiskLevel) -> &'static str {
+    match l {
+        RiskLevel::Low => "v-tag--green",
+        RiskLevel::Medium => "v-tag--amber",
+        RiskLevel::High => "v-tag--red",
+    }
+}
+
+fn screened_by(s: &Screened) -> String {
+    format!("{} ({})", s.by, s.agency_name)
+}
+
+fn latest(s: &Screened) -> ScreeningLatest {
+    ScreeningLatest {
+        done: display::occurred(&s.done),
+        judged: s.judged.label().to_owned(),
+        judged_class: risk_class(s.judged),
+        supported: s.supported.label().to_owned(),
+        differs: s.judged != s.supported,
+        reason: s.reason.clone().unwrap_or_default(),
+        who: screened_by(s),
+        yes: s
+            .yes
+            .iter()
+            .map(|a| {
+                (
+                    a.indicator.label().to_owned(),
+                    a.known_on
+                        .map(|d| display::date(d.naive()))
+                        .unwrap_or_default(),
+                    a.source.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+        not_known: s.not_known,
+    }
+}
+
+/// Every screening, oldest first, with how the judged risk moved.
+fn risk_history(list: &[Screened]) -> Vec<RiskRow> {
+    let mut before: Option<RiskLevel> = None;
+    list.iter()
+        .map(|s| {
+            let change = match before {
+                None => "First screening".to_owned(),
+                Some(b) if s.judged > b => format!("Up from {}", b.label().to_lowercase()),
+                Some(b) if s.judged < b => format!("Down from {}", b.label().to_lowercase()),
+                Some(_) => "No change".to_owned(),
+            };
+            before = Some(s.judged);
+            RiskRow {
+                done: display::occurred(&s.done),
+                judged: s.judged.label().to_owned(),
+                judged_class: risk_class(s.judged),
+                supported: s.supported.label().to_owned(),
+                change,
+                who: screened_by(s),
+            }
+        })
+        .collect()
 }
 
 pub async fn person(
