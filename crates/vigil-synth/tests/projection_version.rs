@@ -24,14 +24,14 @@ use vigil_model::state::EntityState;
 use vigil_synth::{generate, SynthConfig};
 
 /// The version the hashes below were made with.
-const HASHED_WITH_VERSION: u32 = 5;
+const HASHED_WITH_VERSION: u32 = 7;
 
 /// SHA-256 of the borough's events and of its projected rows.
 const BOROUGH_EVENTS: &str = "3cbb85267777c1b8c96094eccd1eda45e30db947acf4ae94618f858e9bdb22c6";
 const BOROUGH_ROWS: &str = "7dccb2c17e34b4dc4955308ef4bd4dccd3cb8fceaf7aa44f5dec4c4f07a325f1";
 /// SHA-256 of the example story's events and of its projected rows.
-const EXAMPLE_EVENTS: &str = "c83e3bbce1aaa1cd0f53b6c89dbf0d423743246311df04cf58012c9472af4fb8";
-const EXAMPLE_ROWS: &str = "f6bb7646e6641ae647428fb5bb5c7c5cc824e1abd788e9977f1ddc8c261cf773";
+const EXAMPLE_EVENTS: &str = "4aafab491d74ad6aac2176fdefa926e6b527c51490346c505e5360cd8a9fb72e";
+const EXAMPLE_ROWS: &str = "f9150cfca870b4379197e1cc1a6196d4992f5f20fff076ac661c29b136badfa2";
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")

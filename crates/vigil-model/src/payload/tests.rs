@@ -2075,7 +2075,9 @@ fn information_is_added_by_the_sender_about_the_referrals_child() {
         r.information_added[0].information,
         "Seen again at the taxi rank."
     );
+}
 
+// ---------------------------------------------------------------------------
 // Screening
 // ---------------------------------------------------------------------------
 
