@@ -474,6 +474,7 @@ fn edges_and_referrals_follow_their_entities(b: Backend) {
             json!({
                 "referral_id": second, "child_id": CHILD, "concern": "Missing again.",
                 "immediate_danger": true,
+                "police_called": true,
             }),
         )])
         .unwrap()
