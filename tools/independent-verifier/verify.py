@@ -41,7 +41,7 @@ MAX_INT = 2**53 - 1
 TREE_HEAD_DOMAIN = b"vigil-tree-head-v1\x00"  # 19 bytes (section 3)
 SUBJECT_TYPE_ORDER = [
     "agency", "person", "object", "location", "link", "referral", "missing_episode",
-    "placement", "allocation", "intelligence", "offence", "meeting", "case", "user",
+    "placement", "allocation", "intelligence", "offence", "meeting", "case", "screening", "user",
     "access_log",
 ]
 PRECISIONS = {"exact", "day", "month", "year", "approximate"}

@@ -65,6 +65,26 @@ pub enum EntityKind {
 }
 
 impl EntityKind {
+    /// Every kind, in declaration order (the order that sorts `subjects`).
+    pub const ALL: &'static [EntityKind] = &[
+        EntityKind::Agency,
+        EntityKind::Person,
+        EntityKind::Object,
+        EntityKind::Location,
+        EntityKind::Link,
+        EntityKind::Referral,
+        EntityKind::MissingEpisode,
+        EntityKind::Placement,
+        EntityKind::Allocation,
+        EntityKind::Intelligence,
+        EntityKind::Offence,
+        EntityKind::Meeting,
+        EntityKind::Case,
+        EntityKind::Screening,
+        EntityKind::User,
+        EntityKind::AccessLog,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EntityKind::Agency => "agency",
