@@ -3,7 +3,8 @@
 //! police were called and the out-of-hours number; a child referred without
 //! a name and linked later; the possible records grouped per person; the
 //! referrer's copy and what they add later; and a session that ends while
-//! a referral is being written losing nothing.
+//! a referral is being written losing nothing. Those that need no clock or
+//! configuration of their own run on SQLite and PostgreSQL.
 
 mod common;
 
@@ -11,6 +12,14 @@ use chrono::{Duration, TimeZone, Utc};
 use common::{hidden, referral_form, submit_referral, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use vigil_web::reference::reference_for;
+
+on_both_backends!(a_decision_below_a_strategy_discussion_on_immediate_danger_needs_a_reason: a_decision_below_a_strategy_discussion_on_immediate_danger_needs_a_reason_sqlite, a_decision_below_a_strategy_discussion_on_immediate_danger_needs_a_reason_postgres);
+on_both_backends!(a_child_without_a_name_can_be_referred_and_linked_to_a_known_child_later: a_child_without_a_name_can_be_referred_and_linked_to_a_known_child_later_sqlite, a_child_without_a_name_can_be_referred_and_linked_to_a_known_child_later_postgres);
+on_both_backends!(possible_records_are_one_row_per_linked_person_with_their_referrals: possible_records_are_one_row_per_linked_person_with_their_referrals_sqlite, possible_records_are_one_row_per_linked_person_with_their_referrals_postgres);
+on_both_backends!(the_referrer_sees_what_they_sent_and_adds_to_it_later: the_referrer_sees_what_they_sent_and_adds_to_it_later_sqlite, the_referrer_sees_what_they_sent_and_adds_to_it_later_postgres);
+on_both_backends!(a_session_that_expires_mid_referral_loses_nothing: a_session_that_expires_mid_referral_loses_nothing_sqlite, a_session_that_expires_mid_referral_loses_nothing_postgres);
+on_both_backends!(a_form_sent_on_an_ended_session_with_a_forged_token_is_not_kept: a_form_sent_on_an_ended_session_with_a_forged_token_is_not_kept_sqlite, a_form_sent_on_an_ended_session_with_a_forged_token_is_not_kept_postgres);
+on_both_backends!(small_things_from_the_walk_through: small_things_from_the_walk_through_sqlite, small_things_from_the_walk_through_postgres);
 
 fn pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     form.iter().map(|(k, v)| (*k, v.as_str())).collect()
@@ -134,9 +143,7 @@ async fn the_police_question_is_required_with_immediate_danger_and_the_out_of_ho
     assert!(receipt.body.contains("Police called"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_decision_below_a_strategy_discussion_on_immediate_danger_needs_a_reason() {
-    let app = TestApp::start().await;
+async fn a_decision_below_a_strategy_discussion_on_immediate_danger_needs_a_reason(app: &TestApp) {
     let teacher = app
         .login(&app.username("referrer", "oakfield-academy"))
         .await;
@@ -203,9 +210,7 @@ fn unnamed_form() -> Vec<(&'static str, String)> {
     with(f, "where", "The taxi rank on Station Road")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_child_without_a_name_can_be_referred_and_linked_to_a_known_child_later() {
-    let app = TestApp::start().await;
+async fn a_child_without_a_name_can_be_referred_and_linked_to_a_known_child_later(app: &TestApp) {
     let worker = app
         .login(&app.username("referrer", "riverside-youth-project"))
         .await;
@@ -276,9 +281,7 @@ async fn a_child_without_a_name_can_be_referred_and_linked_to_a_known_child_late
     assert!(child.body.contains(&reference_for(id)), "{}", child.body);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn possible_records_are_one_row_per_linked_person_with_their_referrals() {
-    let app = TestApp::start().await;
+async fn possible_records_are_one_row_per_linked_person_with_their_referrals(app: &TestApp) {
     let teacher = app
         .login(&app.username("referrer", "oakfield-academy"))
         .await;
@@ -338,9 +341,7 @@ async fn possible_records_are_one_row_per_linked_person_with_their_referrals() {
     assert!(page.body.contains("Sent by"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_referrer_sees_what_they_sent_and_adds_to_it_later() {
-    let app = TestApp::start().await;
+async fn the_referrer_sees_what_they_sent_and_adds_to_it_later(app: &TestApp) {
     let teacher = app
         .login(&app.username("referrer", "oakfield-academy"))
         .await;
@@ -423,9 +424,7 @@ async fn the_referrer_sees_what_they_sent_and_adds_to_it_later() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_session_that_expires_mid_referral_loses_nothing() {
-    let app = TestApp::start().await;
+async fn a_session_that_expires_mid_referral_loses_nothing(app: &TestApp) {
     let teacher_name = app.username("referrer", "oakfield-academy");
     let mut teacher = app.login(&teacher_name).await;
     let form = teacher.get("/referrals/new").await;
@@ -497,9 +496,7 @@ async fn a_session_that_expires_mid_referral_loses_nothing() {
     assert!(receipt.body.contains("silver Astra"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_form_sent_on_an_ended_session_with_a_forged_token_is_not_kept() {
-    let app = TestApp::start().await;
+async fn a_form_sent_on_an_ended_session_with_a_forged_token_is_not_kept(app: &TestApp) {
     let teacher = app
         .login(&app.username("referrer", "oakfield-academy"))
         .await;
@@ -522,9 +519,7 @@ async fn a_form_sent_on_an_ended_session_with_a_forged_token_is_not_kept() {
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn small_things_from_the_walk_through() {
-    let app = TestApp::start().await;
+async fn small_things_from_the_walk_through(app: &TestApp) {
     // The username field helps password managers.
     let login = app.client().get("/login").await;
     assert!(login.body.contains("autocomplete=\"username\""));

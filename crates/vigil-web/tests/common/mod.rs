@@ -278,17 +278,20 @@ impl TestApp {
             .clone()
     }
 
-    /// Every event kind in the log, in order.
+    /// Every event kind in the log, in order. Callable from a test's async
+    /// body: the PostgreSQL client blocks, so it runs off the async threads.
     pub fn kinds(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        self.store
-            .for_each_entry(0, &mut |e| {
-                let h: serde_json::Value = serde_json::from_str(&e.header_json).unwrap();
-                out.push(h["kind"].as_str().unwrap().to_owned());
-                Ok(())
-            })
-            .unwrap();
-        out
+        tokio::task::block_in_place(|| {
+            let mut out = Vec::new();
+            self.store
+                .for_each_entry(0, &mut |e| {
+                    let h: serde_json::Value = serde_json::from_str(&e.header_json).unwrap();
+                    out.push(h["kind"].as_str().unwrap().to_owned());
+                    Ok(())
+                })
+                .unwrap();
+            out
+        })
     }
 }
 
