@@ -21,24 +21,7 @@ const ROLES: &[Role] = &[
     Role::PartnershipAdministrator,
     Role::System,
 ];
-const KINDS: &[EntityKind] = &[
-    EntityKind::Agency,
-    EntityKind::Person,
-    EntityKind::Object,
-    EntityKind::Location,
-    EntityKind::Link,
-    EntityKind::Referral,
-    EntityKind::MissingEpisode,
-    EntityKind::Placement,
-    EntityKind::Allocation,
-    EntityKind::Intelligence,
-    EntityKind::Offence,
-    EntityKind::Meeting,
-    EntityKind::Case,
-    EntityKind::Screening,
-    EntityKind::User,
-    EntityKind::AccessLog,
-];
+const KINDS: &[EntityKind] = EntityKind::ALL;
 const PRECISIONS: &[Precision] = &[
     Precision::Exact,
     Precision::Day,
