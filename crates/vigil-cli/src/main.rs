@@ -183,6 +183,12 @@ enum Command {
         #[arg(long)]
         verbose: bool,
     },
+    /// Check text on standard input against the professional language guidance (DOMAIN.md section 9): one JSON object per finding (start, end as byte offsets, phrase, why, suggestion) on standard output, nothing when the text is fine; exit 0 either way. Needs no data directory.
+    CheckLanguage {
+        /// The child's age in years, when known (under 13, sexual wording is flagged without an adult in the sentence).
+        #[arg(long, value_name = "YEARS", value_parser = clap::value_parser!(u32).range(0..=120))]
+        age: Option<u32>,
+    },
     /// Measure throughput on this machine (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -286,6 +292,42 @@ impl std::fmt::Display for Tampered {
 }
 impl std::error::Error for Tampered {}
 
+/// Text longer than this is refused with a message rather than read into
+/// memory without bound (a whole case file is far smaller).
+const MAX_CHECK_BYTES: u64 = 16 * 1024 * 1024;
+
+/// `vigil check-language`: the same checker the forms use, on standard input.
+fn check_language(age: Option<u32>) -> Result<()> {
+    use std::io::{Read, Write};
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take(MAX_CHECK_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .context("reading standard input")?;
+    if bytes.len() as u64 > MAX_CHECK_BYTES {
+        bail!("the text on standard input is longer than 16 MiB; check it in parts");
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "standard input is not UTF-8 text (the first bad byte is at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    let cx = vigil_rules::language::LanguageContext { age };
+    let mut out = std::io::stdout().lock();
+    for f in vigil_rules::language::check(&text, &cx) {
+        let line = serde_json::json!({
+            "start": f.start,
+            "end": f.end,
+            "phrase": f.phrase,
+            "why": f.why,
+            "suggestion": f.suggestion,
+        });
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
 fn data_dir(cli: &Cli) -> Result<DataDir> {
     match &cli.data {
         Some(p) => Ok(DataDir::new(p)),
@@ -295,6 +337,7 @@ fn data_dir(cli: &Cli) -> Result<DataDir> {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
+        Command::CheckLanguage { age } => check_language(*age)?,
         Command::Init => {
             let dir = data_dir(&cli)?;
             let (key, url) = dir.init(cli.database.as_deref())?;

@@ -15,9 +15,12 @@
 //!   someone acts;
 //! * [`london`]: UK civil time, computed from the fixed summer-time rule;
 //! * [`screening`]: the overall risk of sexual exploitation (low, medium,
-//!   high) a CSE screening's answers support, from the indicators alone.
+//!   high) a CSE screening's answers support, from the indicators alone;
+//! * [`language`]: wording in free text that blames or criminalises an
+//!   exploited child, with why it harms and what to write instead (the
+//!   professional language guidance, DOMAIN.md section 9).
 //!
-//! Later: alerts, language and offence checks (see DESIGN.md).
+//! Later: alerts and offence checks (see DESIGN.md).
 //!
 //! It is pure logic: no file, network or database I/O and no clock reads.
 //! Callers pass "now" in, which makes every rule testable at any moment,
@@ -43,6 +46,7 @@
 pub mod calendar;
 pub mod deadlines;
 pub mod escalation;
+pub mod language;
 pub mod london;
 pub mod screening;
 
