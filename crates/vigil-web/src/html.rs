@@ -327,6 +327,19 @@ pub struct ReceiptPage {
     pub csrf: String,
     pub form: FormView,
     pub notice: Option<String>,
+    /// Wording in what was sent that the language guidance warns against
+    /// (the check run on save; the text itself is kept as written).
+    pub wording: Vec<WordingRow>,
+}
+
+/// One phrase the language check found in a saved text, and where.
+#[derive(Clone, Debug)]
+pub struct WordingRow {
+    /// Which part of the form it is in ("What you are worried about").
+    pub field: &'static str,
+    pub phrase: String,
+    pub why: &'static str,
+    pub suggestion: &'static str,
 }
 
 #[derive(Clone, Debug)]

@@ -7,7 +7,7 @@
 use crate::access::Action;
 use crate::app::AppState;
 use crate::pages::{
-    account, admin, assets, audit, home, links, people, referrals, screening, triage,
+    account, admin, assets, audit, home, language, links, people, referrals, screening, triage,
 };
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
@@ -95,6 +95,7 @@ pub const ROUTES: &[Route] = &[
     route!(POST "/admin/users/{username}/role" => admin::change_role, Gate::Action(ManageUsers)),
     route!(POST "/admin/users/{username}/reset" => admin::reset, Gate::Action(ManageUsers)),
     route!(POST "/admin/users/{username}/disable" => admin::disable, Gate::Action(ManageUsers)),
+    route!(POST "/language/check" => language::check_typed, SignedIn),
     route!(GET "/static/vigil.css" => assets::css, Public),
     route!(GET "/static/vigil.js" => assets::js, Public),
     route!(GET "/log-key.pub" => assets::log_key, Public),

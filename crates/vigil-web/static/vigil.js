@@ -40,6 +40,65 @@
     };
     setInterval(tick, 30000);
   }
+  // The language check as the writer types (without script it runs when
+  // the form is saved): a pause in typing sends the box's text to
+  // /language/check with the form's anti-forgery token, and the phrases
+  // the guidance warns against are shown under the box with why and what
+  // to write instead. It never blocks sending. Words are set as text, never
+  // as HTML.
+  var boxes = document.querySelectorAll('textarea[data-language-check]');
+  function showWording(area, region, findings) {
+    while (region.firstChild) region.removeChild(region.firstChild);
+    if (!findings.length) { region.hidden = true; return; }
+    var lead = document.createElement('p');
+    lead.className = 'v-language__lead';
+    lead.textContent = 'About the words used (you can still send it as it is):';
+    region.appendChild(lead);
+    var list = document.createElement('ul');
+    for (var k = 0; k < findings.length; k++) {
+      var f = findings[k];
+      var li = document.createElement('li');
+      var phrase = document.createElement('strong');
+      phrase.textContent = '\u201c' + f.phrase + '\u201d';
+      li.appendChild(phrase);
+      li.appendChild(document.createTextNode(': ' + f.why + ' '));
+      var tryIt = document.createElement('span');
+      tryIt.className = 'v-language__try';
+      tryIt.textContent = 'Try: ' + f.suggestion + '.';
+      li.appendChild(tryIt);
+      list.appendChild(li);
+    }
+    region.appendChild(list);
+    region.hidden = false;
+  }
+  function watch(area) {
+    var region = document.getElementById(area.id + '-language');
+    var form = area.form;
+    var token = form && form.querySelector('input[name="csrf"]');
+    if (!region || !token || !window.fetch) return;
+    var timer = null, last = null;
+    var run = function () {
+      var text = area.value;
+      if (text === last) return;
+      last = text;
+      var age = form.querySelector('[name="child_age"]');
+      var body = 'csrf=' + encodeURIComponent(token.value) +
+        '&text=' + encodeURIComponent(text) +
+        (age && age.value ? '&age=' + encodeURIComponent(age.value) : '');
+      fetch('/language/check', {
+        method: 'POST', credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: body
+      }).then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (j) { if (j && area.value === text) showWording(area, region, j.findings || []); })
+        .catch(function () {});
+    };
+    area.addEventListener('input', function () {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(run, 400);
+    });
+    if (area.value) run();
+  }
+  for (var b = 0; b < boxes.length; b++) watch(boxes[b]);
   // The error summary takes focus so screen readers announce it first.
   var summary = document.querySelector('.v-error-summary');
   if (summary) summary.focus();

@@ -343,6 +343,11 @@ const WITHOUT_A_RULE: &[(&str, &str, &str)] = &[
     ("POST", "/logout", "one's own session"),
     ("GET", "/account/password", "one's own password"),
     ("POST", "/account/password", "one's own password"),
+    (
+        "POST",
+        "/language/check",
+        "checks the words one is typing; reads and records nothing",
+    ),
     ("GET", "/static/vigil.css", "a static file"),
     ("GET", "/static/vigil.js", "a static file"),
     (

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod assets;
 pub mod audit;
 pub mod home;
+pub mod language;
 pub mod links;
 pub mod people;
 pub mod referrals;

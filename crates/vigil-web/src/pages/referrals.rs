@@ -11,7 +11,7 @@ use crate::form::{sentence, CsrfForm, FieldError, FormData};
 use crate::guard::{self, Authorised, Reading, ReferralRecord};
 use crate::html::{
     DecidePage, FormView, HistoryRow, Line, MyReferralsPage, MyRow, PersonLink, ReceiptPage,
-    ReferralFormPage, ReferralPage,
+    ReferralFormPage, ReferralPage, WordingRow,
 };
 use crate::intake::{self, OTHER_ROWS};
 use crate::pages::Respond;
@@ -225,6 +225,31 @@ fn sent_lines(rec: &ReferralRecord) -> Vec<Line> {
     out
 }
 
+/// The language check on what the sender wrote (the concern, what they saw
+/// and what they added since), shown to them after saving.
+fn sent_wording(r: &ReferralView) -> Vec<WordingRow> {
+    let mut texts: Vec<(&'static str, &str)> = vec![("What you are worried about", &r.concern)];
+    if let Some(w) = &r.what_seen {
+        texts.push(("What you saw or heard", w));
+    }
+    for a in &r.information_added {
+        texts.push(("What you added", &a.information));
+    }
+    texts
+        .into_iter()
+        .flat_map(|(field, text)| {
+            crate::pages::language::wording(text, None)
+                .into_iter()
+                .map(move |w| WordingRow {
+                    field,
+                    phrase: w.phrase,
+                    why: w.why,
+                    suggestion: w.suggestion,
+                })
+        })
+        .collect()
+}
+
 fn referrer_words(rf: &vigil_model::payload::Referrer) -> String {
     [&rf.name, &rf.role, &rf.organisation, &rf.phone, &rf.email]
         .into_iter()
@@ -300,6 +325,7 @@ async fn receipt_page(
             csrf: who.csrf.clone(),
             form: FormView::new(form, errors),
             notice,
+            wording: sent_wording(r),
         }
     })
     .respond(status_code)
