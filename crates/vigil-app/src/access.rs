@@ -49,6 +49,9 @@ pub enum Action {
     /// Record a CSE screening of a child (the indicator checklist and the
     /// judgement of risk).
     RecordScreening,
+    /// The language report: how the wording on file measures against the
+    /// guidance, per agency (counts and phrases; no record's text).
+    ViewLanguageReport,
     /// The access log: who read which record, when.
     ViewAccessLog,
     /// The list of accounts and one account's history.
@@ -72,6 +75,7 @@ impl Action {
         Action::ReviewLinks,
         Action::DecideLink,
         Action::RecordScreening,
+        Action::ViewLanguageReport,
         Action::ViewAccessLog,
         Action::ViewUsers,
         Action::ManageUsers,
@@ -124,6 +128,7 @@ impl Action {
             Action::ReviewLinks => "see possible matches of records and why",
             Action::DecideLink => "decide whether two records are the same person",
             Action::RecordScreening => "record a screening for exploitation",
+            Action::ViewLanguageReport => "see the language report of each agency",
             Action::ViewAccessLog => "read the access log",
             Action::ViewUsers => "see accounts",
             Action::ManageUsers => "create and change accounts",
@@ -270,6 +275,9 @@ pub const RULES: &[Rule] = &[
     rule(Supervisor, DecideLink, NotMash, OwnAgency),
     rule(Supervisor, RecordScreening, Mash, Any),
     rule(Supervisor, RecordScreening, NotMash, OwnAgency),
+    // How a team's wording measures against the language guidance: a
+    // supervisor sees their own agency's row, an auditor every agency's.
+    rule(Supervisor, ViewLanguageReport, All, OwnAgency),
     // An auditor reads everything and changes nothing.
     rule(Auditor, ViewReceipt, All, Any),
     rule(Auditor, ViewTriageQueue, All, Any),
@@ -278,6 +286,7 @@ pub const RULES: &[Rule] = &[
     rule(Auditor, ViewPerson, All, Any),
     rule(Auditor, ReviewLinks, All, Any),
     rule(Auditor, ViewAccessLog, All, Any),
+    rule(Auditor, ViewLanguageReport, All, Any),
     rule(Auditor, ViewUsers, All, Any),
     // Administrators manage accounts; they do not read children's records.
     // An agency's administrator manages that agency's accounts only, and

@@ -37,6 +37,7 @@ mod error;
 pub mod events;
 pub mod fit;
 pub mod guard;
+pub mod language;
 pub mod queue;
 pub use vigil_model::reference;
 pub mod referral;
@@ -82,6 +83,8 @@ pub struct App {
     summaries: cache::Bounded<guard::record::SummaryKey, guard::record::Summary>,
     /// The matching model in use (replaced whole by [`App::use_scorer`]).
     scorer: std::sync::RwLock<Arc<score::Scorer>>,
+    /// The language report's running tally (counts only).
+    language: language::Tally,
     pub rules: DeadlineRules,
     pub policy: EscalationPolicy,
 }
@@ -99,6 +102,7 @@ impl App {
                 guard::record::SUMMARY_BYTES,
             ),
             scorer: std::sync::RwLock::new(Arc::new(score::Scorer::interim())),
+            language: language::Tally::default(),
             rules: DeadlineRules::standard().clone(),
             policy: EscalationPolicy::default(),
         }

@@ -216,6 +216,7 @@ impl AppState {
         link("/overdue", "Overdue", Action::ViewOverdue);
         link("/links/review", "Possible matches", Action::ReviewLinks);
         link("/audit", "Access log", Action::ViewAccessLog);
+        link("/reports/language", "Wording", Action::ViewLanguageReport);
         link("/admin/users", "Accounts", Action::ViewUsers);
         if nav.first().map(|n| n.href.as_str()) != Some("/") && !who.restricted {
             nav.insert(0, NavLink::new("/", "Home", current == "/"));

@@ -662,6 +662,29 @@ pub struct AuditRow {
 }
 
 #[derive(Template)]
+#[template(path = "language_report.html")]
+pub struct LanguageReportPage {
+    pub chrome: Chrome,
+    /// The guidance rows, as the table's column headings.
+    pub headings: Vec<&'static str>,
+    pub rows: Vec<LanguageRow>,
+    /// Log entries the report covers.
+    pub entries: u64,
+}
+
+/// One agency's row of the language report.
+#[derive(Clone, Debug)]
+pub struct LanguageRow {
+    pub agency: String,
+    pub texts: u64,
+    pub flagged: u64,
+    pub share: String,
+    /// Findings per guidance row, in the order of the headings.
+    pub counts: Vec<u64>,
+    pub phrases: String,
+}
+
+#[derive(Template)]
 #[template(path = "audit.html")]
 pub struct AuditPage {
     pub chrome: Chrome,

@@ -7,7 +7,8 @@
 use crate::access::Action;
 use crate::app::AppState;
 use crate::pages::{
-    account, admin, assets, audit, home, language, links, people, referrals, screening, triage,
+    account, admin, assets, audit, home, language, links, people, referrals, reports, screening,
+    triage,
 };
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
@@ -88,6 +89,7 @@ pub const ROUTES: &[Route] = &[
     route!(POST "/links/pair/reject" => links::reject, Gate::Action(DecideLink)),
     route!(POST "/links/pair/undo" => links::undo, Gate::Action(DecideLink)),
     route!(GET "/audit" => audit::audit, Gate::Action(ViewAccessLog)),
+    route!(GET "/reports/language" => reports::language, Gate::Action(ViewLanguageReport)),
     route!(GET "/admin/users" => admin::list, Gate::Action(ViewUsers)),
     route!(GET "/admin/users/new" => admin::new_form, Gate::Action(ManageUsers)),
     route!(POST "/admin/users/new" => admin::create, Gate::Action(ManageUsers)),

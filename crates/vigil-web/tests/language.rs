@@ -138,3 +138,57 @@ async fn wording_is_checked_while_typing_and_on_save(app: &TestApp) {
     assert!(page.body.contains(r#"id="concern-language""#));
     assert!(page.body.matches("data-language-check").count() >= 3);
 }
+
+on_both_backends!(the_language_report_counts_wording_on_file_per_agency: report_sqlite, report_postgres);
+
+async fn the_language_report_counts_wording_on_file_per_agency(app: &TestApp) {
+    let supervisor = app
+        .login(&app.username("auditor", "northshire-childrens-services"))
+        .await;
+    let before = supervisor.get("/reports/language").await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.body);
+    assert!(before.body.contains("Language report"));
+
+    // Two referrals from the school: one in the guidance's words, one not.
+    let teacher = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
+    submit_referral(&teacher, &referral_form()).await;
+    let mut form = referral_form();
+    for (k, v) in form.iter_mut() {
+        if *k == "concern" {
+            *v = "She is promiscuous and is putting herself at risk at the park.".into();
+        }
+    }
+    submit_referral(&teacher, &form).await;
+
+    // The report reads what was appended since it last looked.
+    let after = supervisor.get("/reports/language").await;
+    assert_eq!(after.status, StatusCode::OK);
+    let row = after
+        .body
+        .split("<tr>")
+        .find(|r| r.contains("Oakfield Academy"))
+        .unwrap_or_else(|| panic!("a row for the school: {}", after.body));
+    assert!(row.contains("“promiscuous” (1)"), "{row}");
+    assert!(row.contains("“putting herself at risk” (1)"), "{row}");
+    assert!(
+        row.contains(">1 ("),
+        "one text with wording to change: {row}"
+    );
+    // It shows counts and phrases, never a record's text.
+    assert!(!after.body.contains("at the park"));
+    // The menu links it; a referrer may not see it; a supervisor sees their
+    // own agency's row only.
+    assert!(after.body.contains(r#"href="/reports/language""#));
+    assert_eq!(
+        teacher.get("/reports/language").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let own = app
+        .login(&app.username("supervisor", "northshire-childrens-services"))
+        .await;
+    let r = own.get("/reports/language").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.body.contains("Oakfield Academy"), "another agency's row");
+}

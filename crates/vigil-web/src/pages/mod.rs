@@ -11,6 +11,7 @@ pub mod language;
 pub mod links;
 pub mod people;
 pub mod referrals;
+pub mod reports;
 pub mod screening;
 pub mod triage;
 
