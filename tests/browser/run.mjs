@@ -164,6 +164,31 @@ try {
       urgent = (await page.locator('.v-panel__ref').innerText()).trim();
     });
 
+    await step('the language check suggests other words while typing, and never stops sending', async () => {
+      await page.click('nav >> text=Raise a concern');
+      assert.equal(await page.isVisible('#concern-language'), false);
+      await page.click('#concern');
+      await page.keyboard.type('Jade keeps putting herself at risk with her boyfriend, who is 24.');
+      const region = page.locator('#concern-language');
+      await region.waitFor({ state: 'visible' });
+      const words = await region.innerText();
+      assert.match(words, /putting herself at risk/);
+      assert.match(words, /Try: may have been groomed/);
+      assert.match(words, /boyfriend/);
+      assert.match(words, /you can still send it as it is/);
+      // Quoting the child is not the writer's wording: the advice goes.
+      await page.fill('#concern', '');
+      await page.click('#concern');
+      await page.keyboard.type('Jade said "he is my boyfriend". He is 24.');
+      await region.waitFor({ state: 'hidden' });
+      await page.fill('#concern', 'Jade keeps putting herself at risk with her boyfriend, who is 24.');
+      await page.click('#concern');
+      await page.keyboard.type(' ');
+      await region.waitFor({ state: 'visible' });
+      await page.locator('#concern').scrollIntoViewIfNeeded();
+      await shot(page, '19-language-check.png', false);
+    });
+
     await step('My referrals shows both, awaiting a decision', async () => {
       await page.click('nav >> text=My referrals');
       const table = await page.locator('table').innerText();
