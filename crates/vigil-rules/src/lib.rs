@@ -20,7 +20,9 @@
 //!   exploited child, with why it harms and what to write instead (the
 //!   professional language guidance, DOMAIN.md section 9).
 //!
-//! Later: alerts and offence checks (see DESIGN.md).
+//! * [`alerts`]: alert rules (a TOML file, checked with errors that name
+//!   the line) and the evaluator that says when the facts recorded meet
+//!   one, with an id derived from the rule and the events that met it.
 //!
 //! It is pure logic: no file, network or database I/O and no clock reads.
 //! Callers pass "now" in, which makes every rule testable at any moment,
@@ -43,6 +45,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alerts;
 pub mod calendar;
 pub mod deadlines;
 pub mod escalation;
