@@ -1289,6 +1289,15 @@ code_list! {
 }
 
 code_list! {
+    /// How a return home interview went. A child may decline; the
+    /// interview still counts as offered and done.
+    pub enum InterviewOutcome("return home interview outcome") {
+        Held = "held" => "Held",
+        DeclinedByChild = "declined_by_child" => "Declined by the child",
+    }
+}
+
+code_list! {
     /// A decision about a case, as written in its history.
     pub enum CaseDecision("case decision") {
         Open = "open" => "Opened",
@@ -1510,6 +1519,7 @@ mod tests {
         check_list::<PlacementType>();
         check_list::<CinFactor>();
         check_list::<MeetingKind>();
+        check_list::<InterviewOutcome>();
         check_list::<CaseDecision>();
         check_list::<CaseLevel>();
         check_list::<SourceEvaluation>();

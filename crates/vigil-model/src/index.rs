@@ -42,7 +42,7 @@
 //! | `person_match.confirmed`, `.rejected`, `.undone` | the pair's `same_person` link | both people (`linked`) |
 //! | `referral.submitted` | the referral | the child (`child`), each other person involved (`other_person`) |
 //! | `referral.decided`, `referral.escalated`, `referral.information_added`, `assessment.completed` | the referral | the referral's child (`child`) |
-//! | `missing_episode.recorded`, `missing_episode.returned` | the episode | the episode's child |
+//! | `missing_episode.recorded`, `missing_episode.returned`, `return_interview.assigned`, `return_interview.recorded` | the episode | the episode's child |
 //! | `placement.started`, `placement.ended` | the placement | the placement's child |
 //! | `allocation.recorded`, `allocation.ended` | the allocation | the allocation's child |
 //! | `intelligence.recorded` | the report | each person among its subjects (`subject`) |
@@ -413,6 +413,8 @@ fn record_of(p: &EventPayload) -> Option<(EntityKind, Uuid)> {
         E::AssessmentCompleted(x) => (EntityKind::Referral, x.referral_id),
         E::MissingEpisodeRecorded(x) => (EntityKind::MissingEpisode, x.episode_id),
         E::MissingEpisodeReturned(x) => (EntityKind::MissingEpisode, x.episode_id),
+        E::ReturnInterviewAssigned(x) => (EntityKind::MissingEpisode, x.episode_id),
+        E::ReturnInterviewRecorded(x) => (EntityKind::MissingEpisode, x.episode_id),
         E::PlacementStarted(x) => (EntityKind::Placement, x.placement_id),
         E::PlacementEnded(x) => (EntityKind::Placement, x.placement_id),
         E::AllocationRecorded(x) => (EntityKind::Allocation, x.allocation_id),

@@ -22,7 +22,9 @@
 //! | `referral.escalated` | Vigil told a supervisor (then the head of service) that a referral was not decided in time; once per level, never after the decision |
 //! | `assessment.completed` | the Children in Need factors found by the assessment a referral led to |
 //! | `missing_episode.recorded` | a child missing (M) or away without authorisation (A), from an exact time |
-//! | `missing_episode.returned` | the child's return (once; not before the start), where found, whether a return interview was offered |
+//! | `missing_episode.returned` | the child's return (once; not before the start), where found (a location or words), by whom, with whom (a person or words), whether a return interview was offered |
+//! | `return_interview.assigned` | who is to do the return home interview (agency, worker); due 72 clock hours after the return |
+//! | `return_interview.recorded` | the return home interview held (what the child said, where, by whom) or declined by the child |
 //! | `placement.started` | a child looked after placed (SSDA903 placement type, location, start date) |
 //! | `placement.ended` | that placement's end (once; not before its start) |
 //! | `allocation.recorded` | a worker allocated to a child |
@@ -65,6 +67,7 @@ mod accounts;
 mod casework;
 mod entities;
 pub mod matching;
+mod missing;
 mod oversight;
 mod police;
 pub mod screening;
@@ -85,6 +88,7 @@ pub use entities::{AgencyRegistered, LinkEnded, LinkRecorded, LocationAmended, O
 pub use matching::{
     match_id, PersonMatchConfirmed, PersonMatchRejected, PersonMatchScored, PersonMatchUndone,
 };
+pub use missing::{ReturnInterviewAssigned, ReturnInterviewRecorded};
 pub use police::{IntelligenceRecorded, OffenceOutcomeRecorded, OffenceRecorded};
 pub use screening::{IndicatorAnswer, ScreeningRecorded};
 
@@ -171,6 +175,8 @@ event_payloads! {
     "assessment.completed" => AssessmentCompleted(AssessmentCompleted),
     "missing_episode.recorded" => MissingEpisodeRecorded(MissingEpisodeRecorded),
     "missing_episode.returned" => MissingEpisodeReturned(MissingEpisodeReturned),
+    "return_interview.assigned" => ReturnInterviewAssigned(ReturnInterviewAssigned),
+    "return_interview.recorded" => ReturnInterviewRecorded(ReturnInterviewRecorded),
     "placement.started" => PlacementStarted(PlacementStarted),
     "placement.ended" => PlacementEnded(PlacementEnded),
     "allocation.recorded" => AllocationRecorded(AllocationRecorded),

@@ -21,9 +21,9 @@
 use crate::canonical::{to_canonical_string, CanonicalError};
 use crate::codes::{
     AgencyId, AgencyKind, CaseDecision, CaseLevel, CinFactor, DfeEthnicity, Disability, Indicator,
-    LinkKind, LocationKind, MeetingKind, MissingType, Nationality, ObjectKind, ObservedEthnicity,
-    OffenceCode, OffenceOutcome, PlacementType, ReferralDecision, RiskLevel, Role, ScreeningAnswer,
-    SelfDefinedEthnicity, Sex,
+    InterviewOutcome, LinkKind, LocationKind, MeetingKind, MissingType, Nationality, ObjectKind,
+    ObservedEthnicity, OffenceCode, OffenceOutcome, PlacementType, ReferralDecision, RiskLevel,
+    Role, ScreeningAnswer, SelfDefinedEthnicity, Sex,
 };
 use crate::dates::{Date, DateOfBirth, Timestamp};
 use crate::event::{EntityKind, EventHeader, SubjectRef};
@@ -452,6 +452,48 @@ pub struct MissingEpisodeState {
     pub returned: Option<Stamp>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub return_interviews: Vec<ReturnInterview>,
+    /// Where the child was found, in words (`missing_episode.returned`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_place: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_with_person_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_with: Option<String>,
+    /// Who is to do the return home interview (`return_interview.assigned`;
+    /// the latest assignment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interview_assigned: Option<InterviewAssignment>,
+    /// Return home interviews recorded (`return_interview.recorded`), held
+    /// or declined by the child, in log order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interviews_recorded: Vec<InterviewRecord>,
+}
+
+/// Who is to do a return home interview.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterviewAssignment {
+    pub agency: AgencyId,
+    /// The worker's user id, when one is named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    pub recorded: Stamp,
+}
+
+/// A return home interview as recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterviewRecord {
+    pub outcome: InterviewOutcome,
+    pub held_at: Timestamp,
+    pub by_whom: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub where_held: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child_said: Option<String>,
+    pub recorded: Stamp,
 }
 
 crate::code_list! {

@@ -14,6 +14,11 @@
 //!   supervisor, head of service), so overdue work stays visible until
 //!   someone acts;
 //! * [`london`]: UK civil time, computed from the fixed summer-time rule;
+//! * [`missing`]: where a return home interview stands (72 clock hours
+//!   from the return, escalated like a referral), missing episodes per
+//!   month and the pattern of where a child was found and who with;
+//! * [`stability`]: placements and workers that overlap the last twelve
+//!   months;
 //! * [`screening`]: the overall risk of sexual exploitation (low, medium,
 //!   high) a CSE screening's answers support, from the indicators alone;
 //! * [`language`]: wording in free text that blames or criminalises an
@@ -51,7 +56,9 @@ pub mod deadlines;
 pub mod escalation;
 pub mod language;
 pub mod london;
+pub mod missing;
 pub mod screening;
+pub mod stability;
 
 pub use calendar::{CalendarError, Holiday, WorkingCalendar};
 pub use deadlines::{

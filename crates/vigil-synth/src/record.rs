@@ -1710,19 +1710,22 @@ impl Recorder<'_> {
     ) {
         let found_location_id = found.map(|f| self.place(POLICE, f, t));
         let p = text::pron(self.w.people[child].sex);
+        let mut found_with = None;
         let note = match found {
-            Some(f) => format!(
-                "Found by a patrol at {}{}.",
-                self.w.places[f]
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| "an address in the town".into()),
-                if self.rng.chance(0.5) {
-                    " with two adults"
-                } else {
-                    ""
+            Some(f) => {
+                let with = self.rng.chance(0.5);
+                if with {
+                    found_with = Some("Two adults".to_owned());
                 }
-            ),
+                format!(
+                    "Found by a patrol at {}{}.",
+                    self.w.places[f]
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| "an address in the town".into()),
+                    if with { " with two adults" } else { "" }
+                )
+            }
             None => format!(
                 "Returned of {} own accord; would not say where {} had been.",
                 p.their, p.they
@@ -1740,6 +1743,10 @@ impl Recorder<'_> {
                 found_location_id,
                 return_interview_offered: offered,
                 note: Some(note),
+                found_place: None,
+                found_by: found.map(|_| "Police patrol".to_owned()),
+                found_with_person_id: None,
+                found_with,
             }),
         );
         if self.rng.chance(self.cfg.observation.return_interview) {

@@ -24,14 +24,14 @@ use vigil_model::state::EntityState;
 use vigil_synth::{generate, SynthConfig};
 
 /// The version the hashes below were made with.
-const HASHED_WITH_VERSION: u32 = 7;
+const HASHED_WITH_VERSION: u32 = 8;
 
 /// SHA-256 of the borough's events and of its projected rows.
-const BOROUGH_EVENTS: &str = "3cbb85267777c1b8c96094eccd1eda45e30db947acf4ae94618f858e9bdb22c6";
-const BOROUGH_ROWS: &str = "7dccb2c17e34b4dc4955308ef4bd4dccd3cb8fceaf7aa44f5dec4c4f07a325f1";
+const BOROUGH_EVENTS: &str = "0ffa4edc68aa44444cc27a2ae9d72401709fba8c4fbd67a125b8d7351cd503a9";
+const BOROUGH_ROWS: &str = "29677f859a83a5635f90a57cf5f10f1c82c62eec1c12e8e09d769fe8d4328df6";
 /// SHA-256 of the example story's events and of its projected rows.
-const EXAMPLE_EVENTS: &str = "4aafab491d74ad6aac2176fdefa926e6b527c51490346c505e5360cd8a9fb72e";
-const EXAMPLE_ROWS: &str = "f9150cfca870b4379197e1cc1a6196d4992f5f20fff076ac661c29b136badfa2";
+const EXAMPLE_EVENTS: &str = "e8590435db2d4a81edbe5326a3d8ec0ea6d9d256b6d7bab26f72f14b79d7588c";
+const EXAMPLE_ROWS: &str = "d697c5b5484909307b374ac616e094e2e968d673acc79e68ba2e4b5cf27ac89f";
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")

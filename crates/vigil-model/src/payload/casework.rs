@@ -469,6 +469,12 @@ impl Kind for MissingEpisodeRecorded {
                 return_note: None,
                 returned: None,
                 return_interviews: Vec::new(),
+                found_place: None,
+                found_by: None,
+                found_with_person_id: None,
+                found_with: None,
+                interview_assigned: None,
+                interviews_recorded: Vec::new(),
             },
         )?;
         let id = self.episode_id;
@@ -510,6 +516,19 @@ pub struct MissingEpisodeReturned {
     pub return_interview_offered: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Where the child was found, in words, when it is not (or not yet) a
+    /// recorded location ("Station Road taxi rank").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_place: Option<String>,
+    /// Who found the child or brought them back ("police", "foster carer").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_by: Option<String>,
+    /// Who the child was with, if a recorded person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_with_person_id: Option<Uuid>,
+    /// Who the child was with, in words ("two older males in a silver car").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_with: Option<String>,
 }
 
 impl Kind for MissingEpisodeReturned {
@@ -519,15 +538,29 @@ impl Kind for MissingEpisodeReturned {
             self.found_location_id
                 .map(|id| subject(EntityKind::Location, id)),
         );
+        v.extend(
+            self.found_with_person_id
+                .map(|id| subject(EntityKind::Person, id)),
+        );
         v
     }
     fn validate(&self, cx: &Ctx<'_>) -> Result<(), ModelError> {
         self.returned_at.check_past("the time of return", cx.now)?;
+        check_opt_line(
+            "where the child was found",
+            &self.found_place,
+            MAX_SHORT_CHARS,
+        )?;
+        check_opt_line("who found the child", &self.found_by, MAX_SHORT_CHARS)?;
+        check_opt_line("who the child was with", &self.found_with, MAX_SHORT_CHARS)?;
         check_opt_text("the note", &self.note, MAX_LONG_CHARS)
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         if let Some(l) = self.found_location_id {
             p.require(EntityKind::Location, l)?;
+        }
+        if let Some(w) = self.found_with_person_id {
+            p.require(EntityKind::Person, w)?;
         }
         let id = self.episode_id;
         p.update(id, |s: &mut MissingEpisodeState| {
@@ -548,6 +581,10 @@ impl Kind for MissingEpisodeReturned {
             if let Some(n) = &self.note {
                 s.return_note = Some(n.clone());
             }
+            s.found_place.clone_from(&self.found_place);
+            s.found_by.clone_from(&self.found_by);
+            s.found_with_person_id = self.found_with_person_id;
+            s.found_with.clone_from(&self.found_with);
             s.returned = Some(Stamp::of(h));
             Ok(())
         })

@@ -310,6 +310,23 @@ fn samples() -> Vec<EventPayload> {
             found_location_id: Some(id(HOTEL)),
             return_interview_offered: true,
             note: None,
+            found_place: Some("Station Road taxi rank".into()),
+            found_by: Some("Police".into()),
+            found_with_person_id: None,
+            found_with: Some("Two older males in a silver car".into()),
+        }),
+        E::ReturnInterviewAssigned(ReturnInterviewAssigned {
+            episode_id: id(EPISODE),
+            agency: AgencyId::new("northshire-cs").unwrap(),
+            worker: Some("sam.patel".into()),
+        }),
+        E::ReturnInterviewRecorded(ReturnInterviewRecorded {
+            episode_id: id(EPISODE),
+            outcome: InterviewOutcome::Held,
+            held_at: ts("2024-03-17T16:00:00Z"),
+            by_whom: "Sam Patel, youth worker".into(),
+            where_held: Some("At home".into()),
+            child_said: Some("She said she was at a friend's flat.".into()),
         }),
         E::PlacementStarted(PlacementStarted {
             placement_id: id(PLACEMENT),
@@ -513,28 +530,30 @@ fn ordinal(p: &EventPayload) -> usize {
         E::AssessmentCompleted(_) => 13,
         E::MissingEpisodeRecorded(_) => 14,
         E::MissingEpisodeReturned(_) => 15,
-        E::PlacementStarted(_) => 16,
-        E::PlacementEnded(_) => 17,
-        E::AllocationRecorded(_) => 18,
-        E::AllocationEnded(_) => 19,
-        E::IntelligenceRecorded(_) => 20,
-        E::OffenceRecorded(_) => 21,
-        E::OffenceOutcomeRecorded(_) => 22,
-        E::MeetingRecorded(_) => 23,
-        E::CaseOpened(_) => 24,
-        E::CaseLevelChanged(_) => 25,
-        E::CaseClosed(_) => 26,
-        E::NoteRecorded(_) => 27,
-        E::ScreeningRecorded(_) => 28,
-        E::PersonMatchScored(_) => 29,
-        E::PersonMatchConfirmed(_) => 30,
-        E::PersonMatchRejected(_) => 31,
-        E::PersonMatchUndone(_) => 32,
-        E::UserRegistered(_) => 33,
-        E::UserRoleChanged(_) => 34,
-        E::UserDisabled(_) => 35,
-        E::UserPasswordReset(_) => 36,
-        E::AccessLogCheckpointed(_) => 37,
+        E::ReturnInterviewAssigned(_) => 16,
+        E::ReturnInterviewRecorded(_) => 17,
+        E::PlacementStarted(_) => 18,
+        E::PlacementEnded(_) => 19,
+        E::AllocationRecorded(_) => 20,
+        E::AllocationEnded(_) => 21,
+        E::IntelligenceRecorded(_) => 22,
+        E::OffenceRecorded(_) => 23,
+        E::OffenceOutcomeRecorded(_) => 24,
+        E::MeetingRecorded(_) => 25,
+        E::CaseOpened(_) => 26,
+        E::CaseLevelChanged(_) => 27,
+        E::CaseClosed(_) => 28,
+        E::NoteRecorded(_) => 29,
+        E::ScreeningRecorded(_) => 30,
+        E::PersonMatchScored(_) => 31,
+        E::PersonMatchConfirmed(_) => 32,
+        E::PersonMatchRejected(_) => 33,
+        E::PersonMatchUndone(_) => 34,
+        E::UserRegistered(_) => 35,
+        E::UserRoleChanged(_) => 36,
+        E::UserDisabled(_) => 37,
+        E::UserPasswordReset(_) => 38,
+        E::AccessLogCheckpointed(_) => 39,
     }
 }
 
@@ -1363,6 +1382,10 @@ fn missing_episodes_return_once_and_never_overlap() {
         found_location_id: None,
         return_interview_offered: false,
         note: None,
+        found_place: None,
+        found_by: None,
+        found_with_person_id: None,
+        found_with: None,
     };
     assert!(w
         .refused(EventPayload::MissingEpisodeReturned(early.clone()))
@@ -2246,4 +2269,112 @@ fn a_screening_belongs_to_one_child_and_is_recorded_once() {
         ]
     );
     assert_eq!(st.not_known(), Indicator::ALL.len() - 5);
+}
+
+#[test]
+fn return_interview_validation() {
+    let EventPayload::ReturnInterviewRecorded(mut r) = sample("return_interview.recorded") else {
+        unreachable!()
+    };
+    r.child_said = None;
+    assert!(invalid(EventPayload::ReturnInterviewRecorded(r.clone()))
+        .contains("write what the child said"));
+    r.child_said = Some("   ".into());
+    assert!(invalid(EventPayload::ReturnInterviewRecorded(r.clone()))
+        .contains("write what the child said"));
+    // Declined: nothing the child said is needed.
+    let declined = ReturnInterviewRecorded {
+        outcome: InterviewOutcome::DeclinedByChild,
+        child_said: None,
+        ..r.clone()
+    };
+    assert!(EventPayload::ReturnInterviewRecorded(declined)
+        .validate(&day("2025-06-01"), now())
+        .is_ok());
+    r.child_said = Some("x".into());
+    r.by_whom = String::new();
+    assert!(
+        invalid(EventPayload::ReturnInterviewRecorded(r.clone())).contains("who did the interview")
+    );
+    r.by_whom = "a".repeat(10_000);
+    assert!(
+        invalid(EventPayload::ReturnInterviewRecorded(r.clone())).contains("who did the interview")
+    );
+    r.by_whom = "line\nbreak".into();
+    assert!(
+        invalid(EventPayload::ReturnInterviewRecorded(r.clone())).contains("who did the interview")
+    );
+    r.by_whom = "Sam".into();
+    r.held_at = ts("2026-06-01T00:00:00Z");
+    assert!(invalid(EventPayload::ReturnInterviewRecorded(r)).contains("is in the future"));
+    let e = EventPayload::from_kind_and_json(
+        "return_interview.recorded",
+        r#"{"episode_id":"00000000-0000-0000-0000-000000000060","outcome":"maybe","held_at":"2024-03-17T16:00:00Z","by_whom":"Sam"}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("not a return home interview outcome"), "{e}");
+    let EventPayload::MissingEpisodeReturned(mut m) = sample("missing_episode.returned") else {
+        unreachable!()
+    };
+    m.found_with = Some("<script>".repeat(1000));
+    assert!(
+        invalid(EventPayload::MissingEpisodeReturned(m.clone())).contains("who the child was with")
+    );
+    m.found_with = None;
+    m.found_place = Some(String::new());
+    assert!(invalid(EventPayload::MissingEpisodeReturned(m)).contains("where the child was found"));
+    // Old returns without the new fields still parse.
+    let old = EventPayload::from_kind_and_json(
+        "missing_episode.returned",
+        r#"{"episode_id":"00000000-0000-0000-0000-000000000060","returned_at":"2024-03-16T02:10:00Z","return_interview_offered":true}"#,
+    );
+    assert!(old.is_ok(), "{old:?}");
+}
+
+#[test]
+fn return_interviews_follow_the_return() {
+    let mut w = World::before("missing_episode.returned");
+    let EventPayload::ReturnInterviewRecorded(r) = sample("return_interview.recorded") else {
+        unreachable!()
+    };
+    let EventPayload::ReturnInterviewAssigned(a) = sample("return_interview.assigned") else {
+        unreachable!()
+    };
+    // Assigned before the return is fine; recorded before it is not.
+    w.ok(EventPayload::ReturnInterviewAssigned(a.clone()));
+    assert!(w
+        .refused(EventPayload::ReturnInterviewRecorded(r.clone()))
+        .contains("record the return before the return home interview"));
+    w.ok(sample("missing_episode.returned"));
+    let ep: MissingEpisodeState = w.typed(EPISODE);
+    assert_eq!(ep.found_place.as_deref(), Some("Station Road taxi rank"));
+    assert_eq!(ep.found_by.as_deref(), Some("Police"));
+    assert_eq!(
+        ep.interview_assigned.as_ref().unwrap().worker.as_deref(),
+        Some("sam.patel")
+    );
+    let early = ReturnInterviewRecorded {
+        held_at: ts("2024-03-16T01:00:00Z"),
+        ..r.clone()
+    };
+    assert!(w
+        .refused(EventPayload::ReturnInterviewRecorded(early))
+        .contains("before the child's return"));
+    w.ok(EventPayload::ReturnInterviewRecorded(r));
+    let ep: MissingEpisodeState = w.typed(EPISODE);
+    assert_eq!(ep.interviews_recorded.len(), 1);
+    assert_eq!(ep.interviews_recorded[0].outcome, InterviewOutcome::Held);
+    // Once done, it is not assigned again.
+    assert!(w
+        .refused(EventPayload::ReturnInterviewAssigned(a))
+        .contains("already recorded"));
+    // A missing episode that does not exist.
+    let EventPayload::ReturnInterviewAssigned(mut a) = sample("return_interview.assigned") else {
+        unreachable!()
+    };
+    a.episode_id = id(9999);
+    assert!(!w
+        .refused(EventPayload::ReturnInterviewAssigned(a))
+        .is_empty());
 }
