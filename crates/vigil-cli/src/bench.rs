@@ -161,6 +161,15 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Days to alert on a synthetic borough: for each exploited child (the generator's truth), days from the first recorded event about them to the first alert of the default rules; the median, the share never alerted, and alerts per practitioner per week. In memory.
+    Alerts {
+        #[arg(long, default_value_t = 2000)]
+        children: u32,
+        #[arg(long, default_value_t = 3)]
+        years: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// (Used by `bench slowloris`.) Holds half-open connections to ADDR for a while.
     #[command(hide = true)]
     SlowlorisHold {
@@ -767,6 +776,11 @@ fn slowloris_hold(addr: std::net::SocketAddr, connections: usize, seconds: u64) 
 
 pub fn run(c: &BenchCommand) -> Result<()> {
     match c {
+        BenchCommand::Alerts {
+            children,
+            years,
+            seed,
+        } => crate::bench_alerts::run(*children, *years, *seed)?,
         BenchCommand::Intake {
             people,
             new,

@@ -10,6 +10,7 @@
 //! so a script can tell "tampered" from "stale" from "could not check".
 
 mod bench;
+mod bench_alerts;
 mod bench_intake;
 mod datadir;
 mod demo;

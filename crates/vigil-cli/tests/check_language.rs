@@ -108,3 +108,25 @@ fn wrong_huge_and_hostile_input_gets_a_clear_error_or_a_check() {
     let o = check(hostile.as_bytes(), &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// `vigil bench alerts` runs the default rules over a small synthetic
+/// borough and reports days to alert beside the alert rate.
+#[test]
+fn bench_alerts_reports_days_to_alert_and_the_alert_rate() {
+    let o = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["bench", "alerts", "--children", "600", "--years", "2", "--seed", "3"])
+        .env_remove("VIGIL_DATA")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    for words in [
+        "victims recorded:",
+        "never alerted:",
+        "days from the first recorded event about a victim to the first alert: median",
+        "alerts per practitioner per week",
+        "repeated-missing",
+    ] {
+        assert!(out.contains(words), "{words:?} in:\n{out}");
+    }
+}

@@ -530,6 +530,85 @@ impl Evaluator {
     }
 }
 
+/// The facts one event gives the rules. `on` is the day the event says it
+/// happened (its envelope's `occurred_at`), used where the payload has no
+/// date of its own; `age_of(person, day)` is the person's age in whole
+/// years on that day when their date of birth is known (the caller looks
+/// it up: the rules see an age, never the person's record). Events that say
+/// nothing to any rule give no facts.
+pub fn facts_of(
+    event: Uuid,
+    on: NaiveDate,
+    body: &vigil_model::EventPayload,
+    age_of: &dyn Fn(Uuid, NaiveDate) -> Option<u32>,
+) -> Vec<Fact> {
+    use vigil_model::codes::RiskLevel;
+    use vigil_model::EventPayload as P;
+    match body {
+        P::MissingEpisodeRecorded(p) => vec![Fact::MissingEpisodeStarted {
+            event,
+            child: p.child_id,
+            on: p.started_at.as_utc().date_naive(),
+        }],
+        P::PlacementStarted(p) => vec![Fact::PlacementStarted {
+            event,
+            child: p.child_id,
+            on: p.started_on.naive(),
+        }],
+        P::AllocationRecorded(p) => vec![Fact::WorkerAllocated {
+            event,
+            child: p.child_id,
+            on: p.started_on.naive(),
+        }],
+        P::ReferralSubmitted(p) => vec![Fact::ReferralReceived {
+            event,
+            child: p.child_id,
+            on,
+        }],
+        P::ScreeningRecorded(p) if p.judged_risk != RiskLevel::Low => {
+            vec![Fact::ExploitationConcern {
+                event,
+                child: p.child_id,
+            }]
+        }
+        P::CaseClosed(p) => vec![Fact::CaseClosed {
+            event,
+            child: p.child_id,
+            on,
+        }],
+        P::OffenceRecorded(p) => {
+            let committed = p
+                .committed
+                .value
+                .get(..10)
+                .and_then(|d| d.parse::<NaiveDate>().ok())
+                .unwrap_or(on);
+            // A CSE-flagged offence is a concern about each child victim,
+            // known before the offence itself is looked at.
+            let mut out: Vec<Fact> = if p.cse_flag {
+                p.victim_ids
+                    .iter()
+                    .map(|v| Fact::ExploitationConcern { event, child: *v })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            out.push(Fact::OffenceRecorded {
+                event,
+                offence: p.offence,
+                victims: p
+                    .victim_ids
+                    .iter()
+                    .map(|v| (*v, age_of(*v, committed)))
+                    .collect(),
+                suspects: p.suspect_ids.clone(),
+            });
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
