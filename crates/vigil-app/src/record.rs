@@ -58,6 +58,11 @@ pub const PAGE_ITEMS: u64 = 50;
 /// listed on the page, the most recent first; the chronology has them all.
 pub const LIST_PERIODS: usize = 20;
 
+/// Most missing episodes of the last twelve months read for the pattern of
+/// where a child was found and who with (a child missing 48 times in 84
+/// days is well inside it).
+pub const MAX_PATTERN_EPISODES: usize = 400;
+
 /// Most [`Summary`] values kept, and their most bytes (as estimated by
 /// [`Summary::bytes`]), per process.
 pub const SUMMARY_ENTRIES: usize = 1_000;
@@ -264,6 +269,80 @@ pub struct Period {
     pub what: String,
     /// Where (found at, the placement's place).
     pub detail: String,
+    /// A missing episode's return and its interview (`None` for others).
+    pub episode: Option<EpisodeFacts>,
+}
+
+/// What a missing episode's record says of the return and the return
+/// home interview.
+#[derive(Clone, Debug, Default)]
+pub struct EpisodeFacts {
+    /// Where the child was found: the words given, else the recorded
+    /// place's name.
+    pub found_at: Option<String>,
+    pub found_by: Option<String>,
+    /// Who with: the words given (or "a recorded person").
+    pub found_with: Option<String>,
+    /// The place recorded, to name it once read.
+    found_location: Option<Uuid>,
+    /// Who is to do the interview (agency name, worker).
+    pub assigned: Option<(String, Option<String>)>,
+    /// Held, or declined by the child (which counts as offered).
+    pub interview_done: bool,
+    /// The latest interview recorded: outcome words, when, by whom, what
+    /// the child said.
+    pub interview: Option<(String, DateTime<Utc>, String, Option<String>)>,
+}
+
+impl Period {
+    /// Where this missing episode's return home interview stands at `now`
+    /// (72 clock hours from the return, escalated by the app's policy);
+    /// `None` for a placement or an allocation.
+    pub fn interview_status(
+        &self,
+        app: &App,
+        now: DateTime<Utc>,
+    ) -> Option<vigil_rules::missing::InterviewStatus> {
+        let e = self.episode.as_ref()?;
+        Some(vigil_rules::missing::interview_status(
+            &app.rules,
+            &app.policy,
+            self.to,
+            e.interview_done,
+            now,
+        ))
+    }
+}
+
+impl ChildRecord {
+    /// The child's placement and worker stability over the twelve months to
+    /// the summary's day: what the child's page shows and what the case page
+    /// calls (through the record it has opened, so the same access check).
+    pub fn stability_of(&self) -> Stability {
+        self.summary.stability()
+    }
+}
+
+/// How many placements and allocated workers a child had in the twelve
+/// months ending on a day (each one that overlaps the window), as
+/// [`vigil_rules::stability`] counts them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stability {
+    pub placements: usize,
+    pub workers: usize,
+}
+
+impl Stability {
+    /// "3 placements and 2 workers in the last 12 months".
+    pub fn sentence(&self) -> String {
+        let n =
+            |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
+        format!(
+            "{} and {} in the last 12 months",
+            n(self.placements, "placement", "placements"),
+            n(self.workers, "worker", "workers")
+        )
+    }
 }
 
 /// A person's whole record, as far as this user may see it.
@@ -317,9 +396,15 @@ pub struct Summary {
     pub missing_total: usize,
     pub placements_total: usize,
     pub workers_total: usize,
-    /// Placements and workers that started in the last twelve months.
+    /// Placements and workers that overlap the last twelve months.
     pub placements_12m: usize,
     pub workers_12m: usize,
+    /// Missing episodes begun in each of the last twelve months.
+    pub missing_months: Vec<vigil_rules::missing::MonthCount>,
+    /// Where the child was found and who with, over the episodes of the
+    /// last twelve months, most often first.
+    pub found_at: Vec<(String, usize)>,
+    pub found_with: Vec<(String, usize)>,
     /// The screenings this scope may see, in the order they were done
     /// (then recorded): the last is the latest, and the list is the history
     /// of how the assessed risk changed.
@@ -341,6 +426,15 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Placements and workers overlapping the twelve months to the
+    /// summary's day: what the child's page and the case page show.
+    pub fn stability(&self) -> Stability {
+        Stability {
+            placements: self.placements_12m,
+            workers: self.workers_12m,
+        }
+    }
+
     /// Visible items the filter matches (as the store's filter: an agency
     /// among `agencies` and a kind among `kinds`, an empty list any).
     pub fn matching(&self, f: &ChronologyFilter) -> u64 {
@@ -485,7 +579,32 @@ fn midnight(d: &vigil_model::dates::Date) -> Option<DateTime<Utc>> {
 /// What a period's record says, from its typed state.
 fn period_of(rec: &vigil_model::projection::EntityRecord) -> Option<Period> {
     use vigil_model::state::{AllocationState, MissingEpisodeState, PlacementState};
+    let mut episode = None;
     let (from, to, what, detail) = if let Some(m) = rec.as_kind::<MissingEpisodeState>() {
+        let latest = m.interviews_recorded.last();
+        episode = Some(EpisodeFacts {
+            found_at: m.found_place.clone(),
+            found_by: m.found_by.clone(),
+            found_with: m.found_with.clone().or_else(|| {
+                m.found_with_person_id
+                    .map(|_| "A recorded person".to_owned())
+            }),
+            found_location: m.found_location_id,
+            assigned: m
+                .interview_assigned
+                .as_ref()
+                .map(|a| (a.agency.as_str().to_owned(), a.worker.clone())),
+            // Older logs: a meeting of kind return home interview.
+            interview_done: !m.interviews_recorded.is_empty() || !m.return_interviews.is_empty(),
+            interview: latest.map(|i| {
+                (
+                    i.outcome.label().to_owned(),
+                    i.held_at.as_utc(),
+                    i.by_whom.clone(),
+                    i.child_said.clone(),
+                )
+            }),
+        });
         (
             Some(m.started_at.as_utc()),
             m.ended_at.as_ref().map(|t| t.as_utc()),
@@ -515,6 +634,7 @@ fn period_of(rec: &vigil_model::projection::EntityRecord) -> Option<Period> {
         to,
         what,
         detail,
+        episode,
     })
 }
 
@@ -719,6 +839,17 @@ fn summarise(
                 .map(|(id, _)| **id),
         );
     }
+    // Every missing episode of the last twelve months (the pattern of
+    // where found and who with), at most MAX_PATTERN_EPISODES.
+    let year_ago = day - chrono::Duration::days(365);
+    let mut recent_episodes: Vec<Uuid> = spans
+        .iter()
+        .filter(|(_, sp)| sp.kind == EntityKind::MissingEpisode)
+        .filter(|(_, sp)| sp.start.and_then(first_day).is_some_and(|d| d >= year_ago))
+        .map(|(id, _)| *id)
+        .collect();
+    recent_episodes.truncate(MAX_PATTERN_EPISODES);
+    wanted.extend(recent_episodes.iter().copied());
     // Every screening (the history of the child's risk is the list).
     let screened: HashMap<Uuid, u64> = rows
         .iter()
@@ -742,6 +873,59 @@ fn summarise(
         }
     }
     screenings.sort_by_key(|s| (s.day, s.log_index));
+    // Name the places children were found at, where only a place is recorded.
+    let mut places: Vec<Uuid> = periods
+        .values()
+        .filter_map(|p| p.episode.as_ref())
+        .filter(|e| e.found_at.is_none())
+        .filter_map(|e| e.found_location)
+        .collect();
+    places.sort();
+    places.dedup();
+    if !places.is_empty() {
+        let mut names: HashMap<Uuid, String> = HashMap::new();
+        for r in st.store.entities(&places)? {
+            if let Some(l) = r.as_kind::<vigil_model::state::LocationState>() {
+                if let Some(n) = &l.details.name {
+                    names.insert(r.id, n.clone());
+                }
+            }
+        }
+        for p in periods.values_mut() {
+            if let Some(e) = p.episode.as_mut() {
+                if e.found_at.is_none() {
+                    e.found_at = e.found_location.and_then(|l| names.get(&l).cloned());
+                }
+            }
+        }
+    }
+    for p in periods.values_mut() {
+        if let Some((agency, _)) = p.episode.as_mut().and_then(|e| e.assigned.as_mut()) {
+            *agency = super::agency_name(st, agency);
+        }
+    }
+    let recent_facts: Vec<&EpisodeFacts> = recent_episodes
+        .iter()
+        .filter_map(|id| periods.get(id))
+        .filter_map(|p| p.episode.as_ref())
+        .collect();
+    let found_at =
+        vigil_rules::missing::pattern(recent_facts.iter().filter_map(|e| e.found_at.as_deref()));
+    let found_with =
+        vigil_rules::missing::pattern(recent_facts.iter().filter_map(|e| e.found_with.as_deref()));
+    let starts: Vec<DateTime<Utc>> = spans
+        .iter()
+        .filter(|(_, sp)| sp.kind == EntityKind::MissingEpisode)
+        .filter_map(|(id, sp)| {
+            periods.get(id).and_then(|p| p.from).or_else(|| {
+                sp.start
+                    .and_then(first_day)
+                    .and_then(|d| d.and_hms_opt(12, 0, 0))
+                    .map(|t| t.and_utc())
+            })
+        })
+        .collect();
+    let missing_months = vigil_rules::missing::episodes_per_month(&starts, day);
     let listed = |kind: EntityKind| -> Vec<Period> {
         let mut v: Vec<Period> = spans
             .iter()
@@ -753,13 +937,22 @@ fn summarise(
         v
     };
     let total = |kind: EntityKind| spans.values().filter(|sp| sp.kind == kind).count();
-    let year_ago = day - chrono::Duration::days(365);
+    // Placements and workers that overlap the last twelve months.
     let recent = |kind: EntityKind| {
-        spans
+        let spans: Vec<vigil_rules::stability::Span> = spans
             .values()
             .filter(|sp| sp.kind == kind)
-            .filter(|sp| sp.start.and_then(first_day).is_some_and(|d| d >= year_ago))
-            .count()
+            .filter_map(|sp| {
+                Some(vigil_rules::stability::Span {
+                    from: sp.start.and_then(first_day)?,
+                    to: match sp.end {
+                        Some(e) => Some(first_day(e)?),
+                        None => None,
+                    },
+                })
+            })
+            .collect();
+        vigil_rules::stability::in_last_twelve_months(&spans, day)
     };
     // The filter's counts, as the store would count them (sorted by code).
     let mut by_agency: BTreeMap<&str, u64> = BTreeMap::new();
@@ -784,6 +977,9 @@ fn summarise(
         workers_total: total(EntityKind::Allocation),
         placements_12m: recent(EntityKind::Placement),
         workers_12m: recent(EntityKind::Allocation),
+        missing_months,
+        found_at,
+        found_with,
         screenings,
         agency_counts: counts(by_agency),
         kind_counts: counts(by_kind),

@@ -529,6 +529,36 @@ pub struct PersonPage {
     /// ([`crate::risk_chart`]); escaped there. Empty without screenings.
     pub risk_svg: String,
     pub can_screen: bool,
+    /// Missing episodes: the last twelve months as bars ([`crate::missing_chart`];
+    /// escaped there), the months in words, the pattern, each recent episode.
+    pub missing: MissingSection,
+    /// "N placements and M workers in the last 12 months".
+    pub stability: String,
+}
+
+/// The missing episodes section of a child's page.
+#[derive(Clone, Debug, Default)]
+pub struct MissingSection {
+    pub note: String,
+    pub svg: String,
+    /// "Jun 2025: 4", the months with any.
+    pub months: Vec<String>,
+    /// "Found at Station Road taxi rank 4 times".
+    pub pattern: Vec<String>,
+    pub episodes: Vec<EpisodeRow>,
+}
+
+/// One missing episode with its return home interview.
+#[derive(Clone, Debug)]
+pub struct EpisodeRow {
+    pub from: String,
+    pub to: String,
+    pub what: String,
+    /// Where found, by whom, with whom, in words.
+    pub found: String,
+    pub interview: String,
+    /// A tag class: overdue red, done green, due yellow.
+    pub interview_class: &'static str,
 }
 
 /// The latest screening on a child's page.

@@ -34,6 +34,7 @@ pub mod held;
 pub mod html;
 pub mod intake;
 pub mod limit;
+pub mod missing_chart;
 pub mod pages;
 mod resources;
 pub mod risk_chart;

@@ -181,10 +181,141 @@ fn draw_timeline(summary: &record::Summary) -> String {
     timeline::svg(&marks, start, today)
 }
 
+/// The missing episodes section: the months as bars and in words, the
+/// pattern of where found and who with, each recent episode with where its
+/// return home interview stands at `now`.
+fn missing_section(
+    sum: &record::Summary,
+    app: &vigil_app::App,
+    now: chrono::DateTime<chrono::Utc>,
+    shown: String,
+) -> crate::html::MissingSection {
+    use vigil_rules::missing::InterviewStatus;
+    use vigil_rules::Escalation;
+    let in_year: usize = sum.missing_months.iter().map(|m| m.count).sum();
+    let times = |n: usize| {
+        if n == 1 {
+            "once".to_owned()
+        } else {
+            format!("{n} times")
+        }
+    };
+    let mut pattern: Vec<String> = sum
+        .found_at
+        .iter()
+        .map(|(place, n)| format!("Found at {place} {}", times(*n)))
+        .collect();
+    pattern.extend(
+        sum.found_with
+            .iter()
+            .map(|(who, n)| format!("With {who} {}", times(*n))),
+    );
+    let day = |t: Option<chrono::DateTime<chrono::Utc>>, open: &str| {
+        t.map(|t| display::datetime(t))
+            .unwrap_or_else(|| open.to_owned())
+    };
+    let episodes = sum
+        .missing
+        .iter()
+        .map(|p| {
+            let e = p.episode.clone().unwrap_or_default();
+            let mut found = Vec::new();
+            if let Some(a) = &e.found_at {
+                found.push(format!("at {a}"));
+            }
+            if let Some(b) = &e.found_by {
+                found.push(format!("by {b}"));
+            }
+            if let Some(w) = &e.found_with {
+                found.push(format!("with {w}"));
+            }
+            let found = if found.is_empty() {
+                p.detail.clone()
+            } else {
+                format!("Found {}", found.join(", "))
+            };
+            let assigned = e.assigned.as_ref().map(|(agency, worker)| match worker {
+                Some(w) => format!(" Assigned to {w} ({agency})."),
+                None => format!(" Assigned to {agency}."),
+            });
+            let (interview, interview_class) = match p.interview_status(app, now) {
+                Some(InterviewStatus::StillMissing) | None => {
+                    ("Not due: still missing".to_owned(), "v-tag--grey")
+                }
+                Some(InterviewStatus::Done) => match &e.interview {
+                    Some((outcome, at, by, _)) => (
+                        format!("{outcome} {} by {by}", display::datetime(*at)),
+                        "v-tag--green",
+                    ),
+                    None => ("Held".to_owned(), "v-tag--green"),
+                },
+                Some(InterviewStatus::Due {
+                    deadline,
+                    escalation,
+                    overdue,
+                }) => {
+                    let told = match escalation {
+                        Escalation::Supervisor => " Escalated to the supervisor.",
+                        Escalation::HeadOfService => {
+                            " Escalated to the supervisor and the head of service."
+                        }
+                        _ => "",
+                    };
+                    let words = if overdue {
+                        let d = deadline.describe(now);
+                        let mut c = d.chars();
+                        let first = c.next().map(|f| f.to_uppercase().collect::<String>());
+                        format!("{}{}.{told}", first.unwrap_or_default(), c.as_str())
+                    } else {
+                        format!("Not done: {}.", deadline.describe(now))
+                    };
+                    (
+                        format!("{words}{}", assigned.clone().unwrap_or_default()),
+                        if overdue {
+                            "v-tag--red"
+                        } else {
+                            "v-tag--yellow"
+                        },
+                    )
+                }
+            };
+            crate::html::EpisodeRow {
+                from: day(p.from, "not known"),
+                to: day(p.to, "not back"),
+                what: p.what.clone(),
+                found,
+                interview,
+                interview_class,
+            }
+        })
+        .collect();
+    crate::html::MissingSection {
+        note: format!(
+            "{in_year} in the last 12 months, {} in all{shown}",
+            sum.missing_total
+        ),
+        svg: if sum.missing_total == 0 {
+            String::new()
+        } else {
+            crate::missing_chart::svg(&sum.missing_months)
+        },
+        months: sum
+            .missing_months
+            .iter()
+            .filter(|m| m.count > 0)
+            .map(|m| format!("{}: {}", m.month.format("%b %Y"), m.count))
+            .collect(),
+        pattern,
+        episodes,
+    }
+}
+
 fn page_of(
     rec: ChildRecord,
     read: vigil_app::guard::Read,
     chrome: crate::html::Chrome,
+    app: &vigil_app::App,
+    now: chrono::DateTime<chrono::Utc>,
     today: chrono::NaiveDate,
     can_refer: bool,
     print: bool,
@@ -204,12 +335,9 @@ fn page_of(
         }
     };
     let sum = &rec.summary;
+    let missing = missing_section(sum, app, now, shown(sum.missing_total));
+    let stability = rec.stability_of().sentence();
     let periods = vec![
-        PeriodSection {
-            title: "Missing episodes".into(),
-            note: format!("{} in all{}", sum.missing_total, shown(sum.missing_total)),
-            rows: period_rows(&sum.missing),
-        },
         PeriodSection {
             title: "Placements".into(),
             note: format!(
@@ -276,6 +404,8 @@ fn page_of(
             .collect(),
         referrals_limited: rec.referrals_limited,
         periods,
+        missing,
+        stability,
         items: rec
             .items
             .iter()
@@ -416,7 +546,19 @@ pub async fn person(
     let chrome = st.chrome(&who, &record.link.name, "");
     let can_refer = who.may(crate::access::Action::SubmitReferral);
     record
-        .show(|rec, read| page_of(rec, read, chrome, today, can_refer, print, who.csrf.clone()))
+        .show(|rec, read| {
+            page_of(
+                rec,
+                read,
+                chrome,
+                &st.app,
+                st.now(),
+                today,
+                can_refer,
+                print,
+                who.csrf.clone(),
+            )
+        })
         .respond(StatusCode::OK)
         .await
 }
