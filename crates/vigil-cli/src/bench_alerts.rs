@@ -63,10 +63,7 @@ pub fn measure(cfg: &vigil_synth::SynthConfig, rules: &RuleFile) -> Result<DaysT
             }
         }
     }
-    let age_of = |person: Uuid, day: NaiveDate| {
-        born.get(&person)
-            .and_then(|b| day.years_since(*b))
-    };
+    let age_of = |person: Uuid, day: NaiveDate| born.get(&person).and_then(|b| day.years_since(*b));
     // Victims and their records.
     let mut victim_of: HashMap<Uuid, &str> = HashMap::new();
     let mut began: HashMap<&str, NaiveDate> = HashMap::new();
@@ -135,7 +132,10 @@ pub fn measure(cfg: &vigil_synth::SynthConfig, rules: &RuleFile) -> Result<DaysT
     from_began.sort_unstable();
     let weeks = (truth.end_date - truth.start_date).num_days() as f64 / 7.0;
     Ok(DaysToAlert {
-        victims: victims.iter().filter(|v| first_event.contains_key(*v)).count(),
+        victims: victims
+            .iter()
+            .filter(|v| first_event.contains_key(*v))
+            .count(),
         alerted: days.len(),
         median_days: percentile(&days, 0.5),
         p90_days: percentile(&days, 0.9),

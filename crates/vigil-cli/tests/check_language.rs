@@ -114,7 +114,16 @@ fn wrong_huge_and_hostile_input_gets_a_clear_error_or_a_check() {
 #[test]
 fn bench_alerts_reports_days_to_alert_and_the_alert_rate() {
     let o = Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(["bench", "alerts", "--children", "600", "--years", "2", "--seed", "3"])
+        .args([
+            "bench",
+            "alerts",
+            "--children",
+            "600",
+            "--years",
+            "2",
+            "--seed",
+            "3",
+        ])
         .env_remove("VIGIL_DATA")
         .output()
         .unwrap();

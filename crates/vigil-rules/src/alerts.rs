@@ -80,6 +80,16 @@ pub enum Detector {
     /// A child with an exploitation concern recorded as a suspect: review
     /// for criminalisation of a victim.
     ChildWithConcernAsSuspect,
+    /// An adult linked to at least `count` children with concerns (an
+    /// associate, a suspected exploiter, someone who contacted them, found
+    /// with them or named in a referral about them; not family).
+    #[allow(missing_docs)]
+    AdultLinkedToChildren { count: usize },
+    /// A vehicle, phone, online account or place that at least `count`
+    /// children were seen in or at, stayed at, were found at or were
+    /// contacted from (not where they live or go to school).
+    #[allow(missing_docs)]
+    SharedPlaceOrThing { count: usize },
 }
 
 /// One rule of the file.
@@ -140,6 +150,21 @@ fn yes() -> bool {
 
 fn fail<T>(line: usize, message: String) -> Result<T, RuleFileError> {
     Err(RuleFileError { line, message })
+}
+
+fn fail_if_some(
+    v: &Option<toml::Spanned<i64>>,
+    name: &str,
+    detector: &str,
+    text: &str,
+) -> Result<(), RuleFileError> {
+    match v {
+        Some(s) => fail(
+            line_of(text, s.span().start),
+            format!("the {detector} rule takes no `{name}`"),
+        ),
+        None => Ok(()),
+    }
 }
 
 /// The 1-based line of a byte offset.
@@ -223,6 +248,21 @@ impl RuleFile {
                         _ => Detector::Workers { count, within_days },
                     }
                 }
+                d @ ("adult_linked_to_children" | "shared_place_or_thing") => {
+                    fail_if_some(&r.within_days, "within_days", r.detector.get_ref(), text)?;
+                    let count = positive(&r.count, "count", 1000)? as usize;
+                    if count < 2 {
+                        return fail(
+                            at(r.count.as_ref().map(|c| c.span()).unwrap_or(0..0)),
+                            "`count` must be at least 2 (it counts children)".into(),
+                        );
+                    }
+                    if d == "adult_linked_to_children" {
+                        Detector::AdultLinkedToChildren { count }
+                    } else {
+                        Detector::SharedPlaceOrThing { count }
+                    }
+                }
                 "referral_after_closure" => {
                     none(&r.count, "count")?;
                     Detector::ReferralAfterClosure {
@@ -242,7 +282,7 @@ impl RuleFile {
                     return fail(
                         at(r.detector.span()),
                         format!(
-                            "there is no detector {other:?} (there are: missing_episodes, placements, workers, referral_after_closure, under_13_offence, child_with_concern_as_suspect)"
+                            "there is no detector {other:?} (there are: missing_episodes, placements, workers, referral_after_closure, under_13_offence, child_with_concern_as_suspect, adult_linked_to_children, shared_place_or_thing)"
                         ),
                     )
                 }
@@ -276,6 +316,15 @@ pub enum Fact {
         event: Uuid,
         child: Uuid,
         on: NaiveDate,
+        episode: Uuid,
+    },
+    /// A missing child found: where, and the adult they were with, if
+    /// recorded (the child is the episode's).
+    EpisodeReturned {
+        event: Uuid,
+        episode: Uuid,
+        found_at: Option<Uuid>,
+        found_with_adult: Option<Uuid>,
     },
     PlacementStarted {
         event: Uuid,
@@ -299,6 +348,18 @@ pub enum Fact {
         event: Uuid,
         child: Uuid,
         on: NaiveDate,
+    },
+    /// An adult and a child linked (not as family).
+    AdultLinkedToChild {
+        event: Uuid,
+        adult: Uuid,
+        child: Uuid,
+    },
+    /// A child seen at, in, found at or contacted from a place or thing.
+    ChildAtPlaceOrThing {
+        event: Uuid,
+        child: Uuid,
+        thing: Uuid,
     },
     /// An offence recorded: its code, victims with their age in whole
     /// years when committed (None when not known), and suspects.
@@ -371,6 +432,17 @@ pub struct Evaluator {
     windows: HashMap<(usize, Uuid), Window>,
     closed: HashMap<Uuid, NaiveDate>,
     concern: HashSet<Uuid>,
+    /// Adult -> the children linked to them, with the linking event.
+    adult_children: HashMap<Uuid, Vec<(Uuid, Uuid)>>,
+    /// Child -> the adults linked to them (to look again when a concern
+    /// about the child is recorded).
+    child_adults: HashMap<Uuid, Vec<Uuid>>,
+    /// Place or thing -> the children seen there, with the event.
+    thing_children: HashMap<Uuid, Vec<(Uuid, Uuid)>>,
+    /// (rule, child, adult or thing) alerted already.
+    alerted: HashSet<(usize, Uuid, Uuid)>,
+    /// Missing episode -> its child (a return names only the episode).
+    episodes: HashMap<Uuid, Uuid>,
 }
 
 #[derive(Default)]
@@ -387,6 +459,68 @@ impl Evaluator {
             windows: HashMap::new(),
             closed: HashMap::new(),
             concern: HashSet::new(),
+            adult_children: HashMap::new(),
+            child_adults: HashMap::new(),
+            thing_children: HashMap::new(),
+            alerted: HashSet::new(),
+            episodes: HashMap::new(),
+        }
+    }
+
+    /// The children linked to `adult` who have concerns: if there are
+    /// enough for a rule, an alert for each not yet alerted on.
+    fn check_adult(&mut self, out: &mut Vec<Trigger>, adult: Uuid) {
+        let Some(linked) = self.adult_children.get(&adult) else {
+            return;
+        };
+        let with_concern: Vec<(Uuid, Uuid)> = linked
+            .iter()
+            .filter(|(c, _)| self.concern.contains(c))
+            .copied()
+            .collect();
+        for (i, rule) in self.rules.iter().enumerate() {
+            let Detector::AdultLinkedToChildren { count } = rule.detector else {
+                continue;
+            };
+            if with_concern.len() < count {
+                continue;
+            }
+            let events: Vec<Uuid> = with_concern.iter().map(|(_, e)| *e).collect();
+            for (child, _) in &with_concern {
+                if self.alerted.insert((i, *child, adult)) {
+                    out.push(Self::trigger(rule, *child, events.clone()));
+                }
+            }
+        }
+    }
+
+    fn check_thing(&mut self, out: &mut Vec<Trigger>, thing: Uuid) {
+        let Some(seen) = self.thing_children.get(&thing) else {
+            return;
+        };
+        for (i, rule) in self.rules.iter().enumerate() {
+            let Detector::SharedPlaceOrThing { count } = rule.detector else {
+                continue;
+            };
+            if seen.len() < count {
+                continue;
+            }
+            let events: Vec<Uuid> = seen.iter().map(|(_, e)| *e).collect();
+            for (child, _) in seen {
+                if self.alerted.insert((i, *child, thing)) {
+                    out.push(Self::trigger(rule, *child, events.clone()));
+                }
+            }
+        }
+    }
+
+    /// A concern recorded about a child: the adults linked to them may now
+    /// be linked to enough children with concerns.
+    fn concern_about(&mut self, out: &mut Vec<Trigger>, child: Uuid) {
+        if self.concern.insert(child) {
+            for adult in self.child_adults.get(&child).cloned().unwrap_or_default() {
+                self.check_adult(out, adult);
+            }
         }
     }
 
@@ -446,18 +580,26 @@ impl Evaluator {
     pub fn observe(&mut self, fact: &Fact) -> Vec<Trigger> {
         let mut out = Vec::new();
         match fact {
-            Fact::MissingEpisodeStarted { event, child, on } => self.count(
-                &mut out,
-                |d| match d {
-                    Detector::MissingEpisodes { count, within_days } => {
-                        Some((*count, *within_days))
-                    }
-                    _ => None,
-                },
-                *child,
-                *on,
-                *event,
-            ),
+            Fact::MissingEpisodeStarted {
+                event,
+                child,
+                on,
+                episode,
+            } => {
+                self.episodes.insert(*episode, *child);
+                self.count(
+                    &mut out,
+                    |d| match d {
+                        Detector::MissingEpisodes { count, within_days } => {
+                            Some((*count, *within_days))
+                        }
+                        _ => None,
+                    },
+                    *child,
+                    *on,
+                    *event,
+                )
+            }
             Fact::PlacementStarted { event, child, on } => self.count(
                 &mut out,
                 |d| match d {
@@ -481,11 +623,55 @@ impl Evaluator {
             Fact::CaseClosed { child, on, .. } => {
                 self.closed.insert(*child, *on);
             }
-            Fact::ExploitationConcern { child, .. } => {
-                self.concern.insert(*child);
+            Fact::ExploitationConcern { child, .. } => self.concern_about(&mut out, *child),
+            Fact::AdultLinkedToChild {
+                event,
+                adult,
+                child,
+            } => {
+                let list = self.adult_children.entry(*adult).or_default();
+                if !list.iter().any(|(c, _)| c == child) {
+                    list.push((*child, *event));
+                    self.child_adults.entry(*child).or_default().push(*adult);
+                    self.check_adult(&mut out, *adult);
+                }
+            }
+            Fact::EpisodeReturned {
+                event,
+                episode,
+                found_at,
+                found_with_adult,
+            } => {
+                if let Some(child) = self.episodes.get(episode).copied() {
+                    if let Some(adult) = found_with_adult {
+                        out.extend(self.observe(&Fact::AdultLinkedToChild {
+                            event: *event,
+                            adult: *adult,
+                            child,
+                        }));
+                    }
+                    if let Some(place) = found_at {
+                        out.extend(self.observe(&Fact::ChildAtPlaceOrThing {
+                            event: *event,
+                            child,
+                            thing: *place,
+                        }));
+                    }
+                }
+            }
+            Fact::ChildAtPlaceOrThing {
+                event,
+                child,
+                thing,
+            } => {
+                let list = self.thing_children.entry(*thing).or_default();
+                if !list.iter().any(|(c, _)| c == child) {
+                    list.push((*child, *event));
+                    self.check_thing(&mut out, *thing);
+                }
             }
             Fact::ReferralReceived { event, child, on } => {
-                self.concern.insert(*child);
+                self.concern_about(&mut out, *child);
                 if let Some(closed) = self.closed.get(child).copied() {
                     for rule in &self.rules {
                         if let Detector::ReferralAfterClosure { within_days } = rule.detector {
@@ -530,6 +716,60 @@ impl Evaluator {
     }
 }
 
+/// The facts a link gives: an adult and a child linked other than as
+/// family, or a child and a place or thing where they were seen, stayed,
+/// were found or were contacted from.
+fn link_facts(
+    event: Uuid,
+    on: NaiveDate,
+    p: &vigil_model::payload::LinkRecorded,
+    age_of: &dyn Fn(Uuid, NaiveDate) -> Option<u32>,
+) -> Vec<Fact> {
+    use vigil_model::codes::LinkKind as L;
+    use vigil_model::EntityKind as E;
+    let child = |id: Uuid| age_of(id, on).is_some_and(|a| a < 18);
+    let adult = |id: Uuid| age_of(id, on).is_some_and(|a| a >= 18);
+    let (from, to) = (p.from, p.to);
+    match p.kind {
+        L::AssociateOf | L::SuspectedOfExploiting | L::Contacted
+            if from.kind == E::Person && to.kind == E::Person =>
+        {
+            let pair = if adult(from.id) && child(to.id) {
+                Some((from.id, to.id))
+            } else if adult(to.id) && child(from.id) {
+                Some((to.id, from.id))
+            } else {
+                None
+            };
+            pair.map(|(a, c)| Fact::AdultLinkedToChild {
+                event,
+                adult: a,
+                child: c,
+            })
+            .into_iter()
+            .collect()
+        }
+        L::SeenAt | L::SeenIn | L::StaysAt | L::FoundAt | L::Contacted => {
+            let place = |s: vigil_model::SubjectRef| matches!(s.kind, E::Object | E::Location);
+            let pair = if from.kind == E::Person && child(from.id) && place(to) {
+                Some((from.id, to.id))
+            } else if to.kind == E::Person && child(to.id) && place(from) {
+                Some((to.id, from.id))
+            } else {
+                None
+            };
+            pair.map(|(c, t)| Fact::ChildAtPlaceOrThing {
+                event,
+                child: c,
+                thing: t,
+            })
+            .into_iter()
+            .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// The facts one event gives the rules. `on` is the day the event says it
 /// happened (its envelope's `occurred_at`), used where the payload has no
 /// date of its own; `age_of(person, day)` is the person's age in whole
@@ -549,6 +789,7 @@ pub fn facts_of(
             event,
             child: p.child_id,
             on: p.started_at.as_utc().date_naive(),
+            episode: p.episode_id,
         }],
         P::PlacementStarted(p) => vec![Fact::PlacementStarted {
             event,
@@ -560,11 +801,43 @@ pub fn facts_of(
             child: p.child_id,
             on: p.started_on.naive(),
         }],
-        P::ReferralSubmitted(p) => vec![Fact::ReferralReceived {
-            event,
-            child: p.child_id,
-            on,
-        }],
+        P::ReferralSubmitted(p) => {
+            let mut out = vec![Fact::ReferralReceived {
+                event,
+                child: p.child_id,
+                on,
+            }];
+            // Adults named in a referral about the child are linked to them.
+            for other in &p.others_involved {
+                if age_of(*other, on).is_some_and(|a| a >= 18) {
+                    out.push(Fact::AdultLinkedToChild {
+                        event,
+                        adult: *other,
+                        child: p.child_id,
+                    });
+                }
+            }
+            if let Some(place) = p.location_id {
+                out.push(Fact::ChildAtPlaceOrThing {
+                    event,
+                    child: p.child_id,
+                    thing: place,
+                });
+            }
+            out
+        }
+        P::MissingEpisodeReturned(p) => {
+            let back = p.returned_at.as_utc().date_naive();
+            vec![Fact::EpisodeReturned {
+                event,
+                episode: p.episode_id,
+                found_at: p.found_location_id,
+                found_with_adult: p
+                    .found_with_person_id
+                    .filter(|w| age_of(*w, back).is_some_and(|a| a >= 18)),
+            }]
+        }
+        P::LinkRecorded(p) => link_facts(event, on, p, age_of),
         P::ScreeningRecorded(p) if p.judged_risk != RiskLevel::Low => {
             vec![Fact::ExploitationConcern {
                 event,
@@ -657,6 +930,7 @@ mod tests {
             event: id(100 + n),
             child,
             on: d(on),
+            episode: id(200 + n),
         };
         assert!(e.observe(&fact(1, "2025-01-01")).is_empty());
         assert!(e.observe(&fact(2, "2025-01-15")).is_empty());
@@ -675,7 +949,8 @@ mod tests {
             .observe(&Fact::MissingEpisodeStarted {
                 event: id(9),
                 child: id(2),
-                on: d("2025-02-01")
+                on: d("2025-02-01"),
+                episode: id(9),
             })
             .is_empty());
     }
@@ -694,6 +969,7 @@ mod tests {
                     event: id(n as u128),
                     child: id(7),
                     on: d(on),
+                    episode: id(50 + n as u128),
                 }) {
                     ids.push(t.alert_id());
                 }
@@ -768,5 +1044,76 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![child]
         );
+    }
+
+    #[test]
+    fn an_adult_linked_to_two_children_with_concerns_and_a_shared_place() {
+        let f = RuleFile::defaults();
+        let mut e = Evaluator::new(&f);
+        let (adult, a, b, car) = (id(1), id(2), id(3), id(4));
+        let link = |ev: u128, child: Uuid| Fact::AdultLinkedToChild {
+            event: id(ev),
+            adult,
+            child,
+        };
+        // Linked to two children, but only one has a concern: nothing yet.
+        e.observe(&Fact::ExploitationConcern {
+            event: id(10),
+            child: a,
+        });
+        assert!(e.observe(&link(11, a)).is_empty());
+        assert!(e.observe(&link(12, b)).is_empty());
+        // The second child's concern is recorded later: both are alerted on.
+        let t = e.observe(&Fact::ReferralReceived {
+            event: id(13),
+            child: b,
+            on: d("2025-05-01"),
+        });
+        let mut who: Vec<Uuid> = t
+            .iter()
+            .filter(|t| t.rule == "adult-linked-to-children")
+            .map(|t| t.child)
+            .collect();
+        who.sort();
+        assert_eq!(who, vec![a, b]);
+        // The same link again raises nothing new.
+        assert!(e.observe(&link(14, a)).is_empty());
+        // A car two missing children were found in.
+        e.observe(&Fact::MissingEpisodeStarted {
+            event: id(20),
+            child: a,
+            on: d("2025-06-01"),
+            episode: id(21),
+        });
+        e.observe(&Fact::MissingEpisodeStarted {
+            event: id(22),
+            child: b,
+            on: d("2025-06-02"),
+            episode: id(23),
+        });
+        assert!(e
+            .observe(&Fact::EpisodeReturned {
+                event: id(24),
+                episode: id(21),
+                found_at: Some(car),
+                found_with_adult: None
+            })
+            .is_empty());
+        let t = e.observe(&Fact::EpisodeReturned {
+            event: id(25),
+            episode: id(23),
+            found_at: Some(car),
+            found_with_adult: None,
+        });
+        assert_eq!(
+            t.iter()
+                .filter(|t| t.rule == "shared-place-or-thing")
+                .count(),
+            2,
+            "{t:?}"
+        );
+        // A count below 2 is refused: these rules count children.
+        let bad = "[[rule]]\nid = \"x\"\ndetector = \"shared_place_or_thing\"\nseverity = \"high\"\nsays = \"x\"\ncount = 1\n";
+        assert_eq!(RuleFile::parse(bad).unwrap_err().line, 6);
     }
 }

@@ -351,7 +351,7 @@ const RULES: &[Rule] = &[
     // The child as the one contacting adults.
     Rule {
         guidance: Guidance::ContactingAdults,
-        pattern: r"\b(?:contacting|contacted|contacts|messaging|messaged|texting|texted|calling|chatting\s+(?:to|with)|talking\s+to|meeting(?:\s+up\s+with)?|met\s+up\s+with|seeking\s+out|approaching|befriending|befriended|targeting)\s+(?:(?:the|this|that|these|those|several|some|other|random)\s+)?(?:older\s+|adult\s+|unknown\s+|grown\s+)?(?:men|man|adults|adult|males|male|an\s+adult|a\s+man|older\s+males|strangers)\b",
+        pattern: r"\b(?:contacting|contacted|contacts|contact|messaging|messaged|texting|texted|calling|chatting\s+(?:to|with)|talking\s+to|meeting(?:\s+up\s+with)?|met\s+up\s+with|seeking\s+out|approaching|befriending|befriended|targeting)\s+(?:(?:the|this|that|these|those|several|some|other|random)\s+)?(?:older\s+|adult\s+|unknown\s+|grown\s+)?(?:men|man|adults|adult|males|male|an\s+adult|a\s+man|older\s+males|strangers)\b",
         when: When::Always,
     },
     // Images.
@@ -412,6 +412,132 @@ const RULES: &[Rule] = &[
         pattern: r"\bsell(?:s|ing)?\s+(?:herself|himself|themselves|her\s+body|his\s+body|their\s+body)\b",
         when: When::Always,
     },
+    // Added after a blind test (session 9): more ways of writing the same rows.
+    Rule {
+        guidance: Guidance::Blame,
+        pattern: r"\b(?:risky|chaotic|high[- ]risk|dangerous|reckless|promiscuous)\s+lifestyle\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::Blame,
+        pattern: r"\b(?:risky|risk[- ]taking|reckless|high[- ]risk|dangerous|unsafe)\s+(?:online\s+|sexual\s+|social\s+)behaviou?rs?\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::Blame,
+        pattern: r"\b(?:her|his|their)\s+(?:own\s+)?(?:behaviou?r|actions|choices|lifestyle|conduct)\s+(?:puts|put|is\s+putting|places|is\s+placing|placed)\s+(?:her|him|them)\s+at\s+risk\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::Blame,
+        pattern: r"\bputting\s+(?:herself|himself|themselves|themself)\s+(?:in|into)\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::Blame,
+        pattern: r"\b(?:bring(?:s|ing)?|brought)\s+(?:this|it|that)\s+on\s+(?:herself|himself|themselves)\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::Blame,
+        pattern: r"\b(?:asked|asking|asks)\s+for\s+it\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::Blame,
+        pattern: r"\bknowingly\b",
+        when: When::AboutAnAdultAnyAge,
+    },
+    Rule {
+        guidance: Guidance::Blame,
+        pattern: r"\bknew\s+what\s+(?:would|was\s+going\s+to)\s+happen\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::Blame,
+        pattern: r"\b(?:chose|chooses|choosing|chosen|decided|decides|deciding)\s+to\s+(?:go|meet|stay|see|return|get\s+into|be|spend)\b",
+        when: When::AboutAnAdultAnyAge,
+    },
+    Rule {
+        guidance: Guidance::SexualActivity,
+        pattern: r"\b(?:had|having|has|have|started\s+having|is\s+having)\s+(?:underage\s+|unprotected\s+)?sex\b",
+        when: When::AboutAnAdult,
+    },
+    Rule {
+        guidance: Guidance::SexualActivity,
+        pattern: r"\bunderage\s+sex\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::SexualActivity,
+        pattern: r"\b(?:the\s+)?sex\s+between\b",
+        when: When::AboutAnAdult,
+    },
+    Rule {
+        guidance: Guidance::SexualActivity,
+        pattern: r"\b(?:hook(?:s|ed|ing)?\s+up|hooked\s+up)\s+with\b",
+        when: When::AboutAnAdultAnyAge,
+    },
+    Rule {
+        guidance: Guidance::Promiscuity,
+        pattern: r"\b(?:sleeping|slept)\s+around\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::Relationship,
+        pattern: r"\b(?:her|his|their)\s+(?:[\w-]+\s+){1,2}(?:partner|boy\s?friend|girl\s?friend|fella|lover)\b",
+        when: When::AboutAnAdultAnyAge,
+    },
+    Rule {
+        guidance: Guidance::Relationship,
+        pattern: r"\b(?:are|were|as)\s+partners\b",
+        when: When::AboutAnAdultAnyAge,
+    },
+    Rule {
+        guidance: Guidance::Relationship,
+        pattern: r"\b(?:her|his|their)\s+(?:sexual\s+|intimate\s+)?relationship\s+with\s+(?:an?\s+)?(?:adult|older|man|male|\d)",
+        when: When::AboutAnAdultAnyAge,
+    },
+    Rule {
+        guidance: Guidance::Exchange,
+        pattern: r"\b(?:paid|pays|paying)\s+(?:her\s+|him\s+|them\s+)?for\s+sex\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::Exchange,
+        pattern: r"\b(?:provid(?:es|ed|ing|e)|offer(?:s|ed|ing)?|sell(?:s|ing)?)\s+sexual\s+services\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::Exchange,
+        pattern: r"\b(?:money|cash|gifts|credit|vapes|drugs|alcohol)\s+(?:in\s+return\s+for|in\s+exchange\s+for|for)\s+(?:pictures|photos|images|nudes|videos|pics)\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::Exchange,
+        pattern: r"\b(?:goes|go|went|going)\s+with\s+(?:older\s+)?(?:men|adults|males)\s+for\s+(?:money|cash|drugs|gifts|alcohol)\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::Prostitution,
+        pattern: r"\brent(?:s|ing|ed)?\s+(?:herself|himself|themselves)\s+out\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::Prostitution,
+        pattern: r"\b(?:works?|working|worked)\s+as\s+an\s+escort\b|\bescort\s+work\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::Prostitution,
+        pattern: r"\bsolicit(?:s|ing|ed)?\s+(?:men|adults|males|clients|punters|customers)\b",
+        when: When::Always,
+    },
+    Rule {
+        guidance: Guidance::InvolvedIn,
+        pattern: r"\b(?:actively|heavily|deeply|fully)\s+involved\b",
+        when: When::AboutSex,
+    },
     // Involved in.
     Rule {
         guidance: Guidance::InvolvedIn,
@@ -438,6 +564,11 @@ struct Compiled {
     third_party_relationship: Regex,
     peer: Regex,
     prostitution_of_adults: Regex,
+    adult_subject: Regex,
+    statute: Regex,
+    to_the_child: Regex,
+    not_about_the_child: Regex,
+    child_subject: Regex,
 }
 
 fn compiled() -> &'static Compiled {
@@ -449,12 +580,12 @@ fn compiled() -> &'static Compiled {
             // An adult in the sentence: a man, an older male, an age of 18+.
             adult: re(r"\b(?:man|men|adult|adults|male|males|older|grown|guy|guys|bloke|blokes|(?:1[89]|[2-9]\d)\s?(?:-\s?)?(?:years?|yrs?|yo)\b|aged\s+(?:1[89]|[2-9]\d)\b|age\s+(?:1[89]|[2-9]\d)\b|in\s+(?:his|her|their)\s+(?:20s|30s|40s|50s|60s|twenties|thirties|forties|fifties|sixties)|(?:1[89]|[2-9]\d)\)|,\s*(?:1[89]|[2-9]\d)\s*,|who\s+is\s+(?:1[89]|[2-9]\d)\b|is\s+(?:1[89]|[2-9]\d)\b)"),
             age: re(r"\b(\d{1,2})\s?(?:-\s?)?(?:years?|yrs?|yo)\b|\baged?\s+(\d{1,2})\b|\b(?:she|he|they)\s+(?:is|was|are)\s+(\d{1,2})\b"),
-            sexual: re(r"\b(?:sex|sexual|sexually|intercourse|penetrat\w*|rape|raped|touching|touched|kissing|kissed|oral|intimate|relationship|boyfriend|girlfriend|abuse|abused|it\s+was\s+consensual)\b"),
+            sexual: re(r"\b(?:sex|sexual|sexually|intercourse|penetrat\w*|rape|raped|touching|touched|kissing|kissed|oral|intimate|relationship|boyfriend|girlfriend|abuse|abused|cse|exploitation|exploited|it\s+was\s+consensual)\b"),
             // Consent to a process, not to sex.
             process_consent: re(r"\b(?:consent(?:s|ed|ing)?\s+(?:form|to\s+(?:share|sharing|the\s+referral|a\s+referral|information|an?\s+(?:assessment|interview|examination|medical|referral)|the\s+(?:assessment|interview|examination|medical|plan|strategy)|being\s+(?:interviewed|examined|referred|photographed)|treatment|contact|police|us|this|services?)|for\s+\w+)|(?:parental|informed|written|verbal|mum['’]s|mother['’]s|dad['’]s|father['’]s|parents['’]?|carer['’]s)\s+consent|(?:information|data)[- ]sharing|age\s+of\s+consent)"),
             negation: re(r"\b(?:not|never|no|cannot|can['’]t|couldn['’]t|could\s+not|unable|incapable|isn['’]t|wasn['’]t|aren['’]t|weren['’]t|doesn['’]t|didn['’]t|don['’]t|won['’]t|nor|without|non)\b[^.;!?]{0,25}$"),
             // Reported speech before the phrase: someone said, told, describes...
-            reporting_before: re(r#"(?:\b(?:said|says|say|saying|told|tells|tell|telling|stated|states|state|explained|explains|disclosed|discloses|claimed|claims|claim|insisted|insists|maintains|maintained|believes|believed|thinks|thought|feels|felt|wrote|writes|texted|alleges|alleged|describes|described|describing|calls|called|calling|refers\s+to|referred\s+to|refer\s+to|considers|considered|sees|saw|views|viewed|reports|reported|reporting)\b[\s,:]+(?:that\b|to\b|him\b|her\b|them\b|it\b|he\b|she\b|they\b|this\b|the\b|a\b|an\b|["“‘']|\w+\s+(?:that|is|was|as|she|he)\b|staff|police|workers?|mum|dad|school)|\baccording\s+to\b|\bin\s+(?:her|his|their)\s+(?:own\s+)?words\b|\bso[- ]called\b|\bwhat\s+(?:she|he|they)\s+(?:calls?|called|describes?|described|refers?\s+to)\b|\bwho\s+(?:she|he|they)\s+(?:calls?|called|describes?|described|refers?\s+to|says|said|considers)\b|\b(?:her|his|their)\s+(?:view|account|words|description)\s+(?:is|was)\b)"#),
+            reporting_before: re(r#"(?:\b(?:said|says|say|saying|told|tells|tell|telling|stated|states|state|explained|explains|disclosed|discloses|claimed|claims|claim|insisted|insists|maintains|maintained|believes|believed|believing|believe|thinks|thinking|thought|feels|felt|convinced|wrote|writes|texted|alleges|alleged|describes|described|describing|calls|called|calling|refers\s+to|referred\s+to|refer\s+to|considers|considered|sees|saw|views|viewed|reports|reported|reporting)\b[\s,:]+(?:that\b|to\b|him\b|her\b|them\b|it\b|he\b|she\b|they\b|this\b|the\b|a\b|an\b|["“‘']|(?:[\w'’-]+\s+){1,3}(?:that|is|was|as|she|he|has|had|are|were)\b|staff|police|workers?|mum|dad|school)|\baccording\s+to\b|\bin\s+(?:her|his|their)\s+(?:own\s+)?words\b|\bso[- ]called\b|\bwhat\s+(?:she|he|they)\s+(?:calls?|called|describes?|described|refers?\s+to)\b|\bwho\s+(?:she|he|they)\s+(?:calls?|called|describes?|described|refers?\s+to|says|said|considers)\b|\b(?:her|his|their)\s+(?:view|account|words|description)\s+(?:is|was)\b)"#),
             // Reported speech after the phrase: ", she said".
             reporting_after: re(r#"^[^.;!?]{0,60}?[,—–-]\s*(?:\w+\s+){0,2}(?:said|says|told|tells|stated|states|explained|claims|claimed|insisted|insists|reported|wrote|texted)\b"#),
             // A verb of saying that is not reported speech here.
@@ -464,6 +595,19 @@ fn compiled() -> &'static Compiled {
             // A peer: someone the child's own age.
             peer: re(r"\b(?:(?:her|his|their)\s+own\s+age|same\s+age|classmate|in\s+(?:her|his|their)\s+(?:class|year)|peers?\b|(?:1[0-7])\s?(?:-\s?)?(?:year|yr)s?[- ]?old\s+(?:boy|girl|boyfriend|girlfriend))"),
             // Offences of adults against adults ("controlling prostitution").
+            // The words just before the phrase make an adult its subject:
+            // "officers put themselves at risk", "an adult sex worker",
+            // "the maternal aunt is in a relationship with".
+            adult_subject: re(r"\b(?:officers?|police|staff|workers?|carers?|mum|mother|mom|dad|father|parents?|step-?(?:mum|dad|father|mother)|aunt|auntie|uncle|grandmother|grandfather|nan|gran|grandad|adult|adults|man|men|woman|women|teachers?|professionals?|practitioners?|he\s+\(adult\)|adult\s+[A-Z]{1,3})(?:\s+[A-Z]{1,3})?\s+(?:(?:is|was|has|have|had|been|being|are|were|keeps?|continues\s+to|an?|also|now|currently|still|often|regularly)\s+){0,3}$"),
+            // An offence's name from the statute ("s9 sexual activity with a child").
+            statute: re(r"(?:\bs\.?\s?\d{1,2}[a-z]?\b|\bsection\s+\d|\boffences?\s+of\b|\bsuspicion\s+of\b|\bcharged\s+with\b|\bconvicted\s+of\b|\barrested\s+for\b|\bcontrary\s+to\b|\bcausing\s+or\s+inciting\b|\bunder\s+13\s+to\b|\bwith\s+a\s+child\b)[^.;!?]{0,40}$"),
+            // The child receives, not sends: "sending sexual messages to the child".
+            to_the_child: re(r"^\s*(?:to|at)\s+(?:the\s+)?(?:child|children|young\s+person|girl|boy|her|him|them|child\s+[A-Z]{1,3}|victim)\b"),
+            // Words after the phrase that make it about something else:
+            // "involved in CSE awareness sessions".
+            not_about_the_child: re(r"^\s*(?:and\s+relationships?|education|ed\b|health|advice|clinic|awareness|training|prevention|team|teams|work|sessions?|meetings?|panel|strategy|services?|unit|disruption|investigations?|operation)\b"),
+            // A child named or referred to as a subject ("Child Y and Adult Z").
+            child_subject: re(r"\b(?:child(?:\s+[A-Z]{1,3}\b)?|she|young\s+person|girl|boy|yp)\b(?:['’]s\b)?"),
             prostitution_of_adults: re(r"\b(?:controlling|control\s+of|convicted|conviction|charged|offences?|brothel|adult|women\s+in|causing\s+or\s+inciting|keeping\s+a)\b[^.;!?]{0,20}$"),
         }
     })
@@ -578,6 +722,23 @@ pub fn check(text: &str, cx: &LanguageContext) -> Vec<Finding> {
                 if is_reported(before, after, c) || c.negation.is_match(before) {
                     continue;
                 }
+                // Someone else is its subject, or it names an offence, or
+                // the child is the one receiving, or it is about a service.
+                // (Not for consent or exchange: "the sex with Adult X was
+                // consensual" and "the men offered her drugs for sex" harm
+                // whoever is the subject.)
+                let about_the_act = matches!(rule.guidance, Guidance::Consent | Guidance::Exchange);
+                if (!about_the_act && c.adult_subject.is_match(before) && !names_a_child(before, c))
+                    || (matches!(rule.guidance, Guidance::SexualActivity | Guidance::Images)
+                        && c.statute.is_match(before))
+                    || (rule.guidance == Guidance::Images && c.to_the_child.is_match(after))
+                    || (matches!(
+                        rule.guidance,
+                        Guidance::InvolvedIn | Guidance::Prostitution | Guidance::SexualActivity
+                    ) && c.not_about_the_child.is_match(after))
+                {
+                    continue;
+                }
                 let applies = match rule.when {
                     When::Always => true,
                     When::AboutAnAdult => under_13 || (adult_here && !peer_here),
@@ -650,6 +811,15 @@ fn head(s: &str, n: usize) -> &str {
         i -= 1;
     }
     &s[..i]
+}
+
+/// Whether the words before a phrase name a child as (one of) its
+/// subjects: "Child Y and Adult Z had sex" is about the child; "Child
+/// BD's mother is" is about the mother.
+fn names_a_child(before: &str, c: &Compiled) -> bool {
+    c.child_subject
+        .find_iter(before)
+        .any(|m| !(m.as_str().ends_with("'s") || m.as_str().ends_with("’s")))
 }
 
 /// Whether the phrase is in reported speech: a verb of saying with someone

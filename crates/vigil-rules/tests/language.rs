@@ -9,17 +9,23 @@
 use vigil_rules::language::{check, Guidance, LanguageContext};
 
 struct Labelled {
+    file: String,
     line: usize,
     harmful: bool,
     age: Option<u32>,
     sentence: String,
 }
 
+/// Every labelled file: the first set, and one written blind by a second
+/// author from the guidance alone.
+const FILES: &[&str] = &["language-sentences.tsv", "language-sentences-blind.tsv"];
+
 fn labelled() -> Vec<Labelled> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/language-sentences.tsv"
-    );
+    FILES.iter().flat_map(|f| labelled_in(f)).collect()
+}
+
+fn labelled_in(file: &str) -> Vec<Labelled> {
+    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(path).unwrap();
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -35,10 +41,14 @@ fn labelled() -> Vec<Labelled> {
         let harmful = match label {
             "harmful" => true,
             "ok" => false,
-            other => panic!("line {}: label {other:?} is not harmful or ok", i + 1),
+            other => panic!(
+                "{file} line {}: label {other:?} is not harmful or ok",
+                i + 1
+            ),
         };
         let age = (age != "-").then(|| age.parse().expect("an age or -"));
         out.push(Labelled {
+            file: file.to_owned(),
             line: i + 1,
             harmful,
             age,
@@ -52,7 +62,7 @@ fn labelled() -> Vec<Labelled> {
 fn precision_and_recall_on_the_labelled_sentences_are_at_least_0_9() {
     let set = labelled();
     let harmful = set.iter().filter(|l| l.harmful).count();
-    assert!(set.len() >= 200, "at least 200 sentences: {}", set.len());
+    assert!(set.len() >= 400, "at least 400 sentences: {}", set.len());
     assert!(
         harmful * 10 >= set.len() * 4 && harmful * 10 <= set.len() * 6,
         "about half harmful: {harmful} of {}",
@@ -75,7 +85,7 @@ fn precision_and_recall_on_the_labelled_sentences_are_at_least_0_9() {
             }
             (true, false) => {
                 fn_ += 1;
-                wrong.push(format!("line {} missed: {}", l.line, l.sentence));
+                wrong.push(format!("{} line {} missed: {}", l.file, l.line, l.sentence));
             }
             (false, false) => {}
         }
