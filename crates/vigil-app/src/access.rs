@@ -49,6 +49,9 @@ pub enum Action {
     /// Record a CSE screening of a child (the indicator checklist and the
     /// judgement of risk).
     RecordScreening,
+    /// Record a child missing, their return (where found, by whom, with
+    /// whom), who is to do the return home interview, and the interview.
+    RecordMissing,
     /// The access log: who read which record, when.
     ViewAccessLog,
     /// The list of accounts and one account's history.
@@ -72,6 +75,7 @@ impl Action {
         Action::ReviewLinks,
         Action::DecideLink,
         Action::RecordScreening,
+        Action::RecordMissing,
         Action::ViewAccessLog,
         Action::ViewUsers,
         Action::ManageUsers,
@@ -86,6 +90,7 @@ impl Action {
                 | Action::DecideReferral
                 | Action::DecideLink
                 | Action::RecordScreening
+                | Action::RecordMissing
                 | Action::ManageUsers
         )
     }
@@ -104,6 +109,7 @@ impl Action {
                 | Action::ReviewLinks
                 | Action::DecideLink
                 | Action::RecordScreening
+                | Action::RecordMissing
                 | Action::ViewUsers
                 | Action::ManageUsers
         )
@@ -124,6 +130,7 @@ impl Action {
             Action::ReviewLinks => "see possible matches of records and why",
             Action::DecideLink => "decide whether two records are the same person",
             Action::RecordScreening => "record a screening for exploitation",
+            Action::RecordMissing => "record missing episodes and return home interviews",
             Action::ViewAccessLog => "read the access log",
             Action::ViewUsers => "see accounts",
             Action::ManageUsers => "create and change accounts",
@@ -237,6 +244,8 @@ pub const RULES: &[Rule] = &[
     // open their record: practitioners on their own agency's records, the
     // front door on any.
     rule(Practitioner, RecordScreening, All, OwnAgency),
+    // Missing episodes and return home interviews likewise.
+    rule(Practitioner, RecordMissing, All, OwnAgency),
     // The front door sees every referral and decides it.
     rule(Triage, SubmitReferral, Mash, Any),
     rule(Triage, ListOwnReferrals, Mash, OwnSubmission),
@@ -249,6 +258,7 @@ pub const RULES: &[Rule] = &[
     rule(Triage, ReviewLinks, Mash, Any),
     rule(Triage, DecideLink, Mash, Any),
     rule(Triage, RecordScreening, Mash, Any),
+    rule(Triage, RecordMissing, Mash, Any),
     // Analysts read person-level data for problem profiles; every read is logged.
     rule(Analyst, ViewReferral, Analysis, Any),
     rule(Analyst, ViewPerson, Analysis, Any),
@@ -270,6 +280,8 @@ pub const RULES: &[Rule] = &[
     rule(Supervisor, DecideLink, NotMash, OwnAgency),
     rule(Supervisor, RecordScreening, Mash, Any),
     rule(Supervisor, RecordScreening, NotMash, OwnAgency),
+    rule(Supervisor, RecordMissing, Mash, Any),
+    rule(Supervisor, RecordMissing, NotMash, OwnAgency),
     // An auditor reads everything and changes nothing.
     rule(Auditor, ViewReceipt, All, Any),
     rule(Auditor, ViewTriageQueue, All, Any),

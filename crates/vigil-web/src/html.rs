@@ -521,6 +521,7 @@ pub struct PersonPage {
     pub missing: MissingSection,
     /// "N placements and M workers in the last 12 months".
     pub stability: String,
+    pub can_record_missing: bool,
 }
 
 /// The missing episodes section of a child's page.
@@ -603,6 +604,26 @@ pub struct ScreeningFormPage {
     /// "Check the risk": the level the answers support, in words.
     pub preview: Option<String>,
     pub rule: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "missing_form.html")]
+pub struct MissingFormPage {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    pub form: FormView,
+    pub csrf: String,
+    pub id: String,
+    pub child: String,
+    /// Episodes with no return yet.
+    pub open: Vec<Opt>,
+    /// Returned episodes with no interview recorded.
+    pub back: Vec<Opt>,
+    pub agencies: Vec<Opt>,
+    pub types: Vec<Opt>,
+    pub outcomes: Vec<Opt>,
+    pub yes_no: Vec<Opt>,
 }
 
 /// A list of periods on a person's page.

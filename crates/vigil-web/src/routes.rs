@@ -7,7 +7,7 @@
 use crate::access::Action;
 use crate::app::AppState;
 use crate::pages::{
-    account, admin, assets, audit, home, links, people, referrals, screening, triage,
+    account, admin, assets, audit, home, links, missing, people, referrals, screening, triage,
 };
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
@@ -81,6 +81,8 @@ pub const ROUTES: &[Route] = &[
     route!(GET "/people/{id}" => people::person, Gate::Action(ViewPerson)),
     route!(GET "/people/{id}/screening" => screening::form, Gate::Action(RecordScreening)),
     route!(POST "/people/{id}/screening" => screening::record, Gate::Action(RecordScreening)),
+    route!(GET "/people/{id}/missing" => missing::form, Gate::Action(RecordMissing)),
+    route!(POST "/people/{id}/missing" => missing::record, Gate::Action(RecordMissing)),
     route!(GET "/search" => people::search, Gate::Action(ViewPerson)),
     route!(GET "/links/review" => links::review, Gate::Action(ReviewLinks)),
     route!(GET "/links/pair" => links::pair, Gate::Action(ReviewLinks)),

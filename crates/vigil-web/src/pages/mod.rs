@@ -8,6 +8,7 @@ pub mod assets;
 pub mod audit;
 pub mod home;
 pub mod links;
+pub mod missing;
 pub mod people;
 pub mod referrals;
 pub mod screening;
