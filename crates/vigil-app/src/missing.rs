@@ -256,3 +256,82 @@ impl App {
         }
     }
 }
+
+/// Most overdue return home interviews listed at once.
+pub const OVERDUE_LIMIT: usize = 500;
+
+/// A return home interview not done within 72 hours of the return.
+#[derive(Clone, Debug)]
+pub struct OverdueInterview {
+    pub episode_id: Uuid,
+    /// The child, if this user may open their record (else `None`: the
+    /// row is shown without a name).
+    pub child: Option<PersonLink>,
+    pub returned_at: DateTime<Utc>,
+    pub deadline: vigil_rules::Deadline,
+    /// Who the escalation policy says must be told now.
+    pub escalation: vigil_rules::Escalation,
+    /// Who is to do it: the agency's name and the worker, if assigned.
+    pub assigned: Option<(String, Option<String>)>,
+}
+
+/// Every return home interview overdue now (72 clock hours from the
+/// return, not held or declined), longest waiting first: an index read of
+/// `return_interviews`. For those who see overdue work (the access table's
+/// *see overdue referrals*); the children shown are logged as read.
+pub async fn overdue_interviews(
+    st: &Arc<App>,
+    who: &Caller,
+) -> Result<super::Authorised<Vec<OverdueInterview>>, AppError> {
+    check(who, Action::ViewOverdue, crate::access::Resource::Page)?;
+    let who = who.clone();
+    st.blocking(move |st| {
+        let now = st.now();
+        let hours = i64::from(st.rules.timescales().return_interview_hours);
+        let cutoff = Timestamp::from_utc(now - chrono::TimeDelta::hours(hours)).to_string();
+        let episodes = st.store.interviews_not_done(&cutoff, OVERDUE_LIMIT)?;
+        let facts: Vec<(Uuid, MissingEpisodeState)> = episodes
+            .iter()
+            .filter_map(|r| {
+                r.as_kind::<MissingEpisodeState>()
+                    .map(|m| (r.id, m.clone()))
+            })
+            .collect();
+        let children = super::people_of(
+            st,
+            &facts.iter().map(|(_, m)| m.child_id).collect::<Vec<_>>(),
+        )?;
+        let mut rows = Vec::new();
+        for (id, m) in facts {
+            let Some(back) = m.ended_at.map(|t| t.as_utc()) else {
+                continue;
+            };
+            let deadline = st.rules.return_interview_due(back);
+            if !deadline.is_overdue(now) {
+                continue;
+            }
+            rows.push(OverdueInterview {
+                episode_id: id,
+                child: children
+                    .get(&m.child_id)
+                    .and_then(|c| embed(st, &who, c, None)),
+                returned_at: back,
+                escalation: st.policy.escalation(&deadline, now),
+                deadline,
+                assigned: m
+                    .interview_assigned
+                    .as_ref()
+                    .map(|a| (super::agency_name(st, a.agency.as_str()), a.worker.clone())),
+            });
+        }
+        let subjects = super::shown_people(rows.iter().filter_map(|r| r.child.as_ref()));
+        authorised(
+            st,
+            &who,
+            "listed overdue return home interviews",
+            subjects,
+            rows,
+        )
+    })
+    .await
+}

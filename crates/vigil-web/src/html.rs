@@ -537,6 +537,27 @@ pub struct MissingSection {
 }
 
 /// One missing episode with its return home interview.
+#[derive(Template)]
+#[template(path = "overdue_interviews.html")]
+pub struct OverdueInterviewsPage {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    pub rows: Vec<OverdueInterviewRow>,
+}
+
+/// One overdue return home interview.
+#[derive(Clone, Debug)]
+pub struct OverdueInterviewRow {
+    pub child: String,
+    pub child_href: Option<String>,
+    pub returned: String,
+    pub due: String,
+    pub assigned: String,
+    /// Who has been told, in the same words as the row's tag.
+    pub escalated: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct EpisodeRow {
     pub from: String,

@@ -78,6 +78,7 @@ pub const ROUTES: &[Route] = &[
     route!(POST "/referrals/{id}/decide" => referrals::decide, Gate::Action(DecideReferral)),
     route!(GET "/triage" => triage::triage, Gate::Action(ViewTriageQueue)),
     route!(GET "/overdue" => triage::overdue, Gate::Action(ViewOverdue)),
+    route!(GET "/overdue/interviews" => missing::overdue, Gate::Action(ViewOverdue)),
     route!(GET "/people/{id}" => people::person, Gate::Action(ViewPerson)),
     route!(GET "/people/{id}/screening" => screening::form, Gate::Action(RecordScreening)),
     route!(POST "/people/{id}/screening" => screening::record, Gate::Action(RecordScreening)),

@@ -271,6 +271,37 @@ async fn the_childs_page_shows_episodes_pattern_and_interviews(app: &TestApp) {
         body.contains("<svg") && body.contains("missing episodes in the last 12 months, by month")
     );
 
+    // The supervisors' list: an index read of the returns not followed by
+    // an interview within 72 hours. The one held and the one not yet due
+    // are not on it; the late one's row says how far it went, in the
+    // same words as the page's explanation.
+    let supervisor = app
+        .login(&app.username("supervisor", "northshire-childrens-services"))
+        .await;
+    let home = page(&supervisor, "/").await;
+    assert!(
+        home.contains("href=\"/overdue/interviews\""),
+        "in the navigation"
+    );
+    let list = page(&supervisor, "/overdue/interviews").await;
+    assert!(
+        list.contains("2 return home interviews are overdue"),
+        "{list}"
+    );
+    assert_eq!(list.matches("<tr class=\"v-row--overdue\">").count(), 2);
+    assert!(list.contains("sam.patel (Riverside Youth Project)"));
+    assert!(list.contains("Escalated to the supervisor and the head of service"));
+    assert!(!list.contains("escalated to you"));
+    assert!(list.contains(&format!("href=\"/people/{child}#missing\"")));
+    // A referrer may not see it.
+    let referrer = app
+        .login(&app.username("referrer", "riverside-youth-project"))
+        .await;
+    assert_eq!(
+        referrer.get("/overdue/interviews").await.status,
+        StatusCode::FORBIDDEN
+    );
+
     // At 18:00 BST the Friday return's interview is overdue: the supervisor.
     app.set_now(Utc.with_ymd_and_hms(2025, 6, 2, 17, 0, 0).unwrap());
     // (Signed in afresh: a session does not last the working day.)
@@ -282,6 +313,16 @@ async fn the_childs_page_shows_episodes_pattern_and_interviews(app: &TestApp) {
         s.contains("(was due by 18:00 on Monday 2 June). Escalated to the supervisor."),
         "{s}"
     );
+    let supervisor = app
+        .login(&app.username("supervisor", "northshire-childrens-services"))
+        .await;
+    let list = page(&supervisor, "/overdue/interviews").await;
+    assert_eq!(
+        list.matches("<tr class=\"v-row--overdue\">").count(),
+        3,
+        "{list}"
+    );
+    assert!(list.contains("Escalated to the supervisor</td>"));
 }
 
 async fn the_forms_record_an_episode_its_return_and_interview(app: &TestApp) {

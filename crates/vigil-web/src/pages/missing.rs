@@ -9,7 +9,7 @@ use super::{see_other, Respond};
 use crate::app::{AppState, SignedIn};
 use crate::error::WebError;
 use crate::form::{CsrfForm, FieldError, FormData};
-use crate::html::{FormView, MissingFormPage, Opt};
+use crate::html::{FormView, MissingFormPage, Opt, OverdueInterviewRow, OverdueInterviewsPage};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -398,6 +398,57 @@ pub async fn record(
             form_page(&st, &who, StatusCode::BAD_REQUEST, subject, form, errors).await
         }
     }
+}
+
+/// Who has been told about an overdue interview, in words that match the
+/// page's explanation (never "you": the reader may be either).
+pub fn escalated_words(e: vigil_rules::Escalation) -> &'static str {
+    match e {
+        vigil_rules::Escalation::HeadOfService => {
+            "Escalated to the supervisor and the head of service"
+        }
+        vigil_rules::Escalation::Supervisor => "Escalated to the supervisor",
+        _ => "Not escalated yet",
+    }
+}
+
+/// Every return home interview not done within 72 hours of the return.
+pub async fn overdue(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
+    let list = missing::overdue_interviews(&st.app, &who).await?;
+    let chrome = st.chrome(
+        &who,
+        "Overdue return home interviews",
+        "/overdue/interviews",
+    );
+    let now = st.now();
+    list.show(|rows, read| OverdueInterviewsPage {
+        chrome,
+        read,
+        rows: rows
+            .iter()
+            .map(|r| OverdueInterviewRow {
+                child: r
+                    .child
+                    .as_ref()
+                    .map(|c| c.name.clone())
+                    .unwrap_or_else(|| "A child whose record you may not open".to_owned()),
+                child_href: r
+                    .child
+                    .as_ref()
+                    .map(|c| format!("/people/{}#missing", c.id)),
+                returned: crate::display::datetime(r.returned_at),
+                due: r.deadline.describe(now),
+                assigned: match &r.assigned {
+                    Some((agency, Some(w))) => format!("{w} ({agency})"),
+                    Some((agency, None)) => agency.clone(),
+                    None => "Nobody yet".to_owned(),
+                },
+                escalated: escalated_words(r.escalation).to_owned(),
+            })
+            .collect(),
+    })
+    .respond(StatusCode::OK)
+    .await
 }
 
 #[cfg(test)]
