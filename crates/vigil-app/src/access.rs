@@ -52,6 +52,9 @@ pub enum Action {
     /// The language report: how the wording on file measures against the
     /// guidance, per agency (counts and phrases; no record's text).
     ViewLanguageReport,
+    /// Record a child missing, their return (where found, by whom, with
+    /// whom), who is to do the return home interview, and the interview.
+    RecordMissing,
     /// The access log: who read which record, when.
     ViewAccessLog,
     /// The list of accounts and one account's history.
@@ -76,6 +79,7 @@ impl Action {
         Action::DecideLink,
         Action::RecordScreening,
         Action::ViewLanguageReport,
+        Action::RecordMissing,
         Action::ViewAccessLog,
         Action::ViewUsers,
         Action::ManageUsers,
@@ -90,6 +94,7 @@ impl Action {
                 | Action::DecideReferral
                 | Action::DecideLink
                 | Action::RecordScreening
+                | Action::RecordMissing
                 | Action::ManageUsers
         )
     }
@@ -108,6 +113,7 @@ impl Action {
                 | Action::ReviewLinks
                 | Action::DecideLink
                 | Action::RecordScreening
+                | Action::RecordMissing
                 | Action::ViewUsers
                 | Action::ManageUsers
         )
@@ -129,6 +135,7 @@ impl Action {
             Action::DecideLink => "decide whether two records are the same person",
             Action::RecordScreening => "record a screening for exploitation",
             Action::ViewLanguageReport => "see the language report of each agency",
+            Action::RecordMissing => "record missing episodes and return home interviews",
             Action::ViewAccessLog => "read the access log",
             Action::ViewUsers => "see accounts",
             Action::ManageUsers => "create and change accounts",
@@ -242,6 +249,8 @@ pub const RULES: &[Rule] = &[
     // open their record: practitioners on their own agency's records, the
     // front door on any.
     rule(Practitioner, RecordScreening, All, OwnAgency),
+    // Missing episodes and return home interviews likewise.
+    rule(Practitioner, RecordMissing, All, OwnAgency),
     // The front door sees every referral and decides it.
     rule(Triage, SubmitReferral, Mash, Any),
     rule(Triage, ListOwnReferrals, Mash, OwnSubmission),
@@ -254,6 +263,7 @@ pub const RULES: &[Rule] = &[
     rule(Triage, ReviewLinks, Mash, Any),
     rule(Triage, DecideLink, Mash, Any),
     rule(Triage, RecordScreening, Mash, Any),
+    rule(Triage, RecordMissing, Mash, Any),
     // Analysts read person-level data for problem profiles; every read is logged.
     rule(Analyst, ViewReferral, Analysis, Any),
     rule(Analyst, ViewPerson, Analysis, Any),
@@ -278,6 +288,8 @@ pub const RULES: &[Rule] = &[
     // How a team's wording measures against the language guidance: a
     // supervisor sees their own agency's row, an auditor every agency's.
     rule(Supervisor, ViewLanguageReport, All, OwnAgency),
+    rule(Supervisor, RecordMissing, Mash, Any),
+    rule(Supervisor, RecordMissing, NotMash, OwnAgency),
     // An auditor reads everything and changes nothing.
     rule(Auditor, ViewReceipt, All, Any),
     rule(Auditor, ViewTriageQueue, All, Any),

@@ -23,6 +23,8 @@
 
 #[path = "links.rs"]
 pub mod links;
+#[path = "missing.rs"]
+pub mod missing;
 #[path = "readmodel.rs"]
 pub mod readmodel;
 #[path = "record.rs"]

@@ -47,6 +47,7 @@ pub mod writer;
 
 pub use error::AppError;
 pub use guard::links;
+pub use guard::missing;
 pub use guard::readmodel;
 pub use guard::screening;
 

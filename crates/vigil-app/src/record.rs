@@ -377,6 +377,9 @@ pub struct ChildRecord {
     pub linked: Vec<super::links::LinkedRecord>,
     /// Whether this user may record a screening on this record.
     pub can_screen: bool,
+    /// Whether this user may record missing episodes and return home
+    /// interviews on this record.
+    pub can_record_missing: bool,
 }
 
 /// What a child's page shows of their whole visible chronology: made from
@@ -1241,6 +1244,7 @@ pub async fn child_record(
                 limited: !matches!(visibility, Visibility::All),
                 linked,
                 can_screen: may(&who, Action::RecordScreening, person_resource(&person)),
+                can_record_missing: may(&who, Action::RecordMissing, person_resource(&person)),
                 person,
             },
         )

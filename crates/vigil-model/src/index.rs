@@ -199,6 +199,44 @@ pub struct ReferralRow {
     pub reference: String,
 }
 
+/// A missing episode the child has come back from, with its return home
+/// interview: what the overdue list reads (an index on `done, returned_at`)
+/// instead of every episode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReturnInterviewRow {
+    pub episode_id: Uuid,
+    pub child_id: Uuid,
+    /// The agency that recorded the episode.
+    pub agency: String,
+    /// When the child came back (canonical timestamp text: sorts as time).
+    pub returned_at: String,
+    /// Held or declined by the child (a `return_interview.recorded`, or an
+    /// older `meeting.recorded` of kind return home interview).
+    pub done: bool,
+    /// Who is to do it, if assigned: the agency code and the worker.
+    pub assigned_agency: Option<String>,
+    pub assigned_worker: Option<String>,
+}
+
+/// The interview row of a returned missing episode (`None` for anything
+/// else, and for an episode the child has not come back from).
+pub fn return_interview_row(rec: &EntityRecord) -> Option<ReturnInterviewRow> {
+    let m = rec.as_kind::<crate::state::MissingEpisodeState>()?;
+    let returned = m.ended_at?;
+    Some(ReturnInterviewRow {
+        episode_id: rec.id,
+        child_id: m.child_id,
+        agency: m.recorded.agency.as_str().to_owned(),
+        returned_at: returned.to_string(),
+        done: !m.interviews_recorded.is_empty() || !m.return_interviews.is_empty(),
+        assigned_agency: m
+            .interview_assigned
+            .as_ref()
+            .map(|a| a.agency.as_str().to_owned()),
+        assigned_worker: m.interview_assigned.as_ref().and_then(|a| a.worker.clone()),
+    })
+}
+
 /// A pair of person records a model scored and nobody has decided yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MatchReviewRow {

@@ -8,6 +8,7 @@
 //! | `edges` | link | replaced when the link changes |
 //! | `name_keys` | (source entity, person, key kind, key) | replaced when the source changes (a `lives_at`/`stays_at` link's rows also when its place changes) |
 //! | `referrals` | referral | replaced when the referral changes |
+//! | `return_interviews` | missing episode the child came back from | replaced when the episode changes (its return, assignment, interview) |
 //! | `match_review` | undecided scored pair of person records | replaced when the pair's link changes; deleted when a person decides it |
 //!
 //! This module holds the query types of the `Store` methods that read them,
@@ -18,8 +19,8 @@ use crate::StoreError;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use uuid::Uuid;
 use vigil_model::index::{
-    edge_row, match_review_row, name_key_rows, referral_row, EdgeRow, MatchReviewRow, NameKeyRow,
-    ReferralRow,
+    edge_row, match_review_row, name_key_rows, referral_row, return_interview_row, EdgeRow,
+    MatchReviewRow, NameKeyRow, ReferralRow, ReturnInterviewRow,
 };
 use vigil_model::names::{Key, KeyKind, NameQuery};
 use vigil_model::projection::{EntityRecord, ProjectionError, ProjectionState};
@@ -181,6 +182,8 @@ pub struct MatchReviewPage {
 pub struct EntityRows {
     pub edges: Vec<EdgeRow>,
     pub referrals: Vec<ReferralRow>,
+    /// Returned missing episodes and their interviews (replaced whole).
+    pub interviews: Vec<ReturnInterviewRow>,
     /// Links whose committed review row is deleted before `reviews` are
     /// written (as for `name_sources`: links created in this batch have none).
     pub review_sources: Vec<Uuid>,
@@ -196,6 +199,7 @@ impl EntityRows {
     pub fn is_empty(&self) -> bool {
         self.edges.is_empty()
             && self.referrals.is_empty()
+            && self.interviews.is_empty()
             && self.review_sources.is_empty()
             && self.reviews.is_empty()
             && self.name_sources.is_empty()
@@ -252,7 +256,10 @@ pub(crate) fn derive_entity_rows(
         .filter(|(_, r)| {
             matches!(
                 r.kind,
-                EntityKind::Person | EntityKind::Referral | EntityKind::Link
+                EntityKind::Person
+                    | EntityKind::Referral
+                    | EntityKind::Link
+                    | EntityKind::MissingEpisode
             )
         })
         .map(|(id, r)| (*id, r.clone()))
@@ -273,6 +280,12 @@ pub(crate) fn derive_entity_rows(
         }
         if let Some(r) = referral_row(rec) {
             out.referrals.push(r);
+        }
+        if let Some(r) = return_interview_row(rec) {
+            out.interviews.push(r);
+        }
+        if rec.kind == EntityKind::MissingEpisode {
+            continue;
         }
         // Only a pair of person records (a link with a match state) can
         // have a review row; other links are not probed.

@@ -364,6 +364,16 @@ pub trait Store: Send + Sync + accounts::AccountStore {
     /// Referrals, as their entity rows (see [`ReferralQuery`] for the order).
     fn referrals(&self, q: ReferralQuery) -> Result<Vec<EntityRecord>, StoreError>;
 
+    /// Missing episodes the child came back from at or before `returned_by`
+    /// (canonical timestamp text) whose return home interview is not done,
+    /// as their entity rows, longest waiting first, at most `limit`: the
+    /// overdue list, read from the `return_interviews` index.
+    fn interviews_not_done(
+        &self,
+        returned_by: &str,
+        limit: usize,
+    ) -> Result<Vec<EntityRecord>, StoreError>;
+
     /// Every entity of a kind, by id: for the small kinds (agencies, users).
     fn entities_of_kind(&self, kind: EntityKind) -> Result<Vec<EntityRecord>, StoreError>;
 

@@ -173,6 +173,21 @@ CREATE TABLE held_forms (
 );
 CREATE INDEX held_forms_expiry ON held_forms(expires_ms);
 "#,
+    "-- 12: reserved",
+    // 13: returned missing episodes and their return home interviews
+    // (projection version 8).
+    r#"
+CREATE TABLE return_interviews (
+    episode_id      UUID PRIMARY KEY,
+    child_id        UUID NOT NULL,
+    agency          TEXT NOT NULL,
+    returned_at     TEXT COLLATE "C" NOT NULL,
+    done            BOOLEAN NOT NULL,
+    assigned_agency TEXT,
+    assigned_worker TEXT
+);
+CREATE INDEX return_interviews_due ON return_interviews(returned_at, episode_id) WHERE NOT done;
+"#,
 ];
 
 mod accounts;
@@ -1357,6 +1372,23 @@ impl WriteTx for PgTx<'_> {
 
     fn replace_entity_rows(&mut self, rows: &EntityRows) -> Result<(), StoreError> {
         self.index.push_entity_rows(rows);
+        if !rows.interviews.is_empty() {
+            let s = self.conn.stmt(index::WRITE_INTERVIEW)?;
+            for r in &rows.interviews {
+                self.conn.client.execute(
+                    &s,
+                    &[
+                        &r.episode_id,
+                        &r.child_id,
+                        &r.agency,
+                        &r.returned_at,
+                        &r.done,
+                        &r.assigned_agency,
+                        &r.assigned_worker,
+                    ],
+                )?;
+            }
+        }
         Ok(())
     }
 
@@ -1413,7 +1445,7 @@ impl RebuildTx for PgTx<'_> {
     fn clear_projections(&mut self) -> Result<(), StoreError> {
         self.flush()?;
         self.conn.client.batch_execute(
-            "TRUNCATE entities, event_subjects, chronology, edges, name_keys, referrals, match_review",
+            "TRUNCATE entities, event_subjects, chronology, edges, name_keys, referrals, match_review, return_interviews",
         )?;
         self.known_entities.clear();
         Ok(())
@@ -1870,6 +1902,14 @@ impl Store for PostgresStore {
 
     fn referrals(&self, q: ReferralQuery) -> Result<Vec<EntityRecord>, StoreError> {
         self.read(|c, _| index::referrals(c, &q))
+    }
+
+    fn interviews_not_done(
+        &self,
+        returned_by: &str,
+        limit: usize,
+    ) -> Result<Vec<EntityRecord>, StoreError> {
+        self.read(|c, _| index::interviews_not_done(c, returned_by, limit))
     }
 
     fn entities_of_kind(&self, kind: EntityKind) -> Result<Vec<EntityRecord>, StoreError> {

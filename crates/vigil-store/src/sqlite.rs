@@ -127,6 +127,22 @@ CREATE TABLE held_forms (
 ) WITHOUT ROWID;
 CREATE INDEX held_forms_expiry ON held_forms(expires_ms);
 "#,
+    "-- 12: reserved",
+    // 13: returned missing episodes and their return home interviews, so
+    // the overdue list is an index read (projection version 8; a store
+    // with a log gets an empty table and rebuilds).
+    r#"
+CREATE TABLE return_interviews (
+    episode_id      BLOB PRIMARY KEY,
+    child_id        BLOB NOT NULL,
+    agency          TEXT NOT NULL,
+    returned_at     TEXT NOT NULL,
+    done            INTEGER NOT NULL,
+    assigned_agency TEXT,
+    assigned_worker TEXT
+) WITHOUT ROWID;
+CREATE INDEX return_interviews_due ON return_interviews(done, returned_at, episode_id);
+"#,
 ];
 
 const SQLITE_MATCH_REVIEW_MIGRATION: &str = r#"
@@ -692,7 +708,7 @@ impl RebuildTx for SqliteTx<'_> {
     fn clear_projections(&mut self) -> Result<(), StoreError> {
         self.tx.execute_batch(
             "DELETE FROM entities; DELETE FROM event_subjects; DELETE FROM chronology;
-             DELETE FROM edges; DELETE FROM name_keys; DELETE FROM referrals;
+             DELETE FROM edges; DELETE FROM name_keys; DELETE FROM referrals; DELETE FROM return_interviews;
              DELETE FROM match_review;",
         )?;
         Ok(())
@@ -1299,6 +1315,14 @@ impl Store for SqliteStore {
 
     fn referrals(&self, q: ReferralQuery) -> Result<Vec<EntityRecord>, StoreError> {
         self.read(|c| index::referrals(c, q))
+    }
+
+    fn interviews_not_done(
+        &self,
+        returned_by: &str,
+        limit: usize,
+    ) -> Result<Vec<EntityRecord>, StoreError> {
+        self.read(|c| index::interviews_not_done(c, returned_by, limit))
     }
 
     fn entities_of_kind(&self, kind: EntityKind) -> Result<Vec<EntityRecord>, StoreError> {

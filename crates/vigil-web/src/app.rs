@@ -214,6 +214,11 @@ impl AppState {
         link("/search", "Find a person", Action::ViewPerson);
         link("/triage", "Triage queue", Action::ViewTriageQueue);
         link("/overdue", "Overdue", Action::ViewOverdue);
+        link(
+            "/overdue/interviews",
+            "Overdue interviews",
+            Action::ViewOverdue,
+        );
         link("/links/review", "Possible matches", Action::ReviewLinks);
         link("/audit", "Access log", Action::ViewAccessLog);
         link("/reports/language", "Wording", Action::ViewLanguageReport);

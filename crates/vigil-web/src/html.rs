@@ -534,6 +534,7 @@ pub struct PersonPage {
     pub missing: MissingSection,
     /// "N placements and M workers in the last 12 months".
     pub stability: String,
+    pub can_record_missing: bool,
 }
 
 /// The missing episodes section of a child's page.
@@ -549,6 +550,27 @@ pub struct MissingSection {
 }
 
 /// One missing episode with its return home interview.
+#[derive(Template)]
+#[template(path = "overdue_interviews.html")]
+pub struct OverdueInterviewsPage {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    pub rows: Vec<OverdueInterviewRow>,
+}
+
+/// One overdue return home interview.
+#[derive(Clone, Debug)]
+pub struct OverdueInterviewRow {
+    pub child: String,
+    pub child_href: Option<String>,
+    pub returned: String,
+    pub due: String,
+    pub assigned: String,
+    /// Who has been told, in the same words as the row's tag.
+    pub escalated: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct EpisodeRow {
     pub from: String,
@@ -616,6 +638,26 @@ pub struct ScreeningFormPage {
     /// "Check the risk": the level the answers support, in words.
     pub preview: Option<String>,
     pub rule: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "missing_form.html")]
+pub struct MissingFormPage {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    pub form: FormView,
+    pub csrf: String,
+    pub id: String,
+    pub child: String,
+    /// Episodes with no return yet.
+    pub open: Vec<Opt>,
+    /// Returned episodes with no interview recorded.
+    pub back: Vec<Opt>,
+    pub agencies: Vec<Opt>,
+    pub types: Vec<Opt>,
+    pub outcomes: Vec<Opt>,
+    pub yes_no: Vec<Opt>,
 }
 
 /// A list of periods on a person's page.

@@ -7,8 +7,8 @@
 use crate::access::Action;
 use crate::app::AppState;
 use crate::pages::{
-    account, admin, assets, audit, home, language, links, people, referrals, reports, screening,
-    triage,
+    account, admin, assets, audit, home, language, links, missing, people, referrals, reports,
+    screening, triage,
 };
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
@@ -79,9 +79,12 @@ pub const ROUTES: &[Route] = &[
     route!(POST "/referrals/{id}/decide" => referrals::decide, Gate::Action(DecideReferral)),
     route!(GET "/triage" => triage::triage, Gate::Action(ViewTriageQueue)),
     route!(GET "/overdue" => triage::overdue, Gate::Action(ViewOverdue)),
+    route!(GET "/overdue/interviews" => missing::overdue, Gate::Action(ViewOverdue)),
     route!(GET "/people/{id}" => people::person, Gate::Action(ViewPerson)),
     route!(GET "/people/{id}/screening" => screening::form, Gate::Action(RecordScreening)),
     route!(POST "/people/{id}/screening" => screening::record, Gate::Action(RecordScreening)),
+    route!(GET "/people/{id}/missing" => missing::form, Gate::Action(RecordMissing)),
+    route!(POST "/people/{id}/missing" => missing::record, Gate::Action(RecordMissing)),
     route!(GET "/search" => people::search, Gate::Action(ViewPerson)),
     route!(GET "/links/review" => links::review, Gate::Action(ReviewLinks)),
     route!(GET "/links/pair" => links::pair, Gate::Action(ReviewLinks)),

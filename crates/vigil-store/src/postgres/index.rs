@@ -870,6 +870,33 @@ pub(super) fn referrals(c: &mut Conn, q: &ReferralQuery) -> Result<Vec<EntityRec
     rows.iter().map(entity_row).collect()
 }
 
+/// One returned episode's interview row, replaced whole.
+pub(super) const WRITE_INTERVIEW: &str = "INSERT INTO return_interviews(episode_id, child_id,
+     agency, returned_at, done, assigned_agency, assigned_worker)
+   VALUES ($1, $2, $3, $4, $5, $6, $7)
+   ON CONFLICT (episode_id) DO UPDATE SET child_id = excluded.child_id,
+     agency = excluded.agency, returned_at = excluded.returned_at, done = excluded.done,
+     assigned_agency = excluded.assigned_agency, assigned_worker = excluded.assigned_worker";
+
+const INTERVIEWS_NOT_DONE: &str = "SELECT e.id, e.kind, e.state, e.created_idx, e.updated_idx
+   FROM return_interviews r JOIN entities e ON e.id = r.episode_id::text
+   WHERE NOT r.done AND r.returned_at <= $1 ORDER BY r.returned_at, r.episode_id LIMIT $2";
+
+/// Returned episodes whose interview is not done (see the `Store` method).
+pub(super) fn interviews_not_done(
+    c: &mut Conn,
+    returned_by: &str,
+    limit: usize,
+) -> Result<Vec<EntityRecord>, StoreError> {
+    let s = c.stmt(INTERVIEWS_NOT_DONE)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    c.client
+        .query(&s, &[&returned_by, &limit])?
+        .iter()
+        .map(entity_row)
+        .collect()
+}
+
 const OF_KIND: &str = "SELECT id, kind, state, created_idx, updated_idx FROM entities
    WHERE kind = $1 ORDER BY id";
 const BY_IDS: &str = "SELECT id, kind, state, created_idx, updated_idx FROM entities

@@ -103,6 +103,22 @@ pub(super) fn replace_entity_rows(c: &Connection, rows: &EntityRows) -> Result<(
             r.reference,
         ])?;
     }
+    let mut interview = c.prepare_cached(
+        "INSERT OR REPLACE INTO return_interviews(episode_id, child_id, agency, returned_at,
+           done, assigned_agency, assigned_worker)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for r in &rows.interviews {
+        interview.execute(params![
+            &r.episode_id.as_bytes()[..],
+            &r.child_id.as_bytes()[..],
+            r.agency,
+            r.returned_at,
+            r.done,
+            r.assigned_agency,
+            r.assigned_worker,
+        ])?;
+    }
     let mut unreview = c.prepare_cached("DELETE FROM match_review WHERE link_id = ?1")?;
     for l in &rows.review_sources {
         unreview.execute([&l.as_bytes()[..]])?;
@@ -648,6 +664,34 @@ pub(super) fn referrals(c: &Connection, q: ReferralQuery) -> Result<Vec<EntityRe
         ids
     };
     // Entities keep text ids, so each is a point lookup, in the list's order.
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(r) = super::entity_query(c, id)? {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// Returned episodes whose interview is not done, back at or before
+/// `returned_by`, the longest waiting first, at most `limit`.
+pub(super) fn interviews_not_done(
+    c: &Connection,
+    returned_by: &str,
+    limit: usize,
+) -> Result<Vec<EntityRecord>, StoreError> {
+    let ids: Vec<Uuid> = {
+        let mut stmt = c.prepare_cached(
+            "SELECT episode_id FROM return_interviews WHERE done = 0 AND returned_at <= ?1
+             ORDER BY returned_at, episode_id LIMIT ?2",
+        )?;
+        let mut rows = stmt.query(params![returned_by, limit as i64])?;
+        let mut ids = Vec::new();
+        while let Some(r) = rows.next()? {
+            ids.push(blob(r, 0, "return_interviews")?);
+        }
+        ids
+    };
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(r) = super::entity_query(c, id)? {

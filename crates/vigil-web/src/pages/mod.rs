@@ -9,6 +9,7 @@ pub mod audit;
 pub mod home;
 pub mod language;
 pub mod links;
+pub mod missing;
 pub mod people;
 pub mod referrals;
 pub mod reports;

@@ -406,6 +406,7 @@ fn page_of(
         periods,
         missing,
         stability,
+        can_record_missing: rec.can_record_missing,
         items: rec
             .items
             .iter()
