@@ -49,7 +49,7 @@
 //! | `offence.recorded` | the offence | victims (`victim`), suspects (`suspect`) |
 //! | `offence.outcome_recorded` | the offence | the offence's victims; the suspect named, or every suspect if none is |
 //! | `meeting.recorded` | the meeting | the child |
-//! | `case.opened`, `case.level_changed`, `case.closed` | the case | the child |
+//! | `case.opened`, `case.level_changed`, `case.closed`, `case.allocated`, `case.agency_added`, `case.agency_removed`, `case.risk_changed`, `case.action_added`, `case.action_closed` | the case | the case's child |
 //! | `screening.recorded` | the screening | the child |
 //! | `note.recorded` | the note itself (record kind `note`, id the event's id, owned by its author) | each person among its subjects (`subject`); the child of each referral, episode, placement, allocation, meeting or case among them (`child`) |
 //! | `agency.registered`, `object.*`, `location.*`, `user.*`, `access_log.checkpointed`, `person_match.scored` | | nobody |
@@ -424,6 +424,12 @@ fn record_of(p: &EventPayload) -> Option<(EntityKind, Uuid)> {
         E::CaseOpened(x) => (EntityKind::Case, x.case_id),
         E::CaseLevelChanged(x) => (EntityKind::Case, x.case_id),
         E::CaseClosed(x) => (EntityKind::Case, x.case_id),
+        E::CaseAllocated(x) => (EntityKind::Case, x.case_id),
+        E::CaseAgencyAdded(x) => (EntityKind::Case, x.case_id),
+        E::CaseAgencyRemoved(x) => (EntityKind::Case, x.case_id),
+        E::CaseRiskChanged(x) => (EntityKind::Case, x.case_id),
+        E::CaseActionAdded(x) => (EntityKind::Case, x.case_id),
+        E::CaseActionClosed(x) => (EntityKind::Case, x.case_id),
         E::ScreeningRecorded(x) => (EntityKind::Screening, x.screening_id),
         // A person's decisions about a pair are in both people's
         // chronologies; a model's scores are not (a run scores thousands).

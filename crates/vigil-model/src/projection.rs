@@ -27,7 +27,9 @@ use uuid::Uuid;
 /// 6: the front door: `police_called`, `call_back_on` and
 /// `information_added` on a referral; a person without a name.
 /// 7: CSE screenings (`screening.recorded`, `crate::state::ScreeningState`).
-pub const PROJECTION_VERSION: u32 = 7;
+/// 8: cases: lead agency, worker, agencies involved, risk and its history,
+/// actions (`crate::state::CaseState`), and the `case_actions` rows.
+pub const PROJECTION_VERSION: u32 = 8;
 
 /// The projected state of one entity.
 #[derive(Clone, Debug, PartialEq)]

@@ -24,14 +24,14 @@ use vigil_model::state::EntityState;
 use vigil_synth::{generate, SynthConfig};
 
 /// The version the hashes below were made with.
-const HASHED_WITH_VERSION: u32 = 7;
+const HASHED_WITH_VERSION: u32 = 8;
 
 /// SHA-256 of the borough's events and of its projected rows.
 const BOROUGH_EVENTS: &str = "3cbb85267777c1b8c96094eccd1eda45e30db947acf4ae94618f858e9bdb22c6";
 const BOROUGH_ROWS: &str = "7dccb2c17e34b4dc4955308ef4bd4dccd3cb8fceaf7aa44f5dec4c4f07a325f1";
 /// SHA-256 of the example story's events and of its projected rows.
-const EXAMPLE_EVENTS: &str = "4aafab491d74ad6aac2176fdefa926e6b527c51490346c505e5360cd8a9fb72e";
-const EXAMPLE_ROWS: &str = "f9150cfca870b4379197e1cc1a6196d4992f5f20fff076ac661c29b136badfa2";
+const EXAMPLE_EVENTS: &str = "fcf17bf8db9192403bcde0d7852a81bbfd6d51fb785b651c39d9939d85741965";
+const EXAMPLE_ROWS: &str = "7cd99fbf6d50e9276d582ead612f19edd94c6ae8d1e657f03a420a5844a885a0";
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")
