@@ -27,6 +27,10 @@
 //!   when a person decides the pair and comes back if new evidence reopens
 //!   it. Every undecided scored pair has one, not only those in the band:
 //!   the band is a setting of the review queue, not a projection rule.
+//! - **Case actions** ([`case_action_rows`]): one row per action of a case
+//!   (case, action, child, owner, due date, status, meeting), replaced
+//!   whenever the case changes, so an owner's open actions and the overdue
+//!   ones are index reads.
 //!
 //! ## Who each kind of event concerns
 //!
@@ -197,6 +201,42 @@ pub struct ReferralRow {
     pub submitted_at: String,
     pub decided_at: Option<String>,
     pub reference: String,
+}
+
+/// One action of a case, so "my actions" and "overdue actions" are index
+/// reads (table `case_actions`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseActionRow {
+    pub case_id: Uuid,
+    pub action_id: Uuid,
+    pub child_id: Uuid,
+    /// The owner's user id.
+    pub owner: String,
+    /// The due date, `YYYY-MM-DD` (sorts as text).
+    pub due: String,
+    /// `open`, `done` or `cancelled`.
+    pub status: String,
+    pub meeting_id: Option<Uuid>,
+}
+
+/// The action rows of a case entity (empty for any other kind, and for a
+/// case without actions). A case's rows are replaced whenever it changes.
+pub fn case_action_rows(rec: &EntityRecord) -> Vec<CaseActionRow> {
+    let Some(c) = rec.as_kind::<crate::state::CaseState>() else {
+        return Vec::new();
+    };
+    c.actions
+        .iter()
+        .map(|a| CaseActionRow {
+            case_id: rec.id,
+            action_id: a.action_id,
+            child_id: c.child_id,
+            owner: a.owner.clone(),
+            due: a.due.to_string(),
+            status: a.status.code().to_owned(),
+            meeting_id: a.meeting_id,
+        })
+        .collect()
 }
 
 /// A pair of person records a model scored and nobody has decided yet.
