@@ -1318,6 +1318,18 @@ code_list! {
         ChildInNeed = "child_in_need" => "Child in need",
         ChildProtection = "child_protection" => "Child protection",
         LookedAfter = "looked_after" => "Looked after",
+        /// A case held under the exploitation pathway (after looked after
+        /// in this order, so moving to it is a step up).
+        Exploitation = "exploitation" => "Exploitation",
+    }
+}
+
+code_list! {
+    /// How a case action stands.
+    pub enum ActionStatus("action status (open, done or cancelled)") {
+        Open = "open" => "Open",
+        Done = "done" => "Done",
+        Cancelled = "cancelled" => "Cancelled",
     }
 }
 
@@ -1522,6 +1534,7 @@ mod tests {
         check_list::<InterviewOutcome>();
         check_list::<CaseDecision>();
         check_list::<CaseLevel>();
+        check_list::<ActionStatus>();
         check_list::<SourceEvaluation>();
         check_list::<IntelligenceAssessment>();
         check_list::<HandlingCode>();

@@ -27,6 +27,10 @@
 //!   when a person decides the pair and comes back if new evidence reopens
 //!   it. Every undecided scored pair has one, not only those in the band:
 //!   the band is a setting of the review queue, not a projection rule.
+//! - **Case actions** ([`case_action_rows`]): one row per action of a case
+//!   (case, action, child, owner, due date, status, meeting), replaced
+//!   whenever the case changes, so an owner's open actions and the overdue
+//!   ones are index reads.
 //!
 //! ## Who each kind of event concerns
 //!
@@ -49,7 +53,7 @@
 //! | `offence.recorded` | the offence | victims (`victim`), suspects (`suspect`) |
 //! | `offence.outcome_recorded` | the offence | the offence's victims; the suspect named, or every suspect if none is |
 //! | `meeting.recorded` | the meeting | the child |
-//! | `case.opened`, `case.level_changed`, `case.closed` | the case | the child |
+//! | `case.opened`, `case.level_changed`, `case.closed`, `case.allocated`, `case.agency_added`, `case.agency_removed`, `case.risk_changed`, `case.action_added`, `case.action_closed` | the case | the case's child |
 //! | `screening.recorded` | the screening | the child |
 //! | `note.recorded` | the note itself (record kind `note`, id the event's id, owned by its author) | each person among its subjects (`subject`); the child of each referral, episode, placement, allocation, meeting or case among them (`child`) |
 //! | `agency.registered`, `object.*`, `location.*`, `user.*`, `access_log.checkpointed`, `person_match.scored` | | nobody |
@@ -235,6 +239,42 @@ pub fn return_interview_row(rec: &EntityRecord) -> Option<ReturnInterviewRow> {
             .map(|a| a.agency.as_str().to_owned()),
         assigned_worker: m.interview_assigned.as_ref().and_then(|a| a.worker.clone()),
     })
+}
+
+/// One action of a case, so "my actions" and "overdue actions" are index
+/// reads (table `case_actions`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseActionRow {
+    pub case_id: Uuid,
+    pub action_id: Uuid,
+    pub child_id: Uuid,
+    /// The owner's user id.
+    pub owner: String,
+    /// The due date, `YYYY-MM-DD` (sorts as text).
+    pub due: String,
+    /// `open`, `done` or `cancelled`.
+    pub status: String,
+    pub meeting_id: Option<Uuid>,
+}
+
+/// The action rows of a case entity (empty for any other kind, and for a
+/// case without actions). A case's rows are replaced whenever it changes.
+pub fn case_action_rows(rec: &EntityRecord) -> Vec<CaseActionRow> {
+    let Some(c) = rec.as_kind::<crate::state::CaseState>() else {
+        return Vec::new();
+    };
+    c.actions
+        .iter()
+        .map(|a| CaseActionRow {
+            case_id: rec.id,
+            action_id: a.action_id,
+            child_id: c.child_id,
+            owner: a.owner.clone(),
+            due: a.due.to_string(),
+            status: a.status.code().to_owned(),
+            meeting_id: a.meeting_id,
+        })
+        .collect()
 }
 
 /// A pair of person records a model scored and nobody has decided yet.
@@ -464,6 +504,12 @@ fn record_of(p: &EventPayload) -> Option<(EntityKind, Uuid)> {
         E::CaseOpened(x) => (EntityKind::Case, x.case_id),
         E::CaseLevelChanged(x) => (EntityKind::Case, x.case_id),
         E::CaseClosed(x) => (EntityKind::Case, x.case_id),
+        E::CaseAllocated(x) => (EntityKind::Case, x.case_id),
+        E::CaseAgencyAdded(x) => (EntityKind::Case, x.case_id),
+        E::CaseAgencyRemoved(x) => (EntityKind::Case, x.case_id),
+        E::CaseRiskChanged(x) => (EntityKind::Case, x.case_id),
+        E::CaseActionAdded(x) => (EntityKind::Case, x.case_id),
+        E::CaseActionClosed(x) => (EntityKind::Case, x.case_id),
         E::ScreeningRecorded(x) => (EntityKind::Screening, x.screening_id),
         // A person's decisions about a pair are in both people's
         // chronologies; a model's scores are not (a run scores thousands).

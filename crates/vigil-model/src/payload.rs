@@ -33,9 +33,15 @@
 //! | `offence.recorded` | an offence: code, victims, suspects, when, where, CSE flag |
 //! | `offence.outcome_recorded` | an outcome: charge (offence charged), caution, community resolution, no further action (reason), not yet resolved |
 //! | `meeting.recorded` | a strategy discussion, conference, MACE meeting or return home interview: attendees and decisions |
-//! | `case.opened` | a case opened for a child at a level (early help ... looked after) |
+//! | `case.opened` | a case opened for a child at a level (early help ... exploitation), with its lead agency, allocated worker, agencies involved, and risk and why |
 //! | `case.level_changed` | a case stepped up or down |
 //! | `case.closed` | a case closed (once; with a reason) |
+//! | `case.allocated` | a case's worker (and perhaps its lead agency) changed; with a reason |
+//! | `case.agency_added` | another agency involved in a case (its users may then see the case) |
+//! | `case.agency_removed` | an agency no longer involved (not the lead); with a reason |
+//! | `case.risk_changed` | a case's risk (low, medium, high) assessed again; with why |
+//! | `case.action_added` | an action on a case: what, who (owner), due date, and the meeting that set it if any |
+//! | `case.action_closed` | an action done or cancelled (once; with a note) |
 //! | `note.recorded` | a case note about one or more entities |
 //! | `screening.recorded` | a CSE screening of a child: every indicator of DOMAIN.md section 8 answered yes / no / not known (a yes with the day it was known and its source), the risk the answers support (and the rule that computed it), the practitioner's judged risk, and a reason when the two differ (see [`screening`]) |
 //! | `person_match.scored` | a model run's score of two person records: probability, threshold, model and version, each field's weight (links them at or above the threshold unless a person decided otherwise; see [`matching`]) |
@@ -79,10 +85,11 @@ pub use oversight::{access_log_id, AccessLogCheckpointed, EscalationLevel, Refer
 
 pub use crate::pole::{Location, Object, Person, PersonAmendment};
 pub use casework::{
-    AllocationEnded, AllocationRecorded, AssessmentCompleted, CaseClosed, CaseLevelChanged,
-    CaseOpened, MeetingRecorded, MissingEpisodeRecorded, MissingEpisodeReturned, NoteRecorded,
+    AllocationEnded, AllocationRecorded, AssessmentCompleted, CaseActionAdded, CaseActionClosed,
+    CaseAgencyAdded, CaseAgencyRemoved, CaseAllocated, CaseClosed, CaseLevelChanged, CaseOpened,
+    CaseRiskChanged, MeetingRecorded, MissingEpisodeRecorded, MissingEpisodeReturned, NoteRecorded,
     PlacementEnded, PlacementStarted, ReferralDecided, ReferralInformationAdded, ReferralSubmitted,
-    Referrer, MAX_ADDITIONS,
+    Referrer, MAX_ADDITIONS, MAX_CASE_ACTIONS,
 };
 pub use entities::{AgencyRegistered, LinkEnded, LinkRecorded, LocationAmended, ObjectAmended};
 pub use matching::{
@@ -188,6 +195,12 @@ event_payloads! {
     "case.opened" => CaseOpened(CaseOpened),
     "case.level_changed" => CaseLevelChanged(CaseLevelChanged),
     "case.closed" => CaseClosed(CaseClosed),
+    "case.allocated" => CaseAllocated(CaseAllocated),
+    "case.agency_added" => CaseAgencyAdded(CaseAgencyAdded),
+    "case.agency_removed" => CaseAgencyRemoved(CaseAgencyRemoved),
+    "case.risk_changed" => CaseRiskChanged(CaseRiskChanged),
+    "case.action_added" => CaseActionAdded(CaseActionAdded),
+    "case.action_closed" => CaseActionClosed(CaseActionClosed),
     "note.recorded" => NoteRecorded(NoteRecorded),
     "screening.recorded" => ScreeningRecorded(ScreeningRecorded),
     "person_match.scored" => PersonMatchScored(PersonMatchScored),

@@ -29,7 +29,9 @@ use uuid::Uuid;
 /// 7: CSE screenings (`screening.recorded`, `crate::state::ScreeningState`).
 /// 8: missing episodes: where found, by whom, with whom; the return home
 /// interview assigned and recorded (`return_interview.*`).
-pub const PROJECTION_VERSION: u32 = 8;
+/// 9: cases: lead agency, worker, agencies involved, risk and its history,
+/// actions (`crate::state::CaseState`), and the `case_actions` rows.
+pub const PROJECTION_VERSION: u32 = 9;
 
 /// The projected state of one entity.
 #[derive(Clone, Debug, PartialEq)]

@@ -20,10 +20,10 @@
 
 use crate::canonical::{to_canonical_string, CanonicalError};
 use crate::codes::{
-    AgencyId, AgencyKind, CaseDecision, CaseLevel, CinFactor, DfeEthnicity, Disability, Indicator,
-    InterviewOutcome, LinkKind, LocationKind, MeetingKind, MissingType, Nationality, ObjectKind,
-    ObservedEthnicity, OffenceCode, OffenceOutcome, PlacementType, ReferralDecision, RiskLevel,
-    Role, ScreeningAnswer, SelfDefinedEthnicity, Sex,
+    ActionStatus, AgencyId, AgencyKind, CaseDecision, CaseLevel, CinFactor, DfeEthnicity,
+    Disability, Indicator, InterviewOutcome, LinkKind, LocationKind, MeetingKind, MissingType,
+    Nationality, ObjectKind, ObservedEthnicity, OffenceCode, OffenceOutcome, PlacementType,
+    ReferralDecision, RiskLevel, Role, ScreeningAnswer, SelfDefinedEthnicity, Sex,
 };
 use crate::dates::{Date, DateOfBirth, Timestamp};
 use crate::event::{EntityKind, EventHeader, SubjectRef};
@@ -656,7 +656,42 @@ pub struct CaseHistoryEntry {
     pub agency: AgencyId,
 }
 
-/// A case (`case.opened`, `case.level_changed`, `case.closed`).
+/// One assessment of a case's risk: the level and why (`case.opened` with a
+/// risk, `case.risk_changed`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseRiskEntry {
+    pub risk: RiskLevel,
+    pub reason: String,
+    pub at: String,
+    pub by: String,
+    pub agency: AgencyId,
+}
+
+/// One action of a case (`case.action_added`, `case.action_closed`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseAction {
+    pub action_id: Uuid,
+    pub text: String,
+    /// The user id of whoever is to do it.
+    pub owner: String,
+    pub due: Date,
+    /// The meeting that set it, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<Uuid>,
+    pub status: ActionStatus,
+    pub added: Stamp,
+    /// When it was done or cancelled, and the note said then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<Stamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A case (`case.opened`, `case.level_changed`, `case.allocated`,
+/// `case.agency_added`, `case.agency_removed`, `case.risk_changed`,
+/// `case.action_added`, `case.action_closed`, `case.closed`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseState {
@@ -670,10 +705,47 @@ pub struct CaseState {
     pub status: CaseStatus,
     pub opened: Stamp,
     pub history: Vec<CaseHistoryEntry>,
+    /// The agency that leads the case (a case opened before leads were
+    /// recorded has none: the opening agency leads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_agency: Option<AgencyId>,
+    /// The allocated worker's user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// The other agencies involved, in the order they were added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agencies: Vec<AgencyId>,
+    /// The current risk (the last of `risk_history`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskLevel>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risk_history: Vec<CaseRiskEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<CaseAction>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub close_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed: Option<Stamp>,
+}
+
+impl CaseState {
+    /// The agency that leads the case: the one named, else the one that
+    /// opened it.
+    pub fn lead(&self) -> &AgencyId {
+        self.lead_agency.as_ref().unwrap_or(&self.opened.agency)
+    }
+
+    /// Whether the agency leads the case or is involved in it.
+    pub fn involves(&self, agency: &AgencyId) -> bool {
+        self.lead() == agency || self.agencies.contains(agency)
+    }
+
+    /// The actions still open.
+    pub fn open_actions(&self) -> impl Iterator<Item = &CaseAction> + '_ {
+        self.actions
+            .iter()
+            .filter(|a| a.status == ActionStatus::Open)
+    }
 }
 
 // ---------------------------------------------------------------------------

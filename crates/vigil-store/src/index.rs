@@ -19,8 +19,9 @@ use crate::StoreError;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use uuid::Uuid;
 use vigil_model::index::{
-    edge_row, match_review_row, name_key_rows, referral_row, return_interview_row, EdgeRow,
-    MatchReviewRow, NameKeyRow, ReferralRow, ReturnInterviewRow,
+    case_action_rows, edge_row, match_review_row, name_key_rows, referral_row,
+    return_interview_row, CaseActionRow, EdgeRow, MatchReviewRow, NameKeyRow, ReferralRow,
+    ReturnInterviewRow,
 };
 use vigil_model::names::{Key, KeyKind, NameQuery};
 use vigil_model::projection::{EntityRecord, ProjectionError, ProjectionState};
@@ -137,6 +138,21 @@ pub enum ReferralQuery {
     WithReference(String),
 }
 
+/// Which case actions to read (table `case_actions`), each open one first
+/// by due date (earliest first), then by action id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CaseActionQuery {
+    /// The open actions this user owns.
+    OpenOwnedBy(String),
+    /// The open actions due before this day (overdue on it).
+    OpenDueBefore(chrono::NaiveDate),
+    /// The actions a meeting set (any status).
+    OfMeeting(Uuid),
+}
+
+/// The most case-action rows one query returns.
+pub const CASE_ACTION_LIMIT: usize = 2000;
+
 /// A page of the pairs of person records awaiting review.
 ///
 /// A pair is listed when its probability is within `from_ppm..=to_ppm`,
@@ -193,11 +209,17 @@ pub struct EntityRows {
     /// most of a batch's sources are new, and each delete is an index probe).
     pub name_sources: Vec<Uuid>,
     pub names: Vec<NameKeyRow>,
+    /// Cases whose committed action rows are deleted before `actions` are
+    /// written (a case's rows are replaced whole).
+    pub action_cases: Vec<Uuid>,
+    pub actions: Vec<CaseActionRow>,
 }
 
 impl EntityRows {
     pub fn is_empty(&self) -> bool {
-        self.edges.is_empty()
+        self.action_cases.is_empty()
+            && self.actions.is_empty()
+            && self.edges.is_empty()
             && self.referrals.is_empty()
             && self.interviews.is_empty()
             && self.review_sources.is_empty()
@@ -274,6 +296,18 @@ pub(crate) fn derive_entity_rows(
         }
     }
     let mut out = EntityRows::default();
+    // Cases, sorted by id: their action rows, replaced whole.
+    let mut cases: Vec<&EntityRecord> = changed
+        .values()
+        .filter(|r| r.kind == EntityKind::Case)
+        .collect();
+    cases.sort_by_key(|r| r.id);
+    for rec in cases {
+        if rec.created_index < first_new {
+            out.action_cases.push(rec.id);
+        }
+        out.actions.extend(case_action_rows(rec));
+    }
     for rec in sources.values() {
         if let Some(e) = edge_row(rec) {
             out.edges.push(e);

@@ -374,6 +374,13 @@ pub trait Store: Send + Sync + accounts::AccountStore {
         limit: usize,
     ) -> Result<Vec<EntityRecord>, StoreError>;
 
+    /// Case actions (table `case_actions`), earliest due first, at most
+    /// [`index::CASE_ACTION_LIMIT`].
+    fn case_actions(
+        &self,
+        q: &index::CaseActionQuery,
+    ) -> Result<Vec<vigil_model::index::CaseActionRow>, StoreError>;
+
     /// Every entity of a kind, by id: for the small kinds (agencies, users).
     fn entities_of_kind(&self, kind: EntityKind) -> Result<Vec<EntityRecord>, StoreError>;
 

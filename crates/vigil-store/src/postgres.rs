@@ -173,7 +173,23 @@ CREATE TABLE held_forms (
 );
 CREATE INDEX held_forms_expiry ON held_forms(expires_ms);
 "#,
-    "-- 12: reserved",
+    // 12: the actions of cases (projection version 8), so an owner's open
+    // actions and the overdue ones are index reads.
+    r#"
+CREATE TABLE case_actions (
+    action_id  uuid PRIMARY KEY,
+    case_id    uuid NOT NULL,
+    child_id   uuid NOT NULL,
+    owner      text NOT NULL,
+    due        date NOT NULL,
+    status     text NOT NULL,
+    meeting_id uuid
+);
+CREATE INDEX case_actions_case ON case_actions(case_id);
+CREATE INDEX case_actions_owner ON case_actions(owner, status, due);
+CREATE INDEX case_actions_due ON case_actions(status, due) WHERE status = 'open';
+CREATE INDEX case_actions_meeting ON case_actions(meeting_id) WHERE meeting_id IS NOT NULL;
+"#,
     // 13: returned missing episodes and their return home interviews
     // (projection version 8).
     r#"
@@ -1389,7 +1405,7 @@ impl WriteTx for PgTx<'_> {
                 )?;
             }
         }
-        Ok(())
+        index::replace_case_actions(self.conn, rows)
     }
 
     fn place_links(&mut self, place: Uuid) -> Result<Vec<Uuid>, StoreError> {
@@ -1445,7 +1461,7 @@ impl RebuildTx for PgTx<'_> {
     fn clear_projections(&mut self) -> Result<(), StoreError> {
         self.flush()?;
         self.conn.client.batch_execute(
-            "TRUNCATE entities, event_subjects, chronology, edges, name_keys, referrals, match_review, return_interviews",
+            "TRUNCATE entities, event_subjects, chronology, edges, name_keys, referrals, match_review, return_interviews, case_actions",
         )?;
         self.known_entities.clear();
         Ok(())
@@ -1910,6 +1926,13 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> Result<Vec<EntityRecord>, StoreError> {
         self.read(|c, _| index::interviews_not_done(c, returned_by, limit))
+    }
+
+    fn case_actions(
+        &self,
+        q: &crate::index::CaseActionQuery,
+    ) -> Result<Vec<vigil_model::index::CaseActionRow>, StoreError> {
+        self.read(|c, _| index::case_actions(c, q))
     }
 
     fn entities_of_kind(&self, kind: EntityKind) -> Result<Vec<EntityRecord>, StoreError> {

@@ -127,7 +127,23 @@ CREATE TABLE held_forms (
 ) WITHOUT ROWID;
 CREATE INDEX held_forms_expiry ON held_forms(expires_ms);
 "#,
-    "-- 12: reserved",
+    // 12: the actions of cases (projection version 8), so an owner's open
+    // actions and the overdue ones are index reads.
+    r#"
+CREATE TABLE case_actions (
+    action_id  BLOB PRIMARY KEY,
+    case_id    BLOB NOT NULL,
+    child_id   BLOB NOT NULL,
+    owner      TEXT NOT NULL,
+    due        TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    meeting_id BLOB
+) WITHOUT ROWID;
+CREATE INDEX case_actions_case ON case_actions(case_id);
+CREATE INDEX case_actions_owner ON case_actions(owner, status, due);
+CREATE INDEX case_actions_due ON case_actions(status, due);
+CREATE INDEX case_actions_meeting ON case_actions(meeting_id) WHERE meeting_id IS NOT NULL;
+"#,
     // 13: returned missing episodes and their return home interviews, so
     // the overdue list is an index read (projection version 8; a store
     // with a log gets an empty table and rebuilds).
@@ -709,7 +725,7 @@ impl RebuildTx for SqliteTx<'_> {
         self.tx.execute_batch(
             "DELETE FROM entities; DELETE FROM event_subjects; DELETE FROM chronology;
              DELETE FROM edges; DELETE FROM name_keys; DELETE FROM referrals; DELETE FROM return_interviews;
-             DELETE FROM match_review;",
+             DELETE FROM match_review; DELETE FROM case_actions;",
         )?;
         Ok(())
     }
@@ -1323,6 +1339,13 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<EntityRecord>, StoreError> {
         self.read(|c| index::interviews_not_done(c, returned_by, limit))
+    }
+
+    fn case_actions(
+        &self,
+        q: &crate::index::CaseActionQuery,
+    ) -> Result<Vec<vigil_model::index::CaseActionRow>, StoreError> {
+        self.read(|c| index::case_actions(c, q))
     }
 
     fn entities_of_kind(&self, kind: EntityKind) -> Result<Vec<EntityRecord>, StoreError> {

@@ -15,7 +15,7 @@ use vigil_ledger::LogSigner;
 use vigil_model::names::{parse_query, KeyKind};
 use vigil_model::projection::PROJECTION_VERSION;
 use vigil_model::{EntityKind, EventDraft, EventInput};
-use vigil_store::index::{ChronologyQuery, ReferralQuery, Visibility};
+use vigil_store::index::{CaseActionQuery, ChronologyQuery, ReferralQuery, Visibility};
 use vigil_store::verify::{verify, VerifyOptions};
 use vigil_store::{Store, StoreError};
 
@@ -27,6 +27,7 @@ on_both_backends!(
     verify_names_a_tampered_row_of_each_table,
     a_stale_store_refuses_appends_and_verifies_as_stale_until_rebuilt,
     rebuild_restores_emptied_or_altered_tables_and_waits_for_no_server,
+    case_actions_are_index_rows_by_owner_due_date_and_meeting,
 );
 
 const CHILD: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0c01);
@@ -745,4 +746,124 @@ fn rebuild_restores_emptied_or_altered_tables_and_waits_for_no_server(b: Backend
             .total,
         8
     );
+}
+
+const CASE: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0d01);
+const MEETING: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0e01);
+
+fn action_ids(store: &dyn Store, q: CaseActionQuery) -> Vec<(u128, String)> {
+    store
+        .case_actions(&q)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.action_id.as_u128() & 0xff, r.status))
+        .collect()
+}
+
+fn case_actions_are_index_rows_by_owner_due_date_and_meeting(b: Backend) {
+    let Some((_db, store, _)) = filled(b) else {
+        return;
+    };
+    let day = ("2024-06-01", "day");
+    let a = |n: u128| Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0f00 + n);
+    let unit = vec![
+        ev(
+            "sw1",
+            COUNCIL,
+            day,
+            "case.opened",
+            json!({
+                "case_id": CASE, "child_id": CHILD, "level": "exploitation",
+                "reason": "Seen at the hotel.", "lead_agency": COUNCIL, "worker": "sw1",
+                "agencies": [POLICE], "risk": "high", "risk_reason": "Missing twice."
+            }),
+        ),
+        ev(
+            "sw1",
+            COUNCIL,
+            day,
+            "meeting.recorded",
+            json!({
+                "meeting_id": MEETING, "kind": "strategy_discussion", "child_id": CHILD,
+                "attendees": [COUNCIL, POLICE], "decisions": "Visit.", "case_id": CASE
+            }),
+        ),
+        ev(
+            "sw1",
+            COUNCIL,
+            day,
+            "case.action_added",
+            json!({
+                "case_id": CASE, "action_id": a(1), "text": "Visit", "owner": "sw1", "due": "2024-06-10"
+            }),
+        ),
+        ev(
+            "sw1",
+            COUNCIL,
+            day,
+            "case.action_added",
+            json!({
+                "case_id": CASE, "action_id": a(2), "text": "Call school", "owner": "sw1",
+                "due": "2024-06-03", "meeting_id": MEETING
+            }),
+        ),
+        ev(
+            "sw1",
+            COUNCIL,
+            day,
+            "case.action_added",
+            json!({
+                "case_id": CASE, "action_id": a(3), "text": "Check the hotel", "owner": "pc1", "due": "2024-06-05"
+            }),
+        ),
+    ];
+    for e in unit {
+        store.append(vec![e]).unwrap().results[0].as_ref().unwrap();
+    }
+    let owned = |o: &str| action_ids(&*store, CaseActionQuery::OpenOwnedBy(o.into()));
+    let open = |n| (n, "open".to_owned());
+    // Earliest due first.
+    assert_eq!(owned("sw1"), [open(2), open(1)]);
+    assert_eq!(owned("pc1"), [open(3)]);
+    assert!(owned("nobody").is_empty());
+    let due_before = |d: &str| {
+        action_ids(
+            &*store,
+            CaseActionQuery::OpenDueBefore(
+                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap(),
+            ),
+        )
+    };
+    // Not overdue on its due date; overdue the day after.
+    assert_eq!(due_before("2024-06-03"), Vec::<(u128, String)>::new());
+    assert_eq!(due_before("2024-06-04"), [open(2)]);
+    assert_eq!(due_before("2024-06-11"), [open(2), open(3), open(1)]);
+    assert_eq!(
+        action_ids(&*store, CaseActionQuery::OfMeeting(MEETING)),
+        [open(2)]
+    );
+    store
+        .append(vec![ev(
+            "sw1",
+            COUNCIL,
+            day,
+            "case.action_closed",
+            json!({
+                "case_id": CASE, "action_id": a(2), "status": "done", "note": "Called."
+            }),
+        )])
+        .unwrap()
+        .results[0]
+        .as_ref()
+        .unwrap();
+    assert_eq!(owned("sw1"), [open(1)]);
+    assert_eq!(due_before("2024-06-11"), [open(3), open(1)]);
+    assert_eq!(
+        action_ids(&*store, CaseActionQuery::OfMeeting(MEETING)),
+        [(2, "done".to_owned())]
+    );
+    // A rebuild makes the same rows.
+    store.rebuild_projections(&mut |_, _| {}).unwrap();
+    assert_eq!(owned("sw1"), [open(1)]);
+    assert_eq!(due_before("2024-06-11"), [open(3), open(1)]);
 }

@@ -1441,6 +1441,11 @@ impl Recorder<'_> {
                         level: CaseLevel::LookedAfter,
                         reason,
                         referral_id: None,
+                        lead_agency: None,
+                        worker: None,
+                        agencies: Vec::new(),
+                        risk: None,
+                        risk_reason: None,
                     }),
                 );
                 self.care.insert(
@@ -2334,6 +2339,11 @@ impl Recorder<'_> {
                 level,
                 reason: reason.into(),
                 referral_id: Some(referral),
+                lead_agency: None,
+                worker: None,
+                agencies: Vec::new(),
+                risk: None,
+                risk_reason: None,
             }),
         );
         self.cases.insert(

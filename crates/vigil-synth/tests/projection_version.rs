@@ -24,14 +24,14 @@ use vigil_model::state::EntityState;
 use vigil_synth::{generate, SynthConfig};
 
 /// The version the hashes below were made with.
-const HASHED_WITH_VERSION: u32 = 8;
+const HASHED_WITH_VERSION: u32 = 9;
 
 /// SHA-256 of the borough's events and of its projected rows.
 const BOROUGH_EVENTS: &str = "0ffa4edc68aa44444cc27a2ae9d72401709fba8c4fbd67a125b8d7351cd503a9";
 const BOROUGH_ROWS: &str = "29677f859a83a5635f90a57cf5f10f1c82c62eec1c12e8e09d769fe8d4328df6";
 /// SHA-256 of the example story's events and of its projected rows.
-const EXAMPLE_EVENTS: &str = "e8590435db2d4a81edbe5326a3d8ec0ea6d9d256b6d7bab26f72f14b79d7588c";
-const EXAMPLE_ROWS: &str = "d697c5b5484909307b374ac616e094e2e968d673acc79e68ba2e4b5cf27ac89f";
+const EXAMPLE_EVENTS: &str = "201a8882ad8c7d4a5835a2af41f13347b4f3999aac88423f07394ebddca90491";
+const EXAMPLE_ROWS: &str = "674c10bec32810f75604123216aa6732908e44b2049b5fef678fdf5e772f659e";
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")

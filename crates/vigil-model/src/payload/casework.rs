@@ -3,16 +3,17 @@
 
 use super::{ensure_new, persons, reject, require_all, same_child, subject, Ctx, Kind};
 use crate::codes::{
-    AgencyId, CaseDecision, CaseLevel, CinFactor, MeetingKind, MissingType, PlacementType,
-    ReferralDecision,
+    ActionStatus, AgencyId, CaseDecision, CaseLevel, CinFactor, MeetingKind, MissingType,
+    PlacementType, ReferralDecision, RiskLevel,
 };
 use crate::dates::{Date, Timestamp};
 use crate::event::{EntityKind, EventHeader, ModelError, SubjectRef};
 use crate::projection::{ProjectionError, Projector};
 use crate::state::{
-    AddedInformation, AllocationState, AllocationStatus, AssessmentState, CaseHistoryEntry,
-    CaseState, CaseStatus, EpisodeStatus, MeetingState, MissingEpisodeState, PersonState,
-    PlacementState, PlacementStatus, ReferralState, ReferralStatus, ReturnInterview, Stamp,
+    AddedInformation, AllocationState, AllocationStatus, AssessmentState, CaseAction,
+    CaseHistoryEntry, CaseRiskEntry, CaseState, CaseStatus, EpisodeStatus, MeetingState,
+    MissingEpisodeState, PersonState, PlacementState, PlacementStatus, ReferralState,
+    ReferralStatus, ReturnInterview, Stamp,
 };
 use crate::text::{
     check_count, check_line, check_opt_line, check_opt_text, check_text, check_unique,
@@ -923,6 +924,33 @@ pub struct CaseOpened {
     /// The referral that led to it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referral_id: Option<Uuid>,
+    /// The agency leading the case (none in older logs: the opening agency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_agency: Option<AgencyId>,
+    /// The allocated worker's user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// Other agencies involved from the start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agencies: Vec<AgencyId>,
+    /// The risk at opening; `risk_reason` says why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskLevel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_reason: Option<String>,
+}
+
+/// The most actions one case holds (open, done and cancelled).
+pub const MAX_CASE_ACTIONS: usize = 1000;
+
+fn risk_entry(h: &EventHeader, risk: RiskLevel, reason: &str) -> CaseRiskEntry {
+    CaseRiskEntry {
+        risk,
+        reason: reason.to_owned(),
+        at: h.recorded_at.clone(),
+        by: h.actor.user.clone(),
+        agency: h.agency.clone(),
+    }
 }
 
 impl Kind for CaseOpened {
@@ -935,9 +963,32 @@ impl Kind for CaseOpened {
         v
     }
     fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
-        check_text("the reason", &self.reason, MAX_LONG_CHARS, true)
+        check_text("the reason", &self.reason, MAX_LONG_CHARS, true)?;
+        if let Some(w) = &self.worker {
+            check_user_id("the allocated worker", w)?;
+        }
+        check_count("the agencies involved", &self.agencies, false)?;
+        check_unique("the list of agencies involved", &self.agencies)?;
+        if let Some(lead) = &self.lead_agency {
+            if self.agencies.contains(lead) {
+                return Err(ModelError::invalid(format!(
+                    "{lead} leads the case: do not list it again among the agencies involved"
+                )));
+            }
+        }
+        match (&self.risk, &self.risk_reason) {
+            (Some(_), Some(r)) => {
+                check_text("why the risk is at that level", r, MAX_LONG_CHARS, true)
+            }
+            (Some(_), None) => Err(ModelError::invalid("say why the risk is at that level")),
+            (None, Some(_)) => Err(ModelError::invalid(
+                "a reason for the risk was given without a risk level",
+            )),
+            (None, None) => Ok(()),
+        }
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        ensure_new(p, self.case_id)?;
         p.require(EntityKind::Person, self.child_id)?;
         if let Some(r) = self.referral_id {
             same_child::<ReferralState>(p, r, self.child_id)?;
@@ -959,6 +1010,15 @@ impl Kind for CaseOpened {
                 )],
                 close_reason: None,
                 closed: None,
+                lead_agency: self.lead_agency.clone(),
+                worker: self.worker.clone(),
+                agencies: self.agencies.clone(),
+                risk: self.risk,
+                risk_history: match (self.risk, &self.risk_reason) {
+                    (Some(r), Some(why)) => vec![risk_entry(h, r, why)],
+                    _ => Vec::new(),
+                },
+                actions: Vec::new(),
             },
         )
     }
@@ -1022,6 +1082,284 @@ impl Kind for CaseLevelChanged {
             s.level = self.level;
             s.history
                 .push(history_entry(h, decision, Some(self.level), &self.reason));
+            Ok(())
+        })
+    }
+}
+
+/// `case.allocated`: the case's worker (and, if it changes, its lead
+/// agency) changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseAllocated {
+    pub case_id: Uuid,
+    pub child_id: Uuid,
+    /// The newly allocated worker's user id.
+    pub worker: String,
+    /// The agency that now leads the case, when that changes too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_agency: Option<AgencyId>,
+    pub reason: String,
+}
+
+impl Kind for CaseAllocated {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        case_subjects(self.case_id, self.child_id)
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        check_user_id("the allocated worker", &self.worker)?;
+        check_text("the reason", &self.reason, MAX_LONG_CHARS, true)
+    }
+    fn project(&self, _h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        require_open_case(p, self.case_id, self.child_id)?;
+        let id = self.case_id;
+        p.update(id, |s: &mut CaseState| {
+            let lead_same = self.lead_agency.as_ref().is_none_or(|l| l == s.lead());
+            if s.worker.as_deref() == Some(self.worker.as_str()) && lead_same {
+                return Err(reject(format!(
+                    "{} is already the allocated worker of case {id}",
+                    self.worker
+                )));
+            }
+            if let Some(lead) = &self.lead_agency {
+                s.agencies.retain(|a| a != lead);
+                let old = s.lead().clone();
+                if &old != lead && !s.agencies.contains(&old) {
+                    // The agency that led stays involved until removed.
+                    s.agencies.push(old);
+                }
+                s.lead_agency = Some(lead.clone());
+            }
+            s.worker = Some(self.worker.clone());
+            Ok(())
+        })
+    }
+}
+
+fn case_subjects(case: Uuid, child: Uuid) -> Vec<SubjectRef> {
+    vec![
+        subject(EntityKind::Case, case),
+        subject(EntityKind::Person, child),
+    ]
+}
+
+/// `case.agency_added`: another agency involved in the case (its users
+/// may then see the case and the child's record through it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseAgencyAdded {
+    pub case_id: Uuid,
+    pub child_id: Uuid,
+    pub agency: AgencyId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Kind for CaseAgencyAdded {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        case_subjects(self.case_id, self.child_id)
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        check_opt_text("the reason", &self.reason, MAX_LONG_CHARS)
+    }
+    fn project(&self, _h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        require_open_case(p, self.case_id, self.child_id)?;
+        let id = self.case_id;
+        p.update(id, |s: &mut CaseState| {
+            if s.involves(&self.agency) {
+                return Err(reject(format!(
+                    "{} is already involved in case {id}",
+                    self.agency
+                )));
+            }
+            if s.agencies.len() >= crate::text::MAX_ITEMS {
+                return Err(reject(format!(
+                    "case {id} already lists the most agencies it may"
+                )));
+            }
+            s.agencies.push(self.agency.clone());
+            Ok(())
+        })
+    }
+}
+
+/// `case.agency_removed`: an agency no longer involved in the case (its
+/// users lose the access the case gave them). The lead cannot be removed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseAgencyRemoved {
+    pub case_id: Uuid,
+    pub child_id: Uuid,
+    pub agency: AgencyId,
+    pub reason: String,
+}
+
+impl Kind for CaseAgencyRemoved {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        case_subjects(self.case_id, self.child_id)
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        check_text("the reason", &self.reason, MAX_LONG_CHARS, true)
+    }
+    fn project(&self, _h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        require_open_case(p, self.case_id, self.child_id)?;
+        let id = self.case_id;
+        p.update(id, |s: &mut CaseState| {
+            if s.lead() == &self.agency {
+                return Err(reject(format!(
+                    "{} leads case {id}: give the case another lead before removing it",
+                    self.agency
+                )));
+            }
+            let before = s.agencies.len();
+            s.agencies.retain(|a| a != &self.agency);
+            if s.agencies.len() == before {
+                return Err(reject(format!(
+                    "{} is not involved in case {id}",
+                    self.agency
+                )));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// `case.risk_changed`: the case's risk assessed again, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseRiskChanged {
+    pub case_id: Uuid,
+    pub child_id: Uuid,
+    pub risk: RiskLevel,
+    pub reason: String,
+}
+
+impl Kind for CaseRiskChanged {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        case_subjects(self.case_id, self.child_id)
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        check_text(
+            "why the risk is at that level",
+            &self.reason,
+            MAX_LONG_CHARS,
+            true,
+        )
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        require_open_case(p, self.case_id, self.child_id)?;
+        p.update(self.case_id, |s: &mut CaseState| {
+            if s.risk_history.len() >= MAX_CASE_ACTIONS {
+                return Err(reject(
+                    "this case's risk has been assessed too many times to hold more",
+                ));
+            }
+            s.risk = Some(self.risk);
+            s.risk_history.push(risk_entry(h, self.risk, &self.reason));
+            Ok(())
+        })
+    }
+}
+
+/// `case.action_added`: something to be done on a case, by whom and by
+/// when; `meeting_id` when a meeting set it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseActionAdded {
+    pub case_id: Uuid,
+    pub action_id: Uuid,
+    pub text: String,
+    /// The user id of whoever is to do it.
+    pub owner: String,
+    pub due: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<Uuid>,
+}
+
+impl Kind for CaseActionAdded {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        let mut v = vec![subject(EntityKind::Case, self.case_id)];
+        v.extend(self.meeting_id.map(|id| subject(EntityKind::Meeting, id)));
+        v
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        check_text("what is to be done", &self.text, MAX_LONG_CHARS, true)?;
+        check_user_id("who is to do it", &self.owner)
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        let child = p.read(self.case_id, |c: &CaseState| c.child_id)?;
+        require_open_case(p, self.case_id, child)?;
+        if let Some(m) = self.meeting_id {
+            p.require(EntityKind::Meeting, m)?;
+        }
+        let id = self.case_id;
+        p.update(id, |s: &mut CaseState| {
+            if s.actions.iter().any(|a| a.action_id == self.action_id) {
+                return Err(reject(format!(
+                    "action {} is already on case {id}",
+                    self.action_id
+                )));
+            }
+            if s.actions.len() >= MAX_CASE_ACTIONS {
+                return Err(reject(format!(
+                    "case {id} already holds {MAX_CASE_ACTIONS} actions"
+                )));
+            }
+            s.actions.push(CaseAction {
+                action_id: self.action_id,
+                text: self.text.clone(),
+                owner: self.owner.clone(),
+                due: self.due.clone(),
+                meeting_id: self.meeting_id,
+                status: ActionStatus::Open,
+                added: Stamp::of(h),
+                closed: None,
+                note: None,
+            });
+            Ok(())
+        })
+    }
+}
+
+/// `case.action_closed`: an action done or cancelled, with a note. Once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseActionClosed {
+    pub case_id: Uuid,
+    pub action_id: Uuid,
+    /// `done` or `cancelled`.
+    pub status: ActionStatus,
+    pub note: String,
+}
+
+impl Kind for CaseActionClosed {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        vec![subject(EntityKind::Case, self.case_id)]
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        if self.status == ActionStatus::Open {
+            return Err(ModelError::invalid(
+                "an action is closed as done or cancelled, not open",
+            ));
+        }
+        check_text("the note", &self.note, MAX_LONG_CHARS, true)
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        let id = self.case_id;
+        let action = self.action_id;
+        p.update(id, |s: &mut CaseState| {
+            let Some(a) = s.actions.iter_mut().find(|a| a.action_id == action) else {
+                return Err(reject(format!("case {id} has no action {action}")));
+            };
+            if a.status != ActionStatus::Open {
+                return Err(reject(format!(
+                    "action {action} is already {}",
+                    a.status.label().to_lowercase()
+                )));
+            }
+            a.status = self.status;
+            a.closed = Some(Stamp::of(h));
+            a.note = Some(self.note.clone());
             Ok(())
         })
     }

@@ -926,3 +926,84 @@ pub(super) fn entities(c: &mut Conn, ids: &[Uuid]) -> Result<Vec<EntityRecord>, 
         .map(entity_row)
         .collect()
 }
+
+/// Replaces the action rows of the cases a batch changed (apart from the
+/// batched statement: they are few, and only when a case changed).
+pub(super) fn replace_case_actions(c: &mut Conn, rows: &EntityRows) -> Result<(), StoreError> {
+    if rows.action_cases.is_empty() && rows.actions.is_empty() {
+        return Ok(());
+    }
+    let s = c.stmt("DELETE FROM case_actions WHERE case_id = ANY($1::uuid[])")?;
+    c.client.execute(&s, &[&rows.action_cases])?;
+    if rows.actions.is_empty() {
+        return Ok(());
+    }
+    let a = &rows.actions;
+    let ids: Vec<Uuid> = a.iter().map(|r| r.action_id).collect();
+    let cases: Vec<Uuid> = a.iter().map(|r| r.case_id).collect();
+    let children: Vec<Uuid> = a.iter().map(|r| r.child_id).collect();
+    let owners: Vec<&str> = a.iter().map(|r| r.owner.as_str()).collect();
+    let dues: Vec<&str> = a.iter().map(|r| r.due.as_str()).collect();
+    let statuses: Vec<&str> = a.iter().map(|r| r.status.as_str()).collect();
+    let meetings: Vec<Option<Uuid>> = a.iter().map(|r| r.meeting_id).collect();
+    let s = c.stmt(
+        "INSERT INTO case_actions(action_id, case_id, child_id, owner, due, status, meeting_id)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[]::date[],
+           $6::text[], $7::uuid[])
+         ON CONFLICT (action_id) DO UPDATE SET case_id = excluded.case_id,
+           child_id = excluded.child_id, owner = excluded.owner, due = excluded.due,
+           status = excluded.status, meeting_id = excluded.meeting_id",
+    )?;
+    c.client.execute(
+        &s,
+        &[
+            &ids, &cases, &children, &owners, &dues, &statuses, &meetings,
+        ],
+    )?;
+    Ok(())
+}
+
+const CASE_ACTIONS_OWNED: &str =
+    "SELECT action_id, case_id, child_id, owner, due::text, status, meeting_id
+   FROM case_actions WHERE owner = $1 AND status = 'open' ORDER BY due, action_id LIMIT $2";
+const CASE_ACTIONS_DUE_BEFORE: &str = "SELECT action_id, case_id, child_id, owner, due::text, status, meeting_id
+   FROM case_actions WHERE status = 'open' AND due < $1::text::date ORDER BY due, action_id LIMIT $2";
+const CASE_ACTIONS_OF_MEETING: &str =
+    "SELECT action_id, case_id, child_id, owner, due::text, status, meeting_id
+   FROM case_actions WHERE meeting_id = $1 ORDER BY due, action_id LIMIT $2";
+
+pub(super) fn case_actions(
+    c: &mut Conn,
+    q: &crate::index::CaseActionQuery,
+) -> Result<Vec<vigil_model::index::CaseActionRow>, StoreError> {
+    use crate::index::{CaseActionQuery as Q, CASE_ACTION_LIMIT};
+    let limit = CASE_ACTION_LIMIT as i64;
+    let rows = match q {
+        Q::OpenOwnedBy(owner) => {
+            let s = c.stmt(CASE_ACTIONS_OWNED)?;
+            c.client.query(&s, &[owner, &limit])?
+        }
+        Q::OpenDueBefore(day) => {
+            let s = c.stmt(CASE_ACTIONS_DUE_BEFORE)?;
+            let d = day.format("%Y-%m-%d").to_string();
+            c.client.query(&s, &[&d, &limit])?
+        }
+        Q::OfMeeting(m) => {
+            let s = c.stmt(CASE_ACTIONS_OF_MEETING)?;
+            c.client.query(&s, &[m, &limit])?
+        }
+    };
+    rows.iter()
+        .map(|r| {
+            Ok(vigil_model::index::CaseActionRow {
+                action_id: r.try_get(0)?,
+                case_id: r.try_get(1)?,
+                child_id: r.try_get(2)?,
+                owner: r.try_get(3)?,
+                due: r.try_get(4)?,
+                status: r.try_get(5)?,
+                meeting_id: r.try_get(6)?,
+            })
+        })
+        .collect()
+}

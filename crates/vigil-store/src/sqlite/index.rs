@@ -137,6 +137,25 @@ pub(super) fn replace_entity_rows(c: &Connection, rows: &EntityRows) -> Result<(
             r.probability_ppm,
         ])?;
     }
+    let mut unact = c.prepare_cached("DELETE FROM case_actions WHERE case_id = ?1")?;
+    for id in &rows.action_cases {
+        unact.execute([&id.as_bytes()[..]])?;
+    }
+    let mut act = c.prepare_cached(
+        "INSERT INTO case_actions(action_id, case_id, child_id, owner, due, status, meeting_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for a in &rows.actions {
+        act.execute(params![
+            &a.action_id.as_bytes()[..],
+            &a.case_id.as_bytes()[..],
+            &a.child_id.as_bytes()[..],
+            a.owner,
+            a.due,
+            a.status,
+            a.meeting_id.map(|m| m.as_bytes().to_vec()),
+        ])?;
+    }
     let mut clear = c.prepare_cached("DELETE FROM name_keys WHERE source_id = ?1")?;
     for s in &rows.name_sources {
         clear.execute([&s.as_bytes()[..]])?;
@@ -725,6 +744,60 @@ pub(super) fn entities(c: &Connection, ids: &[Uuid]) -> Result<Vec<EntityRecord>
         if let Some(r) = super::entity_query(c, id)? {
             out.push(r);
         }
+    }
+    Ok(out)
+}
+
+const CASE_ACTION_COLUMNS: &str = "action_id, case_id, child_id, owner, due, status, meeting_id";
+
+fn case_action_row(r: &Row<'_>) -> Result<vigil_model::index::CaseActionRow, StoreError> {
+    let t = "case_actions";
+    let meeting: Option<Vec<u8>> = r.get(6)?;
+    Ok(vigil_model::index::CaseActionRow {
+        action_id: blob(r, 0, t)?,
+        case_id: blob(r, 1, t)?,
+        child_id: blob(r, 2, t)?,
+        owner: r.get(3)?,
+        due: r.get(4)?,
+        status: r.get(5)?,
+        meeting_id: match meeting {
+            Some(b) => {
+                Some(Uuid::from_slice(&b).map_err(|_| {
+                    StoreError::Corrupt(format!("{t}: a meeting id is not 16 bytes"))
+                })?)
+            }
+            None => None,
+        },
+    })
+}
+
+pub(super) fn case_actions(
+    c: &Connection,
+    q: &crate::index::CaseActionQuery,
+) -> Result<Vec<vigil_model::index::CaseActionRow>, StoreError> {
+    use crate::index::{CaseActionQuery as Q, CASE_ACTION_LIMIT};
+    let limit = CASE_ACTION_LIMIT as i64;
+    let (clause, arg): (&str, rusqlite::types::Value) = match q {
+        Q::OpenOwnedBy(owner) => (
+            "owner = ?1 AND status = 'open' ORDER BY due, action_id",
+            owner.clone().into(),
+        ),
+        Q::OpenDueBefore(day) => (
+            "status = 'open' AND due < ?1 ORDER BY due, action_id",
+            day.format("%Y-%m-%d").to_string().into(),
+        ),
+        Q::OfMeeting(m) => (
+            "meeting_id = ?1 ORDER BY due, action_id",
+            m.as_bytes().to_vec().into(),
+        ),
+    };
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {CASE_ACTION_COLUMNS} FROM case_actions WHERE {clause} LIMIT ?2"
+    ))?;
+    let mut rows = st.query(params![arg, limit])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(case_action_row(r)?);
     }
     Ok(out)
 }
