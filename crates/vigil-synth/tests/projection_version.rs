@@ -27,8 +27,8 @@ use vigil_synth::{generate, SynthConfig};
 const HASHED_WITH_VERSION: u32 = 8;
 
 /// SHA-256 of the borough's events and of its projected rows.
-const BOROUGH_EVENTS: &str = "0ffa4edc68aa44444cc27a2ae9d72401709fba8c4fbd67a125b8d7351cd503a9";
-const BOROUGH_ROWS: &str = "29677f859a83a5635f90a57cf5f10f1c82c62eec1c12e8e09d769fe8d4328df6";
+const BOROUGH_EVENTS: &str = "aa944cddd991eff7c6657b046a035cefe168104e02e3b1dd7700992031df0630";
+const BOROUGH_ROWS: &str = "57b7e81451b07d1a7d7f381dee01bd711c2aec29ee7fe13910f2541f354ed06c";
 /// SHA-256 of the example story's events and of its projected rows.
 const EXAMPLE_EVENTS: &str = "e8590435db2d4a81edbe5326a3d8ec0ea6d9d256b6d7bab26f72f14b79d7588c";
 const EXAMPLE_ROWS: &str = "d697c5b5484909307b374ac616e094e2e968d673acc79e68ba2e4b5cf27ac89f";
