@@ -346,6 +346,71 @@ try {
       assert.ok(readFileSync(join(WORK, 'chronology.pdf')).subarray(0, 5).toString() === '%PDF-');
     });
 
+    // --- missing ---
+    await step('a practitioner records a missing episode, its return and the return home interview', async () => {
+      const pia = await newPage();
+      await signIn(pia, 'pia.practitioner');
+      await pia.click('nav >> text=Find a person');
+      await pia.fill('#q', 'Jade Example');
+      await pia.click('button:has-text("Search")');
+      await pia.click('#results >> text=Jade Example');
+      await pia.waitForURL(/\/people\//);
+      const person = pia.url().split('#')[0];
+      await pia.click('#record-missing');
+      await pia.waitForURL(/\/missing$/);
+      // Yesterday evening, UK time (always in the past).
+      const y = new Date(Date.now() - 24 * 3600 * 1000).toLocaleDateString('en-CA', { timeZone: 'Europe/London' });
+      await pia.check('#m_type');
+      await pia.fill('#m_started', `${y}T19:30`);
+      await pia.fill('#m_reported_by', 'Oakview House staff');
+      await pia.click('#report-missing');
+      await pia.waitForURL(/\/people\/[^/]+#missing$/);
+      assert.match(await pia.locator('#missing-episodes').innerText(), /not back/);
+      await pia.click('#record-missing');
+      await pia.selectOption('#r_episode', { index: 1 });
+      await pia.fill('#r_at', `${y}T23:40`);
+      await pia.fill('#r_place', 'Station Road taxi rank');
+      await pia.fill('#r_by', 'Police patrol');
+      await pia.fill('#r_with', 'Two older males in a silver car');
+      await pia.check('#r_offered');
+      await pia.click('#record-return');
+      await pia.waitForURL(/#missing$/);
+      const due = await pia.locator('#missing-episodes').innerText();
+      assert.match(due, /Found at Station Road taxi rank, by Police patrol, with Two older males in a silver car/);
+      assert.match(due, /Not done: due/);
+      await pia.click('#record-missing');
+      await pia.selectOption('#i_episode', { index: 1 });
+      await pia.check('#i_outcome');
+      await pia.fill('#i_at', `${y}T23:55`);
+      await pia.fill('#i_by', 'Pia Practitioner, social worker');
+      await pia.fill('#i_where', 'Oakview House');
+      await pia.fill('#i_said', 'Jade said the men gave her a lift and bought her food; she did not want to say more.');
+      await pia.click('#record-interview');
+      await pia.waitForURL(/#missing$/);
+      assert.equal(pia.url().split('#')[0], person);
+      const done = await pia.locator('#missing-episodes').innerText();
+      assert.match(done, /Held .* by Pia Practitioner, social worker/);
+      assert.match(await pia.locator('#missing-pattern').innerText(), /Found at Station Road taxi rank once/);
+      await pia.setViewportSize({ width: 390, height: 900 });
+      const section = pia.locator('main');
+      // The section, from its heading to the stability line, in page coordinates.
+      const [top, bottom] = await pia.evaluate(() => {
+        const at = (sel) => document.querySelector(sel).getBoundingClientRect();
+        return [at('#missing').top + window.scrollY, at('#stability').bottom + window.scrollY];
+      });
+      await pia.screenshot({
+        path: join(SHOTS, '22-missing-episodes.png'),
+        fullPage: true,
+        clip: { x: 0, y: top - 8, width: 390, height: bottom - top + 16 },
+      });
+      assert.ok(section);
+      // The section fits a phone: its table stacks, its chart scales.
+      for (const sel of ['#missing-episodes', 'svg.v-missing', '#missing-pattern']) {
+        const w = await pia.locator(sel).evaluate((e) => e.getBoundingClientRect().right);
+        assert.ok(w <= 390, `${sel} fits 390 px (${w})`);
+      }
+    });
+
     await step('the referrer sees the decision, not the case', async () => {
       await signIn(page, 'tess.teacher');
       await page.click('nav >> text=My referrals');

@@ -251,12 +251,16 @@ impl Reader {
                 Some((rk, r))
             }
             "missing_episode.returned"
+            | "return_interview.assigned"
+            | "return_interview.recorded"
             | "placement.ended"
             | "allocation.ended"
             | "case.level_changed"
             | "case.closed" => {
                 let (rk, key) = match kind.as_str() {
-                    "missing_episode.returned" => ("missing_episode", "episode_id"),
+                    "missing_episode.returned"
+                    | "return_interview.assigned"
+                    | "return_interview.recorded" => ("missing_episode", "episode_id"),
                     "placement.ended" => ("placement", "placement_id"),
                     "allocation.ended" => ("allocation", "allocation_id"),
                     _ => ("case", "case_id"),
@@ -558,6 +562,8 @@ fn chronology_of_every_person_is_exactly_the_events_about_them(b: Backend) {
             "referral.decided",
             "missing_episode.recorded",
             "missing_episode.returned",
+            "return_interview.assigned",
+            "return_interview.recorded",
             "placement.started",
             "placement.ended",
             "allocation.recorded",

@@ -23,8 +23,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 use vigil_model::codes::{
     AgencyId, AgencyKind, CaseLevel, CinFactor, DfeEthnicity, Disability, EthnicitySource,
-    HandlingCode, IntelligenceAssessment, LinkKind, LocationKind, MeetingKind, MissingType,
-    NameKind, Nationality, ObjectKind, ObservedEthnicity, OffenceCode, OffenceOutcome,
+    HandlingCode, IntelligenceAssessment, InterviewOutcome, LinkKind, LocationKind, MeetingKind,
+    MissingType, NameKind, Nationality, ObjectKind, ObservedEthnicity, OffenceCode, OffenceOutcome,
     OnsEthnicity, ReferralDecision, Role, SelfDefinedEthnicity, SourceEvaluation,
 };
 use vigil_model::dates::{Date, DateOfBirth, Timestamp};
@@ -1083,22 +1083,22 @@ impl Recorder<'_> {
                     "{name} would not say where {} had been. Information shared with the police and school; safety plan reviewed.",
                     p.they
                 );
-                let attendees = vec![self.agencies[SOCIAL].code.clone()];
-                let new_id = self.rng.uuid();
+                let _ = child_rec;
+                // Drawn as when this was a meeting with its own id, so the
+                // rest of the borough is the same for a seed.
+                let _ = self.rng.uuid();
                 self.staff_emit(
                     t,
                     true,
                     SOCIAL,
                     Role::Practitioner,
-                    EventPayload::MeetingRecorded(MeetingRecorded {
-                        meeting_id: new_id,
-                        kind: MeetingKind::ReturnHomeInterview,
-                        child_id: child_rec,
-                        attendees,
-                        decisions,
-                        missing_episode_id: Some(episode),
-                        referral_id: None,
-                        case_id: None,
+                    EventPayload::ReturnInterviewRecorded(ReturnInterviewRecorded {
+                        episode_id: episode,
+                        outcome: InterviewOutcome::Held,
+                        held_at: Timestamp::from_utc(dt(t)),
+                        by_whom: "Children's services social worker".to_owned(),
+                        where_held: Some("At home".to_owned()),
+                        child_said: Some(decisions),
                     }),
                 );
             }
@@ -1752,6 +1752,20 @@ impl Recorder<'_> {
                 found_by: found.map(|_| "Police patrol".to_owned()),
                 found_with_person_id: None,
                 found_with,
+            }),
+        );
+        // Children's services are to do the return home interview (due
+        // 72 hours after the return); whether it is done follows.
+        let social = self.agencies[SOCIAL].code.clone();
+        self.staff_emit(
+            t,
+            true,
+            SOCIAL,
+            Role::Practitioner,
+            EventPayload::ReturnInterviewAssigned(ReturnInterviewAssigned {
+                episode_id: episode,
+                agency: social,
+                worker: None,
             }),
         );
         if self.rng.chance(self.cfg.observation.return_interview) {

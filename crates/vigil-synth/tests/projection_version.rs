@@ -27,8 +27,8 @@ use vigil_synth::{generate, SynthConfig};
 const HASHED_WITH_VERSION: u32 = 9;
 
 /// SHA-256 of the borough's events and of its projected rows.
-const BOROUGH_EVENTS: &str = "0ffa4edc68aa44444cc27a2ae9d72401709fba8c4fbd67a125b8d7351cd503a9";
-const BOROUGH_ROWS: &str = "29677f859a83a5635f90a57cf5f10f1c82c62eec1c12e8e09d769fe8d4328df6";
+const BOROUGH_EVENTS: &str = "aa944cddd991eff7c6657b046a035cefe168104e02e3b1dd7700992031df0630";
+const BOROUGH_ROWS: &str = "57b7e81451b07d1a7d7f381dee01bd711c2aec29ee7fe13910f2541f354ed06c";
 /// SHA-256 of the example story's events and of its projected rows.
 const EXAMPLE_EVENTS: &str = "201a8882ad8c7d4a5835a2af41f13347b4f3999aac88423f07394ebddca90491";
 const EXAMPLE_ROWS: &str = "674c10bec32810f75604123216aa6732908e44b2049b5fef678fdf5e772f659e";

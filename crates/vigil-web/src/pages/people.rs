@@ -211,8 +211,7 @@ fn missing_section(
             .map(|(who, n)| format!("With {who} {}", times(*n))),
     );
     let day = |t: Option<chrono::DateTime<chrono::Utc>>, open: &str| {
-        t.map(|t| display::datetime(t))
-            .unwrap_or_else(|| open.to_owned())
+        t.map(display::datetime).unwrap_or_else(|| open.to_owned())
     };
     let episodes = sum
         .missing
@@ -310,6 +309,7 @@ fn missing_section(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn page_of(
     rec: ChildRecord,
     read: vigil_app::guard::Read,
