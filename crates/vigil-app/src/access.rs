@@ -55,6 +55,13 @@ pub enum Action {
     /// Record a child missing, their return (where found, by whom, with
     /// whom), who is to do the return home interview, and the interview.
     RecordMissing,
+    /// A case in full (level, risk and why, agencies, worker, actions,
+    /// history), and the child's record through it. "Own agency" for a
+    /// case means involvement: the user's agency leads it or is on it, or
+    /// the user is its allocated worker.
+    ViewCase,
+    /// Open a case, and change one: level, risk, worker, agencies, actions.
+    ManageCase,
     /// The access log: who read which record, when.
     ViewAccessLog,
     /// The list of accounts and one account's history.
@@ -80,6 +87,8 @@ impl Action {
         Action::RecordScreening,
         Action::ViewLanguageReport,
         Action::RecordMissing,
+        Action::ViewCase,
+        Action::ManageCase,
         Action::ViewAccessLog,
         Action::ViewUsers,
         Action::ManageUsers,
@@ -95,6 +104,7 @@ impl Action {
                 | Action::DecideLink
                 | Action::RecordScreening
                 | Action::RecordMissing
+                | Action::ManageCase
                 | Action::ManageUsers
         )
     }
@@ -114,6 +124,8 @@ impl Action {
                 | Action::DecideLink
                 | Action::RecordScreening
                 | Action::RecordMissing
+                | Action::ViewCase
+                | Action::ManageCase
                 | Action::ViewUsers
                 | Action::ManageUsers
         )
@@ -136,6 +148,10 @@ impl Action {
             Action::RecordScreening => "record a screening for exploitation",
             Action::ViewLanguageReport => "see the language report of each agency",
             Action::RecordMissing => "record missing episodes and return home interviews",
+            Action::ViewCase => {
+                "open a case (own agency: cases it leads or is on, or where I am the worker)"
+            }
+            Action::ManageCase => "open and change a case and its actions",
             Action::ViewAccessLog => "read the access log",
             Action::ViewUsers => "see accounts",
             Action::ManageUsers => "create and change accounts",
@@ -251,6 +267,11 @@ pub const RULES: &[Rule] = &[
     rule(Practitioner, RecordScreening, All, OwnAgency),
     // Missing episodes and return home interviews likewise.
     rule(Practitioner, RecordMissing, All, OwnAgency),
+    // A case is seen and worked by those involved in it: its worker and
+    // the agencies that lead it or are on it (not merely the agency that
+    // first recorded the child).
+    rule(Practitioner, ViewCase, All, OwnAgency),
+    rule(Practitioner, ManageCase, All, OwnAgency),
     // The front door sees every referral and decides it.
     rule(Triage, SubmitReferral, Mash, Any),
     rule(Triage, ListOwnReferrals, Mash, OwnSubmission),
@@ -264,9 +285,12 @@ pub const RULES: &[Rule] = &[
     rule(Triage, DecideLink, Mash, Any),
     rule(Triage, RecordScreening, Mash, Any),
     rule(Triage, RecordMissing, Mash, Any),
+    rule(Triage, ViewCase, Mash, Any),
+    rule(Triage, ManageCase, Mash, Any),
     // Analysts read person-level data for problem profiles; every read is logged.
     rule(Analyst, ViewReferral, Analysis, Any),
     rule(Analyst, ViewPerson, Analysis, Any),
+    rule(Analyst, ViewCase, Analysis, Any),
     // Supervisors are told when work is late, and can act on it.
     rule(Supervisor, SubmitReferral, All, Any),
     rule(Supervisor, ListOwnReferrals, All, OwnSubmission),
@@ -290,6 +314,9 @@ pub const RULES: &[Rule] = &[
     rule(Supervisor, ViewLanguageReport, All, OwnAgency),
     rule(Supervisor, RecordMissing, Mash, Any),
     rule(Supervisor, RecordMissing, NotMash, OwnAgency),
+    // Supervisors of the agencies involved (they are told of overdue actions).
+    rule(Supervisor, ViewCase, All, OwnAgency),
+    rule(Supervisor, ManageCase, All, OwnAgency),
     // An auditor reads everything and changes nothing.
     rule(Auditor, ViewReceipt, All, Any),
     rule(Auditor, ViewTriageQueue, All, Any),
@@ -297,6 +324,7 @@ pub const RULES: &[Rule] = &[
     rule(Auditor, ViewOverdue, All, Any),
     rule(Auditor, ViewPerson, All, Any),
     rule(Auditor, ReviewLinks, All, Any),
+    rule(Auditor, ViewCase, All, Any),
     rule(Auditor, ViewAccessLog, All, Any),
     rule(Auditor, ViewLanguageReport, All, Any),
     rule(Auditor, ViewUsers, All, Any),
@@ -338,6 +366,14 @@ pub enum Resource<'a> {
     Person { recorded_by_agency: &'a str },
     /// An account: the agency it belongs to.
     Account { agency: &'a str },
+    /// A case: the agency that leads it, the other agencies on it, and the
+    /// allocated worker's user id. Involvement is what "own agency" means
+    /// for a case.
+    Case {
+        lead: &'a str,
+        agencies: &'a [vigil_model::codes::AgencyId],
+        worker: Option<&'a str>,
+    },
 }
 
 /// Why access was refused: a sentence for the person refused.
@@ -371,6 +407,18 @@ pub fn authorise(user: &Subject<'_>, action: Action, resource: Resource<'_>) -> 
         }
         (Scope::OwnAgency, Resource::Account { agency }) => agency == user.agency,
         (
+            Scope::OwnAgency | Scope::OwnSubmission,
+            Resource::Case {
+                lead,
+                agencies,
+                worker,
+            },
+        ) => {
+            worker == Some(user.username)
+                || (scope == Scope::OwnAgency
+                    && (lead == user.agency || agencies.iter().any(|a| a.as_str() == user.agency)))
+        }
+        (
             Scope::OwnSubmission,
             Resource::Referral {
                 submitted_by,
@@ -385,6 +433,9 @@ pub fn authorise(user: &Subject<'_>, action: Action, resource: Resource<'_>) -> 
         Err(Denied(match scope {
             Scope::OwnSubmission => {
                 "You can only see referrals you submitted yourself.".to_string()
+            }
+            _ if matches!(resource, Resource::Case { .. }) => {
+                "Your agency is not involved in this case, and you are not its worker.".to_string()
             }
             _ => "This record belongs to another agency, and your role only reaches your own agency's records.".to_string(),
         }))
@@ -505,6 +556,89 @@ pub fn markdown_table() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_case_is_seen_by_involvement() {
+        use vigil_model::codes::{AgencyId, AgencyKind};
+        let agencies = [AgencyId::new("riverside-youth-project").unwrap()];
+        let case = Resource::Case {
+            lead: "northshire-childrens-services",
+            agencies: &agencies,
+            worker: Some("sw.07"),
+        };
+        let who = |username: &'static str, role, agency: &'static str, kind| Subject {
+            user_id: uuid::Uuid::nil(),
+            username,
+            role,
+            agency,
+            agency_kind: kind,
+        };
+        let ok = |s: &Subject<'_>| authorise(s, Action::ViewCase, case).is_ok();
+        // The lead agency's and an involved agency's practitioners.
+        assert!(ok(&who(
+            "sw.01",
+            Role::Practitioner,
+            "northshire-childrens-services",
+            AgencyKind::SocialCare
+        )));
+        assert!(ok(&who(
+            "yw.01",
+            Role::Practitioner,
+            "riverside-youth-project",
+            AgencyKind::YouthService
+        )));
+        // The worker, wherever they are.
+        assert!(ok(&who(
+            "sw.07",
+            Role::Practitioner,
+            "elsewhere",
+            AgencyKind::SocialCare
+        )));
+        // An uninvolved agency, even one that recorded the child.
+        let out = who(
+            "pc.01",
+            Role::Practitioner,
+            "northshire-police",
+            AgencyKind::Police,
+        );
+        let e = authorise(&out, Action::ViewCase, case).unwrap_err();
+        assert!(e.0.contains("not involved"), "{e}");
+        assert!(authorise(&out, Action::ManageCase, case).is_err());
+        // Supervisors of the agencies involved; not of others.
+        assert!(ok(&who(
+            "tm.01",
+            Role::Supervisor,
+            "riverside-youth-project",
+            AgencyKind::YouthService
+        )));
+        assert!(!ok(&who(
+            "tm.02",
+            Role::Supervisor,
+            "northshire-police",
+            AgencyKind::Police
+        )));
+        // The front door, any case.
+        assert!(ok(&who(
+            "t.01",
+            Role::Triage,
+            "northshire-police",
+            AgencyKind::Police
+        )));
+        // A referrer has no case access.
+        assert!(!ok(&who(
+            "ref.01",
+            Role::Referrer,
+            "riverside-youth-project",
+            AgencyKind::YouthService
+        )));
+        // Administrators manage accounts, not cases.
+        assert!(!ok(&who(
+            "admin",
+            Role::Administrator,
+            "northshire-childrens-services",
+            AgencyKind::SocialCare
+        )));
+    }
+
     use super::*;
 
     fn uid(name: &str) -> uuid::Uuid {

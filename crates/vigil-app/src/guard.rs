@@ -21,6 +21,8 @@
 //!   existing records) pass through one rule (`embed`): a person the user may not
 //!   open is left out, and is not logged as read.
 
+#[path = "cases.rs"]
+pub mod cases;
 #[path = "links.rs"]
 pub mod links;
 #[path = "missing.rs"]

@@ -156,6 +156,9 @@ pub enum Step {
     InitialChildProtectionConference,
     /// Holding the return home interview after a missing episode.
     ReturnHomeInterview,
+    /// Doing an action set on a case (by its worker or a meeting), by the
+    /// due date set with it.
+    CaseAction,
 }
 
 impl Step {
@@ -169,6 +172,7 @@ impl Step {
             Step::Assessment => "assessment",
             Step::InitialChildProtectionConference => "initial child protection conference",
             Step::ReturnHomeInterview => "return home interview",
+            Step::CaseAction => "action on a case",
         }
     }
 }
@@ -455,6 +459,20 @@ impl DeadlineRules {
         }
     }
 
+    /// An action on a case: due by the end of `due_day` (UK local date), the
+    /// date set with it, so it is overdue from the next morning's midnight
+    /// and escalates by the same policy as referrals.
+    pub fn case_action_due(&self, due_day: NaiveDate) -> Deadline {
+        Deadline {
+            step: Step::CaseAction,
+            due_at: london::end_of_day(due_day),
+            basis: "by the date set with the action".to_owned(),
+            calendar_incomplete: !self.calendar.covers(due_day, due_day),
+            measure: Measure::WorkingDays { days: 0, due_day },
+            calendar: Arc::clone(&self.calendar),
+        }
+    }
+
     fn working_days(&self, step: Step, from: DateTime<Utc>, days: u32, after: &str) -> Deadline {
         let start_day = london::local_date(from);
         let due_day = self
@@ -485,6 +503,11 @@ pub fn assessment_due(referral_received: DateTime<Utc>) -> Deadline {
 /// [`DeadlineRules::icpc_due`] with the standard rules.
 pub fn icpc_due(strategy_discussion: DateTime<Utc>) -> Deadline {
     DeadlineRules::standard().icpc_due(strategy_discussion)
+}
+
+/// [`DeadlineRules::case_action_due`] with the standard rules.
+pub fn case_action_due(due_day: NaiveDate) -> Deadline {
+    DeadlineRules::standard().case_action_due(due_day)
 }
 
 /// [`DeadlineRules::return_interview_due`] with the standard rules.

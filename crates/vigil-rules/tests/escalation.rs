@@ -102,3 +102,40 @@ fn levels_are_ordered_and_named() {
         "\"head_of_service\""
     );
 }
+
+/// A case action escalates to the owner's supervisor one day after its due
+/// date, not before (the policy referrals use).
+#[test]
+fn a_case_action_escalates_to_the_supervisor_the_day_after_it_is_due() {
+    use vigil_rules::deadlines::{case_action_due, Step};
+    use vigil_rules::escalation::Escalation;
+    let due = chrono::NaiveDate::from_ymd_opt(2025, 11, 7).unwrap(); // a Friday
+    let d = case_action_due(due);
+    assert_eq!(d.step, Step::CaseAction);
+    assert_eq!(d.due_date(), due);
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    // The day before: nobody; on the day: the owner; the day after: the supervisor.
+    assert_eq!(
+        Escalation::for_overdue(&d, at("2025-11-06T10:00:00Z")),
+        Escalation::None
+    );
+    assert_eq!(
+        Escalation::for_overdue(&d, at("2025-11-07T23:59:00Z")),
+        Escalation::OwnerReminded
+    );
+    assert!(!d.is_overdue(at("2025-11-07T23:59:59Z")));
+    assert!(d.is_overdue(at("2025-11-08T00:00:00Z")));
+    assert_eq!(
+        Escalation::for_overdue(&d, at("2025-11-08T09:00:00Z")),
+        Escalation::Supervisor
+    );
+    // More than two working days late: the head of service.
+    assert_eq!(
+        Escalation::for_overdue(&d, at("2025-11-12T09:00:00Z")),
+        Escalation::HeadOfService
+    );
+}

@@ -1309,7 +1309,7 @@ impl Kind for CaseActionAdded {
                 action_id: self.action_id,
                 text: self.text.clone(),
                 owner: self.owner.clone(),
-                due: self.due.clone(),
+                due: self.due,
                 meeting_id: self.meeting_id,
                 status: ActionStatus::Open,
                 added: Stamp::of(h),

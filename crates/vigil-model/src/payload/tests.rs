@@ -2428,3 +2428,113 @@ fn return_interviews_follow_the_return() {
         .refused(EventPayload::ReturnInterviewAssigned(a))
         .is_empty());
 }
+
+#[test]
+fn case_agencies_risk_and_actions_follow_their_rules() {
+    let mut w = World::before("case.allocated");
+    let youth = AgencyId::new("riverside-youth-project").unwrap();
+    let EventPayload::CaseAgencyAdded(add) = sample("case.agency_added") else {
+        unreachable!()
+    };
+    w.ok(EventPayload::CaseAgencyAdded(add.clone()));
+    assert!(w
+        .refused(EventPayload::CaseAgencyAdded(add.clone()))
+        .contains("already involved"));
+    // The lead (the opening agency, here) cannot be added again or removed.
+    let lead = AgencyId::new("northshire-police").unwrap();
+    assert!(w
+        .refused(EventPayload::CaseAgencyAdded(CaseAgencyAdded {
+            agency: lead.clone(),
+            ..add.clone()
+        }))
+        .contains("already involved"));
+    assert!(w
+        .refused(EventPayload::CaseAgencyRemoved(CaseAgencyRemoved {
+            case_id: id(CASE),
+            child_id: id(JADE),
+            agency: lead,
+            reason: "x".into(),
+        }))
+        .contains("leads case"));
+    let remove = CaseAgencyRemoved {
+        case_id: id(CASE),
+        child_id: id(JADE),
+        agency: youth.clone(),
+        reason: "Done".into(),
+    };
+    w.ok(EventPayload::CaseAgencyRemoved(remove.clone()));
+    assert!(w
+        .refused(EventPayload::CaseAgencyRemoved(remove))
+        .contains("not involved"));
+    // A risk needs a reason, at opening and later.
+    let EventPayload::CaseOpened(open) = sample("case.opened") else {
+        unreachable!()
+    };
+    let no_reason = CaseOpened {
+        risk: Some(RiskLevel::High),
+        ..open.clone()
+    };
+    assert!(invalid(EventPayload::CaseOpened(no_reason)).contains("why the risk"));
+    let listed_twice = CaseOpened {
+        lead_agency: Some(youth.clone()),
+        agencies: vec![youth.clone()],
+        ..open.clone()
+    };
+    assert!(invalid(EventPayload::CaseOpened(listed_twice)).contains("leads the case"));
+    let EventPayload::CaseRiskChanged(risk) = sample("case.risk_changed") else {
+        unreachable!()
+    };
+    assert!(invalid(EventPayload::CaseRiskChanged(CaseRiskChanged {
+        reason: " ".into(),
+        ..risk.clone()
+    }))
+    .contains("why the risk"));
+    w.ok(EventPayload::CaseRiskChanged(risk));
+    assert_eq!(w.state(CASE)["risk"], "high");
+    // Actions: empty text and an open "closure" are refused; closed once.
+    let EventPayload::CaseActionAdded(action) = sample("case.action_added") else {
+        unreachable!()
+    };
+    assert!(invalid(EventPayload::CaseActionAdded(CaseActionAdded {
+        text: "".into(),
+        ..action.clone()
+    }))
+    .contains("what is to be done"));
+    assert!(invalid(EventPayload::CaseActionAdded(CaseActionAdded {
+        owner: "x".repeat(5000),
+        ..action.clone()
+    }))
+    .contains("who is to do it"));
+    w.ok(EventPayload::CaseActionAdded(action.clone()));
+    assert!(w
+        .refused(EventPayload::CaseActionAdded(action.clone()))
+        .contains("already on case"));
+    let EventPayload::CaseActionClosed(done) = sample("case.action_closed") else {
+        unreachable!()
+    };
+    assert!(invalid(EventPayload::CaseActionClosed(CaseActionClosed {
+        status: ActionStatus::Open,
+        ..done.clone()
+    }))
+    .contains("done or cancelled"));
+    assert!(w
+        .refused(EventPayload::CaseActionClosed(CaseActionClosed {
+            action_id: id(0xAD),
+            ..done.clone()
+        }))
+        .contains("has no action"));
+    w.ok(EventPayload::CaseActionClosed(done.clone()));
+    assert_eq!(w.state(CASE)["actions"][0]["status"], "done");
+    assert!(w
+        .refused(EventPayload::CaseActionClosed(done))
+        .contains("already done"));
+    // An action on a closed case is refused.
+    w.ok(sample("case.closed"));
+    let late = CaseActionAdded {
+        action_id: id(0xAE),
+        ..action
+    };
+    assert!(w
+        .refused(EventPayload::CaseActionAdded(late))
+        .contains("already closed"));
+}
