@@ -35,6 +35,8 @@ pub fn case_resource(c: &CaseState) -> Resource<'_> {
 pub struct CaseView {
     pub id: Uuid,
     pub state: CaseState,
+    /// The open actions past their date (escalated to the supervisor).
+    pub overdue: Vec<Uuid>,
 }
 
 fn case_of(st: &App, id: Uuid) -> Result<Option<CaseState>, AppError> {
