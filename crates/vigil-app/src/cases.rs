@@ -35,6 +35,8 @@ pub fn case_resource(c: &CaseState) -> Resource<'_> {
 pub struct CaseView {
     pub id: Uuid,
     pub state: CaseState,
+    /// The open actions past their date (escalated to the supervisor).
+    pub overdue: Vec<Uuid>,
 }
 
 fn case_of(st: &App, id: Uuid) -> Result<Option<CaseState>, AppError> {
@@ -60,13 +62,18 @@ pub fn case(st: &App, who: &Caller, id: Uuid) -> Result<super::Authorised<CaseVi
     };
     check(who, Action::ViewCase, case_resource(&state))?;
     let child = state.child_id;
-    authorised(
-        st,
-        who,
-        "view case",
-        subjects(id, child),
-        CaseView { id, state },
-    )
+    let now = st.now();
+    let overdue = state
+        .open_actions()
+        .filter(|a| {
+            NaiveDate::parse_from_str(&a.due.to_string(), "%Y-%m-%d").is_ok_and(|d| {
+                st.policy.escalation(&st.rules.case_action_due(d), now) >= Escalation::Supervisor
+            })
+        })
+        .map(|a| a.action_id)
+        .collect();
+    let view = CaseView { id, state, overdue };
+    authorised(st, who, "view case", subjects(id, child), view)
 }
 
 /// One open action in a list, with how far it has escalated.
@@ -487,6 +494,7 @@ mod tests {
             .map(|i| (i.action.action_id, i.overdue()))
             .collect();
         assert_eq!(order, [(late, true), (due_today, false)]);
+        assert_eq!(case(&app, &sw, id).unwrap().overdue, [late]);
         // The supervisor sees the one a day late, not the one due today.
         let overdue = overdue_actions(&app, &tm).unwrap();
         let ids: Vec<Uuid> = overdue.iter().map(|i| i.action.action_id).collect();
