@@ -682,14 +682,7 @@ pub(super) fn referrals(c: &Connection, q: ReferralQuery) -> Result<Vec<EntityRe
         }
         ids
     };
-    // Entities keep text ids, so each is a point lookup, in the list's order.
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(r) = super::entity_query(c, id)? {
-            out.push(r);
-        }
-    }
-    Ok(out)
+    entities_in_order(c, ids)
 }
 
 /// Returned episodes whose interview is not done, back at or before
@@ -711,6 +704,12 @@ pub(super) fn interviews_not_done(
         }
         ids
     };
+    entities_in_order(c, ids)
+}
+
+/// The entity rows of `ids`, in the list's order (entities keep text ids,
+/// so each is a point lookup), leaving out any that are not there.
+fn entities_in_order(c: &Connection, ids: Vec<Uuid>) -> Result<Vec<EntityRecord>, StoreError> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(r) = super::entity_query(c, id)? {
