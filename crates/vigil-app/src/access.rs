@@ -62,6 +62,9 @@ pub enum Action {
     ViewCase,
     /// Open a case, and change one: level, risk, worker, agencies, actions.
     ManageCase,
+    /// Sign off (or decline) closing a case that needs it: actions open,
+    /// indicators active or a recent missing episode.
+    SignOffClosure,
     /// The access log: who read which record, when.
     ViewAccessLog,
     /// The list of accounts and one account's history.
@@ -89,6 +92,7 @@ impl Action {
         Action::RecordMissing,
         Action::ViewCase,
         Action::ManageCase,
+        Action::SignOffClosure,
         Action::ViewAccessLog,
         Action::ViewUsers,
         Action::ManageUsers,
@@ -105,6 +109,7 @@ impl Action {
                 | Action::RecordScreening
                 | Action::RecordMissing
                 | Action::ManageCase
+                | Action::SignOffClosure
                 | Action::ManageUsers
         )
     }
@@ -126,6 +131,7 @@ impl Action {
                 | Action::RecordMissing
                 | Action::ViewCase
                 | Action::ManageCase
+                | Action::SignOffClosure
                 | Action::ViewUsers
                 | Action::ManageUsers
         )
@@ -152,6 +158,7 @@ impl Action {
                 "open a case (own agency: cases it leads or is on, or where I am the worker)"
             }
             Action::ManageCase => "open and change a case and its actions",
+            Action::SignOffClosure => "sign off closing a case while work on it is still live",
             Action::ViewAccessLog => "read the access log",
             Action::ViewUsers => "see accounts",
             Action::ManageUsers => "create and change accounts",
@@ -317,6 +324,9 @@ pub const RULES: &[Rule] = &[
     // Supervisors of the agencies involved (they are told of overdue actions).
     rule(Supervisor, ViewCase, All, OwnAgency),
     rule(Supervisor, ManageCase, All, OwnAgency),
+    // Closing a case while actions are open, indicators are active or the
+    // child went missing recently is for a supervisor of an agency on it.
+    rule(Supervisor, SignOffClosure, All, OwnAgency),
     // An auditor reads everything and changes nothing.
     rule(Auditor, ViewReceipt, All, Any),
     rule(Auditor, ViewTriageQueue, All, Any),

@@ -6,18 +6,23 @@
 //! A child of [`crate::guard`], so every value with a child's details comes
 //! through its access check and access-log write.
 
-use super::{authorised, check, may};
+use super::record::{ChronologyItem, Stability, Summary};
+use super::{authorised, check, may, PersonLink};
 use crate::access::{Action, Resource};
 use crate::{App, AppError, Caller};
 use chrono::NaiveDate;
+use std::sync::Arc;
 use uuid::Uuid;
-use vigil_model::codes::{AgencyId, CaseLevel, RiskLevel};
+use vigil_model::codes::{ActionStatus, AgencyId, CaseLevel, RiskLevel};
 use vigil_model::payload::{
-    CaseActionAdded, CaseAgencyAdded, CaseAgencyRemoved, CaseOpened, EventPayload,
+    CaseActionAdded, CaseActionClosed, CaseAgencyAdded, CaseAgencyRemoved, CaseAllocated,
+    CaseClosed, CaseClosureDeclined, CaseClosureRequested, CaseLevelChanged, CaseOpened,
+    CaseRiskChanged, EventPayload,
 };
-use vigil_model::state::{CaseAction, CaseState};
+use vigil_model::state::{CaseAction, CaseState, CaseStatus, ClosureRequest, ClosureSignOff};
 use vigil_model::time::OccurredAt;
 use vigil_model::{EntityKind, SubjectRef};
+use vigil_rules::closure::{self, ClosureFacts};
 use vigil_rules::escalation::Escalation;
 use vigil_store::index::CaseActionQuery;
 
@@ -37,6 +42,36 @@ pub struct CaseView {
     pub state: CaseState,
     /// The open actions past their date (escalated to the supervisor).
     pub overdue: Vec<Uuid>,
+    /// The child: named to everyone involved in the case; `can_open` says
+    /// whether this user may also open the child's whole record.
+    pub child: PersonLink,
+    /// The child's chronology as the case's agencies see it (first page).
+    pub chronology: Vec<ChronologyItem>,
+    pub chronology_total: u64,
+    /// Only the agencies on the case (and the user's own) are shown.
+    pub chronology_limited: bool,
+    /// The summary those items come from (timeline, stability, screenings).
+    pub summary: Arc<Summary>,
+    /// Why closing it now would need a supervisor's sign-off (empty: it
+    /// would not), judged from every agency's records.
+    pub closure_concerns: Vec<String>,
+    /// What this user may do on it.
+    pub can_manage: bool,
+    pub can_sign_off: bool,
+}
+
+impl CaseView {
+    /// Placements and workers in the last twelve months.
+    pub fn stability(&self) -> Stability {
+        self.summary.stability()
+    }
+
+    /// The case's agencies: the lead first, then the others.
+    pub fn agency_codes(&self) -> Vec<String> {
+        std::iter::once(self.state.lead().to_string())
+            .chain(self.state.agencies.iter().map(|a| a.to_string()))
+            .collect()
+    }
 }
 
 fn case_of(st: &App, id: Uuid) -> Result<Option<CaseState>, AppError> {
@@ -53,27 +88,201 @@ fn subjects(id: Uuid, child: Uuid) -> Vec<SubjectRef> {
     ]
 }
 
+/// The facts closing is judged from: the case's open actions, the child's
+/// latest screening and missing episodes from every agency's records.
+fn closure_facts(c: &CaseState, whole: &Summary) -> ClosureFacts {
+    let day = |t: chrono::DateTime<chrono::Utc>| vigil_rules::london::local_date(t);
+    ClosureFacts {
+        open_actions: c.open_actions().count(),
+        latest_screening: whole.screenings.last().map(|s| (s.day, s.yes.len())),
+        missing: whole
+            .missing
+            .iter()
+            .filter_map(|p| Some((day(p.from?), p.to.map(day))))
+            .collect(),
+    }
+}
+
+fn is_late(st: &App, due: &vigil_model::dates::Date, now: chrono::DateTime<chrono::Utc>) -> bool {
+    NaiveDate::parse_from_str(&due.to_string(), "%Y-%m-%d").is_ok_and(|d| {
+        st.policy.escalation(&st.rules.case_action_due(d), now) >= Escalation::Supervisor
+    })
+}
+
 /// A case, for a user involved in it (or the front door, a supervisor of
-/// an agency involved, an analyst, an auditor). The read is logged.
-/// Refused: 403 with a sentence and no details.
-pub fn case(st: &App, who: &Caller, id: Uuid) -> Result<super::Authorised<CaseView>, AppError> {
+/// an agency involved, an analyst, an auditor), with the child's
+/// chronology as the case's agencies see it. The read is logged (the case,
+/// the child and every record whose item is shown). Refused: 403 with a
+/// sentence and no details.
+pub async fn case(
+    st: &Arc<App>,
+    who: &Caller,
+    id: Uuid,
+) -> Result<super::Authorised<CaseView>, AppError> {
+    let who = who.clone();
+    st.blocking(move |st| load_case(st, &who, id)).await
+}
+
+fn load_case(st: &App, who: &Caller, id: Uuid) -> Result<super::Authorised<CaseView>, AppError> {
     let Some(state) = case_of(st, id)? else {
         return Err(AppError::NotFound(format!("There is no case {id}.")));
     };
     check(who, Action::ViewCase, case_resource(&state))?;
-    let child = state.child_id;
+    let child_id = state.child_id;
+    let person = super::person_of(st, child_id)?
+        .ok_or_else(|| AppError::Internal(format!("case {id} names no recorded child")))?;
+    let child = super::link_of(st, who, &person);
     let now = st.now();
     let overdue = state
         .open_actions()
-        .filter(|a| {
-            NaiveDate::parse_from_str(&a.due.to_string(), "%Y-%m-%d").is_ok_and(|d| {
-                st.policy.escalation(&st.rules.case_action_due(d), now) >= Escalation::Supervisor
-            })
-        })
+        .filter(|a| is_late(st, &a.due, now))
         .map(|a| a.action_id)
         .collect();
-    let view = CaseView { id, state, overdue };
-    authorised(st, who, "view case", subjects(id, child), view)
+    let agencies: Vec<String> = std::iter::once(state.lead().to_string())
+        .chain(state.agencies.iter().map(|a| a.to_string()))
+        .collect();
+    let chron = super::record::case_chronology(st, who, child_id, &agencies)?;
+    let closure_concerns = match state.status {
+        CaseStatus::Open => closure::concerns(
+            &closure_facts(&state, &chron.whole),
+            vigil_rules::london::local_date(now),
+        ),
+        CaseStatus::Closed => Vec::new(),
+    };
+    let mut shown = subjects(id, child_id);
+    let mut records: Vec<(Uuid, EntityKind)> = chron
+        .items
+        .iter()
+        .filter_map(|i| Some((i.record_id, EntityKind::parse(&i.record_kind)?)))
+        .collect();
+    records.sort();
+    records.dedup();
+    shown.extend(records.into_iter().map(|(r, k)| SubjectRef::new(k, r)));
+    let can_manage = may(who, Action::ManageCase, case_resource(&state));
+    let can_sign_off = may(who, Action::SignOffClosure, case_resource(&state));
+    let view = CaseView {
+        id,
+        overdue,
+        child,
+        chronology: chron.items,
+        chronology_total: chron.total,
+        chronology_limited: chron.limited,
+        summary: chron.summary,
+        closure_concerns,
+        can_manage,
+        can_sign_off,
+        state,
+    };
+    authorised(st, who, "view case", shown, view)
+}
+
+/// The cases of a child that a user may open, newest first, and how many
+/// others there are (cases of the child this user is not involved in).
+pub(crate) fn cases_of_child(
+    st: &App,
+    who: &Caller,
+    person: &vigil_model::state::PersonState,
+) -> Result<(Vec<CaseLine>, usize), AppError> {
+    let mut lines = Vec::new();
+    let mut hidden = 0;
+    for r in st.store.entities(&person.case_ids)? {
+        let Some(c) = r.as_kind::<CaseState>() else {
+            continue;
+        };
+        if may(who, Action::ViewCase, case_resource(c)) {
+            lines.push(CaseLine::of(r.id, c));
+        } else {
+            hidden += 1;
+        }
+    }
+    lines.sort_by(|a, b| b.opened.cmp(&a.opened));
+    Ok((lines, hidden))
+}
+
+/// One case in a list (the child's page, the triage page).
+#[derive(Clone, Debug)]
+pub struct CaseLine {
+    pub id: Uuid,
+    pub level: CaseLevel,
+    pub status: CaseStatus,
+    pub lead: String,
+    pub worker: Option<String>,
+    pub risk: Option<RiskLevel>,
+    pub opened: String,
+    pub closed: Option<String>,
+    pub close_reason: Option<String>,
+    pub open_actions: usize,
+    pub awaiting_sign_off: bool,
+}
+
+impl CaseLine {
+    fn of(id: Uuid, c: &CaseState) -> CaseLine {
+        CaseLine {
+            id,
+            level: c.level,
+            status: c.status,
+            lead: c.lead().to_string(),
+            worker: c.worker.clone(),
+            risk: c.risk,
+            opened: c.opened.at.clone(),
+            closed: c.closed.as_ref().map(|s| s.at.clone()),
+            close_reason: c.close_reason.clone(),
+            open_actions: c.open_actions().count(),
+            awaiting_sign_off: c.closure_request.is_some(),
+        }
+    }
+}
+
+/// How long after a case closes a new referral about the child reopens
+/// the question (about six months).
+pub const REOPEN_WINDOW_DAYS: i64 = 183;
+
+/// The child's most recent case closed within [`REOPEN_WINDOW_DAYS`] of
+/// `now`, if any, none is open and this user may open it: what the triage
+/// page warns of (the front door sees every case).
+pub(crate) fn recently_closed(
+    st: &App,
+    who: &Caller,
+    child: Uuid,
+) -> Result<Option<CaseLine>, AppError> {
+    let Some(person) = st
+        .store
+        .entity(child)?
+        .and_then(|r| r.as_kind::<vigil_model::state::PersonState>().cloned())
+    else {
+        return Ok(None);
+    };
+    let now = st.now();
+    let since = now - chrono::TimeDelta::days(REOPEN_WINDOW_DAYS);
+    let mut best: Option<(chrono::DateTime<chrono::Utc>, CaseLine)> = None;
+    for r in st.store.entities(&person.case_ids)? {
+        let Some(c) = r.as_kind::<CaseState>() else {
+            continue;
+        };
+        let Some(at) = c
+            .closed
+            .as_ref()
+            .and_then(|s| s.at.parse::<chrono::DateTime<chrono::Utc>>().ok())
+        else {
+            continue;
+        };
+        let newer = best.as_ref().is_none_or(|(b, _)| at > *b);
+        if c.status == CaseStatus::Closed
+            && at >= since
+            && newer
+            && may(who, Action::ViewCase, case_resource(c))
+        {
+            best = Some((at, CaseLine::of(r.id, c)));
+        }
+    }
+    // An open case on the child means the question is already live.
+    let open = st
+        .store
+        .entities(&person.case_ids)?
+        .iter()
+        .filter_map(|r| r.as_kind::<CaseState>())
+        .any(|c| c.status == CaseStatus::Open);
+    Ok(if open { None } else { best.map(|(_, l)| l) })
 }
 
 /// One open action in a list, with how far it has escalated.
@@ -81,6 +290,9 @@ pub fn case(st: &App, who: &Caller, id: Uuid) -> Result<super::Authorised<CaseVi
 pub struct ActionItem {
     pub case_id: Uuid,
     pub child_id: Uuid,
+    /// The child, named (the action is about them); `can_open` says whether
+    /// this user may also open the child's whole record.
+    pub child: Option<PersonLink>,
     pub action: CaseAction,
     pub escalation: Escalation,
 }
@@ -93,6 +305,7 @@ impl ActionItem {
 
 fn items(
     st: &App,
+    who: &Caller,
     q: CaseActionQuery,
     keep: &dyn Fn(&CaseState, &CaseAction) -> bool,
 ) -> Result<(Vec<ActionItem>, Vec<SubjectRef>), AppError> {
@@ -106,6 +319,8 @@ fn items(
         .into_iter()
         .filter_map(|r| r.as_kind::<CaseState>().cloned().map(|c| (r.id, c)))
         .collect();
+    let children: Vec<Uuid> = cases.values().map(|c| c.child_id).collect();
+    let people = super::people_of(st, &children)?;
     let now = st.now();
     let mut out = Vec::new();
     let mut shown = Vec::new();
@@ -127,6 +342,7 @@ fn items(
         out.push(ActionItem {
             case_id: r.case_id,
             child_id: c.child_id,
+            child: people.get(&c.child_id).map(|p| super::link_of(st, who, p)),
             action: a.clone(),
             escalation,
         });
@@ -142,31 +358,89 @@ fn items(
 
 /// The signed-in user's open actions, overdue first. The owner sees their
 /// own actions whatever their agency (they are to do them).
-pub fn my_actions(st: &App, who: &Caller) -> Result<super::Authorised<Vec<ActionItem>>, AppError> {
+pub async fn my_actions(
+    st: &Arc<App>,
+    who: &Caller,
+) -> Result<super::Authorised<Vec<ActionItem>>, AppError> {
+    let who = who.clone();
+    st.blocking(move |st| load_my_actions(st, &who)).await
+}
+
+fn load_my_actions(st: &App, who: &Caller) -> Result<super::Authorised<Vec<ActionItem>>, AppError> {
     let me = who.user.username.clone();
-    let (list, shown) = items(st, CaseActionQuery::OpenOwnedBy(me.clone()), &|_, a| {
-        a.owner == me
-    })?;
+    let (list, shown) = items(
+        st,
+        who,
+        CaseActionQuery::OpenOwnedBy(me.clone()),
+        &|_, a| a.owner == me,
+    )?;
     authorised(st, who, "view my actions", shown, list)
 }
 
 /// The overdue actions this supervisor must see: open, past their date
 /// (escalated to the supervisor or further), on cases the supervisor's
 /// agency is involved in or owned by someone of the supervisor's agency.
-pub fn overdue_actions(
-    st: &App,
-    who: &Caller,
-) -> Result<super::Authorised<Vec<ActionItem>>, AppError> {
-    check(who, Action::ViewOverdue, Resource::Page)?;
+fn late_actions(st: &App, who: &Caller) -> Result<(Vec<ActionItem>, Vec<SubjectRef>), AppError> {
     let today = vigil_rules::london::local_date(st.now());
     let mine = who.user.agency.clone();
     let owner_agency = |owner: &str| st.mirror.user_by_name(owner).map(|u| u.agency.clone());
-    let (list, shown) = items(st, CaseActionQuery::OpenDueBefore(today), &|c, a| {
+    let (list, shown) = items(st, who, CaseActionQuery::OpenDueBefore(today), &|c, a| {
         may(who, Action::ViewCase, case_resource(c))
             || owner_agency(&a.owner).as_deref() == Some(mine.as_str())
     })?;
-    let list: Vec<ActionItem> = list.into_iter().filter(|i| i.overdue()).collect();
-    authorised(st, who, "view overdue actions", shown, list)
+    Ok((list.into_iter().filter(|i| i.overdue()).collect(), shown))
+}
+
+/// What a supervisor must see to: the overdue actions (see
+/// [`late_actions`]) and, when they may sign closures off, the closures
+/// waiting for them.
+#[derive(Clone, Debug)]
+pub struct OverdueWork {
+    pub actions: Vec<ActionItem>,
+    pub closures: Vec<AwaitingClosure>,
+    /// May this user sign closures off at all (else the list is not shown).
+    pub signs_off: bool,
+}
+
+/// A closure asked for and waiting for a supervisor.
+#[derive(Clone, Debug)]
+pub struct AwaitingClosure {
+    pub case: CaseLine,
+    pub child: PersonLink,
+    pub request: ClosureRequest,
+}
+
+/// The overdue actions this supervisor must see, and the closures waiting
+/// for their sign-off. The read is logged (every case and child listed).
+pub async fn overdue_work(
+    st: &Arc<App>,
+    who: &Caller,
+) -> Result<super::Authorised<OverdueWork>, AppError> {
+    let who = who.clone();
+    st.blocking(move |st| {
+        check(&who, Action::ViewOverdue, Resource::Page)?;
+        let (actions, mut shown) = late_actions(st, &who)?;
+        let signs_off = may(&who, Action::SignOffClosure, Resource::Page);
+        let closures = if signs_off {
+            let (list, more) = closures_awaiting(st, &who)?;
+            shown.extend(more);
+            list
+        } else {
+            Vec::new()
+        };
+        authorised(
+            st,
+            &who,
+            "view overdue actions",
+            shown,
+            OverdueWork {
+                actions,
+                closures,
+                signs_off,
+            },
+        )
+    })
+    .await
 }
 
 /// What a new case needs.
@@ -327,6 +601,272 @@ impl App {
     }
 }
 
+/// What closing a case did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Closure {
+    /// Closed: nothing needed a sign-off.
+    Closed,
+    /// Closed by a supervisor, who signed off these concerns.
+    SignedOff(Vec<String>),
+    /// Not closed yet: a supervisor must sign off these concerns.
+    AwaitingSignOff(Vec<String>),
+}
+
+impl App {
+    /// Steps a case up or down to another level, with the reason.
+    pub async fn change_case_level(
+        &self,
+        who: &Caller,
+        case_id: Uuid,
+        level: CaseLevel,
+        reason: String,
+    ) -> Result<Result<(), String>, AppError> {
+        let c = self.managed_case(who, case_id)?;
+        let body = EventPayload::CaseLevelChanged(CaseLevelChanged {
+            case_id,
+            child_id: c.child_id,
+            level,
+            reason,
+        });
+        self.append_one(who, body).await
+    }
+
+    /// Records the case's risk again, and why.
+    pub async fn change_case_risk(
+        &self,
+        who: &Caller,
+        case_id: Uuid,
+        risk: RiskLevel,
+        reason: String,
+    ) -> Result<Result<(), String>, AppError> {
+        let c = self.managed_case(who, case_id)?;
+        let body = EventPayload::CaseRiskChanged(CaseRiskChanged {
+            case_id,
+            child_id: c.child_id,
+            risk,
+            reason,
+        });
+        self.append_one(who, body).await
+    }
+
+    /// Allocates the case to another worker (and, if given, lead agency).
+    pub async fn allocate_case(
+        &self,
+        who: &Caller,
+        case_id: Uuid,
+        worker: String,
+        lead_agency: Option<AgencyId>,
+        reason: String,
+    ) -> Result<Result<(), String>, AppError> {
+        let c = self.managed_case(who, case_id)?;
+        if self.mirror.user_by_name(&worker).is_none() {
+            return Ok(Err(format!("There is no account '{worker}'.")));
+        }
+        if let Some(msg) = lead_agency.as_ref().and_then(|a| self.unknown_agency(a)) {
+            return Ok(Err(msg));
+        }
+        let body = EventPayload::CaseAllocated(CaseAllocated {
+            case_id,
+            child_id: c.child_id,
+            worker,
+            lead_agency,
+            reason,
+        });
+        self.append_one(who, body).await
+    }
+
+    /// Marks an action done or cancelled, with a note. Its owner may close
+    /// it as well as whoever may manage the case.
+    pub async fn close_case_action(
+        &self,
+        who: &Caller,
+        case_id: Uuid,
+        action_id: Uuid,
+        status: ActionStatus,
+        note: String,
+    ) -> Result<Result<(), String>, AppError> {
+        let Some(c) = case_of(self, case_id)? else {
+            return Err(AppError::NotFound(format!("There is no case {case_id}.")));
+        };
+        let owner = c
+            .actions
+            .iter()
+            .any(|a| a.action_id == action_id && a.owner == who.user.username);
+        if !owner {
+            check(who, Action::ManageCase, case_resource(&c))?;
+        }
+        let body = EventPayload::CaseActionClosed(CaseActionClosed {
+            case_id,
+            action_id,
+            status,
+            note,
+        });
+        self.append_one(who, body).await
+    }
+
+    /// Closes a case with a reason. When work on it is still live (open
+    /// actions, active indicators, a recent missing episode: judged from
+    /// every agency's records) a supervisor's sign-off is needed: a
+    /// supervisor who may give it closes the case with the sign-off
+    /// recorded; anyone else's closing becomes a request that waits for one.
+    pub async fn close_case(
+        &self,
+        who: &Caller,
+        case_id: Uuid,
+        reason: String,
+    ) -> Result<Result<Closure, String>, AppError> {
+        let c = self.managed_case(who, case_id)?;
+        let chron = super::record::case_chronology(self, who, c.child_id, &[])?;
+        let concerns = closure::concerns(
+            &closure_facts(&c, &chron.whole),
+            vigil_rules::london::local_date(self.now()),
+        );
+        let child_id = c.child_id;
+        let (body, outcome) = if concerns.is_empty() {
+            (
+                EventPayload::CaseClosed(CaseClosed {
+                    case_id,
+                    child_id,
+                    reason,
+                    sign_off: None,
+                }),
+                Closure::Closed,
+            )
+        } else if may(who, Action::SignOffClosure, case_resource(&c)) {
+            (
+                EventPayload::CaseClosed(CaseClosed {
+                    case_id,
+                    child_id,
+                    reason: reason.clone(),
+                    sign_off: Some(ClosureSignOff {
+                        requested_by: None,
+                        concerns: concerns.clone(),
+                        note: reason,
+                    }),
+                }),
+                Closure::SignedOff(concerns),
+            )
+        } else {
+            (
+                EventPayload::CaseClosureRequested(CaseClosureRequested {
+                    case_id,
+                    child_id,
+                    reason,
+                    concerns: concerns.clone(),
+                }),
+                Closure::AwaitingSignOff(concerns),
+            )
+        };
+        Ok(self.append_one(who, body).await?.map(|()| outcome))
+    }
+
+    /// A supervisor's answer to a closure waiting for sign-off: close the
+    /// case with the sign-off recorded, or keep it open and say why.
+    pub async fn decide_closure(
+        &self,
+        who: &Caller,
+        case_id: Uuid,
+        sign_off: bool,
+        note: String,
+    ) -> Result<Result<(), String>, AppError> {
+        let Some(c) = case_of(self, case_id)? else {
+            return Err(AppError::NotFound(format!("There is no case {case_id}.")));
+        };
+        check(who, Action::SignOffClosure, case_resource(&c))?;
+        let Some(req) = c.closure_request.clone() else {
+            return Ok(Err("Nobody has asked to close this case.".into()));
+        };
+        let body = if sign_off {
+            EventPayload::CaseClosed(CaseClosed {
+                case_id,
+                child_id: c.child_id,
+                reason: req.reason,
+                sign_off: Some(ClosureSignOff {
+                    requested_by: Some(req.requested.by.clone()),
+                    concerns: req.concerns,
+                    note,
+                }),
+            })
+        } else {
+            EventPayload::CaseClosureDeclined(CaseClosureDeclined {
+                case_id,
+                child_id: c.child_id,
+                note,
+            })
+        };
+        self.append_one(who, body).await
+    }
+}
+
+/// The closures waiting for this supervisor's sign-off (cases their agency
+/// is involved in), oldest request first. Reads every case: there are few
+/// enough for a page per request today; an index of open closure requests
+/// is the next step when there are not.
+fn closures_awaiting(
+    st: &App,
+    who: &Caller,
+) -> Result<(Vec<AwaitingClosure>, Vec<SubjectRef>), AppError> {
+    let mut out = Vec::new();
+    let mut shown = Vec::new();
+    for r in st.store.entities_of_kind(EntityKind::Case)? {
+        let Some(c) = r.as_kind::<CaseState>() else {
+            continue;
+        };
+        let Some(req) = &c.closure_request else {
+            continue;
+        };
+        if !may(who, Action::SignOffClosure, case_resource(c)) {
+            continue;
+        }
+        let Some(p) = super::person_of(st, c.child_id)? else {
+            continue;
+        };
+        shown.extend(subjects(r.id, c.child_id));
+        out.push(AwaitingClosure {
+            case: CaseLine::of(r.id, c),
+            child: super::link_of(st, who, &p),
+            request: req.clone(),
+        });
+    }
+    out.sort_by(|a, b| a.request.requested.at.cmp(&b.request.requested.at));
+    Ok((out, shown))
+}
+
+/// The new-case form for a child: the user must be allowed to open the
+/// child's record and to manage a case their own agency leads. Showing the
+/// child on the form is a logged read.
+pub async fn new_case_form(
+    st: &Arc<App>,
+    who: &Caller,
+    child_id: Uuid,
+) -> Result<super::Authorised<PersonLink>, AppError> {
+    let who = who.clone();
+    st.blocking(move |st| {
+        let p = super::person_of(st, child_id)?
+            .ok_or_else(|| AppError::NotFound("There is no person at this address.".into()))?;
+        check(&who, Action::ViewPerson, super::person_resource(&p))?;
+        let own = [];
+        check(
+            &who,
+            Action::ManageCase,
+            Resource::Case {
+                lead: who.user.agency.as_str(),
+                agencies: &own,
+                worker: None,
+            },
+        )?;
+        let link = super::link_of(st, &who, &p);
+        authorised(
+            st,
+            &who,
+            "opened a person's record to open a case",
+            vec![SubjectRef::new(EntityKind::Person, p.id)],
+            link,
+        )
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,18 +978,18 @@ mod tests {
         assert!(forbidden(app.open_case(&pc, &new).await));
         let id = app.open_case(&sw, &new).await.unwrap().unwrap();
         assert_eq!(
-            case(&app, &sw, id).unwrap().state.risk,
+            load_case(&app, &sw, id).unwrap().state.risk,
             Some(RiskLevel::High)
         );
-        assert!(forbidden(case(&app, &yw, id).map(|_| ())));
-        assert!(forbidden(case(&app, &pc, id).map(|_| ())));
+        assert!(forbidden(load_case(&app, &yw, id).map(|_| ())));
+        assert!(forbidden(load_case(&app, &pc, id).map(|_| ())));
         let youth = AgencyId::new("youth").unwrap();
         app.add_case_agency(&sw, id, youth.clone(), None)
             .await
             .unwrap()
             .unwrap();
-        assert!(case(&app, &yw, id).is_ok());
-        assert!(forbidden(case(&app, &pc, id).map(|_| ())));
+        assert!(load_case(&app, &yw, id).is_ok());
+        assert!(forbidden(load_case(&app, &pc, id).map(|_| ())));
         // An unknown agency is refused with a sentence.
         let bad = app
             .add_case_agency(&sw, id, AgencyId::new("nowhere").unwrap(), None)
@@ -460,7 +1000,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert!(forbidden(case(&app, &yw, id).map(|_| ())));
+        assert!(forbidden(load_case(&app, &yw, id).map(|_| ())));
 
         let today = vigil_rules::london::local_date(app.now());
         let day = |n: i64| {
@@ -488,19 +1028,19 @@ mod tests {
             .await
             .unwrap()
             .is_err());
-        let mine = my_actions(&app, &sw).unwrap();
+        let mine = load_my_actions(&app, &sw).unwrap();
         let order: Vec<(Uuid, bool)> = mine
             .iter()
             .map(|i| (i.action.action_id, i.overdue()))
             .collect();
         assert_eq!(order, [(late, true), (due_today, false)]);
-        assert_eq!(case(&app, &sw, id).unwrap().overdue, [late]);
+        assert_eq!(load_case(&app, &sw, id).unwrap().overdue, [late]);
         // The supervisor sees the one a day late, not the one due today.
-        let overdue = overdue_actions(&app, &tm).unwrap();
+        let overdue = late_actions(&app, &tm).unwrap().0;
         let ids: Vec<Uuid> = overdue.iter().map(|i| i.action.action_id).collect();
         assert_eq!(ids, [late]);
         // A practitioner has no overdue page.
-        assert!(forbidden(overdue_actions(&app, &pc).map(|_| ())));
-        assert!(my_actions(&app, &pc).unwrap().is_empty());
+
+        assert!(load_my_actions(&app, &pc).unwrap().is_empty());
     }
 }

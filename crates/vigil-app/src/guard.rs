@@ -218,13 +218,19 @@ fn embed(
     p: &PersonView,
     in_referral: Option<&ReferralView>,
 ) -> Option<PersonLink> {
-    let can_open = may(who, Action::ViewPerson, person_resource(p));
+    let link = link_of(st, who, p);
     let senders = in_referral.is_some_and(|r| r.submitted.agency == p.recorded.agency);
-    if !(can_open || senders) {
-        return None;
-    }
+    (link.can_open || senders).then_some(link)
+}
+
+/// The person as a page names them, whether or not this user may open
+/// their record (`can_open` says). Only for a page whose own check already
+/// lets the user see who the person is: [`embed`] for people in general,
+/// a case's loader for the child of a case the user is involved in.
+fn link_of(st: &App, who: &Caller, p: &PersonView) -> PersonLink {
+    let can_open = may(who, Action::ViewPerson, person_resource(p));
     let today = vigil_rules::london::local_date(st.now());
-    Some(PersonLink {
+    PersonLink {
         id: p.id.to_string(),
         name: p.display_name(),
         // A child described, not named: the age and the description.
@@ -242,7 +248,7 @@ fn embed(
         ),
         reasons: String::new(),
         can_open,
-    })
+    }
 }
 
 /// A person as a list or page shows them: the name, an age (or what is
@@ -466,6 +472,9 @@ pub struct ReferralInFull {
     /// The child was referred without a name (described only): triage
     /// looks for them among known children and links the records.
     pub unnamed_child: bool,
+    /// A case on the child closed in the last six months (and none open):
+    /// the referral reopens the question of closing it, and the page says so.
+    pub recently_closed: Option<cases::CaseLine>,
 }
 
 /// The possible existing records of `child` that this user may open, most
@@ -536,7 +545,16 @@ pub async fn referral_in_full(
         };
         let decided_by_agency = r.decided.as_ref().map(|d| agency_name(st, &d.agency));
         let unnamed_child = child_view.as_ref().is_some_and(|c| c.names.is_empty());
+        let recently_closed = match &child {
+            Some(_) => cases::recently_closed(st, &who, r.child_id)?,
+            None => None,
+        };
         let mut subjects = vec![referral_subject(r.id)];
+        subjects.extend(
+            recently_closed
+                .iter()
+                .map(|c| SubjectRef::new(EntityKind::Case, c.id)),
+        );
         subjects.extend(shown_people(
             child
                 .iter()
@@ -557,6 +575,7 @@ pub async fn referral_in_full(
                 from,
                 decided_by_agency,
                 unnamed_child,
+                recently_closed,
             },
         )
     })

@@ -380,6 +380,12 @@ pub struct ChildRecord {
     /// Whether this user may record missing episodes and return home
     /// interviews on this record.
     pub can_record_missing: bool,
+    /// The child's cases this user may open (newest first), and how many
+    /// others there are.
+    pub cases: Vec<super::cases::CaseLine>,
+    pub cases_hidden: usize,
+    /// Whether this user may open a case for the child (led by their agency).
+    pub can_open_case: bool,
 }
 
 /// What a child's page shows of their whole visible chronology: made from
@@ -1002,6 +1008,119 @@ fn summarise(
     })
 }
 
+/// One chronology row as a page lists it: its words, the agency's name, the
+/// period or screening it belongs to, and a link where this user may read
+/// the record in full (`openable`: referrals and whether they may open each).
+fn item_of(
+    st: &App,
+    summary: &Summary,
+    r: &ChronologyRow,
+    openable: &HashMap<Uuid, bool>,
+) -> ChronologyItem {
+    ChronologyItem {
+        occurred_at: r.occurred_at.clone(),
+        recorded_at: DateTime::parse_from_rfc3339(&r.recorded_at)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default(),
+        kind: r.kind.clone(),
+        agency: super::agency_name(st, &r.agency),
+        agency_code: r.agency.clone(),
+        actor: r.actor.clone(),
+        record_id: r.record_id,
+        record_kind: r.record_kind.clone(),
+        role: r.role.as_str().replace('_', " "),
+        detail: summary
+            .periods
+            .get(&r.record_id)
+            .map(|p| {
+                if p.detail.is_empty() {
+                    p.what.clone()
+                } else {
+                    format!("{}: {}", p.what, p.detail)
+                }
+            })
+            .or_else(|| {
+                summary
+                    .screenings
+                    .iter()
+                    .find(|s| s.id == r.record_id)
+                    .map(|s| s.summary())
+            })
+            .unwrap_or_default(),
+        href: href_of(&r.record_kind, r.record_id, openable),
+        log_index: r.log_index,
+    }
+}
+
+/// What a case page shows of the child's chronology: the summary of the
+/// child's own record as the case's agencies see it (the items recorded by
+/// the lead and involved agencies, with whatever the reader's own scope
+/// already shows), its first page of items and how many there are; and the
+/// summary every agency's records make, from which closing is judged (a
+/// police missing episode counts for a council closure). Both come from
+/// the summary cache. Not authorised here: the case's loader checks
+/// involvement and writes the access log for the rows shown.
+pub(crate) fn case_chronology(
+    st: &App,
+    who: &Caller,
+    child: Uuid,
+    agencies: &[String],
+) -> Result<CaseChronology, AppError> {
+    let visibility = match super::person_scope(who, Action::ViewPerson) {
+        Visibility::All => Visibility::All,
+        Visibility::Agencies(mut own) => {
+            own.extend(agencies.iter().cloned());
+            own.sort();
+            own.dedup();
+            Visibility::Agencies(own)
+        }
+        Visibility::Submitter { .. } => Visibility::Agencies(agencies.to_vec()),
+    };
+    let head = st.store.chronology_head(child)?;
+    let day = vigil_rules::london::local_date(st.now());
+    let key = |visibility| SummaryKey {
+        person: child,
+        linked: Vec::new(),
+        head,
+        visibility,
+        day,
+    };
+    let whole = summary_for(st, key(Visibility::All))?;
+    let limited = visibility != Visibility::All;
+    let summary = if !limited {
+        Arc::clone(&whole)
+    } else {
+        summary_for(st, key(visibility))?
+    };
+    let items = summary
+        .first_page
+        .iter()
+        .map(|r| item_of(st, &summary, r, &HashMap::new()))
+        .collect();
+    Ok(CaseChronology {
+        total: summary.matching(&ChronologyFilter::default()),
+        items,
+        summary,
+        whole,
+        limited,
+    })
+}
+
+/// See [`case_chronology`].
+#[derive(Clone, Debug)]
+pub struct CaseChronology {
+    /// As the case's agencies (and the reader) see it.
+    pub summary: Arc<Summary>,
+    /// Its first page.
+    pub items: Vec<ChronologyItem>,
+    /// Items in all.
+    pub total: u64,
+    /// Every agency's: what closing is judged from (never shown).
+    pub whole: Arc<Summary>,
+    /// Some agencies' records are left out.
+    pub limited: bool,
+}
+
 /// The summary for this key: from the cache, else made and kept.
 fn summary_for(st: &App, key: SummaryKey) -> Result<Arc<Summary>, AppError> {
     if let Some(s) = st.summaries.get(&key) {
@@ -1070,6 +1189,10 @@ pub async fn child_record(
             .ok_or_else(|| AppError::NotFound("There is no person at this address.".into()))?;
         let person = PersonView::from_record(rec).map_err(AppError::Internal)?;
         check(&who, Action::ViewPerson, person_resource(&person))?;
+        let (cases, cases_hidden) = match rec.as_kind::<vigil_model::state::PersonState>() {
+            Some(p) => super::cases::cases_of_child(st, &who, p)?,
+            None => (Vec::new(), 0),
+        };
         let link = embed(st, &who, &person, None)
             .ok_or_else(|| AppError::Internal("an openable person was not shown".into()))?;
         let visibility = visibility?;
@@ -1143,39 +1266,7 @@ pub async fn child_record(
         let agency_name = |code: &str| super::agency_name(st, code);
         let items: Vec<ChronologyItem> = page_rows
             .iter()
-            .map(|r| ChronologyItem {
-                occurred_at: r.occurred_at.clone(),
-                recorded_at: DateTime::parse_from_rfc3339(&r.recorded_at)
-                    .map(|t| t.with_timezone(&Utc))
-                    .unwrap_or_default(),
-                kind: r.kind.clone(),
-                agency: agency_name(&r.agency),
-                agency_code: r.agency.clone(),
-                actor: r.actor.clone(),
-                record_id: r.record_id,
-                record_kind: r.record_kind.clone(),
-                role: r.role.as_str().replace('_', " "),
-                detail: summary
-                    .periods
-                    .get(&r.record_id)
-                    .map(|p| {
-                        if p.detail.is_empty() {
-                            p.what.clone()
-                        } else {
-                            format!("{}: {}", p.what, p.detail)
-                        }
-                    })
-                    .or_else(|| {
-                        summary
-                            .screenings
-                            .iter()
-                            .find(|s| s.id == r.record_id)
-                            .map(|s| s.summary())
-                    })
-                    .unwrap_or_default(),
-                href: href_of(&r.record_kind, r.record_id, &openable),
-                log_index: r.log_index,
-            })
+            .map(|r| item_of(st, &summary, r, &openable))
             .collect();
         let mut agencies: Vec<(String, u64)> = summary
             .agency_counts
@@ -1216,6 +1307,9 @@ pub async fn child_record(
         for s in &summary.screenings {
             shown_records.insert(s.id, EntityKind::Screening);
         }
+        for c in &cases {
+            shown_records.insert(c.id, EntityKind::Case);
+        }
         for (rid, k) in shown_records {
             subjects.push(SubjectRef::new(k, rid));
         }
@@ -1251,6 +1345,14 @@ pub async fn child_record(
                 linked,
                 can_screen: may(&who, Action::RecordScreening, person_resource(&person)),
                 can_record_missing: may(&who, Action::RecordMissing, person_resource(&person)),
+                can_open_case: access::scope_of(
+                    who.user.role,
+                    who.user.agency_kind,
+                    Action::ManageCase,
+                )
+                .is_some(),
+                cases,
+                cases_hidden,
                 person,
             },
         )

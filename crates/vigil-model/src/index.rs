@@ -510,6 +510,8 @@ fn record_of(p: &EventPayload) -> Option<(EntityKind, Uuid)> {
         E::CaseRiskChanged(x) => (EntityKind::Case, x.case_id),
         E::CaseActionAdded(x) => (EntityKind::Case, x.case_id),
         E::CaseActionClosed(x) => (EntityKind::Case, x.case_id),
+        E::CaseClosureRequested(x) => (EntityKind::Case, x.case_id),
+        E::CaseClosureDeclined(x) => (EntityKind::Case, x.case_id),
         E::ScreeningRecorded(x) => (EntityKind::Screening, x.screening_id),
         // A person's decisions about a pair are in both people's
         // chronologies; a model's scores are not (a run scores thousands).

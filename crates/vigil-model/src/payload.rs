@@ -86,10 +86,11 @@ pub use oversight::{access_log_id, AccessLogCheckpointed, EscalationLevel, Refer
 pub use crate::pole::{Location, Object, Person, PersonAmendment};
 pub use casework::{
     AllocationEnded, AllocationRecorded, AssessmentCompleted, CaseActionAdded, CaseActionClosed,
-    CaseAgencyAdded, CaseAgencyRemoved, CaseAllocated, CaseClosed, CaseLevelChanged, CaseOpened,
-    CaseRiskChanged, MeetingRecorded, MissingEpisodeRecorded, MissingEpisodeReturned, NoteRecorded,
-    PlacementEnded, PlacementStarted, ReferralDecided, ReferralInformationAdded, ReferralSubmitted,
-    Referrer, MAX_ADDITIONS, MAX_CASE_ACTIONS,
+    CaseAgencyAdded, CaseAgencyRemoved, CaseAllocated, CaseClosed, CaseClosureDeclined,
+    CaseClosureRequested, CaseLevelChanged, CaseOpened, CaseRiskChanged, MeetingRecorded,
+    MissingEpisodeRecorded, MissingEpisodeReturned, NoteRecorded, PlacementEnded, PlacementStarted,
+    ReferralDecided, ReferralInformationAdded, ReferralSubmitted, Referrer, MAX_ADDITIONS,
+    MAX_CASE_ACTIONS,
 };
 pub use entities::{AgencyRegistered, LinkEnded, LinkRecorded, LocationAmended, ObjectAmended};
 pub use matching::{
@@ -201,6 +202,8 @@ event_payloads! {
     "case.risk_changed" => CaseRiskChanged(CaseRiskChanged),
     "case.action_added" => CaseActionAdded(CaseActionAdded),
     "case.action_closed" => CaseActionClosed(CaseActionClosed),
+    "case.closure_requested" => CaseClosureRequested(CaseClosureRequested),
+    "case.closure_declined" => CaseClosureDeclined(CaseClosureDeclined),
     "note.recorded" => NoteRecorded(NoteRecorded),
     "screening.recorded" => ScreeningRecorded(ScreeningRecorded),
     "person_match.scored" => PersonMatchScored(PersonMatchScored),

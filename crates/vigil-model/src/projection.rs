@@ -31,7 +31,9 @@ use uuid::Uuid;
 /// interview assigned and recorded (`return_interview.*`).
 /// 9: cases: lead agency, worker, agencies involved, risk and its history,
 /// actions (`crate::state::CaseState`), and the `case_actions` rows.
-pub const PROJECTION_VERSION: u32 = 9;
+/// 10: closing a case: a request waiting for a supervisor's sign-off, the
+/// sign-off or its refusal (`case.closure_*`); a person's case ids.
+pub const PROJECTION_VERSION: u32 = 10;
 
 /// The projected state of one entity.
 #[derive(Clone, Debug, PartialEq)]

@@ -127,6 +127,9 @@ pub struct PersonState {
     /// The child's missing episodes, in the order recorded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_episode_ids: Vec<Uuid>,
+    /// The cases opened for the child, in the order opened.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub case_ids: Vec<Uuid>,
     /// The placement the child is in now, if looked after.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_placement_id: Option<Uuid>,
@@ -726,6 +729,36 @@ pub struct CaseState {
     pub close_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed: Option<Stamp>,
+    /// A closure waiting for a supervisor's sign-off (`case.closure_requested`;
+    /// gone once signed off, declined or the case is closed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closure_request: Option<ClosureRequest>,
+    /// The sign-off the closure had, if it needed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_off: Option<ClosureSignOff>,
+}
+
+/// A request to close a case that needs a supervisor's sign-off: the
+/// reason, and what made it need one (open actions, active indicators, a
+/// recent missing episode), as the requester was shown them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosureRequest {
+    pub reason: String,
+    pub concerns: Vec<String>,
+    pub requested: Stamp,
+}
+
+/// A supervisor's sign-off of a closure (`case.closed` with `sign_off`):
+/// who asked (if someone else did), what was signed off against, and the
+/// supervisor's note. The supervisor is the closing event's actor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosureSignOff {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+    pub concerns: Vec<String>,
+    pub note: String,
 }
 
 impl CaseState {

@@ -17,6 +17,8 @@
 //! * [`missing`]: where a return home interview stands (72 clock hours
 //!   from the return, escalated like a referral), missing episodes per
 //!   month and the pattern of where a child was found and who with;
+//! * [`closure`]: when closing a case needs a supervisor's sign-off (open
+//!   actions, active indicators, a recent missing episode);
 //! * [`stability`]: placements and workers that overlap the last twelve
 //!   months;
 //! * [`screening`]: the overall risk of sexual exploitation (low, medium,
@@ -52,6 +54,7 @@
 
 pub mod alerts;
 pub mod calendar;
+pub mod closure;
 pub mod deadlines;
 pub mod escalation;
 pub mod language;

@@ -1504,6 +1504,7 @@ impl Recorder<'_> {
                             case_id: case,
                             child_id: rec,
                             reason,
+                            sign_off: None,
                         }),
                     );
                     self.care.remove(&child);
@@ -2433,6 +2434,7 @@ impl Recorder<'_> {
                 case_id: case,
                 child_id: child_rec,
                 reason,
+                sign_off: None,
             }),
         );
         if still_exploited {

@@ -24,14 +24,14 @@ use vigil_model::state::EntityState;
 use vigil_synth::{generate, SynthConfig};
 
 /// The version the hashes below were made with.
-const HASHED_WITH_VERSION: u32 = 9;
+const HASHED_WITH_VERSION: u32 = 10;
 
 /// SHA-256 of the borough's events and of its projected rows.
 const BOROUGH_EVENTS: &str = "aa944cddd991eff7c6657b046a035cefe168104e02e3b1dd7700992031df0630";
-const BOROUGH_ROWS: &str = "57b7e81451b07d1a7d7f381dee01bd711c2aec29ee7fe13910f2541f354ed06c";
+const BOROUGH_ROWS: &str = "017451dcdc3aba5c8a178bb58801f29954a733753936bd7111bd1cb7a7c10268";
 /// SHA-256 of the example story's events and of its projected rows.
-const EXAMPLE_EVENTS: &str = "201a8882ad8c7d4a5835a2af41f13347b4f3999aac88423f07394ebddca90491";
-const EXAMPLE_ROWS: &str = "674c10bec32810f75604123216aa6732908e44b2049b5fef678fdf5e772f659e";
+const EXAMPLE_EVENTS: &str = "e92410e5a26b0e74dcc5684fbd7041275f27861918620b368d1f7e62f24d1363";
+const EXAMPLE_ROWS: &str = "3accac4cf3746d9e5c4ee7da289edb87024d5c0a469b97243db3a241e4a15e68";
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")

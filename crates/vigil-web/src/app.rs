@@ -219,6 +219,8 @@ impl AppState {
             "Overdue interviews",
             Action::ViewOverdue,
         );
+        link("/actions/mine", "My actions", Action::ManageCase);
+        link("/overdue/actions", "Overdue actions", Action::ViewOverdue);
         link("/links/review", "Possible matches", Action::ReviewLinks);
         link("/audit", "Access log", Action::ViewAccessLog);
         link("/reports/language", "Wording", Action::ViewLanguageReport);

@@ -19,8 +19,10 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::RequestExt;
+use chrono::NaiveDate;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use vigil_model::text::{check_line, check_text, MAX_LONG_CHARS, MAX_SHORT_CHARS};
 
 /// The values of a submitted form.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -207,6 +209,55 @@ impl FromRequest<Arc<AppState>> for CsrfForm {
         }
         Ok(CsrfForm { who, form })
     }
+}
+
+/// A day as typed: `2025-06-01` (what a date input sends) or `1/6/2025`.
+pub fn parse_day(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    if s.len() > 10 {
+        return None;
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
+        .ok()
+}
+
+pub const DAY_HINT: &str = "as day/month/year, for example 28/11/2026";
+
+/// A one-line answer (optional unless `required`).
+pub fn line(
+    form: &FormData,
+    field: &str,
+    what: &str,
+    required: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let v = form.opt(field);
+    match &v {
+        None if required => errors.push(FieldError::new(field, format!("Enter {what}."))),
+        Some(t) => {
+            if let Err(e) = check_line(what, t, MAX_SHORT_CHARS) {
+                errors.push(FieldError::new(field, sentence(&e.to_string())));
+            }
+        }
+        None => {}
+    }
+    v
+}
+
+pub fn text(
+    form: &FormData,
+    field: &str,
+    what: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let v = form.opt(field);
+    if let Some(t) = &v {
+        if let Err(e) = check_text(what, t, MAX_LONG_CHARS, true) {
+            errors.push(FieldError::new(field, sentence(&e.to_string())));
+        }
+    }
+    v
 }
 
 #[cfg(test)]

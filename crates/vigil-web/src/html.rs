@@ -443,6 +443,8 @@ pub struct ReferralPage {
     pub chrome: Chrome,
     /// Built from data the guard authorised and logged.
     pub read: Read,
+    /// The child's case closed in the last six months, none open since.
+    pub recently_closed: Option<CaseRow>,
     pub id: String,
     pub reference: String,
     pub notice: Option<String>,
@@ -495,6 +497,10 @@ pub struct PersonPage {
     pub read: Read,
     pub id: String,
     pub name: String,
+    pub cases: Vec<CaseRow>,
+    /// Cases of the child this user is not involved in (counted, not shown).
+    pub cases_hidden: usize,
+    pub can_open_case: bool,
     pub lines: Vec<Line>,
     /// Agency name and how many items it holds.
     pub agencies: Vec<Line>,
@@ -923,4 +929,129 @@ pub struct PairPage {
     pub back: String,
     /// The decision form's problem (an undo without a reason).
     pub errors: Vec<FieldError>,
+}
+
+// ---------------------------------------------------------------------------
+// Cases
+// ---------------------------------------------------------------------------
+
+/// One case in a list (the child's page, the referral page).
+#[derive(Clone, Debug)]
+pub struct CaseRow {
+    pub href: String,
+    pub level: String,
+    /// "Open", "Closed 3 Oct 2025", "Closing: waits for sign-off".
+    pub status: String,
+    pub status_class: &'static str,
+    pub lead: String,
+    pub worker: String,
+    pub risk: String,
+    pub open_actions: usize,
+    pub close_reason: String,
+}
+
+/// One action of a case, as the case page and the action lists show it.
+#[derive(Clone, Debug)]
+pub struct ActionRow {
+    pub id: String,
+    pub case_href: String,
+    pub child: String,
+    pub text: String,
+    pub owner: String,
+    pub due: String,
+    pub status: String,
+    pub status_class: &'static str,
+    /// Still open: it can be marked done or cancelled.
+    pub open: bool,
+    /// May this user close it (its owner, or whoever manages the case).
+    pub can_close: bool,
+    pub note: String,
+    /// "Set at the meeting of 3 Nov 2025" (empty if no meeting set it).
+    pub meeting: String,
+}
+
+/// A closure waiting for a supervisor.
+#[derive(Clone, Debug)]
+pub struct ClosureRow {
+    pub case_href: String,
+    pub child: String,
+    pub level: String,
+    pub reason: String,
+    pub concerns: Vec<String>,
+    pub requested: String,
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+pub struct CasePage {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    pub form: FormView,
+    pub csrf: String,
+    pub id: String,
+    pub child: String,
+    pub child_href: Option<String>,
+    pub child_detail: String,
+    pub level: String,
+    pub status: String,
+    pub status_class: &'static str,
+    pub open: bool,
+    pub lines: Vec<Line>,
+    pub risk: String,
+    pub risk_class: &'static str,
+    pub risk_history: Vec<Line>,
+    pub history: Vec<Line>,
+    pub actions: Vec<ActionRow>,
+    pub overdue: usize,
+    /// Why closing now needs a supervisor's sign-off.
+    pub concerns: Vec<String>,
+    /// A closure asked for and waiting: (reason, concerns, who and when).
+    pub waiting: Option<ClosureRow>,
+    pub sign_off: Vec<Line>,
+    pub can_manage: bool,
+    pub can_sign_off: bool,
+    pub levels: Vec<Opt>,
+    pub risks: Vec<Opt>,
+    pub agencies: Vec<Opt>,
+    /// The agencies on the case other than the lead (to take off).
+    pub removable: Vec<Opt>,
+    pub statuses: Vec<Opt>,
+    pub stability: String,
+    pub timeline_svg: std::sync::Arc<str>,
+    pub items: Vec<ChronologyLine>,
+    pub total: u64,
+    pub limited: bool,
+}
+
+#[derive(Template)]
+#[template(path = "case_new.html")]
+pub struct NewCasePage {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    pub form: FormView,
+    pub csrf: String,
+    pub child_id: String,
+    pub child: String,
+    pub referral: String,
+    pub levels: Vec<Opt>,
+    pub risks: Vec<Opt>,
+    pub agencies: Vec<Opt>,
+}
+
+#[derive(Template)]
+#[template(path = "actions.html")]
+pub struct ActionsPage {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    pub csrf: String,
+    pub heading: String,
+    pub intro: String,
+    pub rows: Vec<ActionRow>,
+    pub closures: Vec<ClosureRow>,
+    pub show_closures: bool,
+    /// Where closing an action comes back to.
+    pub back: String,
 }

@@ -7,8 +7,8 @@
 use crate::access::Action;
 use crate::app::AppState;
 use crate::pages::{
-    account, admin, assets, audit, home, language, links, missing, people, referrals, reports,
-    screening, triage,
+    account, admin, assets, audit, cases, home, language, links, missing, people, referrals,
+    reports, screening, triage,
 };
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
@@ -86,6 +86,14 @@ pub const ROUTES: &[Route] = &[
     route!(GET "/people/{id}/missing" => missing::form, Gate::Action(RecordMissing)),
     route!(POST "/people/{id}/missing" => missing::record, Gate::Action(RecordMissing)),
     route!(GET "/search" => people::search, Gate::Action(ViewPerson)),
+    route!(GET "/cases/new" => cases::new_form, Gate::Action(ManageCase)),
+    route!(POST "/cases/new" => cases::open, Gate::Action(ManageCase)),
+    route!(GET "/cases/{id}" => cases::view, Gate::Action(ViewCase)),
+    route!(POST "/cases/{id}" => cases::change, Gate::Action(ManageCase)),
+    route!(POST "/cases/{id}/closure" => cases::closure, Gate::Action(SignOffClosure)),
+    route!(POST "/cases/{id}/actions/close" => cases::close_action, Gate::Action(ViewCase)),
+    route!(GET "/actions/mine" => cases::mine, Gate::Action(ViewCase)),
+    route!(GET "/overdue/actions" => cases::overdue, Gate::Action(ViewOverdue)),
     route!(GET "/links/review" => links::review, Gate::Action(ReviewLinks)),
     route!(GET "/links/pair" => links::pair, Gate::Action(ReviewLinks)),
     route!(POST "/links/pair/confirm" => links::confirm, Gate::Action(DecideLink)),

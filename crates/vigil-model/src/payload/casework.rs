@@ -11,9 +11,9 @@ use crate::event::{EntityKind, EventHeader, ModelError, SubjectRef};
 use crate::projection::{ProjectionError, Projector};
 use crate::state::{
     AddedInformation, AllocationState, AllocationStatus, AssessmentState, CaseAction,
-    CaseHistoryEntry, CaseRiskEntry, CaseState, CaseStatus, EpisodeStatus, MeetingState,
-    MissingEpisodeState, PersonState, PlacementState, PlacementStatus, ReferralState,
-    ReferralStatus, ReturnInterview, Stamp,
+    CaseHistoryEntry, CaseRiskEntry, CaseState, CaseStatus, ClosureRequest, ClosureSignOff,
+    EpisodeStatus, MeetingState, MissingEpisodeState, PersonState, PlacementState, PlacementStatus,
+    ReferralState, ReferralStatus, ReturnInterview, Stamp,
 };
 use crate::text::{
     check_count, check_line, check_opt_line, check_opt_text, check_text, check_unique,
@@ -993,6 +993,16 @@ impl Kind for CaseOpened {
         if let Some(r) = self.referral_id {
             same_child::<ReferralState>(p, r, self.child_id)?;
         }
+        let case_id = self.case_id;
+        p.update(self.child_id, |s: &mut PersonState| {
+            if s.case_ids.len() >= MAX_CASE_ACTIONS {
+                return Err(reject(format!(
+                    "this child already has {MAX_CASE_ACTIONS} cases recorded"
+                )));
+            }
+            s.case_ids.push(case_id);
+            Ok(())
+        })?;
         p.create(
             self.case_id,
             CaseState {
@@ -1010,6 +1020,8 @@ impl Kind for CaseOpened {
                 )],
                 close_reason: None,
                 closed: None,
+                closure_request: None,
+                sign_off: None,
                 lead_agency: self.lead_agency.clone(),
                 worker: self.worker.clone(),
                 agencies: self.agencies.clone(),
@@ -1365,13 +1377,107 @@ impl Kind for CaseActionClosed {
     }
 }
 
-/// `case.closed`: a case closed, with the reason. Closed once.
+/// `case.closure_requested`: someone asked to close a case that needs a
+/// supervisor's sign-off first (open actions, active indicators or a recent
+/// missing episode: `concerns` lists them as the requester was shown). The
+/// case stays open until a supervisor closes it (`case.closed` with a
+/// sign-off) or declines (`case.closure_declined`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseClosureRequested {
+    pub case_id: Uuid,
+    pub child_id: Uuid,
+    pub reason: String,
+    pub concerns: Vec<String>,
+}
+
+fn check_concerns(concerns: &[String]) -> Result<(), ModelError> {
+    check_count("the concerns", concerns, false)?;
+    for c in concerns {
+        check_line("a concern", c, crate::text::MAX_SHORT_CHARS)?;
+    }
+    Ok(())
+}
+
+impl Kind for CaseClosureRequested {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        case_subjects(self.case_id, self.child_id)
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        check_text(
+            "the reason for closing the case",
+            &self.reason,
+            MAX_LONG_CHARS,
+            true,
+        )?;
+        if self.concerns.is_empty() {
+            return Err(ModelError::invalid(
+                "a closure needs sign-off only for a reason: list the concerns",
+            ));
+        }
+        check_concerns(&self.concerns)
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        require_open_case(p, self.case_id, self.child_id)?;
+        let id = self.case_id;
+        p.update(id, |s: &mut CaseState| {
+            if let Some(r) = &s.closure_request {
+                return Err(reject(format!(
+                    "closing case {id} was already asked for ({}) and waits for a supervisor",
+                    r.requested.at
+                )));
+            }
+            s.closure_request = Some(ClosureRequest {
+                reason: self.reason.clone(),
+                concerns: self.concerns.clone(),
+                requested: Stamp::of(h),
+            });
+            Ok(())
+        })
+    }
+}
+
+/// `case.closure_declined`: a supervisor did not sign off a requested
+/// closure, and said why; the case stays open.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseClosureDeclined {
+    pub case_id: Uuid,
+    pub child_id: Uuid,
+    pub note: String,
+}
+
+impl Kind for CaseClosureDeclined {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        case_subjects(self.case_id, self.child_id)
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        check_text("why the case stays open", &self.note, MAX_LONG_CHARS, true)
+    }
+    fn project(&self, _h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        require_open_case(p, self.case_id, self.child_id)?;
+        let id = self.case_id;
+        p.update(id, |s: &mut CaseState| {
+            if s.closure_request.take().is_none() {
+                return Err(reject(format!("nobody has asked to close case {id}")));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// `case.closed`: a case closed, with the reason. Closed once. A closure
+/// that needed a supervisor's sign-off carries it (`sign_off`), and its
+/// actor is that supervisor (the access table lets only supervisors sign
+/// off); a pending request can only be closed so.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseClosed {
     pub case_id: Uuid,
     pub child_id: Uuid,
     pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_off: Option<ClosureSignOff>,
 }
 
 impl Kind for CaseClosed {
@@ -1387,11 +1493,27 @@ impl Kind for CaseClosed {
             &self.reason,
             MAX_LONG_CHARS,
             true,
-        )
+        )?;
+        if let Some(so) = &self.sign_off {
+            if let Some(u) = &so.requested_by {
+                check_user_id("who asked to close the case", u)?;
+            }
+            check_concerns(&so.concerns)?;
+            check_text("the supervisor's note", &so.note, MAX_LONG_CHARS, true)?;
+        }
+        Ok(())
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         require_open_case(p, self.case_id, self.child_id)?;
-        p.update(self.case_id, |s: &mut CaseState| {
+        let id = self.case_id;
+        p.update(id, |s: &mut CaseState| {
+            if s.closure_request.is_some() && self.sign_off.is_none() {
+                return Err(reject(format!(
+                    "closing case {id} waits for a supervisor's sign-off"
+                )));
+            }
+            s.closure_request = None;
+            s.sign_off = self.sign_off.clone();
             s.status = CaseStatus::Closed;
             s.close_reason = Some(self.reason.clone());
             s.closed = Some(Stamp::of(h));

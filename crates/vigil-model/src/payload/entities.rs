@@ -84,6 +84,7 @@ impl Kind for Person {
                 recorded: Stamp::of(h),
                 amended: None,
                 missing_episode_ids: Vec::new(),
+                case_ids: Vec::new(),
                 current_placement_id: None,
                 placement_count: 0,
                 allocation_count: 0,

@@ -454,9 +454,21 @@ fn samples() -> Vec<EventPayload> {
             status: ActionStatus::Done,
             note: "Visited; Jade spoke about the hotel".into(),
         }),
+        E::CaseClosureRequested(CaseClosureRequested {
+            case_id: id(CASE),
+            child_id: id(JADE),
+            reason: "Risk reduced".into(),
+            concerns: vec!["An action is still open".into()],
+        }),
+        E::CaseClosureDeclined(CaseClosureDeclined {
+            case_id: id(CASE),
+            child_id: id(JADE),
+            note: "Wait for the return home interview first".into(),
+        }),
         E::CaseClosed(CaseClosed {
             case_id: id(CASE),
             child_id: id(JADE),
+            sign_off: None,
             reason: "Settled in foster care; risk reduced; support from youth project continues"
                 .into(),
         }),
@@ -593,17 +605,19 @@ fn ordinal(p: &EventPayload) -> usize {
         E::CaseRiskChanged(_) => 32,
         E::CaseActionAdded(_) => 33,
         E::CaseActionClosed(_) => 34,
-        E::NoteRecorded(_) => 35,
-        E::ScreeningRecorded(_) => 36,
-        E::PersonMatchScored(_) => 37,
-        E::PersonMatchConfirmed(_) => 38,
-        E::PersonMatchRejected(_) => 39,
-        E::PersonMatchUndone(_) => 40,
-        E::UserRegistered(_) => 41,
-        E::UserRoleChanged(_) => 42,
-        E::UserDisabled(_) => 43,
-        E::UserPasswordReset(_) => 44,
-        E::AccessLogCheckpointed(_) => 45,
+        E::CaseClosureRequested(_) => 35,
+        E::CaseClosureDeclined(_) => 36,
+        E::NoteRecorded(_) => 37,
+        E::ScreeningRecorded(_) => 38,
+        E::PersonMatchScored(_) => 39,
+        E::PersonMatchConfirmed(_) => 40,
+        E::PersonMatchRejected(_) => 41,
+        E::PersonMatchUndone(_) => 42,
+        E::UserRegistered(_) => 43,
+        E::UserRoleChanged(_) => 44,
+        E::UserDisabled(_) => 45,
+        E::UserPasswordReset(_) => 46,
+        E::AccessLogCheckpointed(_) => 47,
     }
 }
 
@@ -1586,6 +1600,7 @@ fn cases_close_once_and_step_between_levels() {
         case_id: id(CASE),
         child_id: id(MIA),
         reason: "x".into(),
+        sign_off: None,
     };
     assert!(w
         .refused(EventPayload::CaseClosed(wrong_child))
@@ -2528,8 +2543,57 @@ fn case_agencies_risk_and_actions_follow_their_rules() {
     assert!(w
         .refused(EventPayload::CaseActionClosed(done))
         .contains("already done"));
+    // A closure that needs sign-off: asked for once; closing without the
+    // sign-off is refused while it waits; declined, then signed off.
+    let EventPayload::CaseClosureRequested(ask) = sample("case.closure_requested") else {
+        unreachable!()
+    };
+    assert!(
+        invalid(EventPayload::CaseClosureRequested(CaseClosureRequested {
+            concerns: vec![],
+            ..ask.clone()
+        }))
+        .contains("list the concerns")
+    );
+    w.ok(EventPayload::CaseClosureRequested(ask.clone()));
+    assert!(w
+        .refused(EventPayload::CaseClosureRequested(ask.clone()))
+        .contains("already asked"));
+    assert!(w.refused(sample("case.closed")).contains("sign-off"));
+    w.ok(sample("case.closure_declined"));
+    assert!(w
+        .refused(sample("case.closure_declined"))
+        .contains("nobody has asked"));
+    assert_eq!(w.state(CASE)["status"], "open");
+    w.ok(EventPayload::CaseClosureRequested(ask.clone()));
+    let EventPayload::CaseClosed(close) = sample("case.closed") else {
+        unreachable!()
+    };
+    let signed = CaseClosed {
+        sign_off: Some(ClosureSignOff {
+            requested_by: Some("social.worker.07".into()),
+            concerns: ask.concerns.clone(),
+            note: "".into(),
+        }),
+        ..close.clone()
+    };
+    assert!(invalid(EventPayload::CaseClosed(signed.clone())).contains("supervisor's note"));
+    let signed = CaseClosed {
+        sign_off: signed.sign_off.map(|so| ClosureSignOff {
+            note: "Agreed: the interview is booked".into(),
+            ..so
+        }),
+        ..close
+    };
+    w.ok(EventPayload::CaseClosed(signed));
+    assert_eq!(w.state(CASE)["status"], "closed");
+    assert_eq!(
+        w.state(CASE)["sign_off"]["concerns"][0],
+        "An action is still open"
+    );
+    assert!(w.state(CASE).get("closure_request").is_none());
+    assert_eq!(w.state(JADE)["case_ids"][0], id(CASE).to_string());
     // An action on a closed case is refused.
-    w.ok(sample("case.closed"));
     let late = CaseActionAdded {
         action_id: id(0xAE),
         ..action

@@ -8,7 +8,7 @@
 use super::{see_other, Respond};
 use crate::app::{AppState, SignedIn};
 use crate::error::WebError;
-use crate::form::{CsrfForm, FieldError, FormData};
+use crate::form::{line, text, CsrfForm, FieldError, FormData};
 use crate::html::{FormView, MissingFormPage, Opt, OverdueInterviewRow, OverdueInterviewsPage};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -19,7 +19,6 @@ use uuid::Uuid;
 use vigil_app::guard::Authorised;
 use vigil_app::missing::{self, MissingInput, MissingSubject};
 use vigil_model::codes::{AgencyId, InterviewOutcome, MissingType};
-use vigil_model::text::{check_line, check_text, MAX_LONG_CHARS, MAX_SHORT_CHARS};
 
 fn parse_id(s: &str) -> Result<Uuid, WebError> {
     Uuid::parse_str(s).map_err(|_| WebError::NotFound("There is no person at this address.".into()))
@@ -89,43 +88,6 @@ fn capital(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
         .unwrap_or_default()
-}
-
-/// A one-line answer (optional unless `required`).
-fn line(
-    form: &FormData,
-    field: &str,
-    what: &str,
-    required: bool,
-    errors: &mut Vec<FieldError>,
-) -> Option<String> {
-    let v = form.opt(field);
-    match &v {
-        None if required => errors.push(FieldError::new(field, format!("Enter {what}."))),
-        Some(t) => {
-            if let Err(e) = check_line(what, t, MAX_SHORT_CHARS) {
-                errors.push(FieldError::new(
-                    field,
-                    crate::form::sentence(&e.to_string()),
-                ));
-            }
-        }
-        None => {}
-    }
-    v
-}
-
-fn text(form: &FormData, field: &str, what: &str, errors: &mut Vec<FieldError>) -> Option<String> {
-    let v = form.opt(field);
-    if let Some(t) = &v {
-        if let Err(e) = check_text(what, t, MAX_LONG_CHARS, true) {
-            errors.push(FieldError::new(
-                field,
-                crate::form::sentence(&e.to_string()),
-            ));
-        }
-    }
-    v
 }
 
 fn episode(

@@ -6,6 +6,7 @@ pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod audit;
+pub mod cases;
 pub mod home;
 pub mod language;
 pub mod links;

@@ -151,8 +151,7 @@ fn lane(l: TimelineLane) -> Lane {
 /// The timeline's window: from the first item (at least a year before
 /// the summary's day) to that day. Drawn once per summary: readers of the
 /// same summary (same person, scope, day, nothing new) share the drawing.
-fn timeline_svg(rec: &ChildRecord) -> Arc<str> {
-    let summary = &rec.summary;
+pub(crate) fn timeline_svg(summary: &record::Summary) -> Arc<str> {
     let draw = || -> Arc<str> { draw_timeline(summary).into() };
     Arc::clone(summary.drawn.get_or_init(draw))
 }
@@ -359,8 +358,16 @@ fn page_of(
             rows: period_rows(&sum.workers),
         },
     ];
+    let names = super::cases::agency_names(app);
     PersonPage {
-        timeline_svg: timeline_svg(&rec),
+        timeline_svg: timeline_svg(&rec.summary),
+        cases: rec
+            .cases
+            .iter()
+            .map(|c| super::cases::case_row(c, &names))
+            .collect(),
+        cases_hidden: rec.cases_hidden,
+        can_open_case: rec.can_open_case,
         chrome,
         read,
         id: id.to_string(),
@@ -407,21 +414,7 @@ fn page_of(
         missing,
         stability,
         can_record_missing: rec.can_record_missing,
-        items: rec
-            .items
-            .iter()
-            .map(|i| ChronologyLine {
-                when: display::occurred(&i.occurred_at),
-                precision: precision_words(i.occurred_at.precision).to_owned(),
-                what: kind_words(&i.kind),
-                detail: i.detail.clone(),
-                role: i.role.clone(),
-                href: i.href.clone(),
-                agency: i.agency.clone(),
-                actor: i.actor.clone(),
-                recorded: display::datetime(i.recorded_at),
-            })
-            .collect(),
+        items: chronology_lines(&rec.items),
         total: rec.total,
         filtered: !f.agencies.is_empty() || !f.kinds.is_empty(),
         limited: rec.limited,
@@ -470,8 +463,26 @@ fn page_of(
     }
 }
 
+/// Chronology items as the table shows them.
+pub(crate) fn chronology_lines(items: &[record::ChronologyItem]) -> Vec<ChronologyLine> {
+    items
+        .iter()
+        .map(|i| ChronologyLine {
+            when: display::occurred(&i.occurred_at),
+            precision: precision_words(i.occurred_at.precision).to_owned(),
+            what: kind_words(&i.kind),
+            detail: i.detail.clone(),
+            role: i.role.clone(),
+            href: i.href.clone(),
+            agency: i.agency.clone(),
+            actor: i.actor.clone(),
+            recorded: display::datetime(i.recorded_at),
+        })
+        .collect()
+}
+
 /// A risk level's tag colour.
-fn risk_class(l: RiskLevel) -> &'static str {
+pub(crate) fn risk_class(l: RiskLevel) -> &'static str {
     match l {
         RiskLevel::Low => "v-tag--green",
         RiskLevel::Medium => "v-tag--amber",

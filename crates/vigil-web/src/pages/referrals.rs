@@ -583,9 +583,14 @@ pub async fn view(
     full.show(|full, read| {
         let r = &full.record.referral;
         let (status, status_class) = status_of(r);
+        let names = super::cases::agency_names(&st.app);
         ReferralPage {
             chrome,
             read,
+            recently_closed: full
+                .recently_closed
+                .as_ref()
+                .map(|c| super::cases::case_row(c, &names)),
             id: r.id.to_string(),
             reference: reference_for(r.id),
             notice: (q.decided == "1").then(|| "Your decision has been recorded.".to_owned()),

@@ -10,7 +10,7 @@
 use super::{see_other, Respond};
 use crate::app::{AppState, SignedIn};
 use crate::error::WebError;
-use crate::form::{sentence, CsrfForm, FieldError, FormData};
+use crate::form::{parse_day, sentence, CsrfForm, FieldError, FormData, DAY_HINT};
 use crate::html::{FormView, IndicatorRow, ScreeningFormPage};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -29,19 +29,6 @@ use vigil_rules::london::local_date;
 fn parse_id(s: &str) -> Result<Uuid, WebError> {
     Uuid::parse_str(s).map_err(|_| WebError::NotFound("There is no person at this address.".into()))
 }
-
-/// A day as typed: `2025-06-01` (what a date input sends) or `1/6/2025`.
-fn parse_day(s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
-    if s.len() > 10 {
-        return None;
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
-        .ok()
-}
-
-const DAY_HINT: &str = "as day/month/year, for example 28/11/2026";
 
 /// The form read field by field: the input, or every problem against its field.
 pub fn check(form: &FormData, today: NaiveDate) -> Result<ScreeningInput, Vec<FieldError>> {
