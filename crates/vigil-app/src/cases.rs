@@ -526,23 +526,29 @@ impl App {
         Ok(self.append_one(who, body).await?.map(|()| case_id))
     }
 
-    fn managed_case(&self, who: &Caller, id: Uuid) -> Result<CaseState, AppError> {
-        let Some(c) = case_of(self, id)? else {
-            return Err(AppError::NotFound(format!("There is no case {id}.")));
-        };
+    /// The case, read off the async threads (the PostgreSQL client blocks).
+    async fn loaded_case(self: &Arc<Self>, id: Uuid) -> Result<CaseState, AppError> {
+        self.blocking(move |st| {
+            case_of(st, id)?.ok_or_else(|| AppError::NotFound(format!("There is no case {id}.")))
+        })
+        .await
+    }
+
+    async fn managed_case(self: &Arc<Self>, who: &Caller, id: Uuid) -> Result<CaseState, AppError> {
+        let c = self.loaded_case(id).await?;
         check(who, Action::ManageCase, case_resource(&c))?;
         Ok(c)
     }
 
     /// Adds an agency to a case (its users may then see it).
     pub async fn add_case_agency(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         agency: AgencyId,
         reason: Option<String>,
     ) -> Result<Result<(), String>, AppError> {
-        let c = self.managed_case(who, case_id)?;
+        let c = self.managed_case(who, case_id).await?;
         if let Some(msg) = self.unknown_agency(&agency) {
             return Ok(Err(msg));
         }
@@ -557,13 +563,13 @@ impl App {
 
     /// Takes an agency off a case (its users lose the access it gave).
     pub async fn remove_case_agency(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         agency: AgencyId,
         reason: String,
     ) -> Result<Result<(), String>, AppError> {
-        let c = self.managed_case(who, case_id)?;
+        let c = self.managed_case(who, case_id).await?;
         let body = EventPayload::CaseAgencyRemoved(CaseAgencyRemoved {
             case_id,
             child_id: c.child_id,
@@ -576,7 +582,7 @@ impl App {
     /// Adds an action to a case (`meeting_id` when a meeting set it).
     #[allow(clippy::too_many_arguments)]
     pub async fn add_case_action(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         text: String,
@@ -584,7 +590,7 @@ impl App {
         due: vigil_model::dates::Date,
         meeting_id: Option<Uuid>,
     ) -> Result<Result<Uuid, String>, AppError> {
-        self.managed_case(who, case_id)?;
+        self.managed_case(who, case_id).await?;
         if self.mirror.user_by_name(&owner).is_none() {
             return Ok(Err(format!("There is no account '{owner}'.")));
         }
@@ -615,13 +621,13 @@ pub enum Closure {
 impl App {
     /// Steps a case up or down to another level, with the reason.
     pub async fn change_case_level(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         level: CaseLevel,
         reason: String,
     ) -> Result<Result<(), String>, AppError> {
-        let c = self.managed_case(who, case_id)?;
+        let c = self.managed_case(who, case_id).await?;
         let body = EventPayload::CaseLevelChanged(CaseLevelChanged {
             case_id,
             child_id: c.child_id,
@@ -633,13 +639,13 @@ impl App {
 
     /// Records the case's risk again, and why.
     pub async fn change_case_risk(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         risk: RiskLevel,
         reason: String,
     ) -> Result<Result<(), String>, AppError> {
-        let c = self.managed_case(who, case_id)?;
+        let c = self.managed_case(who, case_id).await?;
         let body = EventPayload::CaseRiskChanged(CaseRiskChanged {
             case_id,
             child_id: c.child_id,
@@ -651,14 +657,14 @@ impl App {
 
     /// Allocates the case to another worker (and, if given, lead agency).
     pub async fn allocate_case(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         worker: String,
         lead_agency: Option<AgencyId>,
         reason: String,
     ) -> Result<Result<(), String>, AppError> {
-        let c = self.managed_case(who, case_id)?;
+        let c = self.managed_case(who, case_id).await?;
         if self.mirror.user_by_name(&worker).is_none() {
             return Ok(Err(format!("There is no account '{worker}'.")));
         }
@@ -678,16 +684,14 @@ impl App {
     /// Marks an action done or cancelled, with a note. Its owner may close
     /// it as well as whoever may manage the case.
     pub async fn close_case_action(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         action_id: Uuid,
         status: ActionStatus,
         note: String,
     ) -> Result<Result<(), String>, AppError> {
-        let Some(c) = case_of(self, case_id)? else {
-            return Err(AppError::NotFound(format!("There is no case {case_id}.")));
-        };
+        let c = self.loaded_case(case_id).await?;
         let owner = c
             .actions
             .iter()
@@ -710,17 +714,23 @@ impl App {
     /// supervisor who may give it closes the case with the sign-off
     /// recorded; anyone else's closing becomes a request that waits for one.
     pub async fn close_case(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         reason: String,
     ) -> Result<Result<Closure, String>, AppError> {
-        let c = self.managed_case(who, case_id)?;
-        let chron = super::record::case_chronology(self, who, c.child_id, &[])?;
-        let concerns = closure::concerns(
-            &closure_facts(&c, &chron.whole),
-            vigil_rules::london::local_date(self.now()),
-        );
+        let c = self.managed_case(who, case_id).await?;
+        let concerns = {
+            let (who, c) = (who.clone(), c.clone());
+            self.blocking(move |st| {
+                let chron = super::record::case_chronology(st, &who, c.child_id, &[])?;
+                Ok(closure::concerns(
+                    &closure_facts(&c, &chron.whole),
+                    vigil_rules::london::local_date(st.now()),
+                ))
+            })
+            .await?
+        };
         let child_id = c.child_id;
         let (body, outcome) = if concerns.is_empty() {
             (
@@ -763,15 +773,13 @@ impl App {
     /// A supervisor's answer to a closure waiting for sign-off: close the
     /// case with the sign-off recorded, or keep it open and say why.
     pub async fn decide_closure(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         sign_off: bool,
         note: String,
     ) -> Result<Result<(), String>, AppError> {
-        let Some(c) = case_of(self, case_id)? else {
-            return Err(AppError::NotFound(format!("There is no case {case_id}.")));
-        };
+        let c = self.loaded_case(case_id).await?;
         check(who, Action::SignOffClosure, case_resource(&c))?;
         let Some(req) = c.closure_request.clone() else {
             return Ok(Err("Nobody has asked to close this case.".into()));
@@ -917,7 +925,7 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open(&dir.path().join("v.sqlite"), LogSigner::generate()).unwrap(),
         );
-        let app = App::new(Arc::clone(&store), crate::system_clock());
+        let app = Arc::new(App::new(Arc::clone(&store), crate::system_clock()));
         let agencies = [
             ("council", AgencyKind::SocialCare),
             ("youth", AgencyKind::YouthService),
