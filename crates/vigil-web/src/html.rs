@@ -445,6 +445,8 @@ pub struct ReferralPage {
     pub read: Read,
     /// The child's case closed in the last six months, none open since.
     pub recently_closed: Option<CaseRow>,
+    /// May this user open a case for the child from here.
+    pub can_open_case: bool,
     pub id: String,
     pub reference: String,
     pub notice: Option<String>,

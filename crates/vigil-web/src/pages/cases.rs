@@ -35,10 +35,10 @@ fn parse_case(s: &str) -> Result<Uuid, WebError> {
     Uuid::parse_str(s).map_err(|_| WebError::NotFound("There is no case at this address.".into()))
 }
 
-/// A stamp's time in words ("3 Oct 2025 at 14:05"), or as stored if it
-/// cannot be read.
+/// A stamp's time in words ("3 Oct 2025 at 14:05"): when it was first
+/// recorded (by the source system, for imported history).
 fn when(s: &Stamp) -> String {
-    stamp_time(&s.at)
+    stamp_time(s.first_recorded())
 }
 
 fn stamp_time(at: &str) -> String {
