@@ -388,19 +388,17 @@ fn closure_row(
     child: &str,
     level: CaseLevel,
     req: &vigil_model::state::ClosureRequest,
+    names: &HashMap<String, String>,
 ) -> ClosureRow {
+    let agency = req.requested.agency.as_str();
+    let agency = names.get(agency).map_or(agency, String::as_str);
     ClosureRow {
         case_href: format!("/cases/{case_id}"),
         child: child.to_owned(),
         level: level.label().to_owned(),
         reason: req.reason.clone(),
         concerns: req.concerns.clone(),
-        requested: format!(
-            "{} ({}) on {}",
-            req.requested.by,
-            req.requested.agency,
-            when(&req.requested)
-        ),
+        requested: format!("{} ({agency}) on {}", req.requested.by, when(&req.requested)),
     }
 }
 
@@ -517,7 +515,7 @@ fn case_page(
     let waiting = c
         .closure_request
         .as_ref()
-        .map(|req| closure_row(v.id, &child, c.level, req));
+        .map(|req| closure_row(v.id, &child, c.level, req, &names));
     let sign_off = match (&c.sign_off, &c.closed) {
         (Some(s), Some(closed)) => {
             let mut l = vec![Line::new(
@@ -922,8 +920,8 @@ pub async fn mine(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Resp
     .await
 }
 
-fn awaiting_row(a: &AwaitingClosure) -> ClosureRow {
-    closure_row(a.case.id, &a.child.name, a.case.level, &a.request)
+fn awaiting_row(a: &AwaitingClosure, names: &HashMap<String, String>) -> ClosureRow {
+    closure_row(a.case.id, &a.child.name, a.case.level, &a.request, names)
 }
 
 /// Overdue actions on cases of the supervisor's agency (or owned by its
@@ -939,7 +937,11 @@ pub async fn overdue(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<R
         heading: "Overdue actions".into(),
         intro: "Open actions past their date on cases your agency is involved in, or owned by your agency's staff; each was escalated to the owner's supervisor the working day after it was due.".into(),
         rows: w.actions.iter().map(|i| item_row(i, &me, false)).collect(),
-        closures: w.closures.iter().map(awaiting_row).collect(),
+        closures: w
+            .closures
+            .iter()
+            .map(|a| awaiting_row(a, &agency_names(&st.app)))
+            .collect(),
         show_closures: w.signs_off,
         back: "/overdue/actions".into(),
     })
