@@ -956,6 +956,45 @@ mod tests {
     }
 
     #[test]
+    fn placements_and_workers_at_the_edges_of_twelve_months() {
+        for detector in ["placements", "workers"] {
+            let f = RuleFile::parse(&format!(
+                "[[rule]]\nid = \"p\"\ndetector = \"{detector}\"\nseverity = \"medium\"\nsays = \"x\"\ncount = 3\nwithin_days = 365\n"
+            ))
+            .unwrap();
+            let child = id(1);
+            let fact = |n: u128, on: &str| match detector {
+                "placements" => Fact::PlacementStarted {
+                    event: id(100 + n),
+                    child,
+                    on: d(on),
+                },
+                _ => Fact::WorkerAllocated {
+                    event: id(100 + n),
+                    child,
+                    on: d(on),
+                },
+            };
+            // The third on day 365 after the first: outside (days 0..364).
+            let mut e = Evaluator::new(&f);
+            assert!(e.observe(&fact(1, "2025-01-01")).is_empty());
+            assert!(e.observe(&fact(2, "2025-06-01")).is_empty());
+            assert!(e.observe(&fact(3, "2026-01-01")).is_empty(), "{detector}");
+            // On day 364: inside.
+            let mut e = Evaluator::new(&f);
+            e.observe(&fact(1, "2025-01-01"));
+            e.observe(&fact(2, "2025-06-01"));
+            let t = e.observe(&fact(3, "2025-12-31"));
+            assert_eq!(t.len(), 1, "{detector}");
+            assert_eq!(t[0].events, vec![id(101), id(102), id(103)]);
+            // Two are not enough, whenever.
+            let mut e = Evaluator::new(&f);
+            e.observe(&fact(1, "2025-01-01"));
+            assert!(e.observe(&fact(2, "2025-01-02")).is_empty());
+        }
+    }
+
+    #[test]
     fn the_same_events_make_the_same_alert_id() {
         let f = RuleFile::defaults();
         let run = || {

@@ -398,7 +398,11 @@ fn closure_row(
         level: level.label().to_owned(),
         reason: req.reason.clone(),
         concerns: req.concerns.clone(),
-        requested: format!("{} ({agency}) on {}", req.requested.by, when(&req.requested)),
+        requested: format!(
+            "{} ({agency}) on {}",
+            req.requested.by,
+            when(&req.requested)
+        ),
     }
 }
 
