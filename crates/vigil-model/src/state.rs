@@ -900,6 +900,40 @@ pub struct AccessLogState {
     pub checkpointed: Stamp,
 }
 
+/// An alert a rule raised about a child, and what people did with it
+/// (`alert.raised`, `alert.seen`, `alert.acknowledged`, `alert.resolved`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertState {
+    /// The rule's id (`crates/vigil-rules/rules/default.toml`).
+    pub rule: String,
+    pub severity: crate::codes::AlertSeverity,
+    pub child_id: Uuid,
+    /// What the rule says, in plain words.
+    pub says: String,
+    /// The events that met the rule, in log order.
+    pub events: Vec<Uuid>,
+    pub raised: Stamp,
+    /// Who has opened it (user ids, first 50).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen_by: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<AlertNote>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<AlertNote>,
+}
+
+/// A person's note on an alert, and when and who.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertNote {
+    pub note: String,
+    pub at: Stamp,
+}
+
+/// How many users an alert's `seen_by` keeps.
+pub const MAX_ALERT_SEEN: usize = 50;
+
 /// A state that belongs to one child.
 pub trait HasChild {
     fn child_id(&self) -> Uuid;
@@ -918,7 +952,8 @@ has_child!(
     AllocationState,
     MeetingState,
     CaseState,
-    ScreeningState
+    ScreeningState,
+    AlertState
 );
 
 // ---------------------------------------------------------------------------
@@ -1005,6 +1040,7 @@ entity_states! {
     Screening(ScreeningState),
     User(UserState),
     AccessLog(AccessLogState),
+    Alert(AlertState),
 }
 
 impl EntityState {

@@ -39,25 +39,8 @@ use vigil_model::codes::OffenceCode;
 /// The rules Vigil ships with (`rules/default.toml` in this crate).
 pub const DEFAULT_RULES: &str = include_str!("../rules/default.toml");
 
-/// How urgent an alert is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Look at it this week.
-    Medium,
-    /// Look at it today.
-    High,
-}
-
-impl Severity {
-    fn parse(s: &str) -> Option<Severity> {
-        match s {
-            "medium" => Some(Severity::Medium),
-            "high" => Some(Severity::High),
-            _ => None,
-        }
-    }
-}
+/// How urgent an alert is: the model's one list.
+pub use vigil_model::codes::AlertSeverity as Severity;
 
 /// What a rule looks for, with its thresholds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -207,7 +190,7 @@ impl RuleFile {
             if !seen.insert(id.clone()) {
                 return fail(at(r.id.span()), format!("the rule id {id:?} is used twice"));
             }
-            let Some(severity) = Severity::parse(r.severity.get_ref()) else {
+            let Ok(severity) = Severity::parse(r.severity.get_ref()) else {
                 return fail(
                     at(r.severity.span()),
                     format!("severity {:?} is not medium or high", r.severity.get_ref()),

@@ -497,7 +497,35 @@ fn samples() -> Vec<EventPayload> {
             person_b: id(MIA),
             reason: "Confirmed in error: twins".into(),
         }),
+        E::AlertRaised(alert_raised()),
+        E::AlertSeen(AlertSeen {
+            alert_id: id(ALERT),
+            child_id: id(JADE),
+        }),
+        E::AlertAcknowledged(AlertAcknowledged {
+            alert_id: id(ALERT),
+            child_id: id(JADE),
+            note: "Strategy discussion booked for tomorrow".into(),
+        }),
+        E::AlertResolved(AlertResolved {
+            alert_id: id(ALERT),
+            child_id: id(JADE),
+            note: "Safety plan agreed; episodes reviewed at the meeting".into(),
+        }),
     ]
+}
+
+const ALERT: u128 = 0xE0;
+
+fn alert_raised() -> AlertRaised {
+    AlertRaised {
+        alert_id: id(ALERT),
+        rule: "repeated-missing".into(),
+        severity: crate::codes::AlertSeverity::High,
+        child_id: id(JADE),
+        says: "Missing three or more times in 30 days".into(),
+        events: vec![id(0xE1), id(0xE2), id(0xE3)],
+    }
 }
 
 const SCREENING: u128 = 0xD0;
@@ -618,6 +646,10 @@ fn ordinal(p: &EventPayload) -> usize {
         E::UserDisabled(_) => 45,
         E::UserPasswordReset(_) => 46,
         E::AccessLogCheckpointed(_) => 47,
+        E::AlertRaised(_) => 48,
+        E::AlertSeen(_) => 49,
+        E::AlertAcknowledged(_) => 50,
+        E::AlertResolved(_) => 51,
     }
 }
 
@@ -1119,11 +1151,17 @@ impl World {
     }
 
     fn record_at(&mut self, payload: EventPayload, occurred: OccurredAt) -> Result<(), String> {
+        // Only Vigil raises alerts.
+        let role = if payload.kind() == "alert.raised" {
+            Role::System
+        } else {
+            Role::Practitioner
+        };
         let input = EventInput {
             id: None,
             actor: Actor {
                 user: self.user.into(),
-                role: Role::Practitioner,
+                role,
             },
             agency: AgencyId::new("northshire-police").unwrap(),
             occurred_at: occurred,
@@ -2601,4 +2639,54 @@ fn case_agencies_risk_and_actions_follow_their_rules() {
     assert!(w
         .refused(EventPayload::CaseActionAdded(late))
         .contains("already closed"));
+}
+
+#[test]
+fn alerts_are_raised_once_by_vigil_and_answered_once_by_people() {
+    let mut w = World::before("alert.raised");
+    // A note cites at least one event, and not thousands.
+    let mut none = alert_raised();
+    none.events.clear();
+    assert!(invalid(EventPayload::AlertRaised(none)).contains("between 1 and"));
+    let mut unknown = alert_raised();
+    unknown.child_id = id(0xDEAD);
+    assert!(w.refused(EventPayload::AlertRaised(unknown)).contains("no person"));
+    w.ok(EventPayload::AlertRaised(alert_raised()));
+    assert_eq!(w.state(ALERT)["rule"], "repeated-missing");
+    // The same alert again (a replay, a second server): refused.
+    assert!(w
+        .refused(EventPayload::AlertRaised(alert_raised()))
+        .contains("already recorded"));
+    let seen = AlertSeen {
+        alert_id: id(ALERT),
+        child_id: id(JADE),
+    };
+    w.ok(EventPayload::AlertSeen(seen.clone()));
+    assert!(w.refused(EventPayload::AlertSeen(seen)).contains("seen this alert already"));
+    let wrong_child = AlertAcknowledged {
+        alert_id: id(ALERT),
+        child_id: id(MIA),
+        note: "x".into(),
+    };
+    assert!(w
+        .refused(EventPayload::AlertAcknowledged(wrong_child))
+        .contains("different child"));
+    let ack = AlertAcknowledged {
+        alert_id: id(ALERT),
+        child_id: id(JADE),
+        note: "Booked a strategy discussion".into(),
+    };
+    w.ok(EventPayload::AlertAcknowledged(ack.clone()));
+    assert!(w
+        .refused(EventPayload::AlertAcknowledged(ack.clone()))
+        .contains("acknowledged already"));
+    let done = AlertResolved {
+        alert_id: id(ALERT),
+        child_id: id(JADE),
+        note: "Plan agreed".into(),
+    };
+    w.ok(EventPayload::AlertResolved(done.clone()));
+    assert!(w.refused(EventPayload::AlertResolved(done)).contains("resolved already"));
+    assert_eq!(w.state(ALERT)["acknowledged"]["note"], "Booked a strategy discussion");
+    assert_eq!(w.state(ALERT)["seen_by"], serde_json::json!(["tester"]));
 }
