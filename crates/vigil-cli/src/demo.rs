@@ -152,6 +152,7 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
                 secure_cookies: false,
                 trust_forwarded_for: false,
                 public_url: None,
+                alert_rules: None,
             },
             scorer,
             // The demo's data directory is its own and temporary: nothing

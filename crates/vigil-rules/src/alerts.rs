@@ -31,7 +31,7 @@
 //! file, clock or store.
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::{HashMap, HashSet, VecDeque};
 use uuid::Uuid;
 use vigil_model::codes::OffenceCode;

@@ -37,7 +37,9 @@ fn by_system(h: &EventHeader, what: &str) -> Result<(), ProjectionError> {
 
 fn by_person(h: &EventHeader, what: &str) -> Result<(), ProjectionError> {
     if h.actor.role == Role::System {
-        return Err(reject(format!("an alert is {what} by a person, not by Vigil")));
+        return Err(reject(format!(
+            "an alert is {what} by a person, not by Vigil"
+        )));
     }
     Ok(())
 }

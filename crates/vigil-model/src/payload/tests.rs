@@ -2650,7 +2650,9 @@ fn alerts_are_raised_once_by_vigil_and_answered_once_by_people() {
     assert!(invalid(EventPayload::AlertRaised(none)).contains("between 1 and"));
     let mut unknown = alert_raised();
     unknown.child_id = id(0xDEAD);
-    assert!(w.refused(EventPayload::AlertRaised(unknown)).contains("no person"));
+    assert!(w
+        .refused(EventPayload::AlertRaised(unknown))
+        .contains("no person"));
     w.ok(EventPayload::AlertRaised(alert_raised()));
     assert_eq!(w.state(ALERT)["rule"], "repeated-missing");
     // The same alert again (a replay, a second server): refused.
@@ -2662,7 +2664,9 @@ fn alerts_are_raised_once_by_vigil_and_answered_once_by_people() {
         child_id: id(JADE),
     };
     w.ok(EventPayload::AlertSeen(seen.clone()));
-    assert!(w.refused(EventPayload::AlertSeen(seen)).contains("seen this alert already"));
+    assert!(w
+        .refused(EventPayload::AlertSeen(seen))
+        .contains("seen this alert already"));
     let wrong_child = AlertAcknowledged {
         alert_id: id(ALERT),
         child_id: id(MIA),
@@ -2686,7 +2690,12 @@ fn alerts_are_raised_once_by_vigil_and_answered_once_by_people() {
         note: "Plan agreed".into(),
     };
     w.ok(EventPayload::AlertResolved(done.clone()));
-    assert!(w.refused(EventPayload::AlertResolved(done)).contains("resolved already"));
-    assert_eq!(w.state(ALERT)["acknowledged"]["note"], "Booked a strategy discussion");
+    assert!(w
+        .refused(EventPayload::AlertResolved(done))
+        .contains("resolved already"));
+    assert_eq!(
+        w.state(ALERT)["acknowledged"]["note"],
+        "Booked a strategy discussion"
+    );
     assert_eq!(w.state(ALERT)["seen_by"], serde_json::json!(["tester"]));
 }
