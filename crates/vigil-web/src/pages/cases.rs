@@ -31,6 +31,19 @@ use vigil_model::dates::Date;
 use vigil_model::state::{CaseAction, CaseStatus, Stamp};
 use vigil_rules::london::local_date;
 
+/// Refuses a role without this action before anything is looked up, so
+/// nobody without cases learns whether one exists.
+fn allowed(who: &SignedIn, action: crate::access::Action) -> Result<(), WebError> {
+    if who.may(action) {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden(format!(
+            "Your role does not let you {}.",
+            action.describe()
+        )))
+    }
+}
+
 fn parse_case(s: &str) -> Result<Uuid, WebError> {
     Uuid::parse_str(s).map_err(|_| WebError::NotFound("There is no case at this address.".into()))
 }
@@ -281,6 +294,7 @@ pub async fn new_form(
     who: SignedIn,
     Query(q): Query<NewCaseQuery>,
 ) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::ManageCase)?;
     let child = cases::new_case_form(&st.app, &who, parse_child(&q.child)?).await?;
     let mut form = FormData::default();
     form.set("referral", q.referral.trim());
@@ -291,6 +305,7 @@ pub async fn open(
     State(st): State<Arc<AppState>>,
     CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::ManageCase)?;
     let child_id = parse_child(form.get("child"))?;
     let child = cases::new_case_form(&st.app, &who, child_id).await?;
     let new = match check_new(&form, child_id) {
@@ -609,6 +624,7 @@ pub async fn view(
     who: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::ViewCase)?;
     let view = cases::case(&st.app, &who, parse_case(&id)?).await?;
     show_case(
         &st,
@@ -732,6 +748,7 @@ pub async fn change(
     Path(id): Path<String>,
     CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::ManageCase)?;
     let id = parse_case(&id)?;
     let today = local_date(st.now());
     let change = match check_change(&form, today) {
@@ -796,6 +813,7 @@ pub async fn closure(
     Path(id): Path<String>,
     CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::SignOffClosure)?;
     let id = parse_case(&id)?;
     let mut errors = Vec::new();
     let decision = match form.get("decision") {
@@ -845,6 +863,7 @@ pub async fn close_action(
     Path(id): Path<String>,
     CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::ViewCase)?;
     let id = parse_case(&id)?;
     let mut errors = Vec::new();
     let action_id = Uuid::parse_str(form.get("action_id")).ok();
@@ -906,6 +925,7 @@ fn item_row(i: &ActionItem, me: &str, may_manage: bool) -> ActionRow {
 
 /// The signed-in user's open actions, overdue first.
 pub async fn mine(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::ViewCase)?;
     let list = cases::my_actions(&st.app, &who).await?;
     let chrome = st.chrome(&who, "My actions", "/actions/mine");
     let me = who.user.username.clone();
@@ -931,6 +951,7 @@ fn awaiting_row(a: &AwaitingClosure, names: &HashMap<String, String>) -> Closure
 /// Overdue actions on cases of the supervisor's agency (or owned by its
 /// staff), and the closures waiting for their sign-off.
 pub async fn overdue(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::ViewOverdue)?;
     let work = cases::overdue_work(&st.app, &who).await?;
     let chrome = st.chrome(&who, "Overdue actions", "/overdue/actions");
     let me = who.user.username.clone();
