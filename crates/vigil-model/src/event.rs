@@ -62,6 +62,9 @@ pub enum EntityKind {
     User,
     /// The access log's anchor (`access_log.checkpointed`); there is one.
     AccessLog,
+    /// A meeting that discussed several cases (`meeting.held`): the monthly
+    /// multi-agency child exploitation (MACE) meeting.
+    MultiAgencyMeeting,
 }
 
 impl EntityKind {
@@ -83,6 +86,7 @@ impl EntityKind {
         EntityKind::Screening,
         EntityKind::User,
         EntityKind::AccessLog,
+        EntityKind::MultiAgencyMeeting,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -103,6 +107,7 @@ impl EntityKind {
             EntityKind::Screening => "screening",
             EntityKind::User => "user",
             EntityKind::AccessLog => "access_log",
+            EntityKind::MultiAgencyMeeting => "multi_agency_meeting",
         }
     }
 

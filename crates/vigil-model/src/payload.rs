@@ -52,6 +52,7 @@
 //! | `user.role_changed` | an account given another role; with a reason |
 //! | `user.disabled` | an account that may no longer sign in (final); with a reason |
 //! | `user.password_reset` | an administrator issued a temporary password; with a reason |
+//! | `meeting.held` | a meeting that discussed several cases (the monthly multi-agency exploitation meeting): chair, who attended (people and agencies), the decision on each case (every one open); its actions are `case.action_added` events naming it, in the same unit |
 //! | `access_log.checkpointed` | Vigil anchored the access log (its row count and last hash) in the ledger, so rows cut off its end are found |
 //!
 //! Validation ([`EventPayload::validate`]) needs no state and refuses bad
@@ -87,10 +88,10 @@ pub use crate::pole::{Location, Object, Person, PersonAmendment};
 pub use casework::{
     AllocationEnded, AllocationRecorded, AssessmentCompleted, CaseActionAdded, CaseActionClosed,
     CaseAgencyAdded, CaseAgencyRemoved, CaseAllocated, CaseClosed, CaseClosureDeclined,
-    CaseClosureRequested, CaseLevelChanged, CaseOpened, CaseRiskChanged, MeetingRecorded,
-    MissingEpisodeRecorded, MissingEpisodeReturned, NoteRecorded, PlacementEnded, PlacementStarted,
-    ReferralDecided, ReferralInformationAdded, ReferralSubmitted, Referrer, MAX_ADDITIONS,
-    MAX_CASE_ACTIONS,
+    CaseClosureRequested, CaseDiscussed, CaseLevelChanged, CaseOpened, CaseRiskChanged,
+    MeetingAttendee, MeetingHeld, MeetingRecorded, MissingEpisodeRecorded, MissingEpisodeReturned,
+    NoteRecorded, PlacementEnded, PlacementStarted, ReferralDecided, ReferralInformationAdded,
+    ReferralSubmitted, Referrer, MAX_ADDITIONS, MAX_CASE_ACTIONS,
 };
 pub use entities::{AgencyRegistered, LinkEnded, LinkRecorded, LocationAmended, ObjectAmended};
 pub use matching::{
@@ -215,6 +216,7 @@ event_payloads! {
     "user.disabled" => UserDisabled(UserDisabled),
     "user.password_reset" => UserPasswordReset(UserPasswordReset),
     "access_log.checkpointed" => AccessLogCheckpointed(AccessLogCheckpointed),
+    "meeting.held" => MeetingHeld(MeetingHeld),
 }
 
 impl EventPayload {
