@@ -58,6 +58,9 @@ pub struct CaseView {
     /// What this user may do on it.
     pub can_manage: bool,
     pub can_sign_off: bool,
+    /// Which of the meetings that discussed it are multi-agency meetings
+    /// of many cases (`meeting.held`, with minutes of their own).
+    pub multi_agency_meetings: Vec<Uuid>,
 }
 
 impl CaseView {
@@ -74,14 +77,14 @@ impl CaseView {
     }
 }
 
-fn case_of(st: &App, id: Uuid) -> Result<Option<CaseState>, AppError> {
+pub(super) fn case_of(st: &App, id: Uuid) -> Result<Option<CaseState>, AppError> {
     Ok(st
         .store
         .entity(id)?
         .and_then(|r| r.as_kind::<CaseState>().cloned()))
 }
 
-fn subjects(id: Uuid, child: Uuid) -> Vec<SubjectRef> {
+pub(super) fn subjects(id: Uuid, child: Uuid) -> Vec<SubjectRef> {
     vec![
         SubjectRef::new(EntityKind::Case, id),
         SubjectRef::new(EntityKind::Person, child),
@@ -103,7 +106,11 @@ fn closure_facts(c: &CaseState, whole: &Summary) -> ClosureFacts {
     }
 }
 
-fn is_late(st: &App, due: &vigil_model::dates::Date, now: chrono::DateTime<chrono::Utc>) -> bool {
+pub(super) fn is_late(
+    st: &App,
+    due: &vigil_model::dates::Date,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
     NaiveDate::parse_from_str(&due.to_string(), "%Y-%m-%d").is_ok_and(|d| {
         st.policy.escalation(&st.rules.case_action_due(d), now) >= Escalation::Supervisor
     })
@@ -124,6 +131,8 @@ pub async fn case(
 }
 
 fn load_case(st: &App, who: &Caller, id: Uuid) -> Result<super::Authorised<CaseView>, AppError> {
+    // A role with no case at all is refused before the case is looked for.
+    check(who, Action::ViewCase, Resource::Page)?;
     let Some(state) = case_of(st, id)? else {
         return Err(AppError::NotFound(format!("There is no case {id}.")));
     };
@@ -160,7 +169,16 @@ fn load_case(st: &App, who: &Caller, id: Uuid) -> Result<super::Authorised<CaseV
     shown.extend(records.into_iter().map(|(r, k)| SubjectRef::new(k, r)));
     let can_manage = may(who, Action::ManageCase, case_resource(&state));
     let can_sign_off = may(who, Action::SignOffClosure, case_resource(&state));
+    let meeting_ids: Vec<Uuid> = state.meetings.iter().map(|m| m.meeting_id).collect();
+    let multi_agency_meetings = st
+        .store
+        .entities(&meeting_ids)?
+        .into_iter()
+        .filter(|r| r.kind == EntityKind::MultiAgencyMeeting)
+        .map(|r| r.id)
+        .collect();
     let view = CaseView {
+        multi_agency_meetings,
         id,
         overdue,
         child,
@@ -216,7 +234,7 @@ pub struct CaseLine {
 }
 
 impl CaseLine {
-    fn of(id: Uuid, c: &CaseState) -> CaseLine {
+    pub(super) fn of(id: Uuid, c: &CaseState) -> CaseLine {
         CaseLine {
             id,
             level: c.level,
@@ -367,6 +385,7 @@ pub async fn my_actions(
 }
 
 fn load_my_actions(st: &App, who: &Caller) -> Result<super::Authorised<Vec<ActionItem>>, AppError> {
+    check(who, Action::ViewCase, Resource::Page)?;
     let me = who.user.username.clone();
     let (list, shown) = items(
         st,
@@ -535,6 +554,7 @@ impl App {
     }
 
     async fn managed_case(self: &Arc<Self>, who: &Caller, id: Uuid) -> Result<CaseState, AppError> {
+        check(who, Action::ManageCase, Resource::Page)?;
         let c = self.loaded_case(id).await?;
         check(who, Action::ManageCase, case_resource(&c))?;
         Ok(c)
@@ -691,6 +711,7 @@ impl App {
         status: ActionStatus,
         note: String,
     ) -> Result<Result<(), String>, AppError> {
+        check(who, Action::ViewCase, Resource::Page)?;
         let c = self.loaded_case(case_id).await?;
         let owner = c
             .actions
@@ -779,6 +800,7 @@ impl App {
         sign_off: bool,
         note: String,
     ) -> Result<Result<(), String>, AppError> {
+        check(who, Action::SignOffClosure, Resource::Page)?;
         let c = self.loaded_case(case_id).await?;
         check(who, Action::SignOffClosure, case_resource(&c))?;
         let Some(req) = c.closure_request.clone() else {
@@ -850,9 +872,8 @@ pub async fn new_case_form(
 ) -> Result<super::Authorised<PersonLink>, AppError> {
     let who = who.clone();
     st.blocking(move |st| {
-        let p = super::person_of(st, child_id)?
-            .ok_or_else(|| AppError::NotFound("There is no person at this address.".into()))?;
-        check(&who, Action::ViewPerson, super::person_resource(&p))?;
+        // Whether the user may open cases at all comes first, so a refusal
+        // says nothing about whether the child exists.
         let own = [];
         check(
             &who,
@@ -863,6 +884,9 @@ pub async fn new_case_form(
                 worker: None,
             },
         )?;
+        let p = super::person_of(st, child_id)?
+            .ok_or_else(|| AppError::NotFound("There is no person at this address.".into()))?;
+        check(&who, Action::ViewPerson, super::person_resource(&p))?;
         let link = super::link_of(st, &who, &p);
         authorised(
             st,

@@ -65,6 +65,9 @@ pub enum EntityKind {
     /// An alert a rule raised (`alert.raised`, `.seen`, `.acknowledged`,
     /// `.resolved`).
     Alert,
+    /// A meeting that discussed several cases (`meeting.held`): the monthly
+    /// multi-agency child exploitation (MACE) meeting.
+    MultiAgencyMeeting,
 }
 
 impl EntityKind {
@@ -87,6 +90,7 @@ impl EntityKind {
         EntityKind::User,
         EntityKind::AccessLog,
         EntityKind::Alert,
+        EntityKind::MultiAgencyMeeting,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +112,7 @@ impl EntityKind {
             EntityKind::User => "user",
             EntityKind::AccessLog => "access_log",
             EntityKind::Alert => "alert",
+            EntityKind::MultiAgencyMeeting => "multi_agency_meeting",
         }
     }
 

@@ -57,6 +57,7 @@
 //! | `screening.recorded` | the screening | the child |
 //! | `alert.raised`, `alert.acknowledged`, `alert.resolved` | the alert | the alert's child |
 //! | `note.recorded` | the note itself (record kind `note`, id the event's id, owned by its author) | each person among its subjects (`subject`); the child of each referral, episode, placement, allocation, meeting or case among them (`child`) |
+//! | `meeting.held` | | nobody (a meeting of many cases names many children; each case keeps its decision) |
 //! | `agency.registered`, `object.*`, `location.*`, `user.*`, `access_log.checkpointed`, `person_match.scored`, `alert.seen` | | nobody |
 //!
 //! A person who appears twice in one event (a note about a child and about
@@ -545,6 +546,10 @@ fn record_of(p: &EventPayload) -> Option<(EntityKind, Uuid)> {
         | E::UserDisabled(_)
         | E::UserPasswordReset(_)
         | E::AccessLogCheckpointed(_) => return None,
+        // A meeting of many cases names many children: it is in no child's
+        // chronology (each case keeps its own decision, and the actions it
+        // set are `case.action_added` events of the case).
+        E::MeetingHeld(_) => return None,
     })
 }
 

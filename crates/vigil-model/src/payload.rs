@@ -54,6 +54,7 @@
 //! | `user.role_changed` | an account given another role; with a reason |
 //! | `user.disabled` | an account that may no longer sign in (final); with a reason |
 //! | `user.password_reset` | an administrator issued a temporary password; with a reason |
+//! | `meeting.held` | a meeting that discussed several cases (the monthly multi-agency exploitation meeting): chair, who attended (people and agencies), the decision on each case (every one open); its actions are `case.action_added` events naming it, in the same unit |
 //! | `access_log.checkpointed` | Vigil anchored the access log (its row count and last hash) in the ledger, so rows cut off its end are found |
 //! | `alert.raised` | a rule met (Vigil only): rule, severity, the child, what it says, the events that met it; the id derives from the rule and the events, so it is raised once |
 //! | `alert.seen` | a person opened an alert (once per person) |
@@ -95,10 +96,10 @@ pub use crate::pole::{Location, Object, Person, PersonAmendment};
 pub use casework::{
     AllocationEnded, AllocationRecorded, AssessmentCompleted, CaseActionAdded, CaseActionClosed,
     CaseAgencyAdded, CaseAgencyRemoved, CaseAllocated, CaseClosed, CaseClosureDeclined,
-    CaseClosureRequested, CaseLevelChanged, CaseOpened, CaseRiskChanged, MeetingRecorded,
-    MissingEpisodeRecorded, MissingEpisodeReturned, NoteRecorded, PlacementEnded, PlacementStarted,
-    ReferralDecided, ReferralInformationAdded, ReferralSubmitted, Referrer, MAX_ADDITIONS,
-    MAX_CASE_ACTIONS,
+    CaseClosureRequested, CaseDiscussed, CaseLevelChanged, CaseOpened, CaseRiskChanged,
+    MeetingAttendee, MeetingHeld, MeetingRecorded, MissingEpisodeRecorded, MissingEpisodeReturned,
+    NoteRecorded, PlacementEnded, PlacementStarted, ReferralDecided, ReferralInformationAdded,
+    ReferralSubmitted, Referrer, MAX_ADDITIONS, MAX_CASE_ACTIONS,
 };
 pub use entities::{AgencyRegistered, LinkEnded, LinkRecorded, LocationAmended, ObjectAmended};
 pub use matching::{
@@ -227,6 +228,7 @@ event_payloads! {
     "alert.seen" => AlertSeen(AlertSeen),
     "alert.acknowledged" => AlertAcknowledged(AlertAcknowledged),
     "alert.resolved" => AlertResolved(AlertResolved),
+    "meeting.held" => MeetingHeld(MeetingHeld),
 }
 
 impl EventPayload {

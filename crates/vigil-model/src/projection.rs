@@ -34,7 +34,11 @@ use uuid::Uuid;
 /// 10: closing a case: a request waiting for a supervisor's sign-off, the
 /// sign-off or its refusal (`case.closure_*`); a person's case ids.
 /// 11: alerts (`alert.*`, `crate::state::AlertState`).
-pub const PROJECTION_VERSION: u32 = 11;
+/// 12: meetings: the multi-agency meeting of many cases (`meeting.held`,
+/// `crate::state::MultiAgencyMeetingState`), and the meetings that
+/// discussed a case on the case (`crate::state::CaseState::meetings`, from
+/// `meeting.held` and `meeting.recorded` with a case).
+pub const PROJECTION_VERSION: u32 = 12;
 
 /// The projected state of one entity.
 #[derive(Clone, Debug, PartialEq)]

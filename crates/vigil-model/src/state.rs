@@ -637,6 +637,35 @@ pub struct MeetingState {
     pub recorded: Stamp,
 }
 
+/// A meeting that discussed several cases (`meeting.held`): the monthly
+/// multi-agency child exploitation (MACE) meeting. Who attended, who
+/// chaired, and per case the decision; the actions it set are
+/// `case.action_added` events naming it, on each case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MultiAgencyMeetingState {
+    pub kind: MeetingKind,
+    pub chair: String,
+    pub attendees: Vec<crate::payload::MeetingAttendee>,
+    pub cases: Vec<crate::payload::CaseDiscussed>,
+    /// When it was held (the event's occurred-at).
+    pub held: OccurredAt,
+    pub recorded: Stamp,
+}
+
+/// A meeting that discussed a case, as the case keeps it: a strategy
+/// discussion or conference about the child (`meeting.recorded` with the
+/// case), or a multi-agency meeting of many cases (`meeting.held`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseMeeting {
+    pub meeting_id: Uuid,
+    pub kind: MeetingKind,
+    pub held: OccurredAt,
+    /// What it decided about this case.
+    pub decision: String,
+}
+
 crate::code_list! {
     /// Whether a case is open.
     pub enum CaseStatus("case status") {
@@ -725,6 +754,9 @@ pub struct CaseState {
     pub risk_history: Vec<CaseRiskEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<CaseAction>,
+    /// The meetings that discussed it, in the order they were recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub meetings: Vec<CaseMeeting>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub close_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1041,6 +1073,7 @@ entity_states! {
     User(UserState),
     AccessLog(AccessLogState),
     Alert(AlertState),
+    MultiAgencyMeeting(MultiAgencyMeetingState),
 }
 
 impl EntityState {

@@ -28,7 +28,7 @@ const HASHED_WITH_VERSION: u32 = 11;
 
 /// SHA-256 of the borough's events and of its projected rows.
 const BOROUGH_EVENTS: &str = "aa944cddd991eff7c6657b046a035cefe168104e02e3b1dd7700992031df0630";
-const BOROUGH_ROWS: &str = "017451dcdc3aba5c8a178bb58801f29954a733753936bd7111bd1cb7a7c10268";
+const BOROUGH_ROWS: &str = "6d4da24bee38e97193e1fd0328657bc0673f40e9aaf87889f5b8106f8cdf735f";
 /// SHA-256 of the example story's events and of its projected rows.
 const EXAMPLE_EVENTS: &str = "83919bd07c94256cf67e4b55727803185bc718241dcc270ffbd327d4b34f11cf";
 const EXAMPLE_ROWS: &str = "178b842364aa2e47e44d466dea19e3259f1934c002791a1008eee2f4d0611b49";

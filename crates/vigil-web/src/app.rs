@@ -226,6 +226,7 @@ impl AppState {
         );
         link("/actions/mine", "My actions", Action::ManageCase);
         link("/overdue/actions", "Overdue actions", Action::ViewOverdue);
+        link("/meetings", "Meetings", Action::ViewMeetings);
         link("/links/review", "Possible matches", Action::ReviewLinks);
         link("/audit", "Access log", Action::ViewAccessLog);
         link("/reports/language", "Wording", Action::ViewLanguageReport);

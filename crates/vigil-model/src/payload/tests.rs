@@ -55,6 +55,7 @@ const INTEL: u128 = 0x90;
 const OFFENCE: u128 = 0xA0;
 const MEETING: u128 = 0xB0;
 const CASE: u128 = 0xC0;
+const PANEL: u128 = 0xB8;
 
 fn pref(kind: EntityKind, n: u128) -> SubjectRef {
     SubjectRef::new(kind, id(n))
@@ -409,6 +410,26 @@ fn samples() -> Vec<EventPayload> {
             risk: None,
             risk_reason: None,
         }),
+        E::MeetingHeld(MeetingHeld {
+            meeting_id: id(PANEL),
+            kind: MeetingKind::MultiAgencyExploitation,
+            chair: "DI Alex Example".into(),
+            attendees: vec![
+                MeetingAttendee {
+                    name: "DI Alex Example".into(),
+                    agency: AgencyId::new("northshire-police").unwrap(),
+                },
+                MeetingAttendee {
+                    name: "Sam Placeholder".into(),
+                    agency: AgencyId::new("riverside-youth-project").unwrap(),
+                },
+            ],
+            cases: vec![CaseDiscussed {
+                case_id: id(CASE),
+                child_id: id(JADE),
+                decision: "Disruption of the hotel; youth worker to visit weekly.".into(),
+            }],
+        }),
         E::CaseLevelChanged(CaseLevelChanged {
             case_id: id(CASE),
             child_id: id(JADE),
@@ -650,6 +671,7 @@ fn ordinal(p: &EventPayload) -> usize {
         E::AlertSeen(_) => 49,
         E::AlertAcknowledged(_) => 50,
         E::AlertResolved(_) => 51,
+        E::MeetingHeld(_) => 52,
     }
 }
 
@@ -2698,4 +2720,121 @@ fn alerts_are_raised_once_by_vigil_and_answered_once_by_people() {
         "Booked a strategy discussion"
     );
     assert_eq!(w.state(ALERT)["seen_by"], serde_json::json!(["tester"]));
+}
+
+#[test]
+fn a_multi_agency_meeting_discusses_open_cases_and_sets_their_actions() {
+    let EventPayload::MeetingHeld(held) = sample("meeting.held") else {
+        unreachable!()
+    };
+    // Validation: a chair, attendees, cases, a decision each; no repeats.
+    for (bad, words) in [
+        (
+            MeetingHeld {
+                chair: " ".into(),
+                ..held.clone()
+            },
+            "the chair is empty",
+        ),
+        (
+            MeetingHeld {
+                attendees: vec![],
+                ..held.clone()
+            },
+            "who attended",
+        ),
+        (
+            MeetingHeld {
+                cases: vec![],
+                ..held.clone()
+            },
+            "cases the meeting discussed",
+        ),
+        (
+            MeetingHeld {
+                cases: vec![held.cases[0].clone(), held.cases[0].clone()],
+                ..held.clone()
+            },
+            "cases discussed",
+        ),
+        (
+            MeetingHeld {
+                cases: vec![CaseDiscussed {
+                    decision: "".into(),
+                    ..held.cases[0].clone()
+                }],
+                ..held.clone()
+            },
+            "decision",
+        ),
+        (
+            MeetingHeld {
+                kind: MeetingKind::ReturnHomeInterview,
+                ..held.clone()
+            },
+            "one child",
+        ),
+        (
+            MeetingHeld {
+                chair: "x".repeat(5000),
+                ..held.clone()
+            },
+            "chair",
+        ),
+    ] {
+        let got = invalid(EventPayload::MeetingHeld(bad));
+        assert!(got.contains(words), "{words}: {got}");
+    }
+    // Projection: the case keeps the decision; the meeting is its own
+    // record; an action naming it is accepted; once only.
+    let mut w = World::before("meeting.held");
+    w.ok(EventPayload::MeetingHeld(held.clone()));
+    let case = w.typed::<CaseState>(CASE);
+    assert_eq!(case.meetings.len(), 1);
+    assert_eq!(case.meetings[0].meeting_id, id(PANEL));
+    assert!(case.meetings[0].decision.contains("hotel"));
+    let m = w.typed::<MultiAgencyMeetingState>(PANEL);
+    assert_eq!(m.chair, "DI Alex Example");
+    assert_eq!(m.cases.len(), 1);
+    assert!(w
+        .refused(EventPayload::MeetingHeld(held.clone()))
+        .contains("already recorded"));
+    w.ok(EventPayload::CaseActionAdded(CaseActionAdded {
+        case_id: id(CASE),
+        action_id: id(0xAF),
+        text: "Visit weekly".into(),
+        owner: "youth.worker.3".into(),
+        due: Date::parse("2025-07-01").unwrap(),
+        meeting_id: Some(id(PANEL)),
+    }));
+    assert_eq!(
+        w.typed::<CaseState>(CASE).actions[0].meeting_id,
+        Some(id(PANEL))
+    );
+    // A case of another child, or a case that does not exist, is refused
+    // and nothing of the meeting is kept.
+    let wrong_child = MeetingHeld {
+        meeting_id: id(PANEL + 1),
+        cases: vec![CaseDiscussed {
+            child_id: id(MIA),
+            ..held.cases[0].clone()
+        }],
+        ..held.clone()
+    };
+    assert!(w
+        .refused(EventPayload::MeetingHeld(wrong_child))
+        .contains("different child"));
+    let unknown = MeetingHeld {
+        meeting_id: id(PANEL + 2),
+        cases: vec![
+            held.cases[0].clone(),
+            CaseDiscussed {
+                case_id: id(CASE + 9),
+                ..held.cases[0].clone()
+            },
+        ],
+        ..held
+    };
+    w.refused(EventPayload::MeetingHeld(unknown));
+    assert_eq!(w.typed::<CaseState>(CASE).meetings.len(), 1);
 }

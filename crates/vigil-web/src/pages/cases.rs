@@ -13,7 +13,8 @@ use crate::display;
 use crate::error::WebError;
 use crate::form::{line, parse_day, text, CsrfForm, FieldError, FormData, DAY_HINT};
 use crate::html::{
-    ActionRow, ActionsPage, CasePage, CaseRow, ClosureRow, FormView, Line, NewCasePage, Opt,
+    ActionRow, ActionsPage, CaseMeetingRow, CasePage, CaseRow, ClosureRow, FormView, Line,
+    NewCasePage, Opt,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -26,9 +27,9 @@ use vigil_app::guard::cases::{
     self, ActionItem, AwaitingClosure, CaseLine, CaseView, Closure, NewCase, OverdueWork,
 };
 use vigil_app::guard::Authorised;
-use vigil_model::codes::{ActionStatus, AgencyId, CaseLevel, RiskLevel};
+use vigil_model::codes::{ActionStatus, AgencyId, CaseLevel, MeetingKind, RiskLevel};
 use vigil_model::dates::Date;
-use vigil_model::state::{CaseAction, CaseStatus, Stamp};
+use vigil_model::state::{CaseAction, CaseMeeting, CaseStatus, Stamp};
 use vigil_rules::london::local_date;
 
 /// Refuses a role without this action before anything is looked up, so
@@ -199,10 +200,10 @@ pub struct NewCaseQuery {
     referral: String,
 }
 
-fn parse_child(s: &str) -> Result<Uuid, WebError> {
-    Uuid::parse_str(s.trim()).map_err(|_| {
-        WebError::NotFound("Open a case from the child's record: there is no such person.".into())
-    })
+/// The child's id as given (the nil id, which names nobody, when it is
+/// not one: the access check then comes before "there is no person").
+fn parse_child(s: &str) -> Result<Uuid, ()> {
+    Uuid::parse_str(s.trim()).map_err(|_| ())
 }
 
 /// The form read field by field.
@@ -365,7 +366,26 @@ fn action_status(a: &CaseAction, overdue: bool) -> (String, &'static str) {
     }
 }
 
-fn action_row(
+/// "Set at the meeting of 3 Nov 2025" for an action a meeting set, from
+/// the meetings the case keeps (empty when none did).
+pub(crate) fn set_at(a: &CaseAction, meetings: &[CaseMeeting]) -> String {
+    match a.meeting_id {
+        None => String::new(),
+        Some(id) => match meetings.iter().find(|m| m.meeting_id == id) {
+            Some(m) => format!("Set at the meeting of {}", meeting_day(&m.held)),
+            None => "Set at a meeting".into(),
+        },
+    }
+}
+
+/// A meeting's day in words ("3 Nov 2025").
+pub(crate) fn meeting_day(held: &vigil_model::time::OccurredAt) -> String {
+    held.earliest_day()
+        .map(display::date)
+        .unwrap_or_else(|_| held.value.clone())
+}
+
+pub(crate) fn action_row(
     a: &CaseAction,
     case_id: Uuid,
     child: String,
@@ -522,13 +542,28 @@ fn case_page(
         .rev()
         .map(|a| {
             let overdue = v.overdue.contains(&a.action_id);
-            action_row(
-                a,
-                v.id,
-                child.clone(),
-                overdue,
-                v.can_manage || a.owner == me,
-            )
+            ActionRow {
+                meeting: set_at(a, &c.meetings),
+                ..action_row(
+                    a,
+                    v.id,
+                    child.clone(),
+                    overdue,
+                    v.can_manage || a.owner == me,
+                )
+            }
+        })
+        .collect();
+    let meetings = c
+        .meetings
+        .iter()
+        .rev()
+        .map(|m| CaseMeetingRow {
+            label: format!("{}, {}", m.kind.label(), meeting_day(&m.held)),
+            href: (m.kind == MeetingKind::MultiAgencyExploitation
+                && v.multi_agency_meetings.contains(&m.meeting_id))
+            .then(|| format!("/meetings/{}", m.meeting_id)),
+            decision: m.decision.clone(),
         })
         .collect();
     let waiting = c
@@ -571,6 +606,7 @@ fn case_page(
         form: FormView::new(form, errors),
         csrf: who.csrf.clone(),
         id: v.id.to_string(),
+        meetings,
         child_href: v.child.can_open.then(|| format!("/people/{}", v.child.id)),
         child_detail: v.child.detail.clone(),
         child,
