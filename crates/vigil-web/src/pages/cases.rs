@@ -202,8 +202,10 @@ pub struct NewCaseQuery {
 
 /// The child's id as given (the nil id, which names nobody, when it is
 /// not one: the access check then comes before "there is no person").
-fn parse_child(s: &str) -> Result<Uuid, ()> {
-    Uuid::parse_str(s.trim()).map_err(|_| ())
+fn parse_child(s: &str) -> Result<Uuid, WebError> {
+    Uuid::parse_str(s.trim()).map_err(|_| {
+        WebError::NotFound("Open a case from the child's record: there is no such person.".into())
+    })
 }
 
 /// The form read field by field.
