@@ -201,6 +201,8 @@ pub async fn case(
 }
 
 fn load_case(st: &App, who: &Caller, id: Uuid) -> Result<super::Authorised<CaseView>, AppError> {
+    // A role without cases is refused before it is told whether one exists.
+    check(who, Action::ViewCase, Resource::Page)?;
     let Some(state) = case_of(st, id)? else {
         return Err(AppError::NotFound(format!("There is no case {id}.")));
     };
@@ -531,6 +533,7 @@ pub async fn my_actions(
 }
 
 fn load_my_actions(st: &App, who: &Caller) -> Result<super::Authorised<Vec<ActionItem>>, AppError> {
+    check(who, Action::ViewCase, Resource::Page)?;
     let me = who.user.username.clone();
     let (list, shown) = items(
         st,
@@ -807,6 +810,7 @@ impl App {
     }
 
     fn managed_case(&self, who: &Caller, id: Uuid) -> Result<CaseState, AppError> {
+        check(who, Action::ManageCase, Resource::Page)?;
         let Some(c) = case_of(self, id)? else {
             return Err(AppError::NotFound(format!("There is no case {id}.")));
         };
@@ -965,6 +969,7 @@ impl App {
         status: ActionStatus,
         note: String,
     ) -> Result<Result<(), String>, AppError> {
+        check(who, Action::ViewCase, Resource::Page)?;
         let Some(c) = case_of(self, case_id)? else {
             return Err(AppError::NotFound(format!("There is no case {case_id}.")));
         };
@@ -1052,6 +1057,7 @@ impl App {
         sign_off: bool,
         note: String,
     ) -> Result<Result<(), String>, AppError> {
+        check(who, Action::SignOffClosure, Resource::Page)?;
         let Some(c) = case_of(self, case_id)? else {
             return Err(AppError::NotFound(format!("There is no case {case_id}.")));
         };

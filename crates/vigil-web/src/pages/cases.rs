@@ -418,6 +418,11 @@ pub async fn new_form(
         form.set("location", q.location.trim());
         return new_context_page(&st, &who, StatusCode::OK, context, form, Vec::new()).await;
     }
+    if q.child.trim().is_empty() {
+        // Neither a child nor a context: refused before saying so, for
+        // whoever may not open cases at all.
+        cases::new_contextual_case_form(&st.app, &who).await?;
+    }
     let child = cases::new_case_form(&st.app, &who, parse_child(&q.child)?).await?;
     let mut form = FormData::default();
     form.set("referral", q.referral.trim());
@@ -430,6 +435,9 @@ pub async fn open(
 ) -> Result<Response, WebError> {
     if !form.get("context").is_empty() {
         return open_contextual(&st, &who, form).await;
+    }
+    if form.get("child").trim().is_empty() {
+        cases::new_contextual_case_form(&st.app, &who).await?;
     }
     let child_id = parse_child(form.get("child"))?;
     let child = cases::new_case_form(&st.app, &who, child_id).await?;
