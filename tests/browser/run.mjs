@@ -411,14 +411,67 @@ try {
       }
     });
 
+    let caseUrl;
+    await step('triage opens a case from the referral; the worker reads its chronology, adds an action and asks to close it', async () => {
+      const t = await newPage();
+      await signIn(t, 'tariq.triage');
+      await t.goto(referralUrl);
+      await t.click('#open-case-from-referral');
+      await t.waitForURL(/\/cases\/new\?/);
+      await t.check('#level-exploitation');
+      await t.fill('#reason', 'Seen getting into cars with older men; missing overnight last night.');
+      await t.fill('#worker', 'pia.practitioner');
+      await t.check('#risk-high');
+      await t.fill('#risk_reason', 'Found at the taxi rank with two older males in a silver car.');
+      await t.click('#open-case');
+      await t.waitForURL(/\/cases\/[0-9a-f-]+$/);
+      caseUrl = t.url();
+      assert.match(await t.locator('#case-risk').innerText(), /High risk/);
+
+      const pia = await newPage();
+      await signIn(pia, 'pia.practitioner');
+      await pia.goto(caseUrl);
+      const chron = await pia.locator('#chronology-table').innerText();
+      assert.match(chron, /Missing/);
+      const week = new Date(Date.now() + 7 * 24 * 3600 * 1000).toLocaleDateString('en-CA', { timeZone: 'Europe/London' });
+      // A mistake first: no owner. What was typed stays.
+      await pia.fill('#a_text', 'Visit Jade at Oakview House and see her alone');
+      await pia.fill('#a_due', week);
+      await pia.click('#add-action');
+      assert.match(await pia.locator('.v-error-summary').innerText(), /who is to do it/);
+      assert.equal(await pia.inputValue('#a_text'), 'Visit Jade at Oakview House and see her alone');
+      await pia.fill('#a_owner', 'pia.practitioner');
+      await pia.click('#add-action');
+      await pia.waitForURL(/#actions$/);
+      assert.match(await pia.locator('#case-actions').innerText(), /Visit Jade at Oakview House/);
+      await shot(pia, '20-case-page.png');
+      await pia.locator('.v-timeline-box svg').screenshot({ path: join(SHOTS, '21-timeline.png') });
+      // On a phone the case page fits: nothing scrolls sideways.
+      await pia.setViewportSize({ width: 390, height: 844 });
+      const wide = await pia.evaluate(() => document.documentElement.scrollWidth);
+      const widest = await pia.evaluate(() => [...document.querySelectorAll('main *')]
+        .filter((e) => e.getBoundingClientRect().right > 390).slice(0, 3)
+        .map((e) => `${e.tagName}#${e.id}.${e.className}`).join(', '));
+      assert.ok(wide <= 390, `the case page is ${wide}px wide at 390px: ${widest}`);
+      await pia.setViewportSize({ width: 1100, height: 900 });
+      // Closing with an action open and a missing episode last night: a request.
+      const concerns = await pia.locator('#closure-concerns').innerText();
+      assert.match(concerns, /1 action on the case is still open/);
+      await pia.fill('#c_reason', 'Jade has moved to live with her aunt out of the area.');
+      await pia.click('#close-case');
+      await pia.waitForURL(/#closure-waiting$/);
+      assert.match(await pia.locator('#closure-waiting').innerText(), /waits for a supervisor's sign-off/);
+      assert.match(await pia.locator('#case-status').innerText(), /waits for sign-off/);
+    });
+
     await step('the referrer sees the decision, not the case', async () => {
       await signIn(page, 'tess.teacher');
       await page.click('nav >> text=My referrals');
       assert.match(await page.locator('table').innerText(), /Decided: early help/);
     });
-    writeFileSync(stateFile, JSON.stringify({ reference, urgent }));
+    writeFileSync(stateFile, JSON.stringify({ reference, urgent, caseUrl }));
   } else if (phase === 'later') {
-    const { reference, urgent } = JSON.parse(readFileSync(stateFile, 'utf8'));
+    const { reference, urgent, caseUrl } = JSON.parse(readFileSync(stateFile, 'utf8'));
 
     await step('eight days later the supervisor sees the undecided referral overdue', async () => {
       const page = await newPage();
@@ -430,6 +483,30 @@ try {
       assert.ok(!table.includes(reference), 'the decided one is not overdue');
       assert.match(table, /Escalated to the (supervisor|head of service)/);
       await shot(page, '08-overdue.png');
+    });
+
+    await step('the supervisor sees the late action and the closure waiting, and signs the closure off', async () => {
+      const page = await newPage();
+      await signIn(page, 'sue.supervisor');
+      await page.click('nav >> text=Overdue actions');
+      const closures = await page.locator('#closures-table').innerText();
+      assert.match(closures, /Jade Example/);
+      assert.match(closures, /moved to live with her aunt/);
+      assert.match(await page.locator('#actions-table').innerText(), /Visit Jade at Oakview House/);
+      await shot(page, '24-overdue-actions.png');
+      await page.click('#closures-table >> text=Jade Example');
+      // (The server of this phase listens on another port.)
+      const casePath = new URL(caseUrl).pathname;
+      await page.waitForURL((u) => u.pathname === casePath);
+      // A note is required.
+      await page.click('#sign-off');
+      assert.match(await page.locator('.v-error-summary').innerText(), /Write your note/);
+      await page.fill('#so_note', 'Spoke to the aunt and the new school; the local team has the case. The open visit is handed over.');
+      await page.click('#sign-off');
+      await page.waitForURL(/#case-status$/);
+      assert.match(await page.locator('#case-status').innerText(), /Closed/);
+      assert.match(await page.locator('#signed-off + dl').innerText(), /pia\.practitioner/);
+      await shot(page, '25-closure-signed-off.png');
     });
 
     await step('an auditor reads the access log', async () => {

@@ -42,7 +42,7 @@ TREE_HEAD_DOMAIN = b"vigil-tree-head-v1\x00"  # 19 bytes (section 3)
 SUBJECT_TYPE_ORDER = [
     "agency", "person", "object", "location", "link", "referral", "missing_episode",
     "placement", "allocation", "intelligence", "offence", "meeting", "case", "screening", "user",
-    "access_log",
+    "access_log", "alert", "multi_agency_meeting",
 ]
 PRECISIONS = {"exact", "day", "month", "year", "approximate"}
 HEADER_FIELDS = {

@@ -65,6 +65,14 @@ pub enum Action {
     /// Sign off (or decline) closing a case that needs it: actions open,
     /// indicators active or a recent missing episode.
     SignOffClosure,
+    /// The meetings page: the agenda of the next multi-agency exploitation
+    /// meeting and the meetings held, each listing only the cases the user
+    /// may open ([`Action::ViewCase`]).
+    ViewMeetings,
+    /// Record a multi-agency meeting: who attended, the decision on each
+    /// case and the actions it set, on cases the user may change
+    /// ([`Action::ManageCase`]).
+    RecordMeeting,
     /// The access log: who read which record, when.
     ViewAccessLog,
     /// The list of accounts and one account's history.
@@ -93,6 +101,8 @@ impl Action {
         Action::ViewCase,
         Action::ManageCase,
         Action::SignOffClosure,
+        Action::ViewMeetings,
+        Action::RecordMeeting,
         Action::ViewAccessLog,
         Action::ViewUsers,
         Action::ManageUsers,
@@ -110,6 +120,7 @@ impl Action {
                 | Action::RecordMissing
                 | Action::ManageCase
                 | Action::SignOffClosure
+                | Action::RecordMeeting
                 | Action::ManageUsers
         )
     }
@@ -159,6 +170,12 @@ impl Action {
             }
             Action::ManageCase => "open and change a case and its actions",
             Action::SignOffClosure => "sign off closing a case while work on it is still live",
+            Action::ViewMeetings => {
+                "see the meeting agenda and the meetings held (only cases I may open)"
+            }
+            Action::RecordMeeting => {
+                "record a multi-agency meeting and its actions (only cases I may change)"
+            }
             Action::ViewAccessLog => "read the access log",
             Action::ViewUsers => "see accounts",
             Action::ManageUsers => "create and change accounts",
@@ -279,6 +296,10 @@ pub const RULES: &[Rule] = &[
     // first recorded the child).
     rule(Practitioner, ViewCase, All, OwnAgency),
     rule(Practitioner, ManageCase, All, OwnAgency),
+    // The multi-agency meeting: its agenda and minutes list only the cases
+    // the user may open, and recording one needs each case's ManageCase.
+    rule(Practitioner, ViewMeetings, All, OwnAgency),
+    rule(Practitioner, RecordMeeting, All, OwnAgency),
     // The front door sees every referral and decides it.
     rule(Triage, SubmitReferral, Mash, Any),
     rule(Triage, ListOwnReferrals, Mash, OwnSubmission),
@@ -294,6 +315,8 @@ pub const RULES: &[Rule] = &[
     rule(Triage, RecordMissing, Mash, Any),
     rule(Triage, ViewCase, Mash, Any),
     rule(Triage, ManageCase, Mash, Any),
+    rule(Triage, ViewMeetings, Mash, Any),
+    rule(Triage, RecordMeeting, Mash, Any),
     // Analysts read person-level data for problem profiles; every read is logged.
     rule(Analyst, ViewReferral, Analysis, Any),
     rule(Analyst, ViewPerson, Analysis, Any),
@@ -327,6 +350,8 @@ pub const RULES: &[Rule] = &[
     // Closing a case while actions are open, indicators are active or the
     // child went missing recently is for a supervisor of an agency on it.
     rule(Supervisor, SignOffClosure, All, OwnAgency),
+    rule(Supervisor, ViewMeetings, All, OwnAgency),
+    rule(Supervisor, RecordMeeting, All, OwnAgency),
     // An auditor reads everything and changes nothing.
     rule(Auditor, ViewReceipt, All, Any),
     rule(Auditor, ViewTriageQueue, All, Any),
@@ -335,6 +360,7 @@ pub const RULES: &[Rule] = &[
     rule(Auditor, ViewPerson, All, Any),
     rule(Auditor, ReviewLinks, All, Any),
     rule(Auditor, ViewCase, All, Any),
+    rule(Auditor, ViewMeetings, All, Any),
     rule(Auditor, ViewAccessLog, All, Any),
     rule(Auditor, ViewLanguageReport, All, Any),
     rule(Auditor, ViewUsers, All, Any),

@@ -69,6 +69,9 @@ pub struct CaseView {
     /// What this user may do on it.
     pub can_manage: bool,
     pub can_sign_off: bool,
+    /// Which of the meetings that discussed it are multi-agency meetings
+    /// of many cases (`meeting.held`, with minutes of their own).
+    pub multi_agency_meetings: Vec<Uuid>,
 }
 
 /// What a contextual case is about, as its page shows it.
@@ -148,14 +151,14 @@ impl CaseView {
     }
 }
 
-fn case_of(st: &App, id: Uuid) -> Result<Option<CaseState>, AppError> {
+pub(super) fn case_of(st: &App, id: Uuid) -> Result<Option<CaseState>, AppError> {
     Ok(st
         .store
         .entity(id)?
         .and_then(|r| r.as_kind::<CaseState>().cloned()))
 }
 
-fn subjects(id: Uuid, child: Option<Uuid>) -> Vec<SubjectRef> {
+pub(super) fn subjects(id: Uuid, child: Option<Uuid>) -> Vec<SubjectRef> {
     let mut v = vec![SubjectRef::new(EntityKind::Case, id)];
     v.extend(child.map(|c| SubjectRef::new(EntityKind::Person, c)));
     v
@@ -180,7 +183,11 @@ fn closure_facts(c: &CaseState, whole: Option<&Summary>) -> ClosureFacts {
     }
 }
 
-fn is_late(st: &App, due: &vigil_model::dates::Date, now: chrono::DateTime<chrono::Utc>) -> bool {
+pub(super) fn is_late(
+    st: &App,
+    due: &vigil_model::dates::Date,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
     NaiveDate::parse_from_str(&due.to_string(), "%Y-%m-%d").is_ok_and(|d| {
         st.policy.escalation(&st.rules.case_action_due(d), now) >= Escalation::Supervisor
     })
@@ -241,7 +248,16 @@ fn load_case(st: &App, who: &Caller, id: Uuid) -> Result<super::Authorised<CaseV
     shown.extend(records.into_iter().map(|(r, k)| SubjectRef::new(k, r)));
     let can_manage = may(who, Action::ManageCase, case_resource(&state));
     let can_sign_off = may(who, Action::SignOffClosure, case_resource(&state));
+    let meeting_ids: Vec<Uuid> = state.meetings.iter().map(|m| m.meeting_id).collect();
+    let multi_agency_meetings = st
+        .store
+        .entities(&meeting_ids)?
+        .into_iter()
+        .filter(|r| r.kind == EntityKind::MultiAgencyMeeting)
+        .map(|r| r.id)
+        .collect();
     let view = CaseView {
+        multi_agency_meetings,
         id,
         overdue,
         child: Some(child),
@@ -377,7 +393,7 @@ pub struct CaseLine {
 }
 
 impl CaseLine {
-    fn of(id: Uuid, c: &CaseState) -> CaseLine {
+    pub(super) fn of(id: Uuid, c: &CaseState) -> CaseLine {
         CaseLine {
             id,
             level: c.level,
@@ -688,7 +704,7 @@ impl App {
     /// agency leads or is on (the front door: any). `Ok(Err(sentence))`
     /// when the input or the log refuses it.
     pub async fn open_case(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         new: &NewCase,
     ) -> Result<Result<Uuid, String>, AppError> {
@@ -714,7 +730,8 @@ impl App {
         let (child_id, context) = match &new.about {
             CaseAbout::Child(id) => (Some(*id), None),
             CaseAbout::Place(location_id) => {
-                let Some(r) = self.store.entity(*location_id)? else {
+                let id = *location_id;
+                let Some(r) = self.blocking(move |st| Ok(st.store.entity(id)?)).await? else {
                     return Ok(Err("There is no such place recorded.".into()));
                 };
                 if r.kind != EntityKind::Location {
@@ -767,14 +784,14 @@ impl App {
     /// open the child's record. `Ok(Err(sentence))` when the log refuses it
     /// (the case is a child's own, closed, or the child already linked).
     pub async fn link_case_child(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         child_id: Uuid,
         reason: String,
     ) -> Result<Result<(), String>, AppError> {
-        self.managed_case(who, case_id)?;
-        self.openable_child(who, child_id)?;
+        self.managed_case(who, case_id).await?;
+        self.openable_child(who, child_id).await?;
         let body = EventPayload::CaseChildLinked(CaseChildLinked {
             case_id,
             child_id,
@@ -786,14 +803,14 @@ impl App {
     /// Takes a child off a contextual case, with the reason (the same
     /// checks as linking).
     pub async fn unlink_case_child(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         child_id: Uuid,
         reason: String,
     ) -> Result<Result<(), String>, AppError> {
-        self.managed_case(who, case_id)?;
-        self.openable_child(who, child_id)?;
+        self.managed_case(who, case_id).await?;
+        self.openable_child(who, child_id).await?;
         let body = EventPayload::CaseChildUnlinked(CaseChildUnlinked {
             case_id,
             child_id,
@@ -803,30 +820,38 @@ impl App {
     }
 
     /// A person whose record this user may open (else 404 or 403).
-    fn openable_child(&self, who: &Caller, id: Uuid) -> Result<(), AppError> {
-        let p = super::person_of(self, id)?
+    async fn openable_child(self: &Arc<Self>, who: &Caller, id: Uuid) -> Result<(), AppError> {
+        let p = self
+            .blocking(move |st| super::person_of(st, id))
+            .await?
             .ok_or_else(|| AppError::NotFound("There is no such child recorded.".into()))?;
         check(who, Action::ViewPerson, super::person_resource(&p))
     }
 
-    fn managed_case(&self, who: &Caller, id: Uuid) -> Result<CaseState, AppError> {
+    /// The case, read off the async threads (the PostgreSQL client blocks).
+    async fn loaded_case(self: &Arc<Self>, id: Uuid) -> Result<CaseState, AppError> {
+        self.blocking(move |st| {
+            case_of(st, id)?.ok_or_else(|| AppError::NotFound(format!("There is no case {id}.")))
+        })
+        .await
+    }
+
+    async fn managed_case(self: &Arc<Self>, who: &Caller, id: Uuid) -> Result<CaseState, AppError> {
         check(who, Action::ManageCase, Resource::Page)?;
-        let Some(c) = case_of(self, id)? else {
-            return Err(AppError::NotFound(format!("There is no case {id}.")));
-        };
+        let c = self.loaded_case(id).await?;
         check(who, Action::ManageCase, case_resource(&c))?;
         Ok(c)
     }
 
     /// Adds an agency to a case (its users may then see it).
     pub async fn add_case_agency(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         agency: AgencyId,
         reason: Option<String>,
     ) -> Result<Result<(), String>, AppError> {
-        let c = self.managed_case(who, case_id)?;
+        let c = self.managed_case(who, case_id).await?;
         if let Some(msg) = self.unknown_agency(&agency) {
             return Ok(Err(msg));
         }
@@ -841,13 +866,13 @@ impl App {
 
     /// Takes an agency off a case (its users lose the access it gave).
     pub async fn remove_case_agency(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         agency: AgencyId,
         reason: String,
     ) -> Result<Result<(), String>, AppError> {
-        let c = self.managed_case(who, case_id)?;
+        let c = self.managed_case(who, case_id).await?;
         let body = EventPayload::CaseAgencyRemoved(CaseAgencyRemoved {
             case_id,
             child_id: c.child_id,
@@ -860,7 +885,7 @@ impl App {
     /// Adds an action to a case (`meeting_id` when a meeting set it).
     #[allow(clippy::too_many_arguments)]
     pub async fn add_case_action(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         text: String,
@@ -868,7 +893,7 @@ impl App {
         due: vigil_model::dates::Date,
         meeting_id: Option<Uuid>,
     ) -> Result<Result<Uuid, String>, AppError> {
-        self.managed_case(who, case_id)?;
+        self.managed_case(who, case_id).await?;
         if self.mirror.user_by_name(&owner).is_none() {
             return Ok(Err(format!("There is no account '{owner}'.")));
         }
@@ -899,13 +924,13 @@ pub enum Closure {
 impl App {
     /// Steps a case up or down to another level, with the reason.
     pub async fn change_case_level(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         level: CaseLevel,
         reason: String,
     ) -> Result<Result<(), String>, AppError> {
-        let c = self.managed_case(who, case_id)?;
+        let c = self.managed_case(who, case_id).await?;
         let body = EventPayload::CaseLevelChanged(CaseLevelChanged {
             case_id,
             child_id: c.child_id,
@@ -917,13 +942,13 @@ impl App {
 
     /// Records the case's risk again, and why.
     pub async fn change_case_risk(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         risk: RiskLevel,
         reason: String,
     ) -> Result<Result<(), String>, AppError> {
-        let c = self.managed_case(who, case_id)?;
+        let c = self.managed_case(who, case_id).await?;
         let body = EventPayload::CaseRiskChanged(CaseRiskChanged {
             case_id,
             child_id: c.child_id,
@@ -935,14 +960,14 @@ impl App {
 
     /// Allocates the case to another worker (and, if given, lead agency).
     pub async fn allocate_case(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         worker: String,
         lead_agency: Option<AgencyId>,
         reason: String,
     ) -> Result<Result<(), String>, AppError> {
-        let c = self.managed_case(who, case_id)?;
+        let c = self.managed_case(who, case_id).await?;
         if self.mirror.user_by_name(&worker).is_none() {
             return Ok(Err(format!("There is no account '{worker}'.")));
         }
@@ -962,7 +987,7 @@ impl App {
     /// Marks an action done or cancelled, with a note. Its owner may close
     /// it as well as whoever may manage the case.
     pub async fn close_case_action(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         action_id: Uuid,
@@ -970,9 +995,7 @@ impl App {
         note: String,
     ) -> Result<Result<(), String>, AppError> {
         check(who, Action::ViewCase, Resource::Page)?;
-        let Some(c) = case_of(self, case_id)? else {
-            return Err(AppError::NotFound(format!("There is no case {case_id}.")));
-        };
+        let c = self.loaded_case(case_id).await?;
         let owner = c
             .actions
             .iter()
@@ -995,20 +1018,26 @@ impl App {
     /// supervisor who may give it closes the case with the sign-off
     /// recorded; anyone else's closing becomes a request that waits for one.
     pub async fn close_case(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         reason: String,
     ) -> Result<Result<Closure, String>, AppError> {
-        let c = self.managed_case(who, case_id)?;
-        let whole = match c.child_id {
-            Some(child) => Some(super::record::case_chronology(self, who, child, &[])?.whole),
-            None => None,
+        let c = self.managed_case(who, case_id).await?;
+        let concerns = {
+            let (who, c) = (who.clone(), c.clone());
+            self.blocking(move |st| {
+                let whole = match c.child_id {
+                    Some(child) => Some(super::record::case_chronology(st, &who, child, &[])?.whole),
+                    None => None,
+                };
+                Ok(closure::concerns(
+                    &closure_facts(&c, whole.as_deref()),
+                    vigil_rules::london::local_date(st.now()),
+                ))
+            })
+            .await?
         };
-        let concerns = closure::concerns(
-            &closure_facts(&c, whole.as_deref()),
-            vigil_rules::london::local_date(self.now()),
-        );
         let child_id = c.child_id;
         let (body, outcome) = if concerns.is_empty() {
             (
@@ -1051,16 +1080,14 @@ impl App {
     /// A supervisor's answer to a closure waiting for sign-off: close the
     /// case with the sign-off recorded, or keep it open and say why.
     pub async fn decide_closure(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         case_id: Uuid,
         sign_off: bool,
         note: String,
     ) -> Result<Result<(), String>, AppError> {
         check(who, Action::SignOffClosure, Resource::Page)?;
-        let Some(c) = case_of(self, case_id)? else {
-            return Err(AppError::NotFound(format!("There is no case {case_id}.")));
-        };
+        let c = self.loaded_case(case_id).await?;
         check(who, Action::SignOffClosure, case_resource(&c))?;
         let Some(req) = c.closure_request.clone() else {
             return Ok(Err("Nobody has asked to close this case.".into()));
@@ -1137,9 +1164,8 @@ pub async fn new_case_form(
 ) -> Result<super::Authorised<PersonLink>, AppError> {
     let who = who.clone();
     st.blocking(move |st| {
-        let p = super::person_of(st, child_id)?
-            .ok_or_else(|| AppError::NotFound("There is no person at this address.".into()))?;
-        check(&who, Action::ViewPerson, super::person_resource(&p))?;
+        // Whether the user may open cases at all comes first, so a refusal
+        // says nothing about whether the child exists.
         let own = [];
         check(
             &who,
@@ -1150,6 +1176,9 @@ pub async fn new_case_form(
                 worker: None,
             },
         )?;
+        let p = super::person_of(st, child_id)?
+            .ok_or_else(|| AppError::NotFound("There is no person at this address.".into()))?;
+        check(&who, Action::ViewPerson, super::person_resource(&p))?;
         let link = super::link_of(st, &who, &p);
         authorised(
             st,
@@ -1232,7 +1261,7 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open(&dir.path().join("v.sqlite"), LogSigner::generate()).unwrap(),
         );
-        let app = App::new(Arc::clone(&store), crate::system_clock());
+        let app = Arc::new(App::new(Arc::clone(&store), crate::system_clock()));
         let agencies = [
             ("council", AgencyKind::SocialCare),
             ("youth", AgencyKind::YouthService),

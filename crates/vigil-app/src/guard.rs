@@ -25,6 +25,8 @@
 pub mod cases;
 #[path = "links.rs"]
 pub mod links;
+#[path = "meetings.rs"]
+pub mod meetings;
 #[path = "missing.rs"]
 pub mod missing;
 #[path = "readmodel.rs"]

@@ -29,6 +29,7 @@
 //! nothing of HTTP or HTML.
 
 pub mod access;
+pub mod alerts;
 pub mod auth;
 pub mod cache;
 pub mod candidates;
@@ -88,6 +89,8 @@ pub struct App {
     language: language::Tally,
     pub rules: DeadlineRules,
     pub policy: EscalationPolicy,
+    /// The alert rules and where in the log they have read to.
+    alert_runner: alerts::Shared,
 }
 
 impl App {
@@ -106,6 +109,9 @@ impl App {
             language: language::Tally::default(),
             rules: DeadlineRules::standard().clone(),
             policy: EscalationPolicy::default(),
+            alert_runner: std::sync::Mutex::new(alerts::Runner::new(
+                vigil_rules::alerts::RuleFile::defaults(),
+            )),
         }
     }
 

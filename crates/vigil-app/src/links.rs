@@ -403,6 +403,18 @@ fn may_decide(who: &Caller, a: &PersonView, b: &PersonView) -> bool {
             || may(who, Action::DecideLink, person_resource(b)))
 }
 
+/// Every other record of the same person as `person` (the cluster the
+/// links make), sorted: what a case's chronology and its closure are read
+/// from, whoever reads (the rows are then filtered by visibility).
+pub(in crate::guard) fn same_person(st: &App, person: Uuid) -> Result<Vec<Uuid>, AppError> {
+    let mut ids: Vec<Uuid> = cluster(person, |p| pairs_of(st, p))?
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
 /// The records linked to `person` that this user may open, for the
 /// child's page, and their ids (for the merged chronology).
 /// `edges` and `records` are the person's links and the entities read for

@@ -1076,11 +1076,16 @@ pub(crate) fn case_chronology(
         }
         Visibility::Submitter { .. } => Visibility::Agencies(agencies.to_vec()),
     };
-    let head = st.store.chronology_head(child)?;
+    // The child's other records (the same person, linked) are part of it.
+    let linked = super::links::same_person(st, child)?;
+    let mut head = st.store.chronology_head(child)?;
+    for p in &linked {
+        head = head.max(st.store.chronology_head(*p)?);
+    }
     let day = vigil_rules::london::local_date(st.now());
     let key = |visibility| SummaryKey {
         person: child,
-        linked: Vec::new(),
+        linked: linked.clone(),
         head,
         visibility,
         day,

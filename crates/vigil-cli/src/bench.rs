@@ -865,7 +865,7 @@ pub fn run(c: &BenchCommand) -> Result<()> {
                 .iter()
                 .find(|p| !vigil_web::bench::PHASES.contains(&p.as_str()))
             {
-                bail!("--phases: '{p}' is not one of queue, send, child, search");
+                bail!("--phases: '{p}' is not one of queue, send, child, case, search");
             }
             let mut runs = vec![database.clone()];
             if is_postgres(database.as_deref()) {

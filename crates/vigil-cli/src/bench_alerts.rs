@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use uuid::Uuid;
 use vigil_model::codes::Role;
 use vigil_model::EventPayload;
-use vigil_rules::alerts::{facts_of, Evaluator, RuleFile};
+use vigil_rules::alerts::{facts_of, Evaluator, RuleFile, Trigger};
 
 /// What the run measured.
 pub struct DaysToAlert {
@@ -30,6 +30,9 @@ pub struct DaysToAlert {
     pub practitioners: usize,
     pub weeks: f64,
     pub by_rule: BTreeMap<String, usize>,
+    /// Days to the first alert for each victim recorded (None: never
+    /// alerted on), fewest first.
+    pub per_victim: Vec<Option<i64>>,
 }
 
 fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
@@ -54,16 +57,6 @@ fn known_on(e: &vigil_model::EventInput) -> Option<NaiveDate> {
 pub fn measure(cfg: &vigil_synth::SynthConfig, rules: &RuleFile) -> Result<DaysToAlert> {
     let borough = vigil_synth::generate(cfg).map_err(|e| anyhow!("{e}"))?;
     let truth = &borough.truth;
-    // Dates of birth, for the ages the rules see.
-    let mut born: HashMap<Uuid, NaiveDate> = HashMap::new();
-    for e in &borough.events {
-        if let EventPayload::PersonRecorded(p) = &e.body {
-            if let Some(d) = p.date_of_birth.as_ref().and_then(|d| d.earliest_day().ok()) {
-                born.insert(p.person_id, d);
-            }
-        }
-    }
-    let age_of = |person: Uuid, day: NaiveDate| born.get(&person).and_then(|b| day.years_since(*b));
     // Victims and their records.
     let mut victim_of: HashMap<Uuid, &str> = HashMap::new();
     let mut began: HashMap<&str, NaiveDate> = HashMap::new();
@@ -87,40 +80,34 @@ pub fn measure(cfg: &vigil_synth::SynthConfig, rules: &RuleFile) -> Result<DaysT
     let mut first_event: HashMap<&str, NaiveDate> = HashMap::new();
     let mut first_alert: HashMap<&str, NaiveDate> = HashMap::new();
     let mut practitioners: HashSet<&str> = HashSet::new();
-    let mut ev = Evaluator::new(rules);
     let (mut alerts, mut on_victims) = (0usize, 0usize);
     let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, e) in borough.events.iter().enumerate() {
-        let Some(day) = known_on(e) else { continue };
+    replay(&borough.events, rules, &mut |e, day, t| {
         if matches!(e.actor.role, Role::Practitioner | Role::Triage) {
             practitioners.insert(e.actor.user.as_str());
         }
-        for s in e.body.subjects() {
-            if let Some(v) = victim_of.get(&s.id) {
-                first_event.entry(v).or_insert(day);
-            }
-        }
-        let id = e.id.unwrap_or_else(|| Uuid::from_u128(i as u128));
-        let occurred = e
-            .occurred_at
-            .value
-            .get(..10)
-            .and_then(|d| d.parse().ok())
-            .unwrap_or(day);
-        for fact in facts_of(id, occurred, &e.body, &age_of) {
-            for t in ev.observe(&fact) {
-                alerts += 1;
-                *by_rule.entry(t.rule.clone()).or_default() += 1;
-                if let Some(v) = victim_of.get(&t.child) {
-                    on_victims += 1;
-                    first_alert.entry(v).or_insert(day);
+        let Some(t) = t else {
+            for s in e.body.subjects() {
+                if let Some(v) = victim_of.get(&s.id) {
+                    first_event.entry(v).or_insert(day);
                 }
             }
+            return;
+        };
+        alerts += 1;
+        *by_rule.entry(t.rule.clone()).or_default() += 1;
+        if let Some(v) = victim_of.get(&t.child) {
+            on_victims += 1;
+            first_alert.entry(v).or_insert(day);
         }
-    }
+    });
     let mut days: Vec<i64> = Vec::new();
     let mut from_began: Vec<i64> = Vec::new();
+    let mut per_victim: Vec<Option<i64>> = Vec::new();
     for v in &victims {
+        if let Some(f) = first_event.get(v) {
+            per_victim.push(first_alert.get(v).map(|a| (*a - *f).num_days().max(0)));
+        }
         if let (Some(a), Some(f)) = (first_alert.get(v), first_event.get(v)) {
             days.push((*a - *f).num_days().max(0));
             if let Some(b) = began.get(v) {
@@ -130,6 +117,7 @@ pub fn measure(cfg: &vigil_synth::SynthConfig, rules: &RuleFile) -> Result<DaysT
     }
     days.sort_unstable();
     from_began.sort_unstable();
+    per_victim.sort_unstable_by_key(|d| d.unwrap_or(i64::MAX));
     let weeks = (truth.end_date - truth.start_date).num_days() as f64 / 7.0;
     Ok(DaysToAlert {
         victims: victims
@@ -145,7 +133,45 @@ pub fn measure(cfg: &vigil_synth::SynthConfig, rules: &RuleFile) -> Result<DaysT
         practitioners: practitioners.len(),
         weeks,
         by_rule,
+        per_victim,
     })
+}
+
+/// Feeds `events`, in order, through the rules: `seen(event, day, None)`
+/// for every event with a day, then `seen(event, day, Some(trigger))` for
+/// each alert it raises. The rules see ages worked out here from the
+/// dates of birth recorded, never a person's record.
+pub fn replay<'a>(
+    events: &'a [vigil_model::EventInput],
+    rules: &RuleFile,
+    seen: &mut dyn FnMut(&'a vigil_model::EventInput, NaiveDate, Option<Trigger>),
+) {
+    let mut born: HashMap<Uuid, NaiveDate> = HashMap::new();
+    for e in events {
+        if let EventPayload::PersonRecorded(p) = &e.body {
+            if let Some(d) = p.date_of_birth.as_ref().and_then(|d| d.earliest_day().ok()) {
+                born.insert(p.person_id, d);
+            }
+        }
+    }
+    let age_of = |person: Uuid, day: NaiveDate| born.get(&person).and_then(|b| day.years_since(*b));
+    let mut ev = Evaluator::new(rules);
+    for (i, e) in events.iter().enumerate() {
+        let Some(day) = known_on(e) else { continue };
+        seen(e, day, None);
+        let id = e.id.unwrap_or_else(|| Uuid::from_u128(i as u128));
+        let occurred = e
+            .occurred_at
+            .value
+            .get(..10)
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(day);
+        for fact in facts_of(id, occurred, &e.body, &age_of) {
+            for t in ev.observe(&fact) {
+                seen(e, day, Some(t));
+            }
+        }
+    }
 }
 
 pub fn run(children: u32, years: u32, seed: u64) -> Result<()> {
@@ -197,5 +223,84 @@ pub fn run(children: u32, years: u32, seed: u64) -> Result<()> {
     for (rule, n) in &m.by_rule {
         println!("    {rule}: {n}");
     }
+    let list: Vec<String> = m.per_victim.iter().map(|d| show(*d)).collect();
+    println!(
+        "  per victim, days to the first alert (- never): {}",
+        list.join(" ")
+    );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_model::codes::{Nationality, Sex};
+
+    /// The alerts of a borough, as (rule, child, events).
+    fn alerts(events: &[vigil_model::EventInput]) -> Vec<(String, Uuid, Vec<Uuid>)> {
+        let mut out = Vec::new();
+        replay(events, &RuleFile::defaults(), &mut |_, _, t| {
+            if let Some(t) = t {
+                out.push((t.rule, t.child, t.events));
+            }
+        });
+        out
+    }
+
+    /// Statistically, beside the structural test in vigil-rules: on a
+    /// synthetic borough, recording every person's sex, ethnicity (all
+    /// three schemes) and nationality differently, or not at all, changes
+    /// no alert: not one rule, child or triggering event.
+    #[test]
+    fn protected_characteristics_change_no_alert_on_a_synthetic_borough() {
+        let cfg = vigil_synth::SynthConfig {
+            children: 600,
+            years: 2,
+            seed: 11,
+            ..vigil_synth::SynthConfig::default()
+        };
+        let borough = vigil_synth::generate(&cfg).unwrap();
+        let before = alerts(&borough.events);
+        assert!(
+            before.len() > 20,
+            "the borough raises alerts ({})",
+            before.len()
+        );
+        let mut recorded = 0;
+        for variant in 0..3 {
+            let mut events = borough.events.clone();
+            for (i, e) in events.iter_mut().enumerate() {
+                if let EventPayload::PersonRecorded(p) = &mut e.body {
+                    recorded += usize::from(p.sex.is_some() || p.ethnicity_self_defined.is_some());
+                    match variant {
+                        // Nothing recorded.
+                        0 => {
+                            p.sex = None;
+                            p.ethnicity_self_defined = None;
+                            p.ethnicity_officer_observed = None;
+                            p.ethnicity_dfe = None;
+                            p.nationalities.clear();
+                        }
+                        // Everyone the same, and another nationality.
+                        1 => {
+                            p.sex = Some(Sex::ALL[0]);
+                            p.ethnicity_self_defined = None;
+                            p.ethnicity_dfe = None;
+                            p.nationalities =
+                                vec![Nationality::all()[i % Nationality::all().len()]];
+                        }
+                        // Another sex for each, by position.
+                        _ => {
+                            p.sex = Some(Sex::ALL[i % Sex::ALL.len()]);
+                        }
+                    }
+                }
+            }
+            assert_eq!(alerts(&events), before, "variant {variant}");
+        }
+        assert!(
+            recorded > 0,
+            "the borough records protected characteristics"
+        );
+    }
 }

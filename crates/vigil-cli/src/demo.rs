@@ -70,6 +70,23 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
         }
     };
     println!();
+    let password = demo_password();
+    let accounts = vigil_web::create_demo_accounts(store.as_ref(), &password)?;
+    println!(
+        "{} demo accounts, one for each role at each agency, all with the password {password}:",
+        accounts.len()
+    );
+    for acc in &accounts {
+        println!(
+            "  {:<28} {:<14} {}",
+            acc.username,
+            acc.role.label(),
+            acc.agency_name
+        );
+    }
+    println!();
+    live_casework(store.as_ref(), &accounts, a.seed)?;
+    println!();
     let started = std::time::Instant::now();
     let v = verify(store.as_ref(), VerifyOptions::default())?;
     match &v.problem {
@@ -99,21 +116,6 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
             Err(e) => format!("rejected ({e})"),
         }
     );
-    println!();
-    let password = demo_password();
-    let accounts = vigil_web::create_demo_accounts(store.as_ref(), &password)?;
-    println!(
-        "{} demo accounts, one for each role at each agency, all with the password {password}:",
-        accounts.len()
-    );
-    for acc in &accounts {
-        println!(
-            "  {:<28} {:<14} {}",
-            acc.username,
-            acc.role.label(),
-            acc.agency_name
-        );
-    }
     println!();
     match a.keep {
         Some(p) => {
@@ -150,6 +152,7 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
                 secure_cookies: false,
                 trust_forwarded_for: false,
                 public_url: None,
+                alert_rules: None,
             },
             scorer,
             // The demo's data directory is its own and temporary: nothing
@@ -164,6 +167,57 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
             a.addr
         );
     }
+    Ok(())
+}
+
+/// The open cases' live work (allocations, risk, actions: some late), so
+/// the demo's practitioners have work and its supervisors see what is
+/// overdue. Eight cases of each agency go to its demo practitioner.
+fn live_casework(
+    store: &dyn vigil_store::Store,
+    accounts: &[vigil_web::DemoAccount],
+    seed: u64,
+) -> Result<()> {
+    use vigil_model::state::{CaseState, CaseStatus};
+    let open: Vec<vigil_synth::casework::OpenCase> = store
+        .entities_of_kind(vigil_model::EntityKind::Case)?
+        .iter()
+        .filter_map(|r| {
+            let c = r.as_kind::<CaseState>()?;
+            (c.status == CaseStatus::Open).then(|| vigil_synth::casework::OpenCase {
+                case_id: r.id,
+                child_id: c.child_id,
+                level: c.level,
+                lead: c.lead().clone(),
+            })
+        })
+        .collect();
+    let workers: Vec<(String, vigil_model::codes::AgencyId)> = accounts
+        .iter()
+        .filter(|a| a.role == vigil_model::codes::Role::Practitioner)
+        .filter_map(|a| {
+            Some((
+                a.username.clone(),
+                vigil_model::codes::AgencyId::new(&a.agency_code).ok()?,
+            ))
+        })
+        .collect();
+    let now = chrono::Utc::now();
+    let events = vigil_synth::casework::live_casework(&open, &workers, 8, now, seed);
+    let mut drafts = Vec::with_capacity(events.len());
+    for e in events {
+        drafts.push(e.prepare(now, rand::random())?);
+    }
+    let n = drafts.len();
+    for r in store.append(drafts)?.results {
+        if let Err(e) = r {
+            bail!("the demo's case work was refused: {e}");
+        }
+    }
+    println!(
+        "Live case work: {} open cases allocated, with their risk and {n} events in all (actions set, some done, some late)",
+        open.len()
+    );
     Ok(())
 }
 

@@ -598,6 +598,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 secure_cookies: *secure_cookies,
                 trust_forwarded_for: *trust_forwarded_for,
                 public_url: public_url.as_deref(),
+                alert_rules: Some(data_dir(&cli)?.path.join(vigil_web::ALERT_RULES_FILE)),
             },
         )?,
         Command::User {

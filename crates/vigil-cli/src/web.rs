@@ -19,6 +19,9 @@ pub struct ServeArgs<'a> {
     /// The origin browsers use (`https://vigil.example.org`); needed behind
     /// a TLS-terminating proxy and when listening on every address.
     pub public_url: Option<&'a str>,
+    /// The alert rule file to load and follow (`DATA/alert-rules.toml`;
+    /// the shipped defaults while it does not exist).
+    pub alert_rules: Option<std::path::PathBuf>,
 }
 
 /// Serves the web interface until Ctrl-C (or SIGTERM).
@@ -28,6 +31,13 @@ pub fn serve(dir: &DataDir, database: Option<&str>, args: &ServeArgs<'_>) -> Res
     }
     let scorer = crate::link_store::load_model(dir)?;
     let watch = crate::link_store::watch_model(dir);
+    // A rule file that does not parse stops the server at once, with the
+    // line; later edits that do not parse are reported and not used.
+    let rules = dir.path.join(vigil_web::ALERT_RULES_FILE);
+    if let Ok(text) = std::fs::read_to_string(&rules) {
+        vigil_rules::alerts::RuleFile::parse(&text)
+            .map_err(|e| anyhow!("{} cannot be used: {e}", rules.display()))?;
+    }
     let out_of_hours = dir.out_of_hours()?;
     serve_store(
         Arc::from(dir.open(database)?),
@@ -60,6 +70,7 @@ pub fn serve_store(
     config.scorer = scorer;
     config.model_watch = model_watch;
     config.out_of_hours = out_of_hours;
+    config.alert_rules_file = args.alert_rules.clone();
     let secure = config.secure_cookies;
     // Held until the server stops: `vigil rebuild` is refused meanwhile.
     let _serving = store.hold_serving_lock()?;

@@ -1338,6 +1338,16 @@ code_list! {
 // ---------------------------------------------------------------------------
 
 code_list! {
+    /// How urgent an alert is (`alert.raised`; the rule file's `severity`).
+    pub enum AlertSeverity("alert severity (medium or high)") {
+        /// Look at it this week.
+        Medium = "medium" => "Medium",
+        /// Look at it today.
+        High = "high" => "High",
+    }
+}
+
+code_list! {
     /// The indicators of a CSE screening: those common to UK CSE tools
     /// (DOMAIN.md section 8), in its order, each with the words a
     /// practitioner reads on the form. This is the one list: the form, the

@@ -62,6 +62,12 @@ pub enum EntityKind {
     User,
     /// The access log's anchor (`access_log.checkpointed`); there is one.
     AccessLog,
+    /// An alert a rule raised (`alert.raised`, `.seen`, `.acknowledged`,
+    /// `.resolved`).
+    Alert,
+    /// A meeting that discussed several cases (`meeting.held`): the monthly
+    /// multi-agency child exploitation (MACE) meeting.
+    MultiAgencyMeeting,
 }
 
 impl EntityKind {
@@ -83,6 +89,8 @@ impl EntityKind {
         EntityKind::Screening,
         EntityKind::User,
         EntityKind::AccessLog,
+        EntityKind::Alert,
+        EntityKind::MultiAgencyMeeting,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -103,6 +111,8 @@ impl EntityKind {
             EntityKind::Screening => "screening",
             EntityKind::User => "user",
             EntityKind::AccessLog => "access_log",
+            EntityKind::Alert => "alert",
+            EntityKind::MultiAgencyMeeting => "multi_agency_meeting",
         }
     }
 

@@ -53,10 +53,12 @@
 //! | `offence.recorded` | the offence | victims (`victim`), suspects (`suspect`) |
 //! | `offence.outcome_recorded` | the offence | the offence's victims; the suspect named, or every suspect if none is |
 //! | `meeting.recorded` | the meeting | the child |
-//! | `case.opened`, `case.level_changed`, `case.closed`, `case.allocated`, `case.agency_added`, `case.agency_removed`, `case.risk_changed`, `case.action_added`, `case.action_closed` | the case | the case's child |
+//! | `case.opened`, `case.level_changed`, `case.closed`, `case.allocated`, `case.agency_added`, `case.agency_removed`, `case.risk_changed`, `case.action_added`, `case.action_closed`, `case.closure_requested`, `case.closure_declined` | the case | the case's child |
 //! | `screening.recorded` | the screening | the child |
+//! | `alert.raised`, `alert.acknowledged`, `alert.resolved` | the alert | the alert's child |
 //! | `note.recorded` | the note itself (record kind `note`, id the event's id, owned by its author) | each person among its subjects (`subject`); the child of each referral, episode, placement, allocation, meeting or case among them (`child`) |
-//! | `agency.registered`, `object.*`, `location.*`, `user.*`, `access_log.checkpointed`, `person_match.scored` | | nobody |
+//! | `meeting.held` | | nobody (a meeting of many cases names many children; each case keeps its decision) |
+//! | `agency.registered`, `object.*`, `location.*`, `user.*`, `access_log.checkpointed`, `person_match.scored`, `alert.seen` | | nobody |
 //!
 //! A person who appears twice in one event (a note about a child and about
 //! the child's referral) has one row, with the first role in the order above.
@@ -516,6 +518,11 @@ fn record_of(p: &EventPayload) -> Option<(EntityKind, Uuid)> {
         E::CaseChildLinked(x) => (EntityKind::Case, x.case_id),
         E::CaseChildUnlinked(x) => (EntityKind::Case, x.case_id),
         E::ScreeningRecorded(x) => (EntityKind::Screening, x.screening_id),
+        E::AlertRaised(x) => (EntityKind::Alert, x.alert_id),
+        E::AlertAcknowledged(x) => (EntityKind::Alert, x.alert_id),
+        E::AlertResolved(x) => (EntityKind::Alert, x.alert_id),
+        // Who opened an alert is kept on it, not in the chronology.
+        E::AlertSeen(_) => return None,
         // A person's decisions about a pair are in both people's
         // chronologies; a model's scores are not (a run scores thousands).
         E::PersonMatchConfirmed(x) => (
@@ -542,6 +549,10 @@ fn record_of(p: &EventPayload) -> Option<(EntityKind, Uuid)> {
         | E::UserDisabled(_)
         | E::UserPasswordReset(_)
         | E::AccessLogCheckpointed(_) => return None,
+        // A meeting of many cases names many children: it is in no child's
+        // chronology (each case keeps its own decision, and the actions it
+        // set are `case.action_added` events of the case).
+        E::MeetingHeld(_) => return None,
     })
 }
 

@@ -42,6 +42,8 @@
 //! | `case.risk_changed` | a case's risk (low, medium, high) assessed again; with why |
 //! | `case.action_added` | an action on a case: what, who (owner), due date, and the meeting that set it if any |
 //! | `case.action_closed` | an action done or cancelled (once; with a note) |
+//! | `case.closure_requested` | someone asked to close a case whose work is still live (open actions, active indicators, a recent missing episode): the reason and those concerns; it waits for a supervisor |
+//! | `case.closure_declined` | a supervisor kept the case open instead; with a note |
 //! | `note.recorded` | a case note about one or more entities |
 //! | `screening.recorded` | a CSE screening of a child: every indicator of DOMAIN.md section 8 answered yes / no / not known (a yes with the day it was known and its source), the risk the answers support (and the rule that computed it), the practitioner's judged risk, and a reason when the two differ (see [`screening`]) |
 //! | `person_match.scored` | a model run's score of two person records: probability, threshold, model and version, each field's weight (links them at or above the threshold unless a person decided otherwise; see [`matching`]) |
@@ -52,7 +54,12 @@
 //! | `user.role_changed` | an account given another role; with a reason |
 //! | `user.disabled` | an account that may no longer sign in (final); with a reason |
 //! | `user.password_reset` | an administrator issued a temporary password; with a reason |
+//! | `meeting.held` | a meeting that discussed several cases (the monthly multi-agency exploitation meeting): chair, who attended (people and agencies), the decision on each case (every one open); its actions are `case.action_added` events naming it, in the same unit |
 //! | `access_log.checkpointed` | Vigil anchored the access log (its row count and last hash) in the ledger, so rows cut off its end are found |
+//! | `alert.raised` | a rule met (Vigil only): rule, severity, the child, what it says, the events that met it; the id derives from the rule and the events, so it is raised once |
+//! | `alert.seen` | a person opened an alert (once per person) |
+//! | `alert.acknowledged` | a person took an alert on, with a note (once) |
+//! | `alert.resolved` | a person resolved an alert, with a note (once) |
 //!
 //! Validation ([`EventPayload::validate`]) needs no state and refuses bad
 //! input with a sentence. Projection ([`EventPayload::project`]) enforces the
@@ -70,6 +77,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 mod accounts;
+mod alerts;
 mod casework;
 mod entities;
 pub mod matching;
@@ -81,16 +89,18 @@ pub mod screening;
 pub use accounts::{
     check_username, user_id_for, UserDisabled, UserPasswordReset, UserRegistered, UserRoleChanged,
 };
+pub use alerts::{AlertAcknowledged, AlertRaised, AlertResolved, AlertSeen, MAX_ALERT_EVENTS};
 pub use oversight::{access_log_id, AccessLogCheckpointed, EscalationLevel, ReferralEscalated};
 
 pub use crate::pole::{Location, Object, Person, PersonAmendment};
 pub use casework::{
     AllocationEnded, AllocationRecorded, AssessmentCompleted, CaseActionAdded, CaseActionClosed,
     CaseAgencyAdded, CaseAgencyRemoved, CaseAllocated, CaseChildLinked, CaseChildUnlinked,
-    CaseClosed, CaseClosureDeclined, CaseClosureRequested, CaseLevelChanged, CaseOpened,
-    CaseRiskChanged, MeetingRecorded, MissingEpisodeRecorded, MissingEpisodeReturned, NoteRecorded,
-    PlacementEnded, PlacementStarted, ReferralDecided, ReferralInformationAdded, ReferralSubmitted,
-    Referrer, MAX_ADDITIONS, MAX_CASE_ACTIONS, MAX_LINKED_CHILDREN,
+    CaseClosed, CaseClosureDeclined, CaseClosureRequested, CaseDiscussed, CaseLevelChanged,
+    CaseOpened, CaseRiskChanged, MeetingAttendee, MeetingHeld, MeetingRecorded,
+    MissingEpisodeRecorded, MissingEpisodeReturned, NoteRecorded, PlacementEnded, PlacementStarted,
+    ReferralDecided, ReferralInformationAdded, ReferralSubmitted, Referrer, MAX_ADDITIONS,
+    MAX_CASE_ACTIONS, MAX_LINKED_CHILDREN,
 };
 pub use entities::{AgencyRegistered, LinkEnded, LinkRecorded, LocationAmended, ObjectAmended};
 pub use matching::{
@@ -217,6 +227,11 @@ event_payloads! {
     "user.disabled" => UserDisabled(UserDisabled),
     "user.password_reset" => UserPasswordReset(UserPasswordReset),
     "access_log.checkpointed" => AccessLogCheckpointed(AccessLogCheckpointed),
+    "alert.raised" => AlertRaised(AlertRaised),
+    "alert.seen" => AlertSeen(AlertSeen),
+    "alert.acknowledged" => AlertAcknowledged(AlertAcknowledged),
+    "alert.resolved" => AlertResolved(AlertResolved),
+    "meeting.held" => MeetingHeld(MeetingHeld),
 }
 
 impl EventPayload {

@@ -33,11 +33,16 @@ use uuid::Uuid;
 /// actions (`crate::state::CaseState`), and the `case_actions` rows.
 /// 10: closing a case: a request waiting for a supervisor's sign-off, the
 /// sign-off or its refusal (`case.closure_*`); a person's case ids.
-/// 12: contextual cases: a case on a place or a peer group
+/// 11: alerts (`alert.*`, `crate::state::AlertState`).
+/// 12: meetings: the multi-agency meeting of many cases (`meeting.held`,
+/// `crate::state::MultiAgencyMeetingState`), and the meetings that
+/// discussed a case on the case (`crate::state::CaseState::meetings`, from
+/// `meeting.held` and `meeting.recorded` with a case).
+/// 13: contextual cases: a case on a place or a peer group
 /// (`crate::state::CaseContext`, no `child_id`), the children linked to it
 /// (`case.child_linked`, `case.child_unlinked`; a person's
 /// `context_case_ids`), and `case_actions` rows without a child.
-pub const PROJECTION_VERSION: u32 = 12;
+pub const PROJECTION_VERSION: u32 = 13;
 
 /// The projected state of one entity.
 #[derive(Clone, Debug, PartialEq)]

@@ -641,6 +641,35 @@ pub struct MeetingState {
     pub recorded: Stamp,
 }
 
+/// A meeting that discussed several cases (`meeting.held`): the monthly
+/// multi-agency child exploitation (MACE) meeting. Who attended, who
+/// chaired, and per case the decision; the actions it set are
+/// `case.action_added` events naming it, on each case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MultiAgencyMeetingState {
+    pub kind: MeetingKind,
+    pub chair: String,
+    pub attendees: Vec<crate::payload::MeetingAttendee>,
+    pub cases: Vec<crate::payload::CaseDiscussed>,
+    /// When it was held (the event's occurred-at).
+    pub held: OccurredAt,
+    pub recorded: Stamp,
+}
+
+/// A meeting that discussed a case, as the case keeps it: a strategy
+/// discussion or conference about the child (`meeting.recorded` with the
+/// case), or a multi-agency meeting of many cases (`meeting.held`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseMeeting {
+    pub meeting_id: Uuid,
+    pub kind: MeetingKind,
+    pub held: OccurredAt,
+    /// What it decided about this case.
+    pub decision: String,
+}
+
 crate::code_list! {
     /// Whether a case is open.
     pub enum CaseStatus("case status") {
@@ -738,6 +767,9 @@ pub struct CaseState {
     pub risk_history: Vec<CaseRiskEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<CaseAction>,
+    /// The meetings that discussed it, in the order they were recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub meetings: Vec<CaseMeeting>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub close_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -942,6 +974,40 @@ pub struct AccessLogState {
     pub checkpointed: Stamp,
 }
 
+/// An alert a rule raised about a child, and what people did with it
+/// (`alert.raised`, `alert.seen`, `alert.acknowledged`, `alert.resolved`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertState {
+    /// The rule's id (`crates/vigil-rules/rules/default.toml`).
+    pub rule: String,
+    pub severity: crate::codes::AlertSeverity,
+    pub child_id: Uuid,
+    /// What the rule says, in plain words.
+    pub says: String,
+    /// The events that met the rule, in log order.
+    pub events: Vec<Uuid>,
+    pub raised: Stamp,
+    /// Who has opened it (user ids, first 50).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen_by: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<AlertNote>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<AlertNote>,
+}
+
+/// A person's note on an alert, and when and who.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertNote {
+    pub note: String,
+    pub at: Stamp,
+}
+
+/// How many users an alert's `seen_by` keeps.
+pub const MAX_ALERT_SEEN: usize = 50;
+
 /// A state that belongs to one child.
 pub trait HasChild {
     fn child_id(&self) -> Uuid;
@@ -959,7 +1025,8 @@ has_child!(
     PlacementState,
     AllocationState,
     MeetingState,
-    ScreeningState
+    ScreeningState,
+    AlertState
 );
 
 // ---------------------------------------------------------------------------
@@ -1046,6 +1113,8 @@ entity_states! {
     Screening(ScreeningState),
     User(UserState),
     AccessLog(AccessLogState),
+    Alert(AlertState),
+    MultiAgencyMeeting(MultiAgencyMeetingState),
 }
 
 impl EntityState {

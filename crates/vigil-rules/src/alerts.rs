@@ -31,7 +31,7 @@
 //! file, clock or store.
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::{HashMap, HashSet, VecDeque};
 use uuid::Uuid;
 use vigil_model::codes::OffenceCode;
@@ -39,25 +39,8 @@ use vigil_model::codes::OffenceCode;
 /// The rules Vigil ships with (`rules/default.toml` in this crate).
 pub const DEFAULT_RULES: &str = include_str!("../rules/default.toml");
 
-/// How urgent an alert is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Look at it this week.
-    Medium,
-    /// Look at it today.
-    High,
-}
-
-impl Severity {
-    fn parse(s: &str) -> Option<Severity> {
-        match s {
-            "medium" => Some(Severity::Medium),
-            "high" => Some(Severity::High),
-            _ => None,
-        }
-    }
-}
+/// How urgent an alert is: the model's one list.
+pub use vigil_model::codes::AlertSeverity as Severity;
 
 /// What a rule looks for, with its thresholds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -207,7 +190,7 @@ impl RuleFile {
             if !seen.insert(id.clone()) {
                 return fail(at(r.id.span()), format!("the rule id {id:?} is used twice"));
             }
-            let Some(severity) = Severity::parse(r.severity.get_ref()) else {
+            let Ok(severity) = Severity::parse(r.severity.get_ref()) else {
                 return fail(
                     at(r.severity.span()),
                     format!("severity {:?} is not medium or high", r.severity.get_ref()),
@@ -954,6 +937,45 @@ mod tests {
                 episode: id(9),
             })
             .is_empty());
+    }
+
+    #[test]
+    fn placements_and_workers_at_the_edges_of_twelve_months() {
+        for detector in ["placements", "workers"] {
+            let f = RuleFile::parse(&format!(
+                "[[rule]]\nid = \"p\"\ndetector = \"{detector}\"\nseverity = \"medium\"\nsays = \"x\"\ncount = 3\nwithin_days = 365\n"
+            ))
+            .unwrap();
+            let child = id(1);
+            let fact = |n: u128, on: &str| match detector {
+                "placements" => Fact::PlacementStarted {
+                    event: id(100 + n),
+                    child,
+                    on: d(on),
+                },
+                _ => Fact::WorkerAllocated {
+                    event: id(100 + n),
+                    child,
+                    on: d(on),
+                },
+            };
+            // The third on day 365 after the first: outside (days 0..364).
+            let mut e = Evaluator::new(&f);
+            assert!(e.observe(&fact(1, "2025-01-01")).is_empty());
+            assert!(e.observe(&fact(2, "2025-06-01")).is_empty());
+            assert!(e.observe(&fact(3, "2026-01-01")).is_empty(), "{detector}");
+            // On day 364: inside.
+            let mut e = Evaluator::new(&f);
+            e.observe(&fact(1, "2025-01-01"));
+            e.observe(&fact(2, "2025-06-01"));
+            let t = e.observe(&fact(3, "2025-12-31"));
+            assert_eq!(t.len(), 1, "{detector}");
+            assert_eq!(t[0].events, vec![id(101), id(102), id(103)]);
+            // Two are not enough, whenever.
+            let mut e = Evaluator::new(&f);
+            e.observe(&fact(1, "2025-01-01"));
+            assert!(e.observe(&fact(2, "2025-01-02")).is_empty());
+        }
     }
 
     #[test]

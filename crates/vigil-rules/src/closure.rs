@@ -43,7 +43,8 @@ pub fn concerns(f: &ClosureFacts, today: NaiveDate) -> Vec<String> {
     if let Some((day, yes)) = f.latest_screening {
         if yes > 0 {
             out.push(format!(
-                "The latest screening ({day}) answers {yes} {} yes",
+                "The latest screening ({}) answers {yes} {} yes",
+                day.format("%-d %B %Y"),
                 if yes == 1 { "indicator" } else { "indicators" }
             ));
         }
@@ -105,7 +106,7 @@ mod tests {
         };
         assert_eq!(
             concerns(&active, today),
-            ["The latest screening (2026-11-20) answers 1 indicator yes"]
+            ["The latest screening (20 November 2026) answers 1 indicator yes"]
         );
         // Came back exactly 30 days ago: still recent.
         let edge = ClosureFacts {

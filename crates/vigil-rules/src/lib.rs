@@ -19,6 +19,10 @@
 //!   month and the pattern of where a child was found and who with;
 //! * [`closure`]: when closing a case needs a supervisor's sign-off (open
 //!   actions, active indicators, a recent missing episode);
+//! * [`agenda`]: which open cases the monthly multi-agency exploitation
+//!   meeting should discuss and why (high risk, risk raised, missing since
+//!   the last meeting, overdue actions, a closure waiting), most urgent
+//!   first; the criteria are a struct with defaults;
 //! * [`stability`]: placements and workers that overlap the last twelve
 //!   months;
 //! * [`screening`]: the overall risk of sexual exploitation (low, medium,
@@ -52,6 +56,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod agenda;
 pub mod alerts;
 pub mod calendar;
 pub mod closure;

@@ -497,6 +497,16 @@ pub trait LogReader {
         &self,
         f: &mut dyn FnMut(vigil_model::index::MatchReviewRow) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// Streams the case actions table, by action id.
+    fn for_each_case_action(
+        &self,
+        f: &mut dyn FnMut(vigil_model::index::CaseActionRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Streams the return interviews table, by episode id.
+    fn for_each_return_interview(
+        &self,
+        f: &mut dyn FnMut(vigil_model::index::ReturnInterviewRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
 }
 
 /// One log entry as the database holds it, borrowed (see

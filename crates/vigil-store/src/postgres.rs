@@ -1724,6 +1724,24 @@ impl LogReader for PgView<'_, '_> {
             f(index::match_review_row(r)?)
         })
     }
+
+    fn for_each_case_action(
+        &self,
+        f: &mut dyn FnMut(vigil_model::index::CaseActionRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.stream(index::CASE_ACTIONS_ALL, &[], &mut |r| {
+            f(index::case_action_row(r)?)
+        })
+    }
+
+    fn for_each_return_interview(
+        &self,
+        f: &mut dyn FnMut(vigil_model::index::ReturnInterviewRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.stream(index::RETURN_INTERVIEWS_ALL, &[], &mut |r| {
+            f(index::return_interview_row(r)?)
+        })
+    }
 }
 
 impl Store for PostgresStore {

@@ -1053,6 +1053,20 @@ impl LogReader for SqliteView<'_> {
     ) -> Result<(), StoreError> {
         index::for_each_match_review(self.0, f)
     }
+
+    fn for_each_case_action(
+        &self,
+        f: &mut dyn FnMut(vigil_model::index::CaseActionRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        index::for_each_case_action(self.0, f)
+    }
+
+    fn for_each_return_interview(
+        &self,
+        f: &mut dyn FnMut(vigil_model::index::ReturnInterviewRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        index::for_each_return_interview(self.0, f)
+    }
 }
 
 /// Column `i` as text whatever type SQLite holds it as (None for NULL): a

@@ -41,8 +41,9 @@ use uuid::Uuid;
 use vigil_ledger::{leaf_hash, Frontier, Hash, LogKey, Receipt, SignedTreeHead};
 use vigil_model::event::payload_digest;
 use vigil_model::index::{
-    chronology_rows, edge_row, match_review_row, name_key_order, name_key_rows, referral_row,
-    EdgeRow, MatchReviewRow, NameKeyRow, ReferralRow,
+    case_action_rows, chronology_rows, edge_row, match_review_row, name_key_order, name_key_rows,
+    referral_row, return_interview_row, CaseActionRow, EdgeRow, MatchReviewRow, NameKeyRow,
+    ReferralRow, ReturnInterviewRow,
 };
 use vigil_model::projection::{self, EntityRecord, MemoryProjection, PROJECTION_VERSION};
 use vigil_model::{EntityKind, SealedEvent};
@@ -475,6 +476,8 @@ struct Digests {
     referrals: TableDigest,
     match_review: TableDigest,
     name_keys: TableDigest,
+    case_actions: TableDigest,
+    return_interviews: TableDigest,
 }
 
 impl Digests {
@@ -486,6 +489,8 @@ impl Digests {
         self.referrals.merge(o.referrals);
         self.match_review.merge(o.match_review);
         self.name_keys.merge(o.name_keys);
+        self.case_actions.merge(o.case_actions);
+        self.return_interviews.merge(o.return_interviews);
     }
 }
 
@@ -544,6 +549,40 @@ fn referral_hash(key: &RandomState, r: &ReferralRow) -> u64 {
         submitted_at,
         decided_at,
         reference,
+    ))
+}
+
+fn case_action_hash(key: &RandomState, r: &CaseActionRow) -> u64 {
+    let CaseActionRow {
+        case_id,
+        action_id,
+        child_id,
+        owner,
+        due,
+        status,
+        meeting_id,
+    } = r;
+    key.hash_one((case_id, action_id, child_id, owner, due, status, meeting_id))
+}
+
+fn return_interview_hash(key: &RandomState, r: &ReturnInterviewRow) -> u64 {
+    let ReturnInterviewRow {
+        episode_id,
+        child_id,
+        agency,
+        returned_at,
+        done,
+        assigned_agency,
+        assigned_worker,
+    } = r;
+    key.hash_one((
+        episode_id,
+        child_id,
+        agency,
+        returned_at,
+        done,
+        assigned_agency,
+        assigned_worker,
     ))
 }
 
@@ -621,6 +660,14 @@ fn stored_digests(
             d.match_review.add(match_review_hash(key, &r));
             going().then_some(()).ok_or_else(halt)
         })?;
+        store.for_each_case_action(&mut |r| {
+            d.case_actions.add(case_action_hash(key, &r));
+            going().then_some(()).ok_or_else(halt)
+        })?;
+        store.for_each_return_interview(&mut |r| {
+            d.return_interviews.add(return_interview_hash(key, &r));
+            going().then_some(()).ok_or_else(halt)
+        })?;
         store.for_each_name_key(&mut |r| {
             d.name_keys.add(name_key_hash(key, &r));
             going().then_some(()).ok_or_else(halt)
@@ -662,6 +709,12 @@ fn rebuilt_digests(
             }
             if let Some(r) = referral_row(rec) {
                 d.referrals.add(referral_hash(key, &r));
+            }
+            for r in case_action_rows(rec) {
+                d.case_actions.add(case_action_hash(key, &r));
+            }
+            if let Some(r) = return_interview_row(rec) {
+                d.return_interviews.add(return_interview_hash(key, &r));
             }
             if let Some(r) = match_review_row(rec, &mut Lookup(&rebuilt.records))
                 .map_err(|e| StoreError::Database(e.to_string()))?
@@ -782,6 +835,31 @@ fn compare_secondary(
     if let Some(p) = compare_rows("match review", "link", &reviews, |r| r.link_id, &mut |f| {
         store.for_each_match_review(f)
     })? {
+        return Ok(Some(p));
+    }
+    let mut actions: Vec<CaseActionRow> =
+        records.iter().flat_map(|r| case_action_rows(r)).collect();
+    actions.sort_by_key(|a| a.action_id);
+    if let Some(p) = compare_rows(
+        "case action",
+        "action",
+        &actions,
+        |r| r.action_id,
+        &mut |f| store.for_each_case_action(f),
+    )? {
+        return Ok(Some(p));
+    }
+    let interviews: Vec<ReturnInterviewRow> = records
+        .iter()
+        .filter_map(|r| return_interview_row(r))
+        .collect();
+    if let Some(p) = compare_rows(
+        "return interview",
+        "missing episode",
+        &interviews,
+        |r| r.episode_id,
+        &mut |f| store.for_each_return_interview(f),
+    )? {
         return Ok(Some(p));
     }
     // Name keys, made source by source as the stored rows come (sorted by

@@ -590,10 +590,50 @@ fn verify_names_a_tampered_row_of_each_table(b: Backend) {
             "",
             "referral row of referral",
         ),
+        (
+            "UPDATE case_actions SET status = 'done'",
+            "UPDATE case_actions SET status = 'open'",
+            "case action row of action",
+        ),
+        ("DELETE FROM case_actions", "", "case action row of action"),
+        (
+            "UPDATE return_interviews SET done = true",
+            "UPDATE return_interviews SET done = false",
+            "return interview row of missing episode",
+        ),
+        ("DELETE FROM return_interviews", "", "is missing"),
     ] {
         let Some((db, store, _)) = filled(b) else {
             return;
         };
+        // A case with an open action, so its table has a row.
+        let day = ("2024-06-01", "day");
+        let mut batch = vigil_store::Batch::new();
+        batch.push_unit(vec![
+            ev(
+                "sw1",
+                COUNCIL,
+                day,
+                "case.opened",
+                json!({
+                    "case_id": CASE, "child_id": CHILD, "level": "exploitation",
+                    "reason": "Seen at the hotel.", "lead_agency": COUNCIL, "worker": "sw1",
+                }),
+            ),
+            ev(
+                "sw1",
+                COUNCIL,
+                day,
+                "case.action_added",
+                json!({
+                    "case_id": CASE, "action_id": Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0f77),
+                    "text": "Visit", "owner": "sw1", "due": "2024-06-10"
+                }),
+            ),
+        ]);
+        for r in store.append_batch(batch).unwrap().results {
+            r.unwrap();
+        }
         assert_eq!(
             verify(store.as_ref(), VerifyOptions::default())
                 .unwrap()

@@ -23,6 +23,7 @@
 //! docs/synth.md. Victimisation and offending are never drawn from a
 //! demographic: see [`select`].
 
+pub mod casework;
 pub mod config;
 pub mod linkage;
 mod noise;

@@ -44,6 +44,10 @@ pub struct Config {
     /// Who to call outside office hours, shown on the referral form and
     /// its receipt (`DATA/front-door.json`; see [`OutOfHours`]).
     pub out_of_hours: OutOfHours,
+    /// The alert rule file, read again on each background round when it
+    /// changes (`vigil_rules::alerts::RuleFile`); None or absent: the
+    /// shipped defaults.
+    pub alert_rules_file: Option<std::path::PathBuf>,
 }
 
 /// The out-of-hours service a referrer calls when the front door is closed
@@ -118,6 +122,7 @@ impl Default for Config {
             scorer: None,
             model_watch: None,
             out_of_hours: OutOfHours::default(),
+            alert_rules_file: None,
         }
     }
 }
@@ -221,6 +226,7 @@ impl AppState {
         );
         link("/actions/mine", "My actions", Action::ManageCase);
         link("/overdue/actions", "Overdue actions", Action::ViewOverdue);
+        link("/meetings", "Meetings", Action::ViewMeetings);
         link("/links/review", "Possible matches", Action::ReviewLinks);
         link("/audit", "Access log", Action::ViewAccessLog);
         link("/reports/language", "Wording", Action::ViewLanguageReport);

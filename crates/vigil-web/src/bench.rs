@@ -59,7 +59,16 @@ fn seeded_marker(opts: &BenchOptions) -> String {
 }
 
 /// The pages `vigil bench web` can measure, in the order it measures them.
-pub const PHASES: [&str; 4] = ["queue", "send", "child", "search"];
+pub const PHASES: [&str; 5] = ["queue", "send", "child", "case", "search"];
+
+/// The case opened on the bench child (its id follows from the child's,
+/// so a kept store needs no second marker).
+fn case_of(child: uuid::Uuid) -> uuid::Uuid {
+    uuid::Uuid::from_u128(child.as_u128() ^ 0x5eed)
+}
+
+/// Events of the case on the bench child: opened, and ten actions.
+const CASE_EVENTS: usize = 11;
 
 /// Latencies of one kind of request.
 #[derive(Clone, Debug)]
@@ -352,7 +361,10 @@ fn seed_child(store: &dyn Store, agency: &str, items: usize) -> Result<uuid::Uui
                "date_of_birth": {"value": "2011-05-06", "precision": "day"}}),
     )];
     let mut day = 1i64;
-    while lines.len() < items {
+    // The last events are the child's case: its page reads the same
+    // chronology.
+    let room = items.saturating_sub(CASE_EVENTS).max(1);
+    while lines.len() < room {
         let t = start + chrono::Duration::days(day);
         let ts = |h: i64| {
             (t + chrono::Duration::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -397,7 +409,29 @@ fn seed_child(store: &dyn Store, agency: &str, items: usize) -> Result<uuid::Uui
         }
         day += 2;
     }
-    lines.truncate(items.max(1));
+    lines.truncate(room);
+    let case = case_of(child);
+    let today = chrono::Utc::now();
+    lines.push(envelope(
+        agency,
+        json!({"value": today.format("%Y-%m-%d").to_string(), "precision": "day"}),
+        "case.opened",
+        json!({"case_id": case, "child_id": child, "level": "exploitation",
+               "reason": "Missing often; seen with older adults.", "lead_agency": agency,
+               "worker": "bench.triage", "risk": "high", "risk_reason": "Missing twice this month."}),
+    ));
+    for k in 0..(CASE_EVENTS - 1) as i64 {
+        let due = (today + chrono::Duration::days(k - 4))
+            .format("%Y-%m-%d")
+            .to_string();
+        lines.push(envelope(
+            agency,
+            json!({"value": today.format("%Y-%m-%d").to_string(), "precision": "day"}),
+            "case.action_added",
+            json!({"case_id": case, "action_id": uuid::Uuid::now_v7(), "text": format!("Action {k}"),
+                   "owner": "bench.triage", "due": due}),
+        ));
+    }
     append_json(store, lines)?;
     Ok(child)
 }
@@ -705,6 +739,22 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, String> {
             .await;
             figures.push(Figures::from(
                 "GET /people/{id} (child page)",
+                lat,
+                errors,
+                t2.elapsed().as_secs_f64(),
+            ));
+        }
+        if let Some(child) = child.filter(|_| measure("case")) {
+            let b = base.clone();
+            let case = case_of(child);
+            let t2 = Instant::now() + warmup;
+            let (lat, errors) = phase(&triage, t2, t2 + half, think, move |u, _| {
+                let url = format!("{b}/cases/{case}");
+                async move { loads(&u, url).await }
+            })
+            .await;
+            figures.push(Figures::from(
+                "GET /cases/{id} (case page)",
                 lat,
                 errors,
                 t2.elapsed().as_secs_f64(),

@@ -445,6 +445,8 @@ pub struct ReferralPage {
     pub read: Read,
     /// The child's case closed in the last six months, none open since.
     pub recently_closed: Option<CaseRow>,
+    /// May this user open a case for the child from here.
+    pub can_open_case: bool,
     pub id: String,
     pub reference: String,
     pub notice: Option<String>,
@@ -994,6 +996,9 @@ pub struct CasePage {
     pub form: FormView,
     pub csrf: String,
     pub id: String,
+    /// The meetings that discussed the case, newest first: label (kind
+    /// and day), link (a multi-agency meeting's minutes) and decision.
+    pub meetings: Vec<CaseMeetingRow>,
     pub child: String,
     pub child_href: Option<String>,
     pub child_detail: String,
@@ -1091,4 +1096,110 @@ pub struct ActionsPage {
     pub show_closures: bool,
     /// Where closing an action comes back to.
     pub back: String,
+}
+
+/// One case on a meeting's agenda.
+#[derive(Clone, Debug)]
+pub struct AgendaRow {
+    pub case_id: String,
+    pub case_href: String,
+    pub child: String,
+    pub level: String,
+    pub risk: String,
+    pub lead: String,
+    pub reasons: Vec<String>,
+}
+
+/// One meeting held, in the list.
+#[derive(Clone, Debug)]
+pub struct MeetingRow {
+    pub href: String,
+    pub held: String,
+    pub kind: String,
+    pub chair: String,
+    pub cases: String,
+}
+
+#[derive(Template)]
+#[template(path = "meetings.html")]
+pub struct MeetingsPage {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    pub since: String,
+    pub criteria: Vec<String>,
+    pub agenda: Vec<AgendaRow>,
+    pub held: Vec<MeetingRow>,
+    pub can_record: bool,
+}
+
+/// The fields of one action row on the meeting form.
+#[derive(Clone, Debug)]
+pub struct ActionFields {
+    pub text: Field,
+    pub owner: Field,
+    pub due: Field,
+}
+
+/// One case on the meeting form: its agenda line, the decision box and
+/// the action rows.
+#[derive(Clone, Debug)]
+pub struct MeetingCaseForm {
+    pub row: AgendaRow,
+    pub decision: Field,
+    pub actions: Vec<ActionFields>,
+}
+
+/// One attendance row on the meeting form.
+#[derive(Clone, Debug)]
+pub struct AttendeeFields {
+    pub name: Field,
+    pub agency: Field,
+}
+
+#[derive(Template)]
+#[template(path = "meeting_new.html")]
+pub struct NewMeetingPage {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    pub form: FormView,
+    pub csrf: String,
+    pub case_ids: String,
+    pub held: Field,
+    pub chair: Field,
+    pub attendees: Vec<AttendeeFields>,
+    pub cases: Vec<MeetingCaseForm>,
+}
+
+/// One case in a meeting's minutes.
+#[derive(Clone, Debug)]
+pub struct MinutesCase {
+    pub case_href: String,
+    pub child: String,
+    pub decision: String,
+    pub actions: Vec<ActionRow>,
+}
+
+#[derive(Template)]
+#[template(path = "meeting.html")]
+pub struct MeetingPage {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    pub kind: String,
+    pub held: String,
+    pub chair: String,
+    pub attendees: Vec<Line>,
+    pub agencies: String,
+    /// Only the cases the user may open (the others are not mentioned).
+    pub cases: Vec<MinutesCase>,
+}
+
+/// A meeting that discussed a case, on the case page.
+#[derive(Clone, Debug)]
+pub struct CaseMeetingRow {
+    pub label: String,
+    pub href: Option<String>,
+    pub decision: String,
 }

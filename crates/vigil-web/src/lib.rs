@@ -241,7 +241,22 @@ fn start_background(state: &Arc<AppState>) -> tokio::task::JoinHandle<()> {
     let st = Arc::clone(state);
     tokio::spawn(async move {
         let every = Duration::from_secs(st.config.escalation_check_seconds.max(1));
+        let mut rules_changed: Option<std::time::SystemTime> = None;
         loop {
+            if let Some(path) = st.config.alert_rules_file.clone() {
+                reload_alert_rules(&st, &path, &mut rules_changed).await;
+            }
+            // Catch up with the log (a step reads a bounded number of entries).
+            for _ in 0..100 {
+                match st.app.run_alerts().await {
+                    Ok(s) if s.read >= vigil_app::alerts::STEP_ENTRIES => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        eprintln!("vigil-web: the alert rules could not run: {e}");
+                        break;
+                    }
+                }
+            }
             if let Err(e) = pages::triage::escalate(&st).await {
                 eprintln!("vigil-web: the overdue check failed: {e}");
             }
@@ -273,6 +288,33 @@ fn start_background(state: &Arc<AppState>) -> tokio::task::JoinHandle<()> {
             tokio::time::sleep(every).await;
         }
     })
+}
+
+/// The alert rule file in a data directory.
+pub const ALERT_RULES_FILE: &str = "alert-rules.toml";
+
+/// Uses the rule file again when it has changed since `seen`; a file that
+/// does not parse is reported (with its line) and the rules in use stay.
+async fn reload_alert_rules(
+    st: &Arc<AppState>,
+    path: &std::path::Path,
+    seen: &mut Option<std::time::SystemTime>,
+) {
+    let Ok(changed) = std::fs::metadata(path).and_then(|m| m.modified()) else {
+        return;
+    };
+    if *seen == Some(changed) {
+        return;
+    }
+    *seen = Some(changed);
+    match std::fs::read_to_string(path).map(|t| vigil_rules::alerts::RuleFile::parse(&t)) {
+        Ok(Ok(rules)) => st.app.use_alert_rules(rules),
+        Ok(Err(e)) => eprintln!(
+            "vigil-web: {} was not loaded ({e}); the rules in use stay",
+            path.display()
+        ),
+        Err(e) => eprintln!("vigil-web: cannot read {}: {e}", path.display()),
+    }
 }
 
 /// Serves on an already bound listener until `shutdown` completes.

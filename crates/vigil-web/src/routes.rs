@@ -7,8 +7,8 @@
 use crate::access::Action;
 use crate::app::AppState;
 use crate::pages::{
-    account, admin, assets, audit, cases, home, language, links, missing, people, referrals,
-    reports, screening, triage,
+    account, admin, assets, audit, cases, home, language, links, meetings, missing, people,
+    referrals, reports, screening, triage,
 };
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
@@ -95,6 +95,10 @@ pub const ROUTES: &[Route] = &[
     route!(POST "/cases/{id}/actions/close" => cases::close_action, Gate::Action(ViewCase)),
     route!(GET "/actions/mine" => cases::mine, Gate::Action(ViewCase)),
     route!(GET "/overdue/actions" => cases::overdue, Gate::Action(ViewOverdue)),
+    route!(GET "/meetings" => meetings::list, Gate::Action(ViewMeetings)),
+    route!(GET "/meetings/new" => meetings::new_form, Gate::Action(RecordMeeting)),
+    route!(POST "/meetings/new" => meetings::record, Gate::Action(RecordMeeting)),
+    route!(GET "/meetings/{id}" => meetings::view, Gate::Action(ViewMeetings)),
     route!(GET "/links/review" => links::review, Gate::Action(ReviewLinks)),
     route!(GET "/links/pair" => links::pair, Gate::Action(ReviewLinks)),
     route!(POST "/links/pair/confirm" => links::confirm, Gate::Action(DecideLink)),

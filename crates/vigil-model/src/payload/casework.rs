@@ -11,9 +11,10 @@ use crate::event::{EntityKind, EventHeader, ModelError, SubjectRef};
 use crate::projection::{ProjectionError, Projector};
 use crate::state::{
     AddedInformation, AllocationState, AllocationStatus, AssessmentState, CaseAction, CaseContext,
-    CaseHistoryEntry, CaseRiskEntry, CaseState, CaseStatus, ClosureRequest, ClosureSignOff,
-    EpisodeStatus, LinkedChild, MeetingState, MissingEpisodeState, PersonState, PlacementState,
-    PlacementStatus, ReferralState, ReferralStatus, ReturnInterview, Stamp,
+    CaseHistoryEntry, CaseMeeting, CaseRiskEntry, CaseState, CaseStatus, ClosureRequest,
+    ClosureSignOff, EpisodeStatus, LinkedChild, MeetingState, MissingEpisodeState,
+    MultiAgencyMeetingState, PersonState, PlacementState, PlacementStatus, ReferralState,
+    ReferralStatus, ReturnInterview, Stamp,
 };
 use crate::text::{
     check_count, check_line, check_opt_line, check_opt_text, check_text, check_unique,
@@ -876,6 +877,15 @@ impl Kind for MeetingRecorded {
                 })?;
             }
         }
+        if let Some(c) = self.case_id {
+            let m = CaseMeeting {
+                meeting_id: self.meeting_id,
+                kind: self.kind,
+                held: h.occurred_at.clone(),
+                decision: self.decisions.clone(),
+            };
+            p.update(c, |s: &mut CaseState| push_meeting(s, m))?;
+        }
         p.create(
             self.meeting_id,
             MeetingState {
@@ -886,6 +896,128 @@ impl Kind for MeetingRecorded {
                 missing_episode_id: self.missing_episode_id,
                 referral_id: self.referral_id,
                 case_id: self.case_id,
+                held: h.occurred_at.clone(),
+                recorded: Stamp::of(h),
+            },
+        )
+    }
+}
+
+fn push_meeting(s: &mut CaseState, m: CaseMeeting) -> Result<(), ProjectionError> {
+    if s.meetings.len() >= MAX_CASE_ACTIONS {
+        return Err(reject(format!(
+            "this case already lists {MAX_CASE_ACTIONS} meetings"
+        )));
+    }
+    s.meetings.push(m);
+    Ok(())
+}
+
+/// Someone at a multi-agency meeting: their name as the minutes give it,
+/// and the agency they came for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingAttendee {
+    pub name: String,
+    pub agency: AgencyId,
+}
+
+impl std::fmt::Display for MeetingAttendee {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.name, self.agency)
+    }
+}
+
+/// One case a multi-agency meeting discussed, and what it decided.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseDiscussed {
+    pub case_id: Uuid,
+    pub child_id: Uuid,
+    pub decision: String,
+}
+
+/// `meeting.held`: a meeting that discussed several cases, the monthly
+/// multi-agency child exploitation (MACE) meeting. Who chaired, who
+/// attended (people and their agencies), and per case the decision; every
+/// case must be open. The actions it set are `case.action_added` events
+/// naming the meeting, appended in the same unit. When it was held is the
+/// event's occurred-at. It is in no child's chronology (it names many
+/// children); each case keeps its own decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingHeld {
+    pub meeting_id: Uuid,
+    pub kind: MeetingKind,
+    pub chair: String,
+    pub attendees: Vec<MeetingAttendee>,
+    pub cases: Vec<CaseDiscussed>,
+}
+
+impl Kind for MeetingHeld {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        let mut v = vec![subject(EntityKind::MultiAgencyMeeting, self.meeting_id)];
+        for c in &self.cases {
+            v.push(subject(EntityKind::Case, c.case_id));
+            v.push(subject(EntityKind::Person, c.child_id));
+        }
+        v
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        if self.kind == MeetingKind::ReturnHomeInterview {
+            return Err(ModelError::invalid(
+                "a return home interview is about one child: record it as a meeting.recorded",
+            ));
+        }
+        check_line("the chair", &self.chair, MAX_NAME_CHARS)?;
+        if self.attendees.is_empty() {
+            return Err(ModelError::invalid("list who attended the meeting"));
+        }
+        check_count("the attendees", &self.attendees, true)?;
+        check_unique("the list of attendees", &self.attendees)?;
+        for a in &self.attendees {
+            check_line("an attendee's name", &a.name, MAX_NAME_CHARS)?;
+        }
+        if self.cases.is_empty() {
+            return Err(ModelError::invalid("list the cases the meeting discussed"));
+        }
+        check_count("the cases discussed", &self.cases, true)?;
+        let ids: Vec<Uuid> = self.cases.iter().map(|c| c.case_id).collect();
+        check_unique("the list of cases discussed", &ids)?;
+        for c in &self.cases {
+            check_text("the decision", &c.decision, MAX_LONG_CHARS, true)?;
+        }
+        Ok(())
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        ensure_new(p, self.meeting_id)?;
+        // Every case is checked before any is changed: a refused meeting
+        // leaves nothing behind.
+        for c in &self.cases {
+            require_open_case(p, c.case_id, c.child_id)?;
+            if p.read(c.case_id, |s: &CaseState| s.meetings.len())? >= MAX_CASE_ACTIONS {
+                return Err(reject(format!(
+                    "case {} already lists {MAX_CASE_ACTIONS} meetings",
+                    c.case_id
+                )));
+            }
+        }
+        for c in &self.cases {
+            let m = CaseMeeting {
+                meeting_id: self.meeting_id,
+                kind: self.kind,
+                held: h.occurred_at.clone(),
+                decision: c.decision.clone(),
+            };
+            p.update(c.case_id, |s: &mut CaseState| push_meeting(s, m))?;
+        }
+        p.create(
+            self.meeting_id,
+            MultiAgencyMeetingState {
+                kind: self.kind,
+                chair: self.chair.clone(),
+                attendees: self.attendees.clone(),
+                cases: self.cases.clone(),
                 held: h.occurred_at.clone(),
                 recorded: Stamp::of(h),
             },
@@ -1067,6 +1199,7 @@ impl Kind for CaseOpened {
                     _ => Vec::new(),
                 },
                 actions: Vec::new(),
+                meetings: Vec::new(),
             },
         )
     }
@@ -1399,7 +1532,10 @@ impl Kind for CaseActionAdded {
         let child = p.read(self.case_id, |c: &CaseState| c.child_id)?;
         require_open_case(p, self.case_id, child)?;
         if let Some(m) = self.meeting_id {
-            p.require(EntityKind::Meeting, m)?;
+            // A meeting about the child, or a multi-agency meeting of many.
+            if p.kind_of(m)? != Some(EntityKind::MultiAgencyMeeting) {
+                p.require(EntityKind::Meeting, m)?;
+            }
         }
         let id = self.case_id;
         p.update(id, |s: &mut CaseState| {

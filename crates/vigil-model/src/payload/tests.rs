@@ -57,6 +57,7 @@ const MEETING: u128 = 0xB0;
 const CASE: u128 = 0xC0;
 /// A contextual case (on the hotel).
 const PLACE_CASE: u128 = 0xC1;
+const PANEL: u128 = 0xB8;
 
 fn pref(kind: EntityKind, n: u128) -> SubjectRef {
     SubjectRef::new(kind, id(n))
@@ -412,6 +413,26 @@ fn samples() -> Vec<EventPayload> {
             risk: None,
             risk_reason: None,
         }),
+        E::MeetingHeld(MeetingHeld {
+            meeting_id: id(PANEL),
+            kind: MeetingKind::MultiAgencyExploitation,
+            chair: "DI Alex Example".into(),
+            attendees: vec![
+                MeetingAttendee {
+                    name: "DI Alex Example".into(),
+                    agency: AgencyId::new("northshire-police").unwrap(),
+                },
+                MeetingAttendee {
+                    name: "Sam Placeholder".into(),
+                    agency: AgencyId::new("riverside-youth-project").unwrap(),
+                },
+            ],
+            cases: vec![CaseDiscussed {
+                case_id: id(CASE),
+                child_id: id(JADE),
+                decision: "Disruption of the hotel; youth worker to visit weekly.".into(),
+            }],
+        }),
         E::CaseLevelChanged(CaseLevelChanged {
             case_id: id(CASE),
             child_id: Some(id(JADE)),
@@ -531,7 +552,35 @@ fn samples() -> Vec<EventPayload> {
             person_b: id(MIA),
             reason: "Confirmed in error: twins".into(),
         }),
+        E::AlertRaised(alert_raised()),
+        E::AlertSeen(AlertSeen {
+            alert_id: id(ALERT),
+            child_id: id(JADE),
+        }),
+        E::AlertAcknowledged(AlertAcknowledged {
+            alert_id: id(ALERT),
+            child_id: id(JADE),
+            note: "Strategy discussion booked for tomorrow".into(),
+        }),
+        E::AlertResolved(AlertResolved {
+            alert_id: id(ALERT),
+            child_id: id(JADE),
+            note: "Safety plan agreed; episodes reviewed at the meeting".into(),
+        }),
     ]
+}
+
+const ALERT: u128 = 0xE0;
+
+fn alert_raised() -> AlertRaised {
+    AlertRaised {
+        alert_id: id(ALERT),
+        rule: "repeated-missing".into(),
+        severity: crate::codes::AlertSeverity::High,
+        child_id: id(JADE),
+        says: "Missing three or more times in 30 days".into(),
+        events: vec![id(0xE1), id(0xE2), id(0xE3)],
+    }
 }
 
 const SCREENING: u128 = 0xD0;
@@ -654,6 +703,11 @@ fn ordinal(p: &EventPayload) -> usize {
         E::UserDisabled(_) => 47,
         E::UserPasswordReset(_) => 48,
         E::AccessLogCheckpointed(_) => 49,
+        E::AlertRaised(_) => 50,
+        E::AlertSeen(_) => 51,
+        E::AlertAcknowledged(_) => 52,
+        E::AlertResolved(_) => 53,
+        E::MeetingHeld(_) => 54,
     }
 }
 
@@ -1155,11 +1209,17 @@ impl World {
     }
 
     fn record_at(&mut self, payload: EventPayload, occurred: OccurredAt) -> Result<(), String> {
+        // Only Vigil raises alerts.
+        let role = if payload.kind() == "alert.raised" {
+            Role::System
+        } else {
+            Role::Practitioner
+        };
         let input = EventInput {
             id: None,
             actor: Actor {
                 user: self.user.into(),
-                role: Role::Practitioner,
+                role,
             },
             agency: AgencyId::new("northshire-police").unwrap(),
             occurred_at: occurred,
@@ -2817,4 +2877,180 @@ fn case_agencies_risk_and_actions_follow_their_rules() {
     assert!(w
         .refused(EventPayload::CaseActionAdded(late))
         .contains("already closed"));
+}
+
+#[test]
+fn alerts_are_raised_once_by_vigil_and_answered_once_by_people() {
+    let mut w = World::before("alert.raised");
+    // A note cites at least one event, and not thousands.
+    let mut none = alert_raised();
+    none.events.clear();
+    assert!(invalid(EventPayload::AlertRaised(none)).contains("between 1 and"));
+    let mut unknown = alert_raised();
+    unknown.child_id = id(0xDEAD);
+    assert!(w
+        .refused(EventPayload::AlertRaised(unknown))
+        .contains("no person"));
+    w.ok(EventPayload::AlertRaised(alert_raised()));
+    assert_eq!(w.state(ALERT)["rule"], "repeated-missing");
+    // The same alert again (a replay, a second server): refused.
+    assert!(w
+        .refused(EventPayload::AlertRaised(alert_raised()))
+        .contains("already recorded"));
+    let seen = AlertSeen {
+        alert_id: id(ALERT),
+        child_id: id(JADE),
+    };
+    w.ok(EventPayload::AlertSeen(seen.clone()));
+    assert!(w
+        .refused(EventPayload::AlertSeen(seen))
+        .contains("seen this alert already"));
+    let wrong_child = AlertAcknowledged {
+        alert_id: id(ALERT),
+        child_id: id(MIA),
+        note: "x".into(),
+    };
+    assert!(w
+        .refused(EventPayload::AlertAcknowledged(wrong_child))
+        .contains("different child"));
+    let ack = AlertAcknowledged {
+        alert_id: id(ALERT),
+        child_id: id(JADE),
+        note: "Booked a strategy discussion".into(),
+    };
+    w.ok(EventPayload::AlertAcknowledged(ack.clone()));
+    assert!(w
+        .refused(EventPayload::AlertAcknowledged(ack.clone()))
+        .contains("acknowledged already"));
+    let done = AlertResolved {
+        alert_id: id(ALERT),
+        child_id: id(JADE),
+        note: "Plan agreed".into(),
+    };
+    w.ok(EventPayload::AlertResolved(done.clone()));
+    assert!(w
+        .refused(EventPayload::AlertResolved(done))
+        .contains("resolved already"));
+    assert_eq!(
+        w.state(ALERT)["acknowledged"]["note"],
+        "Booked a strategy discussion"
+    );
+    assert_eq!(w.state(ALERT)["seen_by"], serde_json::json!(["tester"]));
+}
+
+#[test]
+fn a_multi_agency_meeting_discusses_open_cases_and_sets_their_actions() {
+    let EventPayload::MeetingHeld(held) = sample("meeting.held") else {
+        unreachable!()
+    };
+    // Validation: a chair, attendees, cases, a decision each; no repeats.
+    for (bad, words) in [
+        (
+            MeetingHeld {
+                chair: " ".into(),
+                ..held.clone()
+            },
+            "the chair is empty",
+        ),
+        (
+            MeetingHeld {
+                attendees: vec![],
+                ..held.clone()
+            },
+            "who attended",
+        ),
+        (
+            MeetingHeld {
+                cases: vec![],
+                ..held.clone()
+            },
+            "cases the meeting discussed",
+        ),
+        (
+            MeetingHeld {
+                cases: vec![held.cases[0].clone(), held.cases[0].clone()],
+                ..held.clone()
+            },
+            "cases discussed",
+        ),
+        (
+            MeetingHeld {
+                cases: vec![CaseDiscussed {
+                    decision: "".into(),
+                    ..held.cases[0].clone()
+                }],
+                ..held.clone()
+            },
+            "decision",
+        ),
+        (
+            MeetingHeld {
+                kind: MeetingKind::ReturnHomeInterview,
+                ..held.clone()
+            },
+            "one child",
+        ),
+        (
+            MeetingHeld {
+                chair: "x".repeat(5000),
+                ..held.clone()
+            },
+            "chair",
+        ),
+    ] {
+        let got = invalid(EventPayload::MeetingHeld(bad));
+        assert!(got.contains(words), "{words}: {got}");
+    }
+    // Projection: the case keeps the decision; the meeting is its own
+    // record; an action naming it is accepted; once only.
+    let mut w = World::before("meeting.held");
+    w.ok(EventPayload::MeetingHeld(held.clone()));
+    let case = w.typed::<CaseState>(CASE);
+    assert_eq!(case.meetings.len(), 1);
+    assert_eq!(case.meetings[0].meeting_id, id(PANEL));
+    assert!(case.meetings[0].decision.contains("hotel"));
+    let m = w.typed::<MultiAgencyMeetingState>(PANEL);
+    assert_eq!(m.chair, "DI Alex Example");
+    assert_eq!(m.cases.len(), 1);
+    assert!(w
+        .refused(EventPayload::MeetingHeld(held.clone()))
+        .contains("already recorded"));
+    w.ok(EventPayload::CaseActionAdded(CaseActionAdded {
+        case_id: id(CASE),
+        action_id: id(0xAF),
+        text: "Visit weekly".into(),
+        owner: "youth.worker.3".into(),
+        due: Date::parse("2025-07-01").unwrap(),
+        meeting_id: Some(id(PANEL)),
+    }));
+    assert_eq!(
+        w.typed::<CaseState>(CASE).actions[0].meeting_id,
+        Some(id(PANEL))
+    );
+    // A case of another child, or a case that does not exist, is refused
+    // and nothing of the meeting is kept.
+    let wrong_child = MeetingHeld {
+        meeting_id: id(PANEL + 1),
+        cases: vec![CaseDiscussed {
+            child_id: id(MIA),
+            ..held.cases[0].clone()
+        }],
+        ..held.clone()
+    };
+    assert!(w
+        .refused(EventPayload::MeetingHeld(wrong_child))
+        .contains("different child"));
+    let unknown = MeetingHeld {
+        meeting_id: id(PANEL + 2),
+        cases: vec![
+            held.cases[0].clone(),
+            CaseDiscussed {
+                case_id: id(CASE + 9),
+                ..held.cases[0].clone()
+            },
+        ],
+        ..held
+    };
+    w.refused(EventPayload::MeetingHeld(unknown));
+    assert_eq!(w.typed::<CaseState>(CASE).meetings.len(), 1);
 }

@@ -993,17 +993,39 @@ pub(super) fn case_actions(
             c.client.query(&s, &[m, &limit])?
         }
     };
-    rows.iter()
-        .map(|r| {
-            Ok(vigil_model::index::CaseActionRow {
-                action_id: r.try_get(0)?,
-                case_id: r.try_get(1)?,
-                child_id: r.try_get(2)?,
-                owner: r.try_get(3)?,
-                due: r.try_get(4)?,
-                status: r.try_get(5)?,
-                meeting_id: r.try_get(6)?,
-            })
-        })
-        .collect()
+    rows.iter().map(case_action_row).collect()
+}
+
+/// A `case_actions` row as read (the columns of [`CASE_ACTIONS_ALL`]).
+pub(super) fn case_action_row(r: &Row) -> Result<vigil_model::index::CaseActionRow, StoreError> {
+    Ok(vigil_model::index::CaseActionRow {
+        action_id: r.try_get(0)?,
+        case_id: r.try_get(1)?,
+        child_id: r.try_get(2)?,
+        owner: r.try_get(3)?,
+        due: r.try_get(4)?,
+        status: r.try_get(5)?,
+        meeting_id: r.try_get(6)?,
+    })
+}
+
+pub(super) const CASE_ACTIONS_ALL: &str =
+    "SELECT action_id, case_id, child_id, owner, due::text, status, meeting_id
+   FROM case_actions ORDER BY action_id";
+
+pub(super) const RETURN_INTERVIEWS_ALL: &str = "SELECT episode_id, child_id, agency,
+     returned_at, done, assigned_agency, assigned_worker FROM return_interviews ORDER BY episode_id";
+
+pub(super) fn return_interview_row(
+    r: &Row,
+) -> Result<vigil_model::index::ReturnInterviewRow, StoreError> {
+    Ok(vigil_model::index::ReturnInterviewRow {
+        episode_id: r.try_get(0)?,
+        child_id: r.try_get(1)?,
+        agency: r.try_get(2)?,
+        returned_at: r.try_get(3)?,
+        done: r.try_get(4)?,
+        assigned_agency: r.try_get(5)?,
+        assigned_worker: r.try_get(6)?,
+    })
 }

@@ -390,6 +390,44 @@ pub(super) fn for_each_match_review(
     )
 }
 
+pub(super) fn for_each_case_action(
+    c: &Connection,
+    f: &mut dyn FnMut(vigil_model::index::CaseActionRow) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    stream(
+        c,
+        &format!("SELECT {CASE_ACTION_COLUMNS} FROM case_actions ORDER BY action_id"),
+        case_action_row,
+        f,
+    )
+}
+
+fn return_interview_row(r: &Row<'_>) -> Result<vigil_model::index::ReturnInterviewRow, StoreError> {
+    let t = "return_interviews";
+    Ok(vigil_model::index::ReturnInterviewRow {
+        episode_id: blob(r, 0, t)?,
+        child_id: blob(r, 1, t)?,
+        agency: r.get(2)?,
+        returned_at: r.get(3)?,
+        done: r.get(4)?,
+        assigned_agency: r.get(5)?,
+        assigned_worker: r.get(6)?,
+    })
+}
+
+pub(super) fn for_each_return_interview(
+    c: &Connection,
+    f: &mut dyn FnMut(vigil_model::index::ReturnInterviewRow) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    stream(
+        c,
+        "SELECT episode_id, child_id, agency, returned_at, done, assigned_agency, assigned_worker
+         FROM return_interviews ORDER BY episode_id",
+        return_interview_row,
+        f,
+    )
+}
+
 /// The pairs awaiting review (see [`MatchReviewQuery`]).
 pub(super) fn match_review(
     c: &Connection,

@@ -13,8 +13,8 @@ use crate::display;
 use crate::error::WebError;
 use crate::form::{line, parse_day, text, CsrfForm, FieldError, FormData, DAY_HINT};
 use crate::html::{
-    ActionRow, ActionsPage, CasePage, CaseRow, ClosureRow, FormView, Line, LinkedChildRow,
-    NewCasePage, NewContextCasePage, Opt,
+    ActionRow, ActionsPage, CaseMeetingRow, CasePage, CaseRow, ClosureRow, FormView, Line,
+    LinkedChildRow, NewCasePage, NewContextCasePage, Opt,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -28,19 +28,32 @@ use vigil_app::guard::cases::{
     NewCase, OverdueWork,
 };
 use vigil_app::guard::Authorised;
-use vigil_model::codes::{ActionStatus, AgencyId, CaseLevel, RiskLevel};
+use vigil_model::codes::{ActionStatus, AgencyId, CaseLevel, MeetingKind, RiskLevel};
 use vigil_model::dates::Date;
-use vigil_model::state::{CaseAction, CaseStatus, Stamp};
+use vigil_model::state::{CaseAction, CaseMeeting, CaseStatus, Stamp};
 use vigil_rules::london::local_date;
+
+/// Refuses a role without this action before anything is looked up, so
+/// nobody without cases learns whether one exists.
+fn allowed(who: &SignedIn, action: crate::access::Action) -> Result<(), WebError> {
+    if who.may(action) {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden(format!(
+            "Your role does not let you {}.",
+            action.describe()
+        )))
+    }
+}
 
 fn parse_case(s: &str) -> Result<Uuid, WebError> {
     Uuid::parse_str(s).map_err(|_| WebError::NotFound("There is no case at this address.".into()))
 }
 
-/// A stamp's time in words ("3 Oct 2025 at 14:05"), or as stored if it
-/// cannot be read.
+/// A stamp's time in words ("3 Oct 2025 at 14:05"): when it was first
+/// recorded (by the source system, for imported history).
 fn when(s: &Stamp) -> String {
-    stamp_time(&s.at)
+    stamp_time(s.first_recorded())
 }
 
 fn stamp_time(at: &str) -> String {
@@ -268,10 +281,10 @@ fn check_about(form: &FormData, e: &mut Vec<FieldError>) -> Option<CaseAbout> {
     }
 }
 
-fn parse_child(s: &str) -> Result<Uuid, WebError> {
-    Uuid::parse_str(s.trim()).map_err(|_| {
-        WebError::NotFound("Open a case from the child's record: there is no such person.".into())
-    })
+/// The child's id as given (the nil id, which names nobody, when it is
+/// not one: the access check then comes before "there is no person").
+fn parse_child(s: &str) -> Result<Uuid, ()> {
+    Uuid::parse_str(s.trim()).map_err(|_| ())
 }
 
 /// The form read field by field: a case on the child, or (no child) on the
@@ -412,6 +425,7 @@ pub async fn new_form(
     who: SignedIn,
     Query(q): Query<NewCaseQuery>,
 ) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::ManageCase)?;
     if !q.context.is_empty() {
         let context = parse_context(&q.context)?;
         let mut form = FormData::default();
@@ -433,6 +447,7 @@ pub async fn open(
     State(st): State<Arc<AppState>>,
     CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::ManageCase)?;
     if !form.get("context").is_empty() {
         return open_contextual(&st, &who, form).await;
     }
@@ -521,7 +536,26 @@ fn action_status(a: &CaseAction, overdue: bool) -> (String, &'static str) {
     }
 }
 
-fn action_row(
+/// "Set at the meeting of 3 Nov 2025" for an action a meeting set, from
+/// the meetings the case keeps (empty when none did).
+pub(crate) fn set_at(a: &CaseAction, meetings: &[CaseMeeting]) -> String {
+    match a.meeting_id {
+        None => String::new(),
+        Some(id) => match meetings.iter().find(|m| m.meeting_id == id) {
+            Some(m) => format!("Set at the meeting of {}", meeting_day(&m.held)),
+            None => "Set at a meeting".into(),
+        },
+    }
+}
+
+/// A meeting's day in words ("3 Nov 2025").
+pub(crate) fn meeting_day(held: &vigil_model::time::OccurredAt) -> String {
+    held.earliest_day()
+        .map(display::date)
+        .unwrap_or_else(|_| held.value.clone())
+}
+
+pub(crate) fn action_row(
     a: &CaseAction,
     case_id: Uuid,
     child: String,
@@ -559,7 +593,10 @@ fn closure_row(
     child: &str,
     level: CaseLevel,
     req: &vigil_model::state::ClosureRequest,
+    names: &HashMap<String, String>,
 ) -> ClosureRow {
+    let agency = req.requested.agency.as_str();
+    let agency = names.get(agency).map_or(agency, String::as_str);
     ClosureRow {
         case_href: format!("/cases/{case_id}"),
         child: child.to_owned(),
@@ -567,9 +604,8 @@ fn closure_row(
         reason: req.reason.clone(),
         concerns: req.concerns.clone(),
         requested: format!(
-            "{} ({}) on {}",
+            "{} ({agency}) on {}",
             req.requested.by,
-            req.requested.agency,
             when(&req.requested)
         ),
     }
@@ -710,19 +746,34 @@ fn case_page(
         .rev()
         .map(|a| {
             let overdue = v.overdue.contains(&a.action_id);
-            action_row(
-                a,
-                v.id,
-                child.clone(),
-                overdue,
-                v.can_manage || a.owner == me,
-            )
+            ActionRow {
+                meeting: set_at(a, &c.meetings),
+                ..action_row(
+                    a,
+                    v.id,
+                    child.clone(),
+                    overdue,
+                    v.can_manage || a.owner == me,
+                )
+            }
+        })
+        .collect();
+    let meetings = c
+        .meetings
+        .iter()
+        .rev()
+        .map(|m| CaseMeetingRow {
+            label: format!("{}, {}", m.kind.label(), meeting_day(&m.held)),
+            href: (m.kind == MeetingKind::MultiAgencyExploitation
+                && v.multi_agency_meetings.contains(&m.meeting_id))
+            .then(|| format!("/meetings/{}", m.meeting_id)),
+            decision: m.decision.clone(),
         })
         .collect();
     let waiting = c
         .closure_request
         .as_ref()
-        .map(|req| closure_row(v.id, &child, c.level, req));
+        .map(|req| closure_row(v.id, &child, c.level, req, &names));
     let sign_off = match (&c.sign_off, &c.closed) {
         (Some(s), Some(closed)) => {
             let mut l = vec![Line::new(
@@ -759,6 +810,7 @@ fn case_page(
         form: FormView::new(form, errors),
         csrf: who.csrf.clone(),
         id: v.id.to_string(),
+        meetings,
         child_href: v
             .child
             .as_ref()
@@ -841,6 +893,7 @@ pub async fn view(
     who: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::ViewCase)?;
     let view = cases::case(&st.app, &who, parse_case(&id)?).await?;
     show_case(
         &st,
@@ -964,6 +1017,7 @@ pub async fn change(
     Path(id): Path<String>,
     CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::ManageCase)?;
     let id = parse_case(&id)?;
     let today = local_date(st.now());
     let change = match check_change(&form, today) {
@@ -1028,6 +1082,7 @@ pub async fn closure(
     Path(id): Path<String>,
     CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::SignOffClosure)?;
     let id = parse_case(&id)?;
     let mut errors = Vec::new();
     let decision = match form.get("decision") {
@@ -1142,6 +1197,7 @@ pub async fn close_action(
     Path(id): Path<String>,
     CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::ViewCase)?;
     let id = parse_case(&id)?;
     let mut errors = Vec::new();
     let action_id = Uuid::parse_str(form.get("action_id")).ok();
@@ -1203,6 +1259,7 @@ fn item_row(i: &ActionItem, me: &str, may_manage: bool) -> ActionRow {
 
 /// The signed-in user's open actions, overdue first.
 pub async fn mine(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::ViewCase)?;
     let list = cases::my_actions(&st.app, &who).await?;
     let chrome = st.chrome(&who, "My actions", "/actions/mine");
     let me = who.user.username.clone();
@@ -1221,18 +1278,19 @@ pub async fn mine(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Resp
     .await
 }
 
-fn awaiting_row(a: &AwaitingClosure) -> ClosureRow {
+fn awaiting_row(a: &AwaitingClosure, names: &HashMap<String, String>) -> ClosureRow {
     let about = match (&a.child, &a.case.context) {
         (Some(c), _) => c.name.clone(),
         (None, Some(ctx)) => ctx.clone(),
         (None, None) => "A case".into(),
     };
-    closure_row(a.case.id, &about, a.case.level, &a.request)
+    closure_row(a.case.id, &about, a.case.level, &a.request, names)
 }
 
 /// Overdue actions on cases of the supervisor's agency (or owned by its
 /// staff), and the closures waiting for their sign-off.
 pub async fn overdue(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Response, WebError> {
+    allowed(&who, crate::access::Action::ViewOverdue)?;
     let work = cases::overdue_work(&st.app, &who).await?;
     let chrome = st.chrome(&who, "Overdue actions", "/overdue/actions");
     let me = who.user.username.clone();
@@ -1243,7 +1301,11 @@ pub async fn overdue(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<R
         heading: "Overdue actions".into(),
         intro: "Open actions past their date on cases your agency is involved in, or owned by your agency's staff; each was escalated to the owner's supervisor the working day after it was due.".into(),
         rows: w.actions.iter().map(|i| item_row(i, &me, false)).collect(),
-        closures: w.closures.iter().map(awaiting_row).collect(),
+        closures: w
+            .closures
+            .iter()
+            .map(|a| awaiting_row(a, &agency_names(&st.app)))
+            .collect(),
         show_closures: w.signs_off,
         back: "/overdue/actions".into(),
     })

@@ -10,6 +10,7 @@ pub mod cases;
 pub mod home;
 pub mod language;
 pub mod links;
+pub mod meetings;
 pub mod missing;
 pub mod people;
 pub mod referrals;

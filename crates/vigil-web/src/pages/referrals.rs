@@ -575,6 +575,9 @@ pub async fn view(
     };
     let can_decide = full.record.referral.awaiting_decision()
         && full.record.allows(&who, Action::DecideReferral);
+    let can_open_case = who.may(Action::ManageCase)
+        && full.record.child.as_ref().is_some_and(|c| c.can_open)
+        && full.recently_closed.is_none();
     let chrome = st.chrome(
         &who,
         &format!("Referral {}", reference_for(full.record.referral.id)),
@@ -587,6 +590,7 @@ pub async fn view(
         ReferralPage {
             chrome,
             read,
+            can_open_case,
             recently_closed: full
                 .recently_closed
                 .as_ref()
