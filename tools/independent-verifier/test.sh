@@ -313,7 +313,7 @@ expect "a stored receipt altered: vigil verify exits 1 naming its event" 1 "stor
 q "$T" "DELETE FROM receipts WHERE event_id = '$ALTERED'"
 expect "an intact stored receipt: verify.py exits 0" 0 "1 stored receipt(s)" -- iv "$T" "$KEY"
 expect "an intact stored receipt: vigil verify exits 0" 0 "intact" -- "$VIGIL" --data "$T" verify
-q "$T" "UPDATE receipts SET receipt = replace(receipt, '\"tree_size\": 110', '\"tree_size\": 109')" >/dev/null
+q "$T" "UPDATE receipts SET receipt = replace(receipt, '\"tree_size\": 114', '\"tree_size\": 113')" >/dev/null
 expect "a stored receipt's tree_size altered: verify.py exits 1" 1 "stored receipt for" -- iv "$T" "$KEY"
 expect "a stored receipt's tree_size altered: vigil verify exits 1 naming its event" 1 "stored receipt of event $KEPT" -- "$VIGIL" --data "$T" verify
 

@@ -16,10 +16,12 @@ use uuid::Uuid;
 use vigil_model::codes::{ActionStatus, AgencyId, CaseLevel, RiskLevel};
 use vigil_model::payload::{
     CaseActionAdded, CaseActionClosed, CaseAgencyAdded, CaseAgencyRemoved, CaseAllocated,
-    CaseClosed, CaseClosureDeclined, CaseClosureRequested, CaseLevelChanged, CaseOpened,
-    CaseRiskChanged, EventPayload,
+    CaseChildLinked, CaseChildUnlinked, CaseClosed, CaseClosureDeclined, CaseClosureRequested,
+    CaseLevelChanged, CaseOpened, CaseRiskChanged, EventPayload,
 };
-use vigil_model::state::{CaseAction, CaseState, CaseStatus, ClosureRequest, ClosureSignOff};
+use vigil_model::state::{
+    CaseAction, CaseContext, CaseState, CaseStatus, ClosureRequest, ClosureSignOff,
+};
 use vigil_model::time::OccurredAt;
 use vigil_model::{EntityKind, SubjectRef};
 use vigil_rules::closure::{self, ClosureFacts};
@@ -43,15 +45,24 @@ pub struct CaseView {
     /// The open actions past their date (escalated to the supervisor).
     pub overdue: Vec<Uuid>,
     /// The child: named to everyone involved in the case; `can_open` says
-    /// whether this user may also open the child's whole record.
-    pub child: PersonLink,
-    /// The child's chronology as the case's agencies see it (first page).
+    /// whether this user may also open the child's whole record. None on a
+    /// contextual case.
+    pub child: Option<PersonLink>,
+    /// What a contextual case is about: the place or the peer group.
+    pub context: Option<ContextView>,
+    /// The children linked to a contextual case whom this user may open,
+    /// with why they were linked, and how many others are linked.
+    pub linked: Vec<LinkedChildView>,
+    pub linked_hidden: usize,
+    /// The child's chronology as the case's agencies see it (first page;
+    /// empty on a contextual case).
     pub chronology: Vec<ChronologyItem>,
     pub chronology_total: u64,
     /// Only the agencies on the case (and the user's own) are shown.
     pub chronology_limited: bool,
-    /// The summary those items come from (timeline, stability, screenings).
-    pub summary: Arc<Summary>,
+    /// The summary those items come from (timeline, stability,
+    /// screenings); none on a contextual case.
+    pub summary: Option<Arc<Summary>>,
     /// Why closing it now would need a supervisor's sign-off (empty: it
     /// would not), judged from every agency's records.
     pub closure_concerns: Vec<String>,
@@ -63,10 +74,86 @@ pub struct CaseView {
     pub multi_agency_meetings: Vec<Uuid>,
 }
 
+/// What a contextual case is about, as its page shows it.
+#[derive(Clone, Debug)]
+pub enum ContextView {
+    /// A recorded place (`None` if the location record cannot be read).
+    Place {
+        location_id: Uuid,
+        location: Option<Box<vigil_model::state::LocationState>>,
+    },
+    PeerGroup {
+        name: String,
+        description: String,
+    },
+}
+
+impl ContextView {
+    /// A short name of the context ("Hotel or B&B: Golden Fry").
+    pub fn title(&self) -> String {
+        match self {
+            ContextView::Place { location, .. } => match location {
+                Some(l) => {
+                    let d = &l.details;
+                    let name = d
+                        .name
+                        .clone()
+                        .or_else(|| d.address_lines.first().cloned())
+                        .or_else(|| d.postcode.clone())
+                        .or_else(|| d.description.clone())
+                        .unwrap_or_default();
+                    format!("{}: {name}", l.kind.label())
+                }
+                None => "A place".into(),
+            },
+            ContextView::PeerGroup { name, .. } => format!("Peer group: {name}"),
+        }
+    }
+}
+
+/// A child linked to a contextual case, as its page lists them.
+#[derive(Clone, Debug)]
+pub struct LinkedChildView {
+    pub child: PersonLink,
+    pub reason: String,
+    pub linked: vigil_model::state::Stamp,
+}
+
+/// Which of the meetings that discussed a case are multi-agency meetings
+/// of many cases (their minutes have a page of their own).
+fn multi_agency_meetings(st: &App, c: &CaseState) -> Result<Vec<Uuid>, AppError> {
+    let ids: Vec<Uuid> = c.meetings.iter().map(|m| m.meeting_id).collect();
+    Ok(st
+        .store
+        .entities(&ids)?
+        .into_iter()
+        .filter(|r| r.kind == EntityKind::MultiAgencyMeeting)
+        .map(|r| r.id)
+        .collect())
+}
+
+fn context_view(st: &App, c: &CaseState) -> Result<Option<ContextView>, AppError> {
+    use vigil_model::state::{CaseContext, LocationState};
+    Ok(match &c.context {
+        None => None,
+        Some(CaseContext::Place { location_id }) => Some(ContextView::Place {
+            location_id: *location_id,
+            location: st
+                .store
+                .entity(*location_id)?
+                .and_then(|r| r.as_kind::<LocationState>().cloned().map(Box::new)),
+        }),
+        Some(CaseContext::PeerGroup { name, description }) => Some(ContextView::PeerGroup {
+            name: name.clone(),
+            description: description.clone(),
+        }),
+    })
+}
+
 impl CaseView {
-    /// Placements and workers in the last twelve months.
-    pub fn stability(&self) -> Stability {
-        self.summary.stability()
+    /// Placements and workers in the last twelve months (a child's case).
+    pub fn stability(&self) -> Option<Stability> {
+        self.summary.as_ref().map(|s| s.stability())
     }
 
     /// The case's agencies: the lead first, then the others.
@@ -84,25 +171,28 @@ pub(super) fn case_of(st: &App, id: Uuid) -> Result<Option<CaseState>, AppError>
         .and_then(|r| r.as_kind::<CaseState>().cloned()))
 }
 
-pub(super) fn subjects(id: Uuid, child: Uuid) -> Vec<SubjectRef> {
-    vec![
-        SubjectRef::new(EntityKind::Case, id),
-        SubjectRef::new(EntityKind::Person, child),
-    ]
+pub(super) fn subjects(id: Uuid, child: Option<Uuid>) -> Vec<SubjectRef> {
+    let mut v = vec![SubjectRef::new(EntityKind::Case, id)];
+    v.extend(child.map(|c| SubjectRef::new(EntityKind::Person, c)));
+    v
 }
 
-/// The facts closing is judged from: the case's open actions, the child's
-/// latest screening and missing episodes from every agency's records.
-fn closure_facts(c: &CaseState, whole: &Summary) -> ClosureFacts {
+/// The facts closing is judged from: the case's open actions and, on a
+/// child's case, the child's latest screening and missing episodes from
+/// every agency's records (`whole`; none on a contextual case).
+fn closure_facts(c: &CaseState, whole: Option<&Summary>) -> ClosureFacts {
     let day = |t: chrono::DateTime<chrono::Utc>| vigil_rules::london::local_date(t);
     ClosureFacts {
         open_actions: c.open_actions().count(),
-        latest_screening: whole.screenings.last().map(|s| (s.day, s.yes.len())),
+        latest_screening: whole.and_then(|w| w.screenings.last().map(|s| (s.day, s.yes.len()))),
         missing: whole
-            .missing
-            .iter()
-            .filter_map(|p| Some((day(p.from?), p.to.map(day))))
-            .collect(),
+            .map(|w| {
+                w.missing
+                    .iter()
+                    .filter_map(|p| Some((day(p.from?), p.to.map(day))))
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -131,13 +221,15 @@ pub async fn case(
 }
 
 fn load_case(st: &App, who: &Caller, id: Uuid) -> Result<super::Authorised<CaseView>, AppError> {
-    // A role with no case at all is refused before the case is looked for.
+    // A role without cases is refused before it is told whether one exists.
     check(who, Action::ViewCase, Resource::Page)?;
     let Some(state) = case_of(st, id)? else {
         return Err(AppError::NotFound(format!("There is no case {id}.")));
     };
     check(who, Action::ViewCase, case_resource(&state))?;
-    let child_id = state.child_id;
+    let Some(child_id) = state.child_id else {
+        return load_contextual_case(st, who, id, state);
+    };
     let person = super::person_of(st, child_id)?
         .ok_or_else(|| AppError::Internal(format!("case {id} names no recorded child")))?;
     let child = super::link_of(st, who, &person);
@@ -153,12 +245,12 @@ fn load_case(st: &App, who: &Caller, id: Uuid) -> Result<super::Authorised<CaseV
     let chron = super::record::case_chronology(st, who, child_id, &agencies)?;
     let closure_concerns = match state.status {
         CaseStatus::Open => closure::concerns(
-            &closure_facts(&state, &chron.whole),
+            &closure_facts(&state, Some(&chron.whole)),
             vigil_rules::london::local_date(now),
         ),
         CaseStatus::Closed => Vec::new(),
     };
-    let mut shown = subjects(id, child_id);
+    let mut shown = subjects(id, Some(child_id));
     let mut records: Vec<(Uuid, EntityKind)> = chron
         .items
         .iter()
@@ -169,23 +261,18 @@ fn load_case(st: &App, who: &Caller, id: Uuid) -> Result<super::Authorised<CaseV
     shown.extend(records.into_iter().map(|(r, k)| SubjectRef::new(k, r)));
     let can_manage = may(who, Action::ManageCase, case_resource(&state));
     let can_sign_off = may(who, Action::SignOffClosure, case_resource(&state));
-    let meeting_ids: Vec<Uuid> = state.meetings.iter().map(|m| m.meeting_id).collect();
-    let multi_agency_meetings = st
-        .store
-        .entities(&meeting_ids)?
-        .into_iter()
-        .filter(|r| r.kind == EntityKind::MultiAgencyMeeting)
-        .map(|r| r.id)
-        .collect();
     let view = CaseView {
-        multi_agency_meetings,
+        multi_agency_meetings: multi_agency_meetings(st, &state)?,
         id,
         overdue,
-        child,
+        child: Some(child),
+        context: None,
+        linked: Vec::new(),
+        linked_hidden: 0,
         chronology: chron.items,
         chronology_total: chron.total,
         chronology_limited: chron.limited,
-        summary: chron.summary,
+        summary: Some(chron.summary),
         closure_concerns,
         can_manage,
         can_sign_off,
@@ -194,8 +281,75 @@ fn load_case(st: &App, who: &Caller, id: Uuid) -> Result<super::Authorised<CaseV
     authorised(st, who, "view case", shown, view)
 }
 
+/// A contextual case (on a place or a peer group): no child's chronology;
+/// the place or group, and the children linked to it, named where this
+/// user may open their record and counted otherwise. The read is logged
+/// (the case, the place and every child named).
+fn load_contextual_case(
+    st: &App,
+    who: &Caller,
+    id: Uuid,
+    state: CaseState,
+) -> Result<super::Authorised<CaseView>, AppError> {
+    let now = st.now();
+    let overdue = state
+        .open_actions()
+        .filter(|a| is_late(st, &a.due, now))
+        .map(|a| a.action_id)
+        .collect();
+    let context = context_view(st, &state)?;
+    let mut shown = subjects(id, None);
+    if let Some(ContextView::Place { location_id, .. }) = &context {
+        shown.push(SubjectRef::new(EntityKind::Location, *location_id));
+    }
+    let ids: Vec<Uuid> = state.linked.iter().map(|l| l.child_id).collect();
+    let people = super::people_of(st, &ids)?;
+    let mut linked = Vec::new();
+    let mut linked_hidden = 0;
+    for l in &state.linked {
+        match people.get(&l.child_id).map(|p| super::link_of(st, who, p)) {
+            Some(child) if child.can_open => {
+                shown.push(SubjectRef::new(EntityKind::Person, l.child_id));
+                linked.push(LinkedChildView {
+                    child,
+                    reason: l.reason.clone(),
+                    linked: l.linked.clone(),
+                });
+            }
+            _ => linked_hidden += 1,
+        }
+    }
+    let closure_concerns = match state.status {
+        CaseStatus::Open => closure::concerns(
+            &closure_facts(&state, None),
+            vigil_rules::london::local_date(now),
+        ),
+        CaseStatus::Closed => Vec::new(),
+    };
+    let view = CaseView {
+        multi_agency_meetings: multi_agency_meetings(st, &state)?,
+        id,
+        overdue,
+        child: None,
+        context,
+        linked,
+        linked_hidden,
+        chronology: Vec::new(),
+        chronology_total: 0,
+        chronology_limited: false,
+        summary: None,
+        closure_concerns,
+        can_manage: may(who, Action::ManageCase, case_resource(&state)),
+        can_sign_off: may(who, Action::SignOffClosure, case_resource(&state)),
+        state,
+    };
+    authorised(st, who, "view case", shown, view)
+}
+
 /// The cases of a child that a user may open, newest first, and how many
-/// others there are (cases of the child this user is not involved in).
+/// others there are (cases of the child this user is not involved in):
+/// the child's own cases and the contextual cases (on a place or a peer
+/// group) the child is linked to now.
 pub(crate) fn cases_of_child(
     st: &App,
     who: &Caller,
@@ -203,12 +357,20 @@ pub(crate) fn cases_of_child(
 ) -> Result<(Vec<CaseLine>, usize), AppError> {
     let mut lines = Vec::new();
     let mut hidden = 0;
-    for r in st.store.entities(&person.case_ids)? {
+    let ids: Vec<Uuid> = person
+        .case_ids
+        .iter()
+        .chain(&person.context_case_ids)
+        .copied()
+        .collect();
+    for r in st.store.entities(&ids)? {
         let Some(c) = r.as_kind::<CaseState>() else {
             continue;
         };
         if may(who, Action::ViewCase, case_resource(c)) {
-            lines.push(CaseLine::of(r.id, c));
+            let mut line = CaseLine::of(r.id, c);
+            line.context = context_view(st, c)?.map(|v| v.title());
+            lines.push(line);
         } else {
             hidden += 1;
         }
@@ -231,6 +393,9 @@ pub struct CaseLine {
     pub close_reason: Option<String>,
     pub open_actions: usize,
     pub awaiting_sign_off: bool,
+    /// A contextual case's place or peer group, in words (none: the
+    /// child's own case).
+    pub context: Option<String>,
 }
 
 impl CaseLine {
@@ -247,6 +412,7 @@ impl CaseLine {
             close_reason: c.close_reason.clone(),
             open_actions: c.open_actions().count(),
             awaiting_sign_off: c.closure_request.is_some(),
+            context: None,
         }
     }
 }
@@ -307,7 +473,8 @@ pub(crate) fn recently_closed(
 #[derive(Clone, Debug)]
 pub struct ActionItem {
     pub case_id: Uuid,
-    pub child_id: Uuid,
+    /// None on a contextual case.
+    pub child_id: Option<Uuid>,
     /// The child, named (the action is about them); `can_open` says whether
     /// this user may also open the child's whole record.
     pub child: Option<PersonLink>,
@@ -337,7 +504,7 @@ fn items(
         .into_iter()
         .filter_map(|r| r.as_kind::<CaseState>().cloned().map(|c| (r.id, c)))
         .collect();
-    let children: Vec<Uuid> = cases.values().map(|c| c.child_id).collect();
+    let children: Vec<Uuid> = cases.values().filter_map(|c| c.child_id).collect();
     let people = super::people_of(st, &children)?;
     let now = st.now();
     let mut out = Vec::new();
@@ -360,7 +527,10 @@ fn items(
         out.push(ActionItem {
             case_id: r.case_id,
             child_id: c.child_id,
-            child: people.get(&c.child_id).map(|p| super::link_of(st, who, p)),
+            child: c
+                .child_id
+                .and_then(|id| people.get(&id))
+                .map(|p| super::link_of(st, who, p)),
             action: a.clone(),
             escalation,
         });
@@ -425,7 +595,8 @@ pub struct OverdueWork {
 #[derive(Clone, Debug)]
 pub struct AwaitingClosure {
     pub case: CaseLine,
-    pub child: PersonLink,
+    /// None on a contextual case.
+    pub child: Option<PersonLink>,
     pub request: ClosureRequest,
 }
 
@@ -462,10 +633,27 @@ pub async fn overdue_work(
     .await
 }
 
+/// What a new case is about.
+#[derive(Clone, Debug)]
+pub enum CaseAbout {
+    /// A child (a case on one child, as before contextual cases).
+    Child(Uuid),
+    /// A place already recorded.
+    Place(Uuid),
+    /// A place recorded with the case (`location.recorded` then
+    /// `case.opened`, appended together).
+    NewPlace {
+        kind: vigil_model::codes::LocationKind,
+        details: vigil_model::pole::LocationDetails,
+    },
+    /// A peer group, named and described.
+    PeerGroup { name: String, description: String },
+}
+
 /// What a new case needs.
 #[derive(Clone, Debug)]
 pub struct NewCase {
-    pub child_id: Uuid,
+    pub about: CaseAbout,
     pub level: CaseLevel,
     pub reason: String,
     pub referral_id: Option<Uuid>,
@@ -482,18 +670,32 @@ impl App {
         who: &Caller,
         body: EventPayload,
     ) -> Result<Result<(), String>, AppError> {
+        self.append_together(who, vec![body]).await
+    }
+
+    /// Appends the events of one command together (all or none).
+    async fn append_together(
+        &self,
+        who: &Caller,
+        bodies: Vec<EventPayload>,
+    ) -> Result<Result<(), String>, AppError> {
         let (actor, agency) = who.actor()?;
         let now = self.now();
         let day = vigil_rules::london::local_date(now);
-        let draft = match crate::referral::prepare(&actor, &agency, OccurredAt::day(day), body, now)
-        {
-            Ok(d) => d,
-            Err(msg) => return Ok(Err(msg)),
-        };
-        match self.append(vec![draft]).await?.into_iter().next() {
-            Some(Ok(_)) => Ok(Ok(())),
-            Some(Err(msg)) => Ok(Err(crate::sentence(&msg))),
-            None => Err(AppError::Internal("the event was not written".into())),
+        let mut drafts = Vec::new();
+        for body in bodies {
+            match crate::referral::prepare(&actor, &agency, OccurredAt::day(day), body, now) {
+                Ok(d) => drafts.push(d),
+                Err(msg) => return Ok(Err(msg)),
+            }
+        }
+        let results = self.append(drafts).await?;
+        if results.is_empty() {
+            return Err(AppError::Internal("the event was not written".into()));
+        }
+        match results.into_iter().find_map(Result::err) {
+            Some(msg) => Ok(Err(crate::sentence(&msg))),
+            None => Ok(Ok(())),
         }
     }
 
@@ -508,7 +710,7 @@ impl App {
     /// agency leads or is on (the front door: any). `Ok(Err(sentence))`
     /// when the input or the log refuses it.
     pub async fn open_case(
-        &self,
+        self: &Arc<Self>,
         who: &Caller,
         new: &NewCase,
     ) -> Result<Result<Uuid, String>, AppError> {
@@ -530,9 +732,47 @@ impl App {
             return Ok(Err(format!("There is no account '{}'.", new.worker)));
         }
         let case_id = Uuid::now_v7();
-        let body = EventPayload::CaseOpened(CaseOpened {
+        let mut bodies = Vec::new();
+        let (child_id, context) = match &new.about {
+            CaseAbout::Child(id) => (Some(*id), None),
+            CaseAbout::Place(location_id) => {
+                let id = *location_id;
+                let Some(r) = self.blocking(move |st| Ok(st.store.entity(id)?)).await? else {
+                    return Ok(Err("There is no such place recorded.".into()));
+                };
+                if r.kind != EntityKind::Location {
+                    return Ok(Err("There is no such place recorded.".into()));
+                }
+                (
+                    None,
+                    Some(CaseContext::Place {
+                        location_id: *location_id,
+                    }),
+                )
+            }
+            CaseAbout::NewPlace { kind, details } => {
+                let location_id = Uuid::now_v7();
+                bodies.push(EventPayload::LocationRecorded(
+                    vigil_model::pole::Location {
+                        location_id,
+                        kind: *kind,
+                        details: details.clone(),
+                    },
+                ));
+                (None, Some(CaseContext::Place { location_id }))
+            }
+            CaseAbout::PeerGroup { name, description } => (
+                None,
+                Some(CaseContext::PeerGroup {
+                    name: name.clone(),
+                    description: description.clone(),
+                }),
+            ),
+        };
+        bodies.push(EventPayload::CaseOpened(CaseOpened {
             case_id,
-            child_id: new.child_id,
+            child_id,
+            context,
             level: new.level,
             reason: new.reason.clone(),
             referral_id: new.referral_id,
@@ -541,8 +781,57 @@ impl App {
             agencies: new.agencies.clone(),
             risk: Some(new.risk),
             risk_reason: Some(new.risk_reason.clone()),
+        }));
+        Ok(self.append_together(who, bodies).await?.map(|()| case_id))
+    }
+
+    /// Links a child to a contextual case (on a place or a peer group),
+    /// with the reason. The user must be allowed to manage the case and to
+    /// open the child's record. `Ok(Err(sentence))` when the log refuses it
+    /// (the case is a child's own, closed, or the child already linked).
+    pub async fn link_case_child(
+        self: &Arc<Self>,
+        who: &Caller,
+        case_id: Uuid,
+        child_id: Uuid,
+        reason: String,
+    ) -> Result<Result<(), String>, AppError> {
+        self.managed_case(who, case_id).await?;
+        self.openable_child(who, child_id).await?;
+        let body = EventPayload::CaseChildLinked(CaseChildLinked {
+            case_id,
+            child_id,
+            reason,
         });
-        Ok(self.append_one(who, body).await?.map(|()| case_id))
+        self.append_one(who, body).await
+    }
+
+    /// Takes a child off a contextual case, with the reason (the same
+    /// checks as linking).
+    pub async fn unlink_case_child(
+        self: &Arc<Self>,
+        who: &Caller,
+        case_id: Uuid,
+        child_id: Uuid,
+        reason: String,
+    ) -> Result<Result<(), String>, AppError> {
+        self.managed_case(who, case_id).await?;
+        self.openable_child(who, child_id).await?;
+        let body = EventPayload::CaseChildUnlinked(CaseChildUnlinked {
+            case_id,
+            child_id,
+            reason,
+        });
+        self.append_one(who, body).await
+    }
+
+    /// A person whose record this user may open (else 404 or 403).
+    async fn openable_child(self: &Arc<Self>, who: &Caller, id: Uuid) -> Result<(), AppError> {
+        let p = self
+            .blocking(move |st| super::person_of(st, id))
+            .await?
+            .ok_or_else(|| AppError::NotFound("There is no such child recorded.".into()))?;
+        check(who, Action::ViewPerson, super::person_resource(&p))
     }
 
     /// The case, read off the async threads (the PostgreSQL client blocks).
@@ -744,9 +1033,14 @@ impl App {
         let concerns = {
             let (who, c) = (who.clone(), c.clone());
             self.blocking(move |st| {
-                let chron = super::record::case_chronology(st, &who, c.child_id, &[])?;
+                let whole = match c.child_id {
+                    Some(child) => {
+                        Some(super::record::case_chronology(st, &who, child, &[])?.whole)
+                    }
+                    None => None,
+                };
                 Ok(closure::concerns(
-                    &closure_facts(&c, &chron.whole),
+                    &closure_facts(&c, whole.as_deref()),
                     vigil_rules::london::local_date(st.now()),
                 ))
             })
@@ -848,13 +1142,19 @@ fn closures_awaiting(
         if !may(who, Action::SignOffClosure, case_resource(c)) {
             continue;
         }
-        let Some(p) = super::person_of(st, c.child_id)? else {
-            continue;
+        let child = match c.child_id {
+            Some(id) => match super::person_of(st, id)? {
+                Some(p) => Some(super::link_of(st, who, &p)),
+                None => continue,
+            },
+            None => None,
         };
         shown.extend(subjects(r.id, c.child_id));
+        let mut case = CaseLine::of(r.id, c);
+        case.context = context_view(st, c)?.map(|v| v.title());
         out.push(AwaitingClosure {
-            case: CaseLine::of(r.id, c),
-            child: super::link_of(st, who, &p),
+            case,
+            child,
             request: req.clone(),
         });
     }
@@ -897,6 +1197,26 @@ pub async fn new_case_form(
         )
     })
     .await
+}
+
+/// The form to open a contextual case (on a place or a peer group): the
+/// user must be allowed to manage a case their own agency leads. It shows
+/// nobody's record, so nothing is logged.
+pub async fn new_contextual_case_form(
+    st: &Arc<App>,
+    who: &Caller,
+) -> Result<super::Authorised<()>, AppError> {
+    let own = [];
+    check(
+        who,
+        Action::ManageCase,
+        Resource::Case {
+            lead: who.user.agency.as_str(),
+            agencies: &own,
+            worker: None,
+        },
+    )?;
+    super::unlogged(st, ())
 }
 
 #[cfg(test)]
@@ -996,7 +1316,7 @@ mod tests {
             caller(&app, "pc"),
         );
         let new = NewCase {
-            child_id: child,
+            about: CaseAbout::Child(child),
             level: CaseLevel::Exploitation,
             reason: "Seen at the hotel".into(),
             referral_id: None,

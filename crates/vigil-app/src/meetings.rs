@@ -118,11 +118,11 @@ fn meetings_held(st: &App) -> Result<Vec<(Uuid, MultiAgencyMeetingState)>, AppEr
 /// its history, the child's missing episodes (every agency's: a police
 /// episode counts for a council case), its overdue actions and whether
 /// its closure waits for sign-off.
-fn facts(st: &App, id: Uuid, c: &CaseState) -> Result<CaseFacts<Uuid>, AppError> {
+fn facts(st: &App, id: Uuid, c: &CaseState, child: Uuid) -> Result<CaseFacts<Uuid>, AppError> {
     let now = st.now();
     let episodes = match st
         .store
-        .entity(c.child_id)?
+        .entity(child)?
         .and_then(|r| r.as_kind::<PersonState>().cloned())
     {
         Some(p) => st.store.entities(&p.missing_episode_ids)?,
@@ -167,24 +167,27 @@ fn build_agenda(st: &App, who: &Caller) -> Result<(Agenda, Vec<SubjectRef>), App
         let Some(c) = r.as_kind::<CaseState>() else {
             continue;
         };
-        // Only cases this user may open are looked at at all.
+        // Only cases this user may open are looked at at all. A contextual
+        // case (a place, a peer group) is not on this agenda yet: it has
+        // no one child whose episodes the criteria read.
+        let Some(child) = c.child_id else { continue };
         if c.status != CaseStatus::Open || !may(who, Action::ViewCase, case_resource(c)) {
             continue;
         }
-        all.push(facts(st, r.id, c)?);
+        all.push(facts(st, r.id, c, child)?);
         open.insert(r.id, c.clone());
     }
     let listed = agenda::agenda(&all, last_meeting, today, &criteria);
     let children: Vec<Uuid> = listed
         .iter()
-        .filter_map(|i| open.get(&i.key).map(|c| c.child_id))
+        .filter_map(|i| open.get(&i.key).and_then(|c| c.child_id))
         .collect();
     let people = super::people_of(st, &children)?;
     let mut items = Vec::new();
     let mut shown = Vec::new();
     for i in listed {
         let Some(c) = open.get(&i.key) else { continue };
-        let Some(p) = people.get(&c.child_id) else {
+        let Some(p) = c.child_id.and_then(|child| people.get(&child)) else {
             continue;
         };
         shown.extend(subjects(i.key, c.child_id));
@@ -308,7 +311,7 @@ pub async fn meeting(
             let (Some(c), Some(p)) = (cases.get(&d.case_id), people.get(&d.child_id)) else {
                 continue;
             };
-            shown.extend(subjects(d.case_id, d.child_id));
+            shown.extend(subjects(d.case_id, Some(d.child_id)));
             out.push(Discussed {
                 case_id: d.case_id,
                 child: super::link_of(st, &who, p),
@@ -443,9 +446,12 @@ impl App {
                     return Ok(Err(format!("There is no account '{}'.", a.owner)));
                 }
             }
+            let Some(child_id) = c.child_id else {
+                return Ok(Err("A case on a place or a peer group is not discussed at this meeting yet: record its meeting on the case.".into()));
+            };
             discussed.push(CaseDiscussed {
                 case_id: d.case_id,
-                child_id: c.child_id,
+                child_id,
                 decision: d.decision.clone(),
             });
         }

@@ -184,9 +184,10 @@ fn live_casework(
         .iter()
         .filter_map(|r| {
             let c = r.as_kind::<CaseState>()?;
+            let child_id = c.child_id?;
             (c.status == CaseStatus::Open).then(|| vigil_synth::casework::OpenCase {
                 case_id: r.id,
-                child_id: c.child_id,
+                child_id,
                 level: c.level,
                 lead: c.lead().clone(),
             })

@@ -435,7 +435,7 @@ fn forged_entry_after_last_tree_head_is_reported_and_never_signed() {
     std::fs::write(&extra, forged_note_line() + "\n").unwrap();
     let o = run(vigil().arg("--data").arg(&b).arg("import").arg(&extra));
     assert!(o.status.success(), "{}", stderr(&o));
-    copy_entry_rows(&b.join("vigil.sqlite"), &a.join("vigil.sqlite"), 110);
+    copy_entry_rows(&b.join("vigil.sqlite"), &a.join("vigil.sqlite"), 114);
 
     for args in [vec!["verify"], vec!["verify", "--ledger-only"]] {
         let o = run(vigil().arg("--data").arg(&a).args(&args));
@@ -443,7 +443,7 @@ fn forged_entry_after_last_tree_head_is_reported_and_never_signed() {
         assert_one_sentence(&o);
         let e = stderr(&o);
         assert!(
-            e.contains("entry 110") && e.contains("018d0000-0000-7000-8000-0000000000ff"),
+            e.contains("entry 114") && e.contains("018d0000-0000-7000-8000-0000000000ff"),
             "{e}"
         );
     }
@@ -452,12 +452,12 @@ fn forged_entry_after_last_tree_head_is_reported_and_never_signed() {
     std::fs::write(&genuine, person_line(1) + "\n").unwrap();
     let o = run(vigil().arg("--data").arg(&a).arg("import").arg(&genuine));
     assert_ne!(o.status.code(), Some(0));
-    assert!(stderr(&o).contains("entry 110"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("entry 114"), "{}", stderr(&o));
     let conn = rusqlite::Connection::open(a.join("vigil.sqlite")).unwrap();
     let signed: i64 = conn
         .query_row("SELECT max(size) FROM tree_heads", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(signed, 110);
+    assert_eq!(signed, 114);
     let o = run(vigil()
         .arg("--data")
         .arg(&a)
@@ -492,7 +492,7 @@ fn truncation_and_an_emptied_log_make_verify_exit_1_naming_the_entry() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("tree-head.json") && out.contains("112 entries"),
+        out.contains("tree-head.json") && out.contains("116 entries"),
         "{out}"
     );
 
@@ -501,7 +501,7 @@ fn truncation_and_an_emptied_log_make_verify_exit_1_naming_the_entry() {
     let db = data.join("vigil.sqlite");
     let keep = tmp.path().join("kept.sqlite");
     std::fs::copy(&db, &keep).unwrap();
-    truncate_sqlite(&db, 110);
+    truncate_sqlite(&db, 114);
     let o = run(vigil()
         .arg("--data")
         .arg(&data)
@@ -510,7 +510,7 @@ fn truncation_and_an_emptied_log_make_verify_exit_1_naming_the_entry() {
     assert_one_sentence(&o);
     let e = stderr(&o);
     assert!(
-        e.contains("entries 110 to 111") && e.contains("tree-head.json"),
+        e.contains("entries 114 to 115") && e.contains("tree-head.json"),
         "{e}"
     );
 
@@ -523,7 +523,7 @@ fn truncation_and_an_emptied_log_make_verify_exit_1_naming_the_entry() {
     drop(conn);
     let o = run(vigil().arg("--data").arg(&data).arg("verify"));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("entries 0 to 111"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("entries 0 to 115"), "{}", stderr(&o));
     // And nothing is appended to it.
     let o = run(vigil().arg("--data").arg(&data).arg("import").arg(&more));
     assert_ne!(o.status.code(), Some(0));
@@ -553,7 +553,7 @@ fn verify_receipts_catches_a_log_cut_below_a_receipt() {
         .arg(&last));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains("111 receipts"),
+        String::from_utf8_lossy(&o.stdout).contains("115 receipts"),
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
@@ -562,7 +562,7 @@ fn verify_receipts_catches_a_log_cut_below_a_receipt() {
     // still shows the cut.
     let copy = tmp.path().join("tree-head-copy.json");
     std::fs::copy(data.join("tree-head.json"), &copy).unwrap();
-    truncate_sqlite(&data.join("vigil.sqlite"), 110);
+    truncate_sqlite(&data.join("vigil.sqlite"), 114);
     std::fs::remove_file(data.join("tree-head.json")).unwrap();
     // A copy of the tree-head file kept elsewhere shows it too.
     let o = run(vigil()
@@ -586,7 +586,7 @@ fn verify_receipts_catches_a_log_cut_below_a_receipt() {
     assert_one_sentence(&o);
     let e = stderr(&o);
     assert!(
-        e.contains("entry 110 is missing") && e.contains("last.json"),
+        e.contains("entry 114 is missing") && e.contains("last.json"),
         "{e}"
     );
 }

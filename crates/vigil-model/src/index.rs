@@ -249,7 +249,8 @@ pub fn return_interview_row(rec: &EntityRecord) -> Option<ReturnInterviewRow> {
 pub struct CaseActionRow {
     pub case_id: Uuid,
     pub action_id: Uuid,
-    pub child_id: Uuid,
+    /// The case's child; none on a contextual case.
+    pub child_id: Option<Uuid>,
     /// The owner's user id.
     pub owner: String,
     /// The due date, `YYYY-MM-DD` (sorts as text).
@@ -359,7 +360,7 @@ pub mod state {
             S::Placement(x) => Some(x.child_id),
             S::Allocation(x) => Some(x.child_id),
             S::Meeting(x) => Some(x.child_id),
-            S::Case(x) => Some(x.child_id),
+            S::Case(x) => x.child_id,
             S::Screening(x) => Some(x.child_id),
             _ => None,
         }
@@ -514,6 +515,8 @@ fn record_of(p: &EventPayload) -> Option<(EntityKind, Uuid)> {
         E::CaseActionClosed(x) => (EntityKind::Case, x.case_id),
         E::CaseClosureRequested(x) => (EntityKind::Case, x.case_id),
         E::CaseClosureDeclined(x) => (EntityKind::Case, x.case_id),
+        E::CaseChildLinked(x) => (EntityKind::Case, x.case_id),
+        E::CaseChildUnlinked(x) => (EntityKind::Case, x.case_id),
         E::ScreeningRecorded(x) => (EntityKind::Screening, x.screening_id),
         E::AlertRaised(x) => (EntityKind::Alert, x.alert_id),
         E::AlertAcknowledged(x) => (EntityKind::Alert, x.alert_id),
@@ -620,6 +623,9 @@ pub fn chronology_rows(
                         None => people.extend(suspects.into_iter().map(|p| (p, Role::Suspect))),
                     }
                 }
+                // A child linked to (or unlinked from) a contextual case.
+                E::CaseChildLinked(x) => people.push((x.child_id, Role::Child)),
+                E::CaseChildUnlinked(x) => people.push((x.child_id, Role::Child)),
                 // Every other kind with a record belongs to one child.
                 _ => people.extend(child().map(|c| (c, Role::Child))),
             }

@@ -95,11 +95,12 @@ pub use oversight::{access_log_id, AccessLogCheckpointed, EscalationLevel, Refer
 pub use crate::pole::{Location, Object, Person, PersonAmendment};
 pub use casework::{
     AllocationEnded, AllocationRecorded, AssessmentCompleted, CaseActionAdded, CaseActionClosed,
-    CaseAgencyAdded, CaseAgencyRemoved, CaseAllocated, CaseClosed, CaseClosureDeclined,
-    CaseClosureRequested, CaseDiscussed, CaseLevelChanged, CaseOpened, CaseRiskChanged,
-    MeetingAttendee, MeetingHeld, MeetingRecorded, MissingEpisodeRecorded, MissingEpisodeReturned,
-    NoteRecorded, PlacementEnded, PlacementStarted, ReferralDecided, ReferralInformationAdded,
-    ReferralSubmitted, Referrer, MAX_ADDITIONS, MAX_CASE_ACTIONS,
+    CaseAgencyAdded, CaseAgencyRemoved, CaseAllocated, CaseChildLinked, CaseChildUnlinked,
+    CaseClosed, CaseClosureDeclined, CaseClosureRequested, CaseDiscussed, CaseLevelChanged,
+    CaseOpened, CaseRiskChanged, MeetingAttendee, MeetingHeld, MeetingRecorded,
+    MissingEpisodeRecorded, MissingEpisodeReturned, NoteRecorded, PlacementEnded, PlacementStarted,
+    ReferralDecided, ReferralInformationAdded, ReferralSubmitted, Referrer, MAX_ADDITIONS,
+    MAX_CASE_ACTIONS, MAX_LINKED_CHILDREN,
 };
 pub use entities::{AgencyRegistered, LinkEnded, LinkRecorded, LocationAmended, ObjectAmended};
 pub use matching::{
@@ -213,6 +214,8 @@ event_payloads! {
     "case.action_closed" => CaseActionClosed(CaseActionClosed),
     "case.closure_requested" => CaseClosureRequested(CaseClosureRequested),
     "case.closure_declined" => CaseClosureDeclined(CaseClosureDeclined),
+    "case.child_linked" => CaseChildLinked(CaseChildLinked),
+    "case.child_unlinked" => CaseChildUnlinked(CaseChildUnlinked),
     "note.recorded" => NoteRecorded(NoteRecorded),
     "screening.recorded" => ScreeningRecorded(ScreeningRecorded),
     "person_match.scored" => PersonMatchScored(PersonMatchScored),

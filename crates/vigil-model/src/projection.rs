@@ -38,7 +38,11 @@ use uuid::Uuid;
 /// `crate::state::MultiAgencyMeetingState`), and the meetings that
 /// discussed a case on the case (`crate::state::CaseState::meetings`, from
 /// `meeting.held` and `meeting.recorded` with a case).
-pub const PROJECTION_VERSION: u32 = 12;
+/// 13: contextual cases: a case on a place or a peer group
+/// (`crate::state::CaseContext`, no `child_id`), the children linked to it
+/// (`case.child_linked`, `case.child_unlinked`; a person's
+/// `context_case_ids`), and `case_actions` rows without a child.
+pub const PROJECTION_VERSION: u32 = 13;
 
 /// The projected state of one entity.
 #[derive(Clone, Debug, PartialEq)]

@@ -130,6 +130,10 @@ pub struct PersonState {
     /// The cases opened for the child, in the order opened.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub case_ids: Vec<Uuid>,
+    /// The contextual cases (on a place or a peer group) the child is
+    /// linked to now, in the order linked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context_case_ids: Vec<Uuid>,
     /// The placement the child is in now, if looked after.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_placement_id: Option<Uuid>,
@@ -727,7 +731,16 @@ pub struct CaseAction {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseState {
-    pub child_id: Uuid,
+    /// The child the case is about; none for a contextual case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<Uuid>,
+    /// What a contextual case is about (a place or a peer group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<CaseContext>,
+    /// The children linked to a contextual case now, in the order linked
+    /// (`case.child_linked`, `case.child_unlinked`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub linked: Vec<LinkedChild>,
     /// The current level.
     pub level: CaseLevel,
     /// Why it was opened.
@@ -793,7 +806,36 @@ pub struct ClosureSignOff {
     pub note: String,
 }
 
+/// What a contextual case is about: a place (a recorded location) or a
+/// peer group, named and described.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CaseContext {
+    Place { location_id: Uuid },
+    PeerGroup { name: String, description: String },
+}
+
+/// A child linked to a contextual case, why and by whom.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkedChild {
+    pub child_id: Uuid,
+    pub reason: String,
+    pub linked: Stamp,
+}
+
 impl CaseState {
+    /// Whether the child is linked to this (contextual) case now.
+    pub fn links(&self, child: Uuid) -> bool {
+        self.linked.iter().any(|l| l.child_id == child)
+    }
+
+    /// Whether the case is about the child: the child's own case, or a
+    /// contextual case the child is linked to.
+    pub fn concerns(&self, child: Uuid) -> bool {
+        self.child_id == Some(child) || self.links(child)
+    }
+
     /// The agency that leads the case: the one named, else the one that
     /// opened it.
     pub fn lead(&self) -> &AgencyId {
@@ -983,7 +1025,6 @@ has_child!(
     PlacementState,
     AllocationState,
     MeetingState,
-    CaseState,
     ScreeningState,
     AlertState
 );

@@ -827,11 +827,12 @@ pub fn facts_of(
                 child: p.child_id,
             }]
         }
-        P::CaseClosed(p) => vec![Fact::CaseClosed {
-            event,
-            child: p.child_id,
-            on,
-        }],
+        // A contextual case (on a place or a peer group) has no child.
+        P::CaseClosed(p) => p
+            .child_id
+            .map(|child| Fact::CaseClosed { event, child, on })
+            .into_iter()
+            .collect(),
         P::OffenceRecorded(p) => {
             let committed = p
                 .committed

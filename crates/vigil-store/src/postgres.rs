@@ -204,6 +204,11 @@ CREATE TABLE return_interviews (
 );
 CREATE INDEX return_interviews_due ON return_interviews(returned_at, episode_id) WHERE NOT done;
 "#,
+    // 15: an action of a contextual case (on a place or a peer group) has
+    // no child (projection version 12).
+    r#"
+ALTER TABLE case_actions ALTER COLUMN child_id DROP NOT NULL;
+"#,
 ];
 
 mod accounts;

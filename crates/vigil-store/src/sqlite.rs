@@ -159,6 +159,27 @@ CREATE TABLE return_interviews (
 ) WITHOUT ROWID;
 CREATE INDEX return_interviews_due ON return_interviews(done, returned_at, episode_id);
 "#,
+    // 15: an action of a contextual case (on a place or a peer group) has
+    // no child (projection version 12, which rebuilds the rows).
+    r#"
+CREATE TABLE case_actions_15 (
+    action_id  BLOB PRIMARY KEY,
+    case_id    BLOB NOT NULL,
+    child_id   BLOB,
+    owner      TEXT NOT NULL,
+    due        TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    meeting_id BLOB
+) WITHOUT ROWID;
+INSERT INTO case_actions_15 SELECT action_id, case_id, child_id, owner, due, status, meeting_id
+    FROM case_actions;
+DROP TABLE case_actions;
+ALTER TABLE case_actions_15 RENAME TO case_actions;
+CREATE INDEX case_actions_case ON case_actions(case_id);
+CREATE INDEX case_actions_owner ON case_actions(owner, status, due);
+CREATE INDEX case_actions_due ON case_actions(status, due);
+CREATE INDEX case_actions_meeting ON case_actions(meeting_id) WHERE meeting_id IS NOT NULL;
+"#,
 ];
 
 const SQLITE_MATCH_REVIEW_MIGRATION: &str = r#"

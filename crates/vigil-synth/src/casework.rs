@@ -100,7 +100,7 @@ pub fn live_casework(
             "team.manager",
             EventPayload::CaseAllocated(CaseAllocated {
                 case_id: c.case_id,
-                child_id: c.child_id,
+                child_id: Some(c.child_id),
                 worker: worker.clone(),
                 lead_agency: None,
                 reason: "Allocated at the team's weekly allocation meeting.".into(),
@@ -139,7 +139,7 @@ pub fn live_casework(
             &worker,
             EventPayload::CaseRiskChanged(CaseRiskChanged {
                 case_id: c.case_id,
-                child_id: c.child_id,
+                child_id: Some(c.child_id),
                 risk,
                 reason: why.into(),
             }),

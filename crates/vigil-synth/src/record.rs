@@ -1128,7 +1128,7 @@ impl Recorder<'_> {
                             Role::Supervisor,
                             EventPayload::CaseLevelChanged(CaseLevelChanged {
                                 case_id: case,
-                                child_id: child_rec,
+                                child_id: Some(child_rec),
                                 level: CaseLevel::ChildProtection,
                                 reason: "Initial child protection conference: risk of sexual exploitation; child protection plan made.".into(),
                             }),
@@ -1437,7 +1437,8 @@ impl Recorder<'_> {
                     Role::Supervisor,
                     EventPayload::CaseOpened(CaseOpened {
                         case_id: case,
-                        child_id: rec,
+                        child_id: Some(rec),
+                        context: None,
                         level: CaseLevel::LookedAfter,
                         reason,
                         referral_id: None,
@@ -1502,7 +1503,7 @@ impl Recorder<'_> {
                         Role::Supervisor,
                         EventPayload::CaseClosed(CaseClosed {
                             case_id: case,
-                            child_id: rec,
+                            child_id: Some(rec),
                             reason,
                             sign_off: None,
                         }),
@@ -2350,7 +2351,8 @@ impl Recorder<'_> {
             Role::Supervisor,
             EventPayload::CaseOpened(CaseOpened {
                 case_id: case,
-                child_id: child_rec,
+                child_id: Some(child_rec),
+                context: None,
                 level,
                 reason: reason.into(),
                 referral_id: Some(referral),
@@ -2432,7 +2434,7 @@ impl Recorder<'_> {
             Role::Supervisor,
             EventPayload::CaseClosed(CaseClosed {
                 case_id: case,
-                child_id: child_rec,
+                child_id: Some(child_rec),
                 reason,
                 sign_off: None,
             }),

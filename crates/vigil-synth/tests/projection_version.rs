@@ -24,14 +24,14 @@ use vigil_model::state::EntityState;
 use vigil_synth::{generate, SynthConfig};
 
 /// The version the hashes below were made with.
-const HASHED_WITH_VERSION: u32 = 12;
+const HASHED_WITH_VERSION: u32 = 13;
 
 /// SHA-256 of the borough's events and of its projected rows.
 const BOROUGH_EVENTS: &str = "aa944cddd991eff7c6657b046a035cefe168104e02e3b1dd7700992031df0630";
 const BOROUGH_ROWS: &str = "6d4da24bee38e97193e1fd0328657bc0673f40e9aaf87889f5b8106f8cdf735f";
 /// SHA-256 of the example story's events and of its projected rows.
-const EXAMPLE_EVENTS: &str = "5e564d0822984a05f062ccd565f2efb9e739bcd4e4cd7ea3f343fcecc7421922";
-const EXAMPLE_ROWS: &str = "69a7a482c73922229f1185da8512a4bab41245c41f8caf8553d709087bc43c77";
+const EXAMPLE_EVENTS: &str = "1ba8e8e89cb51a856de03bb9717efddfdb94909e51f2894ba2f346c8477cb139";
+const EXAMPLE_ROWS: &str = "f073ab51b0ef478dd8563073f5303f20846baa8433845bd87771d5d0d7be2a38";
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")

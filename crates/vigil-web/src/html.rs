@@ -723,6 +723,8 @@ pub struct SearchPage {
     pub limit: usize,
     /// A child referred without a name: each result may be confirmed as them.
     pub link_to: Option<String>,
+    /// A contextual case: each result may be linked to it.
+    pub link_case: Option<String>,
     /// Where to go back to after confirming (this site's own path).
     pub back: String,
     pub csrf: String,
@@ -950,6 +952,8 @@ pub struct CaseRow {
     pub risk: String,
     pub open_actions: usize,
     pub close_reason: String,
+    /// A contextual case's place or peer group (empty: the child's own).
+    pub context: String,
 }
 
 /// One action of a case, as the case page and the action lists show it.
@@ -1027,6 +1031,39 @@ pub struct CasePage {
     pub items: Vec<ChronologyLine>,
     pub total: u64,
     pub limited: bool,
+    /// A case on a place or a peer group: the linked children instead of
+    /// a child's timeline and chronology.
+    pub contextual: bool,
+    pub linked: Vec<LinkedChildRow>,
+    pub linked_hidden: usize,
+}
+
+/// A child linked to a contextual case (one whose record the user may open).
+#[derive(Clone, Debug)]
+pub struct LinkedChildRow {
+    pub id: String,
+    pub name: String,
+    pub detail: String,
+    pub reason: String,
+    /// Who linked them and when.
+    pub linked: String,
+}
+
+#[derive(Template)]
+#[template(path = "case_new_context.html")]
+pub struct NewContextCasePage {
+    pub chrome: Chrome,
+    pub read: Read,
+    pub form: FormView,
+    pub csrf: String,
+    /// `place` or `peer_group`.
+    pub context: String,
+    /// A place already recorded, when the form was opened for one.
+    pub location: String,
+    pub place_kinds: Vec<Opt>,
+    pub levels: Vec<Opt>,
+    pub risks: Vec<Opt>,
+    pub agencies: Vec<Opt>,
 }
 
 #[derive(Template)]

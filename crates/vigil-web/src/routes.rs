@@ -91,6 +91,7 @@ pub const ROUTES: &[Route] = &[
     route!(GET "/cases/{id}" => cases::view, Gate::Action(ViewCase)),
     route!(POST "/cases/{id}" => cases::change, Gate::Action(ManageCase)),
     route!(POST "/cases/{id}/closure" => cases::closure, Gate::Action(SignOffClosure)),
+    route!(POST "/cases/{id}/children" => cases::children, Gate::Action(ManageCase)),
     route!(POST "/cases/{id}/actions/close" => cases::close_action, Gate::Action(ViewCase)),
     route!(GET "/actions/mine" => cases::mine, Gate::Action(ViewCase)),
     route!(GET "/overdue/actions" => cases::overdue, Gate::Action(ViewOverdue)),

@@ -10,11 +10,11 @@ use crate::dates::{Date, Timestamp};
 use crate::event::{EntityKind, EventHeader, ModelError, SubjectRef};
 use crate::projection::{ProjectionError, Projector};
 use crate::state::{
-    AddedInformation, AllocationState, AllocationStatus, AssessmentState, CaseAction,
+    AddedInformation, AllocationState, AllocationStatus, AssessmentState, CaseAction, CaseContext,
     CaseHistoryEntry, CaseMeeting, CaseRiskEntry, CaseState, CaseStatus, ClosureRequest,
-    ClosureSignOff, EpisodeStatus, MeetingState, MissingEpisodeState, MultiAgencyMeetingState,
-    PersonState, PlacementState, PlacementStatus, ReferralState, ReferralStatus, ReturnInterview,
-    Stamp,
+    ClosureSignOff, EpisodeStatus, LinkedChild, MeetingState, MissingEpisodeState,
+    MultiAgencyMeetingState, PersonState, PlacementState, PlacementStatus, ReferralState,
+    ReferralStatus, ReturnInterview, Stamp,
 };
 use crate::text::{
     check_count, check_line, check_opt_line, check_opt_text, check_text, check_unique,
@@ -859,7 +859,7 @@ impl Kind for MeetingRecorded {
             same_child::<ReferralState>(p, r, self.child_id)?;
         }
         if let Some(c) = self.case_id {
-            same_child::<CaseState>(p, c, self.child_id)?;
+            case_about(p, c, self.child_id)?;
         }
         if let Some(e) = self.missing_episode_id {
             same_child::<MissingEpisodeState>(p, e, self.child_id)?;
@@ -994,7 +994,7 @@ impl Kind for MeetingHeld {
         // Every case is checked before any is changed: a refused meeting
         // leaves nothing behind.
         for c in &self.cases {
-            require_open_case(p, c.case_id, c.child_id)?;
+            require_open_case(p, c.case_id, Some(c.child_id))?;
             if p.read(c.case_id, |s: &CaseState| s.meetings.len())? >= MAX_CASE_ACTIONS {
                 return Err(reject(format!(
                     "case {} already lists {MAX_CASE_ACTIONS} meetings",
@@ -1045,12 +1045,20 @@ fn history_entry(
     }
 }
 
-/// `case.opened`: a case opened for a child at a level of support.
+/// `case.opened`: a case opened at a level of support, for a child or on a
+/// context (a place, a peer group) that children are then linked to
+/// (`case.child_linked`). Older logs always name a child.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseOpened {
     pub case_id: Uuid,
-    pub child_id: Uuid,
+    /// The child the case is about; none for a contextual case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<Uuid>,
+    /// What a contextual case is about (a place or a peer group); exactly
+    /// one of `child_id` and `context` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<CaseContext>,
     pub level: CaseLevel,
     pub reason: String,
     /// The referral that led to it, if any.
@@ -1087,14 +1095,35 @@ fn risk_entry(h: &EventHeader, risk: RiskLevel, reason: &str) -> CaseRiskEntry {
 
 impl Kind for CaseOpened {
     fn subjects(&self) -> Vec<SubjectRef> {
-        let mut v = vec![
-            subject(EntityKind::Case, self.case_id),
-            subject(EntityKind::Person, self.child_id),
-        ];
+        let mut v = case_subjects(self.case_id, self.child_id);
         v.extend(self.referral_id.map(|id| subject(EntityKind::Referral, id)));
+        if let Some(CaseContext::Place { location_id }) = &self.context {
+            v.push(subject(EntityKind::Location, *location_id));
+        }
         v
     }
     fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        match (&self.child_id, &self.context) {
+            (Some(_), Some(_)) => {
+                return Err(ModelError::invalid(
+                    "a case is about a child or a context (a place, a peer group), not both",
+                ))
+            }
+            (None, None) => {
+                return Err(ModelError::invalid(
+                    "say what the case is about: a child, a place or a peer group",
+                ))
+            }
+            (None, Some(c)) => {
+                check_context(c)?;
+                if self.referral_id.is_some() {
+                    return Err(ModelError::invalid(
+                        "a referral is about one child: a case on a place or a peer group does not come from one",
+                    ));
+                }
+            }
+            (Some(_), None) => {}
+        }
         check_text("the reason", &self.reason, MAX_LONG_CHARS, true)?;
         if let Some(w) = &self.worker {
             check_user_id("the allocated worker", w)?;
@@ -1121,24 +1150,31 @@ impl Kind for CaseOpened {
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
         ensure_new(p, self.case_id)?;
-        p.require(EntityKind::Person, self.child_id)?;
-        if let Some(r) = self.referral_id {
-            same_child::<ReferralState>(p, r, self.child_id)?;
+        if let Some(CaseContext::Place { location_id }) = &self.context {
+            p.require(EntityKind::Location, *location_id)?;
         }
-        let case_id = self.case_id;
-        p.update(self.child_id, |s: &mut PersonState| {
-            if s.case_ids.len() >= MAX_CASE_ACTIONS {
-                return Err(reject(format!(
-                    "this child already has {MAX_CASE_ACTIONS} cases recorded"
-                )));
+        if let Some(child) = self.child_id {
+            p.require(EntityKind::Person, child)?;
+            if let Some(r) = self.referral_id {
+                same_child::<ReferralState>(p, r, child)?;
             }
-            s.case_ids.push(case_id);
-            Ok(())
-        })?;
+            let case_id = self.case_id;
+            p.update(child, |s: &mut PersonState| {
+                if s.case_ids.len() >= MAX_CASE_ACTIONS {
+                    return Err(reject(format!(
+                        "this child already has {MAX_CASE_ACTIONS} cases recorded"
+                    )));
+                }
+                s.case_ids.push(case_id);
+                Ok(())
+            })?;
+        }
         p.create(
             self.case_id,
             CaseState {
                 child_id: self.child_id,
+                context: self.context.clone(),
+                linked: Vec::new(),
                 level: self.level,
                 reason: self.reason.clone(),
                 referral_id: self.referral_id,
@@ -1169,12 +1205,67 @@ impl Kind for CaseOpened {
     }
 }
 
-fn require_open_case(
+/// Checks what a contextual case is about, as `case.opened` gives it.
+fn check_context(c: &CaseContext) -> Result<(), ModelError> {
+    match c {
+        CaseContext::Place { .. } => Ok(()),
+        CaseContext::PeerGroup { name, description } => {
+            check_line("the peer group's name", name, MAX_NAME_CHARS)?;
+            check_text(
+                "the description of the peer group",
+                description,
+                MAX_LONG_CHARS,
+                true,
+            )
+        }
+    }
+}
+
+/// Refuses an event that names a child other than the case's own (or
+/// names one on a contextual case, or none on a child's case).
+fn same_case_child(
+    p: &mut Projector<'_>,
+    case: Uuid,
+    child: Option<Uuid>,
+) -> Result<(), ProjectionError> {
+    let about = p.read(case, |c: &CaseState| c.child_id)?;
+    match (about, child) {
+        (None, None) => Ok(()),
+        (Some(a), Some(c)) if a == c => Ok(()),
+        (None, Some(c)) => Err(reject(format!(
+            "case {case} is on a place or a peer group, not about child {c}: name no child"
+        ))),
+        (Some(_), None) => Err(reject(format!(
+            "case {case} is about a child: name the child"
+        ))),
+        (Some(_), Some(c)) => Err(reject(format!(
+            "case {case} is about a different child from {c}"
+        ))),
+    }
+}
+
+/// Refuses a record (a meeting, a screening) about a child that names a
+/// case not about that child: neither the child's own case nor a
+/// contextual case the child is linked to.
+pub(super) fn case_about(
     p: &mut Projector<'_>,
     case: Uuid,
     child: Uuid,
 ) -> Result<(), ProjectionError> {
-    same_child::<CaseState>(p, case, child)?;
+    if !p.read(case, |c: &CaseState| c.concerns(child))? {
+        return Err(reject(format!(
+            "case {case} is not about child {child}: it is another child's case, or a case on a place or peer group the child is not linked to"
+        )));
+    }
+    Ok(())
+}
+
+fn require_open_case(
+    p: &mut Projector<'_>,
+    case: Uuid,
+    child: Option<Uuid>,
+) -> Result<(), ProjectionError> {
+    same_case_child(p, case, child)?;
     let closed = p.read(case, |c: &CaseState| match c.status {
         CaseStatus::Closed => Some(
             c.closed
@@ -1194,17 +1285,16 @@ fn require_open_case(
 #[serde(deny_unknown_fields)]
 pub struct CaseLevelChanged {
     pub case_id: Uuid,
-    pub child_id: Uuid,
+    /// The case's child (checked against the case); none on a contextual case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<Uuid>,
     pub level: CaseLevel,
     pub reason: String,
 }
 
 impl Kind for CaseLevelChanged {
     fn subjects(&self) -> Vec<SubjectRef> {
-        vec![
-            subject(EntityKind::Case, self.case_id),
-            subject(EntityKind::Person, self.child_id),
-        ]
+        case_subjects(self.case_id, self.child_id)
     }
     fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
         check_text("the reason", &self.reason, MAX_LONG_CHARS, true)
@@ -1238,7 +1328,9 @@ impl Kind for CaseLevelChanged {
 #[serde(deny_unknown_fields)]
 pub struct CaseAllocated {
     pub case_id: Uuid,
-    pub child_id: Uuid,
+    /// The case's child (checked against the case); none on a contextual case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<Uuid>,
     /// The newly allocated worker's user id.
     pub worker: String,
     /// The agency that now leads the case, when that changes too.
@@ -1281,11 +1373,10 @@ impl Kind for CaseAllocated {
     }
 }
 
-fn case_subjects(case: Uuid, child: Uuid) -> Vec<SubjectRef> {
-    vec![
-        subject(EntityKind::Case, case),
-        subject(EntityKind::Person, child),
-    ]
+fn case_subjects(case: Uuid, child: Option<Uuid>) -> Vec<SubjectRef> {
+    let mut v = vec![subject(EntityKind::Case, case)];
+    v.extend(child.map(|c| subject(EntityKind::Person, c)));
+    v
 }
 
 /// `case.agency_added`: another agency involved in the case (its users
@@ -1294,7 +1385,9 @@ fn case_subjects(case: Uuid, child: Uuid) -> Vec<SubjectRef> {
 #[serde(deny_unknown_fields)]
 pub struct CaseAgencyAdded {
     pub case_id: Uuid,
-    pub child_id: Uuid,
+    /// The case's child (checked against the case); none on a contextual case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<Uuid>,
     pub agency: AgencyId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -1334,7 +1427,9 @@ impl Kind for CaseAgencyAdded {
 #[serde(deny_unknown_fields)]
 pub struct CaseAgencyRemoved {
     pub case_id: Uuid,
-    pub child_id: Uuid,
+    /// The case's child (checked against the case); none on a contextual case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<Uuid>,
     pub agency: AgencyId,
     pub reason: String,
 }
@@ -1374,7 +1469,9 @@ impl Kind for CaseAgencyRemoved {
 #[serde(deny_unknown_fields)]
 pub struct CaseRiskChanged {
     pub case_id: Uuid,
-    pub child_id: Uuid,
+    /// The case's child (checked against the case); none on a contextual case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<Uuid>,
     pub risk: RiskLevel,
     pub reason: String,
 }
@@ -1522,7 +1619,9 @@ impl Kind for CaseActionClosed {
 #[serde(deny_unknown_fields)]
 pub struct CaseClosureRequested {
     pub case_id: Uuid,
-    pub child_id: Uuid,
+    /// The case's child (checked against the case); none on a contextual case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<Uuid>,
     pub reason: String,
     pub concerns: Vec<String>,
 }
@@ -1579,7 +1678,9 @@ impl Kind for CaseClosureRequested {
 #[serde(deny_unknown_fields)]
 pub struct CaseClosureDeclined {
     pub case_id: Uuid,
-    pub child_id: Uuid,
+    /// The case's child (checked against the case); none on a contextual case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<Uuid>,
     pub note: String,
 }
 
@@ -1610,7 +1711,9 @@ impl Kind for CaseClosureDeclined {
 #[serde(deny_unknown_fields)]
 pub struct CaseClosed {
     pub case_id: Uuid,
-    pub child_id: Uuid,
+    /// The case's child (checked against the case); none on a contextual case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<Uuid>,
     pub reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_off: Option<ClosureSignOff>,
@@ -1618,10 +1721,7 @@ pub struct CaseClosed {
 
 impl Kind for CaseClosed {
     fn subjects(&self) -> Vec<SubjectRef> {
-        vec![
-            subject(EntityKind::Case, self.case_id),
-            subject(EntityKind::Person, self.child_id),
-        ]
+        case_subjects(self.case_id, self.child_id)
     }
     fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
         check_text(
@@ -1655,6 +1755,111 @@ impl Kind for CaseClosed {
             s.closed = Some(Stamp::of(h));
             s.history
                 .push(history_entry(h, CaseDecision::Close, None, &self.reason));
+            Ok(())
+        })
+    }
+}
+
+/// The most children linked to one contextual case at once.
+pub const MAX_LINKED_CHILDREN: usize = 500;
+
+/// `case.child_linked`: a child linked to an open contextual case (one on
+/// a place or a peer group), and why. It names the child, so their
+/// chronology shows it, and the child's record lists the case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseChildLinked {
+    pub case_id: Uuid,
+    pub child_id: Uuid,
+    pub reason: String,
+}
+
+impl Kind for CaseChildLinked {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        case_subjects(self.case_id, Some(self.child_id))
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        check_text(
+            "why the child is linked to the case",
+            &self.reason,
+            MAX_LONG_CHARS,
+            true,
+        )
+    }
+    fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        let id = self.case_id;
+        if p.read(id, |c: &CaseState| c.child_id.is_some())? {
+            return Err(reject(format!(
+                "case {id} is about one child: children are linked only to a case on a place or a peer group"
+            )));
+        }
+        require_open_case(p, id, None)?;
+        p.require(EntityKind::Person, self.child_id)?;
+        let (id, child) = (self.case_id, self.child_id);
+        p.update(id, |s: &mut CaseState| {
+            if s.links(child) {
+                return Err(reject(format!(
+                    "child {child} is already linked to case {id}"
+                )));
+            }
+            if s.linked.len() >= MAX_LINKED_CHILDREN {
+                return Err(reject(format!(
+                    "case {id} already has {MAX_LINKED_CHILDREN} children linked to it"
+                )));
+            }
+            s.linked.push(LinkedChild {
+                child_id: child,
+                reason: self.reason.clone(),
+                linked: Stamp::of(h),
+            });
+            Ok(())
+        })?;
+        p.update(child, |s: &mut PersonState| {
+            if s.context_case_ids.len() >= MAX_CASE_ACTIONS {
+                return Err(reject(format!(
+                    "this child is already linked to {MAX_CASE_ACTIONS} cases"
+                )));
+            }
+            s.context_case_ids.push(id);
+            Ok(())
+        })
+    }
+}
+
+/// `case.child_unlinked`: a child no longer linked to an open contextual
+/// case, and why (the link stays in the chronology).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseChildUnlinked {
+    pub case_id: Uuid,
+    pub child_id: Uuid,
+    pub reason: String,
+}
+
+impl Kind for CaseChildUnlinked {
+    fn subjects(&self) -> Vec<SubjectRef> {
+        case_subjects(self.case_id, Some(self.child_id))
+    }
+    fn validate(&self, _cx: &Ctx<'_>) -> Result<(), ModelError> {
+        check_text(
+            "why the child is no longer linked",
+            &self.reason,
+            MAX_LONG_CHARS,
+            true,
+        )
+    }
+    fn project(&self, _h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
+        require_open_case(p, self.case_id, None)?;
+        let (id, child) = (self.case_id, self.child_id);
+        p.update(id, |s: &mut CaseState| {
+            if !s.links(child) {
+                return Err(reject(format!("child {child} is not linked to case {id}")));
+            }
+            s.linked.retain(|l| l.child_id != child);
+            Ok(())
+        })?;
+        p.update(child, |s: &mut PersonState| {
+            s.context_case_ids.retain(|c| *c != id);
             Ok(())
         })
     }

@@ -85,6 +85,7 @@ impl Kind for Person {
                 amended: None,
                 missing_episode_ids: Vec::new(),
                 case_ids: Vec::new(),
+                context_case_ids: Vec::new(),
                 current_placement_id: None,
                 placement_count: 0,
                 allocation_count: 0,

@@ -20,7 +20,7 @@ use crate::codes::{Indicator, RiskLevel, ScreeningAnswer};
 use crate::dates::Date;
 use crate::event::{EntityKind, EventHeader, ModelError, SubjectRef};
 use crate::projection::{ProjectionError, Projector};
-use crate::state::{CaseState, ReferralState, ScreeningState, Stamp};
+use crate::state::{ReferralState, ScreeningState, Stamp};
 use crate::text::{check_line, check_opt_line, check_opt_text, MAX_LONG_CHARS, MAX_SHORT_CHARS};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -175,7 +175,7 @@ impl Kind for ScreeningRecorded {
         ensure_new(p, self.screening_id)?;
         p.require(EntityKind::Person, self.child_id)?;
         if let Some(c) = self.case_id {
-            same_child::<CaseState>(p, c, self.child_id)?;
+            super::casework::case_about(p, c, self.child_id)?;
         }
         if let Some(r) = self.referral_id {
             same_child::<ReferralState>(p, r, self.child_id)?;

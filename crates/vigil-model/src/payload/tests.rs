@@ -55,6 +55,8 @@ const INTEL: u128 = 0x90;
 const OFFENCE: u128 = 0xA0;
 const MEETING: u128 = 0xB0;
 const CASE: u128 = 0xC0;
+/// A contextual case (on the hotel).
+const PLACE_CASE: u128 = 0xC1;
 const PANEL: u128 = 0xB8;
 
 fn pref(kind: EntityKind, n: u128) -> SubjectRef {
@@ -400,7 +402,8 @@ fn samples() -> Vec<EventPayload> {
         }),
         E::CaseOpened(CaseOpened {
             case_id: id(CASE),
-            child_id: id(JADE),
+            child_id: Some(id(JADE)),
+            context: None,
             level: CaseLevel::ChildInNeed,
             reason: "Exploitation concerns".into(),
             referral_id: Some(id(REFERRAL)),
@@ -432,32 +435,32 @@ fn samples() -> Vec<EventPayload> {
         }),
         E::CaseLevelChanged(CaseLevelChanged {
             case_id: id(CASE),
-            child_id: id(JADE),
+            child_id: Some(id(JADE)),
             level: CaseLevel::ChildProtection,
             reason: "Second missing episode; hotel intelligence".into(),
         }),
         E::CaseAllocated(CaseAllocated {
             case_id: id(CASE),
-            child_id: id(JADE),
+            child_id: Some(id(JADE)),
             worker: "social.worker.07".into(),
             lead_agency: None,
             reason: "Allocated at the strategy discussion".into(),
         }),
         E::CaseAgencyAdded(CaseAgencyAdded {
             case_id: id(CASE),
-            child_id: id(JADE),
+            child_id: Some(id(JADE)),
             agency: AgencyId::new("riverside-youth-project").unwrap(),
             reason: Some("Youth worker knows Jade".into()),
         }),
         E::CaseAgencyRemoved(CaseAgencyRemoved {
             case_id: id(CASE),
-            child_id: id(JADE),
+            child_id: Some(id(JADE)),
             agency: AgencyId::new("riverside-youth-project").unwrap(),
             reason: "Youth project closed its involvement".into(),
         }),
         E::CaseRiskChanged(CaseRiskChanged {
             case_id: id(CASE),
-            child_id: id(JADE),
+            child_id: Some(id(JADE)),
             risk: RiskLevel::High,
             reason: "Seen getting into cars with adults".into(),
         }),
@@ -477,21 +480,52 @@ fn samples() -> Vec<EventPayload> {
         }),
         E::CaseClosureRequested(CaseClosureRequested {
             case_id: id(CASE),
-            child_id: id(JADE),
+            child_id: Some(id(JADE)),
             reason: "Risk reduced".into(),
             concerns: vec!["An action is still open".into()],
         }),
         E::CaseClosureDeclined(CaseClosureDeclined {
             case_id: id(CASE),
-            child_id: id(JADE),
+            child_id: Some(id(JADE)),
             note: "Wait for the return home interview first".into(),
         }),
         E::CaseClosed(CaseClosed {
             case_id: id(CASE),
-            child_id: id(JADE),
+            child_id: Some(id(JADE)),
             sign_off: None,
             reason: "Settled in foster care; risk reduced; support from youth project continues"
                 .into(),
+        }),
+        // A contextual case: on the hotel, with children linked to it.
+        E::CaseOpened(CaseOpened {
+            case_id: id(PLACE_CASE),
+            child_id: None,
+            context: Some(CaseContext::Place {
+                location_id: id(HOTEL),
+            }),
+            level: CaseLevel::Exploitation,
+            reason: "Several children seen at the hotel late at night".into(),
+            referral_id: None,
+            lead_agency: None,
+            worker: None,
+            agencies: Vec::new(),
+            risk: Some(RiskLevel::High),
+            risk_reason: Some("Adults seen taking children into rooms".into()),
+        }),
+        E::CaseChildLinked(CaseChildLinked {
+            case_id: id(PLACE_CASE),
+            child_id: id(JADE),
+            reason: "Seen at the hotel twice in March".into(),
+        }),
+        E::CaseChildLinked(CaseChildLinked {
+            case_id: id(PLACE_CASE),
+            child_id: id(MIA),
+            reason: "Named by Jade as going there too".into(),
+        }),
+        E::CaseChildUnlinked(CaseChildUnlinked {
+            case_id: id(PLACE_CASE),
+            child_id: id(MIA),
+            reason: "Mia was at school on both days: it was another girl".into(),
         }),
         E::NoteRecorded(NoteRecorded {
             subjects: vec![pref(EntityKind::Person, JADE), pref(EntityKind::Case, CASE)],
@@ -656,22 +690,24 @@ fn ordinal(p: &EventPayload) -> usize {
         E::CaseActionClosed(_) => 34,
         E::CaseClosureRequested(_) => 35,
         E::CaseClosureDeclined(_) => 36,
-        E::NoteRecorded(_) => 37,
-        E::ScreeningRecorded(_) => 38,
-        E::PersonMatchScored(_) => 39,
-        E::PersonMatchConfirmed(_) => 40,
-        E::PersonMatchRejected(_) => 41,
-        E::PersonMatchUndone(_) => 42,
-        E::UserRegistered(_) => 43,
-        E::UserRoleChanged(_) => 44,
-        E::UserDisabled(_) => 45,
-        E::UserPasswordReset(_) => 46,
-        E::AccessLogCheckpointed(_) => 47,
-        E::AlertRaised(_) => 48,
-        E::AlertSeen(_) => 49,
-        E::AlertAcknowledged(_) => 50,
-        E::AlertResolved(_) => 51,
-        E::MeetingHeld(_) => 52,
+        E::CaseChildLinked(_) => 37,
+        E::CaseChildUnlinked(_) => 38,
+        E::NoteRecorded(_) => 39,
+        E::ScreeningRecorded(_) => 40,
+        E::PersonMatchScored(_) => 41,
+        E::PersonMatchConfirmed(_) => 42,
+        E::PersonMatchRejected(_) => 43,
+        E::PersonMatchUndone(_) => 44,
+        E::UserRegistered(_) => 45,
+        E::UserRoleChanged(_) => 46,
+        E::UserDisabled(_) => 47,
+        E::UserPasswordReset(_) => 48,
+        E::AccessLogCheckpointed(_) => 49,
+        E::AlertRaised(_) => 50,
+        E::AlertSeen(_) => 51,
+        E::AlertAcknowledged(_) => 52,
+        E::AlertResolved(_) => 53,
+        E::MeetingHeld(_) => 54,
     }
 }
 
@@ -1636,6 +1672,186 @@ fn allocations_end_once() {
 }
 
 #[test]
+fn a_contextual_case_names_a_place_or_a_peer_group_and_never_a_child_too() {
+    let EventPayload::CaseOpened(place) = samples()
+        .into_iter()
+        .find(|s| matches!(s, EventPayload::CaseOpened(c) if c.context.is_some()))
+        .unwrap()
+    else {
+        unreachable!()
+    };
+    let both = CaseOpened {
+        child_id: Some(id(JADE)),
+        ..place.clone()
+    };
+    assert!(invalid(EventPayload::CaseOpened(both)).contains("not both"));
+    let neither = CaseOpened {
+        context: None,
+        ..place.clone()
+    };
+    assert!(invalid(EventPayload::CaseOpened(neither)).contains("say what the case is about"));
+    let from_referral = CaseOpened {
+        referral_id: Some(id(REFERRAL)),
+        ..place.clone()
+    };
+    assert!(
+        invalid(EventPayload::CaseOpened(from_referral)).contains("a referral is about one child")
+    );
+    let group = |name: &str, description: &str| {
+        EventPayload::CaseOpened(CaseOpened {
+            context: Some(CaseContext::PeerGroup {
+                name: name.into(),
+                description: description.into(),
+            }),
+            ..place.clone()
+        })
+    };
+    assert!(invalid(group("", "Girls from year 9 seen with older men")).contains("name"));
+    assert!(invalid(group("The Northside girls", "  ")).contains("description"));
+    assert!(invalid(group(&"x".repeat(10_000), "d")).contains("name"));
+    assert!(invalid(group("Two\nlines", "d")).contains("name"));
+    assert!(invalid(group("g", &"x".repeat(1_000_000))).contains("description"));
+    // Stored JSON: the context is tagged; an old case.opened (with a child
+    // and no context) still reads.
+    let EventPayload::CaseOpened(g) = group("<b>Northside</b>", "Seen at the park") else {
+        unreachable!()
+    };
+    let json = serde_json::to_value(&g).unwrap();
+    assert_eq!(json["context"]["kind"], "peer_group");
+    assert!(json.get("child_id").is_none());
+    let old = EventPayload::from_kind_and_json(
+        "case.opened",
+        &format!(
+            r#"{{"case_id":"{}","child_id":"{}","level":"child_in_need","reason":"Concerns."}}"#,
+            id(CASE),
+            id(JADE)
+        ),
+    )
+    .unwrap();
+    let EventPayload::CaseOpened(old) = old else {
+        unreachable!()
+    };
+    assert_eq!((old.child_id, old.context), (Some(id(JADE)), None));
+    let unknown = EventPayload::from_kind_and_json(
+        "case.opened",
+        &format!(
+            r#"{{"case_id":"{}","context":{{"kind":"street_corner"}},"level":"child_in_need","reason":"x"}}"#,
+            id(CASE)
+        ),
+    );
+    assert!(unknown.is_err());
+    // Linking and unlinking need a reason.
+    let link = CaseChildLinked {
+        case_id: id(PLACE_CASE),
+        child_id: id(TYLER),
+        reason: " ".into(),
+    };
+    assert!(invalid(EventPayload::CaseChildLinked(link)).contains("why"));
+    let unlink = CaseChildUnlinked {
+        case_id: id(PLACE_CASE),
+        child_id: id(TYLER),
+        reason: String::new(),
+    };
+    assert!(invalid(EventPayload::CaseChildUnlinked(unlink)).contains("why"));
+}
+
+#[test]
+fn children_are_linked_to_a_contextual_case_and_its_actions_and_closure_work_the_same() {
+    let mut w = World::new();
+    for s in samples() {
+        w.ok(s);
+    }
+    let c: CaseState = w.typed(PLACE_CASE);
+    assert_eq!(c.child_id, None);
+    assert_eq!(
+        c.context,
+        Some(CaseContext::Place {
+            location_id: id(HOTEL)
+        })
+    );
+    let linked: Vec<Uuid> = c.linked.iter().map(|l| l.child_id).collect();
+    assert_eq!(linked, [id(JADE)], "Mia was unlinked");
+    let jade: PersonState = w.typed(JADE);
+    assert_eq!(jade.context_case_ids, [id(PLACE_CASE)]);
+    assert_eq!(jade.case_ids, [id(CASE)], "her own cases are apart");
+    let mia: PersonState = w.typed(MIA);
+    assert!(mia.context_case_ids.is_empty());
+    // The place case is not one of the hotel's children's own cases.
+    assert!(!w
+        .state(PLACE_CASE)
+        .as_object()
+        .unwrap()
+        .contains_key("child_id"));
+    let link = |child: u128, case: u128| {
+        EventPayload::CaseChildLinked(CaseChildLinked {
+            case_id: id(case),
+            child_id: id(child),
+            reason: "Seen there".into(),
+        })
+    };
+    assert!(w.refused(link(JADE, PLACE_CASE)).contains("already linked"));
+    assert!(w.refused(link(JADE, CASE)).contains("about one child"));
+    assert!(w.refused(link(HOTEL, PLACE_CASE)).contains("person"));
+    assert!(w
+        .refused(EventPayload::CaseChildUnlinked(CaseChildUnlinked {
+            case_id: id(PLACE_CASE),
+            child_id: id(MIA),
+            reason: "Again".into(),
+        }))
+        .contains("not linked"));
+    // An event naming a child on a contextual case is refused, and one
+    // naming none on a child's case.
+    let risk = |case: u128, child: Option<u128>| {
+        EventPayload::CaseRiskChanged(CaseRiskChanged {
+            case_id: id(case),
+            child_id: child.map(id),
+            risk: RiskLevel::Medium,
+            reason: "Fewer sightings".into(),
+        })
+    };
+    assert!(w
+        .refused(risk(PLACE_CASE, Some(JADE)))
+        .contains("name no child"));
+    w.ok(risk(PLACE_CASE, None));
+    // A meeting about a linked child may name the contextual case; about a
+    // child not linked, not.
+    let meeting = |n: u128, child: u128| {
+        EventPayload::MeetingRecorded(MeetingRecorded {
+            meeting_id: id(n),
+            kind: MeetingKind::MultiAgencyExploitation,
+            child_id: id(child),
+            attendees: vec![AgencyId::new("northshire-police").unwrap()],
+            decisions: "Disrupt the hotel; visit each child.".into(),
+            missing_episode_id: None,
+            referral_id: None,
+            case_id: Some(id(PLACE_CASE)),
+        })
+    };
+    assert!(w.refused(meeting(MEETING + 5, MIA)).contains("not linked"));
+    w.ok(meeting(MEETING + 6, JADE));
+    // Actions, as on any case.
+    w.ok(EventPayload::CaseActionAdded(CaseActionAdded {
+        case_id: id(PLACE_CASE),
+        action_id: id(0xAD),
+        text: "Visit the hotel manager".into(),
+        owner: "pc.01".into(),
+        due: Date::parse("2025-07-01").unwrap(),
+        meeting_id: Some(id(MEETING + 6)),
+    }));
+    let rows = crate::index::case_action_rows(&w.state.records[&id(PLACE_CASE)]);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].child_id, None);
+    // Closed like any case; then no child is linked or unlinked.
+    w.ok(EventPayload::CaseClosed(CaseClosed {
+        case_id: id(PLACE_CASE),
+        child_id: None,
+        reason: "The hotel closed".into(),
+        sign_off: None,
+    }));
+    assert!(w.refused(link(MIA, PLACE_CASE)).contains("already closed"));
+}
+
+#[test]
 fn cases_close_once_and_step_between_levels() {
     let mut w = World::before("case.level_changed");
     let EventPayload::CaseLevelChanged(step) = sample("case.level_changed") else {
@@ -1658,7 +1874,7 @@ fn cases_close_once_and_step_between_levels() {
     assert_eq!(w.state(CASE)["history"][2]["decision"], "step_down");
     let wrong_child = CaseClosed {
         case_id: id(CASE),
-        child_id: id(MIA),
+        child_id: Some(id(MIA)),
         reason: "x".into(),
         sign_off: None,
     };
@@ -2356,7 +2572,7 @@ fn a_screening_belongs_to_one_child_and_is_recorded_once() {
     let mut other = screening();
     other.child_id = id(MIA);
     let e = w.refused(E::ScreeningRecorded(other.clone()));
-    assert!(e.contains("different child"), "{e}");
+    assert!(e.contains("is not about child"), "{e}");
     other.case_id = None;
     other.referral_id = None;
     other.screening_id = id(SCREENING + 1);
@@ -2526,14 +2742,14 @@ fn case_agencies_risk_and_actions_follow_their_rules() {
     assert!(w
         .refused(EventPayload::CaseAgencyRemoved(CaseAgencyRemoved {
             case_id: id(CASE),
-            child_id: id(JADE),
+            child_id: Some(id(JADE)),
             agency: lead,
             reason: "x".into(),
         }))
         .contains("leads case"));
     let remove = CaseAgencyRemoved {
         case_id: id(CASE),
-        child_id: id(JADE),
+        child_id: Some(id(JADE)),
         agency: youth.clone(),
         reason: "Done".into(),
     };

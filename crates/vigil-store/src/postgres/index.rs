@@ -941,7 +941,7 @@ pub(super) fn replace_case_actions(c: &mut Conn, rows: &EntityRows) -> Result<()
     let a = &rows.actions;
     let ids: Vec<Uuid> = a.iter().map(|r| r.action_id).collect();
     let cases: Vec<Uuid> = a.iter().map(|r| r.case_id).collect();
-    let children: Vec<Uuid> = a.iter().map(|r| r.child_id).collect();
+    let children: Vec<Option<Uuid>> = a.iter().map(|r| r.child_id).collect();
     let owners: Vec<&str> = a.iter().map(|r| r.owner.as_str()).collect();
     let dues: Vec<&str> = a.iter().map(|r| r.due.as_str()).collect();
     let statuses: Vec<&str> = a.iter().map(|r| r.status.as_str()).collect();

@@ -149,7 +149,7 @@ pub(super) fn replace_entity_rows(c: &Connection, rows: &EntityRows) -> Result<(
         act.execute(params![
             &a.action_id.as_bytes()[..],
             &a.case_id.as_bytes()[..],
-            &a.child_id.as_bytes()[..],
+            a.child_id.map(|c| c.as_bytes().to_vec()),
             a.owner,
             a.due,
             a.status,
@@ -790,10 +790,17 @@ const CASE_ACTION_COLUMNS: &str = "action_id, case_id, child_id, owner, due, sta
 fn case_action_row(r: &Row<'_>) -> Result<vigil_model::index::CaseActionRow, StoreError> {
     let t = "case_actions";
     let meeting: Option<Vec<u8>> = r.get(6)?;
+    let child: Option<Vec<u8>> = r.get(2)?;
     Ok(vigil_model::index::CaseActionRow {
         action_id: blob(r, 0, t)?,
         case_id: blob(r, 1, t)?,
-        child_id: blob(r, 2, t)?,
+        child_id: match child {
+            Some(b) => Some(
+                Uuid::from_slice(&b)
+                    .map_err(|_| StoreError::Corrupt(format!("{t}: a child id is not 16 bytes")))?,
+            ),
+            None => None,
+        },
         owner: r.get(3)?,
         due: r.get(4)?,
         status: r.get(5)?,

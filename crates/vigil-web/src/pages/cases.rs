@@ -14,7 +14,7 @@ use crate::error::WebError;
 use crate::form::{line, parse_day, text, CsrfForm, FieldError, FormData, DAY_HINT};
 use crate::html::{
     ActionRow, ActionsPage, CaseMeetingRow, CasePage, CaseRow, ClosureRow, FormView, Line,
-    NewCasePage, Opt,
+    LinkedChildRow, NewCasePage, NewContextCasePage, Opt,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -24,7 +24,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 use vigil_app::guard::cases::{
-    self, ActionItem, AwaitingClosure, CaseLine, CaseView, Closure, NewCase, OverdueWork,
+    self, ActionItem, AwaitingClosure, CaseAbout, CaseLine, CaseView, Closure, ContextView,
+    NewCase, OverdueWork,
 };
 use vigil_app::guard::Authorised;
 use vigil_model::codes::{ActionStatus, AgencyId, CaseLevel, MeetingKind, RiskLevel};
@@ -191,13 +192,93 @@ fn done<T>(v: Option<T>, errors: &[FieldError]) -> Option<T> {
 // Opening a case
 // ---------------------------------------------------------------------------
 
-/// `?child=...&referral=...`
+/// `?child=...&referral=...`, or `?context=place|peer_group` (and, for a
+/// place already recorded, `&location=...`).
 #[derive(serde::Deserialize)]
 pub struct NewCaseQuery {
     #[serde(default)]
     child: String,
     #[serde(default)]
     referral: String,
+    #[serde(default)]
+    context: String,
+    #[serde(default)]
+    location: String,
+}
+
+/// The contexts a case may be opened on (`place`, `peer_group`), or not
+/// found.
+fn parse_context(s: &str) -> Result<&'static str, WebError> {
+    match s.trim() {
+        "place" => Ok("place"),
+        "peer_group" => Ok("peer_group"),
+        _ => Err(WebError::NotFound(
+            "A case is opened on a child, a place or a peer group.".into(),
+        )),
+    }
+}
+
+fn place_kind_opts() -> Vec<Opt> {
+    vigil_model::codes::LocationKind::ALL
+        .iter()
+        .map(|k| Opt::new(k.code(), k.label()))
+        .collect()
+}
+
+/// What a contextual case is about, from its form's fields.
+fn check_about(form: &FormData, e: &mut Vec<FieldError>) -> Option<CaseAbout> {
+    match form.get("context") {
+        "place" => match form.get("location").trim() {
+            "" => {
+                let kind = vigil_model::codes::LocationKind::parse(form.get("p_kind")).ok();
+                if kind.is_none() {
+                    e.push(FieldError::new(
+                        "p_kind",
+                        "Choose what kind of place it is.",
+                    ));
+                }
+                let details = vigil_model::pole::LocationDetails {
+                    name: line(form, "p_name", "what the place is called", false, e),
+                    address_lines: line(form, "p_address", "the address", false, e)
+                        .into_iter()
+                        .collect(),
+                    town: None,
+                    postcode: line(form, "p_postcode", "the postcode", false, e),
+                    description: text(form, "p_description", "about the place", e),
+                };
+                if let Err(err) = details.validate() {
+                    e.push(FieldError::new(
+                        "p_name",
+                        crate::form::sentence(&err.to_string()),
+                    ));
+                }
+                kind.map(|kind| CaseAbout::NewPlace { kind, details })
+            }
+            v => match Uuid::parse_str(v) {
+                Ok(id) => Some(CaseAbout::Place(id)),
+                Err(_) => {
+                    e.push(FieldError::new(
+                        "",
+                        "The place this case is on is not known.",
+                    ));
+                    None
+                }
+            },
+        },
+        "peer_group" => {
+            let name = line(form, "g_name", "the peer group's name", true, e);
+            let description = reason(form, "g_description", "about the peer group", e);
+            name.zip(description)
+                .map(|(name, description)| CaseAbout::PeerGroup { name, description })
+        }
+        _ => {
+            e.push(FieldError::new(
+                "",
+                "Say whether the case is on a place or a peer group.",
+            ));
+            None
+        }
+    }
 }
 
 /// The child's id as given (the nil id, which names nobody, when it is
@@ -208,9 +289,14 @@ fn parse_child(s: &str) -> Result<Uuid, WebError> {
     })
 }
 
-/// The form read field by field.
-pub fn check_new(form: &FormData, child_id: Uuid) -> Result<NewCase, Vec<FieldError>> {
+/// The form read field by field: a case on the child, or (no child) on the
+/// place or peer group the form describes.
+pub fn check_new(form: &FormData, child: Option<Uuid>) -> Result<NewCase, Vec<FieldError>> {
     let mut e = Vec::new();
+    let about = match child {
+        Some(id) => Some(CaseAbout::Child(id)),
+        None => check_about(form, &mut e),
+    };
     let level = level_of(form, "level", &mut e);
     let why = reason(form, "reason", "why the case is opened", &mut e);
     let lead = agency_of(form, "lead", "the lead agency", true, &mut e);
@@ -236,8 +322,15 @@ pub fn check_new(form: &FormData, child_id: Uuid) -> Result<NewCase, Vec<FieldEr
             }
         },
     };
-    match (level, why, lead, worker, risk, risk_reason) {
+    if child.is_none() && referral_id.is_some() {
+        e.push(FieldError::new(
+            "",
+            "A case on a place or a peer group does not come from one child's referral.",
+        ));
+    }
+    match (about, level, why, lead, worker, risk, risk_reason) {
         (
+            Some(about),
             Some(level),
             Some(reason),
             Some(lead_agency),
@@ -245,7 +338,7 @@ pub fn check_new(form: &FormData, child_id: Uuid) -> Result<NewCase, Vec<FieldEr
             Some(risk),
             Some(risk_reason),
         ) if e.is_empty() => Ok(NewCase {
-            child_id,
+            about,
             level,
             reason,
             referral_id,
@@ -292,12 +385,55 @@ async fn new_page(
         .await
 }
 
+async fn new_context_page(
+    st: &AppState,
+    who: &SignedIn,
+    status: StatusCode,
+    context: &'static str,
+    mut form: FormData,
+    errors: Vec<FieldError>,
+) -> Result<Response, WebError> {
+    let shown = cases::new_contextual_case_form(&st.app, who).await?;
+    let chrome = st.chrome(who, "Open a case", "").with_errors(&errors);
+    if form.get("lead").is_empty() {
+        form.set("lead", &who.user.agency);
+    }
+    if form.get("worker").is_empty() {
+        form.set("worker", &who.user.username);
+    }
+    let location = match Uuid::parse_str(form.get("location").trim()) {
+        Ok(id) => id.to_string(),
+        Err(_) => String::new(),
+    };
+    shown
+        .show(|(), read| NewContextCasePage {
+            chrome,
+            read,
+            form: FormView::new(form, errors),
+            csrf: who.csrf.clone(),
+            context: context.to_owned(),
+            location,
+            place_kinds: place_kind_opts(),
+            levels: level_opts(),
+            risks: risk_opts(),
+            agencies: agency_opts(st),
+        })
+        .respond(status)
+        .await
+}
+
 pub async fn new_form(
     State(st): State<Arc<AppState>>,
     who: SignedIn,
     Query(q): Query<NewCaseQuery>,
 ) -> Result<Response, WebError> {
     allowed(&who, crate::access::Action::ManageCase)?;
+    if !q.context.is_empty() {
+        let context = parse_context(&q.context)?;
+        let mut form = FormData::default();
+        form.set("location", q.location.trim());
+        return new_context_page(&st, &who, StatusCode::OK, context, form, Vec::new()).await;
+    }
     let child = cases::new_case_form(&st.app, &who, parse_child(&q.child)?).await?;
     let mut form = FormData::default();
     form.set("referral", q.referral.trim());
@@ -309,9 +445,12 @@ pub async fn open(
     CsrfForm { who, form }: CsrfForm,
 ) -> Result<Response, WebError> {
     allowed(&who, crate::access::Action::ManageCase)?;
+    if !form.get("context").is_empty() {
+        return open_contextual(&st, &who, form).await;
+    }
     let child_id = parse_child(form.get("child"))?;
     let child = cases::new_case_form(&st.app, &who, child_id).await?;
-    let new = match check_new(&form, child_id) {
+    let new = match check_new(&form, Some(child_id)) {
         Ok(n) => n,
         Err(errors) => {
             return new_page(&st, &who, StatusCode::BAD_REQUEST, child, form, errors).await
@@ -322,6 +461,28 @@ pub async fn open(
         Err(msg) => {
             let errors = vec![FieldError::new("", msg)];
             new_page(&st, &who, StatusCode::BAD_REQUEST, child, form, errors).await
+        }
+    }
+}
+
+/// Opens a case on a place or a peer group.
+async fn open_contextual(
+    st: &AppState,
+    who: &SignedIn,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let context = parse_context(form.get("context"))?;
+    let new = match check_new(&form, None) {
+        Ok(n) => n,
+        Err(errors) => {
+            return new_context_page(st, who, StatusCode::BAD_REQUEST, context, form, errors).await
+        }
+    };
+    match st.app.open_case(who, &new).await? {
+        Ok(id) => Ok(see_other(&format!("/cases/{id}"))),
+        Err(msg) => {
+            let errors = vec![FieldError::new("", msg)];
+            new_context_page(st, who, StatusCode::BAD_REQUEST, context, form, errors).await
         }
     }
 }
@@ -356,6 +517,7 @@ pub(crate) fn case_row(c: &CaseLine, names: &HashMap<String, String>) -> CaseRow
             .unwrap_or_else(|| "Not recorded".into()),
         open_actions: c.open_actions,
         close_reason: c.close_reason.clone().unwrap_or_default(),
+        context: c.context.clone().unwrap_or_default(),
     }
 }
 
@@ -503,6 +665,35 @@ fn case_page(
     if let Some(why) = &c.close_reason {
         lines.push(Line::new("Why it was closed", why.clone()));
     }
+    match &v.context {
+        Some(ContextView::Place {
+            location: Some(l), ..
+        }) => {
+            let d = &l.details;
+            lines.insert(0, Line::new("Kind of place", l.kind.label()));
+            let mut at = 1;
+            for (label, value) in [
+                ("Place", d.name.clone()),
+                (
+                    "Address",
+                    Some(d.address_lines.join(", ")).filter(|a| !a.is_empty()),
+                ),
+                ("Town", d.town.clone()),
+                ("Postcode", d.postcode.clone()),
+                ("About the place", d.description.clone()),
+            ] {
+                if let Some(value) = value {
+                    lines.insert(at, Line::new(label, value));
+                    at += 1;
+                }
+            }
+        }
+        Some(ContextView::PeerGroup { name, description }) => {
+            lines.insert(0, Line::new("Peer group", name.clone()));
+            lines.insert(1, Line::new("About the group", description.clone()));
+        }
+        _ => {}
+    }
     let risk_history = c
         .risk_history
         .iter()
@@ -537,7 +728,12 @@ fn case_page(
         })
         .collect();
     let me = who.user.username.as_str();
-    let child = v.child.name.clone();
+    // The page's subject: the child, or the place or peer group.
+    let child = match (&v.child, &v.context) {
+        (Some(c), _) => c.name.clone(),
+        (None, Some(ctx)) => ctx.title(),
+        (None, None) => "A case".into(),
+    };
     let actions = c
         .actions
         .iter()
@@ -609,8 +805,16 @@ fn case_page(
         csrf: who.csrf.clone(),
         id: v.id.to_string(),
         meetings,
-        child_href: v.child.can_open.then(|| format!("/people/{}", v.child.id)),
-        child_detail: v.child.detail.clone(),
+        child_href: v
+            .child
+            .as_ref()
+            .filter(|c| c.can_open)
+            .map(|c| format!("/people/{}", c.id)),
+        child_detail: v
+            .child
+            .as_ref()
+            .map(|c| c.detail.clone())
+            .unwrap_or_default(),
         child,
         level: c.level.label().to_owned(),
         status,
@@ -636,11 +840,32 @@ fn case_page(
             Opt::new(ActionStatus::Done.code(), "Done"),
             Opt::new(ActionStatus::Cancelled.code(), "Cancelled"),
         ],
-        stability: v.stability().sentence(),
-        timeline_svg: super::people::timeline_svg(&v.summary),
+        stability: v.stability().map(|s| s.sentence()).unwrap_or_default(),
+        timeline_svg: match &v.summary {
+            Some(s) => super::people::timeline_svg(s),
+            None => std::sync::Arc::from(""),
+        },
         items: super::people::chronology_lines(&v.chronology),
         total: v.chronology_total,
         limited: v.chronology_limited,
+        contextual: c.child_id.is_none(),
+        linked: v
+            .linked
+            .iter()
+            .map(|l| LinkedChildRow {
+                id: l.child.id.clone(),
+                name: l.child.name.clone(),
+                detail: l.child.detail.clone(),
+                reason: l.reason.clone(),
+                linked: format!(
+                    "{} ({}) on {}",
+                    l.linked.by,
+                    name(l.linked.agency.as_str()),
+                    when(&l.linked)
+                ),
+            })
+            .collect(),
+        linked_hidden: v.linked_hidden,
     }
 }
 
@@ -880,6 +1105,71 @@ pub async fn closure(
     }
 }
 
+/// A child linked to a contextual case, or taken off it, with the reason
+/// (the link form is on the search page's results, the unlink form on the
+/// case page). Back to the case's children.
+pub async fn children(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    CsrfForm { who, form }: CsrfForm,
+) -> Result<Response, WebError> {
+    let id = parse_case(&id)?;
+    let mut errors = Vec::new();
+    let link = match form.get("form") {
+        "link" => Some(true),
+        "unlink" => Some(false),
+        _ => {
+            errors.push(FieldError::new(
+                "",
+                "Link a child or take one off the case.",
+            ));
+            None
+        }
+    };
+    let child = Uuid::parse_str(form.get("child").trim()).ok();
+    if child.is_none() {
+        errors.push(FieldError::new("", "Choose a child."));
+    }
+    let what = match link {
+        Some(false) => "why the child is no longer linked",
+        _ => "why the child is linked",
+    };
+    let why = match line(&form, "reason", what, false, &mut errors) {
+        Some(r) => Some(r),
+        None => {
+            errors.push(FieldError::new("", format!("Write {what}.")));
+            None
+        }
+    };
+    let result = match (link, child, why) {
+        (Some(true), Some(c), Some(r)) if errors.is_empty() => {
+            st.app.link_case_child(&who, id, c, r).await?
+        }
+        (Some(false), Some(c), Some(r)) if errors.is_empty() => {
+            st.app.unlink_case_child(&who, id, c, r).await?
+        }
+        _ => Err(String::new()),
+    };
+    match result {
+        Ok(()) => Ok(see_other(&format!("/cases/{id}#children"))),
+        Err(msg) => {
+            if !msg.is_empty() {
+                errors.push(FieldError::new("", msg));
+            }
+            let view = cases::case(&st.app, &who, id).await?;
+            show_case(
+                &st,
+                &who,
+                StatusCode::BAD_REQUEST,
+                view,
+                FormData::default(),
+                errors,
+            )
+            .await
+        }
+    }
+}
+
 /// Where to go back to after closing an action: a page of this site only.
 fn back_to(form: &FormData, id: Uuid) -> String {
     let b = form.get("back");
@@ -947,11 +1237,11 @@ pub async fn close_action(
 // ---------------------------------------------------------------------------
 
 fn item_row(i: &ActionItem, me: &str, may_manage: bool) -> ActionRow {
-    let child = i
-        .child
-        .as_ref()
-        .map(|c| c.name.clone())
-        .unwrap_or_else(|| "A child".into());
+    let child = match (&i.child, i.child_id) {
+        (Some(c), _) => c.name.clone(),
+        (None, Some(_)) => "A child".into(),
+        (None, None) => "A case on a place or peer group".into(),
+    };
     action_row(
         &i.action,
         i.case_id,
@@ -983,7 +1273,12 @@ pub async fn mine(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Resp
 }
 
 fn awaiting_row(a: &AwaitingClosure, names: &HashMap<String, String>) -> ClosureRow {
-    closure_row(a.case.id, &a.child.name, a.case.level, &a.request, names)
+    let about = match (&a.child, &a.case.context) {
+        (Some(c), _) => c.name.clone(),
+        (None, Some(ctx)) => ctx.clone(),
+        (None, None) => "A case".into(),
+    };
+    closure_row(a.case.id, &about, a.case.level, &a.request, names)
 }
 
 /// Overdue actions on cases of the supervisor's agency (or owned by its
@@ -1098,7 +1393,7 @@ mod tests {
     #[test]
     fn the_new_case_form_needs_every_answer() {
         let child = Uuid::now_v7();
-        let errs = check_new(&form(&[]), child).unwrap_err();
+        let errs = check_new(&form(&[]), Some(child)).unwrap_err();
         let got: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             got,
@@ -1113,7 +1408,7 @@ mod tests {
                 ("risk", "high"),
                 ("risk_reason", "Missing twice this month"),
             ]),
-            child,
+            Some(child),
         )
         .unwrap();
         assert_eq!(ok.level, CaseLevel::Exploitation);
@@ -1126,7 +1421,7 @@ mod tests {
                 ("risk", "extreme"),
                 ("risk_reason", "y")
             ]),
-            child
+            Some(child)
         )
         .is_err());
     }

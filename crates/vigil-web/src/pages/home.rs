@@ -70,6 +70,20 @@ pub async fn home(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<Resp
         overdue > 0,
     );
     task(
+        Action::ManageCase,
+        "/cases/new?context=place",
+        "Open a case on a place",
+        "A park, a takeaway, a hotel or a taxi rank where children are at risk: its own actions and meetings, with the children linked to it.".into(),
+        false,
+    );
+    task(
+        Action::ManageCase,
+        "/cases/new?context=peer_group",
+        "Open a case on a peer group",
+        "A group of children exploited together or by the same adults: link each child to the case.".into(),
+        false,
+    );
+    task(
         Action::ViewAccessLog,
         "/audit",
         "Access log",

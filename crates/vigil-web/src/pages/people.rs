@@ -595,6 +595,10 @@ pub async fn search(
     let link_to = uuid::Uuid::parse_str(value("link_to").trim())
         .ok()
         .map(|id| id.to_string());
+    // Linking children to a contextual case: each result may be linked.
+    let link_case = uuid::Uuid::parse_str(value("case").trim())
+        .ok()
+        .map(|id| id.to_string());
     let back = crate::session::safe_next(&value("back"));
     let searched = !q.trim().is_empty();
     let found = record::search(&st.app, &who, &q).await?;
@@ -610,6 +614,7 @@ pub async fn search(
             limited: s.limited,
             limit: record::SEARCH_LIMIT,
             link_to,
+            link_case,
             back,
             csrf: who.csrf.clone(),
         })
