@@ -73,6 +73,13 @@ pub enum Action {
     /// case and the actions it set, on cases the user may change
     /// ([`Action::ManageCase`]).
     RecordMeeting,
+    /// Alerts the rules raised: one's own and one's team's, and one alert
+    /// in full. Only alerts on children whose record or one of whose
+    /// cases the user may open are listed or shown.
+    ViewAlerts,
+    /// Acknowledge an alert (take it on, with a note) and resolve it (with
+    /// a note), on a child whose record or case the user may open.
+    AnswerAlert,
     /// The access log: who read which record, when.
     ViewAccessLog,
     /// The list of accounts and one account's history.
@@ -103,6 +110,8 @@ impl Action {
         Action::SignOffClosure,
         Action::ViewMeetings,
         Action::RecordMeeting,
+        Action::ViewAlerts,
+        Action::AnswerAlert,
         Action::ViewAccessLog,
         Action::ViewUsers,
         Action::ManageUsers,
@@ -121,6 +130,7 @@ impl Action {
                 | Action::ManageCase
                 | Action::SignOffClosure
                 | Action::RecordMeeting
+                | Action::AnswerAlert
                 | Action::ManageUsers
         )
     }
@@ -175,6 +185,10 @@ impl Action {
             }
             Action::RecordMeeting => {
                 "record a multi-agency meeting and its actions (only cases I may change)"
+            }
+            Action::ViewAlerts => "see alerts (only on children whose record or case I may open)",
+            Action::AnswerAlert => {
+                "acknowledge and resolve alerts (only on children whose record or case I may open)"
             }
             Action::ViewAccessLog => "read the access log",
             Action::ViewUsers => "see accounts",
@@ -300,6 +314,10 @@ pub const RULES: &[Rule] = &[
     // the user may open, and recording one needs each case's ManageCase.
     rule(Practitioner, ViewMeetings, All, OwnAgency),
     rule(Practitioner, RecordMeeting, All, OwnAgency),
+    // Alerts: the page is the role's; which alerts follows the child's
+    // record and cases (see `Action::ViewAlerts`).
+    rule(Practitioner, ViewAlerts, All, OwnAgency),
+    rule(Practitioner, AnswerAlert, All, OwnAgency),
     // The front door sees every referral and decides it.
     rule(Triage, SubmitReferral, Mash, Any),
     rule(Triage, ListOwnReferrals, Mash, OwnSubmission),
@@ -317,10 +335,13 @@ pub const RULES: &[Rule] = &[
     rule(Triage, ManageCase, Mash, Any),
     rule(Triage, ViewMeetings, Mash, Any),
     rule(Triage, RecordMeeting, Mash, Any),
+    rule(Triage, ViewAlerts, Mash, Any),
+    rule(Triage, AnswerAlert, Mash, Any),
     // Analysts read person-level data for problem profiles; every read is logged.
     rule(Analyst, ViewReferral, Analysis, Any),
     rule(Analyst, ViewPerson, Analysis, Any),
     rule(Analyst, ViewCase, Analysis, Any),
+    rule(Analyst, ViewAlerts, Analysis, Any),
     // Supervisors are told when work is late, and can act on it.
     rule(Supervisor, SubmitReferral, All, Any),
     rule(Supervisor, ListOwnReferrals, All, OwnSubmission),
@@ -352,6 +373,9 @@ pub const RULES: &[Rule] = &[
     rule(Supervisor, SignOffClosure, All, OwnAgency),
     rule(Supervisor, ViewMeetings, All, OwnAgency),
     rule(Supervisor, RecordMeeting, All, OwnAgency),
+    // An unacknowledged alert escalates to the supervisor.
+    rule(Supervisor, ViewAlerts, All, OwnAgency),
+    rule(Supervisor, AnswerAlert, All, OwnAgency),
     // An auditor reads everything and changes nothing.
     rule(Auditor, ViewReceipt, All, Any),
     rule(Auditor, ViewTriageQueue, All, Any),
@@ -361,6 +385,7 @@ pub const RULES: &[Rule] = &[
     rule(Auditor, ReviewLinks, All, Any),
     rule(Auditor, ViewCase, All, Any),
     rule(Auditor, ViewMeetings, All, Any),
+    rule(Auditor, ViewAlerts, All, Any),
     rule(Auditor, ViewAccessLog, All, Any),
     rule(Auditor, ViewLanguageReport, All, Any),
     rule(Auditor, ViewUsers, All, Any),

@@ -72,6 +72,9 @@ pub struct CaseView {
     /// Which of the meetings that discussed it are multi-agency meetings
     /// of many cases (`meeting.held`, with minutes of their own).
     pub multi_agency_meetings: Vec<Uuid>,
+    /// The open alerts on the case's child (on a contextual case: on the
+    /// children linked to it), most urgent first.
+    pub alerts: Vec<super::alert_work::AlertLine>,
 }
 
 /// What a contextual case is about, as its page shows it.
@@ -117,6 +120,28 @@ pub struct LinkedChildView {
     pub child: PersonLink,
     pub reason: String,
     pub linked: vigil_model::state::Stamp,
+}
+
+/// The open alerts on these children, most urgent first, added to what
+/// the page logs as shown.
+fn case_alerts(
+    st: &App,
+    who: &Caller,
+    children: &[Uuid],
+    shown: &mut Vec<SubjectRef>,
+) -> Result<Vec<super::alert_work::AlertLine>, AppError> {
+    let mut alerts: Vec<super::alert_work::AlertLine> =
+        super::alert_work::open_alerts_on(st, who, children)?
+            .into_values()
+            .flatten()
+            .collect();
+    super::alert_work::sort_lines(&mut alerts);
+    shown.extend(
+        alerts
+            .iter()
+            .map(|a| SubjectRef::new(EntityKind::Alert, a.id)),
+    );
+    Ok(alerts)
 }
 
 /// Which of the meetings that discussed a case are multi-agency meetings
@@ -261,8 +286,10 @@ fn load_case(st: &App, who: &Caller, id: Uuid) -> Result<super::Authorised<CaseV
     shown.extend(records.into_iter().map(|(r, k)| SubjectRef::new(k, r)));
     let can_manage = may(who, Action::ManageCase, case_resource(&state));
     let can_sign_off = may(who, Action::SignOffClosure, case_resource(&state));
+    let alerts = case_alerts(st, who, &[child_id], &mut shown)?;
     let view = CaseView {
         multi_agency_meetings: multi_agency_meetings(st, &state)?,
+        alerts,
         id,
         overdue,
         child: Some(child),
@@ -326,8 +353,11 @@ fn load_contextual_case(
         ),
         CaseStatus::Closed => Vec::new(),
     };
+    let linked_ids: Vec<Uuid> = state.linked.iter().map(|l| l.child_id).collect();
+    let alerts = case_alerts(st, who, &linked_ids, &mut shown)?;
     let view = CaseView {
         multi_agency_meetings: multi_agency_meetings(st, &state)?,
+        alerts,
         id,
         overdue,
         child: None,
@@ -674,7 +704,7 @@ impl App {
     }
 
     /// Appends the events of one command together (all or none).
-    async fn append_together(
+    pub(crate) async fn append_together(
         &self,
         who: &Caller,
         bodies: Vec<EventPayload>,

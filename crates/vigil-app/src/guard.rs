@@ -21,6 +21,8 @@
 //!   existing records) pass through one rule (`embed`): a person the user may not
 //!   open is left out, and is not logged as read.
 
+#[path = "alert_work.rs"]
+pub mod alert_work;
 #[path = "cases.rs"]
 pub mod cases;
 #[path = "links.rs"]
@@ -747,6 +749,9 @@ pub struct QueueList {
     /// What the queue knows of the person each row is about: one per row,
     /// in the same order.
     pub people: Vec<links::QueuePerson>,
+    /// The open alerts on each row's child, one list per row, in the same
+    /// order (most urgent first).
+    pub alerts: Vec<Vec<alert_work::AlertLine>>,
     /// Referrals awaiting a decision, listed or not.
     pub total: usize,
     pub overdue: usize,
@@ -809,7 +814,31 @@ pub async fn queue_for(
                 item: i,
             })
             .collect();
-        let subjects = shown_people(rows.iter().filter_map(|l| l.child.as_ref()));
+        let mut subjects = shown_people(rows.iter().filter_map(|l| l.child.as_ref()));
+        // Open alerts on each row's child: on the children this user is
+        // shown, so a hidden child's alerts are not counted either.
+        let shown_children: Vec<Uuid> = rows
+            .iter()
+            .filter(|l| l.child.is_some())
+            .map(|l| l.item.referral.child_id)
+            .collect();
+        let on = alert_work::open_alerts_on(st, &who, &shown_children)?;
+        let alerts: Vec<Vec<alert_work::AlertLine>> = rows
+            .iter()
+            .map(|l| match l.child {
+                Some(_) => on
+                    .get(&l.item.referral.child_id)
+                    .cloned()
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            })
+            .collect();
+        subjects.extend(
+            alerts
+                .iter()
+                .flatten()
+                .map(|a| SubjectRef::new(EntityKind::Alert, a.id)),
+        );
         authorised(
             st,
             &who,
@@ -817,6 +846,7 @@ pub async fn queue_for(
             subjects,
             QueueList {
                 rows,
+                alerts,
                 people,
                 total,
                 overdue,

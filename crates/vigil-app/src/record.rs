@@ -386,6 +386,9 @@ pub struct ChildRecord {
     pub cases_hidden: usize,
     /// Whether this user may open a case for the child (led by their agency).
     pub can_open_case: bool,
+    /// The open alerts on this record and its linked records that the
+    /// user may see, most urgent first.
+    pub alerts: Vec<super::alert_work::AlertLine>,
 }
 
 /// What a child's page shows of their whole visible chronology: made from
@@ -547,6 +550,13 @@ pub fn kind_words(kind: &str) -> String {
         "case.action_closed" => "Case action done or cancelled",
         "note.recorded" => "Note",
         "screening.recorded" => "Screening for exploitation",
+        "case.closure_requested" => "Closing the case asked for",
+        "case.closure_declined" => "Closing the case declined",
+        "case.child_linked" => "Linked to a case on a place or group",
+        "case.child_unlinked" => "Taken off a case on a place or group",
+        "alert.raised" => "Alert raised",
+        "alert.acknowledged" => "Alert acknowledged",
+        "alert.resolved" => "Alert resolved",
         other => return other.replace(['.', '_'], " "),
     };
     words.to_owned()
@@ -1315,6 +1325,15 @@ pub async fn child_record(
         for c in &cases {
             shown_records.insert(c.id, EntityKind::Case);
         }
+        let mut alerts: Vec<super::alert_work::AlertLine> =
+            super::alert_work::open_alerts_on(st, &who, &ids)?
+                .into_values()
+                .flatten()
+                .collect();
+        super::alert_work::sort_lines(&mut alerts);
+        for a in &alerts {
+            shown_records.insert(a.id, EntityKind::Alert);
+        }
         for (rid, k) in shown_records {
             subjects.push(SubjectRef::new(k, rid));
         }
@@ -1358,6 +1377,7 @@ pub async fn child_record(
                 .is_some(),
                 cases,
                 cases_hidden,
+                alerts,
                 person,
             },
         )

@@ -69,6 +69,13 @@ pub struct Timescales {
     /// Clock hours after a child's return from a missing episode within
     /// which the return home interview is due. Default 72.
     pub return_interview_hours: u32,
+    /// Working days after the day a high alert is raised within which a
+    /// person must acknowledge it (then it escalates like late work).
+    /// Default 1: "look at it today", and by the next working day at the
+    /// latest. A local choice, not statute.
+    pub high_alert_working_days: u32,
+    /// The same for a medium alert. Default 5: "look at it this week".
+    pub medium_alert_working_days: u32,
 }
 
 impl Default for Timescales {
@@ -78,6 +85,8 @@ impl Default for Timescales {
             assessment_working_days: 45,
             icpc_working_days: 15,
             return_interview_hours: 72,
+            high_alert_working_days: 1,
+            medium_alert_working_days: 5,
         }
     }
 }
@@ -123,6 +132,8 @@ impl Timescales {
                 Step::InitialChildProtectionConference,
                 self.icpc_working_days,
             ),
+            (Step::AlertAcknowledgement, self.high_alert_working_days),
+            (Step::AlertAcknowledgement, self.medium_alert_working_days),
         ] {
             if value > MAX_WORKING_DAYS {
                 return Err(TimescaleError::TooManyWorkingDays {
@@ -159,6 +170,8 @@ pub enum Step {
     /// Doing an action set on a case (by its worker or a meeting), by the
     /// due date set with it.
     CaseAction,
+    /// Acknowledging an alert a rule raised (a person took it on).
+    AlertAcknowledgement,
 }
 
 impl Step {
@@ -173,6 +186,7 @@ impl Step {
             Step::InitialChildProtectionConference => "initial child protection conference",
             Step::ReturnHomeInterview => "return home interview",
             Step::CaseAction => "action on a case",
+            Step::AlertAcknowledgement => "acknowledgement of an alert",
         }
     }
 }
@@ -471,6 +485,23 @@ impl DeadlineRules {
             measure: Measure::WorkingDays { days: 0, due_day },
             calendar: Arc::clone(&self.calendar),
         }
+    }
+
+    /// Acknowledging an alert of `severity` raised at `raised_at`: the
+    /// working days configured for the severity, after the day it was
+    /// raised. Unacknowledged past it, the alert escalates by the same
+    /// policy as late work (the supervisor, then the head of service).
+    pub fn alert_acknowledgement_due(
+        &self,
+        severity: vigil_model::codes::AlertSeverity,
+        raised_at: DateTime<Utc>,
+    ) -> Deadline {
+        use vigil_model::codes::AlertSeverity;
+        let n = match severity {
+            AlertSeverity::High => self.timescales.high_alert_working_days,
+            AlertSeverity::Medium => self.timescales.medium_alert_working_days,
+        };
+        self.working_days(Step::AlertAcknowledgement, raised_at, n, "from the alert")
     }
 
     fn working_days(&self, step: Step, from: DateTime<Utc>, days: u32, after: &str) -> Deadline {

@@ -360,3 +360,37 @@ fn a_child_in_immediate_danger_is_decided_the_same_day_whatever_the_day() {
     assert_eq!(due_day(&d), date(2025, 1, 6));
     assert_eq!(d, referral_decision_due(utc(2025, 1, 4, 10, 0)));
 }
+
+#[test]
+fn an_alert_must_be_acknowledged_by_its_severity_s_working_days_then_escalates() {
+    use vigil_model::codes::AlertSeverity;
+    use vigil_rules::escalation::{Escalation, EscalationPolicy};
+    let rules = DeadlineRules::standard();
+    // Raised on Friday 2 May 2025 at 19:00 London time; Monday 5 May is a
+    // bank holiday.
+    let raised = utc(2025, 5, 2, 18, 0);
+    let high = rules.alert_acknowledgement_due(AlertSeverity::High, raised);
+    assert_eq!(due_day(&high), date(2025, 5, 6));
+    assert_eq!(high.basis, "1 working day from the alert");
+    let medium = rules.alert_acknowledgement_due(AlertSeverity::Medium, raised);
+    assert_eq!(due_day(&medium), date(2025, 5, 12));
+    // Unacknowledged: the supervisor from the first minute of Wednesday
+    // (London); the head of service on Friday, the third working day late.
+    let policy = EscalationPolicy::default();
+    assert_eq!(
+        policy.escalation(&high, utc(2025, 5, 6, 22, 59)),
+        Escalation::OwnerReminded
+    );
+    assert_eq!(
+        policy.escalation(&high, utc(2025, 5, 6, 23, 0)),
+        Escalation::Supervisor
+    );
+    assert_eq!(
+        policy.escalation(&high, utc(2025, 5, 8, 22, 59)),
+        Escalation::Supervisor
+    );
+    assert_eq!(
+        policy.escalation(&high, utc(2025, 5, 8, 23, 0)),
+        Escalation::HeadOfService
+    );
+}

@@ -224,6 +224,7 @@ impl AppState {
             "Overdue interviews",
             Action::ViewOverdue,
         );
+        link("/alerts", "Alerts", Action::ViewAlerts);
         link("/actions/mine", "My actions", Action::ManageCase);
         link("/overdue/actions", "Overdue actions", Action::ViewOverdue);
         link("/meetings", "Meetings", Action::ViewMeetings);

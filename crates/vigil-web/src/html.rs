@@ -385,6 +385,8 @@ pub struct QueueRow {
     pub person: String,
     /// Not the first row about this person (drawn as part of a group).
     pub grouped: bool,
+    /// Open alerts on the child (most urgent first).
+    pub alerts: Vec<AlertRow>,
 }
 
 #[derive(Template)]
@@ -499,6 +501,8 @@ pub struct PersonPage {
     pub read: Read,
     pub id: String,
     pub name: String,
+    /// Open alerts on the child (most urgent first).
+    pub alerts: Vec<AlertRow>,
     pub cases: Vec<CaseRow>,
     /// Cases of the child this user is not involved in (counted, not shown).
     pub cases_hidden: usize,
@@ -999,6 +1003,8 @@ pub struct CasePage {
     /// The meetings that discussed the case, newest first: label (kind
     /// and day), link (a multi-agency meeting's minutes) and decision.
     pub meetings: Vec<CaseMeetingRow>,
+    /// Open alerts on the child (or the linked children), most urgent first.
+    pub alerts: Vec<AlertRow>,
     pub child: String,
     pub child_href: Option<String>,
     pub child_detail: String,
@@ -1202,4 +1208,62 @@ pub struct CaseMeetingRow {
     pub label: String,
     pub href: Option<String>,
     pub decision: String,
+}
+
+/// One alert in a list (the alerts page, a child's record, a case, the
+/// triage queue).
+#[derive(Clone, Debug)]
+pub struct AlertRow {
+    pub id: String,
+    pub href: String,
+    pub severity: String,
+    pub severity_class: &'static str,
+    pub says: String,
+    pub child: String,
+    pub child_href: Option<String>,
+    pub raised: String,
+    /// "Acknowledged by …", "Resolved", or when it must be acknowledged by.
+    pub status: String,
+    pub status_class: &'static str,
+    /// Who has been told (empty: not escalated).
+    pub escalated: String,
+    /// The child's first open case this user may open.
+    pub case_href: Option<String>,
+}
+
+/// The alerts page (mine or the team's).
+#[derive(Template)]
+#[template(path = "alerts.html")]
+pub struct AlertsPage {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    pub team: bool,
+    pub with_resolved: bool,
+    pub rows: Vec<AlertRow>,
+    pub open: usize,
+    pub overdue: usize,
+    pub head_of_service: usize,
+}
+
+/// One alert in full, with the forms to acknowledge and resolve it.
+#[derive(Template)]
+#[template(path = "alert.html")]
+pub struct AlertPageView {
+    pub chrome: Chrome,
+    /// Built from data the guard authorised and logged.
+    pub read: Read,
+    pub csrf: String,
+    pub row: AlertRow,
+    pub rule: String,
+    pub due: String,
+    pub events: Vec<Line>,
+    pub more_events: usize,
+    pub cases: Vec<CaseRow>,
+    pub seen_by: String,
+    pub acknowledged: Option<Line>,
+    pub resolved: Option<Line>,
+    pub can_acknowledge: bool,
+    pub can_resolve: bool,
+    pub form: FormView,
 }

@@ -7,7 +7,7 @@
 use crate::access::Action;
 use crate::app::AppState;
 use crate::pages::{
-    account, admin, assets, audit, cases, home, language, links, meetings, missing, people,
+    account, admin, alerts, assets, audit, cases, home, language, links, meetings, missing, people,
     referrals, reports, screening, triage,
 };
 use axum::http::Method;
@@ -95,6 +95,11 @@ pub const ROUTES: &[Route] = &[
     route!(POST "/cases/{id}/actions/close" => cases::close_action, Gate::Action(ViewCase)),
     route!(GET "/actions/mine" => cases::mine, Gate::Action(ViewCase)),
     route!(GET "/overdue/actions" => cases::overdue, Gate::Action(ViewOverdue)),
+    route!(GET "/alerts" => alerts::mine, Gate::Action(ViewAlerts)),
+    route!(GET "/alerts/team" => alerts::team, Gate::Action(ViewAlerts)),
+    route!(GET "/alerts/{id}" => alerts::alert, Gate::Action(ViewAlerts)),
+    route!(POST "/alerts/{id}/acknowledge" => alerts::acknowledge, Gate::Action(AnswerAlert)),
+    route!(POST "/alerts/{id}/resolve" => alerts::resolve, Gate::Action(AnswerAlert)),
     route!(GET "/meetings" => meetings::list, Gate::Action(ViewMeetings)),
     route!(GET "/meetings/new" => meetings::new_form, Gate::Action(RecordMeeting)),
     route!(POST "/meetings/new" => meetings::record, Gate::Action(RecordMeeting)),

@@ -56,7 +56,7 @@ fn when(s: &Stamp) -> String {
     stamp_time(s.first_recorded())
 }
 
-fn stamp_time(at: &str) -> String {
+pub(crate) fn stamp_time(at: &str) -> String {
     DateTime::parse_from_rfc3339(at)
         .map(|t| display::datetime(t.with_timezone(&Utc)))
         .unwrap_or_else(|_| at.to_owned())
@@ -805,6 +805,7 @@ fn case_page(
         csrf: who.csrf.clone(),
         id: v.id.to_string(),
         meetings,
+        alerts: v.alerts.iter().map(super::alerts::alert_row).collect(),
         child_href: v
             .child
             .as_ref()

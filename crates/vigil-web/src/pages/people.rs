@@ -360,6 +360,7 @@ fn page_of(
     ];
     let names = super::cases::agency_names(app);
     PersonPage {
+        alerts: rec.alerts.iter().map(super::alerts::alert_row).collect(),
         timeline_svg: timeline_svg(&rec.summary),
         cases: rec
             .cases

@@ -46,10 +46,16 @@ fn person_words(p: &QueuePerson, rows: &[Listed<QueueItem>]) -> String {
     parts.join(" · ")
 }
 
-fn rows(st: &AppState, list: &[Listed<QueueItem>], people: &[QueuePerson]) -> Vec<QueueRow> {
+fn rows(
+    st: &AppState,
+    list: &[Listed<QueueItem>],
+    people: &[QueuePerson],
+    alerts: &[Vec<vigil_app::guard::alert_work::AlertLine>],
+) -> Vec<QueueRow> {
     list.iter()
         .zip(people)
-        .map(|(l, p)| {
+        .zip(alerts)
+        .map(|((l, p), alerts)| {
             let i = &l.item;
             let r = &i.referral;
             let (tag, tag_class) = if i.overdue() {
@@ -64,6 +70,7 @@ fn rows(st: &AppState, list: &[Listed<QueueItem>], people: &[QueuePerson]) -> Ve
                 .map(|a| a.name.clone())
                 .unwrap_or_else(|| r.submitted.agency.clone());
             QueueRow {
+                alerts: alerts.iter().map(super::alerts::alert_row).collect(),
                 child_href: l
                     .child
                     .as_ref()
@@ -151,7 +158,7 @@ pub async fn triage(
         chrome,
         read,
         total: list.total,
-        rows: rows(&st, &list.rows, &list.people),
+        rows: rows(&st, &list.rows, &list.people, &list.alerts),
         overdue: list.overdue,
         due_today: list.due_today,
         search: q.reference,
@@ -169,7 +176,7 @@ pub async fn overdue(State(st): State<Arc<AppState>>, who: SignedIn) -> Result<R
     list.show(|list, read| OverduePage {
         chrome,
         read,
-        rows: rows(&st, &list.rows, &list.people),
+        rows: rows(&st, &list.rows, &list.people, &list.alerts),
         can_decide,
     })
     .respond(StatusCode::OK)
