@@ -464,6 +464,95 @@ try {
       assert.match(await pia.locator('#case-status').innerText(), /waits for sign-off/);
     });
 
+    await step('an alert is raised; the practitioner opens the case from it and acknowledges it, the language check suggesting other words', async () => {
+      const pia = await newPage();
+      await signIn(pia, 'pia.practitioner');
+      await pia.click('nav >> text=Find a person');
+      await pia.fill('#q', 'Jade Example');
+      await pia.click('button:has-text("Search")');
+      await pia.click('#results >> text=Jade Example');
+      await pia.waitForURL(/\/people\//);
+      // Two more short episodes in the last half hour (three in 30 days
+      // with last night's, which ended before midnight): UK local times.
+      const london = (t) => {
+        const p = new Intl.DateTimeFormat('en-CA', {
+          timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit',
+          hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+        }).formatToParts(t);
+        const g = (k) => p.find((x) => x.type === k).value;
+        return `${g('year')}-${g('month')}-${g('day')}T${g('hour')}:${g('minute')}`;
+      };
+      for (const [from, back] of [[24, 18], [12, 6]]) {
+        const at = (min) => london(new Date(Date.now() - min * 60 * 1000));
+        await pia.click('#record-missing');
+        await pia.check('#m_type');
+        await pia.fill('#m_started', at(from));
+        await pia.fill('#m_reported_by', 'Oakview House staff');
+        await pia.click('#report-missing');
+        await pia.waitForLoadState();
+        if (await pia.locator('.v-error-summary').count()) {
+          throw new Error(await pia.locator('.v-error-summary').innerText());
+        }
+        await pia.waitForURL(/#missing$/);
+        await pia.click('#record-missing');
+        await pia.selectOption('#r_episode', { index: 1 });
+        await pia.fill('#r_at', at(back));
+        await pia.check('#r_offered');
+        await pia.click('#record-return');
+        await pia.waitForURL(/#missing$/);
+      }
+      // The rules run every 2 seconds here (`serve --check-every 2`).
+      let found = false;
+      for (let i = 0; i < 30 && !found; i++) {
+        await pia.goto(`${BASE}/alerts/team`);
+        found = (await pia.locator('#alerts-table >> text=Missing three or more times').count()) > 0;
+        if (!found) await pia.waitForTimeout(1000);
+      }
+      assert.ok(found, 'the repeated-missing alert is raised');
+      assert.match(await pia.locator('#alert-counts').innerText(), /open alert/);
+      await shot(pia, '26-alerts.png');
+      await pia.click('#alerts-table >> text=Missing three or more times');
+      await pia.waitForURL(/\/alerts\/[0-9a-f-]+$/);
+      const alertUrl = pia.url();
+      assert.match(await pia.locator('#alert-status').innerText(), /To acknowledge by/);
+      // The case, from the alert: the case shows the alert too.
+      await pia.click('#alert-cases a >> nth=0');
+      await pia.waitForURL(/\/cases\/[0-9a-f-]+$/);
+      assert.match(await pia.locator('#case-alerts').innerText(), /Missing three or more times/);
+      await pia.click('#case-alerts a >> nth=0');
+      await pia.waitForURL((u) => u.href === alertUrl);
+      // Typing the note: the check suggests other words, and never blocks.
+      const region = pia.locator('#ack_note-language');
+      await pia.click('#ack_note');
+      await pia.keyboard.type('Jade is putting herself at risk by going off with her boyfriend.');
+      await region.waitFor({ state: 'visible' });
+      const words = await region.innerText();
+      assert.match(words, /putting herself at risk/);
+      assert.match(words, /Try:/);
+      await pia.locator('#ack_note').scrollIntoViewIfNeeded();
+      await shot(pia, '27-alert-language-check.png', false);
+      // An empty note first: refused, and said why.
+      await pia.fill('#ack_note', '');
+      await pia.click('button:has-text("Acknowledge the alert")');
+      assert.match(await pia.locator('.v-error-summary').innerText(), /Write what you are doing about it/);
+      await pia.fill('#ack_note', 'Jade may have been groomed by an older man. Strategy discussion booked with the police for tomorrow; I will see her at Oakview House today.');
+      await pia.click('button:has-text("Acknowledge the alert")');
+      await pia.waitForURL((u) => u.href === alertUrl);
+      assert.match(await pia.locator('#alert-status').innerText(), /Acknowledged by pia\.practitioner/);
+      assert.match(await pia.locator('#alert-acknowledged').innerText(), /Strategy discussion booked/);
+      await shot(pia, '28-alert-acknowledged.png');
+    });
+
+    await step('the front door reads the agenda of the next multi-agency exploitation meeting', async () => {
+      const t = await newPage();
+      await signIn(t, 'tariq.triage');
+      await t.click('nav >> text=Meetings');
+      const agenda = await t.locator('#agenda-table').innerText();
+      assert.match(agenda, /Jade Example/);
+      assert.match(agenda, /High risk|missing/i);
+      await shot(t, '23-meeting-agenda.png');
+    });
+
     await step('the referrer sees the decision, not the case', async () => {
       await signIn(page, 'tess.teacher');
       await page.click('nav >> text=My referrals');

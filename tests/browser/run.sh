@@ -68,7 +68,7 @@ start_server() {
   : >"$log"
   # Not a process group leader (no job control in a script), so setsid
   # runs the command in place: $! is the new group's leader.
-  setsid "$@" "$VIGIL" --data "$DATA" serve --addr 127.0.0.1:0 >"$log" 2>&1 &
+  setsid "$@" "$VIGIL" --data "$DATA" serve --addr 127.0.0.1:0 --check-every 2 >"$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     BASE="$(sed -n 's/^Vigil is serving on \(http:[^ ]*\).*/\1/p' "$log")"

@@ -153,6 +153,7 @@ pub fn run(a: &DemoArgs<'_>) -> Result<()> {
                 trust_forwarded_for: false,
                 public_url: None,
                 alert_rules: None,
+                check_every: None,
             },
             scorer,
             // The demo's data directory is its own and temporary: nothing

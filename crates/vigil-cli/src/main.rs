@@ -154,6 +154,9 @@ enum Command {
         /// The address people's browsers use, like https://vigil.example.org (needed behind a TLS proxy or on 0.0.0.0): forms sent from any other site are refused.
         #[arg(long)]
         public_url: Option<String>,
+        /// How often to check for overdue work and run the alert rules, in seconds (default 60).
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+        check_every: Option<u64>,
     },
     /// Accounts: create one with a one-time password.
     User {
@@ -590,6 +593,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             secure_cookies,
             trust_forwarded_for,
             public_url,
+            check_every,
         } => web::serve(
             &data_dir(&cli)?,
             cli.database.as_deref(),
@@ -599,6 +603,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 trust_forwarded_for: *trust_forwarded_for,
                 public_url: public_url.as_deref(),
                 alert_rules: Some(data_dir(&cli)?.path.join(vigil_web::ALERT_RULES_FILE)),
+                check_every: *check_every,
             },
         )?,
         Command::User {

@@ -22,6 +22,9 @@ pub struct ServeArgs<'a> {
     /// The alert rule file to load and follow (`DATA/alert-rules.toml`;
     /// the shipped defaults while it does not exist).
     pub alert_rules: Option<std::path::PathBuf>,
+    /// How often the server checks for overdue work and runs the alert
+    /// rules, in seconds (`None`: every minute).
+    pub check_every: Option<u64>,
 }
 
 /// Serves the web interface until Ctrl-C (or SIGTERM).
@@ -71,6 +74,9 @@ pub fn serve_store(
     config.model_watch = model_watch;
     config.out_of_hours = out_of_hours;
     config.alert_rules_file = args.alert_rules.clone();
+    if let Some(every) = args.check_every {
+        config.escalation_check_seconds = every;
+    }
     let secure = config.secure_cookies;
     // Held until the server stops: `vigil rebuild` is refused meanwhile.
     let _serving = store.hold_serving_lock()?;
