@@ -264,8 +264,20 @@ fn load_case(st: &App, who: &Caller, id: Uuid) -> Result<super::Authorised<CaseV
         .filter(|a| is_late(st, &a.due, now))
         .map(|a| a.action_id)
         .collect();
+    // The case's agencies, and the agency whose referral opened it: why a
+    // case was opened is part of it for everyone working it (a school that
+    // referred is rarely "on" the case, but its referral is the start).
+    let referring = match state.referral_id {
+        Some(r) => st
+            .store
+            .entity(r)?
+            .and_then(|e| e.as_kind::<vigil_model::state::ReferralState>().cloned())
+            .map(|r| r.submitted.agency.to_string()),
+        None => None,
+    };
     let agencies: Vec<String> = std::iter::once(state.lead().to_string())
         .chain(state.agencies.iter().map(|a| a.to_string()))
+        .chain(referring)
         .collect();
     let chron = super::record::case_chronology(st, who, child_id, &agencies)?;
     let closure_concerns = match state.status {

@@ -426,3 +426,41 @@ async fn late_actions_reach_the_owner_and_the_supervisor(app: &TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+on_both_backends!(a_case_shows_the_referral_that_opened_it: referral_sqlite, referral_postgres);
+
+/// The school that referred is not on the case, but its referral is where
+/// the case starts: the worker of another agency sees it in the case's
+/// chronology; a case opened without a referral shows no school record.
+async fn a_case_shows_the_referral_that_opened_it(app: &TestApp) {
+    let referrer = app
+        .login(&app.username("referrer", "oakfield-academy"))
+        .await;
+    let referral = submit_referral(&referrer, &referral_form()).await;
+    let child = child_of(app, referral);
+    let triage = app.login(&app.username("triage", COUNCIL)).await;
+    let sw_name = app.username("practitioner", COUNCIL);
+    let sw = app.login(&sw_name).await;
+    let c = child.to_string();
+    let open = |with: String| {
+        let mut form = case_form(&c, &sw_name, "Referred by the school.");
+        let with: &'static str = Box::leak(with.into_boxed_str());
+        form[1] = ("referral", with);
+        form
+    };
+    // Without the referral: the school's records are not the case's.
+    let r = triage.post("/cases/new", &open(String::new())).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let plain = page(&sw, &r.location).await;
+    let rows = plain.split("id=\"chronology-table\"").nth(1).unwrap_or("");
+    assert!(!rows.contains("Referral received"), "{rows}");
+    // From the referral: it is shown.
+    let r = triage.post("/cases/new", &open(referral.to_string())).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let from_referral = page(&sw, &r.location).await;
+    let rows = from_referral
+        .split("id=\"chronology-table\"")
+        .nth(1)
+        .unwrap_or("");
+    assert!(rows.contains("Referral received"), "{rows}");
+}

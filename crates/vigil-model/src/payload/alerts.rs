@@ -141,22 +141,14 @@ impl Kind for AlertAcknowledged {
         check_text("the note", &self.note, MAX_LONG_CHARS, true)
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        by_person(h, "acknowledged")?;
-        same_child::<AlertState>(p, self.alert_id, self.child_id)?;
-        let note = AlertNote {
-            note: self.note.clone(),
-            at: Stamp::of(h),
-        };
-        p.update(self.alert_id, |s: &mut AlertState| {
-            if s.resolved.is_some() {
-                return Err(reject("the alert is resolved already"));
-            }
-            if s.acknowledged.is_some() {
-                return Err(reject("the alert is acknowledged already"));
-            }
-            s.acknowledged = Some(note);
-            Ok(())
-        })
+        answer(
+            h,
+            p,
+            self.alert_id,
+            self.child_id,
+            &self.note,
+            Answer::Acknowledged,
+        )
     }
 }
 
@@ -178,18 +170,56 @@ impl Kind for AlertResolved {
         check_text("why it is resolved", &self.note, MAX_LONG_CHARS, true)
     }
     fn project(&self, h: &EventHeader, p: &mut Projector<'_>) -> Result<(), ProjectionError> {
-        by_person(h, "resolved")?;
-        same_child::<AlertState>(p, self.alert_id, self.child_id)?;
-        let note = AlertNote {
-            note: self.note.clone(),
-            at: Stamp::of(h),
-        };
-        p.update(self.alert_id, |s: &mut AlertState| {
-            if s.resolved.is_some() {
-                return Err(reject("the alert is resolved already"));
-            }
-            s.resolved = Some(note);
-            Ok(())
-        })
+        answer(
+            h,
+            p,
+            self.alert_id,
+            self.child_id,
+            &self.note,
+            Answer::Resolved,
+        )
     }
+}
+
+/// A person's answer to an alert, each given once.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Acknowledged,
+    Resolved,
+}
+
+/// Projects `alert.acknowledged` or `alert.resolved`: by a person, about
+/// the alert's own child, not after it was resolved, and once each.
+fn answer(
+    h: &EventHeader,
+    p: &mut Projector<'_>,
+    alert: Uuid,
+    child: Uuid,
+    note: &str,
+    answer: Answer,
+) -> Result<(), ProjectionError> {
+    let what = match answer {
+        Answer::Acknowledged => "acknowledged",
+        Answer::Resolved => "resolved",
+    };
+    by_person(h, what)?;
+    same_child::<AlertState>(p, alert, child)?;
+    let note = AlertNote {
+        note: note.to_owned(),
+        at: Stamp::of(h),
+    };
+    p.update(alert, |s: &mut AlertState| {
+        if s.resolved.is_some() {
+            return Err(reject("the alert is resolved already"));
+        }
+        let slot = match answer {
+            Answer::Acknowledged => &mut s.acknowledged,
+            Answer::Resolved => &mut s.resolved,
+        };
+        if slot.is_some() {
+            return Err(reject(format!("the alert is {what} already")));
+        }
+        *slot = Some(note);
+        Ok(())
+    })
 }
