@@ -18,9 +18,12 @@
 //! every page and server agrees on it, and it goes away only when someone
 //! acknowledges the alert.
 //!
-//! Reading alerts scans the alert records (there are few beside the rest
-//! of the log: the rules are tuned to a handful per practitioner a week).
-//! An index of open alerts per child is the next step if that changes.
+//! The alerts on a child (their record, a case, a queue row) are found
+//! through the child's chronology index, which lists every `alert.raised`
+//! about them. The alerts pages read every alert record (there are few
+//! beside the rest of the log: the rules are tuned to a handful per
+//! practitioner a week); an index of open alerts by agency is the next
+//! step if that changes.
 
 use super::cases::{case_resource, cases_of_child, CaseLine};
 use super::readmodel::PersonView;
@@ -491,9 +494,33 @@ pub(crate) fn open_alerts_on(
     if children.is_empty() || !may(who, Action::ViewAlerts, Resource::Page) {
         return Ok(out);
     }
+    // The child's chronology index lists each `alert.raised` about them
+    // (by child, indexed): no scan of every alert for one page.
+    let mut ids = Vec::new();
+    let q = vigil_store::index::ChronologyQuery {
+        kinds: vec!["alert.raised".to_owned()],
+        limit: MAX_LISTED as u64,
+        counts: false,
+        ..Default::default()
+    };
     let wanted: HashSet<Uuid> = children.iter().copied().collect();
-    let alerts: Vec<(Uuid, AlertState)> = all_alerts(st)?
+    for child in &wanted {
+        ids.extend(
+            st.store
+                .chronology(*child, &q)?
+                .rows
+                .iter()
+                .map(|r| r.record_id),
+        );
+    }
+    let alerts: Vec<(Uuid, AlertState)> = st
+        .store
+        .entities(&ids)?
         .into_iter()
+        .filter_map(|r| {
+            let id = r.id;
+            r.state.into_kind::<AlertState>().map(|a| (id, a))
+        })
         .filter(|(_, a)| a.resolved.is_none() && wanted.contains(&a.child_id))
         .collect();
     if alerts.is_empty() {

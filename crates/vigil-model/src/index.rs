@@ -362,6 +362,7 @@ pub mod state {
             S::Meeting(x) => Some(x.child_id),
             S::Case(x) => x.child_id,
             S::Screening(x) => Some(x.child_id),
+            S::Alert(x) => Some(x.child_id),
             _ => None,
         }
     }

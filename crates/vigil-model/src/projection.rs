@@ -42,7 +42,9 @@ use uuid::Uuid;
 /// (`crate::state::CaseContext`, no `child_id`), the children linked to it
 /// (`case.child_linked`, `case.child_unlinked`; a person's
 /// `context_case_ids`), and `case_actions` rows without a child.
-pub const PROJECTION_VERSION: u32 = 13;
+/// 14: an alert's events (`alert.raised`, `.acknowledged`, `.resolved`)
+/// are in the chronology of the alert's child, as the index table said.
+pub const PROJECTION_VERSION: u32 = 14;
 
 /// The projected state of one entity.
 #[derive(Clone, Debug, PartialEq)]
