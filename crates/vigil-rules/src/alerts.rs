@@ -1317,12 +1317,26 @@ pub fn facts_of_event(
             referral: p.referral_id,
             at,
         }],
-        P::MissingEpisodeRecorded(p) => vec![Fact::MissingEpisodeStarted {
-            event,
-            child: p.child_id,
-            on: p.started_at.as_utc().date_naive(),
-            episode: p.episode_id,
-        }],
+        P::MissingEpisodeRecorded(p) => {
+            let mut out = vec![Fact::MissingEpisodeStarted {
+                event,
+                child: p.child_id,
+                on: p.started_at.as_utc().date_naive(),
+                episode: p.episode_id,
+            }];
+            // Recorded once the child was back: the return is this event
+            // (the interview runs from the end the episode records).
+            if let Some(end) = &p.ended_at {
+                out.push(Fact::EpisodeReturned {
+                    event,
+                    episode: p.episode_id,
+                    returned_at: end.as_utc(),
+                    found_at: None,
+                    found_with_adult: None,
+                });
+            }
+            out
+        }
         P::PlacementStarted(p) => {
             let mut out: Vec<Fact> = p.location_id.map(described).into_iter().collect();
             out.push(Fact::PlacementStarted {
