@@ -11,6 +11,12 @@
 //! and quick (the days-to-alert benchmark replays a borough's history in
 //! under a second); appends happen only for new alerts.
 //!
+//! Each step that reads the log to its end also tells the rules the time
+//! (the clock rules: an overdue return home interview, case action or
+//! referral decision) and records the `referral.escalated` events the
+//! queue calls for (`guard::record_escalations`), so overdue referrals
+//! escalate on the server's timer without anyone opening a page.
+//!
 //! The rules see facts and ages, never a person's record: the age of a
 //! victim is worked out here from the recorded date of birth.
 
@@ -62,6 +68,11 @@ pub struct Step {
     pub met: usize,
     /// Alerts recorded now (not in the log before).
     pub raised: usize,
+    /// Whether the step read the log to its end (then the clock rules
+    /// were checked and overdue referrals escalated).
+    pub caught_up: bool,
+    /// `referral.escalated` events recorded now.
+    pub escalated: usize,
 }
 
 /// The runner of an [`App`]; a `Mutex` because one step runs at a time.
@@ -117,6 +128,11 @@ impl App {
                 .iter()
                 .filter(|r| r.is_ok())
                 .count();
+        }
+        if step.caught_up {
+            // Overdue referrals escalate here, on the server's timer, by
+            // the same policy and with the same events as the queue pages.
+            step.escalated = crate::guard::record_escalations(self).await?;
         }
         Ok(step)
     }
@@ -211,6 +227,8 @@ impl App {
                 read,
                 met,
                 raised: 0,
+                caught_up,
+                escalated: 0,
             },
         ))
     }
@@ -445,6 +463,67 @@ mod tests {
         assert_eq!((s.met, s.raised), (1, 0));
         let s = again.run_alerts().await.unwrap();
         assert_eq!((s.met, s.raised), (0, 0));
+        assert_eq!(alerts(store.as_ref()), 1);
+    }
+
+    /// The runner escalates an overdue referral itself: no page is
+    /// opened, and it raises the overdue-decision alert too; a second run
+    /// records neither again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_runner_escalates_an_overdue_referral_without_a_page_load() {
+        use vigil_model::payload::ReferralSubmitted;
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("v.sqlite"), LogSigner::generate()).unwrap(),
+        );
+        let child = Uuid::now_v7();
+        let referral = event(EventPayload::ReferralSubmitted(ReferralSubmitted {
+            referral_id: Uuid::now_v7(),
+            child_id: child,
+            referrer: None,
+            concern: "Seen getting into cars with older men after school.".into(),
+            what_seen: None,
+            location_id: None,
+            location_text: None,
+            others_involved: vec![],
+            immediate_danger: false,
+            police_called: None,
+            call_back_on: None,
+        }));
+        let drafts = vec![
+            event(EventPayload::PersonRecorded(Person::named(
+                child, "Jade", "Example",
+            ))),
+            referral,
+        ];
+        for r in store.append(drafts).unwrap().results {
+            r.unwrap();
+        }
+        let escalations = || {
+            let mut n = 0;
+            store
+                .for_each_entry(0, &mut |e| {
+                    if e.header_json.contains("\"referral.escalated\"") {
+                        n += 1;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            n
+        };
+        // Ten days after it was received: well past its working day.
+        let (clock, _) = clock_at(chrono::Utc::now() + chrono::TimeDelta::days(10));
+        let app = Arc::new(App::new(Arc::clone(&store), clock));
+        let mut f = RuleFile::defaults();
+        f.rules.retain(|r| r.id == "referral-decision-overdue");
+        app.use_alert_rules(f);
+        let s = app.run_alerts().await.unwrap();
+        assert!(s.caught_up);
+        assert_eq!((s.met, s.raised, s.escalated), (1, 1, 1), "{s:?}");
+        assert_eq!(escalations(), 1);
+        let s = app.run_alerts().await.unwrap();
+        assert_eq!((s.met, s.raised, s.escalated), (0, 0, 0), "{s:?}");
+        assert_eq!(escalations(), 1);
         assert_eq!(alerts(store.as_ref()), 1);
     }
 }
