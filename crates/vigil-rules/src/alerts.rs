@@ -2124,4 +2124,32 @@ mod tests {
             }]
         );
     }
+
+    #[test]
+    fn an_episode_recorded_with_its_end_is_a_return_the_interview_runs_from() {
+        use vigil_model::payload as p;
+        let start = at("2025-05-20T22:00:00Z");
+        let end = at("2025-05-21T04:00:00Z");
+        let body = vigil_model::EventPayload::MissingEpisodeRecorded(p::MissingEpisodeRecorded {
+            episode_id: id(2),
+            child_id: id(1),
+            missing_type: vigil_model::codes::MissingType::Missing,
+            started_at: vigil_model::dates::Timestamp::from_utc(start),
+            ended_at: Some(vigil_model::dates::Timestamp::from_utc(end)),
+            reported_by: None,
+            circumstances: None,
+            placement_id: None,
+        });
+        let none = |_: Uuid, _: NaiveDate| None;
+        let facts = facts_of_event(id(9), d("2025-05-21"), end, &body, &none, &|_| None);
+        let f = one_rule("return_interview_overdue", "");
+        let mut e = Evaluator::new(&f);
+        for fact in &facts {
+            assert!(e.observe(fact).is_empty());
+        }
+        let due = end + chrono::TimeDelta::hours(72);
+        assert!(e.tick(due - minutes(1)).is_empty());
+        let t = e.tick(due);
+        assert_eq!((t.len(), t[0].events.clone()), (1, vec![id(9)]));
+    }
 }
