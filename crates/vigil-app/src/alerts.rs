@@ -11,18 +11,24 @@
 //! and quick (the days-to-alert benchmark replays a borough's history in
 //! under a second); appends happen only for new alerts.
 //!
+//! Each step that reads the log to its end also tells the rules the time
+//! (the clock rules: an overdue return home interview, case action or
+//! referral decision) and records the `referral.escalated` events the
+//! queue calls for (`guard::record_escalations`), so overdue referrals
+//! escalate on the server's timer without anyone opening a page.
+//!
 //! The rules see facts and ages, never a person's record: the age of a
 //! victim is worked out here from the recorded date of birth.
 
 use crate::{App, AppError};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 use vigil_model::payload::{AlertRaised, EventPayload};
-use vigil_model::state::PersonState;
+use vigil_model::state::{LocationState, PersonState};
 use vigil_model::time::OccurredAt;
 use vigil_model::EventHeader;
-use vigil_rules::alerts::{facts_of, Evaluator, RuleFile, Trigger};
+use vigil_rules::alerts::{facts_of_event, Evaluator, RuleFile, Trigger};
 
 /// Most entries read in one step of the runner (the rest the next step).
 pub const STEP_ENTRIES: u64 = 20_000;
@@ -32,6 +38,9 @@ pub struct Runner {
     rules: RuleFile,
     evaluator: Evaluator,
     next: u64,
+    /// Whether the evaluator counts with the app's deadline rules yet (it
+    /// is made on the first step, when the app's rules are known).
+    started: bool,
 }
 
 impl Runner {
@@ -40,6 +49,7 @@ impl Runner {
             evaluator: Evaluator::new(&rules),
             rules,
             next: 0,
+            started: false,
         }
     }
 
@@ -58,6 +68,11 @@ pub struct Step {
     pub met: usize,
     /// Alerts recorded now (not in the log before).
     pub raised: usize,
+    /// Whether the step read the log to its end (then the clock rules
+    /// were checked and overdue referrals escalated).
+    pub caught_up: bool,
+    /// `referral.escalated` events recorded now.
+    pub escalated: usize,
 }
 
 /// The runner of an [`App`]; a `Mutex` because one step runs at a time.
@@ -65,6 +80,21 @@ pub type Shared = Mutex<Runner>;
 
 fn day_of(h: &EventHeader) -> Option<NaiveDate> {
     h.occurred_at.value.get(..10).and_then(|d| d.parse().ok())
+}
+
+/// When the event was first recorded anywhere: by the source system for
+/// imported history, otherwise by Vigil (what the pages' deadlines run
+/// from, `readmodel::Stamp::first_recorded`).
+fn first_recorded(h: &EventHeader) -> DateTime<Utc> {
+    h.source
+        .as_ref()
+        .and_then(|s| s.recorded())
+        .or_else(|| {
+            DateTime::parse_from_rfc3339(&h.recorded_at)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        })
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 impl App {
@@ -99,11 +129,21 @@ impl App {
                 .filter(|r| r.is_ok())
                 .count();
         }
+        if step.caught_up {
+            // Overdue referrals escalate here, on the server's timer, by
+            // the same policy and with the same events as the queue pages.
+            step.escalated = crate::guard::record_escalations(self).await?;
+        }
         Ok(step)
     }
 
     fn alert_step(&self) -> Result<(Vec<vigil_model::EventDraft>, Step), AppError> {
         let mut runner = self.alert_runner.lock().unwrap_or_else(|e| e.into_inner());
+        if !runner.started {
+            // The deadlines the pages show are the ones the rules count.
+            runner.evaluator = Evaluator::with_deadlines(&runner.rules, self.rules.clone());
+            runner.started = true;
+        }
         let from = runner.next;
         let mut triggers: Vec<Trigger> = Vec::new();
         let mut read = 0u64;
@@ -113,6 +153,11 @@ impl App {
             let rec = store.entity(person).ok()??;
             let dob = rec.as_kind::<PersonState>()?.date_of_birth.clone()?;
             day.years_since(dob.earliest_day().ok()?)
+        };
+        // A location's postcode (the rules see it, not the record).
+        let place_of = |place: Uuid| -> Option<String> {
+            let rec = store.entity(place).ok()??;
+            rec.as_kind::<LocationState>()?.details.postcode.clone()
         };
         let evaluator = &mut runner.evaluator;
         // The store has no "stop" answer: a step ends with this marker.
@@ -135,23 +180,28 @@ impl App {
             let Some(on) = day_of(&h) else {
                 return Ok(());
             };
-            for fact in facts_of(h.id, on, &body, &age_of) {
+            for fact in facts_of_event(h.id, on, first_recorded(&h), &body, &age_of, &place_of) {
                 triggers.extend(evaluator.observe(&fact));
             }
             Ok(())
         });
-        match walked {
-            Err(vigil_store::StoreError::Config(m)) if m == ENOUGH => {}
-            Ok(()) => {}
+        let caught_up = match walked {
+            Err(vigil_store::StoreError::Config(m)) if m == ENOUGH => false,
+            Ok(()) => true,
             Err(e) => return Err(e.into()),
-        }
+        };
         if let Some(l) = last {
             runner.next = l + 1;
+        }
+        let now = self.now();
+        // The clock rules: only once the whole log is read, or work
+        // recorded further on would look undone.
+        if caught_up {
+            triggers.extend(runner.evaluator.tick(now));
         }
         drop(runner);
         let met = triggers.len();
         let (actor, agency) = crate::queue::system_actor();
-        let now = self.now();
         let mut drafts = Vec::new();
         for t in triggers {
             let id = t.alert_id();
@@ -177,6 +227,8 @@ impl App {
                 read,
                 met,
                 raised: 0,
+                caught_up,
+                escalated: 0,
             },
         ))
     }
@@ -211,6 +263,17 @@ mod tests {
     }
 
     fn missing(child: Uuid, day: u32) -> vigil_model::EventDraft {
+        missing_episode(child, day, Uuid::now_v7(), true)
+    }
+
+    /// An episode beginning at 21:00 on `day` of March 2025, recorded with
+    /// its end three hours later when `ended`.
+    fn missing_episode(
+        child: Uuid,
+        day: u32,
+        episode_id: Uuid,
+        ended: bool,
+    ) -> vigil_model::EventDraft {
         let at = chrono::NaiveDate::from_ymd_opt(2025, 3, day)
             .unwrap()
             .and_hms_opt(21, 0, 0)
@@ -218,13 +281,13 @@ mod tests {
             .and_utc();
         event(EventPayload::MissingEpisodeRecorded(
             MissingEpisodeRecorded {
-                episode_id: Uuid::now_v7(),
+                episode_id,
                 child_id: child,
                 missing_type: MissingType::Missing,
                 started_at: vigil_model::dates::Timestamp::from_utc(at),
-                ended_at: Some(vigil_model::dates::Timestamp::from_utc(
-                    at + chrono::TimeDelta::hours(3),
-                )),
+                ended_at: ended.then(|| {
+                    vigil_model::dates::Timestamp::from_utc(at + chrono::TimeDelta::hours(3))
+                }),
                 reported_by: None,
                 circumstances: None,
                 placement_id: None,
@@ -309,5 +372,158 @@ mod tests {
         let s = app.run_alerts().await.unwrap();
         assert_eq!(s.raised, 0);
         assert_eq!(alerts(store.as_ref()), after);
+    }
+
+    /// A clock the test sets.
+    fn clock_at(
+        t: chrono::DateTime<chrono::Utc>,
+    ) -> (crate::Clock, Arc<Mutex<chrono::DateTime<chrono::Utc>>>) {
+        let now = Arc::new(Mutex::new(t));
+        let read = Arc::clone(&now);
+        (Arc::new(move || *read.lock().unwrap()), now)
+    }
+
+    /// On a real SQLite store: a child back from missing with no return
+    /// home interview raises the overdue alert once, when 72 hours have
+    /// passed (not a minute before), as Vigil's own event; running again,
+    /// or a restart reading the log from the start, raises no second one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_overdue_return_interview_is_raised_once_and_not_again_after_a_restart() {
+        use vigil_model::payload::MissingEpisodeReturned;
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("v.sqlite"), LogSigner::generate()).unwrap(),
+        );
+        let child = Uuid::now_v7();
+        let episode_id = Uuid::now_v7();
+        let episode = missing_episode(child, 1, episode_id, false);
+        let back = chrono::NaiveDate::from_ymd_opt(2025, 3, 2)
+            .unwrap()
+            .and_hms_opt(1, 0, 0)
+            .unwrap()
+            .and_utc();
+        let returned = event(EventPayload::MissingEpisodeReturned(
+            MissingEpisodeReturned {
+                episode_id,
+                returned_at: vigil_model::dates::Timestamp::from_utc(back),
+                found_location_id: None,
+                return_interview_offered: true,
+                note: None,
+                found_place: None,
+                found_by: None,
+                found_with_person_id: None,
+                found_with: None,
+            },
+        ));
+        let return_event = returned.id;
+        let drafts = vec![
+            event(EventPayload::PersonRecorded(Person::named(
+                child, "Jade", "Example",
+            ))),
+            episode,
+            returned,
+        ];
+        for r in store.append(drafts).unwrap().results {
+            r.unwrap();
+        }
+        let interview_rule = || {
+            let mut f = RuleFile::defaults();
+            f.rules.retain(|r| r.id == "return-interview-overdue");
+            assert_eq!(f.rules.len(), 1);
+            f
+        };
+        let due = back + chrono::TimeDelta::hours(72);
+        let (clock, now) = clock_at(due - chrono::TimeDelta::minutes(1));
+        let app = Arc::new(App::new(Arc::clone(&store), clock.clone()));
+        app.use_alert_rules(interview_rule());
+        let s = app.run_alerts().await.unwrap();
+        assert_eq!((s.read, s.met, s.raised), (3, 0, 0), "not yet");
+        *now.lock().unwrap() = due;
+        let s = app.run_alerts().await.unwrap();
+        assert_eq!((s.read, s.met, s.raised), (0, 1, 1));
+        let a = store
+            .entities_of_kind(vigil_model::EntityKind::Alert)
+            .unwrap()
+            .remove(0);
+        let state = a.as_kind::<vigil_model::state::AlertState>().unwrap();
+        assert_eq!(
+            (state.rule.as_str(), state.child_id, state.events.clone()),
+            ("return-interview-overdue", child, vec![return_event])
+        );
+        assert_eq!(state.raised.by, "vigil");
+        // Again, and later: nothing new.
+        *now.lock().unwrap() = due + chrono::TimeDelta::days(3);
+        let s = app.run_alerts().await.unwrap();
+        assert_eq!((s.met, s.raised), (0, 0));
+        // A restart reads the log from the start: the same alert, already
+        // in the log, is not raised again.
+        let again = Arc::new(App::new(Arc::clone(&store), clock));
+        again.use_alert_rules(interview_rule());
+        let s = again.run_alerts().await.unwrap();
+        assert_eq!((s.met, s.raised), (1, 0));
+        let s = again.run_alerts().await.unwrap();
+        assert_eq!((s.met, s.raised), (0, 0));
+        assert_eq!(alerts(store.as_ref()), 1);
+    }
+
+    /// The runner escalates an overdue referral itself: no page is
+    /// opened, and it raises the overdue-decision alert too; a second run
+    /// records neither again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_runner_escalates_an_overdue_referral_without_a_page_load() {
+        use vigil_model::payload::ReferralSubmitted;
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("v.sqlite"), LogSigner::generate()).unwrap(),
+        );
+        let child = Uuid::now_v7();
+        let referral = event(EventPayload::ReferralSubmitted(ReferralSubmitted {
+            referral_id: Uuid::now_v7(),
+            child_id: child,
+            referrer: None,
+            concern: "Seen getting into cars with older men after school.".into(),
+            what_seen: None,
+            location_id: None,
+            location_text: None,
+            others_involved: vec![],
+            immediate_danger: false,
+            police_called: None,
+            call_back_on: None,
+        }));
+        let drafts = vec![
+            event(EventPayload::PersonRecorded(Person::named(
+                child, "Jade", "Example",
+            ))),
+            referral,
+        ];
+        for r in store.append(drafts).unwrap().results {
+            r.unwrap();
+        }
+        let escalations = || {
+            let mut n = 0;
+            store
+                .for_each_entry(0, &mut |e| {
+                    if e.header_json.contains("\"referral.escalated\"") {
+                        n += 1;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            n
+        };
+        // Ten days after it was received: well past its working day.
+        let (clock, _) = clock_at(chrono::Utc::now() + chrono::TimeDelta::days(10));
+        let app = Arc::new(App::new(Arc::clone(&store), clock));
+        let mut f = RuleFile::defaults();
+        f.rules.retain(|r| r.id == "referral-decision-overdue");
+        app.use_alert_rules(f);
+        let s = app.run_alerts().await.unwrap();
+        assert!(s.caught_up);
+        assert_eq!((s.met, s.raised, s.escalated), (1, 1, 1), "{s:?}");
+        assert_eq!(escalations(), 1);
+        let s = app.run_alerts().await.unwrap();
+        assert_eq!((s.met, s.raised, s.escalated), (0, 0, 0), "{s:?}");
+        assert_eq!(escalations(), 1);
+        assert_eq!(alerts(store.as_ref()), 1);
     }
 }

@@ -712,16 +712,33 @@ pub async fn my_referrals(
 /// The queue at this moment, after recording any escalation it calls for.
 /// Used by the pages (through [`queue_for`]) and by the server's periodic
 /// check, so an overdue referral is escalated even if nobody opens the queue.
+/// The queue as it stands now (the mirror brought up to date first).
+fn queue_now(st: &App) -> Result<Vec<QueueItem>, AppError> {
+    st.mirror.refresh_all(st.store.as_ref())?;
+    Ok(queue::compute(
+        st.mirror.awaiting_decision(),
+        &st.rules,
+        &st.policy,
+        st.now(),
+    ))
+}
+
+/// Records the `referral.escalated` events due now that the log lacks;
+/// returns how many were recorded. The alert runner calls it on every
+/// step that reaches the end of the log, so escalation happens on the
+/// server's timer whether or not anyone opens a page.
+pub(crate) async fn record_escalations(st: &Arc<App>) -> Result<usize, AppError> {
+    let items = st.blocking(queue_now).await?;
+    let due = queue::escalations_due(&items, st.now());
+    if due.is_empty() {
+        return Ok(0);
+    }
+    // Refusals mean another server raised the same escalation first.
+    Ok(st.append(due).await?.iter().filter(|r| r.is_ok()).count())
+}
+
 async fn current_queue(st: &Arc<App>) -> Result<Vec<QueueItem>, AppError> {
-    let compute = |st: &App| -> Result<Vec<QueueItem>, AppError> {
-        st.mirror.refresh_all(st.store.as_ref())?;
-        Ok(queue::compute(
-            st.mirror.awaiting_decision(),
-            &st.rules,
-            &st.policy,
-            st.now(),
-        ))
-    };
+    let compute = queue_now;
     let items = st.blocking(compute).await?;
     let due = queue::escalations_due(&items, st.now());
     if due.is_empty() {

@@ -20,6 +20,34 @@
 //!   ([`Trigger::alert_id`]), so replaying the log, or a second server
 //!   following it, finds the same alerts rather than raising them twice.
 //!
+//! **Rules that make inaction visible.** Some rules are met by nothing
+//! happening: no return home interview within 72 hours of a child's return,
+//! an action on a case still open after its due date, a referral with no
+//! decision by its working-day deadline. The evaluator keeps each such
+//! deadline (computed by [`crate::deadlines::DeadlineRules`], the one
+//! place deadlines are worked out, with the same timescales and calendar
+//! the pages use) and the runner tells it the time with
+//! [`Evaluator::tick`] once it has read the log to its end. A deadline
+//! passed with nothing recorded is raised once and forgotten; one met in
+//! time is forgotten; one met late (recorded at or after the deadline,
+//! judged by when the record was first made) is raised when the record is
+//! read, so a replay, or a server that was down when the deadline passed,
+//! raises the same alert the clock would have. Either way the alert's
+//! events are the one the deadline runs from (the return, the action
+//! added, the referral), so its id is the same on every server and replay.
+//! The rule file sets no timescale for these rules: they are the statutory
+//! ones, configured once ([`crate::deadlines::Timescales`]).
+//!
+//! **Near a place linked to the child's exploitation.** A location records
+//! a postcode (whole, sector or district) and no coordinates, so "near" is
+//! judged on the postcode at the rule's `near` level ([`Nearness`]): the
+//! same recorded location, the same whole postcode, the same sector or the
+//! same district. The places linked to a child's exploitation are the
+//! recorded locations they were seen at or in, stayed at, were found at
+//! (a link, or a return from a missing episode) or that a referral about
+//! them names. A placement at or near one raises an alert, whichever was
+//! recorded first, while the placement is open.
+//!
 //! **What a rule can see.** A [`Fact`] carries ids, dates, codes of what
 //! happened (an offence code, a placement) and the child's age. It has no
 //! field for ethnicity, nationality, religion or sex, so no rule can use
@@ -30,7 +58,8 @@
 //! alerts as events lives in the application layer; this module reads no
 //! file, clock or store.
 
-use chrono::NaiveDate;
+use crate::deadlines::DeadlineRules;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet, VecDeque};
 use uuid::Uuid;
@@ -73,6 +102,80 @@ pub enum Detector {
     /// contacted from (not where they live or go to school).
     #[allow(missing_docs)]
     SharedPlaceOrThing { count: usize },
+    /// A child back from a missing episode with no return home interview
+    /// recorded by its deadline ([`DeadlineRules::return_interview_due`]:
+    /// 72 clock hours from the return by default).
+    ReturnInterviewOverdue,
+    /// An action on a case still open after the end of its due date
+    /// ([`DeadlineRules::case_action_due`], the rule the case pages use).
+    CaseActionOverdue,
+    /// A referral with no decision by its deadline
+    /// ([`DeadlineRules::referral_decision_due_for`]: 1 working day from
+    /// receipt, the same day for a child in immediate danger).
+    ReferralDecisionOverdue,
+    /// A placement at or `near` a place already linked to the child's
+    /// exploitation, or such a place linked while the placement is open.
+    #[allow(missing_docs)]
+    PlacementNearExploitationPlace { near: Nearness },
+}
+
+/// How close two places must be for a placement to count as near a place
+/// linked to the child's exploitation. A location records a postcode
+/// (whole, sector or district) and no coordinates, so nearness is judged on
+/// the postcode; each level includes those before it (the same place is
+/// always near).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Nearness {
+    /// The same recorded location only (`same_place`).
+    SamePlace,
+    /// Or the same whole postcode, `NS1 4AB` (`same_postcode`).
+    SamePostcode,
+    /// Or the same postcode sector, `NS1 4` (`same_sector`): a few
+    /// thousand homes, a walk.
+    SameSector,
+    /// Or the same postcode district, `NS1` (`same_district`): a town's
+    /// part, a bus ride.
+    SameDistrict,
+}
+
+impl Nearness {
+    const NAMES: [(&'static str, Nearness); 4] = [
+        ("same_place", Nearness::SamePlace),
+        ("same_postcode", Nearness::SamePostcode),
+        ("same_sector", Nearness::SameSector),
+        ("same_district", Nearness::SameDistrict),
+    ];
+
+    fn parse(s: &str) -> Option<Nearness> {
+        Self::NAMES.iter().find(|(n, _)| *n == s).map(|(_, v)| *v)
+    }
+
+    /// Whether two places are near at this level: the same location id,
+    /// or postcodes that agree at this level. A postcode recorded only in
+    /// part (a district) is near another only at a level it reaches: `NS1`
+    /// is never "the same sector" as `NS1 4AB`, because it may not be.
+    pub fn near(self, a: (Uuid, Option<&str>), b: (Uuid, Option<&str>)) -> bool {
+        if a.0 == b.0 {
+            return true;
+        }
+        let (Some(pa), Some(pb)) = (a.1, b.1) else {
+            return false;
+        };
+        let key = |p: &str| -> Option<String> {
+            let n = vigil_model::pole::normalise_postcode(p);
+            let mut parts = n.split(' ');
+            let outward = parts.next().filter(|o| !o.is_empty())?.to_owned();
+            let inward = parts.next().unwrap_or("");
+            match self {
+                Nearness::SamePlace => None,
+                Nearness::SamePostcode if inward.len() == 3 => Some(n.clone()),
+                Nearness::SamePostcode => None,
+                Nearness::SameSector => inward.get(..1).map(|d| format!("{outward} {d}")),
+                Nearness::SameDistrict => Some(outward),
+            }
+        };
+        matches!((key(pa), key(pb)), (Some(x), Some(y)) if x == y)
+    }
 }
 
 /// One rule of the file.
@@ -125,6 +228,7 @@ struct RawRule {
     says: toml::Spanned<String>,
     count: Option<toml::Spanned<i64>>,
     within_days: Option<toml::Spanned<i64>>,
+    near: Option<toml::Spanned<String>>,
 }
 
 fn yes() -> bool {
@@ -221,6 +325,14 @@ impl RuleFile {
                 ),
                 None => Ok(()),
             };
+            if let Some(n) = &r.near {
+                if r.detector.get_ref() != "placement_near_exploitation_place" {
+                    return fail(
+                        at(n.span()),
+                        format!("the {} rule takes no `near`", r.detector.get_ref()),
+                    );
+                }
+            }
             let detector = match r.detector.get_ref().as_str() {
                 d @ ("missing_episodes" | "placements" | "workers") => {
                     let count = positive(&r.count, "count", 1000)? as usize;
@@ -252,20 +364,49 @@ impl RuleFile {
                         within_days: positive(&r.within_days, "within_days", 3660)?,
                     }
                 }
-                d @ ("under_13_offence" | "child_with_concern_as_suspect") => {
+                d @ ("under_13_offence"
+                | "child_with_concern_as_suspect"
+                | "return_interview_overdue"
+                | "case_action_overdue"
+                | "referral_decision_overdue") => {
+                    // The deadline rules take their timescales from the one
+                    // place deadlines are configured (vigil-rules
+                    // `Timescales`), not from this file.
                     none(&r.count, "count")?;
                     none(&r.within_days, "within_days")?;
-                    if d == "under_13_offence" {
-                        Detector::Under13Offence
-                    } else {
-                        Detector::ChildWithConcernAsSuspect
+                    match d {
+                        "under_13_offence" => Detector::Under13Offence,
+                        "child_with_concern_as_suspect" => Detector::ChildWithConcernAsSuspect,
+                        "return_interview_overdue" => Detector::ReturnInterviewOverdue,
+                        "case_action_overdue" => Detector::CaseActionOverdue,
+                        _ => Detector::ReferralDecisionOverdue,
                     }
+                }
+                "placement_near_exploitation_place" => {
+                    none(&r.count, "count")?;
+                    none(&r.within_days, "within_days")?;
+                    let Some(n) = &r.near else {
+                        return fail(
+                            line,
+                            "the placement_near_exploitation_place rule needs `near` (same_place, same_postcode, same_sector or same_district)".into(),
+                        );
+                    };
+                    let Some(near) = Nearness::parse(n.get_ref()) else {
+                        return fail(
+                            at(n.span()),
+                            format!(
+                                "`near` {:?} is not same_place, same_postcode, same_sector or same_district",
+                                n.get_ref()
+                            ),
+                        );
+                    };
+                    Detector::PlacementNearExploitationPlace { near }
                 }
                 other => {
                     return fail(
                         at(r.detector.span()),
                         format!(
-                            "there is no detector {other:?} (there are: missing_episodes, placements, workers, referral_after_closure, under_13_offence, child_with_concern_as_suspect, adult_linked_to_children, shared_place_or_thing)"
+                            "there is no detector {other:?} (there are: missing_episodes, placements, workers, referral_after_closure, under_13_offence, child_with_concern_as_suspect, adult_linked_to_children, shared_place_or_thing, return_interview_overdue, case_action_overdue, referral_decision_overdue, placement_near_exploitation_place)"
                         ),
                     )
                 }
@@ -301,36 +442,93 @@ pub enum Fact {
         on: NaiveDate,
         episode: Uuid,
     },
-    /// A missing child found: where, and the adult they were with, if
-    /// recorded (the child is the episode's).
+    /// A missing child found: when, where, and the adult they were with,
+    /// if recorded (the child is the episode's).
     EpisodeReturned {
         event: Uuid,
         episode: Uuid,
+        /// When the child came back: the return home interview runs from it.
+        returned_at: DateTime<Utc>,
         found_at: Option<Uuid>,
         found_with_adult: Option<Uuid>,
+    },
+    /// A return home interview held (or declined by the child) recorded
+    /// at `at`, as a `return_interview.recorded` or a meeting of that kind.
+    ReturnInterviewDone {
+        event: Uuid,
+        episode: Uuid,
+        at: DateTime<Utc>,
     },
     PlacementStarted {
         event: Uuid,
         child: Uuid,
         on: NaiveDate,
+        placement: Uuid,
+        /// Where the child is placed, when a recorded location.
+        location: Option<Uuid>,
+    },
+    PlacementEnded {
+        event: Uuid,
+        placement: Uuid,
+    },
+    /// What the rules know of a recorded location: its postcode, whole or
+    /// in part, if recorded. Given before the facts that name it.
+    PlaceDescribed {
+        place: Uuid,
+        postcode: Option<String>,
+    },
+    /// A case about a child opened (a contextual case has no child, and
+    /// gives no fact).
+    CaseOpened {
+        event: Uuid,
+        case: Uuid,
+        child: Uuid,
+    },
+    /// An action set on a case, due by the end of `due` (UK date).
+    CaseActionAdded {
+        event: Uuid,
+        case: Uuid,
+        action: Uuid,
+        due: NaiveDate,
+    },
+    /// An action done or cancelled, recorded at `at`.
+    CaseActionClosed {
+        event: Uuid,
+        action: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// A referral decided, recorded at `at`.
+    ReferralDecided {
+        event: Uuid,
+        referral: Uuid,
+        at: DateTime<Utc>,
     },
     WorkerAllocated {
         event: Uuid,
         child: Uuid,
         on: NaiveDate,
     },
+    /// A referral received: its decision is due by the working-day rule
+    /// from `received_at` (when first recorded anywhere).
     ReferralReceived {
         event: Uuid,
         child: Uuid,
         on: NaiveDate,
+        referral: Uuid,
+        received_at: DateTime<Utc>,
+        immediate_danger: bool,
     },
     /// An exploitation concern about the child (a referral, a screening at
     /// medium or high risk, a CSE-flagged offence against them).
-    ExploitationConcern { event: Uuid, child: Uuid },
+    ExploitationConcern {
+        event: Uuid,
+        child: Uuid,
+    },
     CaseClosed {
         event: Uuid,
         child: Uuid,
         on: NaiveDate,
+        case: Uuid,
     },
     /// An adult and a child linked (not as family).
     AdultLinkedToChild {
@@ -426,6 +624,35 @@ pub struct Evaluator {
     alerted: HashSet<(usize, Uuid, Uuid)>,
     /// Missing episode -> its child (a return names only the episode).
     episodes: HashMap<Uuid, Uuid>,
+    /// The deadlines the clock rules count from (the app's configured
+    /// timescales and calendar).
+    deadlines: DeadlineRules,
+    /// Return home interviews due, by episode; dropped when done or raised.
+    interviews_due: HashMap<Uuid, Pending>,
+    /// Case actions open, by action, with their case; dropped when the
+    /// action or its case is closed, or raised.
+    actions_due: HashMap<Uuid, (Uuid, Pending)>,
+    /// Referrals awaiting a decision, by referral; dropped when decided
+    /// or raised.
+    decisions_due: HashMap<Uuid, Pending>,
+    /// Case -> its child (an action names only the case).
+    cases: HashMap<Uuid, Uuid>,
+    /// Recorded location -> its postcode (normalised), if any.
+    places: HashMap<Uuid, Option<String>>,
+    /// Child -> the recorded locations linked to their exploitation, with
+    /// the linking event.
+    child_places: HashMap<Uuid, Vec<(Uuid, Uuid)>>,
+    /// Open placement -> (child, location, the placement's event).
+    placements: HashMap<Uuid, (Uuid, Uuid, Uuid)>,
+}
+
+/// A deadline waiting: whose, the event it runs from (the alert's id is
+/// derived from it) and the instant it passes.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    child: Uuid,
+    event: Uuid,
+    due_at: DateTime<Utc>,
 }
 
 #[derive(Default)]
@@ -435,9 +662,25 @@ struct Window {
 }
 
 impl Evaluator {
-    /// An evaluator of these rules, having seen nothing yet.
+    /// An evaluator of these rules, having seen nothing yet, counting
+    /// deadlines with the standard timescales and calendar.
     pub fn new(file: &RuleFile) -> Evaluator {
+        Evaluator::with_deadlines(file, DeadlineRules::standard().clone())
+    }
+
+    /// An evaluator counting deadlines with these timescales and calendar
+    /// (the ones the application's pages use, so a page and an alert never
+    /// disagree about when something was due).
+    pub fn with_deadlines(file: &RuleFile, deadlines: DeadlineRules) -> Evaluator {
         Evaluator {
+            deadlines,
+            interviews_due: HashMap::new(),
+            actions_due: HashMap::new(),
+            decisions_due: HashMap::new(),
+            cases: HashMap::new(),
+            places: HashMap::new(),
+            child_places: HashMap::new(),
+            placements: HashMap::new(),
             rules: file.rules.clone(),
             windows: HashMap::new(),
             closed: HashMap::new(),
@@ -559,10 +802,157 @@ impl Evaluator {
         }
     }
 
+    fn has(&self, is: IsDetector) -> bool {
+        self.rules.iter().any(|r| is(&r.detector))
+    }
+
+    /// Raises every rule of one kind for a deadline missed: the alert's
+    /// events are the one the deadline runs from, so whether the clock or
+    /// a late record finds it missed, and on whichever server, it is the
+    /// same alert.
+    fn missed(rules: &[Rule], is: IsDetector, p: Pending, out: &mut Vec<Trigger>) {
+        for rule in rules.iter().filter(|r| is(&r.detector)) {
+            out.push(Self::trigger(rule, p.child, vec![p.event]));
+        }
+    }
+
+    /// The work a deadline waited for was recorded at `at`: the deadline
+    /// is dropped, and raised first if `at` is at or after it (the runner
+    /// was not running when it passed, or the log is being replayed).
+    fn settled(
+        &mut self,
+        out: &mut Vec<Trigger>,
+        p: Option<Pending>,
+        at: DateTime<Utc>,
+        is: IsDetector,
+    ) {
+        if let Some(p) = p {
+            if at >= p.due_at {
+                Self::missed(&self.rules, is, p, out);
+            }
+        }
+    }
+
+    /// The clock: `now` has come. Raises the deadlines that passed at or
+    /// before it with nothing recorded to meet them, and forgets them (each
+    /// is raised once). The caller passes the time; call it only once the
+    /// log has been read to its end, or work recorded later in the log
+    /// would look undone.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Trigger> {
+        let mut passed: Vec<(Pending, IsDetector)> = Vec::new();
+        self.interviews_due.retain(|_, p| {
+            let due = now >= p.due_at;
+            if due {
+                passed.push((*p, is_interview));
+            }
+            !due
+        });
+        self.actions_due.retain(|_, (_, p)| {
+            let due = now >= p.due_at;
+            if due {
+                passed.push((*p, is_action));
+            }
+            !due
+        });
+        self.decisions_due.retain(|_, p| {
+            let due = now >= p.due_at;
+            if due {
+                passed.push((*p, is_decision));
+            }
+            !due
+        });
+        // The same order on every server: by deadline, then event.
+        passed.sort_by_key(|(p, _)| (p.due_at, p.event));
+        let mut out = Vec::new();
+        for (p, is) in passed {
+            Self::missed(&self.rules, is, p, &mut out);
+        }
+        out
+    }
+
+    /// A placement and a place linked to the child's exploitation, near
+    /// each other by a rule's measure: an alert per rule, placement and
+    /// place, with the two events in log order.
+    fn check_placement_near(
+        &mut self,
+        out: &mut Vec<Trigger>,
+        child: Uuid,
+        placement: Uuid,
+        placed_at: Uuid,
+        placement_event: Uuid,
+        placement_first: bool,
+    ) {
+        let places = self.child_places.get(&child).cloned().unwrap_or_default();
+        let postcode = |id: Uuid| self.places.get(&id).cloned().flatten();
+        let home = postcode(placed_at);
+        for (i, rule) in self.rules.iter().enumerate() {
+            let Detector::PlacementNearExploitationPlace { near } = rule.detector else {
+                continue;
+            };
+            for (place, link_event) in &places {
+                let there = postcode(*place);
+                if near.near((placed_at, home.as_deref()), (*place, there.as_deref()))
+                    && self.alerted.insert((i, placement, *place))
+                {
+                    let events = if placement_first {
+                        vec![placement_event, *link_event]
+                    } else {
+                        vec![*link_event, placement_event]
+                    };
+                    out.push(Self::trigger(rule, child, events));
+                }
+            }
+        }
+    }
+
     /// Takes one fact; returns the rules it makes met.
     pub fn observe(&mut self, fact: &Fact) -> Vec<Trigger> {
         let mut out = Vec::new();
         match fact {
+            Fact::ReturnInterviewDone { episode, at, .. } => {
+                let p = self.interviews_due.remove(episode);
+                self.settled(&mut out, p, *at, is_interview);
+            }
+            Fact::PlacementEnded { placement, .. } => {
+                self.placements.remove(placement);
+            }
+            Fact::PlaceDescribed { place, postcode } => {
+                self.places.insert(*place, postcode.clone());
+            }
+            Fact::CaseOpened { case, child, .. } => {
+                if self.has(is_action) {
+                    self.cases.insert(*case, *child);
+                }
+            }
+            Fact::CaseActionAdded {
+                event,
+                case,
+                action,
+                due,
+            } => {
+                if let Some(child) = self.cases.get(case).copied() {
+                    let due_at = self.deadlines.case_action_due(*due).due_at;
+                    self.actions_due.insert(
+                        *action,
+                        (
+                            *case,
+                            Pending {
+                                child,
+                                event: *event,
+                                due_at,
+                            },
+                        ),
+                    );
+                }
+            }
+            Fact::CaseActionClosed { action, at, .. } => {
+                let p = self.actions_due.remove(action).map(|(_, p)| p);
+                self.settled(&mut out, p, *at, is_action);
+            }
+            Fact::ReferralDecided { referral, at, .. } => {
+                let p = self.decisions_due.remove(referral);
+                self.settled(&mut out, p, *at, is_decision);
+            }
             Fact::MissingEpisodeStarted {
                 event,
                 child,
@@ -583,16 +973,30 @@ impl Evaluator {
                     *event,
                 )
             }
-            Fact::PlacementStarted { event, child, on } => self.count(
-                &mut out,
-                |d| match d {
-                    Detector::Placements { count, within_days } => Some((*count, *within_days)),
-                    _ => None,
-                },
-                *child,
-                *on,
-                *event,
-            ),
+            Fact::PlacementStarted {
+                event,
+                child,
+                on,
+                placement,
+                location,
+            } => {
+                self.count(
+                    &mut out,
+                    |d| match d {
+                        Detector::Placements { count, within_days } => Some((*count, *within_days)),
+                        _ => None,
+                    },
+                    *child,
+                    *on,
+                    *event,
+                );
+                if let Some(l) = location {
+                    if self.has(is_near) {
+                        self.placements.insert(*placement, (*child, *l, *event));
+                        self.check_placement_near(&mut out, *child, *placement, *l, *event, false);
+                    }
+                }
+            }
             Fact::WorkerAllocated { event, child, on } => self.count(
                 &mut out,
                 |d| match d {
@@ -603,8 +1007,13 @@ impl Evaluator {
                 *on,
                 *event,
             ),
-            Fact::CaseClosed { child, on, .. } => {
+            Fact::CaseClosed {
+                child, on, case, ..
+            } => {
                 self.closed.insert(*child, *on);
+                // A closed case's actions are no one's to do any more.
+                self.actions_due.retain(|_, (c, _)| c != case);
+                self.cases.remove(case);
             }
             Fact::ExploitationConcern { child, .. } => self.concern_about(&mut out, *child),
             Fact::AdultLinkedToChild {
@@ -622,10 +1031,22 @@ impl Evaluator {
             Fact::EpisodeReturned {
                 event,
                 episode,
+                returned_at,
                 found_at,
                 found_with_adult,
             } => {
                 if let Some(child) = self.episodes.get(episode).copied() {
+                    if self.has(is_interview) {
+                        let due_at = self.deadlines.return_interview_due(*returned_at).due_at;
+                        self.interviews_due.insert(
+                            *episode,
+                            Pending {
+                                child,
+                                event: *event,
+                                due_at,
+                            },
+                        );
+                    }
                     if let Some(adult) = found_with_adult {
                         out.extend(self.observe(&Fact::AdultLinkedToChild {
                             event: *event,
@@ -652,9 +1073,47 @@ impl Evaluator {
                     list.push((*child, *event));
                     self.check_thing(&mut out, *thing);
                 }
+                // A recorded location: a place linked to the child's
+                // exploitation, which an open placement may be near.
+                if self.places.contains_key(thing) && self.has(is_near) {
+                    let mine = self.child_places.entry(*child).or_default();
+                    if !mine.iter().any(|(p, _)| p == thing) {
+                        mine.push((*thing, *event));
+                        let open: Vec<(Uuid, Uuid, Uuid)> = self
+                            .placements
+                            .iter()
+                            .filter(|(_, (c, _, _))| c == child)
+                            .map(|(p, (_, l, e))| (*p, *l, *e))
+                            .collect();
+                        for (placement, l, e) in open {
+                            self.check_placement_near(&mut out, *child, placement, l, e, true);
+                        }
+                    }
+                }
             }
-            Fact::ReferralReceived { event, child, on } => {
+            Fact::ReferralReceived {
+                event,
+                child,
+                on,
+                referral,
+                received_at,
+                immediate_danger,
+            } => {
                 self.concern_about(&mut out, *child);
+                if self.has(is_decision) {
+                    let due_at = self
+                        .deadlines
+                        .referral_decision_due_for(*received_at, *immediate_danger)
+                        .due_at;
+                    self.decisions_due.insert(
+                        *referral,
+                        Pending {
+                            child: *child,
+                            event: *event,
+                            due_at,
+                        },
+                    );
+                }
                 if let Some(closed) = self.closed.get(child).copied() {
                     for rule in &self.rules {
                         if let Detector::ReferralAfterClosure { within_days } = rule.detector {
@@ -699,6 +1158,25 @@ impl Evaluator {
     }
 }
 
+/// Which detector a deadline is for.
+type IsDetector = fn(&Detector) -> bool;
+
+fn is_interview(d: &Detector) -> bool {
+    matches!(d, Detector::ReturnInterviewOverdue)
+}
+
+fn is_action(d: &Detector) -> bool {
+    matches!(d, Detector::CaseActionOverdue)
+}
+
+fn is_decision(d: &Detector) -> bool {
+    matches!(d, Detector::ReferralDecisionOverdue)
+}
+
+fn is_near(d: &Detector) -> bool {
+    matches!(d, Detector::PlacementNearExploitationPlace { .. })
+}
+
 /// The facts a link gives: an adult and a child linked other than as
 /// family, or a child and a place or thing where they were seen, stayed,
 /// were found or were contacted from.
@@ -707,6 +1185,7 @@ fn link_facts(
     on: NaiveDate,
     p: &vigil_model::payload::LinkRecorded,
     age_of: &dyn Fn(Uuid, NaiveDate) -> Option<u32>,
+    place_of: &dyn Fn(Uuid) -> Option<String>,
 ) -> Vec<Fact> {
     use vigil_model::codes::LinkKind as L;
     use vigil_model::EntityKind as E;
@@ -741,13 +1220,22 @@ fn link_facts(
             } else {
                 None
             };
-            pair.map(|(c, t)| Fact::ChildAtPlaceOrThing {
-                event,
-                child: c,
-                thing: t,
-            })
-            .into_iter()
-            .collect()
+            let mut out = Vec::new();
+            if let Some((c, t)) = pair {
+                let location = if from.id == t { from.kind } else { to.kind } == E::Location;
+                if location {
+                    out.push(Fact::PlaceDescribed {
+                        place: t,
+                        postcode: place_of(t),
+                    });
+                }
+                out.push(Fact::ChildAtPlaceOrThing {
+                    event,
+                    child: c,
+                    thing: t,
+                });
+            }
+            out
         }
         _ => Vec::new(),
     }
@@ -765,20 +1253,101 @@ pub fn facts_of(
     body: &vigil_model::EventPayload,
     age_of: &dyn Fn(Uuid, NaiveDate) -> Option<u32>,
 ) -> Vec<Fact> {
-    use vigil_model::codes::RiskLevel;
+    let midnight = on.and_time(chrono::NaiveTime::MIN).and_utc();
+    facts_of_event(event, on, midnight, body, age_of, &|_| None)
+}
+
+/// [`facts_of`] with what the clock rules need as well: `at`, when the
+/// event was first recorded (by the source system for imported history,
+/// otherwise by Vigil: what deadlines run from and what "done in time" is
+/// judged by), and `place_of(location)`, a recorded location's postcode
+/// when it has one (the caller looks it up: the rules see a postcode,
+/// never the location's record).
+pub fn facts_of_event(
+    event: Uuid,
+    on: NaiveDate,
+    at: DateTime<Utc>,
+    body: &vigil_model::EventPayload,
+    age_of: &dyn Fn(Uuid, NaiveDate) -> Option<u32>,
+    place_of: &dyn Fn(Uuid) -> Option<String>,
+) -> Vec<Fact> {
+    use vigil_model::codes::{MeetingKind, RiskLevel};
     use vigil_model::EventPayload as P;
+    let described = |place: Uuid| Fact::PlaceDescribed {
+        place,
+        postcode: place_of(place),
+    };
     match body {
-        P::MissingEpisodeRecorded(p) => vec![Fact::MissingEpisodeStarted {
+        P::ReturnInterviewRecorded(p) => vec![Fact::ReturnInterviewDone {
             event,
-            child: p.child_id,
-            on: p.started_at.as_utc().date_naive(),
             episode: p.episode_id,
+            at,
         }],
-        P::PlacementStarted(p) => vec![Fact::PlacementStarted {
+        P::MeetingRecorded(p) if p.kind == MeetingKind::ReturnHomeInterview => p
+            .missing_episode_id
+            .map(|episode| Fact::ReturnInterviewDone { event, episode, at })
+            .into_iter()
+            .collect(),
+        P::PlacementEnded(p) => vec![Fact::PlacementEnded {
             event,
-            child: p.child_id,
-            on: p.started_on.naive(),
+            placement: p.placement_id,
         }],
+        P::CaseOpened(p) => p
+            .child_id
+            .map(|child| Fact::CaseOpened {
+                event,
+                case: p.case_id,
+                child,
+            })
+            .into_iter()
+            .collect(),
+        P::CaseActionAdded(p) => vec![Fact::CaseActionAdded {
+            event,
+            case: p.case_id,
+            action: p.action_id,
+            due: p.due.naive(),
+        }],
+        P::CaseActionClosed(p) => vec![Fact::CaseActionClosed {
+            event,
+            action: p.action_id,
+            at,
+        }],
+        P::ReferralDecided(p) => vec![Fact::ReferralDecided {
+            event,
+            referral: p.referral_id,
+            at,
+        }],
+        P::MissingEpisodeRecorded(p) => {
+            let mut out = vec![Fact::MissingEpisodeStarted {
+                event,
+                child: p.child_id,
+                on: p.started_at.as_utc().date_naive(),
+                episode: p.episode_id,
+            }];
+            // Recorded once the child was back: the return is this event
+            // (the interview runs from the end the episode records).
+            if let Some(end) = &p.ended_at {
+                out.push(Fact::EpisodeReturned {
+                    event,
+                    episode: p.episode_id,
+                    returned_at: end.as_utc(),
+                    found_at: None,
+                    found_with_adult: None,
+                });
+            }
+            out
+        }
+        P::PlacementStarted(p) => {
+            let mut out: Vec<Fact> = p.location_id.map(described).into_iter().collect();
+            out.push(Fact::PlacementStarted {
+                event,
+                child: p.child_id,
+                on: p.started_on.naive(),
+                placement: p.placement_id,
+                location: p.location_id,
+            });
+            out
+        }
         P::AllocationRecorded(p) => vec![Fact::WorkerAllocated {
             event,
             child: p.child_id,
@@ -789,6 +1358,9 @@ pub fn facts_of(
                 event,
                 child: p.child_id,
                 on,
+                referral: p.referral_id,
+                received_at: at,
+                immediate_danger: p.immediate_danger,
             }];
             // Adults named in a referral about the child are linked to them.
             for other in &p.others_involved {
@@ -801,6 +1373,7 @@ pub fn facts_of(
                 }
             }
             if let Some(place) = p.location_id {
+                out.push(described(place));
                 out.push(Fact::ChildAtPlaceOrThing {
                     event,
                     child: p.child_id,
@@ -811,16 +1384,19 @@ pub fn facts_of(
         }
         P::MissingEpisodeReturned(p) => {
             let back = p.returned_at.as_utc().date_naive();
-            vec![Fact::EpisodeReturned {
+            let mut out: Vec<Fact> = p.found_location_id.map(described).into_iter().collect();
+            out.push(Fact::EpisodeReturned {
                 event,
                 episode: p.episode_id,
+                returned_at: p.returned_at.as_utc(),
                 found_at: p.found_location_id,
                 found_with_adult: p
                     .found_with_person_id
                     .filter(|w| age_of(*w, back).is_some_and(|a| a >= 18)),
-            }]
+            });
+            out
         }
-        P::LinkRecorded(p) => link_facts(event, on, p, age_of),
+        P::LinkRecorded(p) => link_facts(event, on, p, age_of, place_of),
         P::ScreeningRecorded(p) if p.judged_risk != RiskLevel::Low => {
             vec![Fact::ExploitationConcern {
                 event,
@@ -830,7 +1406,12 @@ pub fn facts_of(
         // A contextual case (on a place or a peer group) has no child.
         P::CaseClosed(p) => p
             .child_id
-            .map(|child| Fact::CaseClosed { event, child, on })
+            .map(|child| Fact::CaseClosed {
+                event,
+                child,
+                on,
+                case: p.case_id,
+            })
             .into_iter()
             .collect(),
         P::OffenceRecorded(p) => {
@@ -876,6 +1457,10 @@ mod tests {
 
     fn id(n: u128) -> Uuid {
         Uuid::from_u128(n)
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
     }
 
     #[test]
@@ -952,6 +1537,8 @@ mod tests {
                     event: id(100 + n),
                     child,
                     on: d(on),
+                    placement: id(300 + n),
+                    location: None,
                 },
                 _ => Fact::WorkerAllocated {
                     event: id(100 + n),
@@ -1013,11 +1600,15 @@ mod tests {
             event: id(1),
             child,
             on: d("2025-01-10"),
+            case: id(99),
         });
         let t = e.observe(&Fact::ReferralReceived {
             event: id(2),
             child,
             on: d("2025-07-09"),
+            referral: id(500 + 2),
+            received_at: d("2025-07-09").and_hms_opt(10, 0, 0).unwrap().and_utc(),
+            immediate_danger: false,
         });
         assert!(
             t.iter().any(|t| t.rule == "referral-after-closure"),
@@ -1027,6 +1618,9 @@ mod tests {
             event: id(3),
             child,
             on: d("2025-07-20"),
+            referral: id(500 + 3),
+            received_at: d("2025-07-20").and_hms_opt(10, 0, 0).unwrap().and_utc(),
+            immediate_danger: false,
         });
         assert!(
             !t.iter().any(|t| t.rule == "referral-after-closure"),
@@ -1091,6 +1685,9 @@ mod tests {
             event: id(13),
             child: b,
             on: d("2025-05-01"),
+            referral: id(500 + 13),
+            received_at: d("2025-05-01").and_hms_opt(10, 0, 0).unwrap().and_utc(),
+            immediate_danger: false,
         });
         let mut who: Vec<Uuid> = t
             .iter()
@@ -1118,6 +1715,7 @@ mod tests {
             .observe(&Fact::EpisodeReturned {
                 event: id(24),
                 episode: id(21),
+                returned_at: at("2025-06-02T10:00:00Z"),
                 found_at: Some(car),
                 found_with_adult: None
             })
@@ -1125,6 +1723,7 @@ mod tests {
         let t = e.observe(&Fact::EpisodeReturned {
             event: id(25),
             episode: id(23),
+            returned_at: at("2025-06-03T10:00:00Z"),
             found_at: Some(car),
             found_with_adult: None,
         });
@@ -1138,5 +1737,419 @@ mod tests {
         // A count below 2 is refused: these rules count children.
         let bad = "[[rule]]\nid = \"x\"\ndetector = \"shared_place_or_thing\"\nseverity = \"high\"\nsays = \"x\"\ncount = 1\n";
         assert_eq!(RuleFile::parse(bad).unwrap_err().line, 6);
+    }
+
+    /// A rule file of the one rule, with its TOML after the `says` line.
+    fn one_rule(detector: &str, extra: &str) -> RuleFile {
+        RuleFile::parse(&format!(
+            "[[rule]]\nid = \"r\"\ndetector = \"{detector}\"\nseverity = \"high\"\nsays = \"x\"\n{extra}"
+        ))
+        .unwrap()
+    }
+
+    fn minutes(n: i64) -> chrono::TimeDelta {
+        chrono::TimeDelta::minutes(n)
+    }
+
+    /// An evaluator that has seen one child go missing and come back at
+    /// `back` (the return is event 11).
+    fn returned(f: &RuleFile, back: DateTime<Utc>) -> Evaluator {
+        let mut e = Evaluator::new(f);
+        e.observe(&Fact::MissingEpisodeStarted {
+            event: id(10),
+            child: id(1),
+            on: back.date_naive(),
+            episode: id(2),
+        });
+        e.observe(&Fact::EpisodeReturned {
+            event: id(11),
+            episode: id(2),
+            returned_at: back,
+            found_at: None,
+            found_with_adult: None,
+        });
+        e
+    }
+
+    #[test]
+    fn a_return_interview_overdue_at_the_edges_of_72_hours() {
+        let f = one_rule("return_interview_overdue", "");
+        // Back on a Friday evening: due by Monday evening, the weekend
+        // counts (clock hours).
+        let back = at("2025-03-07T18:00:00Z");
+        let due = back + chrono::TimeDelta::hours(72);
+        assert_eq!(due, at("2025-03-10T18:00:00Z"));
+        // 72 hours less a minute: not yet.
+        let mut e = returned(&f, back);
+        assert!(e.tick(due - minutes(1)).is_empty());
+        // Exactly 72 hours: the deadline has passed (it is exclusive).
+        let t = e.tick(due);
+        assert_eq!(t.len(), 1);
+        assert_eq!((t[0].rule.as_str(), t[0].child), ("r", id(1)));
+        assert_eq!(t[0].events, vec![id(11)], "the return event");
+        // Raised once: later ticks and a late interview raise nothing more.
+        assert!(e.tick(due + minutes(60)).is_empty());
+        assert!(e
+            .observe(&Fact::ReturnInterviewDone {
+                event: id(12),
+                episode: id(2),
+                at: due + minutes(90),
+            })
+            .is_empty());
+        // 72 hours and a minute, first seen then: raised, the same alert.
+        let mut again = returned(&f, back);
+        let u = again.tick(due + minutes(1));
+        assert_eq!(u.len(), 1);
+        assert_eq!(u[0].alert_id(), t[0].alert_id());
+    }
+
+    #[test]
+    fn a_return_interview_recorded_in_time_raises_nothing_and_is_forgotten() {
+        let f = one_rule("return_interview_overdue", "");
+        let back = at("2025-03-07T18:00:00Z");
+        let due = back + chrono::TimeDelta::hours(72);
+        let mut e = returned(&f, back);
+        assert!(e
+            .observe(&Fact::ReturnInterviewDone {
+                event: id(12),
+                episode: id(2),
+                at: due - minutes(1),
+            })
+            .is_empty());
+        assert!(e.interviews_due.is_empty(), "a deadline met is dropped");
+        assert!(e.tick(due + chrono::TimeDelta::days(30)).is_empty());
+        // Recorded a minute late, with no tick in between (the runner was
+        // stopped, or this is a replay): raised from the record itself,
+        // with the id the clock would have given.
+        let mut late = returned(&f, back);
+        let t = late.observe(&Fact::ReturnInterviewDone {
+            event: id(12),
+            episode: id(2),
+            at: due,
+        });
+        assert_eq!(t.len(), 1);
+        let mut clocked = returned(&f, back);
+        assert_eq!(clocked.tick(due)[0].alert_id(), t[0].alert_id());
+    }
+
+    /// A case about child 1 with one action due by the end of `due`.
+    fn with_action(f: &RuleFile, due: &str) -> Evaluator {
+        let mut e = Evaluator::new(f);
+        e.observe(&Fact::CaseOpened {
+            event: id(20),
+            case: id(3),
+            child: id(1),
+        });
+        e.observe(&Fact::CaseActionAdded {
+            event: id(21),
+            case: id(3),
+            action: id(4),
+            due: d(due),
+        });
+        e
+    }
+
+    #[test]
+    fn a_case_action_overdue_across_a_weekend_and_a_bank_holiday() {
+        let f = one_rule("case_action_overdue", "");
+        // Due on Thursday 17 April 2025, the day before Good Friday: the
+        // date set with the action is the date, so the bank holiday and
+        // the weekend after it do not move it. Overdue from UK midnight
+        // (British Summer Time: 23:00 UTC).
+        let end = at("2025-04-17T23:00:00Z");
+        assert_eq!(
+            end,
+            DeadlineRules::standard()
+                .case_action_due(d("2025-04-17"))
+                .due_at,
+            "the rule the case pages use"
+        );
+        let mut e = with_action(&f, "2025-04-17");
+        assert!(e.tick(end - minutes(1)).is_empty());
+        let t = e.tick(end);
+        assert_eq!(t.len(), 1);
+        assert_eq!((t[0].child, t[0].events.clone()), (id(1), vec![id(21)]));
+        assert!(e.tick(end + minutes(1)).is_empty(), "once");
+        // Due on a Saturday in winter (GMT): overdue from Sunday 00:00 UTC,
+        // though neither day is a working day.
+        let mut e = with_action(&f, "2025-12-20");
+        assert!(e.tick(at("2025-12-20T23:59:00Z")).is_empty());
+        assert_eq!(e.tick(at("2025-12-21T00:00:00Z")).len(), 1);
+        // Due on Christmas Day, closed on it: in time, nothing, forgotten.
+        let mut e = with_action(&f, "2025-12-25");
+        assert!(e
+            .observe(&Fact::CaseActionClosed {
+                event: id(22),
+                action: id(4),
+                at: at("2025-12-25T23:59:00Z"),
+            })
+            .is_empty());
+        assert!(e.actions_due.is_empty());
+        assert!(e.tick(at("2026-01-10T00:00:00Z")).is_empty());
+        // Closed a minute late: raised from the record, as the clock would.
+        let mut e = with_action(&f, "2025-12-25");
+        let late = e.observe(&Fact::CaseActionClosed {
+            event: id(22),
+            action: id(4),
+            at: at("2025-12-26T00:00:00Z"),
+        });
+        let mut clocked = with_action(&f, "2025-12-25");
+        assert_eq!(
+            late.iter().map(Trigger::alert_id).collect::<Vec<_>>(),
+            clocked
+                .tick(at("2025-12-27T00:00:00Z"))
+                .iter()
+                .map(Trigger::alert_id)
+                .collect::<Vec<_>>()
+        );
+        // The case closed: its open actions are no one's any more.
+        let mut e = with_action(&f, "2025-12-25");
+        e.observe(&Fact::CaseClosed {
+            event: id(23),
+            child: id(1),
+            on: d("2025-12-24"),
+            case: id(3),
+        });
+        assert!(e.tick(at("2026-01-10T00:00:00Z")).is_empty());
+    }
+
+    fn referred(f: &RuleFile, received: DateTime<Utc>, immediate_danger: bool) -> Evaluator {
+        let mut e = Evaluator::new(f);
+        e.observe(&Fact::ReferralReceived {
+            event: id(30),
+            child: id(1),
+            on: received.date_naive(),
+            referral: id(5),
+            received_at: received,
+            immediate_danger,
+        });
+        e
+    }
+
+    #[test]
+    fn a_referral_decision_overdue_after_its_working_day() {
+        let f = one_rule("referral_decision_overdue", "");
+        // Received the Thursday before Easter 2025 at 4 pm: due by the end
+        // of Tuesday 22 April (Good Friday, the weekend and Easter Monday
+        // are not working days), UK midnight being 23:00 UTC.
+        let received = at("2025-04-17T15:00:00Z");
+        let end = at("2025-04-22T23:00:00Z");
+        let mut e = referred(&f, received, false);
+        assert!(
+            e.tick(at("2025-04-21T23:30:00Z")).is_empty(),
+            "Easter Monday"
+        );
+        assert!(e.tick(end - minutes(1)).is_empty());
+        let t = e.tick(end);
+        assert_eq!((t.len(), t[0].events.clone()), (1, vec![id(30)]));
+        assert!(e.tick(end + minutes(1)).is_empty(), "once");
+        // A child in immediate danger, referred on a Saturday: by the end
+        // of that day.
+        let mut e = referred(&f, at("2025-04-19T10:00:00Z"), true);
+        assert!(e.tick(at("2025-04-19T22:59:00Z")).is_empty());
+        assert_eq!(e.tick(at("2025-04-19T23:00:00Z")).len(), 1);
+        // Decided in time: nothing, and forgotten.
+        let mut e = referred(&f, received, false);
+        assert!(e
+            .observe(&Fact::ReferralDecided {
+                event: id(31),
+                referral: id(5),
+                at: end - minutes(1),
+            })
+            .is_empty());
+        assert!(e.decisions_due.is_empty());
+        assert!(e.tick(end + chrono::TimeDelta::days(9)).is_empty());
+    }
+
+    #[test]
+    fn nearness_is_judged_on_the_postcode_at_the_rule_s_level() {
+        let (a, b) = (id(1), id(2));
+        let n = |level: Nearness, x: Option<&str>, y: Option<&str>| level.near((a, x), (b, y));
+        assert!(Nearness::SamePlace.near((a, None), (a, None)));
+        assert!(!n(Nearness::SamePlace, Some("NS1 4AB"), Some("NS1 4AB")));
+        assert!(n(Nearness::SamePostcode, Some("ns14ab"), Some("NS1 4AB")));
+        assert!(!n(Nearness::SamePostcode, Some("NS1 4AB"), Some("NS1 4AD")));
+        assert!(n(Nearness::SameSector, Some("NS1 4AB"), Some("NS1 4ZZ")));
+        assert!(!n(Nearness::SameSector, Some("NS1 4AB"), Some("NS1 5AB")));
+        assert!(n(Nearness::SameSector, Some("NS1 4"), Some("NS1 4ZZ")));
+        // A district alone may be anywhere in it.
+        assert!(!n(Nearness::SameSector, Some("NS1"), Some("NS1 4AB")));
+        assert!(n(Nearness::SameDistrict, Some("NS1"), Some("NS1 4AB")));
+        assert!(!n(Nearness::SameDistrict, Some("NS1"), Some("NS11 4AB")));
+        assert!(!n(Nearness::SameDistrict, None, Some("NS1 4AB")));
+    }
+
+    #[test]
+    fn a_placement_near_a_place_linked_to_the_child_either_way_round() {
+        let f = one_rule(
+            "placement_near_exploitation_place",
+            "near = \"same_sector\"\n",
+        );
+        let (child, flat, home, far) = (id(1), id(40), id(41), id(42));
+        let place = |e: &mut Evaluator, p: Uuid, pc: &str| {
+            e.observe(&Fact::PlaceDescribed {
+                place: p,
+                postcode: Some(pc.into()),
+            })
+        };
+        let seen_at = |e: &mut Evaluator, ev: u128, p: Uuid| {
+            e.observe(&Fact::ChildAtPlaceOrThing {
+                event: id(ev),
+                child,
+                thing: p,
+            })
+        };
+        let placed = |e: &mut Evaluator, ev: u128, at: Uuid| {
+            e.observe(&Fact::PlacementStarted {
+                event: id(ev),
+                child,
+                on: d("2025-05-01"),
+                placement: id(ev + 1000),
+                location: Some(at),
+            })
+        };
+        let setup = |e: &mut Evaluator| {
+            place(e, flat, "NS1 4AB");
+            place(e, home, "NS1 4ZZ");
+            place(e, far, "NS2 7QQ");
+        };
+        // Seen at a flat, then placed in the same sector.
+        let mut e = Evaluator::new(&f);
+        setup(&mut e);
+        assert!(seen_at(&mut e, 50, flat).is_empty());
+        assert!(placed(&mut e, 51, far).is_empty(), "another district");
+        let t = placed(&mut e, 52, home);
+        assert_eq!(t.len(), 1);
+        assert_eq!(
+            (t[0].child, t[0].events.clone()),
+            (child, vec![id(50), id(52)])
+        );
+        // Placed first, the flat linked while the placement is open.
+        let mut e = Evaluator::new(&f);
+        setup(&mut e);
+        assert!(placed(&mut e, 52, home).is_empty());
+        let t = seen_at(&mut e, 50, flat);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].events, vec![id(52), id(50)]);
+        assert!(seen_at(&mut e, 53, flat).is_empty(), "once per place");
+        // Linked after the placement ended: nothing.
+        let mut e = Evaluator::new(&f);
+        setup(&mut e);
+        placed(&mut e, 52, home);
+        e.observe(&Fact::PlacementEnded {
+            event: id(54),
+            placement: id(1052),
+        });
+        assert!(seen_at(&mut e, 50, flat).is_empty());
+        // At the same postcode only: the sector is not near enough.
+        let strict = one_rule(
+            "placement_near_exploitation_place",
+            "near = \"same_postcode\"\n",
+        );
+        let mut e = Evaluator::new(&strict);
+        setup(&mut e);
+        seen_at(&mut e, 50, flat);
+        assert!(placed(&mut e, 52, home).is_empty());
+        // The very place, whatever its postcode: a car is not a place.
+        assert_eq!(placed(&mut e, 55, flat).len(), 1);
+        let mut e = Evaluator::new(&strict);
+        e.observe(&Fact::ChildAtPlaceOrThing {
+            event: id(56),
+            child,
+            thing: id(60),
+        });
+        assert!(
+            placed(&mut e, 57, id(60)).is_empty(),
+            "not a recorded location"
+        );
+        // Replayed: the same alert.
+        let run = || {
+            let mut e = Evaluator::new(&f);
+            setup(&mut e);
+            seen_at(&mut e, 50, flat);
+            placed(&mut e, 52, home)[0].alert_id()
+        };
+        assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn the_clock_rules_are_checked_naming_the_line() {
+        let cases = [
+            ("[[rule]]\nid = \"a\"\ndetector = \"return_interview_overdue\"\nseverity = \"high\"\nsays = \"x\"\nwithin_days = 3\n", 6, "takes no `within_days`"),
+            ("[[rule]]\nid = \"a\"\ndetector = \"case_action_overdue\"\nseverity = \"high\"\nsays = \"x\"\ncount = 3\n", 6, "takes no `count`"),
+            ("[[rule]]\nid = \"a\"\ndetector = \"placement_near_exploitation_place\"\nseverity = \"high\"\nsays = \"x\"\n", 1, "needs `near`"),
+            ("[[rule]]\nid = \"a\"\ndetector = \"placement_near_exploitation_place\"\nseverity = \"high\"\nsays = \"x\"\nnear = \"next_door\"\n", 6, "same_sector"),
+            ("[[rule]]\nid = \"a\"\ndetector = \"referral_decision_overdue\"\nseverity = \"high\"\nsays = \"x\"\nnear = \"same_place\"\n", 6, "takes no `near`"),
+        ];
+        for (text, line, words) in cases {
+            let e = RuleFile::parse(text).expect_err(text);
+            assert_eq!(e.line, line, "{text}: {e}");
+            assert!(e.to_string().contains(words), "{e}");
+        }
+        let f = RuleFile::defaults();
+        for id in [
+            "return-interview-overdue",
+            "case-action-overdue",
+            "referral-decision-overdue",
+            "placement-near-exploitation-place",
+        ] {
+            assert!(f.rules.iter().any(|r| r.id == id), "{id}");
+        }
+    }
+
+    #[test]
+    fn the_facts_of_the_clock_rules_events() {
+        use vigil_model::payload as p;
+        let when = at("2025-03-10T09:30:00Z");
+        let none = |_: Uuid, _: NaiveDate| None;
+        let facts = facts_of_event(
+            id(1),
+            d("2025-03-10"),
+            when,
+            &vigil_model::EventPayload::CaseActionClosed(p::CaseActionClosed {
+                case_id: id(2),
+                action_id: id(3),
+                status: vigil_model::codes::ActionStatus::Done,
+                note: "Done".into(),
+            }),
+            &none,
+            &|_| None,
+        );
+        assert_eq!(
+            facts,
+            vec![Fact::CaseActionClosed {
+                event: id(1),
+                action: id(3),
+                at: when,
+            }]
+        );
+    }
+
+    #[test]
+    fn an_episode_recorded_with_its_end_is_a_return_the_interview_runs_from() {
+        use vigil_model::payload as p;
+        let start = at("2025-05-20T22:00:00Z");
+        let end = at("2025-05-21T04:00:00Z");
+        let body = vigil_model::EventPayload::MissingEpisodeRecorded(p::MissingEpisodeRecorded {
+            episode_id: id(2),
+            child_id: id(1),
+            missing_type: vigil_model::codes::MissingType::Missing,
+            started_at: vigil_model::dates::Timestamp::from_utc(start),
+            ended_at: Some(vigil_model::dates::Timestamp::from_utc(end)),
+            reported_by: None,
+            circumstances: None,
+            placement_id: None,
+        });
+        let none = |_: Uuid, _: NaiveDate| None;
+        let facts = facts_of_event(id(9), d("2025-05-21"), end, &body, &none, &|_| None);
+        let f = one_rule("return_interview_overdue", "");
+        let mut e = Evaluator::new(&f);
+        for fact in &facts {
+            assert!(e.observe(fact).is_empty());
+        }
+        let due = end + chrono::TimeDelta::hours(72);
+        assert!(e.tick(due - minutes(1)).is_empty());
+        let t = e.tick(due);
+        assert_eq!((t.len(), t[0].events.clone()), (1, vec![id(9)]));
     }
 }
