@@ -27,6 +27,14 @@ fn count(app: &TestApp, kind: &str) -> usize {
     app.kinds().iter().filter(|k| *k == kind).count()
 }
 
+/// The table row of the alerts page that links `path` (empty if none).
+fn row_of<'a>(page: &'a str, path: &str) -> &'a str {
+    page.split("<tr")
+        .find(|r| r.contains(&format!("href=\"{path}\"")))
+        .map(|r| r.split("</tr>").next().unwrap_or(r))
+        .unwrap_or("")
+}
+
 async fn page(c: &Client, path: &str) -> String {
     let r = c.get(path).await;
     assert_eq!(
@@ -83,15 +91,27 @@ async fn three_episodes(c: &Client, child: Uuid) {
     }
 }
 
-fn alert_id(app: &TestApp) -> Uuid {
+/// The alerts of one rule (the episodes also raise `return-interview-overdue`:
+/// nobody recorded the interviews).
+fn alerts_of(app: &TestApp, rule: &str) -> Vec<Uuid> {
     blocking(|| {
         app.store
             .entities_of_kind(vigil_model::EntityKind::Alert)
             .unwrap()
-            .first()
-            .expect("an alert was raised")
-            .id
+            .iter()
+            .filter(|r| {
+                r.as_kind::<vigil_model::state::AlertState>()
+                    .is_some_and(|a| a.rule == rule)
+            })
+            .map(|r| r.id)
+            .collect()
     })
+}
+
+fn alert_id(app: &TestApp) -> Uuid {
+    let ids = alerts_of(app, "repeated-missing");
+    assert_eq!(ids.len(), 1, "one repeated-missing alert");
+    ids[0]
 }
 
 async fn an_alert_is_seen_acknowledged_and_resolved(app: &TestApp) {
@@ -121,8 +141,9 @@ async fn an_alert_is_seen_acknowledged_and_resolved(app: &TestApp) {
     three_episodes(&triage, child).await;
     assert_eq!(count(app, "alert.raised"), 0);
     app.state.app.run_alerts().await.unwrap();
+    let raised = count(app, "alert.raised");
     app.state.app.run_alerts().await.unwrap();
-    assert_eq!(count(app, "alert.raised"), 1);
+    assert_eq!(count(app, "alert.raised"), raised);
     let id = alert_id(app);
     let alert_path = format!("/alerts/{id}");
 
@@ -152,7 +173,7 @@ async fn an_alert_is_seen_acknowledged_and_resolved(app: &TestApp) {
     assert!(mine.contains(&alert_path), "{mine}");
     assert!(mine.contains("Missing three or more times in 30 days"));
     assert!(mine.contains(&format!("href=\"{case_path}\"")), "{mine}");
-    assert!(mine.contains("1 open alert"), "{mine}");
+    assert!(mine.contains("open alerts"), "{mine}");
     let record = page(&triage, &format!("/people/{child}")).await;
     assert!(record.contains("id=\"person-alerts\"") && record.contains(&alert_path));
     let case = page(&sw, &case_path).await;
@@ -239,10 +260,8 @@ async fn an_alert_is_seen_acknowledged_and_resolved(app: &TestApp) {
     let tm = app.login(&app.username("supervisor", COUNCIL)).await;
     let sw = app.login(&sw_name).await;
     let team = page(&tm, "/alerts/team").await;
-    assert!(
-        team.contains(&alert_path) && !team.contains("Escalated to"),
-        "{team}"
-    );
+    let row = row_of(&team, &alert_path);
+    assert!(!row.is_empty() && !row.contains("Escalated to"), "{team}");
 
     // Resolved, with a note: off the open lists, still on the record.
     let resolve = format!("{alert_path}/resolve");
@@ -257,7 +276,8 @@ async fn an_alert_is_seen_acknowledged_and_resolved(app: &TestApp) {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(!page(&sw, "/alerts").await.contains(&alert_path));
     assert!(page(&sw, "/alerts?resolved=1").await.contains(&alert_path));
-    assert!(!page(&sw, &case_path).await.contains("id=\"case-alerts\""));
+    // (The case still lists the other alerts: the interviews are overdue.)
+    assert!(!page(&sw, &case_path).await.contains(&alert_path));
     assert!(page(&sw, &alert_path).await.contains("Resolved by"));
 }
 
@@ -298,12 +318,13 @@ async fn an_alert_nobody_acknowledges_escalates(app: &TestApp) {
         // Signed in afresh: a session ends after hours without use.
         let tm = app.login(&app.username("supervisor", COUNCIL)).await;
         let team = page(&tm, "/alerts/team").await;
-        assert!(team.contains(&path), "{team}");
+        let row = row_of(&team, &path);
+        assert!(!row.is_empty(), "{team}");
         match words {
-            None => assert!(!team.contains("Escalated to"), "{at}: {team}"),
+            None => assert!(!row.contains("Escalated to"), "{at}: {row}"),
             Some(w) => {
-                assert!(team.contains(w), "{at}: {team}");
-                assert!(team.contains("not acknowledged in time"), "{at}: {team}");
+                assert!(row.contains(w), "{at}: {row}");
+                assert!(row.contains("Not acknowledged in time"), "{at}: {row}");
             }
         }
     }
