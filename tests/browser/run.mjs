@@ -519,7 +519,7 @@ try {
       await pia.click('#alert-cases a >> nth=0');
       await pia.waitForURL(/\/cases\/[0-9a-f-]+$/);
       assert.match(await pia.locator('#case-alerts').innerText(), /Missing three or more times/);
-      await pia.click('#case-alerts a >> nth=0');
+      await pia.click('#case-alerts >> text=Missing three or more times');
       await pia.waitForURL((u) => u.href === alertUrl);
       // Typing the note: the check suggests other words, and never blocks.
       const region = pia.locator('#ack_note-language');
