@@ -157,7 +157,7 @@ fn multi_agency_meetings(st: &App, c: &CaseState) -> Result<Vec<Uuid>, AppError>
         .collect())
 }
 
-fn context_view(st: &App, c: &CaseState) -> Result<Option<ContextView>, AppError> {
+pub(super) fn context_view(st: &App, c: &CaseState) -> Result<Option<ContextView>, AppError> {
     use vigil_model::state::{CaseContext, LocationState};
     Ok(match &c.context {
         None => None,

@@ -32,10 +32,36 @@ use vigil_rules::london::local_date;
 /// One case on the agenda.
 #[derive(Clone, Debug)]
 pub struct AgendaEntry {
+    /// The case (a contextual case's place or peer group in `context`).
     pub case: CaseLine,
-    pub child: PersonLink,
+    /// The case's child; none on a contextual case.
+    pub child: Option<PersonLink>,
     /// Why it is on the agenda, most urgent first.
     pub reasons: Vec<Reason>,
+}
+
+/// Who or what a case is about, in words: the child's name, or a
+/// contextual case's place or peer group.
+fn about(child: &Option<PersonLink>, context: &Option<String>) -> String {
+    match (child, context) {
+        (Some(c), _) => c.name.clone(),
+        (None, Some(ctx)) => ctx.clone(),
+        (None, None) => "A case".into(),
+    }
+}
+
+impl AgendaEntry {
+    /// The child's name, or the place or peer group of a contextual case.
+    pub fn about(&self) -> String {
+        about(&self.child, &self.case.context)
+    }
+}
+
+impl Discussed {
+    /// The child's name, or the place or peer group of a contextual case.
+    pub fn about(&self) -> String {
+        about(&self.child, &self.context)
+    }
 }
 
 /// The agenda of the next meeting, as this user may see it.
@@ -73,7 +99,10 @@ pub struct Meetings {
 #[derive(Clone, Debug)]
 pub struct Discussed {
     pub case_id: Uuid,
-    pub child: PersonLink,
+    /// The case's child; none on a contextual case.
+    pub child: Option<PersonLink>,
+    /// A contextual case's place or peer group, in words.
+    pub context: Option<String>,
     pub decision: String,
     /// The actions the meeting set on it (as they stand now).
     pub actions: Vec<CaseAction>,
@@ -118,16 +147,21 @@ fn meetings_held(st: &App) -> Result<Vec<(Uuid, MultiAgencyMeetingState)>, AppEr
 /// its history, the child's missing episodes (every agency's: a police
 /// episode counts for a council case), its overdue actions and whether
 /// its closure waits for sign-off.
-fn facts(st: &App, id: Uuid, c: &CaseState, child: Uuid) -> Result<CaseFacts<Uuid>, AppError> {
+fn facts(st: &App, id: Uuid, c: &CaseState) -> Result<CaseFacts<Uuid>, AppError> {
     let now = st.now();
-    let episodes = match st
-        .store
-        .entity(child)?
-        .and_then(|r| r.as_kind::<PersonState>().cloned())
-    {
-        Some(p) => st.store.entities(&p.missing_episode_ids)?,
-        None => Vec::new(),
+    // A child's case: the child's episodes; a contextual case: those of
+    // the children linked to it now.
+    let children: Vec<Uuid> = match c.child_id {
+        Some(child) => vec![child],
+        None => c.linked.iter().map(|l| l.child_id).collect(),
     };
+    let mut episode_ids = Vec::new();
+    for r in st.store.entities(&children)? {
+        if let Some(p) = r.as_kind::<PersonState>() {
+            episode_ids.extend(p.missing_episode_ids.iter().copied());
+        }
+    }
+    let episodes = st.store.entities(&episode_ids)?;
     let missing_started = episodes
         .iter()
         .filter_map(|r| r.as_kind::<MissingEpisodeState>())
@@ -167,14 +201,11 @@ fn build_agenda(st: &App, who: &Caller) -> Result<(Agenda, Vec<SubjectRef>), App
         let Some(c) = r.as_kind::<CaseState>() else {
             continue;
         };
-        // Only cases this user may open are looked at at all. A contextual
-        // case (a place, a peer group) is not on this agenda yet: it has
-        // no one child whose episodes the criteria read.
-        let Some(child) = c.child_id else { continue };
+        // Only cases this user may open are looked at at all.
         if c.status != CaseStatus::Open || !may(who, Action::ViewCase, case_resource(c)) {
             continue;
         }
-        all.push(facts(st, r.id, c, child)?);
+        all.push(facts(st, r.id, c)?);
         open.insert(r.id, c.clone());
     }
     let listed = agenda::agenda(&all, last_meeting, today, &criteria);
@@ -187,13 +218,19 @@ fn build_agenda(st: &App, who: &Caller) -> Result<(Agenda, Vec<SubjectRef>), App
     let mut shown = Vec::new();
     for i in listed {
         let Some(c) = open.get(&i.key) else { continue };
-        let Some(p) = c.child_id.and_then(|child| people.get(&child)) else {
-            continue;
+        let child = match c.child_id {
+            Some(id) => match people.get(&id) {
+                Some(p) => Some(super::link_of(st, who, p)),
+                None => continue,
+            },
+            None => None,
         };
         shown.extend(subjects(i.key, c.child_id));
+        let mut case = CaseLine::of(i.key, c);
+        case.context = super::cases::context_view(st, c)?.map(|v| v.title());
         items.push(AgendaEntry {
-            case: CaseLine::of(i.key, c),
-            child: super::link_of(st, who, p),
+            case,
+            child,
             reasons: i.reasons,
         });
     }
@@ -303,18 +340,26 @@ pub async fn meeting(
                     .is_some_and(|c| may(&who, Action::ViewCase, case_resource(c)))
             })
             .collect();
-        let children: Vec<Uuid> = visible.iter().map(|d| d.child_id).collect();
+        let children: Vec<Uuid> = visible.iter().filter_map(|d| d.child_id).collect();
         let people = super::people_of(st, &children)?;
         let mut out = Vec::new();
         let mut shown = vec![SubjectRef::new(EntityKind::MultiAgencyMeeting, id)];
         for d in &visible {
-            let (Some(c), Some(p)) = (cases.get(&d.case_id), people.get(&d.child_id)) else {
+            let Some(c) = cases.get(&d.case_id) else {
                 continue;
             };
-            shown.extend(subjects(d.case_id, Some(d.child_id)));
+            let child = match d.child_id {
+                Some(child) => match people.get(&child) {
+                    Some(p) => Some(super::link_of(st, &who, p)),
+                    None => continue,
+                },
+                None => None,
+            };
+            shown.extend(subjects(d.case_id, d.child_id));
             out.push(Discussed {
                 case_id: d.case_id,
-                child: super::link_of(st, &who, p),
+                child,
+                context: super::cases::context_view(st, c)?.map(|v| v.title()),
                 decision: d.decision.clone(),
                 actions: c
                     .actions
@@ -446,12 +491,9 @@ impl App {
                     return Ok(Err(format!("There is no account '{}'.", a.owner)));
                 }
             }
-            let Some(child_id) = c.child_id else {
-                return Ok(Err("A case on a place or a peer group is not discussed at this meeting yet: record its meeting on the case.".into()));
-            };
             discussed.push(CaseDiscussed {
                 case_id: d.case_id,
-                child_id,
+                child_id: c.child_id,
                 decision: d.decision.clone(),
             });
         }

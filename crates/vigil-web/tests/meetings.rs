@@ -369,3 +369,92 @@ async fn the_meeting_form_refuses_bad_input_and_keeps_it(app: &TestApp) {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(count(app, "meeting.held"), 1);
 }
+
+on_both_backends!(a_case_on_a_place_is_on_the_agenda_and_discussed: place_sqlite, place_postgres);
+
+/// A contextual case (on a takeaway, high risk, Jade linked to it) is on
+/// the agenda by its place, is discussed at the meeting with a decision
+/// and an action, and keeps both; no child is named for it.
+async fn a_case_on_a_place_is_on_the_agenda_and_discussed(app: &TestApp) {
+    let w = world(app);
+    let sw = app.username("practitioner", COUNCIL);
+    let (place, case) = (Uuid::now_v7(), Uuid::now_v7());
+    append(
+        app,
+        &[
+            event(
+                COUNCIL,
+                "location.recorded",
+                serde_json::json!({"location_id": place, "kind": "takeaway", "name": "Golden Fry", "postcode": "NS1 2CD"}),
+            ),
+            event(
+                COUNCIL,
+                "case.opened",
+                serde_json::json!({
+                    "case_id": case, "context": {"kind": "place", "location_id": place},
+                    "level": "exploitation", "reason": "Children seen there late at night.",
+                    "lead_agency": COUNCIL, "worker": sw, "risk": "high",
+                    "risk_reason": "Older men buy them food.",
+                }),
+            ),
+            event(
+                COUNCIL,
+                "case.child_linked",
+                serde_json::json!({"case_id": case, "child_id": w.jade.0, "reason": "Seen there twice."}),
+            ),
+        ],
+    );
+    let triage = app.login(&app.username("triage", COUNCIL)).await;
+    let r = triage.get("/meetings").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let agenda = agenda_of(&r.body);
+    let row = agenda
+        .split(&format!("agenda-{case}"))
+        .nth(1)
+        .expect("the case on the place is on the agenda");
+    let row = row.split("</tr>").next().unwrap();
+    assert!(
+        row.contains("Golden Fry") && row.contains("High risk"),
+        "{row}"
+    );
+    // Recorded with it: the decision and its action are the case's.
+    let r = triage.get("/meetings/new").await;
+    let cases = hidden(&r.body, "cases").unwrap();
+    assert!(cases.contains(&case.to_string()), "{cases}");
+    let id = case.to_string();
+    let mut pairs: Vec<(String, String)> = vec![
+        ("cases".into(), id.clone()),
+        ("held".into(), "02/06/2025".into()),
+        ("chair".into(), "Chris Example, head of service".into()),
+        ("att0_name".into(), "Chris Example".into()),
+        ("att0_agency".into(), COUNCIL.into()),
+        (
+            format!("decision_{id}"),
+            "Licensing to visit the takeaway.".into(),
+        ),
+        (
+            format!("a0_text_{id}"),
+            "Ask licensing to review the takeaway".into(),
+        ),
+        (format!("a0_owner_{id}"), sw.clone()),
+        (format!("a0_due_{id}"), "09/06/2025".into()),
+    ];
+    pairs.dedup();
+    let p: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = triage.post("/meetings/new", &p).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let minutes = triage.get(&r.location).await.body;
+    assert!(
+        minutes.contains("Golden Fry") && minutes.contains("Licensing to visit"),
+        "{minutes}"
+    );
+    let page = triage.get(&format!("/cases/{case}")).await.body;
+    assert!(page.contains("Licensing to visit the takeaway."), "{page}");
+    assert!(
+        page.contains("Ask licensing to review the takeaway"),
+        "{page}"
+    );
+}

@@ -933,7 +933,9 @@ impl std::fmt::Display for MeetingAttendee {
 #[serde(deny_unknown_fields)]
 pub struct CaseDiscussed {
     pub case_id: Uuid,
-    pub child_id: Uuid,
+    /// The case's child; none for a contextual case (a place, a peer group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<Uuid>,
     pub decision: String,
 }
 
@@ -959,7 +961,9 @@ impl Kind for MeetingHeld {
         let mut v = vec![subject(EntityKind::MultiAgencyMeeting, self.meeting_id)];
         for c in &self.cases {
             v.push(subject(EntityKind::Case, c.case_id));
-            v.push(subject(EntityKind::Person, c.child_id));
+            if let Some(child) = c.child_id {
+                v.push(subject(EntityKind::Person, child));
+            }
         }
         v
     }
@@ -994,7 +998,7 @@ impl Kind for MeetingHeld {
         // Every case is checked before any is changed: a refused meeting
         // leaves nothing behind.
         for c in &self.cases {
-            require_open_case(p, c.case_id, Some(c.child_id))?;
+            require_open_case(p, c.case_id, c.child_id)?;
             if p.read(c.case_id, |s: &CaseState| s.meetings.len())? >= MAX_CASE_ACTIONS {
                 return Err(reject(format!(
                     "case {} already lists {MAX_CASE_ACTIONS} meetings",

@@ -429,7 +429,7 @@ fn samples() -> Vec<EventPayload> {
             ],
             cases: vec![CaseDiscussed {
                 case_id: id(CASE),
-                child_id: id(JADE),
+                child_id: Some(id(JADE)),
                 decision: "Disruption of the hotel; youth worker to visit weekly.".into(),
             }],
         }),
@@ -3032,7 +3032,7 @@ fn a_multi_agency_meeting_discusses_open_cases_and_sets_their_actions() {
     let wrong_child = MeetingHeld {
         meeting_id: id(PANEL + 1),
         cases: vec![CaseDiscussed {
-            child_id: id(MIA),
+            child_id: Some(id(MIA)),
             ..held.cases[0].clone()
         }],
         ..held.clone()

@@ -47,7 +47,7 @@ fn agenda_row(e: &AgendaEntry, names: &HashMap<String, String>) -> AgendaRow {
     AgendaRow {
         case_id: e.case.id.to_string(),
         case_href: format!("/cases/{}", e.case.id),
-        child: e.child.name.clone(),
+        child: e.about(),
         level: e.case.level.label().to_owned(),
         risk: meetings::risk_words(e.case.risk),
         lead: names
@@ -178,7 +178,7 @@ async fn new_page(
                     .iter()
                     .map(|e| {
                         let id = e.case.id;
-                        let child = e.child.name.clone();
+                        let child = e.about();
                         MeetingCaseForm {
                             row: agenda_row(e, &names),
                             decision: view.text(
@@ -485,12 +485,12 @@ pub async fn view(
                 .iter()
                 .map(|d| MinutesCase {
                     case_href: format!("/cases/{}", d.case_id),
-                    child: d.child.name.clone(),
+                    child: d.about(),
                     decision: d.decision.clone(),
                     actions: d
                         .actions
                         .iter()
-                        .map(|a| action_row(a, d.case_id, d.child.name.clone(), false, false))
+                        .map(|a| action_row(a, d.case_id, d.about(), false, false))
                         .collect(),
                 })
                 .collect(),
