@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use uuid::Uuid;
 use vigil_model::codes::Role;
 use vigil_model::EventPayload;
-use vigil_rules::alerts::{facts_of, Evaluator, RuleFile, Trigger};
+use vigil_rules::alerts::{facts_of_event, Evaluator, RuleFile, Trigger};
 
 /// What the run measured.
 pub struct DaysToAlert {
@@ -147,17 +147,37 @@ pub fn replay<'a>(
     seen: &mut dyn FnMut(&'a vigil_model::EventInput, NaiveDate, Option<Trigger>),
 ) {
     let mut born: HashMap<Uuid, NaiveDate> = HashMap::new();
+    let mut postcodes: HashMap<Uuid, String> = HashMap::new();
     for e in events {
-        if let EventPayload::PersonRecorded(p) = &e.body {
-            if let Some(d) = p.date_of_birth.as_ref().and_then(|d| d.earliest_day().ok()) {
-                born.insert(p.person_id, d);
+        match &e.body {
+            EventPayload::PersonRecorded(p) => {
+                if let Some(d) = p.date_of_birth.as_ref().and_then(|d| d.earliest_day().ok()) {
+                    born.insert(p.person_id, d);
+                }
             }
+            EventPayload::LocationRecorded(l) => {
+                if let Some(pc) = &l.details.postcode {
+                    postcodes.insert(l.location_id, pc.clone());
+                }
+            }
+            _ => {}
         }
     }
     let age_of = |person: Uuid, day: NaiveDate| born.get(&person).and_then(|b| day.years_since(*b));
+    let place_of = |place: Uuid| postcodes.get(&place).cloned();
     let mut ev = Evaluator::new(rules);
+    // The clock, as the runner's: deadlines (return interviews, actions,
+    // referral decisions) are checked as each new day's records arrive.
+    let mut today: Option<NaiveDate> = None;
     for (i, e) in events.iter().enumerate() {
         let Some(day) = known_on(e) else { continue };
+        if today.is_some_and(|t| day > t) {
+            let midnight = day.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+            for t in ev.tick(midnight) {
+                seen(e, day, Some(t));
+            }
+        }
+        today = Some(today.map_or(day, |t| t.max(day)));
         seen(e, day, None);
         let id = e.id.unwrap_or_else(|| Uuid::from_u128(i as u128));
         let occurred = e
@@ -166,7 +186,14 @@ pub fn replay<'a>(
             .get(..10)
             .and_then(|d| d.parse().ok())
             .unwrap_or(day);
-        for fact in facts_of(id, occurred, &e.body, &age_of) {
+        let at = e
+            .source
+            .as_ref()
+            .map(|s| s.recorded_at.as_str())
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_else(|| day.and_hms_opt(12, 0, 0).expect("noon").and_utc());
+        for fact in facts_of_event(id, occurred, at, &e.body, &age_of, &place_of) {
             for t in ev.observe(&fact) {
                 seen(e, day, Some(t));
             }
