@@ -737,25 +737,11 @@ pub(crate) async fn record_escalations(st: &Arc<App>) -> Result<usize, AppError>
     Ok(st.append(due).await?.iter().filter(|r| r.is_ok()).count())
 }
 
+/// The queue now. Reading it writes nothing: the escalations it shows are
+/// those the rules runner recorded (`record_escalations`, on the server's
+/// timer), so a page load never appends to the log.
 async fn current_queue(st: &Arc<App>) -> Result<Vec<QueueItem>, AppError> {
-    let compute = queue_now;
-    let items = st.blocking(compute).await?;
-    let due = queue::escalations_due(&items, st.now());
-    if due.is_empty() {
-        return Ok(items);
-    }
-    // Refusals here mean another server raised the same escalation first.
-    st.append(due).await?;
-    st.blocking(compute).await
-}
-
-/// Records the escalations due now; returns how many referrals are overdue.
-pub async fn escalate(st: &Arc<App>) -> Result<usize, AppError> {
-    Ok(current_queue(st)
-        .await?
-        .iter()
-        .filter(|i| i.overdue())
-        .count())
+    st.blocking(queue_now).await
 }
 
 /// A list of the queue, as the triage and overdue pages show it.

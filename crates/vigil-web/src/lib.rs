@@ -234,9 +234,10 @@ pub async fn checkpoint_access_log(st: &Arc<AppState>) -> Result<Option<u64>, We
     Ok(st.app.checkpoint_access_log().await?)
 }
 
-/// Starts the periodic check that escalates overdue referrals even when
-/// nobody opens the queue, anchors the access log in the ledger, and
-/// forgets expired sessions.
+/// Starts the periodic check: the alert rules runner (which also records
+/// the escalations of overdue referrals, whether or not anyone opens the
+/// queue), anchoring the access log in the ledger, and forgetting expired
+/// sessions.
 fn start_background(state: &Arc<AppState>) -> tokio::task::JoinHandle<()> {
     let st = Arc::clone(state);
     tokio::spawn(async move {
@@ -256,9 +257,6 @@ fn start_background(state: &Arc<AppState>) -> tokio::task::JoinHandle<()> {
                         break;
                     }
                 }
-            }
-            if let Err(e) = pages::triage::escalate(&st).await {
-                eprintln!("vigil-web: the overdue check failed: {e}");
             }
             if let Err(e) = checkpoint_access_log(&st).await {
                 eprintln!("vigil-web: anchoring the access log failed: {e}");

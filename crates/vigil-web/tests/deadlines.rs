@@ -53,14 +53,19 @@ async fn a_decision_due_over_easter_is_due_on_tuesday_then_overdue_and_escalated
     );
     assert!(queue.contains(">On time<"));
 
+    // After each move of the clock, the server's timer: the rules runner
+    // records the escalations.
     app.set_now(bst(4, 19, 12)); // Saturday
+    app.state.app.run_alerts().await.unwrap();
     assert!(page(&app, &triage, "/triage").await.contains(">On time<"));
     app.set_now(bst(4, 21, 12)); // Easter Monday
+    app.state.app.run_alerts().await.unwrap();
     assert!(page(&app, &triage, "/triage")
         .await
         .contains("due by end of Tuesday 22 April"));
 
     app.set_now(bst(4, 22, 10)); // Tuesday: the day it is due
+    app.state.app.run_alerts().await.unwrap();
     let queue = page(&app, &triage, "/triage").await;
     assert!(
         queue.contains("due today (by end of Tuesday 22 April)"),
@@ -73,6 +78,10 @@ async fn a_decision_due_over_easter_is_due_on_tuesday_then_overdue_and_escalated
         .contains("No referral is overdue"));
 
     app.set_now(bst(4, 23, 9)); // Wednesday: overdue
+                                // Reading the queue writes nothing to the log, even when it is late.
+    page(&app, &triage, "/triage").await;
+    assert_eq!(escalations(&app), 0, "a page load records no escalation");
+    app.state.app.run_alerts().await.unwrap();
     let queue = page(&app, &triage, "/triage").await;
     assert!(queue.contains("overdue by 1 working day (was due by end of Tuesday 22 April)"));
     assert!(queue.contains(">Overdue<"));
@@ -80,9 +89,7 @@ async fn a_decision_due_over_easter_is_due_on_tuesday_then_overdue_and_escalated
     assert_eq!(escalations(&app), 1, "the supervisor is told, in the log");
     page(&app, &triage, "/triage").await;
     page(&app, &supervisor, "/overdue").await;
-    vigil_web::pages::triage::escalate(&app.state)
-        .await
-        .unwrap();
+    app.state.app.run_alerts().await.unwrap();
     assert_eq!(escalations(&app), 1, "and only once");
     let overdue = page(&app, &supervisor, "/overdue").await;
     assert!(overdue.contains(&reference_for(id)));
@@ -98,6 +105,7 @@ async fn a_decision_due_over_easter_is_due_on_tuesday_then_overdue_and_escalated
 
     // Wed, Thu, Fri, Mon: more than 2 working days late, the head of service is told.
     app.set_now(bst(4, 28, 9));
+    app.state.app.run_alerts().await.unwrap();
     let overdue = page(&app, &supervisor, "/overdue").await;
     assert!(overdue.contains("overdue by 4 working days"));
     assert!(overdue.contains("Escalated to the head of service"));
@@ -122,9 +130,8 @@ async fn a_decision_due_over_easter_is_due_on_tuesday_then_overdue_and_escalated
         .await
         .contains("Nothing is waiting"));
     app.set_now(bst(5, 6, 9));
-    vigil_web::pages::triage::escalate(&app.state)
-        .await
-        .unwrap();
+    app.state.app.run_alerts().await.unwrap();
+    app.state.app.run_alerts().await.unwrap();
     assert_eq!(escalations(&app), 2);
     let view = page(&app, &triage, &format!("/referrals/{id}")).await;
     assert!(view.contains("escalated to the supervisor"));
@@ -170,11 +177,14 @@ async fn the_queue_puts_the_oldest_deadline_first_across_a_bank_holiday_weekend(
     let thursday = submit_referral(&teacher, &form_for_month(5)).await;
     let name = app.username("referrer", "oakfield-academy");
     app.set_now(bst(5, 23, 17));
+    app.state.app.run_alerts().await.unwrap();
     let friday = submit_referral(&app.login(&name).await, &form_for_month(5)).await;
     app.set_now(bst(5, 24, 11));
+    app.state.app.run_alerts().await.unwrap();
     let saturday = submit_referral(&app.login(&name).await, &form_for_month(5)).await;
 
     app.set_now(bst(5, 24, 12));
+    app.state.app.run_alerts().await.unwrap();
     let triage = app
         .login(&app.username("triage", "northshire-childrens-services"))
         .await;
@@ -197,6 +207,7 @@ async fn the_queue_puts_the_oldest_deadline_first_across_a_bank_holiday_weekend(
     assert_eq!(escalations(&app), 1);
 
     app.set_now(bst(5, 27, 9));
+    app.state.app.run_alerts().await.unwrap();
     let triage = app
         .login(&app.username("triage", "northshire-childrens-services"))
         .await;

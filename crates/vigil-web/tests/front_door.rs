@@ -563,6 +563,8 @@ async fn small_things_from_the_walk_through(app: &TestApp) {
     // referral 3 working days late has gone to the head of service.
     submit_referral(&teacher, &referral_form()).await;
     app.set_now(common::monday_morning() + Duration::days(4)); // Friday
+                                                               // The server's timer: the rules runner records escalations.
+    app.state.app.run_alerts().await.unwrap();
     let sup = app
         .login(&app.username("supervisor", "northshire-childrens-services"))
         .await;

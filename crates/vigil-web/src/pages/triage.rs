@@ -20,12 +20,6 @@ use std::sync::Arc;
 /// the page says how many more there are).
 pub const QUEUE_ROWS: usize = 100;
 
-/// Records the escalations due now; returns how many referrals are overdue
-/// (the server's periodic check).
-pub async fn escalate(st: &Arc<AppState>) -> Result<usize, WebError> {
-    Ok(guard::escalate(&st.app).await?)
-}
-
 /// What the queue says of the person, in words.
 fn person_words(p: &QueuePerson, rows: &[Listed<QueueItem>]) -> String {
     let mut parts = Vec::new();
