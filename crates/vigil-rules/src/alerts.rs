@@ -89,6 +89,11 @@ pub enum Detector {
     /// A sexual offence against a victim under 13 recorded as an offence
     /// other than those for under-13s (DOMAIN.md section 6).
     Under13Offence,
+    /// A note or referral, in the writer's own words, that treats a child
+    /// under 13 as able to consent ("she consented"): found by the
+    /// language check (`crate::language`, the consent row of the
+    /// guidance; quoting someone is not the writer's wording).
+    Under13ConsentWording,
     /// A child with an exploitation concern recorded as a suspect: review
     /// for criminalisation of a victim.
     ChildWithConcernAsSuspect,
@@ -365,6 +370,7 @@ impl RuleFile {
                     }
                 }
                 d @ ("under_13_offence"
+                | "under_13_consent_wording"
                 | "child_with_concern_as_suspect"
                 | "return_interview_overdue"
                 | "case_action_overdue"
@@ -376,6 +382,7 @@ impl RuleFile {
                     none(&r.within_days, "within_days")?;
                     match d {
                         "under_13_offence" => Detector::Under13Offence,
+                        "under_13_consent_wording" => Detector::Under13ConsentWording,
                         "child_with_concern_as_suspect" => Detector::ChildWithConcernAsSuspect,
                         "return_interview_overdue" => Detector::ReturnInterviewOverdue,
                         "case_action_overdue" => Detector::CaseActionOverdue,
@@ -436,6 +443,12 @@ impl RuleFile {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)] // the fields say what they are: the event, the child, the day
 pub enum Fact {
+    /// A text about `child`, under 13 on the day, whose own wording treats
+    /// them as able to consent.
+    ConsentWordingUnder13 {
+        event: Uuid,
+        child: Uuid,
+    },
     MissingEpisodeStarted {
         event: Uuid,
         child: Uuid,
@@ -1125,6 +1138,13 @@ impl Evaluator {
                     }
                 }
             }
+            Fact::ConsentWordingUnder13 { event, child } => {
+                for rule in &self.rules {
+                    if rule.detector == Detector::Under13ConsentWording {
+                        out.push(Self::trigger(rule, *child, vec![*event]));
+                    }
+                }
+            }
             Fact::OffenceRecorded {
                 event,
                 offence,
@@ -1362,6 +1382,13 @@ pub fn facts_of_event(
                 received_at: at,
                 immediate_danger: p.immediate_danger,
             }];
+            out.extend(consent_wording(
+                event,
+                on,
+                &p.concern,
+                &[p.child_id],
+                age_of,
+            ));
             // Adults named in a referral about the child are linked to them.
             for other in &p.others_involved {
                 if age_of(*other, on).is_some_and(|a| a >= 18) {
@@ -1443,8 +1470,40 @@ pub fn facts_of_event(
             });
             out
         }
+        P::NoteRecorded(n) => {
+            let children: Vec<Uuid> = n
+                .subjects
+                .iter()
+                .filter(|r| r.kind == vigil_model::EntityKind::Person)
+                .map(|r| r.id)
+                .collect();
+            consent_wording(event, on, &n.text, &children, age_of)
+        }
         _ => Vec::new(),
     }
+}
+
+/// [`Fact::ConsentWordingUnder13`] for each child under 13 on `on` that
+/// `text` is about and whose wording (not a quotation) treats as able to
+/// consent. Only an age goes into the check, never who the child is.
+fn consent_wording(
+    event: Uuid,
+    on: NaiveDate,
+    text: &str,
+    children: &[Uuid],
+    age_of: &dyn Fn(Uuid, NaiveDate) -> Option<u32>,
+) -> Vec<Fact> {
+    children
+        .iter()
+        .filter_map(|c| Some((*c, age_of(*c, on)?)))
+        .filter(|(_, age)| *age < 13)
+        .filter(|(_, age)| {
+            crate::language::check(text, &crate::language::LanguageContext { age: Some(*age) })
+                .iter()
+                .any(|f| f.guidance == crate::language::Guidance::Consent)
+        })
+        .map(|(child, _)| Fact::ConsentWordingUnder13 { event, child })
+        .collect()
 }
 
 #[cfg(test)]
@@ -1589,6 +1648,66 @@ mod tests {
         let a = run();
         assert!(!a.is_empty());
         assert_eq!(a, run());
+    }
+
+    #[test]
+    fn a_note_that_treats_a_child_under_13_as_consenting_raises_an_alert() {
+        let f = RuleFile::defaults();
+        let child = id(7);
+        // Twelve on the day (born 1 July 2012), thirteen from 1 July 2025.
+        let age_of = |p: Uuid, on: NaiveDate| {
+            (p == child)
+                .then(|| on.years_since(d("2012-07-01")))
+                .flatten()
+        };
+        let note = |n: u128, text: &str| {
+            let body =
+                vigil_model::EventPayload::NoteRecorded(vigil_model::payload::NoteRecorded {
+                    subjects: vec![vigil_model::SubjectRef::new(
+                        vigil_model::EntityKind::Person,
+                        child,
+                    )],
+                    text: text.into(),
+                });
+            facts_of(id(n), d("2025-06-30"), &body, &age_of)
+        };
+        let mut e = Evaluator::new(&f);
+        let raised = |e: &mut Evaluator, facts: Vec<Fact>| -> Vec<String> {
+            facts
+                .iter()
+                .flat_map(|x| e.observe(x))
+                .map(|t| t.rule)
+                .collect()
+        };
+        let own = note(1, "She consented to sex with him at the flat.");
+        assert_eq!(
+            raised(&mut e, own),
+            vec!["under-13-consent-wording".to_owned()]
+        );
+        // Quoting someone is not the writer's wording; plain words are fine.
+        let quoted = note(2, "He told police \"she consented to sex\".");
+        assert!(raised(&mut e, quoted).is_empty());
+        let plain = note(
+            3,
+            "She went with him to the flat; she was sexually abused there.",
+        );
+        assert!(raised(&mut e, plain).is_empty());
+        // The day she is 13 this rule no longer applies (the language check
+        // still flags the words on the form).
+        let thirteen =
+            vigil_model::EventPayload::NoteRecorded(vigil_model::payload::NoteRecorded {
+                subjects: vec![vigil_model::SubjectRef::new(
+                    vigil_model::EntityKind::Person,
+                    child,
+                )],
+                text: "She consented to sex with him at the flat.".into(),
+            });
+        let facts = facts_of(id(4), d("2025-07-01"), &thirteen, &age_of);
+        assert!(raised(&mut e, facts).is_empty());
+        // No recorded date of birth: no age, no alert.
+        let unknown = |_: Uuid, _: NaiveDate| None;
+        let facts = facts_of(id(5), d("2025-06-30"), &thirteen, &unknown);
+        assert!(facts.is_empty());
     }
 
     #[test]
