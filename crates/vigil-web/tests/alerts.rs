@@ -119,15 +119,7 @@ async fn an_alert_is_seen_acknowledged_and_resolved(app: &TestApp) {
         .login(&app.username("referrer", "oakfield-academy"))
         .await;
     let referral = submit_referral(&referrer, &referral_form()).await;
-    let child = blocking(|| {
-        app.store
-            .entity(referral)
-            .unwrap()
-            .unwrap()
-            .as_kind::<vigil_model::state::ReferralState>()
-            .unwrap()
-            .child_id
-    });
+    let child = app.child_of_referral(referral);
     let triage = app.login(&app.username("triage", COUNCIL)).await;
     let sw_name = app.username("practitioner", COUNCIL);
     let sw = app.login(&sw_name).await;
@@ -288,15 +280,7 @@ async fn an_alert_nobody_acknowledges_escalates(app: &TestApp) {
         .login(&app.username("referrer", "oakfield-academy"))
         .await;
     let referral = submit_referral(&referrer, &referral_form()).await;
-    let child = blocking(|| {
-        app.store
-            .entity(referral)
-            .unwrap()
-            .unwrap()
-            .as_kind::<vigil_model::state::ReferralState>()
-            .unwrap()
-            .child_id
-    });
+    let child = app.child_of_referral(referral);
     let triage = app.login(&app.username("triage", COUNCIL)).await;
     three_episodes(&triage, child).await;
     // Raised on Monday 2 June 2025 at 10:00: a high alert is to be

@@ -18,24 +18,8 @@ on_both_backends!(late_actions_reach_the_owner_and_the_supervisor: actions_sqlit
 
 const COUNCIL: &str = "northshire-childrens-services";
 
-fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| s.spawn(f).join().unwrap())
-}
-
 fn count(app: &TestApp, kind: &str) -> usize {
     app.kinds().iter().filter(|k| *k == kind).count()
-}
-
-fn child_of(app: &TestApp, referral: Uuid) -> Uuid {
-    blocking(|| {
-        app.store
-            .entity(referral)
-            .unwrap()
-            .unwrap()
-            .as_kind::<vigil_model::state::ReferralState>()
-            .unwrap()
-            .child_id
-    })
 }
 
 async fn post_pairs(
@@ -90,7 +74,7 @@ async fn a_case_is_opened_worked_and_closed_with_a_sign_off(app: &TestApp) {
         .login(&app.username("referrer", "oakfield-academy"))
         .await;
     let referral = submit_referral(&referrer, &referral_form()).await;
-    let child = child_of(app, referral);
+    let child = app.child_of_referral(referral);
     let triage = app.login(&app.username("triage", COUNCIL)).await;
     let sw_name = app.username("practitioner", COUNCIL);
     let sw = app.login(&sw_name).await;
@@ -305,7 +289,7 @@ async fn a_case_is_opened_worked_and_closed_with_a_sign_off(app: &TestApp) {
     let mut form = referral_form();
     form.push(("child_id", c.clone()));
     let again = submit_referral(&triage, &form).await;
-    assert_eq!(child_of(app, again), child);
+    assert_eq!(app.child_of_referral(again), child);
     let body = page(&triage, &format!("/referrals/{again}")).await;
     assert!(body.contains("id=\"recently-closed\""), "{body}");
     assert!(body.contains("The family has moved away."));
@@ -321,7 +305,7 @@ async fn late_actions_reach_the_owner_and_the_supervisor(app: &TestApp) {
         .login(&app.username("referrer", "oakfield-academy"))
         .await;
     let referral = submit_referral(&referrer, &referral_form()).await;
-    let child = child_of(app, referral);
+    let child = app.child_of_referral(referral);
     let triage = app.login(&app.username("triage", COUNCIL)).await;
     let sw_name = app.username("practitioner", COUNCIL);
     let sw = app.login(&sw_name).await;
@@ -437,7 +421,7 @@ async fn a_case_shows_the_referral_that_opened_it(app: &TestApp) {
         .login(&app.username("referrer", "oakfield-academy"))
         .await;
     let referral = submit_referral(&referrer, &referral_form()).await;
-    let child = child_of(app, referral);
+    let child = app.child_of_referral(referral);
     let triage = app.login(&app.username("triage", COUNCIL)).await;
     let sw_name = app.username("practitioner", COUNCIL);
     let sw = app.login(&sw_name).await;

@@ -280,6 +280,24 @@ impl TestApp {
 
     /// Every event kind in the log, in order. Callable from a test's async
     /// body: the PostgreSQL client blocks, so it runs off the async threads.
+    /// The child a referral is about (read off the async threads: the
+    /// PostgreSQL client blocks).
+    pub fn child_of_referral(&self, referral: uuid::Uuid) -> uuid::Uuid {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                self.store
+                    .entity(referral)
+                    .unwrap()
+                    .unwrap()
+                    .as_kind::<vigil_model::state::ReferralState>()
+                    .unwrap()
+                    .child_id
+            })
+            .join()
+            .unwrap()
+        })
+    }
+
     pub fn kinds(&self) -> Vec<String> {
         tokio::task::block_in_place(|| {
             let mut out = Vec::new();
